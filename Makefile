@@ -1,0 +1,64 @@
+# sigwatch: the README's two commands, `make demo` and `make test`, set everything up.
+# Both create .venv when missing and (re)install the project only when pyproject.toml changed.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+RUN_STAMP := $(VENV)/.sigwatch-run
+DEV_STAMP := $(VENV)/.sigwatch-dev
+APT_PACKAGES := prometheus
+PYTEST_ARGS ?=
+
+.PHONY: demo test lint format system-deps clean help
+
+help:
+	@echo "make demo   - install, validate the SLO definitions and print the signals registry"
+	@echo "make test   - install (Python and system packages), lint, then run the tests"
+	@echo "make format - apply ruff's formatting and safe fixes"
+	@echo "make clean  - remove the virtualenv and generated data (var/)"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --editable .
+	touch $@
+
+$(DEV_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --editable '.[dev]'
+	touch $@ $(RUN_STAMP)
+
+# Installs with apt only what is missing; as root when we are root, else through sudo.
+system-deps:
+	@missing=""; \
+	for pkg in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$pkg"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:$$missing"; \
+	  sudo=""; [ "$$(id -u)" = 0 ] || sudo="sudo"; \
+	  $$sudo apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+# Until the simulator, monitors and console land, the demo runs what exists: it validates the
+# registry and prints it.
+demo: $(RUN_STAMP)
+	@echo "sigwatch demo: the simulator, monitors and console are not built yet;"
+	@echo "this demo validates the SLO definitions and prints the signals registry."
+	$(BIN)/sigwatch validate
+	$(BIN)/sigwatch registry
+
+test: $(DEV_STAMP) system-deps
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+format: $(DEV_STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) var

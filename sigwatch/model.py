@@ -1,0 +1,290 @@
+"""The internal model of signals and their SLOs: frozen dataclasses the rest of sigwatch uses.
+
+YAML is read into ``sigwatch.spec`` (pydantic, mirrors the file) and mapped here by
+``sigwatch.registry``. Monitors, alerts and the console see only these types, never raw YAML.
+
+    Registry ─┬─ Signal (name, task, classes, model, owner, on-call, schedule)
+              │    └─ SLO (name, alerting)
+              │         ├─ SLI: Coverage | ErrorRate | Latency | Quality | Auc | Drift | Cost…
+              │         └─ Objective (ratio over window; occurrences or timeslices + target)
+              └─ …
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import ClassVar
+
+from sigwatch.units import Target, format_duration
+
+TASKS = ("multiclass", "multilabel", "entities", "score")
+"""What a signal predicts: one class, a set of classes, a set of typed entities, or a score."""
+
+# Columns of the prediction-log contract (DESIGN.md) a drift SLI may compare. Which prediction
+# column exists depends on the task: ``label`` for multiclass, ``labels`` for sets; ``score``
+# always.
+DRIFT_COLUMNS_ANY_TASK = (
+    "community",
+    "item_kind",
+    "language",
+    "text_len",
+    "score",
+    "latency_ms",
+    "model_version",
+    "served_by",
+    "status",
+)
+PREDICTION_COLUMN = {
+    "multiclass": "label",
+    "multilabel": "labels",
+    "entities": "labels",
+    "score": None,
+}
+
+# Evidently 0.7 stat-test names a drift SLI may pin (``method``); unset, Evidently picks by size.
+DRIFT_METHODS = (
+    "chisquare",
+    "hellinger",
+    "jensenshannon",
+    "kl_div",
+    "ks",
+    "psi",
+    "wasserstein",
+    "z",
+)
+
+
+class Budgeting(StrEnum):
+    """How an SLO spends its error budget (OpenSLO's two methods).
+
+    OCCURRENCES: good events / all events over the window (coverage, latency, errors).
+    TIMESLICES: each slice is good when a metric meets a target; good slices / all slices.
+    """
+
+    OCCURRENCES = "occurrences"
+    TIMESLICES = "timeslices"
+
+
+# --- SLI kinds -------------------------------------------------------------------------------
+# Each kind is a frozen dataclass with a ``kind`` name and its budgeting method. Monitors register
+# one module per kind by the same name.
+
+
+@dataclass(frozen=True)
+class CoverageSLI:
+    """Good = served (status ``ok``) with a score at or above the signal's serving threshold."""
+
+    kind: ClassVar[str] = "coverage"
+    budgeting: ClassVar[Budgeting] = Budgeting.OCCURRENCES
+
+
+@dataclass(frozen=True)
+class ErrorRateSLI:
+    """Good = not an ``error`` or ``timeout``."""
+
+    kind: ClassVar[str] = "error_rate"
+    budgeting: ClassVar[Budgeting] = Budgeting.OCCURRENCES
+
+
+@dataclass(frozen=True)
+class LatencySLI:
+    """Good = answered within ``threshold_ms``."""
+
+    threshold_ms: float
+    kind: ClassVar[str] = "latency"
+    budgeting: ClassVar[Budgeting] = Budgeting.OCCURRENCES
+
+
+@dataclass(frozen=True)
+class QualitySLI:
+    """Precision, recall or F1 against labels: of one class, or macro-averaged when ``cls`` is None.
+
+    A slice with fewer than ``min_labels`` labelled predictions is ``insufficient_labels``.
+    """
+
+    metric: str  # precision | recall | f1
+    cls: str | None
+    min_labels: int
+    budgeting: ClassVar[Budgeting] = Budgeting.TIMESLICES
+
+    @property
+    def kind(self) -> str:
+        return self.metric
+
+
+@dataclass(frozen=True)
+class AucSLI:
+    """ROC AUC of a ``score`` signal against binary labels: its quality SLI (no classes)."""
+
+    min_labels: int
+    kind: ClassVar[str] = "auc"
+    budgeting: ClassVar[Budgeting] = Budgeting.TIMESLICES
+
+
+@dataclass(frozen=True)
+class DriftReference:
+    """What a slice is compared with: the ``previous`` span before it, or a fixed range."""
+
+    previous: timedelta | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+    @property
+    def is_fixed(self) -> bool:
+        return self.start is not None
+
+
+@dataclass(frozen=True)
+class DriftSLI:
+    """Share of ``columns`` whose distribution drifted from the reference (Evidently)."""
+
+    columns: tuple[str, ...]
+    reference: DriftReference
+    sample_size: int
+    method: str | None = None
+    kind: ClassVar[str] = "drift"
+    budgeting: ClassVar[Budgeting] = Budgeting.TIMESLICES
+
+
+@dataclass(frozen=True)
+class CostPer1kSLI:
+    """US dollars per 1,000 eligible items over a slice (in-house and external API together)."""
+
+    kind: ClassVar[str] = "cost_per_1k"
+    budgeting: ClassVar[Budgeting] = Budgeting.TIMESLICES
+
+
+@dataclass(frozen=True)
+class DailySpendSLI:
+    """US dollars spent per day."""
+
+    kind: ClassVar[str] = "daily_spend"
+    budgeting: ClassVar[Budgeting] = Budgeting.TIMESLICES
+
+
+SLI = (
+    CoverageSLI
+    | ErrorRateSLI
+    | LatencySLI
+    | QualitySLI
+    | AucSLI
+    | DriftSLI
+    | CostPer1kSLI
+    | DailySpendSLI
+)
+
+
+# --- Objectives, SLOs, signals ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Objective:
+    """``ratio`` of good events (occurrences) or good slices (timeslices) over ``window``."""
+
+    ratio: float
+    window: timedelta
+    budgeting: Budgeting
+    target: Target | None = None
+    timeslice: timedelta | None = None
+
+    @property
+    def error_budget(self) -> float:
+        """The share of events (or slices) allowed to be bad: ``1 - ratio``."""
+        return 1.0 - self.ratio
+
+    def __str__(self) -> str:
+        """``99% of events over 28d`` or ``>= 0.85 in 90% of 1d slices over 28d``."""
+        ratio = f"{self.ratio * 100:g}%"
+        window = format_duration(self.window)
+        if self.budgeting is Budgeting.OCCURRENCES:
+            return f"{ratio} of events over {window}"
+        assert self.timeslice is not None
+        return f"{self.target} in {ratio} of {format_duration(self.timeslice)} slices over {window}"
+
+
+@dataclass(frozen=True)
+class Alerting:
+    """Which alert severities an SLO may raise, and where its runbook lives."""
+
+    page: bool = True
+    ticket: bool = True
+    runbook: str | None = None
+
+
+@dataclass(frozen=True)
+class SLO:
+    name: str
+    signal: str
+    sli: SLI
+    objective: Objective
+    alerting: Alerting = field(default_factory=Alerting)
+    description: str | None = None
+
+    @property
+    def key(self) -> str:
+        """``signal/slo``: unique across the registry."""
+        return f"{self.signal}/{self.name}"
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    id: str
+    version: str
+
+
+@dataclass(frozen=True)
+class Signal:
+    name: str
+    description: str
+    owner: str
+    oncall: str
+    task: str
+    classes: tuple[str, ...]
+    model: ModelRef
+    consumers: tuple[str, ...]
+    serving_threshold: float
+    schedule: timedelta
+    slos: tuple[SLO, ...]
+    source: Path | None = field(default=None, compare=False)
+
+    def slo(self, name: str) -> SLO:
+        for slo in self.slos:
+            if slo.name == name:
+                return slo
+        raise KeyError(f"signal {self.name!r} has no SLO {name!r}; it has: {self._slo_names()}")
+
+    def _slo_names(self) -> str:
+        return ", ".join(s.name for s in self.slos)
+
+
+@dataclass(frozen=True)
+class Registry:
+    """Every signal sigwatch watches, by name, in a stable (sorted) order."""
+
+    signals: tuple[Signal, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "signals", tuple(sorted(self.signals, key=lambda s: s.name)))
+
+    def __iter__(self):
+        return iter(self.signals)
+
+    def __len__(self) -> int:
+        return len(self.signals)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.signals)
+
+    def get(self, name: str) -> Signal:
+        for signal in self.signals:
+            if signal.name == name:
+                return signal
+        raise KeyError(f"no signal {name!r} in the registry; known: {', '.join(self.names)}")
+
+    @property
+    def slos(self) -> tuple[SLO, ...]:
+        return tuple(slo for signal in self.signals for slo in signal.slos)

@@ -1,0 +1,193 @@
+"""Loading the signals registry: SLO files -> validated spec -> the internal model.
+
+``load_registry`` is what every command but ``validate`` calls: it refuses to hand out a
+registry with any problem in it (``DefinitionError`` carries them all). ``to_model`` and
+``to_spec`` are the one mapping between the file format and ``sigwatch.model``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC
+from pathlib import Path
+
+from sigwatch import model as m
+from sigwatch import spec as s
+from sigwatch.units import format_duration, parse_duration, parse_target
+from sigwatch.validation import Problem, check_paths
+
+
+class DefinitionError(Exception):
+    """The SLO definitions have problems; ``problems`` lists every one."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        lines = "\n".join(str(p) for p in problems)
+        super().__init__(f"{len(problems)} problem(s) in the SLO definitions:\n{lines}")
+
+
+def load_registry(paths: Path | Iterable[Path]) -> m.Registry:
+    """Load every SLO file under ``paths``; raise ``DefinitionError`` if any has a problem."""
+    paths = [paths] if isinstance(paths, Path) else list(paths)
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        raise DefinitionError(
+            [Problem(str(p), 1, "?", "", "no such file or folder") for p in missing]
+        )
+    checks = check_paths(paths)
+    problems = [p for c in checks for p in c.problems]
+    if problems:
+        raise DefinitionError(problems)
+    return m.Registry(
+        signals=tuple(to_model(c.document, source=c.path) for c in checks if c.document)
+    )
+
+
+# --- spec -> model -----------------------------------------------------------------------------
+
+
+def to_model(doc: s.Document, source: Path | None = None) -> m.Signal:
+    """Map a validated document to a ``Signal`` (assumes ``sigwatch.validation`` passed)."""
+    sig = doc.signal
+    return m.Signal(
+        name=sig.name,
+        description=sig.description,
+        owner=sig.owner,
+        oncall=sig.oncall,
+        task=sig.task,
+        classes=tuple(sig.classes or ()),
+        model=m.ModelRef(id=sig.model.id, version=sig.model.version),
+        consumers=tuple(sig.consumers),
+        serving_threshold=sig.serving_threshold,
+        schedule=parse_duration(sig.schedule),
+        slos=tuple(_slo_to_model(slo, sig.name) for slo in doc.slos),
+        source=source,
+    )
+
+
+def _slo_to_model(slo: s.SLOSpec, signal: str) -> m.SLO:
+    sli = _sli_to_model(slo.sli)
+    return m.SLO(
+        name=slo.name,
+        signal=signal,
+        sli=sli,
+        objective=m.Objective(
+            ratio=slo.objective,
+            window=parse_duration(slo.window),
+            budgeting=sli.budgeting,
+            target=parse_target(slo.target) if slo.target else None,
+            timeslice=parse_duration(slo.timeslice) if slo.timeslice else None,
+        ),
+        alerting=m.Alerting(
+            page=slo.alerting.page, ticket=slo.alerting.ticket, runbook=slo.alerting.runbook
+        ),
+        description=slo.description,
+    )
+
+
+def _sli_to_model(sli) -> m.SLI:
+    match sli:
+        case s.CoverageSpec():
+            return m.CoverageSLI()
+        case s.ErrorRateSpec():
+            return m.ErrorRateSLI()
+        case s.LatencySpec():
+            return m.LatencySLI(threshold_ms=sli.threshold_ms)
+        case s.QualitySpec():
+            return m.QualitySLI(metric=sli.kind, cls=sli.class_, min_labels=sli.min_labels)
+        case s.AucSpec():
+            return m.AucSLI(min_labels=sli.min_labels)
+        case s.DriftSpec():
+            ref = sli.reference
+            return m.DriftSLI(
+                columns=tuple(sli.columns),
+                reference=m.DriftReference(
+                    previous=parse_duration(ref.previous) if ref.previous else None,
+                    start=ref.start.astimezone(UTC) if ref.start else None,
+                    end=ref.end.astimezone(UTC) if ref.end else None,
+                ),
+                sample_size=sli.sample_size,
+                method=sli.method,
+            )
+        case s.CostPer1kSpec():
+            return m.CostPer1kSLI()
+        case s.DailySpendSpec():
+            return m.DailySpendSLI()
+    raise TypeError(f"no model for SLI spec {type(sli).__name__}")
+
+
+# --- model -> spec (for `registry --json`, round trips, and writing files) ---------------------
+
+
+def to_spec(signal: m.Signal) -> s.Document:
+    """The document that ``to_model`` maps back to ``signal``."""
+    return s.Document.model_validate(to_spec_dict(signal))
+
+
+def to_spec_dict(signal: m.Signal) -> dict:
+    """``signal`` as the plain data of its YAML file (defaults included)."""
+    return {
+        "version": s.VERSION,
+        "signal": {
+            "name": signal.name,
+            "description": signal.description,
+            "owner": signal.owner,
+            "oncall": signal.oncall,
+            "task": signal.task,
+            **({"classes": list(signal.classes)} if signal.task != "score" else {}),
+            "model": {"id": signal.model.id, "version": signal.model.version},
+            "consumers": list(signal.consumers),
+            "serving_threshold": signal.serving_threshold,
+            "schedule": format_duration(signal.schedule),
+        },
+        "slos": [_slo_to_dict(slo) for slo in signal.slos],
+    }
+
+
+def _slo_to_dict(slo: m.SLO) -> dict:
+    obj = slo.objective
+    out: dict = {"name": slo.name}
+    if slo.description is not None:
+        out["description"] = slo.description
+    out["sli"] = _sli_to_dict(slo.sli)
+    out["objective"] = obj.ratio
+    out["window"] = format_duration(obj.window)
+    if obj.target is not None:
+        out["target"] = str(obj.target)
+    if obj.timeslice is not None:
+        out["timeslice"] = format_duration(obj.timeslice)
+    alerting = {"page": slo.alerting.page, "ticket": slo.alerting.ticket}
+    if slo.alerting.runbook:
+        alerting["runbook"] = slo.alerting.runbook
+    out["alerting"] = alerting
+    return out
+
+
+def _sli_to_dict(sli: m.SLI) -> dict:
+    match sli:
+        case m.LatencySLI():
+            return {"kind": sli.kind, "threshold_ms": sli.threshold_ms}
+        case m.QualitySLI():
+            out = {"kind": sli.kind, "min_labels": sli.min_labels}
+            if sli.cls is not None:
+                out["class"] = sli.cls
+            return out
+        case m.AucSLI():
+            return {"kind": sli.kind, "min_labels": sli.min_labels}
+        case m.DriftSLI():
+            ref = sli.reference
+            reference = (
+                {"previous": format_duration(ref.previous)}
+                if ref.previous
+                else {"start": ref.start, "end": ref.end}
+            )
+            out = {
+                "kind": sli.kind,
+                "columns": list(sli.columns),
+                "reference": reference,
+                "sample_size": sli.sample_size,
+            }
+            if sli.method:
+                out["method"] = sli.method
+            return out
+    return {"kind": sli.kind}

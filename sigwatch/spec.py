@@ -1,0 +1,264 @@
+"""The ``sigwatch/v1`` SLO file as pydantic models: a strict mirror of the YAML.
+
+Unknown keys are forbidden and types are strict (``version: 2026.11`` is a number, not a string,
+and is refused rather than coerced). Checks that span fields (a class must be one of the signal's
+classes, a timeslice must be shorter than its window, ...) live in ``sigwatch.validation``; the
+mapping to the internal model lives in ``sigwatch.registry``. ``Document.model_json_schema()`` is
+what ``sigwatch schema`` prints for editors.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
+
+from sigwatch.model import DRIFT_METHODS, TASKS
+from sigwatch.units import DURATION_HELP, TARGET_HELP, parse_duration, parse_target
+
+VERSION = "sigwatch/v1"
+
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+_CHANNEL = re.compile(r"^(#[a-z0-9][a-z0-9_.-]{0,79}|[CG][A-Z0-9]{8,})$")
+_URL = re.compile(r"^https?://[^\s]+$")
+
+NAME_HELP = "lower-case letters, digits, '_' or '-', starting with a letter (at most 63)"
+CHANNEL_HELP = "a Slack channel as '#name' (lower case) or a channel id like 'C0123ABCD'"
+
+
+def _check(pattern: re.Pattern[str], help_text: str, what: str):
+    def check(value: str) -> str:
+        if not pattern.match(value):
+            raise ValueError(f"{what} {value!r} is not valid; allowed: {help_text}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _check_duration(value: str) -> str:
+    parse_duration(value)
+    return value
+
+
+def _check_target(value: str) -> str:
+    parse_target(value)
+    return value
+
+
+Name = Annotated[
+    str,
+    _check(NAME_PATTERN, NAME_HELP, "name"),
+    WithJsonSchema({"type": "string", "pattern": NAME_PATTERN.pattern}),
+]
+Channel = Annotated[
+    str,
+    _check(_CHANNEL, CHANNEL_HELP, "channel"),
+    WithJsonSchema({"type": "string", "pattern": _CHANNEL.pattern}),
+]
+Url = Annotated[
+    str,
+    _check(_URL, "an http(s) URL", "URL"),
+    WithJsonSchema({"type": "string", "format": "uri"}),
+]
+Duration = Annotated[
+    str,
+    AfterValidator(_check_duration),
+    WithJsonSchema({"type": "string", "pattern": r"^(\d+[smhdw])+$", "description": DURATION_HELP}),
+]
+TargetText = Annotated[
+    str,
+    AfterValidator(_check_target),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\s*(>=|<=|>|<)\s*[0-9.eE+-]+\s*$",
+            "description": TARGET_HELP,
+        }
+    ),
+]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class ModelSpec(_Spec):
+    id: Name = Field(description="the in-house model that serves the signal, e.g. content-type")
+    version: str = Field(description='the model version, quoted, e.g. "2026.11"')
+
+
+class SignalSpec(_Spec):
+    name: Name = Field(description=f"the signal's name: {NAME_HELP}")
+    description: str = Field(description="one sentence: what the signal says about a post")
+    owner: str = Field(min_length=1, description="the owning team, e.g. acu-signals")
+    oncall: Channel = Field(description=f"where alerts go: {CHANNEL_HELP}")
+    task: Literal[TASKS] = Field(description="what the model predicts: " + ", ".join(TASKS))
+    classes: list[Name] | None = Field(
+        default=None, description="the classes (or entity types) the model predicts"
+    )
+    model: ModelSpec = Field(description="the serving model: {id: ..., version: '...'}")
+    consumers: list[str] = Field(default_factory=list, description="systems that use the signal")
+    serving_threshold: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="predictions scoring below it are not served (abstentions): a number in [0, 1]",
+    )
+    schedule: Duration = Field(default="5m", description="how often monitors evaluate: 5m")
+
+
+class CoverageSpec(_Spec):
+    """Good = status ok and score at or above the serving threshold."""
+
+    kind: Literal["coverage"]
+
+
+class ErrorRateSpec(_Spec):
+    """Good = neither error nor timeout."""
+
+    kind: Literal["error_rate"]
+
+
+class LatencySpec(_Spec):
+    """Good = answered within threshold_ms."""
+
+    kind: Literal["latency"]
+    threshold_ms: float = Field(gt=0, description="a positive number of milliseconds")
+
+
+class QualitySpec(_Spec):
+    """Precision, recall or F1 against labels, of one class or macro-averaged."""
+
+    kind: Literal["precision", "recall", "f1"]
+    class_: Name | None = Field(
+        default=None,
+        alias="class",
+        description="one of the signal's classes; omit for the macro average",
+    )
+    min_labels: int = Field(
+        default=100, ge=1, description="labels needed in a slice to judge it: a whole number >= 1"
+    )
+
+
+class AucSpec(_Spec):
+    """ROC AUC of a score signal against binary labels."""
+
+    kind: Literal["auc"]
+    min_labels: int = Field(
+        default=100, ge=1, description="labels needed in a slice to judge it: a whole number >= 1"
+    )
+
+
+class ReferenceSpec(_Spec):
+    """Either the span just before the slice (previous) or a fixed range (start and end)."""
+
+    previous: Duration | None = Field(default=None, description="e.g. 7d: the 7 days before")
+    start: datetime | None = Field(default=None, strict=False, description="fixed range start")
+    end: datetime | None = Field(default=None, strict=False, description="fixed range end")
+
+
+class DriftSpec(_Spec):
+    """Share of columns whose distribution drifted from the reference (Evidently)."""
+
+    kind: Literal["drift"]
+    columns: list[str] = Field(min_length=1, description="prediction-log columns to compare")
+    method: Literal[DRIFT_METHODS] | None = Field(
+        default=None, description="an Evidently stat test; omit to let Evidently choose by size"
+    )
+    reference: ReferenceSpec = Field(
+        default_factory=lambda: ReferenceSpec(previous="7d"),
+        description="{previous: 7d} or {start: ..., end: ...}",
+    )
+    sample_size: int = Field(
+        default=5000,
+        ge=100,
+        le=200_000,
+        description="rows sampled (seeded) from each side: a whole number in [100, 200000]",
+    )
+
+
+class CostPer1kSpec(_Spec):
+    """US dollars per 1,000 items."""
+
+    kind: Literal["cost_per_1k"]
+
+
+class DailySpendSpec(_Spec):
+    """US dollars per day."""
+
+    kind: Literal["daily_spend"]
+
+
+SLISpec = Annotated[
+    CoverageSpec
+    | ErrorRateSpec
+    | LatencySpec
+    | QualitySpec
+    | AucSpec
+    | DriftSpec
+    | CostPer1kSpec
+    | DailySpendSpec,
+    Field(discriminator="kind"),
+]
+
+
+class AlertingSpec(_Spec):
+    page: bool = Field(default=True, description="may this SLO page on-call (fast burn)?")
+    ticket: bool = Field(default=True, description="may this SLO open a ticket (slow burn)?")
+    runbook: Url | None = Field(default=None, description="the runbook's http(s) URL")
+
+
+class SLOSpec(_Spec):
+    name: Name = Field(description=f"unique within the signal: {NAME_HELP}")
+    description: str | None = Field(default=None, description="what the SLO protects")
+    sli: SLISpec = Field(description="what is measured: {kind: coverage | latency | ...}")
+    objective: float = Field(
+        gt=0,
+        lt=1,
+        description="share of good events or slices: a ratio strictly between 0 and 1, e.g. 0.99",
+    )
+    window: Duration = Field(description="the SLO window, e.g. 28d")
+    target: TargetText | None = Field(
+        default=None, description=f"timeslice SLOs only: {TARGET_HELP}"
+    )
+    timeslice: Duration | None = Field(
+        default=None, description="timeslice SLOs only: the slice length, e.g. 1d"
+    )
+    alerting: AlertingSpec = Field(
+        default_factory=AlertingSpec, description="{page: true, ticket: true, runbook: URL}"
+    )
+
+
+class Document(_Spec):
+    """One signal and its SLOs: the content of ``slo_definitions/<signal>.yaml``."""
+
+    version: Literal[VERSION] = Field(description=f"the file format: {VERSION}")
+    signal: SignalSpec = Field(description="the signal: name, owner, on-call, task, model")
+    slos: list[SLOSpec] = Field(min_length=1, description="at least one SLO")
+
+
+SLI_SPECS: dict[str, type[_Spec]] = {
+    kind: spec
+    for spec in (
+        CoverageSpec,
+        ErrorRateSpec,
+        LatencySpec,
+        QualitySpec,
+        AucSpec,
+        DriftSpec,
+        CostPer1kSpec,
+        DailySpendSpec,
+    )
+    for kind in spec.model_fields["kind"].annotation.__args__
+}
+"""Every SLI kind the file format knows, by its ``kind`` name."""
+
+
+def json_schema() -> dict:
+    """The JSON Schema of a ``sigwatch/v1`` file, for editors' YAML language servers."""
+    schema = Document.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "sigwatch SLO definition (sigwatch/v1)"
+    return schema

@@ -1,0 +1,44 @@
+"""Time, injected: everything that needs "now" takes a ``Clock``, so tests never read the wall.
+
+``SystemClock`` is production's; ``FixedClock`` is set by hand and moved with ``advance``.
+All times are timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware, in UTC."""
+        ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class FixedClock:
+    """A clock that stands still until told to move; for tests and replays."""
+
+    def __init__(self, at: datetime) -> None:
+        self._now = _utc(at)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, delta: timedelta) -> datetime:
+        self._now += delta
+        return self._now
+
+    def set(self, at: datetime) -> None:
+        self._now = _utc(at)
+
+
+def _utc(at: datetime) -> datetime:
+    if at.tzinfo is None:
+        raise ValueError(f"{at!r} has no time zone; sigwatch keeps every time in UTC")
+    return at.astimezone(UTC)

@@ -1,0 +1,82 @@
+"""Settings from the environment, with the embedded defaults.
+
+Secrets (the Slack token and webhook URL) come only from the environment, never from SLO files,
+and are wrapped in ``Secret`` so that printing settings, logging them or putting them in an
+error message shows ``***`` instead of the value.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+ENV_VARS = {
+    "SIGWATCH_DATA": "data folder: prediction logs, labels, the SQLite store (default ./var)",
+    "SIGWATCH_DEFINITIONS": "folder of SLO files (default ./slo_definitions)",
+    "SIGWATCH_PROMETHEUS_URL": "Prometheus base URL; unset: latency and cost come from the logs",
+    "SIGWATCH_SLACK_TOKEN": "Slack bot token (secret); unset: alerts go to the outbox only",
+    "SIGWATCH_SLACK_WEBHOOK_URL": "Slack incoming-webhook URL (secret), for teams without a bot",
+    "SIGWATCH_SLACK_API_URL": "Slack Web API base URL (default https://slack.com/api/)",
+    "SIGWATCH_CONSOLE_URL": "the console's public URL, for links in alerts",
+}
+
+
+class Secret:
+    """A value that must not leak: ``str()``/``repr()`` show ``***``; ``reveal()`` returns it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    def __str__(self) -> str:
+        return "***"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("var")
+    definitions_dir: Path = Path("slo_definitions")
+    prometheus_url: str | None = None
+    slack_token: Secret | None = None
+    slack_webhook_url: Secret | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    console_url: str | None = None
+
+    @property
+    def store_path(self) -> Path:
+        return self.data_dir / "sigwatch.db"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read ``SIGWATCH_*`` variables; empty values count as unset."""
+        env = os.environ if environ is None else environ
+
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        token, webhook = get("SIGWATCH_SLACK_TOKEN"), get("SIGWATCH_SLACK_WEBHOOK_URL")
+        return cls(
+            data_dir=Path(get("SIGWATCH_DATA") or cls.data_dir),
+            definitions_dir=Path(get("SIGWATCH_DEFINITIONS") or cls.definitions_dir),
+            prometheus_url=get("SIGWATCH_PROMETHEUS_URL"),
+            slack_token=Secret(token) if token else None,
+            slack_webhook_url=Secret(webhook) if webhook else None,
+            slack_api_url=get("SIGWATCH_SLACK_API_URL") or cls.slack_api_url,
+            console_url=get("SIGWATCH_CONSOLE_URL"),
+        )

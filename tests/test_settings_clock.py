@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from sigwatch.clock import FixedClock, SystemClock
+from sigwatch.settings import Secret, Settings
+
+
+def test_defaults_are_the_embedded_set_up():
+    settings = Settings.from_env({})
+    assert settings.data_dir == Path("var")
+    assert settings.definitions_dir == Path("slo_definitions")
+    assert settings.store_path == Path("var/sigwatch.db")
+    assert settings.prometheus_url is None
+    assert settings.slack_token is None and settings.slack_webhook_url is None
+    assert settings.slack_api_url == "https://slack.com/api/"
+    assert settings.console_url is None
+
+
+def test_environment_overrides_and_empty_values_count_as_unset():
+    settings = Settings.from_env(
+        {
+            "SIGWATCH_DATA": "/srv/sigwatch",
+            "SIGWATCH_DEFINITIONS": "/etc/sigwatch/slos",
+            "SIGWATCH_PROMETHEUS_URL": "http://127.0.0.1:9090",
+            "SIGWATCH_SLACK_TOKEN": "xoxb-secret-value",
+            "SIGWATCH_SLACK_API_URL": "http://127.0.0.1:8111/api/",
+            "SIGWATCH_CONSOLE_URL": "   ",
+        }
+    )
+    assert settings.data_dir == Path("/srv/sigwatch")
+    assert settings.store_path == Path("/srv/sigwatch/sigwatch.db")
+    assert settings.definitions_dir == Path("/etc/sigwatch/slos")
+    assert settings.prometheus_url == "http://127.0.0.1:9090"
+    assert settings.slack_token == Secret("xoxb-secret-value")
+    assert settings.slack_token.reveal() == "xoxb-secret-value"
+    assert settings.slack_api_url == "http://127.0.0.1:8111/api/"
+    assert settings.console_url is None
+
+
+def test_secrets_never_show_in_repr_str_or_formatting():
+    settings = Settings.from_env(
+        {"SIGWATCH_SLACK_TOKEN": "xoxb-123-abc", "SIGWATCH_SLACK_WEBHOOK_URL": "https://hooks/x"}
+    )
+    for text in (repr(settings), str(settings), f"{settings}", f"{settings.slack_token}"):
+        assert "xoxb-123-abc" not in text and "https://hooks/x" not in text
+    assert "***" in repr(settings)
+
+
+def test_fixed_clock_stands_still_until_moved():
+    start = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    clock = FixedClock(start)
+    assert clock.now() == start
+    assert clock.advance(timedelta(minutes=5)) == start + timedelta(minutes=5)
+    assert clock.now() == start + timedelta(minutes=5)
+    clock.set(datetime(2026, 11, 26, 13, 0, tzinfo=timezone(timedelta(hours=1))))
+    assert clock.now() == start and clock.now().tzinfo is UTC
+
+
+def test_fixed_clock_refuses_naive_times():
+    with pytest.raises(ValueError, match="no time zone"):
+        FixedClock(datetime(2026, 11, 26))
+
+
+def test_system_clock_is_utc_aware():
+    assert SystemClock().now().tzinfo is UTC

@@ -1,0 +1,142 @@
+"""The store: migrations from empty and on re-open, idempotent measurement writes."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from sigwatch.clock import FixedClock
+from sigwatch.migrations import MIGRATIONS, Migration
+from sigwatch.store import Measurement, Store
+
+T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def store(tmp_path):
+    with Store.open(tmp_path / "sigwatch.db", clock=FixedClock(T0)) as s:
+        yield s
+
+
+def measurement(start: datetime, good: float, total: float, **kw) -> Measurement:
+    return Measurement(
+        signal="content_type",
+        slo="coverage",
+        start=start,
+        end=start + timedelta(minutes=5),
+        sli="coverage",
+        evaluated_at=kw.pop("evaluated_at", T0),
+        good=good,
+        total=total,
+        value=good / total,
+        **kw,
+    )
+
+
+def test_a_new_store_is_migrated_to_the_latest_version_in_wal_mode(tmp_path):
+    path = tmp_path / "nested" / "sigwatch.db"
+    with Store.open(path, clock=FixedClock(T0)) as store:
+        assert store.schema_version == max(m.version for m in MIGRATIONS)
+        assert {"schema_version", "measurements"} <= set(store.tables())
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    rows = conn.execute("SELECT version, name, applied_at FROM schema_version").fetchall()
+    assert rows == [(1, "measurements", int(T0.timestamp()))]
+
+
+def test_reopening_applies_nothing_and_keeps_data(tmp_path):
+    path = tmp_path / "sigwatch.db"
+    with Store.open(path) as store:
+        store.put_measurements([measurement(T0, 9, 10)])
+    with Store.open(path, migrate=False) as store:
+        assert store.migrate() == []
+        assert len(store.measurements("content_type", "coverage")) == 1
+
+
+def test_later_migrations_are_applied_in_order_once(tmp_path):
+    path = tmp_path / "sigwatch.db"
+    with Store.open(path) as store:
+        base = max(m.version for m in MIGRATIONS)
+        extra = (
+            Migration(base + 2, "second", ("CREATE TABLE b (x INTEGER)",)),
+            Migration(base + 1, "first", ("CREATE TABLE a (x INTEGER)",)),
+        )
+        assert store.migrate((*MIGRATIONS, *extra)) == [base + 1, base + 2]
+        assert store.migrate((*MIGRATIONS, *extra)) == []
+        assert store.schema_version == base + 2
+
+
+def test_a_failing_migration_rolls_back_entirely(store):
+    base = store.schema_version
+    broken = Migration(base + 1, "broken", ("CREATE TABLE c (x INTEGER)", "CREATE TABLE oops ("))
+    with pytest.raises(sqlite3.OperationalError):
+        store.migrate((*MIGRATIONS, broken))
+    assert store.schema_version == base
+    assert "c" not in store.tables()
+
+
+def test_repeated_migration_versions_are_refused(store):
+    twice = (Migration(7, "a", ()), Migration(7, "b", ()))
+    with pytest.raises(ValueError, match="repeat"):
+        store.migrate(twice)
+
+
+def test_two_processes_opening_at_once_migrate_once(tmp_path):
+    path = tmp_path / "sigwatch.db"
+    errors: list[BaseException] = []
+
+    def open_and_close():
+        try:
+            Store.open(path).close()
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_and_close) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == len(MIGRATIONS)
+
+
+def test_writing_the_same_window_twice_replaces_the_row(store):
+    store.put_measurements([measurement(T0, 90, 100)])
+    later = T0 + timedelta(minutes=30)
+    store.put_measurements(
+        [measurement(T0, 95, 100, evaluated_at=later, samples=100, details={"why": "late"})]
+    )
+    (row,) = store.measurements("content_type", "coverage")
+    assert (row.good, row.total, row.value) == (95, 100, 0.95)
+    assert row.evaluated_at == later
+    assert row.samples == 100 and row.details == {"why": "late"}
+
+
+def test_measurements_read_back_in_window_order_and_filter_by_range(store):
+    starts = [T0 + timedelta(minutes=5 * i) for i in (3, 0, 2, 1)]
+    store.put_measurements(measurement(s, 1, 2) for s in starts)
+    rows = store.measurements("content_type", "coverage")
+    assert [r.start for r in rows] == sorted(starts)
+    assert all(r.start.tzinfo is UTC for r in rows)
+    window = store.measurements(
+        "content_type", "coverage", start=T0 + timedelta(minutes=5), end=T0 + timedelta(minutes=15)
+    )
+    assert [r.start for r in window] == [T0 + timedelta(minutes=5), T0 + timedelta(minutes=10)]
+    assert store.measurements("content_type", "latency") == []
+
+
+def test_a_window_that_ends_before_it_starts_is_refused(store):
+    bad = Measurement("s", "o", T0, T0, "coverage", T0)
+    with pytest.raises(sqlite3.IntegrityError):
+        store.put_measurements([bad])
+    assert store.measurements("s", "o") == []
+
+
+def test_naive_times_are_refused(store):
+    naive = datetime(2026, 11, 26)
+    with pytest.raises(ValueError, match="no time zone"):
+        store.put_measurements([measurement(naive, 1, 2)])

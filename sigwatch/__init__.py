@@ -1,0 +1,77 @@
+"""sigwatch's kernel: SLO files -> validated model, settings, the clock and the store.
+
+Public API (pinned by ``tests/test_public_api.py``)::
+
+    load_registry(path) -> Registry        # raises DefinitionError listing every problem
+    check_paths([path]) -> [FileCheck]     # every problem, never raises for bad content
+    Registry, Signal, SLO, Objective, Budgeting, Target and the SLI kinds
+    Settings.from_env(), Secret
+    Clock, SystemClock, FixedClock
+    Store.open(path), Measurement
+"""
+
+from sigwatch.clock import Clock, FixedClock, SystemClock
+from sigwatch.model import (
+    SLI,
+    SLO,
+    Alerting,
+    AucSLI,
+    Budgeting,
+    CostPer1kSLI,
+    CoverageSLI,
+    DailySpendSLI,
+    DriftReference,
+    DriftSLI,
+    ErrorRateSLI,
+    LatencySLI,
+    ModelRef,
+    Objective,
+    QualitySLI,
+    Registry,
+    Signal,
+)
+from sigwatch.registry import DefinitionError, load_registry, to_model, to_spec
+from sigwatch.settings import Secret, Settings
+from sigwatch.store import Measurement, Store
+from sigwatch.units import Target, format_duration, parse_duration, parse_target
+from sigwatch.validation import FileCheck, Problem, check_paths
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "SLI",
+    "SLO",
+    "Alerting",
+    "AucSLI",
+    "Budgeting",
+    "Clock",
+    "CostPer1kSLI",
+    "CoverageSLI",
+    "DailySpendSLI",
+    "DefinitionError",
+    "DriftReference",
+    "DriftSLI",
+    "ErrorRateSLI",
+    "FileCheck",
+    "FixedClock",
+    "LatencySLI",
+    "Measurement",
+    "ModelRef",
+    "Objective",
+    "Problem",
+    "QualitySLI",
+    "Registry",
+    "Secret",
+    "Settings",
+    "Signal",
+    "Store",
+    "SystemClock",
+    "Target",
+    "check_paths",
+    "format_duration",
+    "load_registry",
+    "parse_duration",
+    "parse_target",
+    "to_model",
+    "to_spec",
+]

@@ -1,0 +1,94 @@
+"""The command line: help everywhere, registry listing, schema, and the real entry point."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from sigwatch.cli import app
+from tests.conftest import DEFINITIONS, FIXTURES, ROOT
+
+runner = CliRunner()
+COMMANDS = ("validate", "schema", "registry")
+
+
+@pytest.mark.parametrize("command", [None, *COMMANDS])
+def test_every_command_has_help(command):
+    args = [command, "--help"] if command else ["--help"]
+    result = runner.invoke(app, args, env={"COLUMNS": "120"})
+    assert result.exit_code == 0, result.output
+    assert "Usage" in result.output
+    if command is None:
+        for name in COMMANDS:
+            assert name in result.output
+        assert "SIGWATCH_SLACK_TOKEN" in result.output
+
+
+def test_only_working_commands_are_registered():
+    # simulate, monitor, serve, status, alerts, console and demo arrive with their features.
+    assert set(typer.main.get_command(app).commands) == set(COMMANDS)
+
+
+def test_registry_table_lists_every_signal_and_slo():
+    result = runner.invoke(app, ["registry", "-d", str(DEFINITIONS)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "5 signals, 28 SLOs" in result.output
+    for name in ("content_type", "sentiment", "product_entities", "product_category"):
+        assert name in result.output
+    assert "review-precision" in result.output
+    assert ">= 0.85 in 90% of 1d slices over 28d" in result.output
+
+
+def test_registry_json_is_the_spec_of_every_signal():
+    result = runner.invoke(app, ["registry", "--json", "-d", str(DEFINITIONS)])
+    assert result.exit_code == 0, result.output
+    signals = json.loads(result.stdout)
+    assert [s["signal"]["name"] for s in signals] == [
+        "commercial_intent",
+        "content_type",
+        "product_category",
+        "product_entities",
+        "sentiment",
+    ]
+    content_type = signals[1]
+    assert content_type["file"] == str(DEFINITIONS / "content_type.yaml")
+    assert content_type["signal"]["oncall"] == "#acu-oncall"
+    precision = next(s for s in content_type["slos"] if s["name"] == "review-precision")
+    assert precision["sli"] == {"kind": "precision", "class": "review", "min_labels": 100}
+    assert precision["target"] == ">= 0.85" and precision["timeslice"] == "1d"
+
+
+def test_registry_refuses_broken_definitions_and_lists_the_problems():
+    result = runner.invoke(app, ["registry", "-d", str(FIXTURES / "duplicate_signal")])
+    assert result.exit_code == 1
+    assert "also defined in" in result.stdout
+    assert "sigwatch validate" in result.stderr
+
+
+def test_schema_prints_json_schema():
+    result = runner.invoke(app, ["schema"])
+    assert result.exit_code == 0
+    schema = json.loads(result.stdout)
+    assert schema["properties"]["version"]["const"] == "sigwatch/v1"
+    assert schema["additionalProperties"] is False
+
+
+def test_the_installed_entry_point_exits_1_on_a_bad_file_and_0_on_the_registry():
+    exe = Path(sys.executable).parent / "sigwatch"
+    env = {**os.environ, "SIGWATCH_DEFINITIONS": str(DEFINITIONS)}
+    bad = FIXTURES / "bad" / "class_not_in_classes.yaml"
+    failed = subprocess.run(
+        [exe, "validate", bad], capture_output=True, text=True, env=env, cwd=ROOT
+    )
+    assert failed.returncode == 1
+    assert f"{bad}:14: sentiment_x/neutral-precision: slos[0].sli.class:" in failed.stdout
+    ok = subprocess.run([exe, "validate"], capture_output=True, text=True, env=env, cwd=ROOT)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "all valid" in ok.stderr

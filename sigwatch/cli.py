@@ -143,6 +143,53 @@ def _sli_text(sli) -> str:
     return sli.kind
 
 
+@app.command()
+def train(
+    models: Annotated[
+        list[str] | None,
+        typer.Option("--model", "-m", help="Only these model ids (repeatable) [default: all]."),
+    ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            help="Data folder for the embedding cache [default: $SIGWATCH_DATA or ./var]."
+        ),
+    ] = None,
+) -> None:
+    """Rebuild the model heads from packaged data and rewrite the model cards.
+
+    Deterministic (fixed seed and splits): the heads under inference/artifacts/ come out the
+    same. The first run embeds about 40,000 texts (a few minutes on 2 cores); embeddings are
+    cached in the data folder, so later runs take seconds.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from inference.embeddings import EmbeddingCache
+    from inference.training import HEADS, evaluate_entities, train_head
+
+    known = [spec.model_id for spec in HEADS] + ["product-entities"]
+    chosen = models or known
+    unknown = sorted(set(chosen) - set(known))
+    if unknown:
+        err.print(f"[red]unknown model id(s): {', '.join(unknown)}; known: {', '.join(known)}")
+        raise typer.Exit(code=2)
+    folder = data or Settings.from_env().data_dir
+    cache = EmbeddingCache(folder / "cache" / "embeddings.npz")
+    columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as progress:
+        for spec in HEADS:
+            if spec.model_id not in chosen:
+                continue
+            data_size = None
+            task = progress.add_task(f"embedding for {spec.model_id}", total=data_size)
+            result = train_head(spec, cache, progress=lambda n, t=task: progress.advance(t, n))
+            progress.remove_task(task)
+            out.print(f"{result.model_id}: {result.headline} -> {result.artifact}, {result.card}")
+        if "product-entities" in chosen:
+            result = evaluate_entities()
+            out.print(f"{result.model_id}: {result.headline} -> {result.card}")
+
+
 def _load(definitions: Path | None):
     folder = definitions or Settings.from_env().definitions_dir
     try:

@@ -1,0 +1,44 @@
+"""commercial_intent: how likely is the author to buy something soon? A score in [0, 1]:
+MiniLM embeddings + a binary logistic-regression head trained on the gold set's labels."""
+
+from __future__ import annotations
+
+from inference import datasets
+from inference.heads import HeadSpec, TrainingData
+
+MODEL_ID = "commercial-intent"
+VERSION = "2026.11"
+TEST_SHARE = 0.25
+
+
+def training_data() -> TrainingData:
+    posts = datasets.gold()
+    train = [p for p in posts if datasets.split_of(p.id, TEST_SHARE) == "train"]
+    test = [p for p in posts if datasets.split_of(p.id, TEST_SHARE) == "test"]
+    return TrainingData(
+        train_texts=tuple(p.text for p in train),
+        train_labels=tuple(str(p.commercial) for p in train),
+        test_texts=tuple(p.text for p in test),
+        test_labels=tuple(str(p.commercial) for p in test),
+        sources={"gold set (inference/data/gold.tsv), commercial column": len(posts)},
+        split=f"gold set split by a hash of the post id: {TEST_SHARE:.0%} held out",
+    )
+
+
+SPEC = HeadSpec(
+    model_id=MODEL_ID,
+    version=VERSION,
+    task="score",
+    summary="Probability that the author is choosing something to buy (1) rather than not (0).",
+    weaknesses=(
+        "Learned from about 300 posts: it keys on request phrasing ('best X under $Y', "
+        "'X or Y?'), so purchase intent stated as a story ('my laptop died yesterday') scores low.",
+        "Scores are not calibrated probabilities outside product communities (tweets, "
+        "movie reviews).",
+    ),
+    c=2.0,
+    balanced=True,
+    positive="1",
+    data=training_data,
+)
+load = SPEC.load

@@ -1,0 +1,29 @@
+"""Small statistics shared by model cards and monitors: confidence intervals for proportions.
+
+The Wilson score interval is the default for precision, recall and accuracy: unlike the normal
+("Wald") interval it stays inside [0, 1] and keeps close to its nominal coverage for small
+counts and proportions near 0 or 1, which is exactly where quality SLIs live.
+"""
+
+from __future__ import annotations
+
+import math
+
+Z_95 = 1.959963984540054  # two-sided 95%: the 0.975 quantile of the standard normal
+
+
+def wilson_interval(successes: float, trials: float, z: float = Z_95) -> tuple[float, float]:
+    """The Wilson score interval for ``successes`` out of ``trials`` (``(0, 1)`` when no trials).
+
+    centre = (p + z²/2n) / (1 + z²/n); half-width = z·sqrt(p(1-p)/n + z²/4n²) / (1 + z²/n)
+    """
+    if trials < 0 or successes < 0 or successes > trials:
+        raise ValueError(f"need 0 <= successes <= trials, got {successes} of {trials}")
+    if trials == 0:
+        return 0.0, 1.0
+    p = successes / trials
+    z2 = z * z
+    denom = 1 + z2 / trials
+    centre = (p + z2 / (2 * trials)) / denom
+    half = z * math.sqrt(p * (1 - p) / trials + z2 / (4 * trials * trials)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)

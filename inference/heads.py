@@ -114,8 +114,15 @@ class HeadModel:
         if not texts:
             return []
         started = time.perf_counter()
-        proba = self.head.proba(embed(list(texts)))
-        each_ms = (time.perf_counter() - started) * 1000 / len(texts)
+        return self.predict_embeddings(embed(list(texts)), started)
+
+    def predict_embeddings(self, x: np.ndarray, started: float | None = None) -> list[Prediction]:
+        """Predictions from embeddings computed elsewhere (a corpus's cached vectors)."""
+        if len(x) == 0:
+            return []
+        started = time.perf_counter() if started is None else started
+        proba = self.head.proba(x)
+        each_ms = (time.perf_counter() - started) * 1000 / len(x)
         if self._positive is not None:
             return [
                 Prediction(

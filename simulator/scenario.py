@@ -1,0 +1,232 @@
+"""Incidents injected into simulated traffic, on a known schedule.
+
+Every incident has a signal, a kind, a window ``[start, end)`` and parameters. Its kind says
+which SLIs it should push out of ``ok`` (``BREAKS``); ``manifest()`` turns that into the SLO
+names of ``incidents.json``. Everything outside these windows is healthy traffic, so an alert
+that no incident explains is a false alarm.
+
+The default scenario places one incident of each kind on a different signal, at fixed shares
+of the simulated range (so 7 and 14 days both work); incidents judged per day (cost, drift,
+quality) cover whole UTC days. A YAML scenario file lists incidents explicitly::
+
+    incidents:
+      - signal: sentiment
+        kind: coverage_drop
+        start: 2d          # after the simulation start, or an ISO time like 2026-11-20T06:00:00Z
+        duration: 12h      # or end: (same forms as start)
+        params: {abstain_share: 0.3}
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sigwatch.model import Registry, Signal
+from sigwatch.units import parse_duration
+from sigwatch.yamlsource import YamlIssue, read_yaml
+
+# kind -> the SLI kinds it should break
+BREAKS: dict[str, tuple[str, ...]] = {
+    "coverage_drop": ("coverage",),
+    "latency_regression": ("latency",),
+    "cost_spike": ("cost_per_1k", "latency"),  # the external API is slow as well as dear
+    "input_drift": ("drift",),
+    "quality_regression": ("precision", "recall", "f1", "auc"),
+    "outage": ("coverage", "error_rate"),
+}
+# kind -> parameter -> (default, low, high)
+PARAMS: dict[str, dict[str, tuple[Any, float, float]]] = {
+    "coverage_drop": {"abstain_share": (0.5, 0.0, 1.0)},
+    "latency_regression": {"factor": (4.0, 1.0, 100.0)},
+    "cost_spike": {"external_share": (0.45, 0.0, 1.0)},
+    "input_drift": {"share": (0.5, 0.0, 1.0)},
+    "quality_regression": {"corrupt_share": (0.5, 0.0, 1.0)},
+    "outage": {},
+}
+# New model versions rolled out by the incidents that are bad deploys.
+BAD_VERSION = {"coverage_drop": "2026.12-rc1", "quality_regression": "2026.12-rc2"}
+DRIFT_COMMUNITY = "health"
+
+
+@dataclass(frozen=True)
+class Incident:
+    signal: str
+    kind: str
+    start: datetime
+    end: datetime
+    params: dict[str, float] = field(default_factory=dict)
+
+    def param(self, name: str) -> float:
+        return self.params.get(name, PARAMS[self.kind][name][0])
+
+    def slos(self, signal: Signal) -> list[str]:
+        """The SLOs of ``signal`` this incident should push out of ``ok``."""
+        return [slo.name for slo in signal.slos if slo.sli.kind in BREAKS[self.kind]]
+
+
+class ScenarioError(Exception):
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+def default_scenario(start: datetime, days: int, registry: Registry) -> list[Incident]:
+    """One incident of each kind, each on another signal (those of the shipped registry)."""
+    if days < 7:
+        raise ScenarioError(
+            [
+                f"the default scenario needs at least 7 days, got {days}; allowed: --days 7 "
+                "or more, or --scenario none for healthy traffic only"
+            ]
+        )
+    day = timedelta(days=1)
+
+    def at(share: float) -> datetime:
+        return start + round(share * days) * day
+
+    plan = [
+        (
+            "product_category",
+            "latency_regression",
+            at(0.15) + timedelta(hours=14),
+            timedelta(hours=10),
+        ),
+        ("content_type", "cost_spike", at(0.3), day),
+        ("sentiment", "coverage_drop", at(0.45) + timedelta(hours=12), timedelta(hours=12)),
+        ("product_entities", "input_drift", at(0.55), 2 * day),
+        ("content_type", "quality_regression", at(0.7), 2 * day),
+        ("commercial_intent", "outage", at(0.85) + timedelta(hours=9), timedelta(hours=3)),
+    ]
+    known = set(registry.names)
+    return [Incident(s, k, t, t + d) for s, k, t, d in plan if s in known]
+
+
+def load_scenario(path: Path, start: datetime, end: datetime, registry: Registry) -> list[Incident]:
+    """Read and check a scenario file; every problem is reported, with file, line and field."""
+    try:
+        doc = read_yaml(path)
+    except YamlIssue as issue:
+        raise ScenarioError([f"{path}:{issue.line}: {issue.message}"]) from None
+    except OSError as exc:
+        raise ScenarioError([f"{path}: cannot read the scenario file: {exc.strerror}"]) from None
+    raw = doc.data
+    problems: list[str] = []
+
+    def problem(loc: tuple, message: str) -> None:
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+        problems.append(f"{path}:{doc.line_of(loc)}: {where}: {message}")
+
+    if (
+        not isinstance(raw, dict)
+        or set(raw) - {"incidents"}
+        or not isinstance(raw.get("incidents"), list)
+    ):
+        raise ScenarioError(
+            [f"{path}:1: expected a mapping with one key; allowed: incidents: [...]"]
+        )
+    incidents = []
+    for i, item in enumerate(raw["incidents"]):
+        loc = ("incidents", i)
+        if not isinstance(item, dict):
+            problem(
+                loc, "expected a mapping; allowed: signal, kind, start, duration or end, params"
+            )
+            continue
+        unknown = set(item) - {"signal", "kind", "start", "duration", "end", "params"}
+        for key in sorted(unknown):
+            problem((*loc, key), "unknown key; allowed: signal, kind, start, duration, end, params")
+        signal, kind = item.get("signal"), item.get("kind")
+        if signal not in registry.names:
+            problem(
+                (*loc, "signal"), f"unknown signal {signal!r}; allowed: {', '.join(registry.names)}"
+            )
+        if kind not in BREAKS:
+            problem((*loc, "kind"), f"unknown incident kind {kind!r}; allowed: {', '.join(BREAKS)}")
+        begin = _when(item.get("start"), start, (*loc, "start"), problem)
+        if "duration" in item and "end" in item:
+            problem((*loc, "end"), "give duration or end, not both")
+        finish = None
+        if "end" in item:
+            finish = _when(item.get("end"), start, (*loc, "end"), problem)
+        elif "duration" in item and begin is not None:
+            try:
+                finish = begin + parse_duration(str(item["duration"]))
+            except ValueError as exc:
+                problem((*loc, "duration"), str(exc))
+        else:
+            problem(loc, "the incident needs duration or end; allowed: e.g. duration: 12h")
+        params = item.get("params") or {}
+        if kind in PARAMS and isinstance(params, dict):
+            for name, value in params.items():
+                if name not in PARAMS[kind]:
+                    allowed = ", ".join(PARAMS[kind]) or "none"
+                    problem(
+                        (*loc, "params", name), f"unknown parameter for {kind}; allowed: {allowed}"
+                    )
+                    continue
+                _, low, high = PARAMS[kind][name]
+                if not isinstance(value, int | float) or not low <= value <= high:
+                    problem(
+                        (*loc, "params", name),
+                        f"{value!r} is out of range; allowed: a number in [{low:g}, {high:g}]",
+                    )
+        if begin is not None and finish is not None:
+            if finish <= begin:
+                problem(loc, "the incident ends before it starts")
+            elif begin < start or finish > end:
+                problem(
+                    loc,
+                    f"window {begin.isoformat()} .. {finish.isoformat()} is outside the simulated "
+                    f"range; allowed: within {start.isoformat()} .. {end.isoformat()}",
+                )
+        if not problems:
+            incidents.append(Incident(signal, kind, begin, finish, dict(params)))
+    if problems:
+        raise ScenarioError(problems)
+    return incidents
+
+
+def _when(value, start: datetime, loc: tuple, problem) -> datetime | None:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            problem(loc, "a time needs a zone; allowed: e.g. 2026-11-20T06:00:00Z")
+            return None
+        return value
+    if isinstance(value, str):
+        try:
+            return start + parse_duration(value)
+        except ValueError:
+            try:
+                when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                when = None
+            if when is not None and when.tzinfo is not None:
+                return when
+    problem(
+        loc,
+        f"cannot read {value!r}; allowed: an offset like 2d6h or a time like 2026-11-20T06:00:00Z",
+    )
+    return None
+
+
+def manifest(incidents: list[Incident], registry: Registry) -> list[dict]:
+    """``incidents.json``: each incident with the SLOs it should break."""
+    out = []
+    for incident in sorted(incidents, key=lambda i: (i.start, i.signal)):
+        slos = incident.slos(registry.get(incident.signal))
+        out.append(
+            {
+                "signal": incident.signal,
+                "kind": incident.kind,
+                "start": incident.start.isoformat(),
+                "end": incident.end.isoformat(),
+                "slo": slos[0] if slos else None,
+                "slos": slos,
+                "params": {name: incident.param(name) for name in PARAMS[incident.kind]},
+                "model_version": BAD_VERSION.get(incident.kind),
+            }
+        )
+    return out

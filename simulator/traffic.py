@@ -1,0 +1,348 @@
+"""Production-like prediction logs for one signal over one span of time, vectorised.
+
+Shapes: diurnal traffic (a sine over the UTC day), long-tailed latency (log-normal per model),
+rare errors and timeouts, abstentions below the serving threshold, a small share of calls that
+fall back to a paid external LLM API (slow and about 40x dearer), then whatever the incidents
+active in the span change. Every random draw comes from a generator seeded by
+(seed, signal, span start), so any span regenerates identically on its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+import polars as pl
+
+from sigwatch.model import Signal
+from simulator.corpus import GOLD_COMMUNITIES
+from simulator.scenario import BAD_VERSION, DRIFT_COMMUNITY, Incident
+
+STEP = timedelta(minutes=5)
+
+# Baseline share of eligible items per community (health arrives only with a drift incident).
+COMMUNITY_WEIGHTS = {
+    "airlines": 0.14,
+    "apple": 0.10,
+    "cars": 0.05,
+    "sports": 0.07,
+    "music": 0.05,
+    "chatter": 0.04,
+    "movies": 0.17,
+    **{c: 0.38 / len(GOLD_COMMUNITIES) for c in GOLD_COMMUNITIES},
+}
+
+
+@dataclass(frozen=True)
+class Serving:
+    """How a signal's model behaves in production when nothing is wrong."""
+
+    median_ms: float
+    sigma: float
+    cost_per_call: float
+    error_rate: float = 0.001
+    timeout_rate: float = 0.0005
+    external_share: float = 0.003
+    external_median_ms: float = 450.0
+    external_cost: float = 0.0015
+    timeout_ms: float = 1000.0
+
+
+SERVING = {
+    "content-type": Serving(median_ms=35, sigma=0.45, cost_per_call=0.00004),
+    "sentiment": Serving(median_ms=25, sigma=0.45, cost_per_call=0.00003),
+    "product-entities": Serving(median_ms=18, sigma=0.5, cost_per_call=0.00002),
+    "product-category": Serving(median_ms=30, sigma=0.45, cost_per_call=0.00003),
+    "commercial-intent": Serving(median_ms=22, sigma=0.45, cost_per_call=0.00002),
+}
+DEFAULT_SERVING = Serving(median_ms=30, sigma=0.45, cost_per_call=0.00003)
+
+LOG_SCHEMA = {
+    "event_time": pl.Datetime("us", "UTC"),
+    "item_id": pl.Utf8,
+    "item_kind": pl.Utf8,
+    "community": pl.Utf8,
+    "language": pl.Utf8,
+    "text_len": pl.Int32,
+    "model_version": pl.Utf8,
+    "status": pl.Utf8,
+    "label": pl.Utf8,
+    "labels": pl.List(pl.Utf8),
+    "score": pl.Float32,
+    "latency_ms": pl.Float32,
+    "cost_usd": pl.Float64,
+    "served_by": pl.Utf8,
+}
+LABEL_SCHEMA = {
+    "item_id": pl.Utf8,
+    "label": pl.Utf8,
+    "labels": pl.List(pl.Utf8),
+    "source": pl.Utf8,
+    "labeled_at": pl.Datetime("us", "UTC"),
+    "rater_id": pl.Utf8,
+}
+TRUTH_COLUMN = {
+    "content_type": "truth_content_type",
+    "sentiment": "truth_sentiment",
+    "product_category": "truth_category",
+    "commercial_intent": "truth_commercial",
+    "product_entities": "truth_brands",
+}
+
+
+class Replay:
+    """Samples a signal's traffic from the scored corpus."""
+
+    def __init__(self, corpus: pl.DataFrame, signal: Signal, seed: int) -> None:
+        self.signal, self.seed = signal, seed
+        self.serving = SERVING.get(signal.model.id, DEFAULT_SERVING)
+        self.signal_index = sum(signal.name.encode())  # stable, independent of registry order
+        self.corpus = corpus
+        communities = corpus["community"].to_numpy()
+        self.rows_of = {c: np.flatnonzero(communities == c) for c in np.unique(communities)}
+        weights = {c: w for c, w in COMMUNITY_WEIGHTS.items() if c in self.rows_of}
+        total = sum(weights.values())
+        self.base_names = list(weights)
+        self.base_p = np.array([weights[c] / total for c in self.base_names])
+        self.prefix = "".join(part[0] for part in signal.name.split("_"))
+        self.truth = TRUTH_COLUMN.get(signal.name)
+        self.scores = corpus[f"{signal.name}__score"].to_numpy().astype(np.float32)
+        self.classes = np.array(signal.classes or ("",))
+
+    def rng(self, start: datetime, salt: int = 0) -> np.random.Generator:
+        return np.random.default_rng([self.seed, self.signal_index, int(start.timestamp()), salt])
+
+    def span(
+        self,
+        start: datetime,
+        end: datetime,
+        rate_per_day: float,
+        incidents: list[Incident],
+    ) -> tuple[pl.DataFrame, np.ndarray]:
+        """Log rows of ``[start, end)`` (sorted by time) and the corpus row of each."""
+        rng = self.rng(start)
+        times = _diurnal_times(rng, start, end, rate_per_day)
+        n = len(times)
+        mine = [
+            i for i in incidents if i.signal == self.signal.name and i.start < end and i.end > start
+        ]
+        idx = self._sample_items(rng, n)
+        for incident in mine:
+            if incident.kind == "input_drift" and DRIFT_COMMUNITY in self.rows_of:
+                hit = _active(times, incident) & (rng.random(n) < incident.param("share"))
+                pool = self.rows_of[DRIFT_COMMUNITY]
+                idx[hit] = pool[rng.integers(0, len(pool), int(hit.sum()))]
+        s = self.serving
+        score = self.scores[idx].copy()
+        u = rng.random(n)
+        status = np.full(n, "ok", dtype=object)
+        status[u < s.error_rate + s.timeout_rate] = "timeout"
+        status[u < s.error_rate] = "error"
+        status[(status == "ok") & (score < self.signal.serving_threshold)] = "abstain"
+        external = (rng.random(n) < s.external_share) & (status != "error")
+        latency = rng.lognormal(np.log(s.median_ms), s.sigma, n)
+        latency[external] = rng.lognormal(np.log(s.external_median_ms), 0.35, int(external.sum()))
+        version = np.full(n, self.signal.model.version, dtype=object)
+        label_col = self.corpus[f"{self.signal.name}__label"].to_numpy()[idx].astype(object)
+        labels_idx = idx.copy()  # rows of the corpus whose `labels` a row carries
+        for incident in mine:
+            hit = _active(times, incident)
+            if incident.kind == "coverage_drop":
+                version[hit] = BAD_VERSION["coverage_drop"]
+                drop = hit & (status == "ok") & (rng.random(n) < incident.param("abstain_share"))
+                status[drop] = "abstain"
+                score[drop] = rng.uniform(0, self.signal.serving_threshold, int(drop.sum()))
+            elif incident.kind == "latency_regression":
+                latency[hit] *= incident.param("factor")
+            elif incident.kind == "cost_spike":
+                fallback = (
+                    hit & (status != "error") & (rng.random(n) < incident.param("external_share"))
+                )
+                external |= fallback
+                latency[fallback] = rng.lognormal(
+                    np.log(s.external_median_ms), 0.35, int(fallback.sum())
+                )
+            elif incident.kind == "quality_regression":
+                version[hit] = BAD_VERSION["quality_regression"]
+                bad = hit & (rng.random(n) < incident.param("corrupt_share"))
+                self._corrupt(rng, bad, label_col, score, labels_idx)
+            elif incident.kind == "outage":
+                status[hit] = "error"
+                external[hit] = False
+        failed = (status == "error") | (status == "timeout")
+        latency[status == "timeout"] = s.timeout_ms
+        latency[status == "error"] = rng.lognormal(np.log(5.0), 0.3, int((status == "error").sum()))
+        cost = np.where(external, s.external_cost, s.cost_per_call)
+        cost[status == "error"] = 0.0
+        label_col[failed] = None
+        frame = self._frame(
+            start,
+            times,
+            idx,
+            labels_idx,
+            version,
+            status,
+            label_col,
+            score,
+            latency,
+            cost,
+            external,
+            failed,
+        )
+        return frame, idx
+
+    def _sample_items(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        which = rng.choice(len(self.base_names), size=n, p=self.base_p)
+        idx = np.empty(n, dtype=np.int64)
+        for k, name in enumerate(self.base_names):
+            sel = which == k
+            pool = self.rows_of[name]
+            idx[sel] = pool[rng.integers(0, len(pool), int(sel.sum()))]
+        return idx
+
+    def _corrupt(self, rng, bad, label_col, score, labels_idx) -> None:
+        """A degraded model: wrong classes, inverted scores, entities of other posts."""
+        count = int(bad.sum())
+        if self.signal.task == "multiclass":
+            label_col[bad] = self.classes[rng.integers(0, len(self.classes), count)]
+        elif self.signal.task == "score":
+            score[bad] = 1.0 - score[bad]
+        else:
+            labels_idx[bad] = rng.integers(0, len(self.corpus), count)
+
+    def _frame(
+        self,
+        start,
+        times,
+        idx,
+        labels_idx,
+        version,
+        status,
+        label_col,
+        score,
+        latency,
+        cost,
+        external,
+        failed,
+    ) -> pl.DataFrame:
+        n = len(times)
+        corpus = self.corpus
+        labels = corpus[f"{self.signal.name}__labels"].gather(labels_idx)
+        frame = pl.DataFrame(
+            {
+                "event_time": times,
+                "seq": np.arange(n, dtype=np.int64),
+                "item_kind": corpus["item_kind"].gather(idx),
+                "community": corpus["community"].gather(idx),
+                "text_len": corpus["text_len"].gather(idx),
+                "model_version": pl.Series(version, dtype=pl.Utf8),
+                "status": pl.Series(status, dtype=pl.Utf8),
+                "label": pl.Series(label_col, dtype=pl.Utf8),
+                "labels": labels,
+                "score": pl.Series(np.where(failed, np.nan, score), dtype=pl.Float32),
+                "latency_ms": pl.Series(latency, dtype=pl.Float32),
+                "cost_usd": pl.Series(cost, dtype=pl.Float64),
+                "served_by": pl.Series(
+                    np.where(external, "external_api", "in_house"), dtype=pl.Utf8
+                ),
+            }
+        )
+        stamp = start.strftime("%Y%m%d%H%M")
+        return (
+            frame.with_columns(
+                pl.format("{}-{}-{}", pl.lit(self.prefix), pl.lit(stamp), pl.col("seq")).alias(
+                    "item_id"
+                ),
+                pl.lit("en").alias("language"),
+                pl.when(pl.col("status").is_in(["error", "timeout"]))
+                .then(None)
+                .otherwise(pl.col("labels"))
+                .alias("labels"),
+                pl.col("score").fill_nan(None),
+                pl.col("event_time").dt.replace_time_zone("UTC").dt.cast_time_unit("us"),
+            )
+            .select(list(LOG_SCHEMA))
+            .cast(LOG_SCHEMA)
+        )
+
+    def labels(
+        self,
+        frame: pl.DataFrame,
+        idx: np.ndarray,
+        until: datetime,
+        label_rate: float,
+        rater_noise: float = 0.04,
+    ) -> pl.DataFrame:
+        """Human labels for a sample of ``frame``'s items whose text has ground truth.
+
+        Labels arrive 1 h to a few days after the event (log-normal, median ~20 h); those that
+        would arrive after ``until`` are not written. Raters disagree with the truth at
+        ``rater_noise``.
+        """
+        if self.truth is None or frame.is_empty():
+            return pl.DataFrame(schema=LABEL_SCHEMA)
+        rng = self.rng(frame["event_time"][0], salt=1)
+        n = len(frame)
+        truth = self.corpus[self.truth].gather(idx)
+        picked = (~truth.is_null().to_numpy()) & (rng.random(n) < label_rate)
+        delay_h = np.maximum(1.0, rng.lognormal(np.log(20.0), 0.8, n))
+        labeled_at = frame["event_time"].to_numpy() + (delay_h * 3.6e9).astype("timedelta64[us]")
+        picked &= labeled_at < np.datetime64(until.replace(tzinfo=None), "us")
+        noisy = rng.random(n) < rater_noise
+        sel = np.flatnonzero(picked)
+        if self.signal.task == "entities":
+            values = truth.to_list()
+            label_lists = []
+            for i in sel:
+                brands = [f"brand:{b}" for b in values[i]]
+                if noisy[i] and brands:
+                    brands = brands[:-1]  # a rater misses one
+                label_lists.append(brands)
+            label, labels = [None] * len(sel), label_lists
+        else:
+            values = truth.cast(pl.Utf8).to_numpy()[sel].astype(object)
+            if self.signal.task == "multiclass":
+                flip = noisy[sel]
+                values[flip] = self.classes[rng.integers(0, len(self.classes), int(flip.sum()))]
+            else:
+                flip = noisy[sel]
+                values[flip] = np.where(values[flip] == "1", "0", "1")
+            label, labels = list(values), [None] * len(sel)
+        return pl.DataFrame(
+            {
+                "item_id": frame["item_id"].gather(sel),
+                "label": pl.Series(label, dtype=pl.Utf8),
+                "labels": pl.Series(labels, dtype=pl.List(pl.Utf8)),
+                "source": "human",
+                "labeled_at": pl.Series(labeled_at[sel]).dt.replace_time_zone("UTC"),
+                "rater_id": pl.Series(
+                    [f"r{k:02d}" for k in rng.integers(1, 21, len(sel))], dtype=pl.Utf8
+                ),
+            }
+        ).cast(LABEL_SCHEMA)
+
+
+def _active(times: np.ndarray, incident: Incident) -> np.ndarray:
+    start = np.datetime64(incident.start.replace(tzinfo=None), "us")
+    end = np.datetime64(incident.end.replace(tzinfo=None), "us")
+    return (times >= start) & (times < end)
+
+
+def _diurnal_times(
+    rng: np.random.Generator, start: datetime, end: datetime, rate_per_day: float
+) -> np.ndarray:
+    """Event times in ``[start, end)``: Poisson counts per 5 minutes under a diurnal rate."""
+    steps = int((end - start) / STEP)
+    base = np.datetime64(start.replace(tzinfo=None), "us")
+    offsets = np.arange(steps) * int(STEP.total_seconds())
+    hours = ((start.hour * 3600 + start.minute * 60 + offsets) % 86400) / 3600
+    # Quiet around 04:00 UTC, busiest around 16:00 UTC: 0.4x to 1.6x the mean rate.
+    shape = 1.0 + 0.6 * np.sin(2 * np.pi * (hours - 10) / 24)
+    expected = rate_per_day * STEP.total_seconds() / 86400 * shape
+    counts = rng.poisson(expected)
+    starts = np.repeat(offsets, counts).astype(np.float64)
+    jitter = rng.random(len(starts)) * STEP.total_seconds()
+    micros = ((starts + jitter) * 1e6).astype(np.int64)
+    micros.sort()
+    return base + micros.astype("timedelta64[us]")

@@ -205,7 +205,11 @@ class Replay:
         """A degraded model: wrong classes, inverted scores, entities of other posts."""
         count = int(bad.sum())
         if self.signal.task == "multiclass":
-            label_col[bad] = self.classes[rng.integers(0, len(self.classes), count)]
+            # Always another class than the healthy model's (a shift by 1..K-1 places).
+            lookup = {c: k for k, c in enumerate(self.classes)}
+            current = np.array([lookup.get(c, 0) for c in label_col[bad]], dtype=np.int64)
+            shift = rng.integers(1, len(self.classes), count)
+            label_col[bad] = self.classes[(current + shift) % len(self.classes)]
         elif self.signal.task == "score":
             score[bad] = 1.0 - score[bad]
         else:

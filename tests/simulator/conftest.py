@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from sigwatch.registry import load_registry
+from simulator.run import simulate
+from tests.conftest import DEFINITIONS
+
+END = datetime(2026, 11, 26, tzinfo=UTC)
+RATE = 6000
+
+
+@pytest.fixture(scope="session")
+def registry():
+    return load_registry(DEFINITIONS)
+
+
+@pytest.fixture(scope="session")
+def corpus_cache(tmp_path_factory):
+    """One scored corpus for the whole session (embedding it is the slow part)."""
+    return tmp_path_factory.mktemp("corpus-cache")
+
+
+@pytest.fixture(scope="session")
+def simulated(registry, corpus_cache, tmp_path_factory):
+    """Seven days of default-scenario traffic at a reduced rate."""
+    data = tmp_path_factory.mktemp("sim")
+    result = simulate(registry, data, days=7, seed=1, end=END, rate=RATE, cache_dir=corpus_cache)
+    return data, result

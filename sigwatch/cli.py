@@ -170,6 +170,19 @@ def simulate(
     label_rate: Annotated[
         float, typer.Option(min=0, max=1, help="Share of labellable items that get a human label.")
     ] = 0.05,
+    live: Annotated[
+        bool,
+        typer.Option(
+            "--live",
+            help="After the history (written only if the folder has none), keep appending logs "
+            "in near real time and serve /metrics until Ctrl-C.",
+        ),
+    ] = False,
+    interval: Annotated[float, typer.Option(min=0.5, help="Live: seconds between appends.")] = 10,
+    host: Annotated[
+        str, typer.Option(help="Live: address of the /metrics endpoint.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Live: port of the /metrics endpoint.")] = 9464,
     definitions: DefinitionsOption = None,
 ) -> None:
     """Write production-like prediction logs, late labels, Prometheus history and incidents.
@@ -189,6 +202,10 @@ def simulate(
     reg = _load(definitions)
     settings = Settings.from_env()
     folder = data or settings.data_dir
+    if live and (folder / "predictions").exists():
+        _simulate_live(reg, folder, seed=seed, rate=rate, label_rate=label_rate,
+                       interval=interval, host=host, port=port)  # fmt: skip
+        return
     when = (
         end.astimezone(UTC)
         if end and end.tzinfo
@@ -224,6 +241,45 @@ def simulate(
             f"  {incident['start'][:16]} .. {incident['end'][:16]}  {incident['signal']:<18} "
             f"{incident['kind']:<19} breaks: {', '.join(incident['slos'])}"
         )
+    if live:
+        _simulate_live(reg, folder, seed=seed, rate=rate, label_rate=label_rate,
+                       interval=interval, host=host, port=port)  # fmt: skip
+
+
+def _simulate_live(reg, folder: Path, *, seed, rate, label_rate, interval, host, port) -> None:
+    import threading
+
+    from prometheus_client import start_http_server
+
+    from sigwatch.clock import SystemClock
+    from simulator.corpus import load_corpus
+    from simulator.live import LiveSimulator, run_live
+    from simulator.run import floor_time
+
+    clock = SystemClock()
+    start = LiveSimulator.resume_point(folder, default=floor_time(clock.now()))
+    corpus = load_corpus(reg, folder / "cache")
+    sim = LiveSimulator(
+        reg, folder, corpus, seed=seed, rate=rate, start=start, label_rate=label_rate
+    )
+    try:
+        server, _ = start_http_server(port, addr=host, registry=sim.metrics)
+    except OSError as exc:
+        err.print(f"[red]cannot serve /metrics on {host}:{port}: {exc.strerror}; use --port")
+        raise typer.Exit(code=1) from None
+    out.print(
+        f"live: appending to {folder} every {interval:g}s; metrics at http://{host}:{port}/metrics"
+    )
+    out.print("Ctrl-C stops.")
+    stop = threading.Event()
+    try:
+        run_live(sim, clock, interval, stop)
+    except KeyboardInterrupt:
+        stop.set()
+    finally:
+        server.shutdown()
+        server.server_close()
+        out.print(f"live: stopped after {sim.rows:,} rows")
 
 
 @app.command()

@@ -25,7 +25,7 @@ from simulator.metrics import MetricsAccumulator, latency_buckets
 from simulator.scenario import Incident, ScenarioError, default_scenario, load_scenario, manifest
 from simulator.traffic import STEP, Replay
 
-OUTPUTS = ("predictions", "labels", "metrics", "incidents.json")
+OUTPUTS = ("predictions", "labels", "metrics", "incidents.json", "live.json")
 
 
 class SimulationError(Exception):
@@ -174,4 +174,5 @@ def _swap_in(tmp: Path, data_dir: Path) -> None:
         if (data_dir / name).exists():
             os.replace(data_dir / name, old / name)
     for name in OUTPUTS:
-        os.replace(tmp / name, data_dir / name)
+        if (tmp / name).exists():
+            os.replace(tmp / name, data_dir / name)

@@ -240,9 +240,9 @@ class Replay:
                 "item_kind": corpus["item_kind"].gather(idx),
                 "community": corpus["community"].gather(idx),
                 "text_len": corpus["text_len"].gather(idx),
-                "model_version": pl.Series(version, dtype=pl.Utf8),
-                "status": pl.Series(status, dtype=pl.Utf8),
-                "label": pl.Series(label_col, dtype=pl.Utf8),
+                "model_version": pl.Series(version.astype(str), dtype=pl.Utf8),
+                "status": pl.Series(status.astype(str), dtype=pl.Utf8),
+                "label": pl.Series(label_col.tolist(), dtype=pl.Utf8),
                 "labels": labels,
                 "score": pl.Series(np.where(failed, np.nan, score), dtype=pl.Float32),
                 "latency_ms": pl.Series(latency, dtype=pl.Float32),
@@ -336,17 +336,18 @@ def _active(times: np.ndarray, incident: Incident) -> np.ndarray:
 def _diurnal_times(
     rng: np.random.Generator, start: datetime, end: datetime, rate_per_day: float
 ) -> np.ndarray:
-    """Event times in ``[start, end)``: Poisson counts per 5 minutes under a diurnal rate."""
-    steps = int((end - start) / STEP)
-    base = np.datetime64(start.replace(tzinfo=None), "us")
-    offsets = np.arange(steps) * int(STEP.total_seconds())
-    hours = ((start.hour * 3600 + start.minute * 60 + offsets) % 86400) / 3600
+    """Event times in ``[start, end)``: Poisson counts per 5 minutes (or the part of 5 minutes a
+    short span covers) under a diurnal rate."""
+    total = (end - start).total_seconds()
+    step = STEP.total_seconds()
+    offsets = np.arange(0.0, total, step)
+    widths = np.minimum(step, total - offsets)
+    seconds_of_day = (start.hour * 3600 + start.minute * 60 + start.second + offsets) % 86400
     # Quiet around 04:00 UTC, busiest around 16:00 UTC: 0.4x to 1.6x the mean rate.
-    shape = 1.0 + 0.6 * np.sin(2 * np.pi * (hours - 10) / 24)
-    expected = rate_per_day * STEP.total_seconds() / 86400 * shape
-    counts = rng.poisson(expected)
-    starts = np.repeat(offsets, counts).astype(np.float64)
-    jitter = rng.random(len(starts)) * STEP.total_seconds()
-    micros = ((starts + jitter) * 1e6).astype(np.int64)
+    shape = 1.0 + 0.6 * np.sin(2 * np.pi * (seconds_of_day / 3600 - 10) / 24)
+    counts = rng.poisson(rate_per_day * widths / 86400 * shape)
+    jitter = rng.random(int(counts.sum())) * np.repeat(widths, counts)
+    micros = ((np.repeat(offsets, counts) + jitter) * 1e6).astype(np.int64)
     micros.sort()
+    base = np.datetime64(start.replace(tzinfo=None), "us")
     return base + micros.astype("timedelta64[us]")

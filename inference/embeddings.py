@@ -22,6 +22,7 @@ ENCODER_NAME = "all-MiniLM-L6-v2"
 _MEMO_SIZE = 512
 _MEMO_BATCH = 32
 _memo: OrderedDict[str, np.ndarray] = OrderedDict()
+_last_batch: list = []  # [texts, vectors] of the last large batch
 
 
 @functools.cache
@@ -49,9 +50,13 @@ def encoder():
 def embed(texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
     """Unit-length embeddings, shape ``(len(texts), 384)``, float32.
 
-    Small calls (the spot-check scoring one text for every signal) are memoised; corpus-sized
-    batches are not, so memory stays flat.
+    Small calls (the spot-check scoring one text for every signal) are memoised per text; of
+    larger batches only the last is kept, so several signals scoring the same batch embed it once
+    and memory stays flat.
     """
+    key = tuple(texts)
+    if len(texts) > _MEMO_BATCH and _last_batch and _last_batch[0] == key:
+        return _last_batch[1].copy()  # the same batch for the next signal (spot-check, bench)
     out = np.empty((len(texts), DIM), dtype=np.float32)
     todo: list[int] = []
     for i, text in enumerate(texts):
@@ -75,6 +80,8 @@ def embed(texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
                 _memo[texts[i]] = out[i].copy()
             while len(_memo) > _MEMO_SIZE:
                 _memo.popitem(last=False)
+    if len(texts) > _MEMO_BATCH:
+        _last_batch[:] = [key, out.copy()]
     return out
 
 

@@ -1,0 +1,25 @@
+"""Run every benchmark: ``python -m bench [inference|replay ...]``."""
+
+from __future__ import annotations
+
+import sys
+
+from bench import inference_bench, replay_bench
+
+BENCHES = {"inference": inference_bench.main, "replay": replay_bench.main}
+
+
+def main(argv: list[str]) -> int:
+    chosen = argv or list(BENCHES)
+    unknown = [name for name in chosen if name not in BENCHES]
+    if unknown:
+        print(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(BENCHES)}")
+        return 2
+    for name in chosen:
+        print(f"\n== {name} ==")
+        BENCHES[name]()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -52,13 +52,21 @@ system-deps:
 	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-# Until the simulator, monitors and console land, the demo runs what exists: it validates the
-# registry and prints it.
+# Until the monitors and the console land, the demo runs what exists: it validates the registry,
+# prints it, and simulates 14 days of traffic with the default incidents into var/ (only when
+# var/ holds no simulated data yet: delete var/ to start over).
+DATA ?= var
 demo: $(RUN_STAMP)
-	@echo "sigwatch demo: the simulator, monitors and console are not built yet;"
-	@echo "this demo validates the SLO definitions and prints the signals registry."
+	@echo "sigwatch demo: monitors and the console are not built yet; this demo validates the"
+	@echo "SLO definitions, prints the registry and simulates traffic into $(DATA)/."
 	$(BIN)/sigwatch validate
 	$(BIN)/sigwatch registry
+	@if [ -d $(DATA)/predictions ]; then \
+	  echo "$(DATA)/ already holds simulated data ($(DATA)/incidents.json); delete $(DATA)/ to simulate again"; \
+	  cat $(DATA)/incidents.json; \
+	else \
+	  $(BIN)/sigwatch simulate --data $(DATA) --days 14 --seed 1; \
+	fi
 
 test: $(DEV_STAMP) system-deps
 	$(BIN)/ruff check .

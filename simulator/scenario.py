@@ -6,8 +6,9 @@ names of ``incidents.json``. Everything outside these windows is healthy traffic
 that no incident explains is a false alarm.
 
 The default scenario places one incident of each kind on a different signal, at fixed shares
-of the simulated range (so 7 and 14 days both work); incidents judged per day (cost, drift,
-quality) cover whole UTC days. A YAML scenario file lists incidents explicitly::
+of the simulated range, counted in whole days from its first UTC midnight (so 7 and 14 days
+both work, ending at any time of day); incidents judged per day (cost, drift, quality) cover
+whole UTC days. A YAML scenario file lists incidents explicitly::
 
     incidents:
       - signal: sentiment
@@ -83,9 +84,13 @@ def default_scenario(start: datetime, days: int, registry: Registry) -> list[Inc
             ]
         )
     day = timedelta(days=1)
+    # Incidents judged per UTC day (cost, drift, quality) must cover whole days: count days
+    # from the first midnight of the range.
+    midnight = start.replace(hour=0, minute=0, second=0, microsecond=0)
+    first = midnight if midnight == start else midnight + day
 
     def at(share: float) -> datetime:
-        return start + round(share * days) * day
+        return first + round(share * (days - 1)) * day
 
     plan = [
         (

@@ -149,12 +149,20 @@ def test_the_same_seed_writes_identical_data_and_another_seed_does_not(
 
 
 @pytest.mark.parametrize("days", [7, 14])
-def test_the_default_scenario_fits_any_span_of_a_week_or_more(registry, days):
+@pytest.mark.parametrize("end_hour", [0, 16])
+def test_the_default_scenario_fits_any_week_or_more_in_whole_days(registry, days, end_hour):
+    from datetime import timedelta
+
     from simulator.scenario import default_scenario
 
-    start = END.replace(day=1)
+    end = END.replace(hour=end_hour, minute=20 if end_hour else 0)
+    start = end - timedelta(days=days)
     incidents = default_scenario(start, days, registry)
     assert len(incidents) == 6
+    assert len({i.signal for i in incidents}) == 5
     for incident in incidents:
-        assert start <= incident.start < incident.end <= start + (incident.end - start)
-        assert (incident.end - start).days <= days
+        assert start <= incident.start < incident.end <= end
+        if incident.kind in ("cost_spike", "input_drift", "quality_regression"):
+            # judged per UTC day: the incident covers whole days
+            assert (incident.start.hour, incident.start.minute) == (0, 0)
+            assert (incident.end - incident.start) % timedelta(days=1) == timedelta(0)

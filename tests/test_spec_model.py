@@ -25,7 +25,7 @@ def load(path) -> Document:
 def test_content_type_maps_to_the_model_with_timedeltas_and_targets():
     signal = load_registry(DEFINITIONS).get("content_type")
     assert signal.schedule == timedelta(minutes=5)
-    assert signal.serving_threshold == 0.5
+    assert signal.serving_threshold == 0.33
     assert signal.model == m.ModelRef(id="content-type", version="2026.11")
     assert signal.source == DEFINITIONS / "content_type.yaml"
 
@@ -41,7 +41,7 @@ def test_content_type_maps_to_the_model_with_timedeltas_and_targets():
     assert latency.sli == m.LatencySLI(threshold_ms=150)
 
     precision = signal.slo("review-precision")
-    assert precision.sli == m.QualitySLI(metric="precision", cls="review", min_labels=100)
+    assert precision.sli == m.QualitySLI(metric="precision", cls="review", min_labels=50)
     assert precision.objective.budgeting is m.Budgeting.TIMESLICES
     assert precision.objective.target == Target(">=", 0.85)
     assert precision.objective.timeslice == timedelta(days=1)

@@ -1,0 +1,90 @@
+"""Error budgets and multi-window, multi-burn-rate alerting (Google SRE workbook, ch. 5).
+
+Burn rate = observed bad ratio / error budget (1 - objective): 1x spends the budget exactly
+over the SLO window. The workbook's table is for a 30-day SLO; for another window the factor is
+scaled so each rule still fires on the same share of the budget:
+
+    factor = budget_share * slo_window / long_window
+
+A rule fires when both its long and its short window burn at least ``factor``: the long window
+makes it significant, the short one makes it stop soon after the problem does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+HOUR = timedelta(hours=1)
+MINUTE = timedelta(minutes=1)
+DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class BurnRule:
+    severity: str  # "page" | "ticket"
+    long: timedelta
+    short: timedelta
+    budget_share: float  # of the whole budget spent in `long` when the rule just fires
+
+    def factor(self, slo_window: timedelta) -> float:
+        return self.budget_share * (slo_window / self.long)
+
+    @property
+    def name(self) -> str:
+        return f"{_short(self.long)}/{_short(self.short)}"
+
+
+RULES: tuple[BurnRule, ...] = (
+    BurnRule("page", HOUR, 5 * MINUTE, 0.02),  # 2% of a 30d budget in 1h -> 14.4x
+    BurnRule("page", 6 * HOUR, 30 * MINUTE, 0.05),  # 5% in 6h -> 6x
+    BurnRule("ticket", DAY, 2 * HOUR, 0.10),  # 10% in 1d -> 3x
+    BurnRule("ticket", 3 * DAY, 6 * HOUR, 0.10),  # 10% in 3d -> 1x
+)
+WINDOWS: tuple[timedelta, ...] = tuple(sorted({w for r in RULES for w in (r.long, r.short)}))
+
+
+@dataclass(frozen=True)
+class Fired:
+    severity: str
+    rule: str  # "1h/5m"
+    factor: float
+    long_burn: float
+    short_burn: float
+
+
+def burn_rate(bad: float, total: float, objective: float) -> float | None:
+    """Bad ratio over the error budget; None when nothing was counted."""
+    if total <= 0:
+        return None
+    return (bad / total) / (1.0 - objective)
+
+
+def budget_remaining(bad: float, total: float, objective: float) -> float | None:
+    """Share of the window's error budget still unspent (negative once overspent)."""
+    rate = burn_rate(bad, total, objective)
+    return None if rate is None else 1.0 - rate
+
+
+def fired_rules(burn_rates: dict[timedelta, float | None], slo_window: timedelta) -> list[Fired]:
+    """The rules whose long and short windows both burn at least their factor."""
+    out = []
+    for rule in RULES:
+        long, short = burn_rates.get(rule.long), burn_rates.get(rule.short)
+        factor = rule.factor(slo_window)
+        if long is not None and short is not None and long >= factor and short >= factor:
+            out.append(Fired(rule.severity, rule.name, factor, long, short))
+    return out
+
+
+def _short(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def label(delta: timedelta) -> str:
+    """``5m``, ``1h``, ``3d``: how windows are named in status output."""
+    return _short(delta)

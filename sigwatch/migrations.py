@@ -45,4 +45,58 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX measurements_by_end ON measurements (signal, slo, window_end)",
         ),
     ),
+    Migration(
+        2,
+        "monitor partials, SLO status history, runs",
+        (
+            # Mergeable aggregates of one signal's logs over one bucket (5 min) or slice: any
+            # longer window is a sum of these, so nothing rescans raw logs.
+            """
+            CREATE TABLE partials (
+                signal       TEXT    NOT NULL,
+                part         TEXT    NOT NULL,
+                bucket_start BIGINT  NOT NULL,
+                bucket_end   BIGINT  NOT NULL,
+                payload      TEXT    NOT NULL,
+                computed_at  BIGINT  NOT NULL,
+                PRIMARY KEY (signal, part, bucket_start)
+            )
+            """,
+            # One row per SLO per evaluation time: the state history the console and alerts read.
+            """
+            CREATE TABLE slo_status (
+                signal           TEXT    NOT NULL,
+                slo              TEXT    NOT NULL,
+                at               BIGINT  NOT NULL,
+                sli              TEXT    NOT NULL,
+                state            TEXT    NOT NULL,
+                value            DOUBLE PRECISION,
+                target           TEXT,
+                objective        DOUBLE PRECISION NOT NULL,
+                ci_low           DOUBLE PRECISION,
+                ci_high          DOUBLE PRECISION,
+                samples          BIGINT,
+                budget_remaining DOUBLE PRECISION,
+                burn_rates       TEXT    NOT NULL,
+                fired            TEXT    NOT NULL,
+                window_end       BIGINT  NOT NULL,
+                evaluated_at     BIGINT  NOT NULL,
+                details          TEXT,
+                PRIMARY KEY (signal, slo, at)
+            )
+            """,
+            "CREATE INDEX slo_status_latest ON slo_status (signal, slo, at)",
+            """
+            CREATE TABLE runs (
+                signal      TEXT    NOT NULL,
+                at          BIGINT  NOT NULL,
+                started     BIGINT  NOT NULL,
+                duration_ms DOUBLE PRECISION NOT NULL,
+                status      TEXT    NOT NULL,
+                error       TEXT,
+                PRIMARY KEY (signal, at, started)
+            )
+            """,
+        ),
+    ),
 )

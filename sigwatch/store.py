@@ -50,6 +50,54 @@ class Measurement:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Partial:
+    """Mergeable aggregates (``payload``: name -> number or nested counts) of one signal's logs
+    over ``[start, end)``; ``part`` names what was aggregated (serving, quality, ...)."""
+
+    signal: str
+    part: str
+    start: datetime
+    end: datetime
+    payload: dict[str, Any]
+    computed_at: datetime
+
+
+@dataclass(frozen=True)
+class SloStatus:
+    """The state of one SLO as evaluated at ``at`` (the end of the data it saw)."""
+
+    signal: str
+    slo: str
+    at: datetime
+    sli: str
+    state: str  # ok | warning | breach | no_data | insufficient_labels
+    objective: float
+    evaluated_at: datetime
+    window_end: datetime
+    value: float | None = None
+    target: str | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    samples: int | None = None
+    budget_remaining: float | None = None
+    burn_rates: dict[str, float | None] = field(default_factory=dict)
+    fired: list[dict[str, Any]] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Run:
+    """One monitor run for one signal: when, how long, and how it ended."""
+
+    signal: str
+    at: datetime
+    started: datetime
+    duration_ms: float
+    status: str  # ok | error
+    error: str | None = None
+
+
 class Store:
     """One connection to the store. Use as a context manager, or ``close()`` it."""
 
@@ -178,6 +226,185 @@ class Store:
         cursor = self._conn.execute(sql, args)
         names = [d[0] for d in cursor.description]
         return [_measurement(dict(zip(names, row, strict=True))) for row in cursor]
+
+    # --- partials ------------------------------------------------------------------------
+
+    def put_partials(self, rows: Iterable[Partial]) -> int:
+        params = [
+            (
+                r.signal,
+                r.part,
+                to_epoch(r.start),
+                to_epoch(r.end),
+                json.dumps(r.payload, sort_keys=True),
+                to_epoch(r.computed_at),
+            )
+            for r in rows
+        ]
+        with self._transaction():
+            self._conn.executemany(
+                """
+                INSERT INTO partials (signal, part, bucket_start, bucket_end, payload, computed_at)
+                VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT (signal, part, bucket_start) DO UPDATE SET
+                    bucket_end = excluded.bucket_end, payload = excluded.payload,
+                    computed_at = excluded.computed_at
+                """,
+                params,
+            )
+        return len(params)
+
+    def partials(self, signal: str, part: str, start: datetime, end: datetime) -> list[Partial]:
+        """Partials of ``part`` that start in ``[start, end)``, oldest first."""
+        rows = self._conn.execute(
+            "SELECT signal, part, bucket_start, bucket_end, payload, computed_at FROM partials"
+            " WHERE signal = ? AND part = ? AND bucket_start >= ? AND bucket_start < ?"
+            " ORDER BY bucket_start",
+            (signal, part, to_epoch(start), to_epoch(end)),
+        )
+        return [
+            Partial(s, p, from_epoch(b), from_epoch(e), json.loads(payload), from_epoch(c))
+            for s, p, b, e, payload, c in rows
+        ]
+
+    def partials_end(self, signal: str, part: str) -> datetime | None:
+        """The end of the latest partial of ``part`` (where the next computation starts)."""
+        row = self._conn.execute(
+            "SELECT MAX(bucket_end) FROM partials WHERE signal = ? AND part = ?", (signal, part)
+        ).fetchone()
+        return from_epoch(row[0]) if row[0] is not None else None
+
+    # --- SLO status --------------------------------------------------------------------------
+
+    def put_status(self, rows: Iterable[SloStatus]) -> int:
+        params = [
+            (
+                r.signal,
+                r.slo,
+                to_epoch(r.at),
+                r.sli,
+                r.state,
+                r.value,
+                r.target,
+                r.objective,
+                r.ci_low,
+                r.ci_high,
+                r.samples,
+                r.budget_remaining,
+                json.dumps(r.burn_rates, sort_keys=True),
+                json.dumps(r.fired),
+                to_epoch(r.window_end),
+                to_epoch(r.evaluated_at),
+                json.dumps(r.details, sort_keys=True, default=str) if r.details else None,
+            )
+            for r in rows
+        ]
+        with self._transaction():
+            self._conn.executemany(
+                """
+                INSERT INTO slo_status (signal, slo, at, sli, state, value, target, objective,
+                    ci_low, ci_high, samples, budget_remaining, burn_rates, fired, window_end,
+                    evaluated_at, details)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (signal, slo, at) DO UPDATE SET
+                    sli = excluded.sli, state = excluded.state, value = excluded.value,
+                    target = excluded.target, objective = excluded.objective,
+                    ci_low = excluded.ci_low, ci_high = excluded.ci_high,
+                    samples = excluded.samples, budget_remaining = excluded.budget_remaining,
+                    burn_rates = excluded.burn_rates, fired = excluded.fired,
+                    window_end = excluded.window_end, evaluated_at = excluded.evaluated_at,
+                    details = excluded.details
+                """,
+                params,
+            )
+        return len(params)
+
+    def latest_status(self, signal: str | None = None) -> list[SloStatus]:
+        """The most recent status of every SLO (of one signal), ordered by signal and SLO."""
+        sql = (
+            "SELECT s.* FROM slo_status s JOIN (SELECT signal, slo, MAX(at) AS at FROM slo_status"
+            " GROUP BY signal, slo) latest ON s.signal = latest.signal AND s.slo = latest.slo"
+            " AND s.at = latest.at"
+        )
+        args: list[Any] = []
+        if signal is not None:
+            sql += " WHERE s.signal = ?"
+            args.append(signal)
+        return self._status_rows(sql + " ORDER BY s.signal, s.slo", args)
+
+    def status_history(
+        self, signal: str, slo: str, start: datetime | None = None, end: datetime | None = None
+    ) -> list[SloStatus]:
+        sql = "SELECT * FROM slo_status WHERE signal = ? AND slo = ?"
+        args: list[Any] = [signal, slo]
+        if start is not None:
+            sql += " AND at >= ?"
+            args.append(to_epoch(start))
+        if end is not None:
+            sql += " AND at <= ?"
+            args.append(to_epoch(end))
+        return self._status_rows(sql + " ORDER BY at", args)
+
+    def _status_rows(self, sql: str, args: list[Any]) -> list[SloStatus]:
+        cursor = self._conn.execute(sql, args)
+        names = [d[0] for d in cursor.description]
+        out = []
+        for values in cursor:
+            r = dict(zip(names, values, strict=True))
+            out.append(
+                SloStatus(
+                    signal=r["signal"],
+                    slo=r["slo"],
+                    at=from_epoch(r["at"]),
+                    sli=r["sli"],
+                    state=r["state"],
+                    objective=r["objective"],
+                    evaluated_at=from_epoch(r["evaluated_at"]),
+                    window_end=from_epoch(r["window_end"]),
+                    value=r["value"],
+                    target=r["target"],
+                    ci_low=r["ci_low"],
+                    ci_high=r["ci_high"],
+                    samples=r["samples"],
+                    budget_remaining=r["budget_remaining"],
+                    burn_rates=json.loads(r["burn_rates"]),
+                    fired=json.loads(r["fired"]),
+                    details=json.loads(r["details"]) if r["details"] else {},
+                )
+            )
+        return out
+
+    # --- runs ---------------------------------------------------------------------------------
+
+    def record_run(self, run: Run) -> None:
+        with self._transaction():
+            self._conn.execute(
+                "INSERT INTO runs (signal, at, started, duration_ms, status, error)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (signal, at, started) DO UPDATE SET"
+                " duration_ms = excluded.duration_ms, status = excluded.status,"
+                " error = excluded.error",
+                (
+                    run.signal,
+                    to_epoch(run.at),
+                    to_epoch(run.started),
+                    run.duration_ms,
+                    run.status,
+                    run.error,
+                ),
+            )
+
+    def runs(self, signal: str | None = None, limit: int = 100) -> list[Run]:
+        """The latest runs, newest first."""
+        sql = "SELECT signal, at, started, duration_ms, status, error FROM runs"
+        args: list[Any] = []
+        if signal is not None:
+            sql += " WHERE signal = ?"
+            args.append(signal)
+        rows = self._conn.execute(sql + " ORDER BY started DESC, at DESC LIMIT ?", [*args, limit])
+        return [
+            Run(s, from_epoch(a), from_epoch(st), d, status, error)
+            for s, a, st, d, status, error in rows
+        ]
 
     # --- helpers -------------------------------------------------------------------------
 

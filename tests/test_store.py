@@ -40,11 +40,14 @@ def test_a_new_store_is_migrated_to_the_latest_version_in_wal_mode(tmp_path):
     path = tmp_path / "nested" / "sigwatch.db"
     with Store.open(path, clock=FixedClock(T0)) as store:
         assert store.schema_version == max(m.version for m in MIGRATIONS)
-        assert {"schema_version", "measurements"} <= set(store.tables())
+        assert {"schema_version", "measurements", "partials", "slo_status", "runs"} <= set(
+            store.tables()
+        )
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     rows = conn.execute("SELECT version, name, applied_at FROM schema_version").fetchall()
-    assert rows == [(1, "measurements", int(T0.timestamp()))]
+    assert rows == [(m.version, m.name, int(T0.timestamp())) for m in MIGRATIONS]
+    assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
 
 
 def test_reopening_applies_nothing_and_keeps_data(tmp_path):
@@ -140,3 +143,35 @@ def test_naive_times_are_refused(store):
     naive = datetime(2026, 11, 26)
     with pytest.raises(ValueError, match="no time zone"):
         store.put_measurements([measurement(naive, 1, 2)])
+
+
+def test_partials_status_and_runs_round_trip_and_replace(store):
+    from sigwatch.store import Partial, Run, SloStatus
+
+    bucket = Partial("s", "serving", T0, T0 + timedelta(minutes=5), {"total": 10, "ok": 9}, T0)
+    store.put_partials([bucket])
+    store.put_partials([Partial("s", "serving", T0, T0 + timedelta(minutes=5), {"total": 11}, T0)])
+    (row,) = store.partials("s", "serving", T0, T0 + timedelta(hours=1))
+    assert row.payload == {"total": 11}
+    assert store.partials_end("s", "serving") == T0 + timedelta(minutes=5)
+    assert store.partials_end("s", "quality") is None
+
+    status = SloStatus(
+        signal="s", slo="coverage", at=T0, sli="coverage", state="ok", objective=0.99,
+        evaluated_at=T0, window_end=T0, value=0.995, burn_rates={"1h": 0.5, "5m": None},
+        fired=[], details={"good": 995},
+    )  # fmt: skip
+    later = SloStatus(**{**status.__dict__, "at": T0 + timedelta(minutes=5), "state": "breach"})
+    store.put_status([status, later])
+    store.put_status([status])  # the same evaluation again replaces, never duplicates
+    assert [s.state for s in store.status_history("s", "coverage")] == ["ok", "breach"]
+    (latest,) = store.latest_status()
+    assert latest == later
+    assert latest.burn_rates == {"1h": 0.5, "5m": None}
+
+    store.record_run(Run("s", T0, T0, 12.5, "ok"))
+    store.record_run(Run("t", T0, T0 + timedelta(seconds=1), 3.0, "error", "boom"))
+    assert [(r.signal, r.status, r.error) for r in store.runs()] == [
+        ("t", "error", "boom"),
+        ("s", "ok", None),
+    ]

@@ -80,3 +80,11 @@ def test_the_page_stops_soon_after_the_outage_ends():
     pages = [i for i, f in enumerate(series) if any(x.rule == "1h/5m" for x in f)]
     # the 5m short window clears 5 minutes after the last bad minute
     assert max(pages) == 149 + 4  # last bad minute 149, still inside [149, 154)
+
+
+def test_too_few_events_in_the_long_window_fire_nothing():
+    from monitors.windows import MIN_EVENTS
+
+    rates = {w: 100.0 for w in WINDOWS}
+    assert fired_rules(rates, THIRTY_DAYS, {w: MIN_EVENTS - 1 for w in WINDOWS}) == []
+    assert len(fired_rules(rates, THIRTY_DAYS, {w: MIN_EVENTS for w in WINDOWS})) == 4

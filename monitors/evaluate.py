@@ -1,0 +1,199 @@
+"""SLO evaluation: SLI values, error budgets, burn rates and a state per SLO at a time ``at``.
+
+Occurrence SLOs (coverage, error_rate, latency) sum good/total from the stored 5-minute serving
+partials: the window's compliance, the budget left, burn rates over every alerting window, the
+SRE workbook rules that fire (``monitors.windows``). Timeslice SLOs measure the current slice
+(and the previous one, which late labels can still change), record each slice's verdict, and
+count bad slices against the budget. States:
+
+- ``breach``: a page rule fires (occurrences), or a bad slice with the budget spent (timeslices);
+- ``warning``: a ticket rule fires, or the latest judged slice is bad;
+- ``no_data``: no eligible item in the last 30 minutes / no slice could be measured;
+- ``insufficient_labels``: quality slices with fewer labels than ``min_labels``;
+- ``ok``: none of these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from monitors import slis
+from monitors.partials import BUCKET, SERVING, floor_to
+from monitors.slis.base import Context, SliValue
+from monitors.windows import WINDOWS, budget_remaining, burn_rate, fired_rules, label
+from sigwatch.model import SLO, Budgeting, Signal
+from sigwatch.store import Measurement, SloStatus, to_epoch
+
+NO_DATA_AFTER = timedelta(minutes=30)
+RELABELLED = ("precision", "recall", "f1", "auc")  # slices that late labels still change
+
+
+@dataclass(frozen=True)
+class Series:
+    """Good/total per bucket of one occurrence SLO, as cumulative sums for window queries."""
+
+    starts: np.ndarray  # epoch seconds of bucket starts, ascending
+    good: np.ndarray  # cumulative, length len(starts) + 1
+    total: np.ndarray
+
+    def between(self, start: datetime, end: datetime) -> tuple[float, float]:
+        lo = np.searchsorted(self.starts, to_epoch(start), side="left")
+        hi = np.searchsorted(self.starts, to_epoch(end), side="left")
+        return float(self.good[hi] - self.good[lo]), float(self.total[hi] - self.total[lo])
+
+
+def occurrence_series(ctx: Context, slo: SLO, start: datetime, end: datetime) -> Series:
+    module = slis.OCCURRENCE[slo.sli.kind]
+    parts = ctx.store.partials(ctx.signal.name, SERVING, start, end)
+    pairs = [module.good_total(slo.sli, ctx.signal, p.payload) for p in parts]
+    good = np.concatenate([[0.0], np.cumsum([g for g, _ in pairs])])
+    total = np.concatenate([[0.0], np.cumsum([t for _, t in pairs])])
+    return Series(np.array([to_epoch(p.start) for p in parts], dtype=np.int64), good, total)
+
+
+def occurrence_status(slo: SLO, series: Series, at: datetime, evaluated_at: datetime) -> SloStatus:
+    objective = slo.objective
+    good, total = series.between(at - objective.window, at)
+    bad = total - good
+    rates = {}
+    for window in WINDOWS:
+        g, t = series.between(at - window, at)
+        rates[window] = burn_rate(t - g, t, objective.ratio)
+    fired = fired_rules(rates, objective.window)
+    _, recent = series.between(at - NO_DATA_AFTER, at)
+    if recent == 0:
+        state = "no_data"
+    elif any(f.severity == "page" for f in fired):
+        state = "breach"
+    elif fired:
+        state = "warning"
+    else:
+        state = "ok"
+    return SloStatus(
+        signal=slo.signal, slo=slo.name, at=at, sli=slo.sli.kind, state=state,
+        objective=objective.ratio, evaluated_at=evaluated_at, window_end=at,
+        value=good / total if total else None,
+        samples=int(total),
+        budget_remaining=budget_remaining(bad, total, objective.ratio),
+        burn_rates={label(w): r for w, r in rates.items()},
+        fired=[f.__dict__ for f in fired],
+        details={"good": good, "total": total, "window": label(objective.window)},
+    )  # fmt: skip
+
+
+def slice_verdict(slo: SLO, value: SliValue) -> str:
+    """``good``, ``bad``, or the reason the slice cannot be judged."""
+    if value.unknown:
+        return value.unknown
+    target = slo.objective.target
+    assert target is not None and value.value is not None
+    if value.ci_low is not None and value.ci_high is not None:
+        # A slice is bad only when its whole interval is on the wrong side of the target.
+        return "bad" if target.violated_by(value.ci_low, value.ci_high) else "good"
+    return "good" if target.holds(value.value) else "bad"
+
+
+def measure_slice(ctx: Context, slo: SLO, start: datetime, at: datetime) -> Measurement:
+    timeslice = slo.objective.timeslice
+    assert timeslice is not None
+    value = slis.TIMESLICE[slo.sli.kind].measure(ctx, slo, start, start + timeslice, at)
+    verdict = slice_verdict(slo, value)
+    measurement = Measurement(
+        signal=slo.signal, slo=slo.name, start=start, end=start + timeslice, sli=slo.sli.kind,
+        evaluated_at=at, value=value.value, ci_low=value.ci_low, ci_high=value.ci_high,
+        samples=value.samples,
+        details={
+            **value.details,
+            "verdict": verdict,
+            "measured_until": min(at, start + timeslice).isoformat(),
+        },
+    )  # fmt: skip
+    ctx.store.put_measurements([measurement])
+    return measurement
+
+
+def timeslice_status(ctx: Context, slo: SLO, at: datetime, evaluated_at: datetime) -> SloStatus:
+    objective = slo.objective
+    timeslice = objective.timeslice
+    assert timeslice is not None
+    current_start = floor_to(at, timeslice) if at > floor_to(at, timeslice) else at - timeslice
+    previous_start = current_start - timeslice
+    current = measure_slice(ctx, slo, current_start, at)
+    stored = ctx.store.measurements(slo.signal, slo.name, previous_start, current_start)
+    if slo.sli.kind in RELABELLED or not stored:
+        previous = measure_slice(ctx, slo, previous_start, at)
+    else:
+        previous = stored[-1]
+    history = ctx.store.measurements(slo.signal, slo.name, at - objective.window, at + timeslice)
+    verdicts = {m.start: m.details.get("verdict") for m in history}
+    slots = int(objective.window / timeslice)
+    bad = sum(1 for v in verdicts.values() if v == "bad")
+    rates = {}
+    for count in sorted({1, min(7, slots), slots}):
+        recent = [verdicts.get(current_start - k * timeslice) for k in range(count)]
+        rates[label(count * timeslice)] = (
+            sum(v == "bad" for v in recent) / count
+        ) / objective.error_budget
+    remaining = 1.0 - (bad / slots) / objective.error_budget
+    judged = next(
+        (m for m in (current, previous) if m.details.get("verdict") in ("good", "bad")), None
+    )
+    if judged is None:
+        reasons = {current.details.get("verdict"), previous.details.get("verdict")}
+        state = "insufficient_labels" if "insufficient_labels" in reasons else "no_data"
+        shown = current
+    else:
+        shown = judged
+        if judged.details["verdict"] == "bad":
+            state = "breach" if remaining <= 0 and slo.alerting.page else "warning"
+        else:
+            state = "ok"
+    return SloStatus(
+        signal=slo.signal, slo=slo.name, at=at, sli=slo.sli.kind, state=state,
+        objective=objective.ratio, evaluated_at=evaluated_at, window_end=at,
+        value=shown.value, target=str(objective.target), ci_low=shown.ci_low,
+        ci_high=shown.ci_high, samples=shown.samples, budget_remaining=remaining,
+        burn_rates=rates, fired=[],
+        details={"slice": shown.start.isoformat(), "verdict": shown.details.get("verdict"),
+                 "bad_slices": bad, "slices_in_window": slots,
+                 **{k: v for k, v in shown.details.items() if k not in ("verdict",)}},
+    )  # fmt: skip
+
+
+def evaluate_slo(ctx: Context, slo: SLO, at: datetime, evaluated_at: datetime) -> SloStatus:
+    if slo.objective.budgeting is Budgeting.OCCURRENCES:
+        series = occurrence_series(ctx, slo, at - slo.objective.window, at)
+        return occurrence_status(slo, series, at, evaluated_at)
+    return timeslice_status(ctx, slo, at, evaluated_at)
+
+
+def bucket_measurements(
+    ctx: Context, signal: Signal, start: datetime, end: datetime
+) -> list[Measurement]:
+    """Per-bucket good/total of every occurrence SLO (the console's SLI-over-time)."""
+    parts = ctx.store.partials(signal.name, SERVING, start, end)
+    out = []
+    for slo in signal.slos:
+        if slo.objective.budgeting is not Budgeting.OCCURRENCES:
+            continue
+        module = slis.OCCURRENCE[slo.sli.kind]
+        for part in parts:
+            good, total = module.good_total(slo.sli, signal, part.payload)
+            out.append(
+                Measurement(
+                    signal=signal.name,
+                    slo=slo.name,
+                    start=part.start,
+                    end=part.start + BUCKET,
+                    sli=slo.sli.kind,
+                    evaluated_at=part.computed_at,
+                    good=good,
+                    total=total,
+                    value=good / total if total else None,
+                    samples=int(total),
+                )
+            )
+    return out

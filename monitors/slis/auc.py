@@ -1,0 +1,51 @@
+"""auc: ROC AUC of a score signal against binary human labels (``"1"`` positive), with the
+Hanley-McNeil (1982) interval. The labelled (score, label) pairs of a slice are the partial."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+import numpy as np
+
+from monitors.slis import quality
+from monitors.slis.base import Context, SliValue
+from sigwatch.stats import Z_95
+
+
+def measure(ctx: Context, slo, start: datetime, end: datetime, at: datetime) -> SliValue:
+    payload = quality.counts(ctx, start, end, at)
+    pairs = payload.get("pairs", [])
+    scores = np.array([s for s, _ in pairs], dtype=float)
+    truth = np.array([t == "1" for _, t in pairs], dtype=bool)
+    n_pos, n_neg = int(truth.sum()), int((~truth).sum())
+    details = {"positives": n_pos, "negatives": n_neg}
+    if len(pairs) < slo.sli.min_labels or not n_pos or not n_neg:
+        return SliValue(samples=len(pairs), unknown="insufficient_labels", details=details)
+    value = roc_auc(truth, scores)
+    q1, q2 = value / (2 - value), 2 * value * value / (1 + value)
+    var = (value * (1 - value) + (n_pos - 1) * (q1 - value**2) + (n_neg - 1) * (q2 - value**2)) / (
+        n_pos * n_neg
+    )
+    half = Z_95 * math.sqrt(max(var, 0.0))
+    return SliValue(
+        value=value, ci_low=max(0.0, value - half), ci_high=min(1.0, value + half),
+        samples=len(pairs), details=details,
+    )  # fmt: skip
+
+
+def roc_auc(positive: np.ndarray, scores: np.ndarray) -> float:
+    """Mann-Whitney U / (n_pos * n_neg), ties counted half (average ranks)."""
+    order = np.argsort(scores, kind="mergesort")
+    ranks = np.empty(len(scores))
+    sorted_scores = scores[order]
+    i = 0
+    while i < len(scores):
+        j = i
+        while j + 1 < len(scores) and sorted_scores[j + 1] == sorted_scores[i]:
+            j += 1
+        ranks[order[i : j + 1]] = (i + j) / 2 + 1
+        i = j + 1
+    n_pos = positive.sum()
+    n_neg = len(scores) - n_pos
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))

@@ -1,0 +1,91 @@
+"""drift: the share of configured columns whose distribution in the slice drifted from the
+reference, by Evidently's per-column drift tests on bounded, seeded samples.
+
+Only served rows (status ``ok``) are compared, so an outage shows up as coverage, not as
+drift. The reference is the ``previous`` span before the slice, or a fixed range. A column's
+test and threshold come from Evidently (by sample size: p-values up to 1,000 rows, distances
+above) unless the SLO pins ``method``; the direction is read from the method (a p-value drifts
+when *below* its threshold, a distance when at or above). The latest report of each SLO is kept
+as self-contained HTML for the console. Evidently is imported here only: it costs seconds.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import polars as pl
+
+from monitors.logs import scan_logs
+from monitors.slis.base import Context, SliValue
+
+NUMERIC = {"text_len", "score", "latency_ms"}
+
+
+def _frame(ctx: Context, columns: list[str], start: datetime, end: datetime, n: int, seed: int):
+    read = [c for c in columns if c != "labels"] + (["labels"] if "labels" in columns else [])
+    frame = scan_logs(ctx.data_dir, ctx.signal.name, start, end, ["status", *read])
+    if frame is None:
+        return None
+    frame = frame.filter(pl.col("status") == "ok").select(read).collect()
+    if "labels" in columns:  # a set is compared by its first label (or none)
+        frame = frame.with_columns(
+            pl.col("labels").list.sort().list.first().fill_null("(none)").alias("labels")
+        )
+    if frame.is_empty():
+        return None
+    return frame.sample(n=min(n, len(frame)), seed=seed) if len(frame) > n else frame
+
+
+def measure(ctx: Context, slo, start: datetime, end: datetime, at: datetime) -> SliValue:
+    sli = slo.sli
+    columns = list(sli.columns)
+    seed = (ctx.seed * 1_000_003 + int(start.timestamp())) % 2**32
+    current = _frame(ctx, columns, start, min(end, at), sli.sample_size, seed)
+    ref = sli.reference
+    ref_start, ref_end = (ref.start, ref.end) if ref.is_fixed else (start - ref.previous, start)
+    reference = _frame(ctx, columns, ref_start, ref_end, sli.sample_size, seed + 1)
+    if current is None or reference is None:
+        return SliValue(unknown="no_data", details={"reason": "no current or reference rows"})
+    columns_out, drifted = _evidently(ctx, slo, current, reference, columns, sli.method, start)
+    return SliValue(
+        value=drifted / len(columns),
+        samples=len(current),
+        details={
+            "columns": columns_out,
+            "drifted": drifted,
+            "current_rows": len(current),
+            "reference_rows": len(reference),
+            "reference": [ref_start.isoformat(), ref_end.isoformat()],
+        },
+    )
+
+
+def _evidently(ctx, slo, current, reference, columns, method, start):
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.metrics import ValueDrift
+
+    numeric = [c for c in columns if c in NUMERIC]
+    categorical = [c for c in columns if c not in NUMERIC]
+    definition = DataDefinition(numerical_columns=numeric, categorical_columns=categorical)
+    metrics = [
+        ValueDrift(column=c, method=method) if method else ValueDrift(column=c) for c in columns
+    ]
+    snapshot = Report(metrics).run(
+        current_data=Dataset.from_pandas(current.to_pandas(), data_definition=definition),
+        reference_data=Dataset.from_pandas(reference.to_pandas(), data_definition=definition),
+    )
+    out, drifted = {}, 0
+    for metric in snapshot.dict()["metrics"]:
+        config = metric["config"]
+        name, value = config.get("column"), float(metric["value"])
+        test, threshold = str(config.get("method")), float(config.get("threshold"))
+        is_drift = value < threshold if "p_value" in test.lower() else value >= threshold
+        drifted += is_drift
+        out[name] = {"score": value, "method": test, "threshold": threshold, "drifted": is_drift}
+    if ctx.reports_dir is not None:
+        folder = ctx.reports_dir / ctx.signal.name
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{slo.name}.html.tmp"
+        snapshot.save_html(str(tmp))
+        tmp.replace(folder / f"{slo.name}.html")
+    return out, drifted

@@ -1,0 +1,161 @@
+"""precision, recall and f1 against human labels, of one class or macro-averaged.
+
+Predictions served in the slice (status ``ok``) are joined to their items' labels known at
+evaluation time (the latest label of an item wins; judge labels are kept apart and not used
+here). The counts — a confusion matrix for multiclass signals, per-type true/false positives
+and misses for entity signals — are a mergeable partial stored per slice, so a later run only
+recounts the slices new labels touched.
+
+Intervals: Wilson for one class's precision or recall; a seeded bootstrap over the labelled
+items for macro averages and F1. ``samples`` is the denominator that matters (predicted-class
+count for precision, actual-class count for recall, all labelled items for macro/F1): below
+``min_labels`` the slice is ``insufficient_labels``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+import polars as pl
+
+from monitors.logs import scan_labels, scan_logs
+from monitors.slis.base import Context, SliValue
+from sigwatch.stats import wilson_interval
+from sigwatch.store import Partial
+
+PART = "quality"
+BOOTSTRAP = 400
+SEP = "\u241f"  # separates predicted and true class in confusion keys
+
+
+def counts(ctx: Context, start: datetime, end: datetime, at: datetime) -> dict:
+    """The slice's quality counts with the labels known at ``at`` (stored as a partial)."""
+    signal = ctx.signal
+    column = (
+        "labels" if signal.task == "entities" else ("score" if signal.task == "score" else "label")
+    )
+    logs = scan_logs(ctx.data_dir, signal.name, start, min(end, at), ["item_id", "status", column])
+    labels = scan_labels(ctx.data_dir, signal.name, at)
+    payload: dict = {"labelled": 0}
+    if logs is not None and labels is not None:
+        joined = (
+            logs.filter(pl.col("status") == "ok")
+            .join(labels.rename({"label": "truth", "labels": "truths"}), on="item_id")
+            .collect()
+        )
+        payload = _count(signal, joined, column)
+    ctx.store.put_partials([Partial(signal.name, PART, start, min(end, at), payload, at)])
+    return payload
+
+
+def _count(signal, joined: pl.DataFrame, column: str) -> dict:
+    if signal.task == "entities":
+        per_class: dict[str, dict[str, int]] = {
+            c: {"tp": 0, "fp": 0, "fn": 0} for c in signal.classes
+        }
+        for predicted, truth in joined.select("labels", "truths").iter_rows():
+            p, t = set(predicted or ()), set(truth or ())
+            for cls in signal.classes:
+                pc = {x for x in p if x.startswith(f"{cls}:")}
+                tc = {x for x in t if x.startswith(f"{cls}:")}
+                per_class[cls]["tp"] += len(pc & tc)
+                per_class[cls]["fp"] += len(pc - tc)
+                per_class[cls]["fn"] += len(tc - pc)
+        return {"labelled": len(joined), "per_class": per_class}
+    if signal.task == "score":
+        pairs = joined.select("score", "truth").drop_nulls()
+        return {
+            "labelled": len(pairs),
+            "pairs": [[round(float(s), 4), t] for s, t in pairs.iter_rows()],
+        }
+    pairs = joined.group_by("label", "truth").len().drop_nulls()
+    return {
+        "labelled": int(pairs["len"].sum()) if len(pairs) else 0,
+        "confusion": {f"{p}{SEP}{t}": n for p, t, n in pairs.iter_rows()},
+    }
+
+
+def measure(ctx: Context, slo, start: datetime, end: datetime, at: datetime) -> SliValue:
+    payload = counts(ctx, start, end, at)
+    sli = slo.sli
+    if ctx.signal.task == "entities":
+        return _entities(payload, sli)
+    return _multiclass(payload, sli, ctx.signal.classes, seed=ctx.seed)
+
+
+def _entities(payload: dict, sli) -> SliValue:
+    per_class = payload.get("per_class", {})
+    classes = [sli.cls] if sli.cls else list(per_class)
+    tp = sum(per_class.get(c, {}).get("tp", 0) for c in classes)
+    fp = sum(per_class.get(c, {}).get("fp", 0) for c in classes)
+    fn = sum(per_class.get(c, {}).get("fn", 0) for c in classes)
+    denominators = {"precision": tp + fp, "recall": tp + fn, "f1": tp + fp + fn}
+    n = denominators[sli.metric]
+    details = {"tp": tp, "fp": fp, "fn": fn, "labelled_items": payload.get("labelled", 0)}
+    if n < sli.min_labels:
+        return SliValue(samples=n, unknown="insufficient_labels", details=details)
+    if sli.metric == "f1":
+        value = 2 * tp / (2 * tp + fp + fn)
+        return SliValue(value=value, samples=n, details=details)  # no interval: see module doc
+    success = tp
+    low, high = wilson_interval(success, n)
+    return SliValue(value=success / n, ci_low=low, ci_high=high, samples=n, details=details)
+
+
+def _multiclass(payload: dict, sli, classes, seed: int) -> SliValue:
+    confusion = payload.get("confusion", {})
+    pairs = [(k.split(SEP)[0], k.split(SEP)[1], n) for k, n in confusion.items()]
+    labelled = sum(n for _, _, n in pairs)
+    if sli.cls is not None:
+        tp = sum(n for p, t, n in pairs if p == sli.cls and t == sli.cls)
+        predicted = sum(n for p, _, n in pairs if p == sli.cls)
+        actual = sum(n for _, t, n in pairs if t == sli.cls)
+        details = {"tp": tp, "predicted": predicted, "actual": actual, "labelled": labelled}
+        if sli.metric in ("precision", "recall"):
+            n = predicted if sli.metric == "precision" else actual
+            if n < sli.min_labels:
+                return SliValue(samples=n, unknown="insufficient_labels", details=details)
+            low, high = wilson_interval(tp, n)
+            return SliValue(value=tp / n, ci_low=low, ci_high=high, samples=n, details=details)
+    if labelled < sli.min_labels:
+        return SliValue(
+            samples=labelled, unknown="insufficient_labels", details={"labelled": labelled}
+        )
+    index = {c: k for k, c in enumerate(classes)}
+    matrix = np.zeros((len(classes), len(classes)))
+    for p, t, n in pairs:
+        if p in index and t in index:
+            matrix[index[p], index[t]] += n
+    value = metric_from_confusion(matrix, sli.metric, index.get(sli.cls))
+    low, high = _bootstrap(matrix, sli.metric, index.get(sli.cls), seed)
+    return SliValue(
+        value=value, ci_low=low, ci_high=high, samples=labelled,
+        details={"labelled": labelled, "averaging": "macro" if sli.cls is None else sli.cls},
+    )  # fmt: skip
+
+
+def metric_from_confusion(matrix: np.ndarray, metric: str, cls: int | None) -> float:
+    """precision/recall/f1 from a confusion matrix (rows predicted, columns true), for one
+    class or macro-averaged over the classes that were predicted or present (as scikit-learn
+    does, a class with no predictions has precision 0)."""
+    tp = np.diag(matrix)
+    predicted, actual = matrix.sum(axis=1), matrix.sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(predicted > 0, tp / predicted, 0.0)
+        recall = np.where(actual > 0, tp / actual, 0.0)
+        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
+    values = {"precision": precision, "recall": recall, "f1": f1}[metric]
+    if cls is not None:
+        return float(values[cls])
+    present = (predicted > 0) | (actual > 0)
+    return float(values[present].mean()) if present.any() else float("nan")
+
+
+def _bootstrap(matrix: np.ndarray, metric: str, cls: int | None, seed: int) -> tuple[float, float]:
+    rng = np.random.default_rng(seed)
+    flat = matrix.ravel()
+    total = int(flat.sum())
+    draws = rng.multinomial(total, flat / total, size=BOOTSTRAP)
+    values = [metric_from_confusion(d.reshape(matrix.shape), metric, cls) for d in draws]
+    return float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))

@@ -66,12 +66,26 @@ def budget_remaining(bad: float, total: float, objective: float) -> float | None
     return None if rate is None else 1.0 - rate
 
 
-def fired_rules(burn_rates: dict[timedelta, float | None], slo_window: timedelta) -> list[Fired]:
-    """The rules whose long and short windows both burn at least their factor."""
+MIN_EVENTS = 100  # a burn rate over fewer events in the long window is noise, not a signal
+
+
+def fired_rules(
+    burn_rates: dict[timedelta, float | None],
+    slo_window: timedelta,
+    events: dict[timedelta, float] | None = None,
+) -> list[Fired]:
+    """The rules whose long and short windows both burn at least their factor.
+
+    With ``events`` (window -> events counted), a rule whose long window saw fewer than
+    ``MIN_EVENTS`` does not fire: one abstention among the first dozen items of a quiet night
+    is not a 14x burn.
+    """
     out = []
     for rule in RULES:
         long, short = burn_rates.get(rule.long), burn_rates.get(rule.short)
         factor = rule.factor(slo_window)
+        if events is not None and events.get(rule.long, 0) < MIN_EVENTS:
+            continue
         if long is not None and short is not None and long >= factor and short >= factor:
             out.append(Fired(rule.severity, rule.name, factor, long, short))
     return out

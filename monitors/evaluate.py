@@ -58,12 +58,12 @@ def occurrence_status(slo: SLO, series: Series, at: datetime, evaluated_at: date
     objective = slo.objective
     good, total = series.between(at - objective.window, at)
     bad = total - good
-    rates, events = {}, {}
+    rates, counts = {}, {}
     for window in WINDOWS:
         g, t = series.between(at - window, at)
         rates[window] = burn_rate(t - g, t, objective.ratio)
-        events[window] = t
-    fired = fired_rules(rates, objective.window, events)
+        counts[window] = (t - g, t)
+    fired = fired_rules(rates, objective.window, counts, objective.error_budget)
     _, recent = series.between(at - NO_DATA_AFTER, at)
     if recent == 0:
         state = "no_data"

@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sigwatch.stats import wilson_interval
+
 HOUR = timedelta(hours=1)
 MINUTE = timedelta(minutes=1)
 DAY = timedelta(days=1)
@@ -72,20 +74,25 @@ MIN_EVENTS = 100  # a burn rate over fewer events in the long window is noise, n
 def fired_rules(
     burn_rates: dict[timedelta, float | None],
     slo_window: timedelta,
-    events: dict[timedelta, float] | None = None,
+    counts: dict[timedelta, tuple[float, float]] | None = None,
+    error_budget: float | None = None,
 ) -> list[Fired]:
     """The rules whose long and short windows both burn at least their factor.
 
-    With ``events`` (window -> events counted), a rule whose long window saw fewer than
-    ``MIN_EVENTS`` does not fire: one abstention among the first dozen items of a quiet night
-    is not a 14x burn.
+    With ``counts`` (window -> (bad, total)) and the ``error_budget``, the long window must
+    also make its case statistically: at least ``MIN_EVENTS`` events, and the lower end of the
+    95% Wilson interval of its bad ratio at or above ``factor * budget``. Four slow answers among
+    the first 341 of a quiet night are not a 1x burn; a full outage clears the bar at once, and
+    at production volumes the bound sits within a few per cent of the point estimate.
     """
     out = []
     for rule in RULES:
         long, short = burn_rates.get(rule.long), burn_rates.get(rule.short)
         factor = rule.factor(slo_window)
-        if events is not None and events.get(rule.long, 0) < MIN_EVENTS:
-            continue
+        if counts is not None and error_budget is not None:
+            bad, total = counts.get(rule.long, (0.0, 0.0))
+            if total < MIN_EVENTS or wilson_interval(bad, total)[0] < factor * error_budget:
+                continue
         if long is not None and short is not None and long >= factor and short >= factor:
             out.append(Fired(rule.severity, rule.name, factor, long, short))
     return out

@@ -282,6 +282,190 @@ def _simulate_live(reg, folder: Path, *, seed, rate, label_rate, interval, host,
         out.print(f"live: stopped after {sim.rows:,} rows")
 
 
+STATE_STYLE = {
+    "ok": "green",
+    "warning": "yellow",
+    "breach": "bold red",
+    "no_data": "magenta",
+    "insufficient_labels": "cyan",
+}
+
+
+@app.command()
+def monitor(
+    at: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%d"],
+            help="Evaluate as of this time, UTC [default: now].",
+            show_default=False,
+        ),
+    ] = None,
+    backfill: Annotated[
+        str | None,
+        typer.Option(help="Also evaluate every 5 minutes of this span before --at, e.g. 7d."),
+    ] = None,
+    signal: Annotated[
+        list[str] | None, typer.Option("--signal", "-s", help="Only these signals (repeatable).")
+    ] = None,
+    slice_step: Annotated[
+        str,
+        typer.Option(help="Backfill: evaluate timeslice SLOs (quality, drift, cost) this often."),
+    ] = "1h",
+    data: Annotated[
+        Path | None,
+        typer.Option(help="Data folder (logs, labels, store) [default: $SIGWATCH_DATA or ./var]."),
+    ] = None,
+    definitions: DefinitionsOption = None,
+) -> None:
+    """Evaluate every SLO of every signal (or --signal) and store the results.
+
+    Idempotent: evaluating the same time again replaces its rows. A signal whose logs cannot be
+    read is reported and recorded as a failed run; the others are evaluated. Exits 1 if any
+    signal failed.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from monitors.runner import Monitor
+    from sigwatch.clock import SystemClock
+    from sigwatch.store import Store
+    from sigwatch.units import parse_duration
+
+    reg = _load(definitions)
+    unknown = sorted(set(signal or ()) - set(reg.names))
+    if unknown:
+        err.print(f"[red]unknown signal(s): {', '.join(unknown)}; known: {', '.join(reg.names)}")
+        raise typer.Exit(code=2)
+    try:
+        span = parse_duration(backfill) if backfill else None
+        step = parse_duration(slice_step)
+    except ValueError as exc:
+        err.print(f"[red]{exc}")
+        raise typer.Exit(code=2) from None
+    settings = Settings.from_env()
+    folder = data or settings.data_dir
+    clock = SystemClock()
+    when = _utc(at) if at else clock.now()
+    with Store.open(folder / "sigwatch.db", clock=clock) as store:
+        runner = Monitor(reg, folder, store, clock)
+        if span:
+            columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+            with Progress(*columns, console=err, transient=True) as progress:
+                task = progress.add_task(f"backfilling {backfill}", total=None)
+
+                def report(name: str, done: int, total: int) -> None:
+                    progress.update(task, description=f"backfilling {backfill}: {name}",
+                                    completed=done, total=total)  # fmt: skip
+
+                outcomes = runner.backfill(when - span, when, signals=signal, slice_step=step,
+                                           progress=report)  # fmt: skip
+        else:
+            outcomes = runner.run(when, signals=signal)
+    table = Table(title=f"SLO status at {outcomes[0].at:%Y-%m-%d %H:%M} UTC" if outcomes else "")
+    for column in ("signal", "slo", "state", "value", "budget left"):
+        table.add_column(column)
+    failed = 0
+    for outcome in outcomes:
+        if not outcome.ok:
+            failed += 1
+            first_line = (outcome.error or "").splitlines()[0]
+            table.add_row(outcome.signal, "-", "[bold red]run failed", first_line, "")
+            continue
+        for s in outcome.statuses:
+            style = STATE_STYLE.get(s.state, "")
+            value = "" if s.value is None else f"{s.value:.4g}"
+            budget = "" if s.budget_remaining is None else f"{s.budget_remaining:.0%}"
+            table.add_row(s.signal, s.slo, f"[{style}]{s.state}", value, budget)
+    out.print(table)
+    if failed:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def status(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON (a stable interface).")
+    ] = False,
+    signal: Annotated[str | None, typer.Option("--signal", "-s", help="Only this signal.")] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(help="Data folder holding sigwatch.db [default: $SIGWATCH_DATA or ./var]."),
+    ] = None,
+) -> None:
+    """The latest state of every SLO: value, interval, budget left and burn rates.
+
+    The JSON form is a list with one object per (signal, SLO); its fields are documented in
+    the README.
+    """
+    from sigwatch.store import Store
+
+    folder = data or Settings.from_env().data_dir
+    path = folder / "sigwatch.db"
+    if not path.exists():
+        err.print(f"no store at {path}: run `sigwatch simulate` then `sigwatch monitor` first")
+        raise typer.Exit(code=1)
+    with Store.open(path) as store:
+        rows = store.latest_status(signal)
+    if as_json:
+        print(json.dumps([_status_json(s) for s in rows], indent=2))
+        return
+    if not rows:
+        out.print(
+            "no evaluations yet: run `sigwatch monitor` (or `sigwatch monitor --backfill 7d`)"
+        )
+        return
+    table = Table(title="SLO status")
+    for column in (
+        "signal",
+        "slo",
+        "sli",
+        "state",
+        "value",
+        "95% CI",
+        "n",
+        "budget left",
+        "worst burn",
+        "at",
+    ):
+        table.add_column(column)
+    for s in rows:
+        style = STATE_STYLE.get(s.state, "")
+        ci = "" if s.ci_low is None else f"[{s.ci_low:.3f}, {s.ci_high:.3f}]"
+        burns = [v for v in s.burn_rates.values() if v is not None]
+        table.add_row(
+            s.signal, s.slo, s.sli, f"[{style}]{s.state}",
+            "" if s.value is None else f"{s.value:.4g}", ci,
+            "" if s.samples is None else f"{s.samples:,}",
+            "" if s.budget_remaining is None else f"{s.budget_remaining:.0%}",
+            f"{max(burns):.2f}x" if burns else "", f"{s.at:%Y-%m-%d %H:%M}",
+        )  # fmt: skip
+    out.print(table)
+
+
+def _status_json(s) -> dict:
+    return {
+        "signal": s.signal,
+        "slo": s.slo,
+        "sli": s.sli,
+        "state": s.state,
+        "value": s.value,
+        "target": s.target,
+        "objective": s.objective,
+        "ci_low": s.ci_low,
+        "ci_high": s.ci_high,
+        "samples": s.samples,
+        "budget_remaining": s.budget_remaining,
+        "burn_rates": s.burn_rates,
+        "fired": [f["rule"] for f in s.fired],
+        "window_end": s.window_end.isoformat(),
+        "evaluated_at": s.evaluated_at.isoformat(),
+    }
+
+
+def _utc(when: datetime) -> datetime:
+    return when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
+
+
 @app.command()
 def train(
     models: Annotated[

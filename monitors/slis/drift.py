@@ -11,6 +11,7 @@ as self-contained HTML for the console. Evidently is imported here only: it cost
 
 from __future__ import annotations
 
+import warnings
 from datetime import datetime
 
 import polars as pl
@@ -19,6 +20,9 @@ from monitors.logs import scan_logs
 from monitors.slis.base import Context, SliValue
 
 NUMERIC = {"text_len", "score", "latency_ms"}
+# Below this many served rows a slice is not judged: a few hundred night-time rows tested
+# every evaluation would flag drift by chance (and flap).
+MIN_ROWS = 1000
 
 
 def _frame(ctx: Context, columns: list[str], start: datetime, end: datetime, n: int, seed: int):
@@ -46,6 +50,15 @@ def measure(ctx: Context, slo, start: datetime, end: datetime, at: datetime) -> 
     reference = _frame(ctx, columns, ref_start, ref_end, sli.sample_size, seed + 1)
     if current is None or reference is None:
         return SliValue(unknown="no_data", details={"reason": "no current or reference rows"})
+    if len(current) < min(MIN_ROWS, sli.sample_size) or len(reference) < min(
+        MIN_ROWS, sli.sample_size
+    ):
+        return SliValue(
+            unknown="no_data",
+            samples=len(current),
+            details={"reason": f"fewer than {MIN_ROWS} served rows to compare",
+                     "current_rows": len(current), "reference_rows": len(reference)},
+        )  # fmt: skip
     columns_out, drifted = _evidently(ctx, slo, current, reference, columns, sli.method, start)
     return SliValue(
         value=drifted / len(columns),
@@ -60,9 +73,18 @@ def measure(ctx: Context, slo, start: datetime, end: datetime, at: datetime) -> 
     )
 
 
+def _import_evidently():
+    # Evidently's dependencies (litestar, numpy.core users) warn on import; none of it is ours
+    # to fix, and a warning must not abort a monitor run.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from evidently import DataDefinition, Dataset, Report
+        from evidently.metrics import ValueDrift
+    return DataDefinition, Dataset, Report, ValueDrift
+
+
 def _evidently(ctx, slo, current, reference, columns, method, start):
-    from evidently import DataDefinition, Dataset, Report
-    from evidently.metrics import ValueDrift
+    DataDefinition, Dataset, Report, ValueDrift = _import_evidently()
 
     numeric = [c for c in columns if c in NUMERIC]
     categorical = [c for c in columns if c not in NUMERIC]
@@ -70,10 +92,12 @@ def _evidently(ctx, slo, current, reference, columns, method, start):
     metrics = [
         ValueDrift(column=c, method=method) if method else ValueDrift(column=c) for c in columns
     ]
-    snapshot = Report(metrics).run(
-        current_data=Dataset.from_pandas(current.to_pandas(), data_definition=definition),
-        reference_data=Dataset.from_pandas(reference.to_pandas(), data_definition=definition),
-    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandas/scipy chatter inside Evidently's tests
+        snapshot = Report(metrics).run(
+            current_data=Dataset.from_pandas(current.to_pandas(), data_definition=definition),
+            reference_data=Dataset.from_pandas(reference.to_pandas(), data_definition=definition),
+        )
     out, drifted = {}, 0
     for metric in snapshot.dict()["metrics"]:
         config = metric["config"]

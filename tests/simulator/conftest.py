@@ -4,23 +4,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from sigwatch.registry import load_registry
 from simulator.run import simulate
-from tests.conftest import DEFINITIONS
 
 END = datetime(2026, 11, 26, tzinfo=UTC)
 RATE = 6000
-
-
-@pytest.fixture(scope="session")
-def registry():
-    return load_registry(DEFINITIONS)
-
-
-@pytest.fixture(scope="session")
-def corpus_cache(tmp_path_factory):
-    """One scored corpus for the whole session (embedding it is the slow part)."""
-    return tmp_path_factory.mktemp("corpus-cache")
 
 
 @pytest.fixture(scope="session")

@@ -382,6 +382,58 @@ def monitor(
 
 
 @app.command()
+def serve(
+    data: Annotated[
+        Path | None,
+        typer.Option(help="Data folder (logs, labels, store) [default: $SIGWATCH_DATA or ./var]."),
+    ] = None,
+    host: Annotated[str, typer.Option(help="Address of the /metrics endpoint.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the /metrics endpoint.")] = 9465,
+    definitions: DefinitionsOption = None,
+) -> None:
+    """Run the monitors on schedule (a job per signal) and serve SLO metrics on /metrics.
+
+    Every signal is evaluated at start, then at its `schedule` (default 5m). Jobs live in
+    <data>/scheduler.db, so a restart resumes them. Ctrl-C stops cleanly.
+    """
+    import signal as signal_module
+    import threading
+
+    from prometheus_client import CollectorRegistry, start_http_server
+
+    from monitors.exporter import StatusCollector
+    from monitors.scheduler import build_scheduler
+
+    reg = _load(definitions)
+    settings = Settings.from_env()
+    folder = data or settings.data_dir
+    scheduler = build_scheduler(reg, folder, definitions or settings.definitions_dir)
+    metrics = CollectorRegistry()
+    metrics.register(StatusCollector(folder / "sigwatch.db"))
+    try:
+        server, thread = start_http_server(port, addr=host, registry=metrics)
+    except OSError as exc:
+        err.print(f"[red]cannot serve /metrics on {host}:{port}: {exc.strerror}; use --port")
+        raise typer.Exit(code=1) from None
+    scheduler.start()
+    out.print(f"serving: {len(reg)} signals on schedule; metrics at http://{host}:{port}/metrics")
+    out.print("Ctrl-C stops.")
+    stop = threading.Event()
+    signal_module.signal(signal_module.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(1.0):  # short waits keep Ctrl-C responsive
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        scheduler.shutdown(wait=True)
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+        out.print("stopped")
+
+
+@app.command()
 def status(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print JSON (a stable interface).")

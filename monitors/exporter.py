@@ -1,0 +1,61 @@
+"""A Prometheus collector over the store: every SLO's state, SLI value, error budget and burn
+rates, and each signal's last run, read from the store at scrape time (so it is never staler
+than the last evaluation, and an existing Grafana/Alertmanager stack can use them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prometheus_client.core import GaugeMetricFamily
+
+from sigwatch.store import Store
+
+STATES = ("ok", "warning", "breach", "no_data", "insufficient_labels")
+
+
+class StatusCollector:
+    def __init__(self, store_path: Path) -> None:
+        self.store_path = store_path
+
+    def collect(self):
+        state = GaugeMetricFamily(
+            "sigwatch_slo_state",
+            "1 for the SLO's current state.",
+            labels=["signal", "slo", "state"],
+        )
+        value = GaugeMetricFamily(
+            "sigwatch_sli_value", "Current SLI value.", labels=["signal", "slo"]
+        )
+        budget = GaugeMetricFamily(
+            "sigwatch_slo_error_budget_remaining",
+            "Share of the error budget left.",
+            labels=["signal", "slo"],
+        )
+        burn = GaugeMetricFamily(
+            "sigwatch_slo_burn_rate", "Burn rate over a window.", labels=["signal", "slo", "window"]
+        )
+        last_run = GaugeMetricFamily(
+            "sigwatch_monitor_last_run_timestamp_seconds",
+            "Start of the last monitor run.",
+            labels=["signal", "status"],
+        )
+        if self.store_path.exists():
+            with Store.open(self.store_path, migrate=False) as store:
+                statuses = store.latest_status()
+                runs = store.runs(limit=1000)
+            for s in statuses:
+                for name in STATES:
+                    state.add_metric([s.signal, s.slo, name], 1.0 if s.state == name else 0.0)
+                if s.value is not None:
+                    value.add_metric([s.signal, s.slo], s.value)
+                if s.budget_remaining is not None:
+                    budget.add_metric([s.signal, s.slo], s.budget_remaining)
+                for window, rate in s.burn_rates.items():
+                    if rate is not None:
+                        burn.add_metric([s.signal, s.slo, window], rate)
+            seen = set()
+            for run in runs:  # newest first: the first of each signal is its last run
+                if run.signal not in seen:
+                    seen.add(run.signal)
+                    last_run.add_metric([run.signal, run.status], run.started.timestamp())
+        yield from (state, value, budget, burn, last_run)

@@ -1,0 +1,61 @@
+"""``sigwatch serve``: an APScheduler job per signal at its ``schedule``.
+
+Jobs are module-level functions with fixed ids (``monitor:<signal>``) in a SQLAlchemy job store
+in the data folder, so a restart resumes them instead of piling up copies (``replace_existing``).
+``max_instances=1`` keeps a slow run from overlapping the next, ``coalesce`` turns a backlog of
+missed runs into one, and a misfire grace lets a run that starts a little late still happen.
+Each run opens its own store connection and records itself in ``runs``; a failing signal never
+stops the others' jobs.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from monitors.runner import Monitor
+from sigwatch.clock import SystemClock
+from sigwatch.model import Registry
+from sigwatch.registry import load_registry
+from sigwatch.store import Store
+
+MISFIRE_GRACE_S = 120
+
+
+def run_signal_job(signal: str, data_dir: str, definitions: str) -> None:
+    """One scheduled evaluation of one signal (module-level: the job store pickles its path)."""
+    registry = load_registry(Path(definitions))
+    clock = SystemClock()
+    with Store.open(Path(data_dir) / "sigwatch.db", clock=clock) as store:
+        Monitor(registry, Path(data_dir), store, clock).run(signals=[signal])
+
+
+def build_scheduler(
+    registry: Registry, data_dir: Path, definitions: Path, *, start_now: bool = True
+) -> BackgroundScheduler:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    scheduler = BackgroundScheduler(
+        jobstores={"default": SQLAlchemyJobStore(url=f"sqlite:///{data_dir / 'scheduler.db'}")},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_S},
+        timezone=UTC,
+    )
+    first_run = {"next_run_time": datetime.now(UTC)} if start_now else {}
+    for signal in registry:
+        scheduler.add_job(
+            run_signal_job,
+            "interval",
+            seconds=int(signal.schedule.total_seconds()),
+            id=f"monitor:{signal.name}",
+            name=f"monitor {signal.name}",
+            replace_existing=True,
+            kwargs={
+                "signal": signal.name,
+                "data_dir": str(data_dir.resolve()),
+                "definitions": str(definitions.resolve()),
+            },
+            **first_run,
+        )
+    return scheduler

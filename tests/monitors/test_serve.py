@@ -1,0 +1,87 @@
+"""The scheduler (a job per signal, resumable) and the /metrics collector over the store."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from prometheus_client import CollectorRegistry
+
+from monitors.exporter import StatusCollector
+from monitors.scheduler import build_scheduler
+from sigwatch.store import Run, SloStatus, Store
+from tests.conftest import DEFINITIONS
+
+T0 = datetime(2026, 11, 25, 11, tzinfo=UTC)
+
+
+def test_every_signal_gets_one_resumable_job_that_runs_and_is_recorded(registry, tmp_path):
+    scheduler = build_scheduler(registry, tmp_path, DEFINITIONS)
+    scheduler.start()
+    try:
+        jobs = {job.id: job for job in scheduler.get_jobs()}
+        assert set(jobs) == {f"monitor:{name}" for name in registry.names}
+        job = jobs["monitor:content_type"]
+        assert (job.max_instances, job.coalesce, job.misfire_grace_time) == (1, True, 120)
+        assert job.trigger.interval.total_seconds() == 300
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            with Store.open(tmp_path / "sigwatch.db") as store:
+                ran = {r.signal for r in store.runs()}
+            if ran == set(registry.names):
+                break
+            time.sleep(0.5)
+    finally:
+        scheduler.shutdown(wait=True)
+    assert ran == set(registry.names)
+    # A restart replaces the stored jobs instead of adding copies.
+    again = build_scheduler(registry, tmp_path, DEFINITIONS, start_now=False)
+    again.start(paused=True)
+    try:
+        assert sorted(j.id for j in again.get_jobs()) == sorted(jobs)
+        assert all(j.next_run_time is not None for j in again.get_jobs())
+    finally:
+        again.shutdown(wait=False)
+
+
+def test_collector_exports_state_value_budget_burn_and_last_run(tmp_path):
+    path = tmp_path / "sigwatch.db"
+    with Store.open(path) as store:
+        store.put_status(
+            [
+                SloStatus(
+                    signal="sentiment",
+                    slo="coverage",
+                    at=T0,
+                    sli="coverage",
+                    state="breach",
+                    objective=0.95,
+                    evaluated_at=T0,
+                    window_end=T0,
+                    value=0.8,
+                    budget_remaining=-3.0,
+                    burn_rates={"1h": 4.0, "5m": None},
+                )
+            ]
+        )
+        store.record_run(Run("sentiment", T0, T0, 10.0, "ok"))
+    registry = CollectorRegistry()
+    registry.register(StatusCollector(path))
+    get = registry.get_sample_value
+    labels = {"signal": "sentiment", "slo": "coverage"}
+    assert get("sigwatch_slo_state", {**labels, "state": "breach"}) == 1.0
+    assert get("sigwatch_slo_state", {**labels, "state": "ok"}) == 0.0
+    assert get("sigwatch_sli_value", labels) == 0.8
+    assert get("sigwatch_slo_error_budget_remaining", labels) == -3.0
+    assert get("sigwatch_slo_burn_rate", {**labels, "window": "1h"}) == 4.0
+    assert get("sigwatch_slo_burn_rate", {**labels, "window": "5m"}) is None
+    last = get(
+        "sigwatch_monitor_last_run_timestamp_seconds", {"signal": "sentiment", "status": "ok"}
+    )
+    assert last == T0.timestamp()
+
+
+def test_collector_without_a_store_exports_nothing(tmp_path):
+    registry = CollectorRegistry()
+    registry.register(StatusCollector(tmp_path / "missing.db"))
+    assert registry.get_sample_value("sigwatch_sli_value", {"signal": "x", "slo": "y"}) is None

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import sys
 
-from bench import inference_bench, replay_bench
+from bench import inference_bench, monitor_bench, replay_bench
 
-BENCHES = {"inference": inference_bench.main, "replay": replay_bench.main}
+BENCHES = {
+    "inference": inference_bench.main,
+    "replay": replay_bench.main,
+    "monitor": monitor_bench.main,
+}
 
 
 def main(argv: list[str]) -> int:

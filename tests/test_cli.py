@@ -16,7 +16,7 @@ from sigwatch.cli import app
 from tests.conftest import DEFINITIONS, FIXTURES, ROOT
 
 runner = CliRunner()
-COMMANDS = ("validate", "schema", "registry", "simulate", "train")
+COMMANDS = ("validate", "schema", "registry", "simulate", "train", "monitor", "serve", "status")
 
 
 @pytest.mark.parametrize("command", [None, *COMMANDS])

@@ -47,7 +47,7 @@ class Series:
 
 def occurrence_series(ctx: Context, slo: SLO, start: datetime, end: datetime) -> Series:
     module = slis.OCCURRENCE[slo.sli.kind]
-    parts = ctx.store.partials(ctx.signal.name, SERVING, start, end)
+    parts = ctx.serving(start, end)
     pairs = [module.good_total(slo.sli, ctx.signal, p.payload) for p in parts]
     good = np.concatenate([[0.0], np.cumsum([g for g, _ in pairs])])
     total = np.concatenate([[0.0], np.cumsum([t for _, t in pairs])])

@@ -74,7 +74,7 @@ def _aggregate(frame: pl.LazyFrame, signal: Signal) -> Iterable[tuple[datetime, 
     external = pl.col("served_by") == "external_api"
     thresholds = latency_thresholds(signal)
     bucket = pl.col("event_time").dt.truncate(f"{int(BUCKET.total_seconds())}s").alias("bucket")
-    counts = (
+    counts_query = (
         frame.with_columns(bucket)
         .group_by("bucket")
         .agg(
@@ -92,9 +92,8 @@ def _aggregate(frame: pl.LazyFrame, signal: Signal) -> Iterable[tuple[datetime, 
             pl.col("cost_usd").filter(external).sum().alias("cost_external"),
             external.sum().alias("external"),
         )
-        .collect()
     )
-    hist = (
+    hist_query = (
         frame.with_columns(
             bucket,
             (pl.col("latency_ms").clip(lower_bound=1.0).log10() * BINS_PER_DECADE)
@@ -105,11 +104,12 @@ def _aggregate(frame: pl.LazyFrame, signal: Signal) -> Iterable[tuple[datetime, 
         )
         .group_by("bucket", "bin")
         .len()
-        .collect()
+        .group_by("bucket")
+        .agg(pl.col("bin").cast(pl.Utf8), pl.col("len"))
     )
-    bins: dict[datetime, dict[str, int]] = {}
-    for b, k, n in hist.iter_rows():
-        bins.setdefault(b, {})[str(k)] = n
+    # One pass over the files for both (Polars shares the common scan).
+    counts, hist = pl.collect_all([counts_query, hist_query])
+    bins = {b: dict(zip(keys, lens, strict=True)) for b, keys, lens in hist.iter_rows()}
     for row in counts.iter_rows(named=True):
         yield row["bucket"], {
             "total": row["total"], "ok": row["ok"], "abstain": row["abstain"],

@@ -71,8 +71,8 @@ class Monitor:
         return self._recorded(signal, at, lambda: self._evaluate_at(signal, at))
 
     def _evaluate_at(self, signal: Signal, at: datetime) -> list[SloStatus]:
-        ctx = self.context(signal)
         self._update_partials(signal, at)
+        ctx = self.context(signal)  # after the update: its partial cache must see new buckets
         evaluated_at = self.clock.now()
         statuses = []
         for slo in signal.slos:

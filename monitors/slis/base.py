@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +26,23 @@ class SliValue:
 
 @dataclass
 class Context:
+    """What an evaluation of one signal needs; it also keeps the serving partials it has read,
+    so the SLOs of one run share one read of the store."""
+
     data_dir: Path
     store: Store
     signal: Signal
     seed: int = 0
     reports_dir: Path | None = None
+    _serving: list = field(default_factory=list, repr=False)
+    _serving_span: tuple[datetime, datetime] | None = field(default=None, repr=False)
+
+    def serving(self, start: datetime, end: datetime) -> list:
+        """Serving partials starting in ``[start, end)``, read once per widest span asked."""
+        span = self._serving_span
+        if span is None or start < span[0] or end > span[1]:
+            lo = start if span is None else min(start, span[0])
+            hi = end if span is None else max(end, span[1])
+            self._serving = self.store.partials(self.signal.name, "serving", lo, hi)
+            self._serving_span = (lo, hi)
+        return [p for p in self._serving if start <= p.start < end]

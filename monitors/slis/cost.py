@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from monitors.partials import SERVING, merge
+from monitors.partials import merge
 from monitors.slis.base import Context, SliValue
 
 
 def measure(ctx: Context, slo, start: datetime, end: datetime, at: datetime) -> SliValue:
-    parts = ctx.store.partials(ctx.signal.name, SERVING, start, min(end, at))
+    parts = ctx.serving(start, min(end, at))
     payload = merge(p.payload for p in parts)
     total = payload.get("total", 0)
     if not total:

@@ -38,6 +38,7 @@ class Series:
     starts: np.ndarray  # epoch seconds of bucket starts, ascending
     good: np.ndarray  # cumulative, length len(starts) + 1
     total: np.ndarray
+    errors: list[str]  # source errors (an unreachable Prometheus) of the buckets read
 
     def between(self, start: datetime, end: datetime) -> tuple[float, float]:
         lo = np.searchsorted(self.starts, to_epoch(start), side="left")
@@ -51,7 +52,12 @@ def occurrence_series(ctx: Context, slo: SLO, start: datetime, end: datetime) ->
     pairs = [module.good_total(slo.sli, ctx.signal, p.payload) for p in parts]
     good = np.concatenate([[0.0], np.cumsum([g for g, _ in pairs])])
     total = np.concatenate([[0.0], np.cumsum([t for _, t in pairs])])
-    return Series(np.array([to_epoch(p.start) for p in parts], dtype=np.int64), good, total)
+    errors = sorted({p.payload["prom_error"] for p in parts if "prom_error" in p.payload})
+    if slo.sli.kind != "latency":
+        errors = []
+    return Series(
+        np.array([to_epoch(p.start) for p in parts], dtype=np.int64), good, total, errors[-3:]
+    )
 
 
 def occurrence_status(slo: SLO, series: Series, at: datetime, evaluated_at: datetime) -> SloStatus:
@@ -81,7 +87,12 @@ def occurrence_status(slo: SLO, series: Series, at: datetime, evaluated_at: date
         budget_remaining=budget_remaining(bad, total, objective.ratio),
         burn_rates={label(w): r for w, r in rates.items()},
         fired=[f.__dict__ for f in fired],
-        details={"good": good, "total": total, "window": label(objective.window)},
+        details={
+            "good": good,
+            "total": total,
+            "window": label(objective.window),
+            **({"errors": series.errors} if series.errors else {}),
+        },
     )  # fmt: skip
 
 

@@ -134,6 +134,8 @@ def _add(into: dict, other: dict) -> None:
     for key, value in other.items():
         if isinstance(value, dict):
             _add(into.setdefault(key, {}), value)
+        elif isinstance(value, str):  # annotations such as a source error: keep the latest
+            into[key] = value
         else:
             into[key] = into.get(key, 0) + value
 

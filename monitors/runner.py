@@ -22,7 +22,8 @@ from monitors.evaluate import (
     occurrence_status,
     timeslice_status,
 )
-from monitors.partials import BUCKET, floor_to, serving_partials
+from monitors.partials import BUCKET, floor_to, latency_thresholds, serving_partials
+from monitors.prometheus import PrometheusError, PrometheusSource
 from monitors.slis.base import Context
 from sigwatch.clock import Clock
 from sigwatch.model import Budgeting, Registry, Signal
@@ -50,9 +51,11 @@ class Monitor:
         *,
         seed: int = 0,
         reports_dir: Path | None = None,
+        prometheus: PrometheusSource | None = None,
     ) -> None:
         self.registry, self.data_dir, self.store, self.clock = registry, data_dir, store, clock
         self.seed = seed
+        self.prometheus = prometheus
         self.reports_dir = reports_dir if reports_dir is not None else data_dir / "reports"
 
     def context(self, signal: Signal) -> Context:
@@ -92,9 +95,42 @@ class Monitor:
         start = floor_to(start, BUCKET)
         if start >= end:
             return
+        if self.prometheus is not None:
+            # Buckets whose Prometheus read failed earlier are read again (retried next run).
+            failed = [
+                p.start
+                for p in self.store.partials(signal.name, "serving", end - timedelta(hours=6), end)
+                if "prom_error" in p.payload
+            ]
+            start = min([start, *failed])
         parts = serving_partials(self.data_dir, signal, start, end, self.clock.now())
+        if self.prometheus is not None:
+            parts = self._with_prometheus(signal, parts, start, end)
         self.store.put_partials(parts)
         self.store.put_measurements(bucket_measurements(self.context(signal), signal, start, end))
+
+    def _with_prometheus(self, signal, parts, start, end):
+        thresholds = latency_thresholds(signal)
+        try:
+            counts = self.prometheus.latency_counts(signal.name, thresholds, start, end)
+            error = None
+        except PrometheusError as exc:
+            counts, error = {}, str(exc)
+        out = []
+        for part in parts:
+            payload = dict(part.payload)
+            if error:
+                payload["prom_error"] = error
+            else:
+                found = counts.get(
+                    part.start, {"total": 0.0, "le": {f"{t:g}": 0.0 for t in thresholds}}
+                )
+                payload["prom_total"] = found["total"]
+                payload["prom_le"] = found["le"]
+            out.append(
+                type(part)(part.signal, part.part, part.start, part.end, payload, part.computed_at)
+            )
+        return out
 
     def _first_bucket(self, signal: Signal, end: datetime) -> datetime:
         window = max(slo.objective.window for slo in signal.slos)

@@ -16,10 +16,12 @@ from pathlib import Path
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from monitors.prometheus import PrometheusSource
 from monitors.runner import Monitor
 from sigwatch.clock import SystemClock
 from sigwatch.model import Registry
 from sigwatch.registry import load_registry
+from sigwatch.settings import Settings
 from sigwatch.store import Store
 
 MISFIRE_GRACE_S = 120
@@ -29,8 +31,10 @@ def run_signal_job(signal: str, data_dir: str, definitions: str) -> None:
     """One scheduled evaluation of one signal (module-level: the job store pickles its path)."""
     registry = load_registry(Path(definitions))
     clock = SystemClock()
+    url = Settings.from_env().prometheus_url
+    prometheus = PrometheusSource(url) if url else None
     with Store.open(Path(data_dir) / "sigwatch.db", clock=clock) as store:
-        Monitor(registry, Path(data_dir), store, clock).run(signals=[signal])
+        Monitor(registry, Path(data_dir), store, clock, prometheus=prometheus).run(signals=[signal])
 
 
 def build_scheduler(

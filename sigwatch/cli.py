@@ -346,8 +346,13 @@ def monitor(
     folder = data or settings.data_dir
     clock = SystemClock()
     when = _utc(at) if at else clock.now()
+    prometheus = None
+    if settings.prometheus_url:
+        from monitors.prometheus import PrometheusSource
+
+        prometheus = PrometheusSource(settings.prometheus_url)
     with Store.open(folder / "sigwatch.db", clock=clock) as store:
-        runner = Monitor(reg, folder, store, clock)
+        runner = Monitor(reg, folder, store, clock, prometheus=prometheus)
         if span:
             columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
             with Progress(*columns, console=err, transient=True) as progress:

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from monitors import slis
-from monitors.partials import BUCKET, SERVING, floor_to
+from monitors.partials import BUCKET, SERVING, floor_to, latency_quantile, merge
 from monitors.slis.base import Context, SliValue
 from monitors.windows import WINDOWS, budget_remaining, burn_rate, fired_rules, label
 from sigwatch.model import SLO, Budgeting, Signal
@@ -94,6 +94,14 @@ def occurrence_status(slo: SLO, series: Series, at: datetime, evaluated_at: date
             **({"errors": series.errors} if series.errors else {}),
         },
     )  # fmt: skip
+
+
+def latency_display(ctx: Context, at: datetime, span: timedelta = timedelta(hours=1)) -> dict:
+    """p50/p95/p99 latency (ms) over the last ``span``, for display beside the SLO."""
+    hist = merge(p.payload.get("latency_hist", {}) for p in ctx.serving(at - span, at))
+    return {f"p{q}_ms": latency_quantile(hist, q / 100) for q in (50, 95, 99)} | {
+        "quantiles_over": label(span)
+    }
 
 
 def slice_verdict(slo: SLO, value: SliValue) -> str:

@@ -12,12 +12,13 @@ from __future__ import annotations
 import time
 import traceback
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from monitors.evaluate import (
     bucket_measurements,
+    latency_display,
     occurrence_series,
     occurrence_status,
     timeslice_status,
@@ -81,7 +82,10 @@ class Monitor:
         for slo in signal.slos:
             if slo.objective.budgeting is Budgeting.OCCURRENCES:
                 series = occurrence_series(ctx, slo, at - slo.objective.window, at)
-                statuses.append(occurrence_status(slo, series, at, evaluated_at))
+                status = occurrence_status(slo, series, at, evaluated_at)
+                if slo.sli.kind == "latency":
+                    status = replace(status, details={**status.details, **latency_display(ctx, at)})
+                statuses.append(status)
             else:
                 statuses.append(timeslice_status(ctx, slo, at, evaluated_at))
         self.store.put_status(statuses)

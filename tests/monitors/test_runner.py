@@ -199,3 +199,13 @@ def test_backfill_evaluates_every_bucket_and_matches_a_single_run(registry, data
     single = by_slo(run(registry, data, ELEVEN)[1]["content_type"])["coverage"]
     assert history[-1].value == pytest.approx(single.value)
     assert np.isclose(history[-1].burn_rates["1h"], single.burn_rates["1h"])
+
+
+def test_latency_status_carries_quantiles_for_display(registry, data):
+    _, outcomes = run(registry, data, ELEVEN)
+    details = by_slo(outcomes["content_type"])["latency"].details
+    # 920 + 30 answers at 40 ms, 20 at 200 ms, 20 errors at 5 ms, 10 timeouts at 1 s; bins are
+    # 12% wide and report their upper edge.
+    assert 40 <= details["p50_ms"] < 45
+    assert 200 <= details["p99_ms"] < 225
+    assert details["quantiles_over"] == "1h"

@@ -13,8 +13,7 @@ TEST_SHARE = 0.25
 
 def training_data() -> TrainingData:
     posts = datasets.gold()
-    train = [p for p in posts if datasets.split_of(p.id, TEST_SHARE) == "train"]
-    test = [p for p in posts if datasets.split_of(p.id, TEST_SHARE) == "test"]
+    train, test = datasets.gold_split(TEST_SHARE)
     return TrainingData(
         train_texts=tuple(p.text for p in train),
         train_labels=tuple(str(p.commercial) for p in train),

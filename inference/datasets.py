@@ -108,6 +108,13 @@ def gold() -> tuple[GoldPost, ...]:
         )
 
 
+def gold_split(test_share: float) -> tuple[list[GoldPost], list[GoldPost]]:
+    """The gold set's (train, test) posts, split by a hash of the post id."""
+    posts = gold()
+    test = [p for p in posts if split_of(p.id, test_share) == "test"]
+    return [p for p in posts if split_of(p.id, test_share) == "train"], test
+
+
 @dataclass(frozen=True)
 class LabelledText:
     """A text from a packaged corpus with its sentiment and the community it would come from."""

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from sigwatch.stats import wilson_interval
+from sigwatch.stats import roc_auc, wilson_interval
 
 BOOTSTRAP = 1000
 
@@ -42,23 +42,8 @@ def macro_f1(y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[str]) -> 
 
 
 def auc(y_true: np.ndarray, scores: np.ndarray) -> float:
-    """ROC AUC as the Mann-Whitney probability that a positive outscores a negative (ties 1/2)."""
-    pos, neg = scores[y_true == 1], scores[y_true == 0]
-    if len(pos) == 0 or len(neg) == 0:
-        return float("nan")
-    order = np.argsort(np.concatenate([pos, neg]), kind="mergesort")
-    ranks = np.empty(len(order))
-    values = np.concatenate([pos, neg])[order]
-    # average ranks over ties
-    i = 0
-    while i < len(values):
-        j = i
-        while j + 1 < len(values) and values[j + 1] == values[i]:
-            j += 1
-        ranks[order[i : j + 1]] = (i + j) / 2 + 1
-        i = j + 1
-    rank_sum = ranks[: len(pos)].sum()
-    return float((rank_sum - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
+    """ROC AUC of 0/1 labels (see ``sigwatch.stats.roc_auc``)."""
+    return roc_auc(np.asarray(y_true) == 1, scores)
 
 
 def _bootstrap(stat, n: int, seed: int) -> tuple[float, float]:

@@ -25,9 +25,7 @@ def _none_examples() -> list[datasets.LabelledText]:
 
 
 def training_data() -> TrainingData:
-    posts = datasets.gold()
-    train = [p for p in posts if datasets.split_of(p.id, TEST_SHARE) == "train"]
-    test = [p for p in posts if datasets.split_of(p.id, TEST_SHARE) == "test"]
+    train, test = datasets.gold_split(TEST_SHARE)
     listings = datasets.listings()
     nones = _none_examples()
     return TrainingData(

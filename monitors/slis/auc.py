@@ -10,7 +10,7 @@ import numpy as np
 
 from monitors.slis import quality
 from monitors.slis.base import Context, SliValue
-from sigwatch.stats import Z_95
+from sigwatch.stats import Z_95, roc_auc
 
 
 def measure(ctx: Context, slo, start: datetime, end: datetime, at: datetime) -> SliValue:
@@ -32,20 +32,3 @@ def measure(ctx: Context, slo, start: datetime, end: datetime, at: datetime) -> 
         value=value, ci_low=max(0.0, value - half), ci_high=min(1.0, value + half),
         samples=len(pairs), details=details,
     )  # fmt: skip
-
-
-def roc_auc(positive: np.ndarray, scores: np.ndarray) -> float:
-    """Mann-Whitney U / (n_pos * n_neg), ties counted half (average ranks)."""
-    order = np.argsort(scores, kind="mergesort")
-    ranks = np.empty(len(scores))
-    sorted_scores = scores[order]
-    i = 0
-    while i < len(scores):
-        j = i
-        while j + 1 < len(scores) and sorted_scores[j + 1] == sorted_scores[i]:
-            j += 1
-        ranks[order[i : j + 1]] = (i + j) / 2 + 1
-        i = j + 1
-    n_pos = positive.sum()
-    n_neg = len(scores) - n_pos
-    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))

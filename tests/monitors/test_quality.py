@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import f1_score, precision_score, recall_score, roc_auc_score
 
-from monitors.slis.auc import roc_auc
 from monitors.slis.quality import metric_from_confusion
+from sigwatch.stats import roc_auc
 
 CLASSES = ["review", "question", "other", "comparison"]
 

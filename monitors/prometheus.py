@@ -1,4 +1,5 @@
-"""Latency from Prometheus, when ``SIGWATCH_PROMETHEUS_URL`` is set (prometheus-api-client).
+"""Latency and cost from Prometheus, when ``SIGWATCH_PROMETHEUS_URL`` is set
+(prometheus-api-client).
 
 Per 5-minute bucket: requests answered within an SLO threshold = the increase of the histogram
 bucket ``le=<threshold>`` over the bucket, over the increase of ``_count``. The counters are
@@ -6,7 +7,9 @@ read as raw cumulative values at bucket ends (a range query with a 5-minute step
 differenced here, which is exact for any scrape interval up to 5 minutes and needs no
 extrapolation; a drop is a counter reset and counts from zero. A threshold that is not a
 bucket bound of the histogram is an error (no interpolation): the serving fleet's buckets must
-include every latency SLO threshold (the simulator's do).
+include every latency SLO threshold (the simulator's do). Cost per bucket is the increase of
+``sigwatch_inference_cost_usd_total`` (all, and ``served_by="external_api"``) over the increase
+of ``sigwatch_inference_requests_total``.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from datetime import datetime, timedelta
 import numpy as np
 
 LATENCY = "sigwatch_inference_latency_seconds"
+COST = "sigwatch_inference_cost_usd_total"
+REQUESTS = "sigwatch_inference_requests_total"
 STEP = timedelta(minutes=5)
 
 
@@ -74,6 +79,24 @@ class PrometheusSource:
                 "total": _delta(totals, before, after),
                 "le": {k: _delta(v, before, after) for k, v in per_threshold.items()},
             }
+        return out
+
+    def cost_counts(self, signal: str, start: datetime, end: datetime) -> dict[datetime, dict]:
+        """Per bucket in ``[start, end)``: requests, cost and external-API cost (US dollars)."""
+        selector = f'signal="{signal}"'
+        series = {
+            "requests": self._range(f"sum({REQUESTS}{{{selector}}})", start, end),
+            "cost": self._range(f"sum({COST}{{{selector}}})", start, end),
+            "cost_external": self._range(
+                f'sum({COST}{{{selector},served_by="external_api"}})', start, end
+            ),
+        }
+        out = {}
+        edges = sorted(series["requests"])
+        for before, after in itertools.pairwise(edges):
+            if after - before == int(STEP.total_seconds()):
+                bucket = datetime.fromtimestamp(before, start.tzinfo)
+                out[bucket] = {k: _delta(v, before, after) for k, v in series.items()}
         return out
 
 

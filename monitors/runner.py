@@ -117,9 +117,10 @@ class Monitor:
         thresholds = latency_thresholds(signal)
         try:
             counts = self.prometheus.latency_counts(signal.name, thresholds, start, end)
+            costs = self.prometheus.cost_counts(signal.name, start, end)
             error = None
         except PrometheusError as exc:
-            counts, error = {}, str(exc)
+            counts, costs, error = {}, {}, str(exc)
         out = []
         for part in parts:
             payload = dict(part.payload)
@@ -131,6 +132,10 @@ class Monitor:
                 )
                 payload["prom_total"] = found["total"]
                 payload["prom_le"] = found["le"]
+                spent = costs.get(part.start, {"requests": 0.0, "cost": 0.0, "cost_external": 0.0})
+                payload["prom_requests"] = spent["requests"]
+                payload["prom_cost"] = spent["cost"]
+                payload["prom_cost_external"] = spent["cost_external"]
             out.append(
                 type(part)(part.signal, part.part, part.start, part.end, payload, part.computed_at)
             )

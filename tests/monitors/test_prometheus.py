@@ -100,6 +100,11 @@ def test_latency_from_prometheus_equals_the_logs(registry, history, prometheus, 
             assert y.payload["prom_total"] == x.payload["total"]
             assert y.payload["prom_le"][threshold] == x.payload["latency_le"][threshold]
         assert prom[latency].state == logs[latency].state
+        cost = next(s.name for s in signal.slos if s.sli.kind == "cost_per_1k")
+        assert prom[cost].details["source"] == "prometheus"
+        assert logs[cost].details["source"] == "logs"
+        # The counters hold every request and dollar up to the last sample before END.
+        assert prom[cost].value == pytest.approx(logs[cost].value, rel=0.02)
 
 
 def test_an_unreachable_prometheus_is_no_data_with_the_error_recorded(registry, history, tmp_path):
@@ -108,4 +113,6 @@ def test_an_unreachable_prometheus_is_no_data_with_the_error_recorded(registry, 
     statuses = {s.slo: s for s in outcomes["content_type"].statuses}
     assert statuses["latency"].state == "no_data"
     assert "Prometheus at http://127.0.0.1:" in statuses["latency"].details["errors"][0]
+    assert statuses["cost"].state == "no_data"
+    assert "Prometheus at http://127.0.0.1:" in statuses["cost"].details["errors"][0]
     assert statuses["coverage"].state == "ok"  # the logs' SLOs go on

@@ -21,9 +21,10 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from monitors import slis
-from monitors.partials import BUCKET, SERVING, floor_to, latency_quantile, merge
+from monitors.partials import BUCKET, SERVING, latency_quantile, merge
 from monitors.slis.base import Context, SliValue
 from monitors.windows import WINDOWS, budget_remaining, burn_rate, fired_rules, label
+from sigwatch.clock import floor_time
 from sigwatch.model import SLO, Budgeting, Signal
 from sigwatch.store import Measurement, SloStatus, to_epoch
 
@@ -139,7 +140,8 @@ def timeslice_status(ctx: Context, slo: SLO, at: datetime, evaluated_at: datetim
     objective = slo.objective
     timeslice = objective.timeslice
     assert timeslice is not None
-    current_start = floor_to(at, timeslice) if at > floor_to(at, timeslice) else at - timeslice
+    floor = floor_time(at, timeslice)
+    current_start = floor if at > floor else at - timeslice  # at a boundary: the slice just done
     previous_start = current_start - timeslice
     current = measure_slice(ctx, slo, current_start, at)
     stored = ctx.store.measurements(slo.signal, slo.name, previous_start, current_start)

@@ -27,12 +27,6 @@ BINS_PER_DECADE = 20
 MAX_BIN = 74
 
 
-def floor_to(at: datetime, step: timedelta) -> datetime:
-    seconds = int(at.timestamp())
-    width = int(step.total_seconds())
-    return datetime.fromtimestamp(seconds - seconds % width, at.tzinfo)
-
-
 def latency_thresholds(signal: Signal) -> list[float]:
     return sorted({slo.sli.threshold_ms for slo in signal.slos if isinstance(slo.sli, LatencySLI)})
 

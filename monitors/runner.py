@@ -23,10 +23,10 @@ from monitors.evaluate import (
     occurrence_status,
     timeslice_status,
 )
-from monitors.partials import BUCKET, floor_to, latency_thresholds, serving_partials
+from monitors.partials import BUCKET, latency_thresholds, serving_partials
 from monitors.prometheus import PrometheusError, PrometheusSource
 from monitors.slis.base import Context
-from sigwatch.clock import Clock
+from sigwatch.clock import Clock, floor_time
 from sigwatch.model import Budgeting, Registry, Signal
 from sigwatch.store import Run, SloStatus, Store
 
@@ -67,7 +67,7 @@ class Monitor:
     def run(
         self, at: datetime | None = None, signals: Iterable[str] | None = None
     ) -> list[Outcome]:
-        at = floor_to(at or self.clock.now(), BUCKET)
+        at = floor_time(at or self.clock.now(), BUCKET)
         chosen = [self.registry.get(n) for n in signals] if signals else list(self.registry)
         return [self.run_signal(signal, at) for signal in chosen]
 
@@ -92,11 +92,11 @@ class Monitor:
         return statuses
 
     def _update_partials(self, signal: Signal, at: datetime, start: datetime | None = None) -> None:
-        end = floor_to(at, BUCKET)
+        end = floor_time(at, BUCKET)
         last = self.store.partials_end(signal.name, "serving")
         if start is None:
             start = last - RECOMPUTE if last else self._first_bucket(signal, end)
-        start = floor_to(start, BUCKET)
+        start = floor_time(start, BUCKET)
         if start >= end:
             return
         if self.prometheus is not None:
@@ -177,7 +177,7 @@ class Monitor:
         slice_step: timedelta = timedelta(hours=1),
         progress: Callable[[str, int, int], None] | None = None,
     ) -> list[Outcome]:
-        start, end = floor_to(start, BUCKET), floor_to(end, BUCKET)
+        start, end = floor_time(start, BUCKET), floor_time(end, BUCKET)
         chosen = [self.registry.get(n) for n in signals] if signals else list(self.registry)
         outcomes = []
         for k, signal in enumerate(chosen):

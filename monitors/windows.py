@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sigwatch.stats import wilson_interval
+from sigwatch.units import format_duration
+
+label = format_duration  # how windows are named in status output: 5m, 1h, 3d
 
 HOUR = timedelta(hours=1)
 MINUTE = timedelta(minutes=1)
@@ -34,7 +37,7 @@ class BurnRule:
 
     @property
     def name(self) -> str:
-        return f"{_short(self.long)}/{_short(self.short)}"
+        return f"{format_duration(self.long)}/{format_duration(self.short)}"
 
 
 RULES: tuple[BurnRule, ...] = (
@@ -96,16 +99,3 @@ def fired_rules(
         if long is not None and short is not None and long >= factor and short >= factor:
             out.append(Fired(rule.severity, rule.name, factor, long, short))
     return out
-
-
-def _short(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
-
-
-def label(delta: timedelta) -> str:
-    """``5m``, ``1h``, ``3d``: how windows are named in status output."""
-    return _short(delta)

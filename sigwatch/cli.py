@@ -251,13 +251,13 @@ def _simulate_live(reg, folder: Path, *, seed, rate, label_rate, interval, host,
 
     from prometheus_client import start_http_server
 
-    from sigwatch.clock import SystemClock
+    from sigwatch.clock import SystemClock, floor_time
     from simulator.corpus import load_corpus
     from simulator.live import LiveSimulator, run_live
-    from simulator.run import floor_time
+    from simulator.traffic import STEP
 
     clock = SystemClock()
-    start = LiveSimulator.resume_point(folder, default=floor_time(clock.now()))
+    start = LiveSimulator.resume_point(folder, default=floor_time(clock.now(), STEP))
     corpus = load_corpus(reg, folder / "cache")
     sim = LiveSimulator(
         reg, folder, corpus, seed=seed, rate=rate, start=start, label_rate=label_rate

@@ -38,6 +38,13 @@ class FixedClock:
         self._now = _utc(at)
 
 
+def floor_time(at: datetime, step: timedelta) -> datetime:
+    """``at`` rounded down to a whole multiple of ``step`` since the epoch (5 minutes, a day)."""
+    seconds = int(at.timestamp())
+    width = int(step.total_seconds())
+    return datetime.fromtimestamp(seconds - seconds % width, UTC)
+
+
 def _utc(at: datetime) -> datetime:
     if at.tzinfo is None:
         raise ValueError(f"{at!r} has no time zone; sigwatch keeps every time in UTC")

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import polars as pl
 
+from sigwatch.clock import floor_time
 from sigwatch.model import LatencySLI, Registry
 from simulator.corpus import load_corpus
 from simulator.metrics import MetricsAccumulator, latency_buckets
@@ -41,11 +42,6 @@ class SimulationResult:
     labels: dict[str, int] = field(default_factory=dict)
     incidents: list[dict] = field(default_factory=list)
     metric_samples: int = 0
-
-
-def floor_time(at: datetime, step: timedelta = STEP) -> datetime:
-    seconds = int(at.timestamp())
-    return datetime.fromtimestamp(seconds - seconds % int(step.total_seconds()), UTC)
 
 
 def check_writable(folder: Path) -> None:
@@ -100,7 +96,7 @@ def simulate(
         raise SimulationError(f"--rate must be positive, got {rate}")
     if not 0 <= label_rate <= 1:
         raise SimulationError(f"--label-rate must be in [0, 1], got {label_rate}")
-    end = floor_time(end)
+    end = floor_time(end, STEP)
     start = end - timedelta(days=days)
     incidents = plan_incidents(scenario, start, end, days, registry)
     check_writable(data_dir)

@@ -67,3 +67,13 @@ def test_fixed_clock_refuses_naive_times():
 
 def test_system_clock_is_utc_aware():
     assert SystemClock().now().tzinfo is UTC
+
+
+def test_floor_time_rounds_down_to_whole_steps_in_utc():
+    from sigwatch.clock import floor_time
+
+    at = datetime(2026, 11, 26, 13, 7, 42, tzinfo=timezone(timedelta(hours=1)))
+    assert floor_time(at, timedelta(minutes=5)) == datetime(2026, 11, 26, 12, 5, tzinfo=UTC)
+    assert floor_time(at, timedelta(days=1)) == datetime(2026, 11, 26, tzinfo=UTC)
+    exact = datetime(2026, 11, 26, 12, 5, tzinfo=UTC)
+    assert floor_time(exact, timedelta(minutes=5)) == exact

@@ -21,12 +21,12 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from monitors import slis
-from monitors.partials import BUCKET, SERVING, latency_quantile, merge
+from monitors.partials import BUCKET, latency_quantile, merge
 from monitors.slis.base import Context, SliValue
 from monitors.windows import WINDOWS, budget_remaining, burn_rate, fired_rules, label
 from sigwatch.clock import floor_time
 from sigwatch.model import SLO, Budgeting, Signal
-from sigwatch.store import Measurement, SloStatus, to_epoch
+from sigwatch.store import Measurement, Partial, SloStatus, to_epoch
 
 NO_DATA_AFTER = timedelta(minutes=30)
 RELABELLED = ("precision", "recall", "f1", "auc")  # slices that late labels still change
@@ -192,11 +192,9 @@ def evaluate_slo(ctx: Context, slo: SLO, at: datetime, evaluated_at: datetime) -
     return timeslice_status(ctx, slo, at, evaluated_at)
 
 
-def bucket_measurements(
-    ctx: Context, signal: Signal, start: datetime, end: datetime
-) -> list[Measurement]:
-    """Per-bucket good/total of every occurrence SLO (the console's SLI-over-time)."""
-    parts = ctx.store.partials(signal.name, SERVING, start, end)
+def bucket_measurements(signal: Signal, parts: list[Partial]) -> list[Measurement]:
+    """Per-bucket good/total of every occurrence SLO (the console's SLI-over-time), from the
+    serving partials just computed."""
     out = []
     for slo in signal.slos:
         if slo.objective.budgeting is not Budgeting.OCCURRENCES:

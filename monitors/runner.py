@@ -111,7 +111,7 @@ class Monitor:
         if self.prometheus is not None:
             parts = self._with_prometheus(signal, parts, start, end)
         self.store.put_partials(parts)
-        self.store.put_measurements(bucket_measurements(self.context(signal), signal, start, end))
+        self.store.put_measurements(bucket_measurements(signal, parts))
 
     def _with_prometheus(self, signal, parts, start, end):
         thresholds = latency_thresholds(signal)

@@ -209,3 +209,12 @@ def test_latency_status_carries_quantiles_for_display(registry, data):
     assert 40 <= details["p50_ms"] < 45
     assert 200 <= details["p99_ms"] < 225
     assert details["quantiles_over"] == "1h"
+
+
+def test_each_bucket_is_measured_for_every_occurrence_slo(registry, data):
+    store, _ = run(registry, data, ELEVEN)
+    rows = store.measurements("content_type", "coverage", TEN, ELEVEN)
+    assert len(rows) == 12  # 5-minute buckets of the hour
+    assert sum(r.good for r in rows) == 940 and sum(r.total for r in rows) == 1000
+    latency = store.measurements("content_type", "latency", TEN, ELEVEN)
+    assert sum(r.good for r in latency) == 970

@@ -4,7 +4,7 @@ other? MiniLM embeddings + a logistic-regression head trained on the hand-writte
 from __future__ import annotations
 
 from inference import datasets
-from inference.heads import HeadSpec, TrainingData
+from inference.heads import HeadSpec, TrainingData, gold_training_data
 
 MODEL_ID = "content-type"
 VERSION = "2026.11"
@@ -12,15 +12,8 @@ TEST_SHARE = 0.25
 
 
 def training_data() -> TrainingData:
-    posts = datasets.gold()
-    train, test = datasets.gold_split(TEST_SHARE)
-    return TrainingData(
-        train_texts=tuple(p.text for p in train),
-        train_labels=tuple(p.content_type for p in train),
-        test_texts=tuple(p.text for p in test),
-        test_labels=tuple(p.content_type for p in test),
-        sources={"gold set (inference/data/gold.tsv)": len(posts)},
-        split=f"gold set split by a hash of the post id: {TEST_SHARE:.0%} held out",
+    return gold_training_data(
+        TEST_SHARE, lambda p: p.content_type, "gold set (inference/data/gold.tsv)"
     )
 
 

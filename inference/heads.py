@@ -154,6 +154,21 @@ class TrainingData:
     split: str
 
 
+def gold_training_data(test_share: float, label, source: str) -> TrainingData:
+    """A head trained and held out on the gold set alone, ``label(post)`` its target."""
+    from inference import datasets
+
+    train, test = datasets.gold_split(test_share)
+    return TrainingData(
+        train_texts=tuple(p.text for p in train),
+        train_labels=tuple(label(p) for p in train),
+        test_texts=tuple(p.text for p in test),
+        test_labels=tuple(label(p) for p in test),
+        sources={source: len(train) + len(test)},
+        split=f"gold set split by a hash of the post id: {test_share:.0%} held out",
+    )
+
+
 @dataclass(frozen=True)
 class HeadSpec:
     """Everything that defines a head model: identity, training recipe, and what it gets wrong."""

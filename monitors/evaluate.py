@@ -3,8 +3,9 @@
 Occurrence SLOs (coverage, error_rate, latency) sum good/total from the stored 5-minute serving
 partials: the window's compliance, the budget left, burn rates over every alerting window, the
 SRE workbook rules that fire (``monitors.windows``). Timeslice SLOs measure the current slice
-(and the previous one, which late labels can still change), record each slice's verdict, and
-count bad slices against the budget. States:
+(and the previous one when late labels can still change it, or when it was never measured and
+the current slice cannot be judged), record each slice's verdict, and count bad slices against
+the budget. States:
 
 - ``breach``: a page rule fires (occurrences), or a bad slice with the budget spent (timeslices);
 - ``warning``: a ticket rule fires, or the latest judged slice is bad;
@@ -145,10 +146,11 @@ def timeslice_status(ctx: Context, slo: SLO, at: datetime, evaluated_at: datetim
     previous_start = current_start - timeslice
     current = measure_slice(ctx, slo, current_start, at)
     stored = ctx.store.measurements(slo.signal, slo.name, previous_start, current_start)
-    if slo.sli.kind in RELABELLED or not stored:
+    current_judged = current.details.get("verdict") in ("good", "bad")
+    if slo.sli.kind in RELABELLED or (not stored and not current_judged):
         previous = measure_slice(ctx, slo, previous_start, at)
     else:
-        previous = stored[-1]
+        previous = stored[-1] if stored else None
     history = ctx.store.measurements(slo.signal, slo.name, at - objective.window, at + timeslice)
     verdicts = {m.start: m.details.get("verdict") for m in history}
     slots = int(objective.window / timeslice)
@@ -161,10 +163,11 @@ def timeslice_status(ctx: Context, slo: SLO, at: datetime, evaluated_at: datetim
         ) / objective.error_budget
     remaining = 1.0 - (bad / slots) / objective.error_budget
     judged = next(
-        (m for m in (current, previous) if m.details.get("verdict") in ("good", "bad")), None
+        (m for m in (current, previous) if m and m.details.get("verdict") in ("good", "bad")),
+        None,
     )
     if judged is None:
-        reasons = {current.details.get("verdict"), previous.details.get("verdict")}
+        reasons = {m.details.get("verdict") for m in (current, previous) if m}
         state = "insufficient_labels" if "insufficient_labels" in reasons else "no_data"
         shown = current
     else:

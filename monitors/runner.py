@@ -28,8 +28,9 @@ from monitors.prometheus import PrometheusError, PrometheusSource
 from monitors.slis.base import Context
 from sigwatch.clock import Clock, floor_time
 from sigwatch.model import Budgeting, Registry, Signal
-from sigwatch.store import Run, SloStatus, Store
+from sigwatch.store import Partial, Run, SloStatus, Store
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 RECOMPUTE = 3 * BUCKET  # the last buckets are recounted each run, for logs written late
 
 
@@ -75,8 +76,11 @@ class Monitor:
         return self._recorded(signal, at, lambda: self._evaluate_at(signal, at))
 
     def _evaluate_at(self, signal: Signal, at: datetime) -> list[SloStatus]:
-        self._update_partials(signal, at)
+        fresh = self.store.partials_end(signal.name, "serving") is None
+        parts = self._update_partials(signal, at)
         ctx = self.context(signal)  # after the update: its partial cache must see new buckets
+        if fresh:  # nothing was stored before: the parts just computed are all there is
+            ctx.prime(parts, EPOCH, floor_time(at, BUCKET))
         evaluated_at = self.clock.now()
         statuses = []
         for slo in signal.slos:
@@ -91,14 +95,18 @@ class Monitor:
         self.store.put_status(statuses)
         return statuses
 
-    def _update_partials(self, signal: Signal, at: datetime, start: datetime | None = None) -> None:
+    def _update_partials(
+        self, signal: Signal, at: datetime, start: datetime | None = None
+    ) -> list[Partial]:
+        """Compute, store and return the serving partials from ``start`` (by default: where the
+        store ends, less a few buckets for late logs) to ``at``."""
         end = floor_time(at, BUCKET)
         last = self.store.partials_end(signal.name, "serving")
         if start is None:
             start = last - RECOMPUTE if last else self._first_bucket(signal, end)
         start = floor_time(start, BUCKET)
         if start >= end:
-            return
+            return []
         if self.prometheus is not None:
             # Buckets whose Prometheus read failed earlier are read again (retried next run).
             failed = [
@@ -112,6 +120,7 @@ class Monitor:
             parts = self._with_prometheus(signal, parts, start, end)
         self.store.put_partials(parts)
         self.store.put_measurements(bucket_measurements(signal, parts))
+        return parts
 
     def _with_prometheus(self, signal, parts, start, end):
         thresholds = latency_thresholds(signal)

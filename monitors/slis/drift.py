@@ -59,7 +59,10 @@ def measure(ctx: Context, slo, start: datetime, end: datetime, at: datetime) -> 
             details={"reason": f"fewer than {MIN_ROWS} served rows to compare",
                      "current_rows": len(current), "reference_rows": len(reference)},
         )  # fmt: skip
-    columns_out, drifted = _evidently(ctx, slo, current, reference, columns, sli.method, start)
+    # Only the latest slice's report is kept (an earlier slice measured again must not
+    # replace it).
+    keep = ctx.reports_dir is not None and end >= at
+    columns_out, drifted = _evidently(ctx, slo, current, reference, columns, sli.method, keep)
     return SliValue(
         value=drifted / len(columns),
         samples=len(current),
@@ -83,7 +86,7 @@ def _import_evidently():
     return DataDefinition, Dataset, Report, ValueDrift
 
 
-def _evidently(ctx, slo, current, reference, columns, method, start):
+def _evidently(ctx, slo, current, reference, columns, method, keep):
     DataDefinition, Dataset, Report, ValueDrift = _import_evidently()
 
     numeric = [c for c in columns if c in NUMERIC]
@@ -106,7 +109,7 @@ def _evidently(ctx, slo, current, reference, columns, method, start):
         is_drift = value < threshold if "p_value" in test.lower() else value >= threshold
         drifted += is_drift
         out[name] = {"score": value, "method": test, "threshold": threshold, "drifted": is_drift}
-    if ctx.reports_dir is not None:
+    if keep:
         folder = ctx.reports_dir / ctx.signal.name
         folder.mkdir(parents=True, exist_ok=True)
         tmp = folder / f".{slo.name}.html.tmp"

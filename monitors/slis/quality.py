@@ -7,9 +7,10 @@ and misses for entity signals — are a mergeable partial stored per slice, so a
 recounts the slices new labels touched.
 
 Intervals: Wilson for one class's precision or recall; a seeded bootstrap over the labelled
-items for macro averages and F1. ``samples`` is the denominator that matters (predicted-class
-count for precision, actual-class count for recall, all labelled items for macro/F1): below
-``min_labels`` the slice is ``insufficient_labels``.
+items for macro averages and F1 (for entity signals, over the entity decisions: each true
+positive, false positive and miss is one draw). ``samples`` is the denominator that matters
+(predicted-class count for precision, actual-class count for recall, all labelled items for
+macro/F1): below ``min_labels`` the slice is ``insufficient_labels``.
 """
 
 from __future__ import annotations
@@ -80,11 +81,11 @@ def measure(ctx: Context, slo, start: datetime, end: datetime, at: datetime) -> 
     payload = counts(ctx, start, end, at)
     sli = slo.sli
     if ctx.signal.task == "entities":
-        return _entities(payload, sli)
+        return _entities(payload, sli, seed=ctx.seed)
     return _multiclass(payload, sli, ctx.signal.classes, seed=ctx.seed)
 
 
-def _entities(payload: dict, sli) -> SliValue:
+def _entities(payload: dict, sli, seed: int = 0) -> SliValue:
     per_class = payload.get("per_class", {})
     classes = [sli.cls] if sli.cls else list(per_class)
     tp = sum(per_class.get(c, {}).get("tp", 0) for c in classes)
@@ -97,7 +98,8 @@ def _entities(payload: dict, sli) -> SliValue:
         return SliValue(samples=n, unknown="insufficient_labels", details=details)
     if sli.metric == "f1":
         value = 2 * tp / (2 * tp + fp + fn)
-        return SliValue(value=value, samples=n, details=details)  # no interval: see module doc
+        low, high = entity_f1_interval(tp, fp, fn, seed)
+        return SliValue(value=value, ci_low=low, ci_high=high, samples=n, details=details)
     success = tp
     low, high = wilson_interval(success, n)
     return SliValue(value=success / n, ci_low=low, ci_high=high, samples=n, details=details)
@@ -158,4 +160,13 @@ def _bootstrap(matrix: np.ndarray, metric: str, cls: int | None, seed: int) -> t
     total = int(flat.sum())
     draws = rng.multinomial(total, flat / total, size=BOOTSTRAP)
     values = [metric_from_confusion(d.reshape(matrix.shape), metric, cls) for d in draws]
+    return float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))
+
+
+def entity_f1_interval(tp: int, fp: int, fn: int, seed: int) -> tuple[float, float]:
+    """95% bootstrap interval of 2tp / (2tp + fp + fn), resampling the entity decisions."""
+    n = tp + fp + fn
+    rng = np.random.default_rng(seed)
+    draws = rng.multinomial(n, np.array([tp, fp, fn]) / n, size=BOOTSTRAP)
+    values = 2 * draws[:, 0] / (2 * draws[:, 0] + draws[:, 1] + draws[:, 2])
     return float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))

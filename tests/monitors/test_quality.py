@@ -41,3 +41,21 @@ def test_auc_matches_sklearn_with_ties():
     positive = rng.random(300) < 0.4
     scores = np.round(rng.random(300) * 0.7 + positive * 0.25, 2)
     assert roc_auc(positive, scores) == pytest.approx(roc_auc_score(positive, scores))
+
+
+def test_entity_f1_and_its_interval():
+    """Each entity decision as a (true, predicted) pair: tp (1,1), fp (0,1), miss (1,0).
+    scikit-learn's F1 over those pairs is the point value; the bootstrap interval holds it,
+    is reproducible by seed and narrows with ten times the decisions."""
+    from monitors.slis.quality import entity_f1_interval
+
+    tp, fp, fn = 60, 25, 40
+    y_true = [1] * tp + [0] * fp + [1] * fn
+    y_pred = [1] * tp + [1] * fp + [0] * fn
+    value = 2 * tp / (2 * tp + fp + fn)
+    assert value == pytest.approx(f1_score(y_true, y_pred))
+    low, high = entity_f1_interval(tp, fp, fn, seed=3)
+    assert 0 < low < value < high < 1
+    assert (low, high) == entity_f1_interval(tp, fp, fn, seed=3)
+    low10, high10 = entity_f1_interval(10 * tp, 10 * fp, 10 * fn, seed=3)
+    assert high10 - low10 < (high - low) / 2

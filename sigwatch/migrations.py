@@ -99,4 +99,78 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    Migration(
+        3,
+        "alerts, silences, outbox",
+        (
+            # One row per alert (signal, SLO, severity, opening time); at most one open per key.
+            """
+            CREATE TABLE alerts (
+                id              INTEGER PRIMARY KEY,
+                alert_key       TEXT    NOT NULL,
+                signal          TEXT    NOT NULL,
+                slo             TEXT    NOT NULL,
+                severity        TEXT    NOT NULL,
+                state           TEXT    NOT NULL,
+                started_at      BIGINT  NOT NULL,
+                updated_at      BIGINT  NOT NULL,
+                resolved_at     BIGINT,
+                clear_since     BIGINT,
+                acknowledged_by TEXT,
+                resolution      TEXT,
+                last_value      DOUBLE PRECISION,
+                burn_rates      TEXT    NOT NULL,
+                fired           TEXT,
+                details         TEXT    NOT NULL,
+                channel         TEXT    NOT NULL,
+                silenced        INTEGER NOT NULL,
+                notified        TEXT,
+                notified_at     BIGINT,
+                slack_ts        TEXT,
+                slack_channel   TEXT
+            )
+            """,
+            "CREATE INDEX alerts_by_key ON alerts (alert_key, state)",
+            # What happened to an alert, in order (the Slack thread, and the console's history).
+            """
+            CREATE TABLE alert_events (
+                alert_id INTEGER NOT NULL,
+                at       BIGINT  NOT NULL,
+                kind     TEXT    NOT NULL,
+                text     TEXT    NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE silences (
+                id         INTEGER PRIMARY KEY,
+                signal     TEXT,
+                slo        TEXT,
+                author     TEXT    NOT NULL,
+                reason     TEXT    NOT NULL,
+                created_at BIGINT  NOT NULL,
+                expires_at BIGINT  NOT NULL,
+                ended_at   BIGINT
+            )
+            """,
+            # Every notification is written here before it is sent; ``id`` is its idempotency key.
+            """
+            CREATE TABLE outbox (
+                id         INTEGER PRIMARY KEY,
+                alert_id   INTEGER,
+                kind       TEXT    NOT NULL,
+                channel    TEXT    NOT NULL,
+                text       TEXT    NOT NULL,
+                blocks     TEXT,
+                status     TEXT    NOT NULL,
+                created_at BIGINT  NOT NULL,
+                attempts   INTEGER NOT NULL,
+                sending_at BIGINT,
+                sent_at    BIGINT,
+                slack_ts   TEXT,
+                last_error TEXT
+            )
+            """,
+            "CREATE INDEX outbox_by_status ON outbox (status, id)",
+        ),
+    ),
 )

@@ -10,7 +10,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
+
+from sigwatch.units import parse_duration
 
 ENV_VARS = {
     "SIGWATCH_DATA": "data folder: prediction logs, labels, the SQLite store (default ./var)",
@@ -20,6 +23,11 @@ ENV_VARS = {
     "SIGWATCH_SLACK_WEBHOOK_URL": "Slack incoming-webhook URL (secret), for teams without a bot",
     "SIGWATCH_SLACK_API_URL": "Slack Web API base URL (default https://slack.com/api/)",
     "SIGWATCH_CONSOLE_URL": "the console's public URL, for links in alerts",
+    "SIGWATCH_ALERT_HOLD": "how long a condition must stay clear before its alert resolves "
+    "(default 15m)",
+    "SIGWATCH_ALERT_RENOTIFY": "how often a still-firing page is re-announced (default 2h)",
+    "SIGWATCH_PAGE_MENTION": "who a page mentions, e.g. <!subteam^S0123|ml-oncall> (default none)",
+    "SIGWATCH_DIGEST_CHANNEL": "channel of the daily digest (default #ml-signals-leadership)",
 }
 
 
@@ -56,6 +64,10 @@ class Settings:
     slack_webhook_url: Secret | None = None
     slack_api_url: str = "https://slack.com/api/"
     console_url: str | None = None
+    alert_hold: timedelta = timedelta(minutes=15)
+    alert_renotify: timedelta = timedelta(hours=2)
+    page_mention: str | None = None
+    digest_channel: str = "#ml-signals-leadership"
 
     @property
     def store_path(self) -> Path:
@@ -79,4 +91,18 @@ class Settings:
             slack_webhook_url=Secret(webhook) if webhook else None,
             slack_api_url=get("SIGWATCH_SLACK_API_URL") or cls.slack_api_url,
             console_url=get("SIGWATCH_CONSOLE_URL"),
+            alert_hold=_duration(get, "SIGWATCH_ALERT_HOLD", cls.alert_hold),
+            alert_renotify=_duration(get, "SIGWATCH_ALERT_RENOTIFY", cls.alert_renotify),
+            page_mention=get("SIGWATCH_PAGE_MENTION"),
+            digest_channel=get("SIGWATCH_DIGEST_CHANNEL") or cls.digest_channel,
         )
+
+
+def _duration(get, name: str, default: timedelta) -> timedelta:
+    raw = get(name)
+    if raw is None:
+        return default
+    try:
+        return parse_duration(raw)
+    except ValueError as exc:
+        raise ValueError(f"environment variable {name}: {exc}") from None

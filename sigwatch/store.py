@@ -421,6 +421,19 @@ class Store:
         ).fetchone()
         return row is not None
 
+    # --- for the packages that own their tables (alerts) -----------------------------------
+
+    def execute(self, sql: str, args: Iterable[Any] = ()) -> sqlite3.Cursor:
+        """Run one statement on this connection (outside ``transaction()`` it autocommits)."""
+        return self._conn.execute(sql, tuple(args))
+
+    def transaction(self) -> _Transaction:
+        """``with store.transaction():`` groups statements into one atomic write."""
+        return _Transaction(self._conn)
+
+    def now(self) -> datetime:
+        return self._clock.now()
+
     def _transaction(self) -> _Transaction:
         return _Transaction(self._conn)
 

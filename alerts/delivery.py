@@ -1,0 +1,132 @@
+"""Sending the outbox, in order, exactly once where the notifier can tell.
+
+An item is claimed (``sending``, with the time) before it is sent and marked ``sent`` with the
+Slack ``ts`` after. If the process dies, or the request times out, between the two, the item
+stays ``sending``; once its lease has passed, the next flush asks the notifier whether it
+arrived (Slack: the outbox id in the message metadata) and only sends it if it did not.
+A retryable failure (429 after its ``Retry-After``, 5xx, connection refused) stops the flush
+with the item queued, so later items never overtake it; the next flush starts there. An item
+the service refuses for good is marked ``failed`` (and shown), and the rest go on.
+With no notifier configured, items are marked ``recorded``: the outbox is the record.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import timedelta
+
+from alerts.model import OutboxItem
+from alerts.notifiers import Notifier, Permanent, Retryable
+from alerts.records import Records
+from sigwatch.clock import Clock
+from sigwatch.settings import Secret
+from sigwatch.store import to_epoch
+
+LEASE = timedelta(minutes=2)  # longer than a send with all its retries can take
+_LOCK = threading.Lock()  # one flush at a time per process (scheduler threads, CLI)
+
+
+def redact(text: str, secrets: Iterable[Secret | None]) -> str:
+    for secret in secrets:
+        if secret is not None and secret.reveal():
+            text = text.replace(secret.reveal(), "***")
+    return text
+
+
+@dataclass
+class FlushResult:
+    sent: int = 0
+    recorded: int = 0
+    failed: int = 0
+    pending: int = 0
+    error: str | None = None
+
+
+class Delivery:
+    def __init__(
+        self, records: Records, notifier: Notifier | None, clock: Clock,
+        secrets: Iterable[Secret | None] = (),
+    ) -> None:  # fmt: skip
+        self.records, self.notifier, self.clock = records, notifier, clock
+        self.secrets = [s for s in secrets if s is not None]
+
+    def flush(self, limit: int = 500) -> FlushResult:
+        with _LOCK:
+            result = self._flush(limit)
+        result.pending = len(self.records.outbox(statuses=("queued", "sending"), limit=100_000))
+        return result
+
+    def _flush(self, limit: int) -> FlushResult:
+        result = FlushResult()
+        now = self.clock.now()
+        if self.notifier is None:
+            for item in self.records.outbox(statuses=("queued",), limit=limit):
+                self.records.mark(item.id, "recorded", now)
+                result.recorded += 1
+            return result
+        for item in self.records.outbox(statuses=("queued", "sending"), limit=limit):
+            alert = self.records.get(item.alert_id) if item.alert_id is not None else None
+            try:
+                if item.status == "sending":
+                    if item.sending_at is not None and now - item.sending_at < LEASE:
+                        result.error = f"outbox item {item.id} is being sent by another process"
+                        return result
+                    ts = self.notifier.find(item, alert)
+                    if ts is not None:
+                        self._sent(item, ts, None, alert)
+                        result.sent += 1
+                        continue
+                if not self._claim(item, now):
+                    return result
+                ts, channel = self.notifier.send(item, alert)
+            except Permanent as exc:
+                self.records.mark(item.id, "failed", now, last_error=self._clean(exc))
+                result.failed += 1
+                continue
+            except Retryable as exc:
+                self.records.mark(item.id, "queued", now, last_error=self._clean(exc))
+                result.error = self._clean(exc)
+                return result
+            except Exception as exc:  # the outcome is unknown: look it up before resending
+                error = self._clean(exc)
+                self.records.mark(item.id, "sending", now, last_error=error)
+                result.error = error
+                return result
+            self._sent(item, ts, channel, alert)
+            result.sent += 1
+        return result
+
+    def _claim(self, item: OutboxItem, now) -> bool:
+        cursor = self.records.store.execute(
+            "UPDATE outbox SET status = 'sending', sending_at = ?, attempts = attempts + 1"
+            " WHERE id = ? AND status = ?",
+            (to_epoch(now), item.id, item.status),
+        )
+        return cursor.rowcount == 1
+
+    def _sent(self, item: OutboxItem, ts: str | None, channel: str | None, alert) -> None:
+        now = self.clock.now()
+        with self.records.store.transaction():
+            self.records.mark(item.id, "sent", now, sent_at=now, slack_ts=ts, last_error=None)
+            if item.kind == "post" and alert is not None and ts:
+                self.records.save(
+                    replace(alert, slack_ts=ts, slack_channel=channel or alert.channel)
+                )
+
+    def _clean(self, exc: BaseException) -> str:
+        return redact(f"{type(exc).__name__}: {exc}", self.secrets)[:500]
+
+
+def notifier_from_settings(settings, *, timeout: float = 10) -> Notifier | None:
+    """Slack bot token first, then webhook URL; None (outbox only) when neither is set."""
+    if settings.slack_token is not None:
+        from alerts.notifiers.slack import SlackNotifier
+
+        return SlackNotifier(settings.slack_token, settings.slack_api_url, timeout=timeout)
+    if settings.slack_webhook_url is not None:
+        from alerts.notifiers.webhook import WebhookNotifier
+
+        return WebhookNotifier(settings.slack_webhook_url, timeout=timeout)
+    return None

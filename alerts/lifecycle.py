@@ -1,0 +1,299 @@
+"""From SLO states to alerts: open, update, acknowledge, silence, resolve — and what to announce.
+
+Per (signal, SLO) the evaluation gives a condition: ``page`` (state breach on an SLO that may
+page), ``ticket`` (breach on an SLO that may not page, or warning), or none. A signal whose
+occurrence SLOs all turn ``no_data`` after having had data raises a page of its own
+(pseudo-SLO ``no-data``): a stale signal is an incident. ``insufficient_labels`` raises nothing;
+the status shows it.
+
+- Dedup: at most one open alert per (signal, SLO, severity) key; later evaluations update it.
+- Inhibition: a page supersedes an open ticket of the same SLO (the ticket resolves as
+  ``superseded``), and while a page is open a ticket-level condition keeps the page open rather
+  than opening a ticket.
+- Flap control: an alert resolves only after its condition has been clear for ``policy.hold``;
+  a condition that returns within the hold continues the same alert.
+- Silences: a silenced alert is recorded but not announced; when the silence ends, whatever
+  is now true (still firing, or resolved after having been announced) is announced.
+
+Announcements are outbox rows (``alerts.delivery`` sends them): the first is a post; a change
+of state, a burn rate ``policy.worse`` times the last announced one, or a page still firing
+``policy.renotify`` after its last announcement edits the post and adds a thread reply.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from alerts.model import (
+    ACKNOWLEDGED,
+    FIRING,
+    PAGE,
+    RESOLVED,
+    STALE,
+    TICKET,
+    Alert,
+    Policy,
+    Silence,
+    alert_key,
+)  # fmt: skip
+from alerts.records import Records
+from alerts.render import render_alert
+from sigwatch.model import Budgeting, Registry
+from sigwatch.store import SloStatus
+from sigwatch.units import format_duration
+
+
+class AlertError(ValueError):
+    """A request about alerts that cannot be carried out (unknown key, bad silence)."""
+
+
+class Lifecycle:
+    def __init__(self, records: Records, registry: Registry, policy: Policy | None = None):
+        self.records, self.registry = records, registry
+        self.policy = policy or Policy()
+
+    # --- evaluation -----------------------------------------------------------------------
+
+    def evaluate(self, statuses: Iterable[SloStatus], *, announce: bool = True) -> list[Alert]:
+        """Apply one evaluation's statuses (any number of signals, one time each); return the
+        alerts it touched. ``announce=False`` (a backfill's past times) records without
+        writing to the outbox; the next announcing evaluation catches up."""
+        by_signal: dict[str, list[SloStatus]] = defaultdict(list)
+        for status in statuses:
+            by_signal[status.signal].append(status)
+        touched: list[Alert] = []
+        with self.records.store.transaction():
+            for signal, rows in by_signal.items():
+                at = max(r.at for r in rows)
+                conditions = {r.slo: (self._condition(r), r) for r in rows}
+                stale = self._stale(signal, rows, at)
+                if stale is not None:
+                    conditions[STALE] = (PAGE, stale)
+                for slo, (condition, status) in conditions.items():
+                    touched += self._apply(signal, slo, condition, status, at)
+                if STALE not in conditions:  # the signal has data again
+                    touched += self._apply(signal, STALE, None, None, at)
+            if announce:
+                self.announce(
+                    max((s.at for rows in by_signal.values() for s in rows), default=None)
+                )
+        return touched
+
+    def _condition(self, status: SloStatus) -> str | None:
+        slo = self.registry.get(status.signal).slo(status.slo)
+        if status.state == "breach":
+            return PAGE if slo.alerting.page else (TICKET if slo.alerting.ticket else None)
+        if status.state == "warning":
+            return TICKET if slo.alerting.ticket else None
+        return None
+
+    def _stale(self, signal: str, rows: list[SloStatus], at: datetime) -> SloStatus | None:
+        spec = self.registry.get(signal)
+        occurrence = {s.name for s in spec.slos if s.objective.budgeting is Budgeting.OCCURRENCES}
+        watched = [r for r in rows if r.slo in occurrence]
+        if not watched or any(r.state != "no_data" for r in watched):
+            return None
+        open_stale = self.records.find(alert_key(signal, STALE, PAGE))
+        if open_stale is not None and open_stale.open:
+            return watched[0]
+        if any(self.records.had_data(signal, r.slo, at) for r in watched):
+            return watched[0]
+        return None
+
+    def _apply(
+        self, signal: str, slo: str, condition: str | None, status: SloStatus | None,
+        at: datetime,
+    ) -> list[Alert]:  # fmt: skip
+        page = self._open(signal, slo, PAGE)
+        ticket = self._open(signal, slo, TICKET)
+        touched = []
+        if condition == PAGE:
+            if ticket is not None:
+                touched.append(self._resolve(ticket, at, "superseded by a page"))
+            touched.append(self._fire(page, signal, slo, PAGE, status, at))
+        elif condition == TICKET:
+            if page is not None:  # inhibition: the page stays open and takes the update
+                touched.append(self._fire(page, signal, slo, PAGE, status, at))
+            else:
+                touched.append(self._fire(ticket, signal, slo, TICKET, status, at))
+        else:
+            for alert in (page, ticket):
+                if alert is None:
+                    continue
+                if alert.clear_since is None:
+                    alert = self.records.save(replace(alert, clear_since=at, updated_at=at))
+                    touched.append(alert)
+                elif at - alert.clear_since >= self.policy.hold:
+                    touched.append(self._resolve(alert, at, None))
+        return touched
+
+    def _open(self, signal: str, slo: str, severity: str) -> Alert | None:
+        found = self.records.find(alert_key(signal, slo, severity))
+        return found if found is not None and found.open else None
+
+    def _fire(
+        self, alert: Alert | None, signal: str, slo: str, severity: str, status: SloStatus,
+        at: datetime,
+    ) -> Alert:  # fmt: skip
+        facts = _facts(status, slo)
+        silenced = self._silenced(signal, slo, at)
+        if alert is None:
+            alert = Alert(
+                id=None, key=alert_key(signal, slo, severity), signal=signal, slo=slo,
+                severity=severity, state=FIRING, started_at=at, updated_at=at,
+                channel=self.registry.get(signal).oncall, silenced=silenced, **facts,
+            )  # fmt: skip
+            alert = self.records.save(alert)
+            self.records.add_event(alert.id, at, "opened", _summary(alert))
+            return alert
+        alert = replace(alert, updated_at=at, clear_since=None, silenced=silenced, **facts)
+        return self.records.save(alert)
+
+    def _resolve(self, alert: Alert, at: datetime, resolution: str | None) -> Alert:
+        alert = replace(
+            alert, state=RESOLVED, resolved_at=at, updated_at=at, resolution=resolution,
+            silenced=self._silenced(alert.signal, alert.slo, at),
+        )  # fmt: skip
+        self.records.add_event(alert.id, at, "resolved", resolution or "condition cleared")
+        return self.records.save(alert)
+
+    def _silenced(self, signal: str, slo: str, at: datetime) -> bool:
+        return any(s.matches(signal, slo) for s in self.records.silences(active_at=at))
+
+    # --- what to announce -----------------------------------------------------------------
+
+    def announce(self, at: datetime | None = None) -> int:
+        """Write to the outbox what Slack does not show yet; return how many items."""
+        at = at or self.records.store.now()
+        count = 0
+        for alert in self.records.unannounced():
+            silenced = self._silenced(alert.signal, alert.slo, at)
+            if silenced != alert.silenced:
+                alert = self.records.save(replace(alert, silenced=silenced))
+            if silenced:
+                continue
+            count += self._announce(alert, at)
+        return count
+
+    def _announce(self, alert: Alert, at: datetime) -> int:
+        shown = alert.notified
+        now_view = {"state": alert.state, "severity": alert.severity, "burn": alert.fastest_burn}
+        signal = self.registry.get(alert.signal)
+        text, blocks = render_alert(alert, signal, self.policy)
+        if shown is None:
+            if alert.state == RESOLVED:
+                return 0  # opened and closed while nobody was told: nothing to take back
+            self.records.enqueue(alert.id, "post", alert.channel, text, blocks, at)
+            self.records.save(replace(alert, notified=now_view, notified_at=at))
+            return 1
+        reply = None
+        last_burn = shown.get("burn") or 0.0
+        if alert.state != shown["state"]:
+            reply = _state_change(alert, at)
+        elif (
+            alert.state != RESOLVED and last_burn > 0
+            and alert.fastest_burn >= self.policy.worse * last_burn
+        ):  # fmt: skip
+            reply = f"worse: {shown['burn']:.1f}x -> {alert.fastest_burn:.1f}x burn rate"
+        elif (
+            alert.severity == PAGE and alert.state == FIRING and alert.notified_at is not None
+            and at - alert.notified_at >= self.policy.renotify
+        ):  # fmt: skip
+            mention = f"{self.policy.mention} " if self.policy.mention else ""
+            reply = (
+                f"{mention}still firing after {format_duration(_minutes(at - alert.started_at))}"
+            )
+        if reply is None:
+            return 0
+        self.records.enqueue(alert.id, "update", alert.channel, text, blocks, at)
+        self.records.enqueue(alert.id, "reply", alert.channel, reply, None, at)
+        self.records.add_event(alert.id, at, "notified", reply)
+        self.records.save(replace(alert, notified=now_view, notified_at=at))
+        return 2
+
+    # --- from people ----------------------------------------------------------------------
+
+    def acknowledge(self, key_or_id: str, by: str, at: datetime | None = None) -> Alert:
+        at = at or self.records.store.now()
+        alert = self.records.find(key_or_id)
+        if alert is None:
+            raise AlertError(f"no alert {key_or_id!r}; see `sigwatch alerts` for open keys")
+        if alert.state != FIRING:
+            raise AlertError(f"alert {alert.key} is {alert.state}; only a firing one can be acked")
+        with self.records.store.transaction():
+            alert = self.records.save(replace(alert, state=ACKNOWLEDGED, acknowledged_by=by))
+            self.records.add_event(alert.id, at, "acknowledged", f"acknowledged by {by}")
+            self.announce(at)
+        return alert
+
+    def silence(
+        self, *, signal: str | None, slo: str | None, author: str, reason: str,
+        duration: timedelta, at: datetime | None = None,
+    ) -> Silence:  # fmt: skip
+        at = at or self.records.store.now()
+        if signal is None and slo is None:
+            raise AlertError(
+                "a silence needs --signal and/or --slo (silencing everything is not allowed)"
+            )
+        if signal is not None and signal not in self.registry.names:
+            raise AlertError(
+                f"unknown signal {signal!r}; allowed: {', '.join(self.registry.names)}"
+            )
+        if not reason.strip():
+            raise AlertError("a silence needs a reason")
+        if duration <= timedelta(0):
+            raise AlertError("a silence needs a positive duration, e.g. 2h")
+        silence = Silence(None, signal, slo, author, reason.strip(), at, at + duration)
+        with self.records.store.transaction():
+            silence = self.records.add_silence(silence)
+            self.announce(at)
+        return silence
+
+    def unsilence(self, silence_id: int, at: datetime | None = None) -> None:
+        at = at or self.records.store.now()
+        with self.records.store.transaction():
+            if not self.records.end_silence(silence_id, at):
+                raise AlertError(f"no active silence {silence_id}; see `sigwatch silence list`")
+            self.announce(at)
+
+
+def _facts(status: SloStatus, slo: str) -> dict:
+    fired = sorted(status.fired, key=lambda f: (f["severity"] != PAGE, -f["factor"]))
+    details = {
+        "sli": status.sli, "state": status.state, "objective": status.objective,
+        "target": status.target, "budget_remaining": status.budget_remaining,
+        "ci_low": status.ci_low, "ci_high": status.ci_high, "samples": status.samples,
+        "at": status.at.isoformat(), "fired": fired,
+    }  # fmt: skip
+    if slo == STALE:
+        details["reason"] = f"no eligible predictions since before {status.at.isoformat()}"
+    elif status.details.get("slice"):
+        details["slice"] = status.details["slice"]
+    return {
+        "burn_rates": {k: v for k, v in status.burn_rates.items() if v is not None},
+        "details": details,
+        "last_value": status.value,
+        "fired": fired[0]["rule"] if fired else (None if slo == STALE else "slice"),
+    }
+
+
+def _summary(alert: Alert) -> str:
+    return f"{alert.severity} opened at burn {alert.fastest_burn:.1f}x"
+
+
+def _minutes(span: timedelta) -> timedelta:
+    return timedelta(minutes=max(1, round(span.total_seconds() / 60)))
+
+
+def _state_change(alert: Alert, at: datetime) -> str:
+    if alert.state == ACKNOWLEDGED:
+        return f"acknowledged by {alert.acknowledged_by}"
+    if alert.state == RESOLVED:
+        after = format_duration(_minutes(at - alert.started_at))
+        return (
+            f"{alert.resolution} after {after}" if alert.resolution else f"resolved after {after}"
+        )
+    return f"firing again ({alert.state})"

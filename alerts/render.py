@@ -1,0 +1,93 @@
+"""An alert as a Slack message: a plain-text fallback (notifications, webhooks) and Block Kit.
+
+The message carries what on-call needs to decide without opening anything: signal and SLO,
+state and severity, the value against its target or objective, the burn-rate rule that fired,
+the error budget left, for quality SLOs the interval and label count, the owner, and links to
+the runbook and the signal's console page."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from alerts.model import ACKNOWLEDGED, PAGE, RESOLVED, STALE, Alert, Policy
+from sigwatch.model import Signal
+
+ICONS = {(PAGE, "firing"): ":red_circle:", ("ticket", "firing"): ":large_orange_circle:",
+         ACKNOWLEDGED: ":eyes:", RESOLVED: ":white_check_mark:"}  # fmt: skip
+PERCENT_SLIS = ("coverage", "error_rate", "latency", "drift")
+
+
+def console_link(base: str | None, signal: str) -> str | None:
+    """The signal's console page (the console serves it at ``/signal?signal=NAME``)."""
+    return f"{base.rstrip('/')}/signal?signal={quote(signal)}" if base else None
+
+
+def render_alert(alert: Alert, signal: Signal, policy: Policy) -> tuple[str, list[dict]]:
+    icon = ICONS.get(alert.state) or ICONS[(alert.severity, "firing")]
+    state = alert.state.upper()
+    title = f"{icon} {state} [{alert.severity}] {alert.signal} / {alert.slo}"
+    d = alert.details
+    value = _value(alert)
+    mention = (
+        f"{policy.mention} "
+        if policy.mention and alert.severity == PAGE and alert.state == "firing"
+        else ""
+    )
+    text = f"{mention}{title}: {value}"
+    fields = [f"*Value*\n{value}"]
+    if alert.slo == STALE:
+        fields.append(f"*Why*\n{d.get('reason', 'no data')}")
+    elif alert.fired and alert.fired != "slice":
+        fired = next((f for f in d.get("fired", []) if f["rule"] == alert.fired), None)
+        if fired:
+            fields.append(
+                f"*Burn rate*\n{fired['long_burn']:.1f}x / {fired['short_burn']:.1f}x over "
+                f"{alert.fired} (rule: {fired['factor']:.1f}x, {fired['severity']})"
+            )
+    elif alert.fired == "slice":
+        fields.append(f"*Slice*\n{d.get('slice', '?')} is bad")
+    if d.get("budget_remaining") is not None:
+        fields.append(f"*Error budget left*\n{d['budget_remaining']:.0%}")
+    fields.append(f"*Owner*\n{signal.owner}")
+    fields.append(f"*Since*\n{alert.started_at:%Y-%m-%d %H:%M} UTC")
+    if alert.state == RESOLVED and alert.resolved_at:
+        fields.append(f"*Resolved*\n{alert.resolved_at:%Y-%m-%d %H:%M} UTC")
+    if alert.acknowledged_by:
+        fields.append(f"*Acknowledged by*\n{alert.acknowledged_by}")
+    links = []
+    slo = next((s for s in signal.slos if s.name == alert.slo), None)
+    if slo is not None and slo.alerting.runbook:
+        links.append(f"<{slo.alerting.runbook}|Runbook>")
+    console = console_link(policy.console_url, alert.signal)
+    if console:
+        links.append(f"<{console}|Console: {alert.signal}>")
+    blocks: list[dict] = [
+        {"type": "header", "text": {"type": "plain_text", "text": title[:150], "emoji": True}},
+    ]
+    if mention:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": mention.strip()}})
+    blocks.append({"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]})
+    if links:
+        blocks.append({"type": "context", "elements": [
+            {"type": "mrkdwn", "text": " · ".join(links)}]})  # fmt: skip
+    blocks.append({"type": "context", "elements": [
+        {"type": "mrkdwn", "text": f"alert `{alert.key}` · sigwatch"}]})  # fmt: skip
+    return text, blocks
+
+
+def _value(alert: Alert) -> str:
+    d = alert.details
+    v = alert.last_value
+    if alert.slo == STALE:
+        return "no data"
+    if v is None:
+        return d.get("state", "no value")
+    sli = d.get("sli")
+    if d.get("target"):  # a timeslice SLO: value per slice against a target
+        shown = f"{v:.3f}"
+        if d.get("ci_low") is not None and d.get("ci_high") is not None:
+            shown += f" (95% CI {d['ci_low']:.3f} to {d['ci_high']:.3f}, {d.get('samples')} labels)"
+        return f"{shown} vs target {d['target']} ({d['objective']:.0%} of slices)"
+    if sli in PERCENT_SLIS:
+        return f"{v:.2%} good vs objective {d['objective']:.2%}"
+    return f"{v:.4g} vs objective {d['objective']}"

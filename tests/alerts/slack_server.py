@@ -1,0 +1,165 @@
+"""A local HTTP server that speaks the part of Slack's Web API sigwatch uses: chat.postMessage
+(with ``thread_ts`` and message metadata), chat.update, conversations.history and
+conversations.replies (with ``include_all_metadata``), and an incoming-webhook path. It checks
+the bearer token, and can be told to answer the next calls with 429 + Retry-After, 500, 503
+("Slack is down"), a permanent error, or to accept a message and then hang."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+TOKEN = "xoxb-test-0000-SECRET-TOKEN-do-not-print"
+WEBHOOK_PATH = "/services/T000/B000/SECRETWEBHOOKdonotprint"
+
+
+class FakeSlack:
+    def __init__(self, token: str = TOKEN) -> None:
+        self.token = token
+        self.messages: list[dict] = []  # every message, in the order accepted
+        self.calls: list[tuple[str, float]] = []  # (method, time) of every request
+        self.webhook_posts: list[dict] = []
+        self.plan: deque = deque()  # behaviours for the next calls: "429", "500", "hang", ...
+        self.down = False  # answer every call 503 while set
+        self.hang_seconds = 3.0
+        self.channels: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_port}/api/"
+
+    @property
+    def webhook_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_port}{WEBHOOK_PATH}"
+
+    def start(self) -> FakeSlack:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def top_level(self, channel: str | None = None) -> list[dict]:
+        return [
+            m for m in self.messages
+            if not m.get("thread_ts") and (channel is None or m["channel_name"] == channel)
+        ]  # fmt: skip
+
+    def replies(self, ts: str) -> list[dict]:
+        return [m for m in self.messages if m.get("thread_ts") == ts]
+
+    # --- the server -----------------------------------------------------------------------
+
+    def _channel_id(self, name: str) -> str:
+        if name in self.channels.values():
+            return name
+        return self.channels.setdefault(name, f"C{len(self.channels) + 1:08d}")
+
+    def _channel_name(self, channel: str) -> str:
+        return next((n for n, i in self.channels.items() if i == channel), channel)
+
+    def _handle(self, method: str, body: dict) -> tuple[int, dict, dict]:
+        with self._lock:
+            self.calls.append((method, time.monotonic()))
+            behaviour = self.plan.popleft() if self.plan else None
+        if self.down:
+            return 503, {}, {"ok": False, "error": "service_unavailable"}
+        if behaviour == "429":
+            return 429, {"Retry-After": "1"}, {"ok": False, "error": "ratelimited"}
+        if behaviour == "500":
+            return 500, {}, {"ok": False, "error": "internal_error"}
+        if behaviour == "channel_not_found":
+            return 200, {}, {"ok": False, "error": "channel_not_found"}
+        if method == "chat.postMessage":
+            with self._lock:
+                ts = f"{1_800_000_000 + len(self.messages)}.{len(self.messages):06d}"
+                channel = self._channel_id(body["channel"])
+                message = {
+                    "ts": ts, "channel": channel, "channel_name": self._channel_name(channel),
+                    "text": body.get("text"), "blocks": body.get("blocks"),
+                    "thread_ts": body.get("thread_ts"), "metadata": body.get("metadata"),
+                    "edits": [],
+                }  # fmt: skip
+                self.messages.append(message)
+            if behaviour == "hang":
+                time.sleep(self.hang_seconds)
+            return 200, {}, {"ok": True, "channel": channel, "ts": ts, "message": message}
+        if method == "chat.update":
+            channel = self._channel_id(body["channel"])
+            for message in self.messages:
+                if message["ts"] == body["ts"] and message["channel"] == channel:
+                    message["edits"].append(
+                        {"text": body.get("text"), "blocks": body.get("blocks")}
+                    )
+                    message["text"], message["blocks"] = body.get("text"), body.get("blocks")
+                    return 200, {}, {"ok": True, "channel": channel, "ts": body["ts"]}
+            return 200, {}, {"ok": False, "error": "message_not_found"}
+        if method in ("conversations.history", "conversations.replies"):
+            channel = self._channel_id(body["channel"])
+            if method == "conversations.history":
+                found = [m for m in self.messages if m["channel"] == channel and not m["thread_ts"]]
+            else:
+                found = [m for m in self.messages if m.get("thread_ts") == body["ts"]]
+            keep = str(body.get("include_all_metadata")).lower() in ("1", "true")
+            out = [{k: v for k, v in m.items() if keep or k != "metadata"} for m in found]
+            return 200, {}, {"ok": True, "messages": out[::-1], "has_more": False}
+        return 404, {}, {"ok": False, "error": "unknown_method"}
+
+    def _handler(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # quiet
+                pass
+
+            def _reply(self, status: int, headers: dict, payload) -> None:
+                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json; charset=utf-8")
+                    self.send_header("Content-Length", str(len(data)))
+                    for k, v in headers.items():
+                        self.send_header(k, v)
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (a hang test)
+
+            def _body(self) -> dict:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length).decode() if length else ""
+                query = {k: v[0] for k, v in parse_qs(urlparse(self.path).query).items()}
+                if raw and "json" in (self.headers.get("Content-Type") or ""):
+                    return {**query, **json.loads(raw)}
+                return {**query, **{k: v[0] for k, v in parse_qs(raw).items()}}
+
+            def _route(self) -> None:
+                path = urlparse(self.path).path
+                body = self._body()
+                if path == WEBHOOK_PATH:
+                    with fake._lock:
+                        fake.calls.append(("webhook", time.monotonic()))
+                        behaviour = fake.plan.popleft() if fake.plan else None
+                    if fake.down or behaviour == "500":
+                        return self._reply(503 if fake.down else 500, {}, b"down")
+                    fake.webhook_posts.append(body)
+                    return self._reply(200, {}, b"ok")
+                if not path.startswith("/api/"):
+                    return self._reply(404, {}, {"ok": False, "error": "not_found"})
+                if self.headers.get("Authorization") != f"Bearer {fake.token}":
+                    return self._reply(200, {}, {"ok": False, "error": "invalid_auth"})
+                status, headers, payload = fake._handle(path.removeprefix("/api/"), body)
+                self._reply(status, headers, payload)
+
+            do_GET = do_POST = _route
+
+        return Handler

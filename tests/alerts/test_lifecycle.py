@@ -1,0 +1,178 @@
+"""The alert lifecycle on hand-built evaluations: one alert per incident, flap control,
+inhibition, silences, stale signals, re-notification, acknowledgement."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from alerts.lifecycle import AlertError
+from alerts.model import Policy
+from tests.alerts.conftest import T0, World
+
+
+def kinds(world):
+    return [k for k, _ in world.outbox()]
+
+
+def test_one_incident_is_one_alert_updated_then_resolved_after_the_hold(world):
+    world.step()
+    world.step("breach", burn=15)
+    for _ in range(5):
+        world.step("breach", burn=16)  # same incident: no new alert, no new message
+    assert kinds(world) == ["post"]
+    world.step("breach", burn=40)  # more than twice the announced burn
+    assert kinds(world) == ["post", "update", "reply"]
+    assert "worse: 15.0x -> 40.0x" in world.outbox()[-1][1]
+    for _ in range(3):  # clear for 15 minutes: not yet resolved (hold is 15 min)
+        world.step("ok")
+    assert world.records.open_alerts()[0].state == "firing"
+    world.step("ok")
+    [alert] = world.records.alerts(include_resolved=True)
+    assert alert.state == "resolved" and alert.key == "content_type/coverage/page"
+    assert alert.resolved_at - alert.clear_since == timedelta(minutes=15)
+    assert kinds(world) == ["post", "update", "reply", "update", "reply"]
+    assert world.outbox()[-1][1] == "resolved after 50m"
+
+
+def test_flapping_input_is_one_alert_not_dozens(world):
+    for k in range(22):  # 110 minutes: inside the 2h re-notification interval
+        world.step("breach" if k % 2 == 0 else "ok", burn=15)
+    alerts = world.records.alerts(include_resolved=True)
+    assert len(alerts) == 1 and alerts[0].state == "firing"
+    assert kinds(world) == ["post"]
+
+
+def test_a_page_supersedes_a_ticket_and_keeps_ticket_level_conditions(world):
+    world.step("warning", burn=3)
+    world.step("breach", burn=15)
+    world.step("warning", burn=3)  # still bad, at ticket level: the page stays, no new ticket
+    alerts = {a.key: a for a in world.records.alerts(include_resolved=True)}
+    assert alerts["content_type/coverage/ticket"].state == "resolved"
+    assert alerts["content_type/coverage/ticket"].resolution == "superseded by a page"
+    assert alerts["content_type/coverage/page"].state == "firing"
+    assert len(alerts) == 2
+    # the ticket's message is closed as superseded, then the page is posted
+    assert kinds(world) == ["post", "update", "reply", "post"]
+    assert world.outbox()[2][1].startswith("superseded by a page after")
+
+
+def test_an_slo_that_may_not_page_raises_a_ticket(world):
+    from tests.alerts.conftest import status
+
+    at = world.clock.advance(timedelta(minutes=5))
+    rows = [status("review-precision", at, "warning", sli="precision", target=">= 0.85",
+                   ci_low=0.70, ci_high=0.80)]  # fmt: skip
+    world.lifecycle.evaluate(rows)
+    [alert] = world.records.open_alerts()
+    assert alert.severity == "ticket" and alert.fired == "slice"
+
+
+def test_silenced_alert_is_recorded_not_posted_and_posted_when_the_silence_ends(world):
+    world.lifecycle.silence(signal="content_type", slo=None, author="ana",
+                            reason="planned re-index", duration=timedelta(minutes=30))  # fmt: skip
+    world.step("breach")
+    world.step("breach")
+    [alert] = world.records.open_alerts()
+    assert alert.silenced and kinds(world) == []
+    for _ in range(6):
+        world.step("breach")  # the silence expires during these
+    assert kinds(world) == ["post"]
+    assert not world.records.open_alerts()[0].silenced
+
+
+def test_an_alert_resolved_during_a_silence_is_announced_resolved_when_it_ends(world):
+    world.step("breach")
+    assert kinds(world) == ["post"]
+    silence = world.lifecycle.silence(signal=None, slo="coverage", author="ana", reason="known",
+                                      duration=timedelta(hours=2))  # fmt: skip
+    for _ in range(5):
+        world.step("ok")
+    assert world.records.alerts(include_resolved=True)[0].state == "resolved"
+    assert kinds(world) == ["post"]  # nothing while silenced
+    world.lifecycle.unsilence(silence.id)
+    assert kinds(world) == ["post", "update", "reply"]
+    assert world.outbox()[-1][1].startswith("resolved after")
+
+
+def test_an_incident_inside_a_silence_is_never_posted(world):
+    world.lifecycle.silence(signal="content_type", slo="coverage", author="ana", reason="test",
+                            duration=timedelta(hours=3))  # fmt: skip
+    world.step("breach")
+    for _ in range(5):
+        world.step("ok")
+    world.clock.advance(timedelta(hours=3))
+    world.step("ok")
+    assert world.records.alerts(include_resolved=True)[0].state == "resolved"
+    assert kinds(world) == []
+
+
+def test_a_signal_that_stops_having_data_is_a_page_of_its_own(world):
+    world.step("ok")
+    world.step({"coverage": "no_data", "latency": "no_data", "errors": "no_data"})
+    [alert] = world.records.open_alerts()
+    assert alert.key == "content_type/no-data/page"
+    world.step("ok")
+    for _ in range(3):
+        world.step("ok")
+    assert world.records.open_alerts() == []
+
+
+def test_no_data_from_the_start_and_insufficient_labels_raise_nothing(world):
+    world.step({"coverage": "no_data", "latency": "no_data", "errors": "no_data"})
+    world.step({"coverage": "insufficient_labels"})
+    assert world.records.alerts(include_resolved=True) == []
+
+
+def test_a_still_firing_page_is_announced_again_with_the_mention(registry, tmp_path):
+    w = World(registry, tmp_path / "s.db", Policy(renotify=timedelta(minutes=30),
+                                                  mention="<!subteam^S1|ml-oncall>"))  # fmt: skip
+    for _ in range(7):
+        w.step("breach", burn=15)
+    assert [k for k, _ in w.outbox()] == ["post", "update", "reply"]
+    assert w.outbox()[-1][1] == "<!subteam^S1|ml-oncall> still firing after 30m"
+    assert w.outbox()[0][1].startswith("<!subteam^S1|ml-oncall> ")
+
+
+def test_acknowledge_updates_and_replies_and_stops_renotification(world):
+    world.step("breach")
+    alert = world.lifecycle.acknowledge("content_type/coverage/page", by="ana")
+    assert alert.state == "acknowledged"
+    assert world.outbox()[-1] == ("reply", "acknowledged by ana")
+    world.clock.advance(timedelta(hours=5))
+    world.step("breach")
+    assert kinds(world) == ["post", "update", "reply"]
+    with pytest.raises(AlertError, match="acknowledged; only a firing one"):
+        world.lifecycle.acknowledge("content_type/coverage/page", by="bo")
+    with pytest.raises(AlertError, match="no alert 'nope'"):
+        world.lifecycle.acknowledge("nope", by="bo")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"signal": None, "slo": None}, "needs --signal and/or --slo"),
+        ({"signal": "nope", "slo": None}, "unknown signal 'nope'; allowed: "),
+        ({"signal": "sentiment", "slo": None, "reason": " "}, "needs a reason"),
+        ({"signal": "sentiment", "slo": None, "duration": timedelta(0)}, "positive duration"),
+    ],
+    ids=["silencing everything is refused", "an unknown signal is named",
+         "a reason is required", "a duration is required"],
+)  # fmt: skip
+def test_bad_silences_are_refused(world, kwargs, message):
+    args = {"author": "ana", "reason": "why", "duration": timedelta(hours=1), **kwargs}
+    with pytest.raises(AlertError, match=message):
+        world.lifecycle.silence(**args)
+
+
+def test_a_backfill_records_without_announcing_then_announces_what_is_open(world):
+    world.step("breach", announce=False)
+    for _ in range(5):
+        world.step("ok", announce=False)
+    world.step("warning", burn=3, announce=False)
+    assert kinds(world) == []
+    world.step("warning", burn=3)
+    assert kinds(world) == ["post"]  # the open ticket, not the page resolved in the past
+    assert world.records.open_alerts()[0].severity == "ticket"
+    assert world.clock.now() > T0

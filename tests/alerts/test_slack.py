@@ -1,0 +1,159 @@
+"""Delivery through the real slack_sdk client to a local server that speaks the Web API:
+one message per incident, edited in place, replies in its thread in order; 429 Retry-After,
+5xx, a hang across a restart, an hour's outage, permanent refusals, webhooks, no token."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+from alerts.delivery import LEASE, Delivery
+from alerts.notifiers.slack import SlackNotifier
+from alerts.notifiers.webhook import WebhookNotifier
+from sigwatch.settings import Secret
+from tests.alerts.slack_server import TOKEN
+
+
+def delivery(world, slack, timeout: float = 5) -> Delivery:
+    notifier = SlackNotifier(Secret(TOKEN), slack.api_url, timeout=timeout, backoff=0.05)
+    return Delivery(world.records, notifier, world.clock, [Secret(TOKEN)])
+
+
+def statuses(world):
+    return [i.status for i in world.records.outbox()]
+
+
+def test_one_incident_is_one_message_updated_and_resolved_with_replies_in_order(world, slack):
+    send = delivery(world, slack)
+    world.step()
+    for burn in (15, 16, 16, 40):
+        world.step("breach", burn=burn)
+        assert send.flush().error is None
+    for _ in range(4):
+        world.step("ok")
+        send.flush()
+    [message] = slack.top_level()
+    assert message["channel_name"] == "#acu-oncall"
+    assert message["metadata"]["event_type"] == "sigwatch_notification"
+    assert [r["text"] for r in slack.replies(message["ts"])] == [
+        "worse: 15.0x -> 40.0x burn rate",
+        "resolved after 35m",
+    ]
+    assert len(message["edits"]) == 2
+    assert message["text"].startswith(":white_check_mark: RESOLVED [page] content_type / coverage")
+    [alert] = world.records.alerts(include_resolved=True)
+    assert alert.slack_ts == message["ts"] and alert.slack_channel == message["channel"]
+    assert set(statuses(world)) == {"sent"}
+
+
+def test_429_honours_retry_after_and_5xx_is_retried(world, slack):
+    send = delivery(world, slack)
+    slack.plan.extend(["429", "500"])
+    world.step("breach")
+    started = time.monotonic()
+    assert send.flush().sent == 1
+    calls = [t for m, t in slack.calls if m == "chat.postMessage"]
+    assert len(calls) == 3  # 429, then 500, then accepted
+    assert calls[1] - calls[0] >= 1.0  # Retry-After: 1
+    assert time.monotonic() - started >= 1.0
+    assert len(slack.top_level()) == 1
+
+
+def test_a_send_interrupted_by_a_hang_is_not_duplicated_across_a_restart(world, slack):
+    slack.hang_seconds = 3
+    slack.plan.append("hang")  # Slack accepts the post, then never answers
+    world.step("breach")
+    result = delivery(world, slack, timeout=1).flush()
+    assert result.error and "timed out" in result.error.lower()
+    assert statuses(world) == ["sending"]
+    assert len(slack.top_level()) == 1
+    # A restart right away: the item's lease has not passed, so it is not sent again.
+    assert delivery(world, slack).flush().sent == 0
+    world.clock.advance(LEASE)
+    assert delivery(world, slack).flush().sent == 1  # found by its outbox id, not re-posted
+    [message] = slack.top_level()
+    assert statuses(world) == ["sent"]
+    assert world.records.open_alerts()[0].slack_ts == message["ts"]
+    world.step("breach", burn=50)  # later changes edit that message
+    delivery(world, slack).flush()
+    assert len(slack.top_level()) == 1 and len(message["edits"]) == 1
+
+
+def test_an_hour_of_slack_outage_loses_nothing_and_delivers_in_order(world, slack):
+    send = delivery(world, slack)
+    slack.down = True
+    world.step("warning", burn=3)
+    for k in range(11):  # an hour: a ticket, escalated to a page, then worse
+        world.step("breach" if k >= 2 else "warning", burn=15 if k < 8 else 40)
+        assert send.flush().error is not None
+    assert slack.messages == []
+    assert set(statuses(world)) == {"queued"}
+    queued = [(i.id, i.kind) for i in world.records.outbox()]
+    slack.down = False
+    assert send.flush().sent == len(queued)
+    ticket, page = slack.top_level()
+    assert ticket["text"].startswith(":white_check_mark: RESOLVED [ticket]")
+    assert [r["text"] for r in slack.replies(ticket["ts"])] == [
+        "worse: 3.0x -> 15.0x burn rate",
+        "superseded by a page after 15m",
+    ]
+    assert page["text"].startswith(":red_circle: FIRING [page]")
+    assert [r["text"] for r in slack.replies(page["ts"])] == ["worse: 15.0x -> 40.0x burn rate"]
+    # Sent in outbox order: posts and replies in the order they were queued.
+    sent = [c for c, _ in slack.calls if c.startswith("chat.")][-len(queued) :]
+    expected = {"post": "chat.postMessage", "reply": "chat.postMessage", "update": "chat.update"}
+    assert sent == [expected[k] for _, k in queued]
+
+
+def test_a_refused_item_is_marked_failed_and_the_rest_go_on(world, slack):
+    send = delivery(world, slack)
+    slack.plan.append("channel_not_found")
+    world.step("breach")
+    result = send.flush()
+    assert result.failed == 1
+    [item] = world.records.outbox()
+    assert (
+        item.status == "failed"
+        and item.last_error == "Permanent: Slack answered 200: channel_not_found"
+    )
+    world.lifecycle.acknowledge("content_type/coverage/page", by="ana")
+    assert send.flush().failed == 2  # the edit and the reply have no message to attach to
+    assert slack.messages == []
+
+
+def test_slack_unreachable_leaves_items_queued(world, slack):
+    slack.stop()
+    world.step("breach")
+    result = delivery(world, slack, timeout=1).flush()
+    assert "unreachable" in result.error and result.pending == 1
+    assert statuses(world) == ["queued"]
+
+
+def test_without_a_token_the_outbox_is_the_record(world):
+    world.step("breach")
+    result = Delivery(world.records, None, world.clock).flush()
+    assert result.recorded == 1 and result.pending == 0
+    assert statuses(world) == ["recorded"]
+
+
+def test_an_incoming_webhook_gets_posts_and_replies(world, slack):
+    notifier = WebhookNotifier(Secret(slack.webhook_url))
+    send = Delivery(world.records, notifier, world.clock, [Secret(slack.webhook_url)])
+    world.step("breach", burn=15)
+    world.step("breach", burn=40)
+    assert send.flush().sent == 3
+    texts = [p["text"] for p in slack.webhook_posts]
+    assert texts[0].startswith(":red_circle: FIRING [page] content_type / coverage")
+    assert texts[1] == "content_type/coverage/page: worse: 15.0x -> 40.0x burn rate"
+    assert len(texts) == 2  # the edit is skipped: a webhook cannot edit
+
+
+def test_the_token_never_reaches_the_store(world, slack):
+    slack.plan.append("500")
+    send = delivery(world, slack)
+    world.step("breach")
+    send.flush()
+    world.clock.advance(timedelta(minutes=5))
+    for table in ("alerts", "outbox", "alert_events", "silences"):
+        rows = world.store.execute(f"SELECT * FROM {table}").fetchall()
+        assert TOKEN not in repr(rows)

@@ -45,7 +45,8 @@ def render_alert(alert: Alert, signal: Signal, policy: Policy) -> tuple[str, lis
                 f"{alert.fired} (rule: {fired['factor']:.1f}x, {fired['severity']})"
             )
     elif alert.fired == "slice":
-        fields.append(f"*Slice*\n{d.get('slice', '?')} is bad")
+        why = " (its whole 95% interval misses)" if d.get("ci_low") is not None else ""
+        fields.append(f"*Slice*\n{_slice(d.get('slice'))} is bad{why}")
     if d.get("budget_remaining") is not None:
         fields.append(f"*Error budget left*\n{d['budget_remaining']:.0%}")
     fields.append(f"*Owner*\n{signal.owner}")
@@ -91,3 +92,9 @@ def _value(alert: Alert) -> str:
     if sli in PERCENT_SLIS:
         return f"{v:.2%} good vs objective {d['objective']:.2%}"
     return f"{v:.4g} vs objective {d['objective']}"
+
+
+def _slice(start: str | None) -> str:
+    if not start:
+        return "?"
+    return start[:10] if start[10:19] == "T00:00:00" else start[:16].replace("T", " ") + " UTC"

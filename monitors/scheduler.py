@@ -10,6 +10,8 @@ stops the others' jobs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,19 +29,36 @@ from sigwatch.store import Store
 MISFIRE_GRACE_S = 120
 
 
+def monitor_signal(registry: Registry, data_dir: Path, store: Store, clock, signal: str):
+    """Evaluate one signal now, with Prometheus when configured; return the outcomes."""
+    url = Settings.from_env().prometheus_url
+    prometheus = PrometheusSource(url) if url else None
+    return Monitor(registry, data_dir, store, clock, prometheus=prometheus).run(signals=[signal])
+
+
 def run_signal_job(signal: str, data_dir: str, definitions: str) -> None:
     """One scheduled evaluation of one signal (module-level: the job store pickles its path)."""
     registry = load_registry(Path(definitions))
     clock = SystemClock()
-    url = Settings.from_env().prometheus_url
-    prometheus = PrometheusSource(url) if url else None
     with Store.open(Path(data_dir) / "sigwatch.db", clock=clock) as store:
-        Monitor(registry, Path(data_dir), store, clock, prometheus=prometheus).run(signals=[signal])
+        monitor_signal(registry, Path(data_dir), store, clock, signal)
+
+
+@dataclass(frozen=True)
+class ExtraJob:
+    """A job beside the per-signal ones: ``func(data_dir=..., definitions=...)`` on a trigger
+    (``"interval"`` with ``seconds``, or ``"cron"`` with ``hour``/``minute``)."""
+
+    id: str
+    func: Callable[..., None]
+    trigger: str
+    trigger_args: dict
 
 
 def build_scheduler(
-    registry: Registry, data_dir: Path, definitions: Path, *, start_now: bool = True
-) -> BackgroundScheduler:
+    registry: Registry, data_dir: Path, definitions: Path, *, start_now: bool = True,
+    job: Callable[..., None] = run_signal_job, extra: tuple[ExtraJob, ...] = (),
+) -> BackgroundScheduler:  # fmt: skip
     data_dir.mkdir(parents=True, exist_ok=True)
     scheduler = BackgroundScheduler(
         jobstores={"default": SQLAlchemyJobStore(url=f"sqlite:///{data_dir / 'scheduler.db'}")},
@@ -49,7 +68,7 @@ def build_scheduler(
     first_run = {"next_run_time": datetime.now(UTC)} if start_now else {}
     for signal in registry:
         scheduler.add_job(
-            run_signal_job,
+            job,
             "interval",
             seconds=int(signal.schedule.total_seconds()),
             id=f"monitor:{signal.name}",
@@ -62,4 +81,10 @@ def build_scheduler(
             },
             **first_run,
         )
+    paths = {"data_dir": str(data_dir.resolve()), "definitions": str(definitions.resolve())}
+    for other in extra:
+        scheduler.add_job(
+            other.func, other.trigger, id=other.id, name=other.id, replace_existing=True,
+            kwargs=paths, **other.trigger_args,
+        )  # fmt: skip
     return scheduler

@@ -25,3 +25,31 @@ def registry():
 def corpus_cache(tmp_path_factory):
     """One scored replay corpus for the whole session (embedding it is the slow part)."""
     return tmp_path_factory.mktemp("corpus-cache")
+
+
+SCENARIO_END = "2026-11-26T00:00:00+00:00"
+
+
+@pytest.fixture(scope="session")
+def default_scenario(registry, corpus_cache, tmp_path_factory):
+    """The simulator's default scenario over 7 days at a reduced rate, backfilled by the
+    monitors: (simulation result, path of its store). Tests that write open a copy."""
+    from datetime import datetime, timedelta
+
+    from monitors.runner import Monitor
+    from sigwatch.clock import FixedClock
+    from sigwatch.store import Store
+    from simulator.run import simulate
+
+    end = datetime.fromisoformat(SCENARIO_END)
+    data = tmp_path_factory.mktemp("default-scenario")
+    # 6,000 items a day per signal with 20% of labellable items labelled: the label volume of
+    # the default 20,000 a day at 5%, so quality slices can be judged.
+    result = simulate(
+        registry, data, days=7, seed=2, end=end, rate=6000, label_rate=0.2, cache_dir=corpus_cache
+    )
+    with Store.open(data / "sigwatch.db", clock=FixedClock(end)) as store:
+        monitor = Monitor(registry, data, store, FixedClock(end))
+        outcomes = monitor.backfill(result.start, end, slice_step=timedelta(hours=3))
+    assert all(o.ok for o in outcomes), [o.error for o in outcomes if not o.ok]
+    return result, data / "sigwatch.db"

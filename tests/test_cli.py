@@ -16,7 +16,10 @@ from sigwatch.cli import app
 from tests.conftest import DEFINITIONS, FIXTURES, ROOT
 
 runner = CliRunner()
-COMMANDS = ("validate", "schema", "registry", "simulate", "train", "monitor", "serve", "status")
+COMMANDS = (
+    "validate", "schema", "registry", "simulate", "train", "monitor", "serve", "status",
+    "alerts", "ack", "silence", "digest",
+)  # fmt: skip
 
 
 @pytest.mark.parametrize("command", [None, *COMMANDS])

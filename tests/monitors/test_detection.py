@@ -4,32 +4,23 @@ alerting state."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
-from monitors.runner import Monitor
 from sigwatch.clock import FixedClock
 from sigwatch.store import Store
-from simulator.run import simulate
 
 END = datetime(2026, 11, 26, tzinfo=UTC)
 ALERTING = ("warning", "breach")
 
 
 @pytest.fixture(scope="module")
-def evaluated(registry, corpus_cache, tmp_path_factory):
-    data = tmp_path_factory.mktemp("detect")
-    # 6,000 items a day per signal with 20% of labellable items labelled: the label volume of
-    # the default 20,000 a day at 5%, so quality slices can be judged.
-    result = simulate(
-        registry, data, days=7, seed=2, end=END, rate=6000, label_rate=0.2, cache_dir=corpus_cache
-    )
-    store = Store.open(data / "sigwatch.db", clock=FixedClock(END))
-    monitor = Monitor(registry, data, store, FixedClock(END))
-    outcomes = monitor.backfill(result.start, END, slice_step=timedelta(hours=3))
-    assert all(o.ok for o in outcomes), [o.error for o in outcomes if not o.ok]
-    return result, store
+def evaluated(default_scenario):
+    result, path = default_scenario
+    store = Store.open(path, clock=FixedClock(END))
+    yield result, store
+    store.close()
 
 
 def test_every_incident_is_detected_inside_its_window(evaluated):

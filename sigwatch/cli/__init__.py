@@ -366,6 +366,7 @@ def monitor(
                                            progress=report)  # fmt: skip
         else:
             outcomes = runner.run(when, signals=signal)
+        delivered = _alert_after_monitor(store, reg, settings, clock, outcomes, span, when, signal)
     table = Table(title=f"SLO status at {outcomes[0].at:%Y-%m-%d %H:%M} UTC" if outcomes else "")
     for column in ("signal", "slo", "state", "value", "budget left"):
         table.add_column(column)
@@ -382,8 +383,28 @@ def monitor(
             budget = "" if s.budget_remaining is None else f"{s.budget_remaining:.0%}"
             table.add_row(s.signal, s.slo, f"[{style}]{s.state}", value, budget)
     out.print(table)
+    out.print(delivered)
     if failed:
         raise typer.Exit(code=1)
+
+
+def _alert_after_monitor(store, reg, settings, clock, outcomes, span, when, signals) -> str:
+    """Alerts from what was just evaluated (a backfill is replayed in time order and only
+    what is still open is announced); returns a one-line summary."""
+    from alerts.service import Alerting
+
+    alerting = Alerting.open(store, reg, settings, clock)
+    if span:
+        result = alerting.replay(when - span, when, signals)
+    else:
+        result = alerting.process([s for o in outcomes for s in o.statuses])
+    opened = alerting.records.open_alerts()
+    where = "sent to Slack" if alerting.delivery.notifier else "recorded in the outbox (no token)"
+    line = (f"alerts: {len(opened)} open; notifications {where}: "
+            f"{result.sent + result.recorded}, queued: {result.pending}")  # fmt: skip
+    if result.error:
+        line += f"; delivery stopped: {result.error}"
+    return line
 
 
 @app.command()
@@ -396,9 +417,11 @@ def serve(
     port: Annotated[int, typer.Option(help="Port of the /metrics endpoint.")] = 9465,
     definitions: DefinitionsOption = None,
 ) -> None:
-    """Run the monitors on schedule (a job per signal) and serve SLO metrics on /metrics.
+    """Run the monitors and alerts on schedule and serve SLO metrics on /metrics.
 
-    Every signal is evaluated at start, then at its `schedule` (default 5m). Jobs live in
+    Every signal is evaluated at start, then at its `schedule` (default 5m), and its alerts
+    updated and sent (Slack with SIGWATCH_SLACK_TOKEN or a webhook, else the outbox). The
+    outbox is retried every minute; the daily digest goes out at 09:00 UTC. Jobs live in
     <data>/scheduler.db, so a restart resumes them. Ctrl-C stops cleanly.
     """
     import signal as signal_module
@@ -406,13 +429,21 @@ def serve(
 
     from prometheus_client import CollectorRegistry, start_http_server
 
+    from alerts.jobs import digest_job, flush_job, monitor_and_alert_job
     from monitors.exporter import StatusCollector
-    from monitors.scheduler import build_scheduler
+    from monitors.scheduler import ExtraJob, build_scheduler
 
     reg = _load(definitions)
     settings = Settings.from_env()
     folder = data or settings.data_dir
-    scheduler = build_scheduler(reg, folder, definitions or settings.definitions_dir)
+    extra = (
+        ExtraJob("alerts:flush", flush_job, "interval", {"seconds": 60}),
+        ExtraJob("alerts:digest", digest_job, "cron", {"hour": 9, "minute": 0}),
+    )
+    scheduler = build_scheduler(
+        reg, folder, definitions or settings.definitions_dir, job=monitor_and_alert_job,
+        extra=extra,
+    )  # fmt: skip
     metrics = CollectorRegistry()
     metrics.register(StatusCollector(folder / "sigwatch.db"))
     try:
@@ -421,7 +452,12 @@ def serve(
         err.print(f"[red]cannot serve /metrics on {host}:{port}: {exc.strerror}; use --port")
         raise typer.Exit(code=1) from None
     scheduler.start()
-    out.print(f"serving: {len(reg)} signals on schedule; metrics at http://{host}:{port}/metrics")
+    slack = (
+        "posting alerts to Slack" if settings.slack_token or settings.slack_webhook_url
+        else "alerts to the outbox only (no SIGWATCH_SLACK_TOKEN)"
+    )  # fmt: skip
+    out.print(f"serving: {len(reg)} signals on schedule; metrics at http://{host}:{port}/metrics;"
+              f" {slack}; digest daily 09:00 UTC to {settings.digest_channel}")  # fmt: skip
     out.print("Ctrl-C stops.")
     stop = threading.Event()
     signal_module.signal(signal_module.SIGTERM, lambda *_: stop.set())
@@ -580,3 +616,6 @@ def _load(definitions: Path | None):
         err.print(f"[red]✗ the registry at {folder} has {len(exc.problems)} problem(s)")
         err.print("  run [bold]sigwatch validate[/bold] for details")
         raise typer.Exit(code=1) from None
+
+
+from sigwatch.cli import alerting as _alerting  # noqa: E402, F401  (registers its commands)

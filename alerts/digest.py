@@ -1,0 +1,77 @@
+"""The daily digest for leadership: per signal, SLOs met, the lowest error budget left,
+yesterday's spend and external-API share, and the day's incidents. Posted like an alert
+(through the outbox) to the digest channel."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from alerts.records import Records
+from sigwatch.clock import floor_time
+from sigwatch.model import Registry
+
+DAY = timedelta(days=1)
+
+
+def build_digest(records: Records, registry: Registry, at: datetime) -> tuple[str, list[dict]]:
+    store = records.store
+    day_end = floor_time(at, DAY)
+    day_start = day_end - DAY
+    latest = {(s.signal, s.slo): s for s in store.latest_status()}
+    lines, total_spend = [], 0.0
+    for signal in registry:
+        rows = [latest.get((signal.name, slo.name)) for slo in signal.slos]
+        known = [r for r in rows if r is not None]
+        met = sum(1 for r in known if r.state == "ok")
+        budgets = [r.budget_remaining for r in known if r.budget_remaining is not None]
+        spend, share = _spend(store, signal, day_start, day_end)
+        total_spend += spend or 0.0
+        attention = sorted({r.slo for r in known if r.state in ("warning", "breach")})
+        lines.append(
+            f"*{signal.name}* ({signal.owner}): {met}/{len(signal.slos)} SLOs ok"
+            + (f", lowest budget left {min(budgets):.0%}" if budgets else "")
+            + (f", spend ${spend:,.2f}" if spend is not None else ", spend: no data")
+            + (f" ({share:.0%} external API)" if share is not None else "")
+            + (f" — needs attention: {', '.join(attention)}" if attention else "")
+        )
+    opened = [
+        a for a in records.alerts(include_resolved=True, limit=2000)
+        if day_start <= a.started_at < day_end
+    ]  # fmt: skip
+    incidents = [
+        f"• {a.key} {a.started_at:%H:%M}"
+        + (f" to {a.resolved_at:%H:%M} ({_minutes(a.resolved_at - a.started_at)})"
+           if a.resolved_at else " (still open)")
+        for a in sorted(opened, key=lambda a: a.started_at)
+        if a.resolution != "superseded by a page"
+    ]  # fmt: skip
+    title = f"sigwatch daily digest for {day_start:%Y-%m-%d} (UTC)"
+    text = f"{title}: {len(incidents)} incident(s), spend ${total_spend:,.2f}"
+    blocks = [
+        {"type": "header", "text": {"type": "plain_text", "text": title}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": (
+            f"*Incidents of the day* ({len(incidents)})\n" + ("\n".join(incidents) or "none")
+        )[:2900]}},
+    ]  # fmt: skip
+    return text, blocks
+
+
+def post_digest(records: Records, registry: Registry, channel: str, at: datetime) -> int:
+    text, blocks = build_digest(records, registry, at)
+    return records.enqueue(None, "digest", channel, text, blocks, at)
+
+
+def _spend(store, signal, start: datetime, end: datetime) -> tuple[float | None, float | None]:
+    for slo in signal.slos:
+        if slo.sli.kind not in ("cost_per_1k", "daily_spend"):
+            continue
+        for m in store.measurements(signal.name, slo.name, start, end):
+            if m.start == start and "cost_usd" in m.details:
+                return m.details["cost_usd"], m.details.get("external_share")
+    return None, None
+
+
+def _minutes(span: timedelta) -> str:
+    minutes = round(span.total_seconds() / 60)
+    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"

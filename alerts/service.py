@@ -1,0 +1,89 @@
+"""Alerting wired from settings: the lifecycle and the delivery over one store, for the CLI and
+the scheduler's jobs."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from alerts.delivery import Delivery, FlushResult, notifier_from_settings, redact
+from alerts.lifecycle import Lifecycle
+from alerts.model import Policy
+from alerts.records import Records
+from sigwatch.clock import Clock
+from sigwatch.model import Registry
+from sigwatch.settings import Settings
+from sigwatch.store import SloStatus, Store
+
+_SLACK_LOGGERS = ("slack_sdk", "slack_sdk.web.base_client", "slack_sdk.webhook.client",
+                  "slack_sdk.http_retry")  # fmt: skip
+
+
+class _Redact(logging.Filter):
+    """Takes secrets out of log records (slack_sdk logs request URLs at debug level)."""
+
+    def __init__(self, secrets) -> None:
+        super().__init__()
+        self.secrets = secrets
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message, self.secrets)
+        if cleaned != message:
+            record.msg, record.args = cleaned, ()
+        return True
+
+
+def policy_from_settings(settings: Settings) -> Policy:
+    return Policy(
+        hold=settings.alert_hold, renotify=settings.alert_renotify,
+        mention=settings.page_mention, console_url=settings.console_url,
+    )  # fmt: skip
+
+
+@dataclass
+class Alerting:
+    lifecycle: Lifecycle
+    delivery: Delivery
+
+    @classmethod
+    def open(cls, store: Store, registry: Registry, settings: Settings, clock: Clock) -> Alerting:
+        secrets = [settings.slack_token, settings.slack_webhook_url]
+        secrets = [s for s in secrets if s is not None]
+        if secrets:
+            for name in _SLACK_LOGGERS:
+                logger = logging.getLogger(name)
+                if not any(isinstance(f, _Redact) for f in logger.filters):
+                    logger.addFilter(_Redact(secrets))
+        records = Records(store)
+        lifecycle = Lifecycle(records, registry, policy_from_settings(settings))
+        delivery = Delivery(records, notifier_from_settings(settings), clock, secrets)
+        return cls(lifecycle, delivery)
+
+    @property
+    def records(self) -> Records:
+        return self.lifecycle.records
+
+    def process(self, statuses: list[SloStatus]) -> FlushResult:
+        """One live evaluation: update alerts, announce, send."""
+        if statuses:
+            self.lifecycle.evaluate(statuses)
+        return self.delivery.flush()
+
+    def replay(self, start: datetime, end: datetime, signals=None) -> FlushResult:
+        """Walk the stored statuses of ``(start, end]`` in time order (a backfill's), recording
+        alerts as they would have opened and resolved; only what is open at ``end`` is
+        announced."""
+        registry = self.lifecycle.registry
+        by_time: dict[datetime, list[SloStatus]] = defaultdict(list)
+        for signal in signals or registry.names:
+            for slo in registry.get(signal).slos:
+                for row in self.records.store.status_history(signal, slo.name, start, end):
+                    if start < row.at <= end:
+                        by_time[row.at].append(row)
+        times = sorted(by_time)
+        for at in times:
+            self.lifecycle.evaluate(by_time[at], announce=at == times[-1])
+        return self.delivery.flush()

@@ -1,0 +1,208 @@
+"""``sigwatch alerts``, ``ack``, ``silence`` and ``digest``: the on-call's terminal side of the
+alert lifecycle. Heavy imports (slack_sdk) stay inside the commands."""
+
+from __future__ import annotations
+
+import getpass
+import json
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from sigwatch.cli import DefinitionsOption, _load, app, err, out
+from sigwatch.settings import Settings
+
+DataOption = Annotated[
+    Path | None,
+    typer.Option(help="Data folder (logs, labels, store) [default: $SIGWATCH_DATA or ./var]."),
+]
+silence_app = typer.Typer(help="Silence alerts of a signal and/or SLO for a while.",
+                          no_args_is_help=True)  # fmt: skip
+app.add_typer(silence_app, name="silence")
+
+ALERT_STYLE = {"firing": "bold red", "acknowledged": "yellow", "resolved": "green"}
+
+
+@contextmanager
+def _alerting(data: Path | None, definitions: Path | None):
+    from alerts.service import Alerting
+    from sigwatch.clock import SystemClock
+    from sigwatch.store import Store
+
+    reg = _load(definitions)
+    settings = Settings.from_env()
+    clock = SystemClock()
+    with Store.open((data or settings.data_dir) / "sigwatch.db", clock=clock) as store:
+        yield Alerting.open(store, reg, settings, clock), reg, settings
+
+
+def alert_json(a) -> dict:
+    """One alert as ``sigwatch alerts --json`` prints it (a stable interface: see README)."""
+    return {
+        "key": a.key, "id": a.id, "signal": a.signal, "slo": a.slo, "severity": a.severity,
+        "state": a.state, "started_at": a.started_at.isoformat(),
+        "resolved_at": a.resolved_at.isoformat() if a.resolved_at else None,
+        "last_value": a.last_value, "burn_rates": a.burn_rates, "fired": a.fired,
+        "acknowledged_by": a.acknowledged_by, "resolution": a.resolution,
+        "silenced": a.silenced, "slack_ts": a.slack_ts, "channel": a.channel,
+    }  # fmt: skip
+
+
+@app.command()
+def alerts(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    show_all: Annotated[bool, typer.Option("--all", help="Resolved alerts too.")] = False,
+    data: DataOption = None,
+    definitions: DefinitionsOption = None,
+) -> None:
+    """List open alerts (or --all), newest first."""
+    with _alerting(data, definitions) as (alerting, _, _):
+        rows = alerting.records.alerts(include_resolved=show_all)
+    if as_json:
+        print(json.dumps([alert_json(a) for a in rows], indent=2))
+        return
+    if not rows:
+        out.print("no open alerts" if not show_all else "no alerts yet")
+        return
+    table = Table()
+    for column in ("key", "state", "started", "resolved", "value", "fastest burn", "slack"):
+        table.add_column(column)
+    for a in rows:
+        state = a.state + (" (silenced)" if a.silenced else "")
+        table.add_row(
+            a.key, f"[{ALERT_STYLE.get(a.state, '')}]{state}", f"{a.started_at:%m-%d %H:%M}",
+            f"{a.resolved_at:%m-%d %H:%M}" if a.resolved_at else "",
+            "" if a.last_value is None else f"{a.last_value:.4g}", f"{a.fastest_burn:.1f}x",
+            "posted" if a.slack_ts else ("outbox" if a.notified else "-"),
+        )  # fmt: skip
+    out.print(table)
+
+
+@app.command()
+def ack(
+    key: Annotated[str, typer.Argument(help="Alert key (signal/slo/severity) or id.")],
+    by: Annotated[str | None, typer.Option(help="Who acknowledges [default: $USER].")] = None,
+    data: DataOption = None,
+    definitions: DefinitionsOption = None,
+) -> None:
+    """Acknowledge a firing alert: its Slack message is updated and the thread told who."""
+    from alerts.lifecycle import AlertError
+
+    with _alerting(data, definitions) as (alerting, _, _):
+        try:
+            alert = alerting.lifecycle.acknowledge(key, by or getpass.getuser())
+        except AlertError as exc:
+            err.print(f"[red]{exc}")
+            raise typer.Exit(code=1) from None
+        result = alerting.delivery.flush()
+    out.print(f"{alert.key} acknowledged by {alert.acknowledged_by}")
+    if result.error:
+        err.print(f"[yellow]queued, not yet delivered: {result.error}")
+
+
+@silence_app.command("add")
+def silence_add(
+    reason: Annotated[str, typer.Option(help="Why (shown to whoever looks).")],
+    duration: Annotated[str, typer.Option("--for", help="How long, e.g. 2h, 1d.")],
+    signal: Annotated[str | None, typer.Option("--signal", "-s")] = None,
+    slo: Annotated[str | None, typer.Option("--slo")] = None,
+    author: Annotated[str | None, typer.Option(help="Who [default: $USER].")] = None,
+    data: DataOption = None,
+    definitions: DefinitionsOption = None,
+) -> None:
+    """Silence a signal and/or an SLO: its alerts are recorded but not posted until it ends."""
+    from alerts.lifecycle import AlertError
+    from sigwatch.units import parse_duration
+
+    try:
+        span = parse_duration(duration)
+    except ValueError as exc:
+        err.print(f"[red]--for: {exc}")
+        raise typer.Exit(code=2) from None
+    with _alerting(data, definitions) as (alerting, _, _):
+        try:
+            made = alerting.lifecycle.silence(
+                signal=signal, slo=slo, author=author or getpass.getuser(), reason=reason,
+                duration=span,
+            )  # fmt: skip
+        except AlertError as exc:
+            err.print(f"[red]{exc}")
+            raise typer.Exit(code=2) from None
+    out.print(f"silence {made.id}: {made.signal or '*'}/{made.slo or '*'} until "
+              f"{made.expires_at:%Y-%m-%d %H:%M} UTC")  # fmt: skip
+
+
+@silence_app.command("list")
+def silence_list(
+    show_all: Annotated[bool, typer.Option("--all", help="Ended ones too.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    data: DataOption = None,
+    definitions: DefinitionsOption = None,
+) -> None:
+    """List active silences (or --all)."""
+    with _alerting(data, definitions) as (alerting, _, _):
+        now = alerting.records.store.now()
+        rows = alerting.records.silences(None if show_all else now)
+    if as_json:
+        print(json.dumps([{
+            "id": s.id, "signal": s.signal, "slo": s.slo, "author": s.author,
+            "reason": s.reason, "created_at": s.created_at.isoformat(),
+            "expires_at": s.expires_at.isoformat(), "active": s.active(now),
+        } for s in rows], indent=2))  # fmt: skip
+        return
+    if not rows:
+        out.print("no active silences")
+        return
+    table = Table()
+    for column in ("id", "signal", "slo", "author", "reason", "until", "active"):
+        table.add_column(column)
+    for s in rows:
+        active = "yes" if s.active(now) else "no"
+        until = f"{s.expires_at:%Y-%m-%d %H:%M}"
+        table.add_row(str(s.id), s.signal or "*", s.slo or "*", s.author, s.reason, until, active)
+    out.print(table)
+
+
+@silence_app.command("end")
+def silence_end(
+    silence_id: Annotated[int, typer.Argument(help="Silence id (see `silence list`).")],
+    data: DataOption = None,
+    definitions: DefinitionsOption = None,
+) -> None:
+    """End a silence now; what its alerts did meanwhile is announced."""
+    from alerts.lifecycle import AlertError
+
+    with _alerting(data, definitions) as (alerting, _, _):
+        try:
+            alerting.lifecycle.unsilence(silence_id)
+        except AlertError as exc:
+            err.print(f"[red]{exc}")
+            raise typer.Exit(code=1) from None
+        alerting.delivery.flush()
+    out.print(f"silence {silence_id} ended")
+
+
+@app.command()
+def digest(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print it; post nothing.")] = False,
+    data: DataOption = None,
+    definitions: DefinitionsOption = None,
+) -> None:
+    """Post the daily digest (SLOs met, budgets, spend, incidents) to the digest channel."""
+    from alerts.digest import build_digest, post_digest
+
+    with _alerting(data, definitions) as (alerting, reg, settings):
+        now = alerting.records.store.now()
+        if dry_run:
+            text, blocks = build_digest(alerting.records, reg, now)
+            out.print(text)
+            for block in blocks[1:]:
+                out.print(block["text"]["text"], markup=False)
+            return
+        post_digest(alerting.records, reg, settings.digest_channel, now)
+        result = alerting.delivery.flush()
+    out.print(f"digest queued for {settings.digest_channel}"
+              + (f"; not yet delivered: {result.error}" if result.error else ""))  # fmt: skip

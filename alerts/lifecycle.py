@@ -8,8 +8,9 @@ the status shows it.
 
 - Dedup: at most one open alert per (signal, SLO, severity) key; later evaluations update it.
 - Inhibition: a page supersedes an open ticket of the same SLO (the ticket resolves as
-  ``superseded``), and while a page is open a ticket-level condition keeps the page open rather
-  than opening a ticket.
+  ``superseded``). A page resolves when the page rules have been clear for the hold; the slow
+  ticket windows (1d/2h, 3d/6h) go on remembering the incident for hours, so a ticket-level
+  condition that continues from a page opens no ticket until the SLO has once been clear.
 - Flap control: an alert resolves only after its condition has been clear for ``policy.hold``;
   a condition that returns within the hold continues the same alert.
 - Silences: a silenced alert is recorded but not announced; when the silence ends, whatever
@@ -114,21 +115,32 @@ class Lifecycle:
             if ticket is not None:
                 touched.append(self._resolve(ticket, at, "superseded by a page"))
             touched.append(self._fire(page, signal, slo, PAGE, status, at))
-        elif condition == TICKET:
-            if page is not None:  # inhibition: the page stays open and takes the update
-                touched.append(self._fire(page, signal, slo, PAGE, status, at))
-            else:
-                touched.append(self._fire(ticket, signal, slo, TICKET, status, at))
-        else:
-            for alert in (page, ticket):
-                if alert is None:
-                    continue
-                if alert.clear_since is None:
-                    alert = self.records.save(replace(alert, clear_since=at, updated_at=at))
-                    touched.append(alert)
-                elif at - alert.clear_since >= self.policy.hold:
-                    touched.append(self._resolve(alert, at, None))
+            return touched
+        if condition == TICKET and page is None and ticket is None and self._in_tail(signal, slo):
+            return touched  # the slow windows still remember the page's incident
+        if condition == TICKET and page is None:
+            return [self._fire(ticket, signal, slo, TICKET, status, at)]
+        # Clear (or only ticket-level under an open page): count towards the hold.
+        for alert in (page, None if condition == TICKET else ticket):
+            if alert is None:
+                continue
+            if alert.clear_since is None:
+                touched.append(self.records.save(replace(alert, clear_since=at, updated_at=at)))
+            elif at - alert.clear_since >= self.policy.hold:
+                tail = condition == TICKET and alert.severity == PAGE
+                touched.append(self._resolve(alert, at, None, tail=tail))
+        if condition is None:
+            self._end_tail(signal, slo)
         return touched
+
+    def _in_tail(self, signal: str, slo: str) -> bool:
+        last = self.records.find(alert_key(signal, slo, PAGE))
+        return last is not None and not last.open and bool(last.details.get("tail"))
+
+    def _end_tail(self, signal: str, slo: str) -> None:
+        last = self.records.find(alert_key(signal, slo, PAGE))
+        if last is not None and not last.open and last.details.get("tail"):
+            self.records.save(replace(last, details={**last.details, "tail": False}))
 
     def _open(self, signal: str, slo: str, severity: str) -> Alert | None:
         found = self.records.find(alert_key(signal, slo, severity))
@@ -152,10 +164,13 @@ class Lifecycle:
         alert = replace(alert, updated_at=at, clear_since=None, silenced=silenced, **facts)
         return self.records.save(alert)
 
-    def _resolve(self, alert: Alert, at: datetime, resolution: str | None) -> Alert:
+    def _resolve(
+        self, alert: Alert, at: datetime, resolution: str | None, *, tail: bool = False
+    ) -> Alert:
         alert = replace(
             alert, state=RESOLVED, resolved_at=at, updated_at=at, resolution=resolution,
             silenced=self._silenced(alert.signal, alert.slo, at),
+            details={**alert.details, "tail": tail},
         )  # fmt: skip
         self.records.add_event(alert.id, at, "resolved", resolution or "condition cleared")
         return self.records.save(alert)

@@ -176,3 +176,15 @@ def test_a_backfill_records_without_announcing_then_announces_what_is_open(world
     assert kinds(world) == ["post"]  # the open ticket, not the page resolved in the past
     assert world.records.open_alerts()[0].severity == "ticket"
     assert world.clock.now() > T0
+
+
+def test_a_page_resolves_when_page_rules_clear_and_its_ticket_level_tail_opens_nothing(world):
+    world.step("breach", burn=15)
+    for _ in range(12):  # an hour at ticket level after the outage
+        world.step("warning", burn=3)
+    [page] = world.records.alerts(include_resolved=True)
+    assert page.state == "resolved" and page.severity == "page"
+    assert page.resolved_at - page.started_at == timedelta(minutes=20)  # 5 min, then the hold
+    world.step("ok")
+    world.step("warning", burn=3)  # after a clear evaluation: a new, slow incident
+    assert [a.severity for a in world.records.open_alerts()] == ["ticket"]

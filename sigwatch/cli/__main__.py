@@ -1,0 +1,3 @@
+from sigwatch.cli import app
+
+app()

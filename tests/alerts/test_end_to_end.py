@@ -1,0 +1,149 @@
+"""Monitors -> alerts -> Slack on simulated traffic with one outage, evaluation by evaluation
+(the path of ``sigwatch serve``'s jobs, on an injected clock): the outage's alerts are posted
+once, updated, and resolved after it ends; nothing else is posted. Then the CLI over a full
+run with a token (and with a webhook): the secrets appear nowhere — not in output, JSON,
+logs, the outbox or any table."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from alerts.service import Alerting
+from monitors.runner import Monitor
+from monitors.windows import RULES
+from sigwatch.clock import FixedClock
+from sigwatch.settings import Settings
+from sigwatch.store import Store
+from simulator.run import simulate
+from tests.alerts.slack_server import TOKEN
+from tests.conftest import DEFINITIONS, ROOT
+
+END = datetime(2026, 11, 22, tzinfo=UTC)
+OUTAGE = (datetime(2026, 11, 21, 0, 0, tzinfo=UTC), datetime(2026, 11, 21, 1, 0, tzinfo=UTC))
+SCENARIO = """\
+incidents:
+  - signal: content_type
+    kind: outage
+    start: 2026-11-21T00:00:00Z
+    duration: 1h
+"""
+
+
+@pytest.fixture(scope="module")
+def traffic(registry, corpus_cache, tmp_path_factory):
+    data = tmp_path_factory.mktemp("e2e")
+    scenario = data / "scenario.yaml"
+    scenario.write_text(SCENARIO)
+    result = simulate(registry, data, days=2, seed=5, end=END, rate=20_000, scenario=scenario,
+                      cache_dir=corpus_cache)  # fmt: skip
+    assert [(i["kind"], i["start"]) for i in result.incidents] == [
+        ("outage", OUTAGE[0].isoformat())
+    ]
+    return data
+
+
+def _settings(slack) -> Settings:
+    return Settings.from_env({
+        "SIGWATCH_SLACK_TOKEN": TOKEN, "SIGWATCH_SLACK_API_URL": slack.api_url,
+        "SIGWATCH_CONSOLE_URL": "http://127.0.0.1:8501",
+    })  # fmt: skip
+
+
+def test_an_outage_is_posted_updated_and_resolved_evaluation_by_evaluation(
+    traffic, registry, slack, tmp_path, caplog
+):
+    caplog.set_level(logging.DEBUG)
+    clock = FixedClock(OUTAGE[0] - timedelta(minutes=20))
+    with Store.open(tmp_path / "sigwatch.db", clock=clock) as store:
+        monitor = Monitor(registry, traffic, store, clock, reports_dir=tmp_path / "reports")
+        alerting = Alerting.open(store, registry, _settings(slack), clock)
+        monitor.backfill(clock.now() - timedelta(hours=6), clock.now(), signals=["content_type"])
+        alerting.replay(clock.now() - timedelta(hours=6), clock.now(), ["content_type"])
+        assert slack.messages == []  # healthy before the outage
+        opened = {}
+        while clock.now() < OUTAGE[1] + timedelta(minutes=45):
+            at = clock.advance(timedelta(minutes=5))
+            [outcome] = monitor.run(at, signals=["content_type"])
+            assert outcome.ok, outcome.error
+            assert alerting.process(outcome.statuses).error is None
+            for alert in alerting.records.open_alerts():
+                opened.setdefault(alert.key, at)
+        alerts = alerting.records.alerts(include_resolved=True)
+    keys = {a.key for a in alerts}
+    assert keys == {"content_type/coverage/page", "content_type/errors/page"}
+    page_rule = RULES[0]  # 1h/5m: a full outage pages once the hour has spent factor x budget
+    for alert in alerts:
+        objective = registry.get("content_type").slo(alert.slo).objective
+        detect = page_rule.factor(objective.window) * objective.error_budget * page_rule.long
+        assert OUTAGE[0] < opened[alert.key] <= OUTAGE[0] + detect + timedelta(minutes=10)
+        assert alert.state == "resolved" and alert.resolved_at >= OUTAGE[1]
+    messages = slack.top_level("#acu-oncall")
+    assert len(messages) == 2 == len(slack.top_level())
+    for message in messages:
+        assert message["text"].startswith(":white_check_mark: RESOLVED [page] content_type")
+        replies = [r["text"] for r in slack.replies(message["ts"])]
+        assert replies[-1].startswith("resolved after"), replies
+        assert "http://127.0.0.1:8501/signal?signal=content_type" in json.dumps(message["blocks"])
+    assert TOKEN not in caplog.text
+    assert any("chat.postMessage" in r.getMessage() for r in caplog.records)  # logs were seen
+
+
+def _cli(args, env, data):
+    run = subprocess.run(
+        [sys.executable, "-m", "sigwatch.cli", *args, "--data", str(data)],
+        capture_output=True, text=True, cwd=ROOT, env={**os.environ, **env}, timeout=300,
+    )  # fmt: skip
+    return run
+
+
+def test_the_cli_never_shows_a_secret_over_a_full_run(traffic, slack, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    for part in ("predictions", "labels"):
+        (data / part).symlink_to(traffic / part)
+    secrets = [TOKEN, slack.webhook_url]
+    base = {"SIGWATCH_DEFINITIONS": str(DEFINITIONS), "SIGWATCH_SLACK_API_URL": slack.api_url}
+    with_token = {**base, "SIGWATCH_SLACK_TOKEN": TOKEN}
+    with_hook = {**base, "SIGWATCH_SLACK_WEBHOOK_URL": slack.webhook_url}
+    at = (OUTAGE[0] + timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%S%z")
+    slack.plan.extend(["500", "500", "500"])  # a failing first send: errors must be clean too
+    runs = [
+        _cli(["monitor", "--at", at, "-s", "content_type"], with_token, data),
+        _cli(["monitor", "--at", at, "-s", "content_type"], with_token, data),
+        _cli(["alerts", "--json", "--all"], with_token, data),
+        _cli(["ack", "content_type/coverage/page", "--by", "ana"], with_token, data),
+        _cli(
+            ["silence", "add", "-s", "sentiment", "--for", "1h", "--reason", "test"],
+            with_token,
+            data,
+        ),
+        _cli(["silence", "list", "--json"], with_token, data),
+        _cli(["digest"], with_token, data),
+        _cli(["status", "--json"], with_token, data),
+        _cli(["digest"], with_hook, data),
+        _cli(["alerts"], with_hook, data),
+    ]
+    for run in runs:
+        assert run.returncode == 0, [*run.args[3:], run.stdout, run.stderr]
+        for secret in secrets:
+            assert secret not in run.stdout and secret not in run.stderr, run.args
+    listed = json.loads(runs[2].stdout)
+    assert {a["key"] for a in listed} == {"content_type/coverage/page", "content_type/errors/page"}
+    assert all(a["slack_ts"] and a["channel"] == "#acu-oncall" for a in listed)
+    assert "delivery stopped" in runs[0].stdout  # the 500s: queued, retried by the next run
+    assert len(slack.top_level("#acu-oncall")) == 2
+    assert len(slack.top_level("#ml-signals-leadership")) == 1
+    assert len(slack.webhook_posts) == 1
+    with Store.open(data / "sigwatch.db") as store:
+        tables = [r[0] for r in store.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        dump = repr([store.execute(f"SELECT * FROM {t}").fetchall() for t in tables])
+    assert "outbox" in tables
+    for secret in secrets:
+        assert secret not in dump

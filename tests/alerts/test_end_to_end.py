@@ -147,3 +147,49 @@ def test_the_cli_never_shows_a_secret_over_a_full_run(traffic, slack, tmp_path):
     assert "outbox" in tables
     for secret in secrets:
         assert secret not in dump
+
+
+def test_serve_posts_the_open_incident_to_slack(registry, corpus_cache, slack, tmp_path):
+    """``sigwatch serve`` runs on the wall clock, so its traffic ends now (the outcome does
+    not depend on what time it is): an outage over the last 45 minutes is posted once."""
+    import signal as signals
+    import socket
+    import time
+
+    from sigwatch.clock import floor_time
+
+    now = floor_time(datetime.now(UTC), timedelta(minutes=5))
+    data = tmp_path / "data"
+    scenario = tmp_path / "scenario.yaml"
+    start = (now - timedelta(minutes=45)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    scenario.write_text(
+        f"incidents:\n  - {{signal: content_type, kind: outage, start: {start}, duration: 45m}}\n"
+    )
+    simulate(registry, data, days=1, seed=9, end=now, rate=20_000, scenario=scenario,
+             cache_dir=corpus_cache)  # fmt: skip
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "SIGWATCH_DEFINITIONS": str(DEFINITIONS), "SIGWATCH_SLACK_TOKEN": TOKEN,
+           "SIGWATCH_SLACK_API_URL": slack.api_url}  # fmt: skip
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "sigwatch.cli", "serve", "--data", str(data), "--port", str(port)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and len(slack.top_level("#acu-oncall")) < 2:
+            assert serve.poll() is None, serve.communicate()
+            time.sleep(0.5)
+    finally:
+        serve.send_signal(signals.SIGTERM)
+        stdout, stderr = serve.communicate(timeout=60)
+    assert serve.returncode == 0, stderr
+    assert "posting alerts to Slack" in stdout and "stopped" in stdout
+    assert TOKEN not in stdout + stderr
+    titles = sorted(m["blocks"][0]["text"]["text"] for m in slack.top_level())
+    assert titles == [":red_circle: FIRING [page] content_type / coverage",
+                      ":red_circle: FIRING [page] content_type / errors"]  # fmt: skip
+    listed = json.loads(_cli(["alerts", "--json"], env, data).stdout)
+    assert {a["key"] for a in listed} == {"content_type/coverage/page", "content_type/errors/page"}
+    assert all(a["slack_ts"] for a in listed)

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from alerts.delivery import Delivery
+from alerts.digest import build_digest
 from alerts.lifecycle import Lifecycle
 from alerts.model import STALE, Policy
 from alerts.records import Records
@@ -33,8 +34,13 @@ def replayed(default_scenario, registry, tmp_path_factory):
     alerting.replay(result.start, END)
     alerts = records.alerts(include_resolved=True, limit=10_000)
     outbox = records.outbox(limit=10_000)
+    digest = build_digest(records, registry, END + timedelta(hours=9))
+    costs = {
+        signal.name: store.measurements(signal.name, "cost", END - timedelta(days=1), END)
+        for signal in registry
+    }
     store.close()
-    return result, alerts, outbox
+    return result, alerts, outbox, (digest, costs)
 
 
 def _incident_of(alert, incidents):
@@ -48,7 +54,7 @@ def _incident_of(alert, incidents):
 
 
 def test_every_alert_belongs_to_an_incident_and_opens_inside_it(replayed):
-    result, alerts, _ = replayed
+    result, alerts, _, _ = replayed
     assert alerts
     stray = [(a.key, a.started_at.isoformat()) for a in alerts
              if _incident_of(a, result.incidents) is None]  # fmt: skip
@@ -56,7 +62,7 @@ def test_every_alert_belongs_to_an_incident_and_opens_inside_it(replayed):
 
 
 def test_every_incident_raises_one_alert_per_slo_and_it_resolves_after_the_incident(replayed):
-    result, alerts, _ = replayed
+    result, alerts, _, _ = replayed
     for incident in result.incidents:
         mine = [a for a in alerts if _incident_of(a, [incident]) is incident
                 and a.resolution != "superseded by a page"]  # fmt: skip
@@ -78,7 +84,25 @@ def test_every_incident_raises_one_alert_per_slo_and_it_resolves_after_the_incid
 
 
 def test_a_replay_announces_only_what_is_still_open(replayed):
-    _, alerts, outbox = replayed
+    _, alerts, outbox, _ = replayed
     still_open = {a.id for a in alerts if a.open}
     assert {item.alert_id for item in outbox} == still_open
     assert all(item.kind == "post" and item.status == "recorded" for item in outbox)
+
+
+def test_the_daily_digest_reports_each_signal_its_spend_and_the_days_incidents(replayed, registry):
+    _, alerts, _, ((text, blocks), costs) = replayed
+    assert text.startswith("sigwatch daily digest for 2026-11-25 (UTC)")
+    per_signal = blocks[1]["text"]["text"].splitlines()
+    assert [line.split("*")[1] for line in per_signal] == list(registry.names)
+    for line, signal in zip(per_signal, registry, strict=True):
+        [cost] = [m for m in costs[signal.name] if m.start == END - timedelta(days=1)]
+        assert f"spend ${cost.details['cost_usd']:,.2f}" in line
+        assert f"({cost.details['external_share']:.0%} external API)" in line
+        assert f"/{len(signal.slos)} SLOs ok" in line
+    day = [a for a in alerts if END - timedelta(days=1) <= a.started_at < END
+           and a.resolution != "superseded by a page"]  # fmt: skip
+    incidents = blocks[2]["text"]["text"]
+    assert incidents.startswith(f"*Incidents of the day* ({len(day)})")
+    for alert in day:
+        assert alert.key in incidents

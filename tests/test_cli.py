@@ -95,3 +95,9 @@ def test_the_installed_entry_point_exits_1_on_a_bad_file_and_0_on_the_registry()
     ok = subprocess.run([exe, "validate"], capture_output=True, text=True, env=env, cwd=ROOT)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "all valid" in ok.stderr
+
+
+def test_help_shows_the_defaults_of_options_taken_from_the_environment():
+    result = runner.invoke(app, ["monitor", "--help"], env={"COLUMNS": "200"})
+    assert "[default: $SIGWATCH_DATA or ./var]" in result.output
+    assert "[default: $SIGWATCH_DEFINITIONS or ./slo_definitions]" in result.output

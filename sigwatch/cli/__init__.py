@@ -43,9 +43,15 @@ DefinitionsOption = Annotated[
     typer.Option(
         "--definitions",
         "-d",
-        help="Folder of SLO files [default: $SIGWATCH_DEFINITIONS or ./slo_definitions].",
+        help="Folder of SLO files \\[default: $SIGWATCH_DEFINITIONS or ./slo_definitions].",
         show_default=False,
     ),
+]
+
+
+DataOption = Annotated[
+    Path | None,
+    typer.Option(help="Data folder (logs, labels, store) \\[default: $SIGWATCH_DATA or ./var]."),
 ]
 
 
@@ -70,7 +76,7 @@ def validate(
     paths: Annotated[
         list[Path] | None,
         typer.Argument(
-            help="SLO files or folders [default: $SIGWATCH_DEFINITIONS or ./slo_definitions].",
+            help="SLO files or folders \\[default: $SIGWATCH_DEFINITIONS or ./slo_definitions].",
             show_default=False,
         ),
     ] = None,
@@ -148,7 +154,7 @@ def _sli_text(sli) -> str:
 def simulate(
     data: Annotated[
         Path | None,
-        typer.Option(help="Data folder to write [default: $SIGWATCH_DATA or ./var]."),
+        typer.Option(help="Data folder to write \\[default: $SIGWATCH_DATA or ./var]."),
     ] = None,
     days: Annotated[int, typer.Option(min=1, help="Days of history to simulate.")] = 14,
     seed: Annotated[int, typer.Option(help="Seed: the same seed writes the same data.")] = 1,
@@ -163,7 +169,7 @@ def simulate(
         datetime | None,
         typer.Option(
             formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%d"],
-            help="End of the simulated span, UTC [default: now, floored to 5 minutes].",
+            help="End of the simulated span, UTC \\[default: now, floored to 5 minutes].",
             show_default=False,
         ),
     ] = None,
@@ -297,7 +303,7 @@ def monitor(
         datetime | None,
         typer.Option(
             formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%d"],
-            help="Evaluate as of this time, UTC [default: now].",
+            help="Evaluate as of this time, UTC \\[default: now].",
             show_default=False,
         ),
     ] = None,
@@ -312,10 +318,7 @@ def monitor(
         str,
         typer.Option(help="Backfill: evaluate timeslice SLOs (quality, drift, cost) this often."),
     ] = "1h",
-    data: Annotated[
-        Path | None,
-        typer.Option(help="Data folder (logs, labels, store) [default: $SIGWATCH_DATA or ./var]."),
-    ] = None,
+    data: DataOption = None,
     definitions: DefinitionsOption = None,
 ) -> None:
     """Evaluate every SLO of every signal (or --signal) and store the results.
@@ -409,10 +412,7 @@ def _alert_after_monitor(store, reg, settings, clock, outcomes, span, when, sign
 
 @app.command()
 def serve(
-    data: Annotated[
-        Path | None,
-        typer.Option(help="Data folder (logs, labels, store) [default: $SIGWATCH_DATA or ./var]."),
-    ] = None,
+    data: DataOption = None,
     host: Annotated[str, typer.Option(help="Address of the /metrics endpoint.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port of the /metrics endpoint.")] = 9465,
     definitions: DefinitionsOption = None,
@@ -482,7 +482,7 @@ def status(
     signal: Annotated[str | None, typer.Option("--signal", "-s", help="Only this signal.")] = None,
     data: Annotated[
         Path | None,
-        typer.Option(help="Data folder holding sigwatch.db [default: $SIGWATCH_DATA or ./var]."),
+        typer.Option(help="Data folder holding sigwatch.db \\[default: $SIGWATCH_DATA or ./var]."),
     ] = None,
 ) -> None:
     """The latest state of every SLO: value, interval, budget left and burn rates.
@@ -563,12 +563,12 @@ def _utc(when: datetime) -> datetime:
 def train(
     models: Annotated[
         list[str] | None,
-        typer.Option("--model", "-m", help="Only these model ids (repeatable) [default: all]."),
+        typer.Option("--model", "-m", help="Only these model ids (repeatable) \\[default: all]."),
     ] = None,
     data: Annotated[
         Path | None,
         typer.Option(
-            help="Data folder for the embedding cache [default: $SIGWATCH_DATA or ./var]."
+            help="Data folder for the embedding cache \\[default: $SIGWATCH_DATA or ./var]."
         ),
     ] = None,
 ) -> None:

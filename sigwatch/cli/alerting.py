@@ -12,13 +12,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from sigwatch.cli import DefinitionsOption, _load, app, err, out
+from sigwatch.cli import DataOption, DefinitionsOption, _load, app, err, out
 from sigwatch.settings import Settings
 
-DataOption = Annotated[
-    Path | None,
-    typer.Option(help="Data folder (logs, labels, store) [default: $SIGWATCH_DATA or ./var]."),
-]
 silence_app = typer.Typer(help="Silence alerts of a signal and/or SLO for a while.",
                           no_args_is_help=True)  # fmt: skip
 app.add_typer(silence_app, name="silence")
@@ -84,7 +80,7 @@ def alerts(
 @app.command()
 def ack(
     key: Annotated[str, typer.Argument(help="Alert key (signal/slo/severity) or id.")],
-    by: Annotated[str | None, typer.Option(help="Who acknowledges [default: $USER].")] = None,
+    by: Annotated[str | None, typer.Option(help="Who acknowledges \\[default: $USER].")] = None,
     data: DataOption = None,
     definitions: DefinitionsOption = None,
 ) -> None:
@@ -109,7 +105,7 @@ def silence_add(
     duration: Annotated[str, typer.Option("--for", help="How long, e.g. 2h, 1d.")],
     signal: Annotated[str | None, typer.Option("--signal", "-s")] = None,
     slo: Annotated[str | None, typer.Option("--slo")] = None,
-    author: Annotated[str | None, typer.Option(help="Who [default: $USER].")] = None,
+    author: Annotated[str | None, typer.Option(help="Who \\[default: $USER].")] = None,
     data: DataOption = None,
     definitions: DefinitionsOption = None,
 ) -> None:

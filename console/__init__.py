@@ -1,6 +1,3 @@
-"""The Streamlit console for on-call engineers, signal owners and leadership.
-
-Not built yet (issue: "The console"). It will read the store (never recompute what monitors
-own) and run the models only for the live spot-check. It may import the kernel (``sigwatch``),
-``monitors``, ``alerts`` and ``inference``.
-"""
+"""The Streamlit console: reads the store (monitors' statuses and measurements, alerts, the
+outbox) and shows it to on-call, signal owners and leadership. It never recomputes what the
+monitors own; acknowledging and silencing go through ``alerts``."""

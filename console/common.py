@@ -1,0 +1,95 @@
+"""What every page shares: settings, the registry, cached reads of the store, empty states."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+import streamlit as st
+
+from console import data
+from sigwatch.clock import SystemClock
+from sigwatch.model import Registry
+from sigwatch.registry import load_registry
+from sigwatch.settings import Settings
+from sigwatch.store import Store
+
+TTL = 30  # seconds a page may show before reading the store again
+STATE_ICON = {"ok": "🟢 ok", "warning": "🟠 warning", "breach": "🔴 breach",
+              "no_data": "⚪ no data", "insufficient_labels": "🔵 insufficient labels"}  # fmt: skip
+ALERT_ICON = {"firing": "🔴 firing", "acknowledged": "👀 acknowledged", "resolved": "✅ resolved"}
+
+
+def settings() -> Settings:
+    return Settings.from_env()
+
+
+@st.cache_resource(show_spinner=False)
+def _registry(definitions: str) -> Registry:
+    return load_registry(Path(definitions))
+
+
+def registry() -> Registry:
+    return _registry(str(settings().definitions_dir.resolve()))
+
+
+def db_path() -> Path:
+    return settings().store_path
+
+
+@contextmanager
+def store():
+    with Store.open(db_path(), clock=SystemClock()) as opened:
+        yield opened
+
+
+def now() -> datetime:
+    return SystemClock().now()
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def read(name: str, db: str, definitions: str, *args):
+    """``console.data.<name>(store, [registry,] *args)``, cached per arguments for ``TTL``."""
+    function = getattr(data, name)
+    with Store.open(Path(db)) as opened:
+        if name in ("overview", "sparklines", "compliance", "daily_cost"):
+            return function(opened, _registry(definitions), *args)
+        return function(opened, *args)
+
+
+def get(name: str, *args):
+    return read(name, str(db_path()), str(settings().definitions_dir.resolve()), *args)
+
+
+def require_data() -> datetime:
+    """Stop the page with instructions when nothing has been evaluated yet; else return the
+    latest evaluated time."""
+    if not db_path().exists():
+        _empty()
+    at = get("data_time")
+    if at is None:
+        _empty()
+    return at
+
+
+def _empty() -> None:
+    st.info(
+        "**No evaluations yet.** The console shows what the monitors stored in "
+        f"`{db_path()}`. To get data: `make demo` (simulates 14 days with incidents, backfills "
+        "the monitors and keeps them running), or by hand: `sigwatch simulate --days 7` then "
+        "`sigwatch monitor --backfill 7d`. Set `SIGWATCH_DATA` if your data lives elsewhere."
+    )
+    st.stop()
+
+
+def freshness(at: datetime) -> None:
+    """The time of the last evaluation, and a warning when the monitors look stale."""
+    evaluated = get("last_evaluation")
+    age = now() - evaluated if evaluated else None
+    st.caption(f"Data up to **{at:%Y-%m-%d %H:%M} UTC** · last evaluation "
+               f"{evaluated:%Y-%m-%d %H:%M:%S} UTC" if evaluated else "")  # fmt: skip
+    if age is not None and age > data.STALE_AFTER:
+        minutes = int(age.total_seconds() // 60)
+        st.warning(f"Monitors look stale: the last evaluation ran {minutes} min ago. "
+                   "Is `sigwatch serve` running? Check its runs on the signal's page.")  # fmt: skip

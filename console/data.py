@@ -1,0 +1,315 @@
+"""What the console's pages read from the store, as Polars frames and plain values.
+
+Pure functions over a ``Store`` (the pages wrap them in Streamlit's cache with a short TTL).
+Long histories are aggregated in SQL (hourly or daily), so a page over 90 days of 5-minute
+measurements reads thousands of rows, not millions."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+import polars as pl
+
+from alerts.records import Records
+from sigwatch.model import Budgeting, Registry
+from sigwatch.store import Store, from_epoch, to_epoch
+
+STATES = ("breach", "warning", "no_data", "insufficient_labels", "ok")
+STALE_AFTER = timedelta(minutes=15)  # three missed 5-minute evaluations
+
+
+def last_evaluation(store: Store) -> datetime | None:
+    row = store.execute("SELECT MAX(evaluated_at) FROM slo_status").fetchone()
+    return from_epoch(row[0]) if row and row[0] is not None else None
+
+
+def data_time(store: Store) -> datetime | None:
+    """The latest time evaluated (the end of the data seen)."""
+    row = store.execute("SELECT MAX(at) FROM slo_status").fetchone()
+    return from_epoch(row[0]) if row and row[0] is not None else None
+
+
+def overview(store: Store, registry: Registry) -> pl.DataFrame:
+    """One row per (signal, SLO) with its latest state, budget, fastest burn and open alerts;
+    alerting states first."""
+    latest = {(s.signal, s.slo): s for s in store.latest_status()}
+    open_alerts: dict[tuple[str, str], int] = {}
+    for alert in Records(store).open_alerts():
+        open_alerts[(alert.signal, alert.slo)] = open_alerts.get((alert.signal, alert.slo), 0) + 1
+    rows = []
+    for signal in registry:
+        stale = open_alerts.get((signal.name, "no-data"), 0)
+        for slo in signal.slos:
+            s = latest.get((signal.name, slo.name))
+            burns = [v for v in (s.burn_rates.values() if s else []) if v is not None]
+            rows.append({
+                "signal": signal.name, "owner": signal.owner, "slo": slo.name,
+                "sli": slo.sli.kind, "state": s.state if s else "no_data",
+                "value": s.value if s else None,
+                "objective": slo.objective.ratio,
+                "target": str(slo.objective.target) if slo.objective.target else None,
+                "budget_remaining": s.budget_remaining if s else None,
+                "fastest_burn": max(burns) if burns else None,
+                "open_alerts": open_alerts.get((signal.name, slo.name), 0) + stale,
+                "at": s.at if s else None,
+            })  # fmt: skip
+    frame = pl.DataFrame(rows, schema_overrides={"at": pl.Datetime("us", "UTC")})
+    if frame.is_empty():
+        return frame
+    order = {state: k for k, state in enumerate(STATES)}
+    return (
+        frame.with_columns(
+            pl.col("state").replace_strict(order, default=len(STATES)).alias("_rank")
+        )
+        .sort(["open_alerts", "_rank", "signal", "slo"], descending=[True, False, False, False])
+        .drop("_rank")
+    )
+
+
+def sparklines(store: Store, registry: Registry, end: datetime, span=timedelta(hours=24)):
+    """Hourly SLI values over the last ``span`` for every occurrence SLO, and the slice values
+    of timeslice SLOs: a long frame (signal, slo, t, value)."""
+    start = to_epoch(end - span)
+    rows = store.execute(
+        "SELECT signal, slo, (window_start / 3600) * 3600 AS hour, SUM(good), SUM(total),"
+        " AVG(value) FROM measurements WHERE window_start >= ? AND window_end <= ?"
+        " GROUP BY signal, slo, hour ORDER BY signal, slo, hour",
+        (start, to_epoch(end)),
+    ).fetchall()
+    out = [
+        {"signal": s, "slo": o, "t": from_epoch(h),
+         "value": (g / t) if t else (None if g is not None else v)}
+        for s, o, h, g, t, v in rows
+    ]  # fmt: skip
+    return pl.DataFrame(
+        out, schema={"signal": pl.Utf8, "slo": pl.Utf8, "t": pl.Datetime("us", "UTC"),
+                     "value": pl.Float64},
+    )  # fmt: skip
+
+
+def sli_history(store: Store, signal: str, slo: str, start: datetime, end: datetime,
+                step: timedelta) -> pl.DataFrame:  # fmt: skip
+    """The SLI per ``step`` (good/total summed for occurrence buckets; the value of each slice
+    for timeslice SLOs), with the interval where one exists."""
+    width = int(step.total_seconds())
+    rows = store.execute(
+        f"SELECT (window_start / {width}) * {width} AS t, SUM(good), SUM(total), AVG(value),"
+        " MIN(ci_low), MAX(ci_high), SUM(samples), MAX(details) FROM measurements"
+        " WHERE signal = ? AND slo = ? AND window_start >= ? AND window_start < ?"
+        " GROUP BY t ORDER BY t",
+        (signal, slo, to_epoch(start), to_epoch(end)),
+    ).fetchall()
+    out = []
+    for t, good, total, value, low, high, samples, details in rows:
+        verdict = json.loads(details).get("verdict") if details else None
+        out.append({
+            "t": from_epoch(t), "value": (good / total) if total else value,
+            "ci_low": low, "ci_high": high, "samples": samples, "verdict": verdict,
+        })  # fmt: skip
+    return pl.DataFrame(
+        out, schema={"t": pl.Datetime("us", "UTC"), "value": pl.Float64, "ci_low": pl.Float64,
+                     "ci_high": pl.Float64, "samples": pl.Int64, "verdict": pl.Utf8},
+    )  # fmt: skip
+
+
+def state_history(store: Store, signal: str, start: datetime, end: datetime) -> pl.DataFrame:
+    """Alerting states (warning, breach) of a signal's SLOs over time: breach bands."""
+    rows = store.execute(
+        "SELECT slo, at, state FROM slo_status WHERE signal = ? AND at >= ? AND at <= ?"
+        " AND state IN ('warning', 'breach') ORDER BY slo, at",
+        (signal, to_epoch(start), to_epoch(end)),
+    ).fetchall()
+    return pl.DataFrame(
+        [{"slo": s, "t": from_epoch(a), "state": st} for s, a, st in rows],
+        schema={"slo": pl.Utf8, "t": pl.Datetime("us", "UTC"), "state": pl.Utf8},
+    )
+
+
+def alerts_frame(store: Store, include_resolved: bool = True, signal: str | None = None):
+    rows = []
+    for a in Records(store).alerts(include_resolved=include_resolved, limit=2000):
+        if signal and a.signal != signal:
+            continue
+        rows.append({
+            "key": a.key, "id": a.id, "signal": a.signal, "slo": a.slo, "severity": a.severity,
+            "state": a.state, "started_at": a.started_at, "resolved_at": a.resolved_at,
+            "last_value": a.last_value, "fastest_burn": a.fastest_burn, "fired": a.fired,
+            "acknowledged_by": a.acknowledged_by, "resolution": a.resolution,
+            "silenced": a.silenced,
+            "posted": bool(a.slack_ts), "channel": a.channel,
+        })  # fmt: skip
+    return pl.DataFrame(
+        rows,
+        schema_overrides={"started_at": pl.Datetime("us", "UTC"),
+                          "resolved_at": pl.Datetime("us", "UTC")},
+    )  # fmt: skip
+
+
+def outbox_frame(store: Store, limit: int = 300) -> pl.DataFrame:
+    records = Records(store)
+    keys = {a.id: a.key for a in records.alerts(include_resolved=True, limit=5000)}
+    rows = [
+        {"id": i.id, "alert": keys.get(i.alert_id, "digest" if i.kind == "digest" else ""),
+         "kind": i.kind, "channel": i.channel, "status": i.status, "text": i.text,
+         "created_at": i.created_at, "attempts": i.attempts, "last_error": i.last_error}
+        for i in reversed(records.outbox(limit=limit))
+    ]  # fmt: skip
+    return pl.DataFrame(rows, schema_overrides={"created_at": pl.Datetime("us", "UTC")})
+
+
+def compliance(store: Store, registry: Registry, end: datetime, period: str) -> pl.DataFrame:
+    """Per signal, SLO and calendar week (``period="1w"``) or month (``"1mo"``): the share of
+    good events (occurrences) or good slices (timeslices), and whether it met the objective."""
+    rows = []
+    for signal in registry:
+        for slo in signal.slos:
+            got = store.execute(
+                "SELECT window_start, good, total, details FROM measurements"
+                " WHERE signal = ? AND slo = ? AND window_start < ?",
+                (signal.name, slo.name, to_epoch(end)),
+            ).fetchall()
+            occurrences = slo.objective.budgeting is Budgeting.OCCURRENCES
+            for start, good, total, details in got:
+                if occurrences:
+                    if not total:
+                        continue
+                    rows.append((signal.name, slo.name, start, good, total, slo.objective.ratio))
+                else:
+                    verdict = json.loads(details).get("verdict") if details else None
+                    if verdict in ("good", "bad"):
+                        rows.append((signal.name, slo.name, start, float(verdict == "good"), 1.0,
+                                     slo.objective.ratio))  # fmt: skip
+    frame = pl.DataFrame(
+        rows, orient="row",
+        schema={"signal": pl.Utf8, "slo": pl.Utf8, "start": pl.Int64, "good": pl.Float64,
+                "total": pl.Float64, "objective": pl.Float64},
+    )  # fmt: skip
+    if frame.is_empty():
+        return frame.select("signal", "slo", "objective").with_columns(
+            pl.lit(None, pl.Datetime("us", "UTC")).alias("period"),
+            pl.lit(None, pl.Float64).alias("compliance"), pl.lit(None, pl.Boolean).alias("met"),
+        )  # fmt: skip
+    return (
+        frame.with_columns(
+            pl.from_epoch("start", time_unit="s").dt.replace_time_zone("UTC")
+            .dt.truncate(period).alias("period")
+        )
+        .group_by("signal", "slo", "period")
+        .agg(pl.col("good").sum(), pl.col("total").sum(), pl.col("objective").first())
+        .with_columns((pl.col("good") / pl.col("total")).alias("compliance"))
+        .with_columns((pl.col("compliance") >= pl.col("objective")).alias("met"))
+        .select("signal", "slo", "period", "compliance", "objective", "met", "total")
+        .sort("signal", "slo", "period")
+    )  # fmt: skip
+
+
+def budget_burndown(store: Store, signal: str, slo: str, start: datetime, end: datetime):
+    rows = store.execute(
+        "SELECT (at / 3600) * 3600 AS t, MIN(budget_remaining) FROM slo_status"
+        " WHERE signal = ? AND slo = ? AND at >= ? AND at <= ? GROUP BY t ORDER BY t",
+        (signal, slo, to_epoch(start), to_epoch(end)),
+    ).fetchall()
+    return pl.DataFrame(
+        [{"t": from_epoch(t), "budget_remaining": b} for t, b in rows],
+        schema={"t": pl.Datetime("us", "UTC"), "budget_remaining": pl.Float64},
+    )
+
+
+def daily_cost(store: Store, registry: Registry) -> pl.DataFrame:
+    """Per signal and day: cost per 1k, spend and the external-API share (cost SLO slices)."""
+    rows = []
+    for signal in registry:
+        for slo in signal.slos:
+            if slo.sli.kind != "cost_per_1k":
+                continue
+            for m in store.measurements(signal.name, slo.name):
+                if m.end - m.start != timedelta(days=1) or m.value is None:
+                    continue
+                rows.append({
+                    "signal": signal.name, "day": m.start, "cost_per_1k": m.value,
+                    "spend_usd": m.details.get("cost_usd"),
+                    "external_share": m.details.get("external_share"),
+                })  # fmt: skip
+    return pl.DataFrame(
+        rows,
+        schema={"signal": pl.Utf8, "day": pl.Datetime("us", "UTC"), "cost_per_1k": pl.Float64,
+                "spend_usd": pl.Float64, "external_share": pl.Float64},
+    )  # fmt: skip
+
+
+def incidents(store: Store) -> pl.DataFrame:
+    """Alerts that were incidents (superseded tickets folded into their page), with their
+    time to resolve."""
+    frame = alerts_frame(store)
+    if frame.is_empty():
+        return frame
+    superseded = pl.col("resolution").fill_null("") == "superseded by a page"
+    return frame.filter(~superseded).with_columns(
+        ((pl.col("resolved_at") - pl.col("started_at")).dt.total_minutes()).alias(
+            "minutes_to_resolve"
+        )
+    )
+
+
+def runs_frame(store: Store, signal: str, limit: int = 30) -> pl.DataFrame:
+    rows = [
+        {"at": r.at, "started": r.started, "duration_ms": r.duration_ms, "status": r.status,
+         "error": r.error}
+        for r in store.runs(signal, limit=limit)
+    ]  # fmt: skip
+    return pl.DataFrame(
+        rows,
+        schema={"at": pl.Datetime("us", "UTC"), "started": pl.Datetime("us", "UTC"),
+                "duration_ms": pl.Float64, "status": pl.Utf8, "error": pl.Utf8},
+    )  # fmt: skip
+
+
+def latest_statuses(store: Store, signal: str) -> dict:
+    return {s.slo: s for s in store.latest_status(signal)}
+
+
+def latest_quality(store: Store, signal: str) -> tuple[datetime | None, dict]:
+    """The most recent quality counts of a signal (a slice's confusion matrix, or per-type
+    entity counts) that hold any labels."""
+    rows = store.execute(
+        "SELECT bucket_start, payload FROM partials WHERE signal = ? AND part = 'quality'"
+        " ORDER BY bucket_start DESC LIMIT 5",
+        (signal,),
+    ).fetchall()
+    for start, payload in rows:
+        counts = json.loads(payload)
+        if counts.get("labelled"):
+            return from_epoch(start), counts
+    return None, {}
+
+
+def latest_measurement(store: Store, signal: str, slo: str):
+    row = store.execute(
+        "SELECT MAX(window_start) FROM measurements WHERE signal = ? AND slo = ?", (signal, slo)
+    ).fetchone()
+    if not row or row[0] is None:
+        return None
+    found = store.measurements(signal, slo, from_epoch(row[0]))
+    return found[-1] if found else None
+
+
+def recent_predictions(data_dir, signal, at: datetime, n: int = 25, seed: int = 0):
+    """A seeded sample of a signal's predictions served in the day before ``at``, with the
+    human label where there is one."""
+    from monitors.logs import scan_labels, scan_logs
+
+    column = {"entities": "labels", "multilabel": "labels"}.get(signal.task, "label")
+    logs = scan_logs(data_dir, signal.name, at - timedelta(days=1), at,
+                     ["item_id", "status", "score", "latency_ms", column])  # fmt: skip
+    if logs is None:
+        return pl.DataFrame()
+    frame = logs.filter(pl.col("status") == "ok").collect()
+    if frame.is_empty():
+        return frame
+    frame = frame.sample(n=min(n, len(frame)), seed=seed).sort("event_time", descending=True)
+    labels = scan_labels(data_dir, signal.name, at)
+    if labels is not None:
+        truth = labels.collect().rename({"label": "human_label", "labels": "human_labels"})
+        frame = frame.join(truth, on="item_id", how="left")
+    return frame

@@ -1,0 +1,118 @@
+"""Alerts: open and past alerts, acknowledge and silence from the page (through
+``alerts.lifecycle``, like the CLI), and the outbox: what was or would be posted to Slack."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from alerts.lifecycle import AlertError
+from alerts.service import Alerting
+from console import common
+from sigwatch.clock import SystemClock
+from sigwatch.units import parse_duration
+
+st.title("Alerts")
+common.require_data()
+registry = common.registry()
+
+
+def _alerting(store):
+    return Alerting.open(store, registry, common.settings(), SystemClock())
+
+
+frame = common.get("alerts_frame", True)
+open_alerts = frame.filter(pl.col("state") != "resolved") if not frame.is_empty() else frame
+st.header(f"Open ({len(open_alerts)})")
+if open_alerts.is_empty():
+    st.success("No open alerts.")
+else:
+    st.dataframe(
+        open_alerts.with_columns(
+            pl.col("state").replace_strict(common.ALERT_ICON, default=pl.col("state"))
+        ).drop("id"),
+        hide_index=True, width="stretch",
+    )  # fmt: skip
+    with st.form("ack"):
+        st.subheader("Acknowledge")
+        firing = open_alerts.filter(pl.col("state") == "firing")["key"].to_list()
+        key = st.selectbox("Alert", firing or ["(none firing)"])
+        who = st.text_input("Your name")
+        if st.form_submit_button("Acknowledge", disabled=not firing):
+            if not who.strip():
+                st.error("Say who acknowledges (your name).")
+            else:
+                with common.store() as store:
+                    try:
+                        alerting = _alerting(store)
+                        alerting.lifecycle.acknowledge(key, who.strip())
+                        alerting.delivery.flush()
+                        st.success(f"{key} acknowledged by {who.strip()}.")
+                        common.read.clear()
+                    except AlertError as exc:
+                        st.error(str(exc))
+
+st.header("Silences")
+with st.form("silence"):
+    left, right = st.columns(2)
+    signal = left.selectbox("Signal", ["(any)", *registry.names])
+    slos = sorted({s.name for sig in registry for s in sig.slos} | {"no-data"})
+    slo = right.selectbox("SLO", ["(any)", *slos])
+    reason = st.text_input("Reason")
+    duration = st.text_input("For", value="2h", help="e.g. 30m, 2h, 1d")
+    author = st.text_input("Author")
+    if st.form_submit_button("Silence"):
+        try:
+            span = parse_duration(duration)
+            with common.store() as store:
+                made = _alerting(store).lifecycle.silence(
+                    signal=None if signal == "(any)" else signal,
+                    slo=None if slo == "(any)" else slo,
+                    author=author.strip() or "console", reason=reason, duration=span,
+                )  # fmt: skip
+            st.success(f"Silence {made.id} until {made.expires_at:%Y-%m-%d %H:%M} UTC.")
+            common.read.clear()
+        except (AlertError, ValueError) as exc:
+            st.error(str(exc))
+with common.store() as store:
+    active = _alerting(store).records.silences(active_at=common.now())
+if active:
+    st.dataframe(
+        pl.DataFrame([{"id": s.id, "signal": s.signal or "*", "slo": s.slo or "*",
+                       "author": s.author, "reason": s.reason, "until": s.expires_at}
+                      for s in active]),
+        hide_index=True, width="stretch",
+    )  # fmt: skip
+    ending = st.selectbox("End a silence", [s.id for s in active])
+    if st.button("End silence"):
+        with common.store() as store:
+            alerting = _alerting(store)
+            alerting.lifecycle.unsilence(int(ending))
+            alerting.delivery.flush()
+        st.success(f"Silence {ending} ended.")
+        common.read.clear()
+else:
+    st.caption("No active silences.")
+
+st.header("Past alerts")
+past = frame.filter(pl.col("state") == "resolved") if not frame.is_empty() else frame
+if past.is_empty():
+    st.caption("None yet.")
+else:
+    st.dataframe(
+        past.with_columns(
+            (pl.col("resolved_at") - pl.col("started_at")).dt.total_minutes().alias("minutes")
+        ).drop("id"),
+        hide_index=True, width="stretch",
+    )  # fmt: skip
+
+st.header("Outbox")
+slack = common.settings()
+where = ("sent to Slack" if slack.slack_token or slack.slack_webhook_url
+         else "recorded only: no SIGWATCH_SLACK_TOKEN, so nothing is posted")  # fmt: skip
+st.caption(f"Every notification is written here before it is sent ({where}).")
+outbox = common.get("outbox_frame")
+if outbox.is_empty():
+    st.caption("Empty.")
+else:
+    st.dataframe(outbox, hide_index=True, width="stretch")

@@ -1,0 +1,171 @@
+"""Signal detail (``?signal=NAME``, the page alerts link to): every SLI over time with its
+target, breach bands and alert markers; quality per class; drift per column with the latest
+Evidently report; latency quantiles; cost; recent runs; the signal's YAML and owner."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import polars as pl
+import streamlit as st
+
+from console import charts, common
+from monitors.slis.quality import SEP
+from sigwatch.model import Budgeting
+from sigwatch.stats import wilson_interval
+
+st.title("Signal detail")
+registry = common.registry()
+names = list(registry.names)
+asked = st.query_params.get("signal")
+if asked and asked not in names:
+    st.error(f"Unknown signal {asked!r}. Known signals: {', '.join(names)}.")
+chosen = st.selectbox("Signal", names, index=names.index(asked) if asked in names else 0)
+st.query_params["signal"] = chosen
+signal = registry.get(chosen)
+at = common.require_data()
+common.freshness(at)
+
+st.markdown(
+    f"**{signal.description}**  \nOwner **{signal.owner}** · on-call **{signal.oncall}** · "
+    f"task **{signal.task}** · model **{signal.model.id}** {signal.model.version} · "
+    f"consumers: {', '.join(signal.consumers)}"
+)
+span_label = st.radio("Range", ["24h", "7d", "28d", "90d"], index=1, horizontal=True)
+span = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "28d": timedelta(days=28),
+        "90d": timedelta(days=90)}[span_label]  # fmt: skip
+step = timedelta(minutes=5) if span <= timedelta(hours=24) else timedelta(hours=1)
+start = at - span
+latest = common.get("latest_statuses", chosen)
+bands = common.get("state_history", chosen, start, at)
+alerts = common.get("alerts_frame", True, chosen)
+
+st.header("SLOs")
+for slo in signal.slos:
+    status = latest.get(slo.name)
+    state = common.STATE_ICON.get(status.state, status.state) if status else "⚪ never evaluated"
+    occurrences = slo.objective.budgeting is Budgeting.OCCURRENCES
+    with st.container(border=True):
+        head, value, budget = st.columns([3, 1, 1])
+        head.subheader(f"{slo.name} · {state}")
+        head.caption(f"{slo.sli.kind} · {slo.objective}")
+        if status is not None and status.value is not None:
+            shown = f"{status.value:.2%}" if occurrences else f"{status.value:.3f}"
+            if status.ci_low is not None:
+                shown += f" [{status.ci_low:.3f}, {status.ci_high:.3f}]"
+            value.metric("value", shown, help=f"{status.samples} samples")
+        if status is not None and status.budget_remaining is not None:
+            budget.metric("budget left", f"{status.budget_remaining:.0%}")
+        history = common.get("sli_history", chosen, slo.name, start, at,
+                             step if occurrences else slo.objective.timeslice)  # fmt: skip
+        if history.is_empty():
+            st.caption("No measurements in this range.")
+            continue
+        target = slo.objective.target
+        line = slo.objective.ratio if occurrences else (target.value if target else None)
+        st.altair_chart(
+            charts.sli_over_time(
+                history, bands.filter(pl.col("slo") == slo.name),
+                alerts.filter(pl.col("slo") == slo.name) if not alerts.is_empty() else alerts,
+                line, slo.sli.kind, percent=occurrences,
+            ),
+            width="stretch",
+        )  # fmt: skip
+        if status is not None and status.burn_rates:
+            burns = {k: v for k, v in status.burn_rates.items() if v is not None}
+            st.caption("burn rates: " + ", ".join(f"{k} {v:.1f}x" for k, v in burns.items()))
+
+st.header("Quality per class")
+sliced, counts = common.get("latest_quality", chosen)
+rows = []
+if counts.get("confusion"):
+    cells = [(k.split(SEP)[0], k.split(SEP)[1], n) for k, n in counts["confusion"].items()]
+    for cls in signal.classes:
+        tp = sum(n for p, t, n in cells if p == cls and t == cls)
+        for metric, n in (("precision", sum(n for p, _, n in cells if p == cls)),
+                          ("recall", sum(n for _, t, n in cells if t == cls))):  # fmt: skip
+            if n:
+                low, high = wilson_interval(tp, n)
+                rows.append({"class": cls, "metric": metric, "value": tp / n, "ci_low": low,
+                             "ci_high": high, "n": n})  # fmt: skip
+elif counts.get("per_class"):
+    for cls, c in counts["per_class"].items():
+        for metric, n in (("precision", c["tp"] + c["fp"]), ("recall", c["tp"] + c["fn"])):
+            if n:
+                low, high = wilson_interval(c["tp"], n)
+                rows.append({"class": cls, "metric": metric, "value": c["tp"] / n,
+                             "ci_low": low, "ci_high": high, "n": n})  # fmt: skip
+if rows:
+    st.caption(f"Human labels of the slice starting {sliced:%Y-%m-%d %H:%M} UTC "
+               f"({counts['labelled']} labelled items); 95% Wilson intervals.")  # fmt: skip
+    per_class = pl.DataFrame(rows)
+    st.altair_chart(charts.class_bars(per_class), width="stretch")
+    st.dataframe(per_class, hide_index=True, width="stretch")
+    if counts.get("confusion"):
+        matrix = pl.DataFrame(
+            [{"predicted": p, "truth": t, "n": n} for p, t, n in cells],
+            schema={"predicted": pl.Utf8, "truth": pl.Utf8, "n": pl.Int64},
+        )
+        st.subheader("Confusion matrix")
+        st.altair_chart(charts.confusion(matrix), width="stretch")
+elif counts.get("pairs"):
+    st.caption(f"A score signal: its quality SLO is AUC ({len(counts['pairs'])} labelled pairs "
+               "in the latest slice); per-class precision/recall does not apply.")  # fmt: skip
+else:
+    st.info("No human labels yet for this signal's recent slices.")
+
+st.header("Drift")
+for slo in signal.slos:
+    if slo.sli.kind != "drift":
+        continue
+    measured = common.get("latest_measurement", chosen, slo.name)
+    if measured is None or not measured.details.get("columns"):
+        reason = measured.details.get("reason") if measured else "not measured yet"
+        st.info(f"{slo.name}: no drift result ({reason}).")
+        continue
+    d = measured.details
+    rows_note = f"{d.get('current_rows')} vs {d.get('reference_rows')} reference rows, sampled"
+    st.caption(f"{slo.name}: slice from {measured.start:%Y-%m-%d %H:%M} UTC, {rows_note}")
+    drift = pl.DataFrame(
+        [{"column": c, **v} for c, v in measured.details["columns"].items()]
+    ).select("column", "score", "method", "threshold", "drifted")
+    st.dataframe(drift, hide_index=True, width="stretch")
+    report = common.settings().data_dir / "reports" / chosen / f"{slo.name}.html"
+    if report.exists():
+        with st.expander("Latest Evidently report"):
+            st.iframe(report, height=900)  # generated by our monitors, not user input
+
+st.header("Latency and cost")
+left, right = st.columns(2)
+for slo in signal.slos:
+    status = latest.get(slo.name)
+    if slo.sli.kind == "latency" and status is not None:
+        d = status.details
+        quantiles = "  ·  ".join(
+            f"p{q} {d[f'p{q}_ms']:.0f} ms" for q in (50, 95, 99) if d.get(f"p{q}_ms") is not None
+        )
+        left.metric(
+            f"latency over the last {d.get('quantiles_over', '1h')}", quantiles or "no data"
+        )
+costs = common.get("daily_cost").filter(pl.col("signal") == chosen)
+if costs.is_empty():
+    right.info("No cost slices yet.")
+else:
+    last = costs.sort("day").row(-1, named=True)
+    right.metric("cost per 1k (latest day)", f"${last['cost_per_1k']:.3f}",
+                 help=f"spend ${last['spend_usd'] or 0:,.2f}")  # fmt: skip
+    if last["external_share"] is not None:
+        right.metric("served by the external API", f"{last['external_share']:.1%}")
+    st.altair_chart(charts.lines(costs, "day", "cost_per_1k", "signal"), width="stretch")
+
+st.header("Recent runs")
+runs = common.get("runs_frame", chosen)
+failed = runs.filter(pl.col("status") != "ok")
+if not failed.is_empty():
+    st.error(f"{len(failed)} of the last {len(runs)} runs failed; latest error: "
+             f"{failed['error'][0]}")  # fmt: skip
+st.dataframe(runs, hide_index=True, width="stretch")
+
+st.header("Definition")
+if signal.source is not None and signal.source.exists():
+    st.code(signal.source.read_text(encoding="utf-8"), language="yaml")

@@ -1,0 +1,86 @@
+"""SLO trends, for leadership: compliance per signal per week and month, error-budget
+burn-down, incidents and time to resolve, cost per 1k and monthly spend; CSV download."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from console import charts, common
+
+st.title("SLO trends")
+at = common.require_data()
+common.freshness(at)
+registry = common.registry()
+
+period_label = st.radio("Period", ["week", "month"], horizontal=True)
+period = {"week": "1w", "month": "1mo"}[period_label]
+table = common.get("compliance", at, period)
+st.header(f"Compliance per signal per {period_label}")
+if table.is_empty():
+    st.info("No measurements yet.")
+else:
+    per_signal = (
+        table.group_by("signal", "period")
+        .agg(pl.col("met").mean().alias("slos_met"), pl.len().alias("slos"))
+        .sort("signal", "period")
+    )
+    st.altair_chart(charts.lines(per_signal, "period", "slos_met", "signal", fmt=".0%"),
+                    width="stretch")  # fmt: skip
+    shown = table.with_columns(pl.col("period").dt.strftime("%Y-%m-%d"))
+    st.dataframe(
+        shown, hide_index=True, width="stretch",
+        column_config={"compliance": st.column_config.NumberColumn(format="%.4f")},
+    )  # fmt: skip
+    st.download_button(
+        "Download CSV", shown.write_csv(), file_name=f"sigwatch-compliance-{period_label}.csv",
+        mime="text/csv",
+    )  # fmt: skip
+
+st.header("Error budget burn-down")
+pairs = [f"{s.name} / {o.name}" for s in registry for o in s.slos]
+picked = st.selectbox("SLO", pairs)
+signal_name, slo_name = picked.split(" / ")
+slo = registry.get(signal_name).slo(slo_name)
+burn = common.get("budget_burndown", signal_name, slo_name, at - slo.objective.window, at)
+if burn.is_empty():
+    st.info("No evaluations of this SLO yet.")
+else:
+    st.altair_chart(
+        charts.lines(burn.with_columns(pl.lit(picked).alias("slo")), "t", "budget_remaining",
+                     "slo", fmt=".0%"),
+        width="stretch",
+    )  # fmt: skip
+
+st.header("Incidents")
+incidents = common.get("incidents")
+if incidents.is_empty():
+    st.success("No incidents recorded.")
+else:
+    weekly = (
+        incidents.with_columns(pl.col("started_at").dt.truncate("1w").alias("week"))
+        .group_by("week", "signal")
+        .agg(pl.len().alias("incidents"),
+             pl.col("minutes_to_resolve").median().alias("median_minutes_to_resolve"))
+        .sort("week", "signal")
+    )  # fmt: skip
+    st.dataframe(weekly, hide_index=True, width="stretch")
+
+st.header("Cost")
+costs = common.get("daily_cost")
+if costs.is_empty():
+    st.info("No cost slices yet.")
+else:
+    st.altair_chart(charts.lines(costs, "day", "cost_per_1k", "signal"), width="stretch")
+    monthly = (
+        costs.with_columns(pl.col("day").dt.truncate("1mo").alias("month"))
+        .group_by("month", "signal")
+        .agg(pl.col("spend_usd").sum().alias("spend_usd"),
+             pl.col("external_share").mean().alias("external_share"))
+        .sort("month", "signal")
+    )  # fmt: skip
+    st.dataframe(
+        monthly, hide_index=True, width="stretch",
+        column_config={"spend_usd": st.column_config.NumberColumn(format="$%.2f"),
+                       "external_share": st.column_config.NumberColumn(format="percent")},
+    )  # fmt: skip

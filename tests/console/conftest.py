@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timedelta
+
+import pytest
+
+from alerts.delivery import Delivery
+from alerts.lifecycle import Lifecycle
+from alerts.model import Policy
+from alerts.records import Records
+from alerts.service import Alerting
+from sigwatch.clock import FixedClock
+from sigwatch.store import Store
+from tests.conftest import SCENARIO_END
+
+END = datetime.fromisoformat(SCENARIO_END)
+
+
+@pytest.fixture(scope="session")
+def console_data(default_scenario, registry, tmp_path_factory):
+    """A data folder as the console sees it after a demo: the default scenario's logs and
+    monitors' store, with its alerts replayed (the still-open ones in the outbox)."""
+    result, path = default_scenario
+    folder = tmp_path_factory.mktemp("console-data")
+    with sqlite3.connect(path) as source, sqlite3.connect(folder / "sigwatch.db") as target:
+        source.backup(target)
+    for part in ("predictions", "labels", "reports"):
+        if (path.parent / part).exists():
+            (folder / part).symlink_to(path.parent / part)
+    clock = FixedClock(END)
+    with Store.open(folder / "sigwatch.db", clock=clock) as store:
+        records = Records(store)
+        alerting = Alerting(Lifecycle(records, registry, Policy()), Delivery(records, None, clock))
+        alerting.replay(result.start, END)
+    return folder
+
+
+@pytest.fixture
+def console_env(console_data, monkeypatch):
+    """The console pointed at a copy of ``console_data`` (pages may write: ack, silence), its
+    clock an hour after the data ends, its cache empty."""
+    import shutil
+
+    from console import common
+
+    folder = console_data.parent / f"copy-{id(monkeypatch)}"
+    folder.mkdir()
+    shutil.copy(console_data / "sigwatch.db", folder / "sigwatch.db")
+    for part in ("predictions", "labels", "reports"):
+        if (console_data / part).exists():
+            (folder / part).symlink_to((console_data / part).resolve())
+    monkeypatch.setenv("SIGWATCH_DATA", str(folder))
+    monkeypatch.setattr(common, "now", lambda: END + timedelta(hours=1))
+    common.read.clear()
+    yield folder
+    common.read.clear()

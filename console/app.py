@@ -1,5 +1,6 @@
-"""The console's entry: ``streamlit run console/app.py``. Pages live in ``console/pages/``;
-the signal page answers at ``/signal?signal=NAME`` (the link alerts post)."""
+"""The console's entry: ``streamlit run console/app.py``. Pages live in ``console/views/``
+(not ``pages/``, which Streamlit would also list by file name); the signal page answers at
+``/signal?signal=NAME`` (the link alerts post)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
-HERE = Path(__file__).parent / "pages"
+HERE = Path(__file__).parent / "views"
 
 st.set_page_config(page_title="sigwatch", page_icon="📡", layout="wide")
 pages = [

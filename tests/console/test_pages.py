@@ -12,7 +12,7 @@ from alerts.records import Records
 from sigwatch.store import Store
 from tests.conftest import ROOT
 
-PAGES = ROOT / "console" / "pages"
+PAGES = ROOT / "console" / "views"
 
 
 def page(name: str, **query) -> AppTest:

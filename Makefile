@@ -16,9 +16,9 @@ PYTEST_ARGS ?=
 .PHONY: demo test bench lint format system-deps clean help
 
 help:
-	@echo "make demo   - install, validate the SLO definitions and print the signals registry"
+	@echo "make demo   - install, simulate traffic with incidents, run monitors, alerts and the console"
 	@echo "make test   - install (Python and system packages), lint, then run the tests"
-	@echo "make bench  - speed and memory figures with same-run baselines (inference, replay)"
+	@echo "make bench  - speed and memory figures with same-run baselines (inference, replay, monitor, console)"
 	@echo "make format - apply ruff's formatting and safe fixes"
 	@echo "make clean  - remove the virtualenv and generated data (var/)"
 
@@ -52,21 +52,14 @@ system-deps:
 	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-# Until the monitors and the console land, the demo runs what exists: it validates the registry,
-# prints it, and simulates 14 days of traffic with the default incidents into var/ (only when
-# var/ holds no simulated data yet: delete var/ to start over).
+# The whole product on simulated traffic: on a first run it simulates 14 days with the default
+# incidents into $(DATA)/ and backfills the monitors (a few minutes); later runs only catch the
+# monitors up (seconds). Then the scheduler, the live simulator and the console run together
+# until Ctrl-C. Delete $(DATA)/ to start over.
 DATA ?= var
 demo: $(RUN_STAMP)
-	@echo "sigwatch demo: monitors and the console are not built yet; this demo validates the"
-	@echo "SLO definitions, prints the registry and simulates traffic into $(DATA)/."
 	$(BIN)/sigwatch validate
-	$(BIN)/sigwatch registry
-	@if [ -d $(DATA)/predictions ]; then \
-	  echo "$(DATA)/ already holds simulated data ($(DATA)/incidents.json); delete $(DATA)/ to simulate again"; \
-	  cat $(DATA)/incidents.json; \
-	else \
-	  $(BIN)/sigwatch simulate --data $(DATA) --days 14 --seed 1; \
-	fi
+	$(BIN)/sigwatch demo --data $(DATA)
 
 test: $(DEV_STAMP) system-deps
 	$(BIN)/ruff check .

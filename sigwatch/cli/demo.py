@@ -1,0 +1,155 @@
+"""``sigwatch console`` (the Streamlit console alone) and ``sigwatch demo`` (everything at
+once on simulated traffic: what ``make demo`` runs)."""
+
+from __future__ import annotations
+
+import os
+import signal as signals
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sigwatch.cli import DataOption, DefinitionsOption, _load, app, err, out
+from sigwatch.settings import Settings
+
+APP = Path(__file__).resolve().parent.parent.parent / "console" / "app.py"
+
+
+def _streamlit_args(host: str, port: int) -> list[str]:
+    return [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true",
+            "--server.address", host, "--server.port", str(port),
+            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]  # fmt: skip
+
+
+@app.command()
+def console(
+    host: Annotated[str, typer.Option(help="Address to serve on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8501,
+    data: DataOption = None,
+) -> None:
+    """Serve the Streamlit console (it reads the store in the data folder)."""
+    env = dict(os.environ)
+    if data is not None:
+        env["SIGWATCH_DATA"] = str(data)
+    out.print(f"console at http://{host}:{port}")
+    raise typer.Exit(subprocess.call(_streamlit_args(host, port), env=env))
+
+
+@app.command()
+def demo(
+    days: Annotated[int, typer.Option(min=1, help="Days of history on a first run.")] = 14,
+    rate: Annotated[float, typer.Option(min=1, help="Items per day per signal.")] = 20_000,
+    console_port: Annotated[int, typer.Option(help="Port of the console.")] = 8501,
+    serve_port: Annotated[int, typer.Option(help="Port of serve's /metrics.")] = 9465,
+    live_port: Annotated[int, typer.Option(help="Port of the live simulator's /metrics.")] = 9464,
+    data: DataOption = None,
+    definitions: DefinitionsOption = None,
+) -> None:
+    """Simulate history with incidents (first run only), backfill the monitors, then run the
+    scheduler, the live simulator and the console together. Ctrl-C stops all of them."""
+    from sigwatch.clock import SystemClock
+    from sigwatch.store import Store
+
+    _load(definitions)  # refuse to start on a broken registry, with its problems listed
+    settings = Settings.from_env()
+    folder = (data or settings.data_dir).resolve()
+    env = {**os.environ, "SIGWATCH_DATA": str(folder),
+           "SIGWATCH_DEFINITIONS": str((definitions or settings.definitions_dir).resolve()),
+           "SIGWATCH_CONSOLE_URL": f"http://127.0.0.1:{console_port}"}  # fmt: skip
+    me = [sys.executable, "-m", "sigwatch.cli"]
+    where = ["--data", str(folder)]
+    if not (folder / "predictions").exists():
+        out.print(f"[bold]1/3[/bold] simulating {days} days of traffic with incidents into "
+                  f"{folder} (the first run scores a corpus with the real models)")  # fmt: skip
+        _step([*me, "simulate", *where, "--days", str(days), "--rate", str(rate)], env)
+    else:
+        out.print(f"[bold]1/3[/bold] {folder} already holds simulated traffic (delete it to "
+                  "start over)")  # fmt: skip
+    with Store.open(folder / "sigwatch.db") as store:
+        latest = store.execute("SELECT MAX(at) FROM slo_status").fetchone()[0]
+    behind = timedelta(days=days)
+    if latest is not None:
+        behind = min(behind, SystemClock().now() - _epoch(latest))
+    if behind > timedelta(minutes=10):
+        hours = max(1, int(behind.total_seconds() // 3600) + 1)
+        out.print(f"[bold]2/3[/bold] backfilling the monitors over the last {hours}h")
+        _step([*me, "monitor", *where, "--backfill", f"{hours}h", "--slice-step", "3h"], env)
+    else:
+        out.print("[bold]2/3[/bold] the monitors are up to date")
+    out.print("[bold]3/3[/bold] starting the scheduler, the live simulator and the console")
+    serve = [*me, "serve", *where, "--port", str(serve_port)]
+    live = [*me, "simulate", "--live", *where, "--rate", str(rate), "--port", str(live_port)]
+    children = {
+        "serve": subprocess.Popen(serve, env=env),
+        "live": subprocess.Popen(live, env=env),
+        "console": subprocess.Popen(_streamlit_args("127.0.0.1", console_port), env=env),
+    }
+    url = f"http://127.0.0.1:{console_port}"
+    code = _supervise(children, url)
+    raise typer.Exit(code)
+
+
+def _epoch(seconds: int):
+    from sigwatch.store import from_epoch
+
+    return from_epoch(seconds)
+
+
+def _step(args: list[str], env: dict) -> None:
+    code = subprocess.call(args, env=env)
+    if code != 0:
+        err.print(f"[red]`{' '.join(args[2:])}` failed (exit {code}); stopping the demo")
+        raise typer.Exit(code)
+
+
+def _supervise(children: dict[str, subprocess.Popen], url: str) -> int:
+    """Wait for Ctrl-C (or SIGTERM) or a child's death; then stop every child cleanly."""
+    stopping = False
+
+    def on_term(*_):
+        raise KeyboardInterrupt
+
+    signals.signal(signals.SIGTERM, on_term)
+    announced = False
+    code = 0
+    try:
+        while True:
+            for name, child in children.items():
+                if child.poll() is not None:
+                    err.print(f"[red]{name} exited with {child.returncode}; stopping the demo")
+                    code = 1
+                    raise KeyboardInterrupt
+            if not announced and _healthy(url):
+                out.print(f"\n[bold green]console: {url}[/bold green]  (Ctrl-C stops everything)")
+                announced = True
+            time.sleep(1)
+    except KeyboardInterrupt:
+        stopping = True
+    finally:
+        for child in children.values():
+            if child.poll() is None:
+                child.send_signal(signals.SIGINT)
+        deadline = time.monotonic() + 30
+        for name, child in children.items():
+            try:
+                child.wait(timeout=max(1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                err.print(f"{name} did not stop in time; killing it")
+                child.kill()
+        if stopping:
+            out.print("demo stopped")
+    return code
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
+            return response.status == 200
+    except OSError:
+        return False

@@ -1,15 +1,16 @@
-"""Run every benchmark: ``python -m bench [inference|replay ...]``."""
+"""Run every benchmark: ``python -m bench [inference|replay|monitor|console ...]``."""
 
 from __future__ import annotations
 
 import sys
 
-from bench import inference_bench, monitor_bench, replay_bench
+from bench import console_bench, inference_bench, monitor_bench, replay_bench
 
 BENCHES = {
     "inference": inference_bench.main,
     "replay": replay_bench.main,
     "monitor": monitor_bench.main,
+    "console": console_bench.main,
 }
 
 

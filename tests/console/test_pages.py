@@ -157,3 +157,9 @@ def test_pages_say_how_to_get_data_when_there_is_none(name, tmp_path, monkeypatc
     at = page(name)
     assert not at.exception
     assert "No evaluations yet" in at.info[0].value
+
+
+def test_the_app_navigates_to_the_overview_by_default(console_env):
+    at = AppTest.from_file(str(ROOT / "console" / "app.py"), default_timeout=180).run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Overview"]

@@ -12,14 +12,15 @@ import pytest
 
 from tests.conftest import ROOT
 
-PACKAGES = ("sigwatch", "inference", "simulator", "monitors", "alerts", "console")
+PACKAGES = ("sigwatch", "inference", "simulator", "monitors", "alerts", "console", "evaluation")
 ALLOWED = {
     "sigwatch": {"sigwatch"},
     "inference": {"sigwatch", "inference"},
     "monitors": {"sigwatch", "monitors"},
     "simulator": {"sigwatch", "inference", "simulator"},
     "alerts": {"sigwatch", "monitors", "alerts"},
-    "console": {"sigwatch", "monitors", "alerts", "inference", "console"},
+    "console": {"sigwatch", "monitors", "alerts", "inference", "evaluation", "console"},
+    "evaluation": {"sigwatch", "inference", "monitors", "evaluation"},
 }
 COMPOSITION_ROOT = ROOT / "sigwatch" / "cli"
 

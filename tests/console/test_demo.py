@@ -12,6 +12,8 @@ import sys
 import time
 import urllib.request
 
+import pytest
+
 from tests.conftest import DEFINITIONS, ROOT
 
 
@@ -58,6 +60,6 @@ def test_demo_brings_everything_up_and_ctrl_c_stops_it(corpus_cache, tmp_path):
     assert code == 0, text
     assert "demo stopped" in text and "1/3 simulating 7 days" in text
     assert (data / "sigwatch.db").exists() and (data / "incidents.json").exists()
-    for port in (console, serve, live):  # every child is gone: its port is free again
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", port))
+    for port in (console, serve, live):  # every child is gone: nothing listens any more
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()

@@ -32,6 +32,17 @@ class Rubric:
     examples: tuple[tuple[str, str], ...] = ()  # (post, label)
     instructions: str = ""
 
+    @classmethod
+    def of(cls, signal) -> Rubric:
+        """The rubric in a signal's YAML (``signal.judge``)."""
+        if signal.judge is None:
+            raise ValueError(
+                f"signal {signal.name!r} has no judge rubric; add 'judge:' (labels, examples) "
+                "to its SLO file"
+            )
+        return cls(signal.name, dict(signal.judge.labels), tuple(signal.judge.examples),
+                   signal.judge.instructions)  # fmt: skip
+
     @property
     def version(self) -> str:
         """Changes when anything the judge is told changes (then calibration is re-run)."""

@@ -173,4 +173,44 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX outbox_by_status ON outbox (status, id)",
         ),
     ),
+    Migration(
+        4,
+        "judge labels and calibrations",
+        (
+            # One row per judge call: a label, or the judge_error that replaced it.
+            """
+            CREATE TABLE judge_labels (
+                signal         TEXT    NOT NULL,
+                item_id        TEXT    NOT NULL,
+                purpose        TEXT    NOT NULL,
+                label          TEXT,
+                error          TEXT,
+                rationale      TEXT,
+                confidence     DOUBLE PRECISION,
+                model          TEXT    NOT NULL,
+                prompt_version TEXT    NOT NULL,
+                tokens_in      BIGINT,
+                tokens_out     BIGINT,
+                latency_ms     DOUBLE PRECISION,
+                cost_usd       DOUBLE PRECISION,
+                labeled_at     BIGINT  NOT NULL,
+                PRIMARY KEY (signal, item_id, purpose, model, prompt_version)
+            )
+            """,
+            """
+            CREATE TABLE judge_calibrations (
+                signal         TEXT    NOT NULL,
+                model          TEXT    NOT NULL,
+                prompt_version TEXT    NOT NULL,
+                at             BIGINT  NOT NULL,
+                n              BIGINT  NOT NULL,
+                errors         BIGINT  NOT NULL,
+                kappa          DOUBLE PRECISION,
+                per_class      TEXT    NOT NULL,
+                cost_usd       DOUBLE PRECISION NOT NULL,
+                PRIMARY KEY (signal, model, prompt_version, at)
+            )
+            """,
+        ),
+    ),
 )

@@ -236,6 +236,15 @@ class ModelRef:
 
 
 @dataclass(frozen=True)
+class JudgeRubric:
+    """What the LLM judge is told about a signal: a definition per class and examples."""
+
+    labels: tuple[tuple[str, str], ...]  # (class, definition)
+    examples: tuple[tuple[str, str], ...] = ()  # (post, class)
+    instructions: str = ""
+
+
+@dataclass(frozen=True)
 class Signal:
     name: str
     description: str
@@ -249,6 +258,7 @@ class Signal:
     schedule: timedelta
     slos: tuple[SLO, ...]
     source: Path | None = field(default=None, compare=False)
+    judge: JudgeRubric | None = None
 
     def slo(self, name: str) -> SLO:
         for slo in self.slos:

@@ -62,6 +62,13 @@ def to_model(doc: s.Document, source: Path | None = None) -> m.Signal:
         schedule=parse_duration(sig.schedule),
         slos=tuple(_slo_to_model(slo, sig.name) for slo in doc.slos),
         source=source,
+        judge=m.JudgeRubric(
+            labels=tuple(sig.judge.labels.items()),
+            examples=tuple((e.text, e.label) for e in sig.judge.examples),
+            instructions=sig.judge.instructions,
+        )
+        if sig.judge
+        else None,
     )
 
 
@@ -139,8 +146,17 @@ def to_spec_dict(signal: m.Signal) -> dict:
             "consumers": list(signal.consumers),
             "serving_threshold": signal.serving_threshold,
             "schedule": format_duration(signal.schedule),
+            **({"judge": _judge_to_dict(signal.judge)} if signal.judge else {}),
         },
         "slos": [_slo_to_dict(slo) for slo in signal.slos],
+    }
+
+
+def _judge_to_dict(judge: m.JudgeRubric) -> dict:
+    return {
+        "instructions": judge.instructions,
+        "labels": dict(judge.labels),
+        "examples": [{"text": text, "label": label} for text, label in judge.examples],
     }
 
 

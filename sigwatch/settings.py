@@ -28,6 +28,9 @@ ENV_VARS = {
     "SIGWATCH_ALERT_RENOTIFY": "how often a still-firing page is re-announced (default 2h)",
     "SIGWATCH_PAGE_MENTION": "who a page mentions, e.g. <!subteam^S0123|ml-oncall> (default none)",
     "SIGWATCH_DIGEST_CHANNEL": "channel of the daily digest (default #ml-signals-leadership)",
+    "SIGWATCH_JUDGE_URL": "base URL of an OpenAI-compatible chat-completions server (LLM judge)",
+    "SIGWATCH_JUDGE_MODEL": "the judge's model name on that server",
+    "SIGWATCH_JUDGE_KEY": "the judge server's API key (secret), if it needs one",
 }
 
 
@@ -68,6 +71,9 @@ class Settings:
     alert_renotify: timedelta = timedelta(hours=2)
     page_mention: str | None = None
     digest_channel: str = "#ml-signals-leadership"
+    judge_url: str | None = None
+    judge_model: str | None = None
+    judge_key: Secret | None = None
 
     @property
     def store_path(self) -> Path:
@@ -95,6 +101,9 @@ class Settings:
             alert_renotify=_duration(get, "SIGWATCH_ALERT_RENOTIFY", cls.alert_renotify),
             page_mention=get("SIGWATCH_PAGE_MENTION"),
             digest_channel=get("SIGWATCH_DIGEST_CHANNEL") or cls.digest_channel,
+            judge_url=get("SIGWATCH_JUDGE_URL"),
+            judge_model=get("SIGWATCH_JUDGE_MODEL"),
+            judge_key=Secret(key) if (key := get("SIGWATCH_JUDGE_KEY")) else None,
         )
 
 

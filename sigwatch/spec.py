@@ -89,6 +89,23 @@ class ModelSpec(_Spec):
     version: str = Field(description='the model version, quoted, e.g. "2026.11"')
 
 
+class JudgeExampleSpec(_Spec):
+    text: str = Field(min_length=1, description="a post")
+    label: Name = Field(description="its label: one of the judge's labels")
+
+
+class JudgeSpec(_Spec):
+    """How the LLM judge labels the signal's posts (evaluation/): one definition per class."""
+
+    instructions: str = Field(default="", description="extra guidance for the judge")
+    labels: dict[Name, str] = Field(
+        min_length=2, description="class -> definition; exactly the signal's classes"
+    )
+    examples: list[JudgeExampleSpec] = Field(
+        default_factory=list, description="few-shot examples: [{text: ..., label: ...}]"
+    )
+
+
 class SignalSpec(_Spec):
     name: Name = Field(description=f"the signal's name: {NAME_HELP}")
     description: str = Field(description="one sentence: what the signal says about a post")
@@ -107,6 +124,9 @@ class SignalSpec(_Spec):
         description="predictions scoring below it are not served (abstentions): a number in [0, 1]",
     )
     schedule: Duration = Field(default="5m", description="how often monitors evaluate: 5m")
+    judge: JudgeSpec | None = Field(
+        default=None, description="the LLM judge's rubric (multiclass signals): labels, examples"
+    )
 
 
 class CoverageSpec(_Spec):

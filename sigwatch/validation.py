@@ -399,6 +399,39 @@ def _signal_problems(signal: SignalSpec) -> Iterable[tuple[Loc, str]]:
         if cls in seen:
             yield ("signal", "classes", i), f"class {cls!r} is listed twice; allowed: each once"
         seen.add(cls)
+    yield from _judge_problems(signal)
+
+
+def _judge_problems(signal: SignalSpec) -> Iterable[tuple[Loc, str]]:
+    judge = signal.judge
+    if judge is None:
+        return
+    if signal.task != "multiclass":
+        yield (
+            ("signal", "judge"),
+            f"a judge rubric labels one class per post; signal {signal.name!r} has task "
+            f"{signal.task!r}; allowed: task multiclass (or remove 'judge')",
+        )
+        return
+    classes = list(signal.classes or ())
+    missing = [c for c in classes if c not in judge.labels]
+    unknown = [c for c in judge.labels if c not in classes]
+    if missing or unknown:
+        parts = ([f"missing {', '.join(missing)}"] if missing else []) + (
+            [f"unknown {', '.join(unknown)}"] if unknown else []
+        )
+        yield (
+            ("signal", "judge", "labels"),
+            f"the judge's labels must be the signal's classes ({'; '.join(parts)}); "
+            f"allowed: {', '.join(classes)}",
+        )
+    for i, example in enumerate(judge.examples):
+        if example.label not in judge.labels:
+            yield (
+                ("signal", "judge", "examples", i, "label"),
+                f"{example.label!r} is not one of the judge's labels; "
+                f"allowed: {', '.join(judge.labels)}",
+            )
 
 
 def _slo_problems(slo: SLOSpec, signal: SignalSpec | None) -> Iterable[tuple[Loc, str]]:

@@ -1,0 +1,112 @@
+"""Calibrating the judge on a signal's human gold set: every gold post judged once per (model,
+prompt version), stored in ``judge_labels`` (purpose ``calibration``), then kappa and per-class
+TPR/TNR stored in ``judge_calibrations``. Judge errors are counted, never scored as labels."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from evaluation.calibration import ClassRates, class_rates, cohen_kappa
+from evaluation.judge import JudgeClient, JudgeError, Rubric, Verdict
+from sigwatch.model import Signal
+from sigwatch.store import Store, to_epoch
+
+CALIBRATION = "calibration"
+
+
+@dataclass(frozen=True)
+class GoldItem:
+    id: str
+    text: str
+    truth: str
+
+
+@dataclass(frozen=True)
+class Calibration:
+    signal: str
+    model: str
+    prompt_version: str
+    n: int
+    errors: int
+    kappa: float | None
+    rates: dict[str, ClassRates]
+    cost_usd: float
+
+
+def gold_items(signal: Signal) -> list[GoldItem]:
+    """The human gold set of a signal: the hand-labelled posts (content_type) or the
+    CrowdFlower tweets' human sentiment (sentiment; the 400 most confident, by id order)."""
+    from inference import datasets
+
+    if signal.name == "content_type":
+        return [GoldItem(p.id, p.text, p.content_type) for p in datasets.gold()]
+    if signal.name == "sentiment":
+        confident = [t for t in datasets.tweets() if t.confidence >= 0.99]
+        return [GoldItem(t.id, t.text, t.sentiment) for t in confident[:400]]
+    raise ValueError(f"no human gold set for {signal.name!r}; allowed: content_type, sentiment")
+
+
+def calibrate(store: Store, client: JudgeClient, signal: Signal, items: Sequence[GoldItem],
+              progress: Callable[[int, int], None] | None = None) -> Calibration:  # fmt: skip
+    rubric = Rubric.of(signal)
+    truth, judged, errors, cost = [], [], 0, 0.0
+    for k, item in enumerate(items):
+        row = _stored(store, signal.name, item.id, client.model, rubric.version)
+        if row is None:
+            try:
+                verdict = client.judge(item.text, rubric)
+                _store(store, signal.name, item.id, verdict)
+                row = (verdict.label, None, verdict.cost_usd)
+            except JudgeError as exc:
+                _store_error(store, signal.name, item.id, client.model, rubric.version, exc)
+                row = (None, str(exc), 0.0)
+        label, error, spent = row
+        cost += spent or 0.0
+        if error is not None:
+            errors += 1
+        else:
+            truth.append(item.truth)
+            judged.append(label)
+        if progress:
+            progress(k + 1, len(items))
+    rates = class_rates(truth, judged, list(signal.classes)) if truth else {}
+    result = Calibration(signal.name, client.model, rubric.version, len(items), errors,
+                         cohen_kappa(truth, judged) if truth else None, rates, cost)  # fmt: skip
+    per_class = {c: r.__dict__ for c, r in rates.items()}
+    store.execute(
+        "INSERT OR REPLACE INTO judge_calibrations (signal, model, prompt_version, at, n, errors,"
+        " kappa, per_class, cost_usd) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (signal.name, client.model, rubric.version, to_epoch(store.now()), result.n, errors,
+         result.kappa, json.dumps(per_class), cost),
+    )  # fmt: skip
+    return result
+
+
+def _stored(store, signal, item_id, model, version):
+    return store.execute(
+        "SELECT label, error, cost_usd FROM judge_labels WHERE signal = ? AND item_id = ?"
+        " AND purpose = ? AND model = ? AND prompt_version = ?",
+        (signal, item_id, CALIBRATION, model, version),
+    ).fetchone()
+
+
+def _store(store: Store, signal: str, item_id: str, v: Verdict) -> None:
+    store.execute(
+        "INSERT OR REPLACE INTO judge_labels (signal, item_id, purpose, label, error, rationale,"
+        " confidence, model, prompt_version, tokens_in, tokens_out, latency_ms, cost_usd,"
+        " labeled_at) VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (signal, item_id, CALIBRATION, v.label, v.rationale, v.confidence, v.model,
+         v.prompt_version, v.tokens_in, v.tokens_out, v.latency_ms, v.cost_usd,
+         to_epoch(store.now())),
+    )  # fmt: skip
+
+
+def _store_error(store, signal, item_id, model, version, exc: JudgeError) -> None:
+    store.execute(
+        "INSERT OR REPLACE INTO judge_labels (signal, item_id, purpose, label, error, model,"
+        " prompt_version, labeled_at) VALUES (?, ?, ?, NULL, ?, ?, ?, ?)",
+        (signal, item_id, CALIBRATION, f"judge_error: {exc.kind}", model, version,
+         to_epoch(store.now())),
+    )  # fmt: skip

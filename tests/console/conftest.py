@@ -37,14 +37,14 @@ def console_data(default_scenario, registry, tmp_path_factory):
 
 
 @pytest.fixture
-def console_env(console_data, monkeypatch):
+def console_env(console_data, monkeypatch, tmp_path):
     """The console pointed at a copy of ``console_data`` (pages may write: ack, silence), its
     clock an hour after the data ends, its cache empty."""
     import shutil
 
     from console import common
 
-    folder = console_data.parent / f"copy-{id(monkeypatch)}"
+    folder = tmp_path / "data"
     folder.mkdir()
     shutil.copy(console_data / "sigwatch.db", folder / "sigwatch.db")
     for part in ("predictions", "labels", "reports"):

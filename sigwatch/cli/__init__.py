@@ -55,6 +55,15 @@ DataOption = Annotated[
 ]
 
 
+def _time_option(help_text: str):
+    """An ISO time option (``2026-11-26T06:00:00+0000``, ``2026-11-26T06:00Z`` or a date)."""
+    return typer.Option(
+        formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%d"],
+        help=help_text,
+        show_default=False,
+    )
+
+
 def _version(value: bool) -> None:
     if value:
         out.print(f"sigwatch {__version__}")
@@ -167,11 +176,7 @@ def simulate(
     ] = "default",
     end: Annotated[
         datetime | None,
-        typer.Option(
-            formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%d"],
-            help="End of the simulated span, UTC \\[default: now, floored to 5 minutes].",
-            show_default=False,
-        ),
+        _time_option("End of the simulated span, UTC \\[default: now, floored to 5 minutes]."),
     ] = None,
     label_rate: Annotated[
         float, typer.Option(min=0, max=1, help="Share of labellable items that get a human label.")
@@ -300,12 +305,7 @@ STATE_STYLE = {
 @app.command()
 def monitor(
     at: Annotated[
-        datetime | None,
-        typer.Option(
-            formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%d"],
-            help="Evaluate as of this time, UTC \\[default: now].",
-            show_default=False,
-        ),
+        datetime | None, _time_option("Evaluate as of this time, UTC \\[default: now].")
     ] = None,
     backfill: Annotated[
         str | None,

@@ -52,7 +52,7 @@ class Records:
                 f" VALUES ({', '.join('?' * len(values))})",
                 values,
             )
-            return _replace_id(alert, cursor.lastrowid)
+            return replace(alert, id=cursor.lastrowid)
         names = _ALERT_COLUMNS.removeprefix("id, ").split(", ")
         self.store.execute(
             f"UPDATE alerts SET {', '.join(f'{n} = ?' for n in names)} WHERE id = ?",
@@ -192,10 +192,6 @@ class Records:
             sets.append(f"{name} = ?")
             args.append(to_epoch(value) if isinstance(value, datetime) else value)
         self.store.execute(f"UPDATE outbox SET {', '.join(sets)} WHERE id = ?", (*args, item_id))
-
-
-def _replace_id(alert: Alert, new_id: int | None) -> Alert:
-    return replace(alert, id=new_id)
 
 
 def _alert(row: tuple) -> Alert:

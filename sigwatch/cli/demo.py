@@ -54,7 +54,7 @@ def demo(
     """Simulate history with incidents (first run only), backfill the monitors, then run the
     scheduler, the live simulator and the console together. Ctrl-C stops all of them."""
     from sigwatch.clock import SystemClock
-    from sigwatch.store import Store
+    from sigwatch.store import Store, from_epoch
 
     _load(definitions)  # refuse to start on a broken registry, with its problems listed
     settings = Settings.from_env()
@@ -75,7 +75,7 @@ def demo(
         latest = store.execute("SELECT MAX(at) FROM slo_status").fetchone()[0]
     behind = timedelta(days=days)
     if latest is not None:
-        behind = min(behind, SystemClock().now() - _epoch(latest))
+        behind = min(behind, SystemClock().now() - from_epoch(latest))
     if behind > timedelta(minutes=10):
         hours = max(1, int(behind.total_seconds() // 3600) + 1)
         out.print(f"[bold]2/3[/bold] backfilling the monitors over the last {hours}h")
@@ -93,12 +93,6 @@ def demo(
     url = f"http://127.0.0.1:{console_port}"
     code = _supervise(children, url)
     raise typer.Exit(code)
-
-
-def _epoch(seconds: int):
-    from sigwatch.store import from_epoch
-
-    return from_epoch(seconds)
 
 
 def _step(args: list[str], env: dict) -> None:

@@ -8,8 +8,9 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from evaluation.calibration import ClassRates, class_rates, cohen_kappa
-from evaluation.judge import JudgeClient, JudgeError, Rubric, Verdict
+from evaluation.judge import JudgeClient, JudgeError, Rubric
+from evaluation.labels import record, stored
+from sigwatch.calibration import ClassRates, class_rates, cohen_kappa
 from sigwatch.model import Signal
 from sigwatch.store import Store, to_epoch
 
@@ -53,14 +54,16 @@ def calibrate(store: Store, client: JudgeClient, signal: Signal, items: Sequence
     rubric = Rubric.of(signal)
     truth, judged, errors, cost = [], [], 0, 0.0
     for k, item in enumerate(items):
-        row = _stored(store, signal.name, item.id, client.model, rubric.version)
+        row = stored(store, signal.name, item.id, CALIBRATION, client.model, rubric.version)
         if row is None:
             try:
                 verdict = client.judge(item.text, rubric)
-                _store(store, signal.name, item.id, verdict)
+                record(store, signal.name, item.id, CALIBRATION, client.model, rubric.version,
+                       verdict=verdict)  # fmt: skip
                 row = (verdict.label, None, verdict.cost_usd)
             except JudgeError as exc:
-                _store_error(store, signal.name, item.id, client.model, rubric.version, exc)
+                record(store, signal.name, item.id, CALIBRATION, client.model, rubric.version,
+                       error=f"judge_error: {exc.kind}")  # fmt: skip
                 row = (None, str(exc), 0.0)
         label, error, spent = row
         cost += spent or 0.0
@@ -82,31 +85,3 @@ def calibrate(store: Store, client: JudgeClient, signal: Signal, items: Sequence
          result.kappa, json.dumps(per_class), cost),
     )  # fmt: skip
     return result
-
-
-def _stored(store, signal, item_id, model, version):
-    return store.execute(
-        "SELECT label, error, cost_usd FROM judge_labels WHERE signal = ? AND item_id = ?"
-        " AND purpose = ? AND model = ? AND prompt_version = ?",
-        (signal, item_id, CALIBRATION, model, version),
-    ).fetchone()
-
-
-def _store(store: Store, signal: str, item_id: str, v: Verdict) -> None:
-    store.execute(
-        "INSERT OR REPLACE INTO judge_labels (signal, item_id, purpose, label, error, rationale,"
-        " confidence, model, prompt_version, tokens_in, tokens_out, latency_ms, cost_usd,"
-        " labeled_at) VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (signal, item_id, CALIBRATION, v.label, v.rationale, v.confidence, v.model,
-         v.prompt_version, v.tokens_in, v.tokens_out, v.latency_ms, v.cost_usd,
-         to_epoch(store.now())),
-    )  # fmt: skip
-
-
-def _store_error(store, signal, item_id, model, version, exc: JudgeError) -> None:
-    store.execute(
-        "INSERT OR REPLACE INTO judge_labels (signal, item_id, purpose, label, error, model,"
-        " prompt_version, labeled_at) VALUES (?, ?, ?, NULL, ?, ?, ?, ?)",
-        (signal, item_id, CALIBRATION, f"judge_error: {exc.kind}", model, version,
-         to_epoch(store.now())),
-    )  # fmt: skip

@@ -23,6 +23,14 @@ import httpx
 from sigwatch.settings import Secret
 
 PROMPT = "v1"
+# How the answer's JSON schema is asked for: OpenAI's structured outputs (vLLM, Ollama, hosted
+# APIs) or llama-cpp-python's server, which takes ``{"type": "json_object", "schema": ...}``.
+FORMATS = {
+    "json_schema": lambda schema: {
+        "type": "json_schema", "json_schema": {"name": "label", "schema": schema, "strict": True}
+    },
+    "json_object": lambda schema: {"type": "json_object", "schema": schema},
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -61,9 +69,10 @@ class Rubric:
             "additionalProperties": False,
         }
 
-    def messages(self, text: str) -> list[dict]:
+    def messages(self, text: str, salt: int = 0) -> list[dict]:
+        """The chat turns for ``text``; ``salt`` changes the label order (self-consistency)."""
         order = sorted(self.labels)
-        random.Random(hashlib.sha256(text.encode()).digest()).shuffle(order)
+        random.Random(hashlib.sha256(f"{salt}:{text}".encode()).digest()).shuffle(order)
         definitions = "\n".join(f"- {name}: {self.labels[name]}" for name in order)
         system = (
             f"You label social-media posts for the signal '{self.signal}'. "
@@ -108,25 +117,30 @@ class JudgeClient:
     def __init__(
         self, url: str, model: str, *, api_key: Secret | None = None, timeout: float = 30,
         retries: int = 2, price_in_per_1k: float = 0.0, price_out_per_1k: float = 0.0,
-        max_retry_after: float = 30,
+        max_retry_after: float = 30, price_per_hour: float = 0.0,
+        response_format: str = "json_schema",
     ) -> None:  # fmt: skip
         self.url = url.rstrip("/") + "/chat/completions"
         self.model, self.retries, self.max_retry_after = model, retries, max_retry_after
         self.prices = (price_in_per_1k, price_out_per_1k)
+        # A self-hosted judge costs its machine's time: ``price_per_hour`` x the call's latency.
+        self.price_per_hour = price_per_hour
+        if response_format not in FORMATS:
+            raise ValueError(f"response_format {response_format!r}; allowed: {', '.join(FORMATS)}")
+        self.response_format = response_format
         headers = {"Authorization": f"Bearer {api_key.reveal()}"} if api_key else {}
         self._http = httpx.Client(timeout=timeout, headers=headers)
 
     def close(self) -> None:
         self._http.close()
 
-    def judge(self, text: str, rubric: Rubric) -> Verdict:
+    def judge(self, text: str, rubric: Rubric, salt: int = 0) -> Verdict:
         body = {
             "model": self.model,
             "temperature": 0,
-            "messages": rubric.messages(text),
-            "response_format": {"type": "json_schema", "json_schema": {
-                "name": "label", "schema": rubric.schema(), "strict": True}},
-        }  # fmt: skip
+            "messages": rubric.messages(text, salt),
+            "response_format": FORMATS[self.response_format](rubric.schema()),
+        }
         last: JudgeError | None = None
         for attempt in range(1, self.retries + 2):
             started = time.perf_counter()
@@ -174,6 +188,7 @@ class JudgeClient:
         tokens_in = int(usage.get("prompt_tokens", 0))
         tokens_out = int(usage.get("completion_tokens", 0))
         cost = tokens_in / 1000 * self.prices[0] + tokens_out / 1000 * self.prices[1]
+        cost += latency_ms / 3.6e6 * self.price_per_hour
         model = str(payload.get("model", self.model))
         return Verdict(label, rationale[:300], confidence, model, rubric.version, tokens_in,
                        tokens_out, latency_ms, cost, attempt)  # fmt: skip

@@ -213,4 +213,18 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    Migration(
+        5,
+        "judge labels of served predictions: when, what was predicted, sampling weight",
+        (
+            # For purpose 'monitoring' rows (the daily sample): the prediction's event time,
+            # the served label, the stratum it was drawn from and its weight (stratum rows /
+            # rows drawn), so the judge-based SLIs are estimates over all served traffic.
+            "ALTER TABLE judge_labels ADD COLUMN event_time BIGINT",
+            "ALTER TABLE judge_labels ADD COLUMN predicted TEXT",
+            "ALTER TABLE judge_labels ADD COLUMN stratum TEXT",
+            "ALTER TABLE judge_labels ADD COLUMN weight DOUBLE PRECISION",
+            "CREATE INDEX judge_labels_by_time ON judge_labels (signal, purpose, event_time)",
+        ),
+    ),
 )

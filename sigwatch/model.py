@@ -108,6 +108,7 @@ class QualitySLI:
     metric: str  # precision | recall | f1
     cls: str | None
     min_labels: int
+    labels: str = "human"  # human | judge
     budgeting: ClassVar[Budgeting] = Budgeting.TIMESLICES
 
     @property

@@ -101,7 +101,9 @@ def _sli_to_model(sli) -> m.SLI:
         case s.LatencySpec():
             return m.LatencySLI(threshold_ms=sli.threshold_ms)
         case s.QualitySpec():
-            return m.QualitySLI(metric=sli.kind, cls=sli.class_, min_labels=sli.min_labels)
+            return m.QualitySLI(
+                metric=sli.kind, cls=sli.class_, min_labels=sli.min_labels, labels=sli.labels
+            )
         case s.AucSpec():
             return m.AucSLI(min_labels=sli.min_labels)
         case s.DriftSpec():
@@ -187,6 +189,8 @@ def _sli_to_dict(sli: m.SLI) -> dict:
             out = {"kind": sli.kind, "min_labels": sli.min_labels}
             if sli.cls is not None:
                 out["class"] = sli.cls
+            if sli.labels != "human":
+                out["labels"] = sli.labels
             return out
         case m.AucSLI():
             return {"kind": sli.kind, "min_labels": sli.min_labels}

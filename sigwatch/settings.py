@@ -31,6 +31,16 @@ ENV_VARS = {
     "SIGWATCH_JUDGE_URL": "base URL of an OpenAI-compatible chat-completions server (LLM judge)",
     "SIGWATCH_JUDGE_MODEL": "the judge's model name on that server",
     "SIGWATCH_JUDGE_KEY": "the judge server's API key (secret), if it needs one",
+    "SIGWATCH_JUDGE_FORMAT": "how the judge's JSON schema is asked for: json_schema (OpenAI, "
+    "vLLM, Ollama; default) or json_object (llama-cpp-python's server)",
+    "SIGWATCH_JUDGE_PRICE_IN": "judge price, $ per 1k prompt tokens (default 0)",
+    "SIGWATCH_JUDGE_PRICE_OUT": "judge price, $ per 1k completion tokens (default 0)",
+    "SIGWATCH_JUDGE_PRICE_HOUR": "a self-hosted judge's machine, $ per hour, charged by call "
+    "latency (default 0; the embedded judge: 0.10)",
+    "SIGWATCH_JUDGE_WEIGHTS": "the embedded judge's weights when no URL is set: "
+    "qwen2.5-coder-0.5b (default) or qwen2.5-coder-1.5b",
+    "SIGWATCH_JUDGE_DAILY_CALLS": "the daily judge job's budget in calls (default 200)",
+    "SIGWATCH_JUDGE_DAILY_DOLLARS": "the daily judge job's budget in dollars (default 1.00)",
 }
 
 
@@ -74,6 +84,13 @@ class Settings:
     judge_url: str | None = None
     judge_model: str | None = None
     judge_key: Secret | None = None
+    judge_format: str = "json_schema"
+    judge_price_in: float = 0.0
+    judge_price_out: float = 0.0
+    judge_price_hour: float | None = None  # None: 0 for a configured URL, 0.10 embedded
+    judge_weights: str = "qwen2.5-coder-0.5b"
+    judge_daily_calls: int = 200
+    judge_daily_dollars: float = 1.0
 
     @property
     def store_path(self) -> Path:
@@ -104,6 +121,13 @@ class Settings:
             judge_url=get("SIGWATCH_JUDGE_URL"),
             judge_model=get("SIGWATCH_JUDGE_MODEL"),
             judge_key=Secret(key) if (key := get("SIGWATCH_JUDGE_KEY")) else None,
+            judge_format=_choice(get, "SIGWATCH_JUDGE_FORMAT", ("json_schema", "json_object")),
+            judge_price_in=_number(get, "SIGWATCH_JUDGE_PRICE_IN", 0.0),
+            judge_price_out=_number(get, "SIGWATCH_JUDGE_PRICE_OUT", 0.0),
+            judge_price_hour=_number(get, "SIGWATCH_JUDGE_PRICE_HOUR", None),
+            judge_weights=get("SIGWATCH_JUDGE_WEIGHTS") or cls.judge_weights,
+            judge_daily_calls=int(_number(get, "SIGWATCH_JUDGE_DAILY_CALLS", 200)),
+            judge_daily_dollars=_number(get, "SIGWATCH_JUDGE_DAILY_DOLLARS", 1.0),
         )
 
 
@@ -115,3 +139,23 @@ def _duration(get, name: str, default: timedelta) -> timedelta:
         return parse_duration(raw)
     except ValueError as exc:
         raise ValueError(f"environment variable {name}: {exc}") from None
+
+
+def _number(get, name: str, default):
+    raw = get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"environment variable {name}: {raw!r} is not a number") from None
+    if value < 0:
+        raise ValueError(f"environment variable {name}: {raw!r} must be >= 0")
+    return value
+
+
+def _choice(get, name: str, allowed: tuple[str, ...]) -> str:
+    raw = get(name) or allowed[0]
+    if raw not in allowed:
+        raise ValueError(f"environment variable {name}: {raw!r}; allowed: {', '.join(allowed)}")
+    return raw

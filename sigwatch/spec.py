@@ -160,6 +160,11 @@ class QualitySpec(_Spec):
     min_labels: int = Field(
         default=100, ge=1, description="labels needed in a slice to judge it: a whole number >= 1"
     )
+    labels: Literal["human", "judge"] = Field(
+        default="human",
+        description="whose labels: human, or judge (the LLM judge's daily sample, corrected "
+        "for its calibrated error; precision of one class only)",
+    )
 
 
 class AucSpec(_Spec):

@@ -402,6 +402,23 @@ def _signal_problems(signal: SignalSpec) -> Iterable[tuple[Loc, str]]:
     yield from _judge_problems(signal)
 
 
+def _judged_problems(sli: QualitySpec, signal: SignalSpec) -> Iterable[tuple[Loc, str]]:
+    if signal.judge is None:
+        yield (
+            ("sli", "labels"),
+            f"labels: judge needs a judge rubric, and signal {signal.name!r} has none; allowed: "
+            "human (or add 'judge:' to the signal)",
+        )
+    if sli.kind != "precision" or sli.class_ is None:
+        yield (
+            ("sli", "labels"),
+            "judge labels are corrected per class (the judge's TPR/TNR on the gold set), which "
+            f"sigwatch does for one class's precision; this SLI is {sli.kind} of "
+            f"{sli.class_ or 'all classes (macro)'}; allowed: labels: judge with kind: precision "
+            "and a class, else labels: human",
+        )
+
+
 def _judge_problems(signal: SignalSpec) -> Iterable[tuple[Loc, str]]:
     judge = signal.judge
     if judge is None:
@@ -520,6 +537,8 @@ def _task_problems(slo: SLOSpec, signal: SignalSpec) -> Iterable[tuple[Loc, str]
                     f"allowed: {', '.join(signal.classes)} (or omit 'class' for the macro average)"
                 ),
             )
+        if sli.labels == "judge":
+            yield from _judged_problems(sli, signal)
     if isinstance(sli, AucSpec) and signal.task != "score":
         yield (
             ("sli", "kind"),

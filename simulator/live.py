@@ -45,6 +45,7 @@ class LiveSimulator:
         self.data_dir, self.rate, self.label_rate = data_dir, rate, label_rate
         self.incidents = incidents or []
         self.replays = {s.name: Replay(corpus, s, seed) for s in registry}
+        self.judged = {s.name for s in registry if s.judge is not None}
         self.cursor = start
         self.pending: dict[str, list[pl.DataFrame]] = {s.name: [] for s in registry}
         self.metrics = metrics or CollectorRegistry()
@@ -84,7 +85,12 @@ class LiveSimulator:
                     / f"date={self.cursor:%Y-%m-%d}"
                 )
                 part.mkdir(parents=True, exist_ok=True)
-                _write(frame, part / f"part-live-{int(self.cursor.timestamp() * 1000)}.parquet")
+                stamp = int(self.cursor.timestamp() * 1000)
+                _write(frame, part / f"part-live-{stamp}.parquet")
+                if name in self.judged:
+                    texts = self.data_dir / "content" / f"signal={name}" / part.name
+                    texts.mkdir(parents=True, exist_ok=True)
+                    _write(replay.content(frame, idx), texts / f"part-live-{stamp}.parquet")
                 self._observe(name, frame)
                 self.pending[name].append(
                     replay.labels(frame, idx, datetime.max.replace(tzinfo=UTC), self.label_rate)

@@ -26,7 +26,7 @@ from simulator.metrics import MetricsAccumulator, latency_buckets
 from simulator.scenario import Incident, ScenarioError, default_scenario, load_scenario, manifest
 from simulator.traffic import STEP, Replay
 
-OUTPUTS = ("predictions", "labels", "metrics", "incidents.json", "live.json")
+OUTPUTS = ("predictions", "labels", "content", "metrics", "incidents.json", "live.json")
 
 
 class SimulationError(Exception):
@@ -121,6 +121,10 @@ def simulate(
                 part = tmp / "predictions" / f"signal={signal.name}" / f"date={day_start:%Y-%m-%d}"
                 part.mkdir(parents=True, exist_ok=True)
                 frame.write_parquet(part / "part-0.parquet")
+                if signal.judge is not None:
+                    texts = tmp / "content" / f"signal={signal.name}" / f"date={day_start:%Y-%m-%d}"
+                    texts.mkdir(parents=True, exist_ok=True)
+                    replay.content(frame, idx).write_parquet(texts / "part-0.parquet")
                 acc.add(signal.name, frame)
                 label_frames.append(replay.labels(frame, idx, end, label_rate))
                 result.rows[signal.name] = result.rows.get(signal.name, 0) + len(frame)

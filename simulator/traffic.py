@@ -82,6 +82,7 @@ LABEL_SCHEMA = {
     "labeled_at": pl.Datetime("us", "UTC"),
     "rater_id": pl.Utf8,
 }
+CONTENT_SCHEMA = {"item_id": pl.Utf8, "text": pl.Utf8}
 TRUTH_COLUMN = {
     "content_type": "truth_content_type",
     "sentiment": "truth_sentiment",
@@ -268,6 +269,14 @@ class Replay:
             )
             .select(list(LOG_SCHEMA))
             .cast(LOG_SCHEMA)
+        )
+
+    def content(self, frame: pl.DataFrame, idx: np.ndarray) -> pl.DataFrame:
+        """The posts' text by item id, as the platform's content store would give it to the
+        LLM judge (``<data>/content/``); written only for signals with a judge rubric."""
+        return pl.DataFrame(
+            {"item_id": frame["item_id"], "text": self.corpus["text"].gather(idx)},
+            schema=CONTENT_SCHEMA,
         )
 
     def labels(

@@ -1,10 +1,11 @@
 """precision, recall and f1 against human labels, of one class or macro-averaged.
 
 Predictions served in the slice (status ``ok``) are joined to their items' labels known at
-evaluation time (the latest label of an item wins; judge labels are kept apart and not used
-here). The counts — a confusion matrix for multiclass signals, per-type true/false positives
-and misses for entity signals — are a mergeable partial stored per slice, so a later run only
-recounts the slices new labels touched.
+evaluation time (the latest label of an item wins). The counts — a confusion matrix for
+multiclass signals, per-type true/false positives and misses for entity signals — are a
+mergeable partial stored per slice, so a later run only recounts the slices new labels touched.
+With ``labels: judge`` the SLI is instead one class's precision from the LLM judge's labels,
+corrected for the judge's error (``judged``).
 
 Intervals: Wilson for one class's precision or recall; a seeded bootstrap over the labelled
 items for macro averages and F1 (for entity signals, over the entity decisions: each true
@@ -15,6 +16,7 @@ macro/F1): below ``min_labels`` the slice is ``insufficient_labels``.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import numpy as np
@@ -22,8 +24,9 @@ import polars as pl
 
 from monitors.logs import scan_labels, scan_logs
 from monitors.slis.base import Context, SliValue
+from sigwatch.calibration import CalibrationError, ClassRates, weighted_share
 from sigwatch.stats import wilson_interval
-from sigwatch.store import Partial
+from sigwatch.store import Partial, to_epoch
 
 PART = "quality"
 BOOTSTRAP = 400
@@ -78,8 +81,10 @@ def _count(signal, joined: pl.DataFrame, column: str) -> dict:
 
 
 def measure(ctx: Context, slo, start: datetime, end: datetime, at: datetime) -> SliValue:
-    payload = counts(ctx, start, end, at)
     sli = slo.sli
+    if sli.labels == "judge":
+        return judged(ctx, sli, start, end, at)
+    payload = counts(ctx, start, end, at)
     if ctx.signal.task == "entities":
         return _entities(payload, sli, seed=ctx.seed)
     return _multiclass(payload, sli, ctx.signal.classes, seed=ctx.seed)
@@ -170,3 +175,45 @@ def entity_f1_interval(tp: int, fp: int, fn: int, seed: int) -> tuple[float, flo
     draws = rng.multinomial(n, np.array([tp, fp, fn]) / n, size=BOOTSTRAP)
     values = 2 * draws[:, 0] / (2 * draws[:, 0] + draws[:, 1] + draws[:, 2])
     return float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))
+
+
+def judged(ctx: Context, sli, start: datetime, end: datetime, at: datetime) -> SliValue:
+    """Precision of ``sli.cls`` from the LLM judge's daily sample, corrected for the judge's
+    error measured on the gold set (Rogan-Gladen, see ``sigwatch.calibration``).
+
+    Uses the latest calibration known at ``at`` and only labels of that judge model and prompt
+    version. The sample is stratified (weights = stratum rows / rows judged), so the apparent
+    share is weighted and its interval uses Kish's effective sample size."""
+    signal = ctx.signal.name
+    calibration = ctx.store.execute(
+        "SELECT model, prompt_version, kappa, per_class, n FROM judge_calibrations"
+        " WHERE signal = ? AND at <= ? ORDER BY at DESC LIMIT 1",
+        (signal, to_epoch(at)),
+    ).fetchone()
+    if calibration is None:
+        reason = "the judge is not calibrated: run sigwatch judge calibrate"
+        return SliValue(
+            unknown="insufficient_labels", details={"labels": "judge", "reason": reason}
+        )
+    model, version, kappa, per_class, gold = calibration
+    rows = ctx.store.execute(
+        "SELECT label, weight FROM judge_labels WHERE signal = ? AND purpose = 'monitoring'"
+        " AND model = ? AND prompt_version = ? AND predicted = ? AND label IS NOT NULL"
+        " AND event_time >= ? AND event_time < ? AND labeled_at <= ?",
+        (signal, model, version, sli.cls, to_epoch(start), to_epoch(end), to_epoch(at)),
+    ).fetchall()
+    details = {"labels": "judge", "judge_model": model, "prompt_version": version,
+               "kappa": kappa, "gold_items": gold, "judged": len(rows)}  # fmt: skip
+    if len(rows) < sli.min_labels:
+        return SliValue(samples=len(rows), unknown="insufficient_labels", details=details)
+    rates = ClassRates(**json.loads(per_class)[sli.cls])
+    try:
+        fixed = weighted_share([label == sli.cls for label, _ in rows],
+                               [w or 1.0 for _, w in rows], rates)  # fmt: skip
+    except CalibrationError as exc:
+        details["reason"] = str(exc)
+        return SliValue(samples=len(rows), unknown="insufficient_labels", details=details)
+    details.update(apparent=round(fixed.apparent, 4), n_effective=round(fixed.n, 1),
+                   judge_tpr=rates.tpr, judge_tnr=rates.tnr)  # fmt: skip
+    return SliValue(value=fixed.value, ci_low=fixed.ci_low, ci_high=fixed.ci_high,
+                    samples=len(rows), details=details)  # fmt: skip

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
-from evaluation.calibration import (
+from sigwatch.calibration import (
     CalibrationError,
     ClassRates,
     class_rates,

@@ -110,3 +110,14 @@ def corrected_share(positive: int, n: int, rates: ClassRates) -> Corrected:
         else:
             corners.append(rogan_gladen(p, se, sp))
     return Corrected(value, min(corners), max(corners), apparent, n)
+
+
+def weighted_share(hits: Sequence[bool], weights: Sequence[float], rates: ClassRates) -> Corrected:
+    """``corrected_share`` for a weighted (stratified) sample: the apparent share is weighted,
+    and its interval uses Kish's effective sample size (sum w)^2 / sum w^2 (``Corrected.n``)."""
+    if not hits or len(hits) != len(weights):
+        raise ValueError("hits and weights must be non-empty and of the same length")
+    total = sum(weights)
+    apparent = sum(w for h, w in zip(hits, weights, strict=True) if h) / total
+    n_eff = total**2 / sum(w * w for w in weights)
+    return corrected_share(apparent * n_eff, n_eff, rates)

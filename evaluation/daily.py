@@ -1,0 +1,190 @@
+"""The daily judge job: label a seeded, stratified sample of one day's served predictions
+within a budget of calls and dollars, and check the judge's self-consistency on a repeated
+subset (the same posts with the label order shuffled differently).
+
+Every call is stored in ``judge_labels``: purpose ``monitoring`` (with the prediction's event
+time, the served label, its stratum and weight) or ``consistency``; a failed call is stored as
+its ``judge_error``, never as a label. Re-running a day reuses what is stored for the same
+model and prompt version, so an interrupted run resumes and a finished one costs nothing."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+
+from evaluation.judge import JudgeClient, JudgeError, Rubric
+from evaluation.labels import record, stored
+from evaluation.sampling import Budget, strata, stratified_sample
+from monitors.logs import scan_logs
+from sigwatch.model import Signal
+from sigwatch.store import Store, to_epoch
+
+MONITORING = "monitoring"
+CONSISTENCY = "consistency"
+REPEAT_SHARE = 0.05  # of each day's budget, spent on repeats
+MIN_FOR_REPEATS = 20  # below this many affordable calls, no repeats
+
+
+@dataclass
+class DayRun:
+    signal: str
+    day: datetime
+    served: int = 0
+    strata: int = 0
+    sampled: int = 0
+    judged: int = 0
+    reused: int = 0
+    errors: int = 0
+    no_text: int = 0
+    cost_usd: float = 0.0
+    budget_calls: int = 0
+    budget_dollars: float = 0.0
+    stopped: str | None = None  # why the run stopped before the end of its sample
+    repeats: int = 0
+    repeats_agreeing: int = 0
+    labels: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def consistency(self) -> float | None:
+        return self.repeats_agreeing / self.repeats if self.repeats else None
+
+
+def served(data_dir: Path, signal: Signal, start: datetime, end: datetime) -> pl.DataFrame:
+    """The day's predictions that were served (status ``ok``)."""
+    logs = scan_logs(data_dir, signal.name, start, end, ["item_id", "status", "label", "score"])
+    if logs is None:
+        return pl.DataFrame()
+    return logs.filter(pl.col("status") == "ok").drop("status").collect()
+
+
+def texts(data_dir: Path, signal: str, start: datetime, end: datetime, ids: list[str]) -> dict:
+    """Post text by item id from the content snapshot ``<data>/content/signal=<name>/``."""
+    folder = data_dir / "content" / f"signal={signal}"
+    files = []
+    day = start.date()
+    while day <= (end - timedelta(microseconds=1)).date():
+        files += sorted((folder / f"date={day.isoformat()}").glob("*.parquet"))
+        day += timedelta(days=1)
+    if not files or not ids:
+        return {}
+    found = pl.scan_parquet(files).filter(pl.col("item_id").is_in(ids)).collect()
+    return dict(found.select("item_id", "text").iter_rows())
+
+
+def expected_cost(store: Store, signal: str, model: str) -> float:
+    """The mean cost of this judge's last 200 calls (0 when it has none)."""
+    row = store.execute(
+        "SELECT AVG(cost_usd) FROM (SELECT cost_usd FROM judge_labels WHERE signal = ?"
+        " AND model = ? AND error IS NULL ORDER BY labeled_at DESC LIMIT 200)",
+        (signal, model),
+    ).fetchone()
+    return float(row[0] or 0.0)
+
+
+def judge_day(
+    store: Store,
+    client: JudgeClient,
+    signal: Signal,
+    data_dir: Path,
+    start: datetime,
+    *,
+    calls: int,
+    dollars: float,
+    seed: int,
+    progress: Callable[[int, int], None] | None = None,
+) -> DayRun:
+    """Judge the sample of the day starting at ``start`` (UTC midnight)."""
+    rubric = Rubric.of(signal)
+    end = start + timedelta(days=1)
+    run = DayRun(signal.name, start, budget_calls=calls, budget_dollars=dollars)
+    frame = served(data_dir, signal, start, end)
+    run.served = len(frame)
+    if frame.is_empty():
+        run.stopped = "no served predictions that day"
+        return run
+    # The sample depends on the call budget and the seed only, so a re-run draws the same
+    # sample and resumes; it is judged in a seeded shuffled order, so a run the dollar budget
+    # stops early is still spread over all strata (weights are fixed up at the end).
+    repeats = math.ceil(calls * REPEAT_SHARE) if calls >= MIN_FOR_REPEATS else 0
+    day_seed = seed + start.toordinal()
+    sample = stratified_sample(frame, Budget(calls - repeats, math.inf, 0.0), seed=day_seed)
+    sample = sample.sample(fraction=1.0, shuffle=True, seed=day_seed)
+    run.sampled, run.strata = len(sample), sample["stratum"].n_unique()
+    sizes = dict(strata(frame).group_by("stratum").len().iter_rows())
+    post = texts(data_dir, signal.name, start, end, sample["item_id"].to_list())
+    per_call = expected_cost(store, signal.name, client.model)
+    done: dict[str, str] = {}  # item -> label, judged fine (this run or before)
+    rows = sample.select("item_id", "event_time", "label", "stratum").iter_rows()
+    for k, (item, event_time, predicted, stratum) in enumerate(rows):
+        prior = stored(store, signal.name, item, MONITORING, client.model, rubric.version)
+        if prior is not None:
+            run.reused += 1
+            if prior[0] is not None:
+                done[item] = prior[0]
+        elif item not in post:
+            run.no_text += 1
+        elif run.cost_usd + per_call > dollars:
+            run.stopped = f"dollar budget (${dollars:.2f}) spent"
+            break
+        else:
+            meta = {"event_time": to_epoch(event_time), "predicted": predicted,
+                    "stratum": stratum, "weight": None}  # fmt: skip
+            label = _call(
+                store, client, signal.name, item, post[item], rubric, MONITORING, run, meta
+            )
+            if label is not None:
+                done[item] = label
+            per_call = run.cost_usd / max(1, run.judged)
+        if progress:
+            progress(k + 1, len(sample))
+    _reweight(store, signal.name, client.model, rubric.version, start, end, sizes)
+    for item in list(done)[:repeats]:
+        if run.cost_usd + per_call > dollars or item not in post:
+            break
+        again = stored(store, signal.name, item, CONSISTENCY, client.model, rubric.version)
+        label = again[0] if again else _call(
+            store, client, signal.name, item, post[item], rubric, CONSISTENCY, run, {}, salt=1
+        )  # fmt: skip
+        if label is not None:
+            run.repeats += 1
+            run.repeats_agreeing += label == done[item]
+    for label in done.values():
+        run.labels[label] = run.labels.get(label, 0) + 1
+    return run
+
+
+def _reweight(store, signal, model, version, start, end, sizes: dict[str, int]) -> None:
+    """Weight = the stratum's served rows / its rows the judge labelled (errors and a stopped
+    run leave fewer), so weighted shares stay estimates over the whole day."""
+    judged = store.execute(
+        "SELECT stratum, COUNT(*) FROM judge_labels WHERE signal = ? AND purpose = ?"
+        " AND model = ? AND prompt_version = ? AND label IS NOT NULL AND event_time >= ?"
+        " AND event_time < ? GROUP BY stratum",
+        (signal, MONITORING, model, version, to_epoch(start), to_epoch(end)),
+    ).fetchall()
+    for stratum, n in judged:
+        store.execute(
+            "UPDATE judge_labels SET weight = ? WHERE signal = ? AND purpose = ? AND model = ?"
+            " AND prompt_version = ? AND stratum = ? AND event_time >= ? AND event_time < ?",
+            (sizes.get(stratum, n) / n, signal, MONITORING, model, version, stratum,
+             to_epoch(start), to_epoch(end)),
+        )  # fmt: skip
+
+
+def _call(store, client, signal, item, text, rubric, purpose, run, meta, salt=0) -> str | None:
+    try:
+        verdict = client.judge(text, rubric, salt=salt)
+    except JudgeError as exc:
+        run.errors += 1
+        record(store, signal, item, purpose, client.model, rubric.version,
+               error=f"judge_error: {exc.kind}", meta=meta)  # fmt: skip
+        return None
+    run.judged += purpose == MONITORING
+    run.cost_usd += verdict.cost_usd
+    record(store, signal, item, purpose, client.model, rubric.version, verdict=verdict, meta=meta)
+    return verdict.label

@@ -1,0 +1,195 @@
+"""The daily judge job on a day of the simulated scenario, against a local chat-completions
+server: the sample is stratified and within budget (calls and dollars), judge errors are
+stored as errors, re-runs resume without new calls, self-consistency catches a judge that
+follows the label order; the judge-based precision SLI is the Rogan-Gladen correction of the
+weighted sample, with an interval wider than the uncorrected one."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import shutil
+from datetime import datetime, timedelta
+
+import pytest
+from typer.testing import CliRunner
+
+from evaluation.daily import REPEAT_SHARE, judge_day, served
+from evaluation.judge import JudgeClient
+from evaluation.sampling import strata
+from monitors.slis import quality
+from monitors.slis.base import Context
+from sigwatch.calibration import ClassRates, rogan_gladen
+from sigwatch.cli import app
+from sigwatch.clock import FixedClock
+from sigwatch.stats import wilson_interval
+from sigwatch.store import Store, to_epoch
+from tests.conftest import SCENARIO_END
+from tests.evaluation.chat_server import ChatServer
+
+END = datetime.fromisoformat(SCENARIO_END)
+DAY = END - timedelta(days=1)
+CLASSES = ["review", "recommendation_request", "comparison", "question", "other"]
+
+
+def hashed(post: str) -> str:
+    """A judge with opinions: a stable class per post, 70% of posts 'review'."""
+    k = int(hashlib.sha256(post.encode()).hexdigest(), 16) % 10
+    return "review" if k < 7 else CLASSES[1 + k % 4]
+
+
+@pytest.fixture
+def day_data(default_scenario, tmp_path):
+    """One day of content_type's predictions and post texts, copied into a fresh data folder."""
+    result, _ = default_scenario
+    for kind in ("predictions", "content"):
+        src = result.data_dir / kind / "signal=content_type" / f"date={DAY:%Y-%m-%d}"
+        shutil.copytree(src, tmp_path / kind / "signal=content_type" / src.name)
+    return tmp_path
+
+
+@pytest.fixture
+def server():
+    s = ChatServer(hashed)
+    yield s
+    s.stop()
+
+
+def _client(server, **kw) -> JudgeClient:
+    return JudgeClient(server.url, "fake-judge", timeout=2, retries=1, **kw)
+
+
+def test_the_day_is_sampled_by_stratum_within_the_call_budget(registry, day_data, server):
+    signal = registry.get("content_type")
+    with Store.open(day_data / "sigwatch.db", clock=FixedClock(END)) as store:
+        run = judge_day(store, _client(server), signal, day_data, DAY, calls=120, dollars=1.0,
+                        seed=3)  # fmt: skip
+        rows = store.execute(
+            "SELECT stratum, weight, predicted, label, error FROM judge_labels"
+            " WHERE purpose = 'monitoring'"
+        ).fetchall()
+    population = strata(served(day_data, signal, DAY, END)).group_by("stratum").len()
+    sizes = dict(population.iter_rows())
+    repeats = math.ceil(120 * REPEAT_SHARE)
+    assert len(server.requests) == run.judged + run.repeats == 120  # the budget, to the call
+    assert run.sampled == 120 - repeats and len(rows) == run.sampled
+    assert run.served == sum(sizes.values()) > 1000
+    per_stratum: dict[str, list[float]] = {}
+    for stratum, weight, predicted, label, error in rows:
+        per_stratum.setdefault(stratum, []).append(weight)
+        assert stratum.split("/")[0] == predicted and error is None and label in CLASSES
+    # every stratum of the day is sampled; each one's weights add up to its size
+    assert set(per_stratum) == set(sizes)
+    for stratum, weights in per_stratum.items():
+        assert sum(weights) == pytest.approx(sizes[stratum])
+    # small strata are taken whole, so rare classes are measured (not sampled in proportion)
+    smallest = min(sizes, key=sizes.get)
+    assert len(per_stratum[smallest]) >= min(sizes[smallest], (120 - repeats) // len(sizes))
+    assert run.repeats == repeats and run.repeats_agreeing == repeats  # a stable judge
+
+
+def test_the_dollar_budget_stops_the_run_and_a_rerun_resumes(registry, day_data, server):
+    signal = registry.get("content_type")
+    # 300 prompt + 20 completion tokens a call (the fake's usage) at $1 / $2 per 1k: $0.34 a call
+    client = _client(server, price_in_per_1k=1.0, price_out_per_1k=2.0)
+    with Store.open(day_data / "sigwatch.db", clock=FixedClock(END)) as store:
+        first = judge_day(store, client, signal, day_data, DAY, calls=100, dollars=3.0, seed=1)
+        assert first.stopped and "dollar budget" in first.stopped
+        assert first.judged == 8 and first.cost_usd == pytest.approx(8 * 0.34)
+        calls = len(server.requests)
+        again = judge_day(store, client, signal, day_data, DAY, calls=100, dollars=0.5, seed=1)
+        assert again.reused == 8 and again.judged == 1  # resumed where it stopped
+        assert len(server.requests) == calls + 1
+
+
+def test_judge_errors_are_stored_as_errors_never_as_labels(registry, day_data, server):
+    signal = registry.get("content_type")
+    server.plan.extend(["500", "500", "wrong_label", "wrong_label"])  # two posts, each retried
+    with Store.open(day_data / "sigwatch.db", clock=FixedClock(END)) as store:
+        run = judge_day(store, _client(server), signal, day_data, DAY, calls=10, dollars=1.0,
+                        seed=5)  # fmt: skip
+        errors = store.execute(
+            "SELECT label, error FROM judge_labels WHERE error IS NOT NULL"
+        ).fetchall()
+    assert run.errors == 2 and run.judged == 8
+    assert sorted(errors) == [(None, "judge_error: http"), (None, "judge_error: wrong_label")]
+    assert sum(run.labels.values()) == 8
+
+
+def test_self_consistency_catches_a_judge_that_follows_the_label_order(registry, day_data):
+    def first_listed(post: str) -> str:  # a judge with position bias: the first label shown
+        system = order_server.requests[-1]["messages"][0]["content"]
+        return system.split("Labels:\n- ")[1].split(":")[0]
+
+    order_server = ChatServer(first_listed)
+    try:
+        with Store.open(day_data / "sigwatch.db", clock=FixedClock(END)) as store:
+            run = judge_day(store, _client(order_server), registry.get("content_type"),
+                            day_data, DAY, calls=200, dollars=1.0, seed=2)  # fmt: skip
+    finally:
+        order_server.stop()
+    assert run.repeats == 10
+    assert run.consistency is not None and run.consistency <= 0.5  # 1/5 by chance
+
+
+def test_judged_precision_is_the_corrected_weighted_share(registry, day_data, server):
+    signal = registry.get("content_type")
+    slo = next(s for s in signal.slos if s.name == "review-precision-judged")
+    rates = ClassRates("review", tp=45, fn=5, tn=140, fp=10)  # TPR 0.9, TNR 0.933
+    with Store.open(day_data / "sigwatch.db", clock=FixedClock(END)) as store:
+        ctx = Context(day_data, store, signal)
+        before = quality.measure(ctx, slo, DAY, END, END)
+        assert before.unknown == "insufficient_labels"
+        assert "not calibrated" in before.details["reason"]
+        judge_day(store, _client(server), signal, day_data, DAY, calls=200, dollars=1.0, seed=4)
+        version = store.execute("SELECT DISTINCT prompt_version FROM judge_labels").fetchone()[0]
+        store.execute(
+            "INSERT INTO judge_calibrations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            ("content_type", "fake-judge", version, to_epoch(DAY), 200, 0, 0.8,
+             json.dumps({"review": rates.__dict__}), 0.0),
+        )  # fmt: skip
+        value = quality.measure(ctx, slo, DAY, END, END)
+        rows = store.execute(
+            "SELECT label, weight FROM judge_labels WHERE purpose = 'monitoring'"
+            " AND predicted = 'review' AND label IS NOT NULL"
+        ).fetchall()
+    weights = [w for _, w in rows]
+    apparent = sum(w for label, w in rows if label == "review") / sum(weights)
+    assert value.samples == len(rows) >= slo.sli.min_labels
+    assert value.details["apparent"] == pytest.approx(apparent, abs=1e-4)
+    assert value.value == pytest.approx(rogan_gladen(apparent, 0.9, 140 / 150))
+    assert value.ci_low <= value.value <= value.ci_high
+    n_eff = sum(weights) ** 2 / sum(w * w for w in weights)
+    low, high = wilson_interval(apparent * n_eff, n_eff)
+    assert value.ci_high - value.ci_low > high - low  # the judge's own error widens it
+
+
+def test_judge_run_and_report_from_the_command_line(day_data, server):
+    env = {"SIGWATCH_JUDGE_URL": server.url, "SIGWATCH_JUDGE_MODEL": "fake-judge",
+           "SIGWATCH_JUDGE_PRICE_IN": "0.001"}  # fmt: skip
+    args = ["judge", "run", "-s", "content_type", "--day", f"{DAY:%Y-%m-%d}", "--calls", "40",
+            "--json", "--data", str(day_data)]  # fmt: skip
+    result = CliRunner().invoke(app, args, env=env)
+    assert result.exit_code == 0, result.output
+    (run,) = json.loads(result.output)
+    assert run["judged"] + run["repeats"] == 40 == len(server.requests)
+    assert run["cost_usd"] == pytest.approx(40 * 0.3 * 0.001)
+    report = CliRunner().invoke(app, ["judge", "report", "-s", "content_type", "--days", "3",
+                                      "--json", "--data", str(day_data)], env=env)  # fmt: skip
+    assert report.exit_code == 0, report.output
+    (doc,) = json.loads(report.output)
+    assert doc["calibration"] is None  # not calibrated yet: no corrected numbers
+    (day,) = doc["days"]
+    assert day["day"] == f"{DAY:%Y-%m-%d}" and day["calls"] == run["judged"]
+    assert day["precision"] == {}
+    bad = CliRunner().invoke(app, ["judge", "run", "-s", "sentiment_x", "--data", str(day_data)])
+    assert bad.exit_code == 2 and "unknown signal 'sentiment_x'" in bad.output
+
+
+def test_a_day_without_predictions_is_no_data(registry, tmp_path, server):
+    with Store.open(tmp_path / "sigwatch.db", clock=FixedClock(END)) as store:
+        run = judge_day(store, _client(server), registry.get("content_type"), tmp_path, DAY,
+                        calls=10, dollars=1.0, seed=0)  # fmt: skip
+    assert run.served == 0 and run.judged == 0 and "no served predictions" in run.stopped
+    assert server.requests == []

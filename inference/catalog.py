@@ -14,6 +14,7 @@ from sigwatch.model import Signal
 
 MODULES = {
     "content-type": "inference.content_type",
+    "content-type-distilled": "inference.content_type_distilled",
     "sentiment": "inference.sentiment",
     "product-entities": "inference.product_entities",
     "product-category": "inference.product_category",

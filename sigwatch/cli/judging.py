@@ -282,3 +282,61 @@ def _report_json(name, cal, rows) -> dict:
                   "repeats_agreeing": d.repeats_agreeing,
                   "precision": {c: estimate(p) for c, p in d.precision.items()}} for d in rows],
     }  # fmt: skip
+
+
+@app.command()
+def distill(
+    signal: Annotated[str, typer.Argument(help="The signal to distil (content_type).")],
+    items: Annotated[int, typer.Option(min=2, help="Unlabelled posts the teacher labels.")] = 400,
+    dollars: Annotated[
+        float, typer.Option(min=0, help="Stop the teacher before this much is spent.")
+    ] = 5.0,
+    seed: Annotated[int, typer.Option(help="Training and bootstrap seed.")] = 0,
+    data: DataOption = None,
+    definitions: DefinitionsOption = None,
+) -> None:
+    """Distil a small model from the LLM judge: the teacher labels an unlabelled slice
+    (resumable, within the budget), a MiniLM head learns its labels, and teacher and student
+    are compared on the held-out gold posts in the model card (<data>/models/)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress
+
+    from evaluation.distill import distill as run
+    from evaluation.local import EMBEDDED_PRICE_HOUR, LocalJudgeError
+    from sigwatch.store import Store
+
+    reg = _load(definitions)
+    settings = Settings.from_env()
+    if signal not in reg.names:
+        err.print(f"[red]unknown signal {signal!r}; known: {', '.join(reg.names)}")
+        raise typer.Exit(2)
+    folder = data or settings.data_dir
+    price = settings.judge_price_hour
+    if price is None:
+        price = 0.0 if settings.judge_url else EMBEDDED_PRICE_HOUR
+    try:
+        store = Store.open(folder / "sigwatch.db")
+        with store, _judge(settings, folder) as client, Progress(
+            "{task.description}", BarColumn(), MofNCompleteColumn(), console=err, transient=True
+        ) as bar:  # fmt: skip
+            task = bar.add_task("teacher labelling the slice", total=None)
+
+            def advance(what: str, k: int, n: int) -> None:
+                bar.update(task, description=what, completed=k, total=n)
+
+            result = run(store, client, reg.get(signal), folder, items=items, dollars=dollars,
+                         price_per_hour=price, seed=seed, progress=advance)  # fmt: skip
+    except (ValueError, LocalJudgeError) as exc:
+        err.print(f"[red]{exc}")
+        raise typer.Exit(2) from None
+    s = result.summary
+    if result.stopped:
+        err.print(f"[yellow]stopped: {result.stopped}; the student learned from what was labelled")
+    out.print(
+        f"{signal}: student trained on {result.taught} teacher labels ({result.new_calls} new "
+        f"calls, {result.errors} judge errors, ${result.cost_usd:.4f}); on {s['gold_posts']} "
+        f"held-out gold posts macro-F1 teacher {s['teacher']['macro_f1']:.3f}, student "
+        f"{s['student']['macro_f1']:.3f}, in-house {s['in_house_human_trained']['macro_f1']:.3f}"
+    )
+    out.print(f"model: {result.artifact}\ncard:  {result.card}")
+    out.print("to serve it: set `model: {id: content-type-distilled, version: distilled-1}` in "
+              f"the {signal} SLO file")  # fmt: skip

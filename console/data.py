@@ -323,3 +323,29 @@ def recent_predictions(data_dir, signal, at: datetime, n: int = 25, seed: int = 
         truth = labels.collect().rename({"label": "human_label", "labels": "human_labels"})
         frame = frame.join(truth, on="item_id", how="left")
     return frame
+
+
+def judge_summary(store: Store, signal: str, start: datetime, end: datetime) -> dict:
+    """The LLM judge for the signal page: latest calibration and judged traffic per day."""
+    from evaluation.report import calibration, days
+
+    cal = calibration(store, signal)
+    rows = days(store, signal, start, end)
+    calibration_rows = [] if cal is None else [
+        {"class": c, "judge TPR": r.tpr, "judge TNR": r.tnr, "gold positives": r.tp + r.fn}
+        for c, r in cal.rates.items()
+    ]  # fmt: skip
+    daily = [
+        {"day": d.day, "calls": d.calls, "judge errors": d.errors, "cost $": round(d.cost_usd, 4),
+         "latency ms": round(d.latency_ms), "self-consistency":
+         (d.repeats_agreeing / d.repeats) if d.repeats else None} for d in rows
+    ]  # fmt: skip
+    return {
+        "calibration": None if cal is None else {
+            "model": cal.model, "prompt_version": cal.prompt_version, "at": cal.at, "n": cal.n,
+            "kappa": cal.kappa, "errors": cal.errors},
+        "per_class": calibration_rows,
+        "daily": daily,
+        "cost_usd": sum(d.cost_usd for d in rows),
+        "calls": sum(d.calls for d in rows),
+    }  # fmt: skip

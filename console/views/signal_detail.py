@@ -14,6 +14,11 @@ from monitors.slis.quality import SEP
 from sigwatch.model import Budgeting
 from sigwatch.stats import wilson_interval
 
+JUDGE_BASED = (
+    "🤖 judge-based: the LLM judge's daily sample, corrected for its error on the gold set "
+    "(Rogan-Gladen); the interval includes that error"
+)
+
 st.title("Signal detail")
 registry = common.registry()
 names = list(registry.names)
@@ -49,6 +54,8 @@ for slo in signal.slos:
         head, value, budget = st.columns([3, 1, 1])
         head.subheader(f"{slo.name} · {state}")
         head.caption(f"{slo.sli.kind} · {slo.objective}")
+        if getattr(slo.sli, "labels", "human") == "judge":
+            head.caption(JUDGE_BASED)
         if status is not None and status.value is not None:
             shown = f"{status.value:.2%}" if occurrences else f"{status.value:.3f}"
             if status.ci_low is not None:
@@ -113,6 +120,31 @@ elif counts.get("pairs"):
                "in the latest slice); per-class precision/recall does not apply.")  # fmt: skip
 else:
     st.info("No human labels yet for this signal's recent slices.")
+
+if signal.judge is not None:
+    st.header("LLM judge")
+    judge = common.get("judge_summary", chosen, start, at)
+    cal = judge["calibration"]
+    if cal is None:
+        st.info(f"The judge has not been calibrated for {chosen}: its labels are not used until "
+                f"`sigwatch judge calibrate -s {chosen}` measures it on the gold set.")  # fmt: skip
+    else:
+        kappa = "n/a" if cal["kappa"] is None else f"{cal['kappa']:.3f}"
+        left, mid, right = st.columns(3)
+        left.metric("agreement with humans (Cohen's kappa)", kappa,
+                    help=f"{cal['n']} gold posts, {cal['errors']} judge errors")  # fmt: skip
+        mid.metric(f"judge calls ({span_label})", f"{judge['calls']:,}")
+        right.metric(f"judge cost ({span_label})", f"${judge['cost_usd']:.4f}",
+                     help="kept apart from serving cost")  # fmt: skip
+        st.caption(f"Judge `{cal['model']}`, prompt {cal['prompt_version']}, calibrated "
+                   f"{cal['at']:%Y-%m-%d %H:%M} UTC. Per class: how often the judge agrees with "
+                   "humans on the gold set.")  # fmt: skip
+        st.dataframe(pl.DataFrame(judge["per_class"]), hide_index=True, width="stretch")
+    if judge["daily"]:
+        st.subheader("Judged traffic per day")
+        st.dataframe(pl.DataFrame(judge["daily"]), hide_index=True, width="stretch")
+    else:
+        st.caption(f"No judged traffic in the last {span_label} (`sigwatch judge run`).")
 
 st.header("Drift")
 for slo in signal.slos:

@@ -440,6 +440,11 @@ def serve(
         ExtraJob("alerts:flush", flush_job, "interval", {"seconds": 60}),
         ExtraJob("alerts:digest", digest_job, "cron", {"hour": 9, "minute": 0}),
     )
+    judging = bool(settings.judge_url) or _embedded_judge()
+    if judging:
+        from evaluation.jobs import judge_job
+
+        extra += (ExtraJob("judge:daily", judge_job, "cron", {"hour": 2, "minute": 0}),)
     scheduler = build_scheduler(
         reg, folder, definitions or settings.definitions_dir, job=monitor_and_alert_job,
         extra=extra,
@@ -457,7 +462,8 @@ def serve(
         else "alerts to the outbox only (no SIGWATCH_SLACK_TOKEN)"
     )  # fmt: skip
     out.print(f"serving: {len(reg)} signals on schedule; metrics at http://{host}:{port}/metrics;"
-              f" {slack}; digest daily 09:00 UTC to {settings.digest_channel}")  # fmt: skip
+              f" {slack}; digest daily 09:00 UTC to {settings.digest_channel}"
+              + ("; judge daily 02:00 UTC" if judging else ""))  # fmt: skip
     out.print("Ctrl-C stops.")
     stop = threading.Event()
     signal_module.signal(signal_module.SIGTERM, lambda *_: stop.set())
@@ -553,6 +559,12 @@ def _status_json(s) -> dict:
         "window_end": s.window_end.isoformat(),
         "evaluated_at": s.evaluated_at.isoformat(),
     }
+
+
+def _embedded_judge() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("llama_cpp") is not None
 
 
 def _utc(when: datetime) -> datetime:

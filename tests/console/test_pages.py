@@ -60,6 +60,7 @@ def test_signal_page_shows_each_slo_quality_drift_runs_and_definition(console_en
     assert [h.value for h in at.header] == [
         "SLOs",
         "Quality per class",
+        "LLM judge",
         "Drift",
         "Latency and cost",
         "Recent runs",
@@ -73,6 +74,46 @@ def test_signal_page_shows_each_slo_quality_drift_runs_and_definition(console_en
     assert set(per_class["metric"]) == {"precision", "recall"}
     assert (per_class["ci_low"] <= per_class["value"]).all()
     assert "name: content_type" in at.code[0].value
+
+
+def test_signal_page_shows_the_judge_its_agreement_and_cost(console_env):
+    import json
+    from datetime import timedelta
+
+    from console import common
+    from evaluation.judge import Verdict
+    from evaluation.labels import record
+    from sigwatch.clock import FixedClock
+    from sigwatch.store import to_epoch
+    from tests.console.conftest import END
+
+    page_before = page("signal_detail", signal="content_type")
+    assert any("has not been calibrated" in i.value for i in page_before.info)
+    judge_based = [c.value for c in page_before.caption if c.value.startswith("🤖 judge-based")]
+    assert len(judge_based) == 1  # review-precision-judged, and only it
+    with Store.open(console_env / "sigwatch.db", clock=FixedClock(END)) as store:
+        rates = {"cls": "review", "tp": 40, "fn": 10, "tn": 90, "fp": 10}
+        store.execute(
+            "INSERT INTO judge_calibrations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            ("content_type", "judge-x", "v1-abc", to_epoch(END), 150, 2, 0.712,
+             json.dumps({"review": rates}), 0.05),
+        )  # fmt: skip
+        for k in range(3):
+            verdict = Verdict("review", "r", 0.9, "judge-x", "v1-abc", 300, 20, 800.0, 0.25, 1)
+            record(store, "content_type", f"i{k}", "monitoring", "judge-x", "v1-abc",
+                   verdict=verdict, meta={"event_time": to_epoch(END - timedelta(hours=5)),
+                                          "predicted": "review", "weight": 1.0})  # fmt: skip
+    common.read.clear()
+    at = page("signal_detail", signal="content_type")
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["agreement with humans (Cohen's kappa)"] == "0.712"
+    assert metrics["judge cost (7d)"] == "$0.7500" and metrics["judge calls (7d)"] == "3"
+    tables = [t.value for t in at.dataframe]
+    per_class = next(t for t in tables if "judge TPR" in t.columns)
+    assert per_class["judge TPR"][0] == pytest.approx(0.8)
+    daily = next(t for t in tables if "self-consistency" in t.columns)
+    assert list(daily["calls"]) == [3]
 
 
 def test_signal_page_names_an_unknown_signal(console_env):

@@ -193,3 +193,21 @@ def test_a_day_without_predictions_is_no_data(registry, tmp_path, server):
                         calls=10, dollars=1.0, seed=0)  # fmt: skip
     assert run.served == 0 and run.judged == 0 and "no served predictions" in run.stopped
     assert server.requests == []
+
+
+def test_the_daily_job_judges_yesterday_and_one_failing_signal_spares_the_others(
+    registry, day_data, server
+):
+    from evaluation.jobs import judge_yesterday
+    from sigwatch.settings import Settings
+
+    broken = day_data / "predictions" / "signal=sentiment" / f"date={DAY:%Y-%m-%d}"
+    broken.mkdir(parents=True)
+    (broken / "part-0.parquet").write_bytes(b"not parquet")
+    settings = Settings(judge_url=server.url, judge_model="fake-judge", judge_daily_calls=30)
+    with Store.open(day_data / "sigwatch.db", clock=FixedClock(END)) as store:
+        results = judge_yesterday(registry, day_data, settings, FixedClock(END), store)
+    assert set(results) == {"content_type", "sentiment"}
+    assert "not a readable Parquet" in results["sentiment"]
+    run = results["content_type"]
+    assert run.day == DAY and run.judged + run.repeats == 30 == len(server.requests)

@@ -1,0 +1,58 @@
+"""The daily judge job of ``sigwatch serve`` (02:00 UTC): yesterday's sample of every signal
+with a judge rubric, within the daily budget. A signal that fails is logged and the others
+still run; no judge configured or installed is logged once a day, not raised."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from evaluation.daily import DayRun, judge_day
+from evaluation.local import LocalJudgeError, open_judge
+from sigwatch.clock import Clock, SystemClock
+from sigwatch.registry import load_registry
+from sigwatch.settings import Settings
+from sigwatch.store import Store
+
+log = logging.getLogger("sigwatch.judge")
+
+
+def judge_yesterday(
+    registry, data_dir: Path, settings: Settings, clock: Clock, store: Store
+) -> dict[str, DayRun | str]:
+    """Each judged signal's run of yesterday (UTC), or the error that stopped it."""
+    today = clock.now().date()
+    start = datetime(today.year, today.month, today.day, tzinfo=UTC) - timedelta(days=1)
+    signals = [s for s in registry if s.judge is not None]
+    results: dict[str, DayRun | str] = {}
+    if not signals:
+        return results
+    with open_judge(settings, data_dir) as client:
+        for signal in signals:
+            try:
+                results[signal.name] = judge_day(
+                    store, client, signal, data_dir, start, calls=settings.judge_daily_calls,
+                    dollars=settings.judge_daily_dollars, seed=0,
+                )  # fmt: skip
+            except Exception as exc:  # one signal's failure must not stop the others
+                log.exception("judge run of %s on %s failed", signal.name, start.date())
+                results[signal.name] = f"{type(exc).__name__}: {exc}"
+    return results
+
+
+def judge_job(data_dir: str, definitions: str) -> None:
+    clock = SystemClock()
+    registry = load_registry(Path(definitions))
+    with Store.open(Path(data_dir) / "sigwatch.db", clock=clock) as store:
+        try:
+            results = judge_yesterday(registry, Path(data_dir), Settings.from_env(), clock, store)
+        except LocalJudgeError as exc:
+            log.warning("daily judge run skipped: %s", exc)
+            return
+    for name, run in results.items():
+        if isinstance(run, str):
+            continue
+        log.info("judged %s %s: %d labels, %d errors, $%.4f, self-consistency %s",
+                 name, run.day.date(), run.judged, run.errors, run.cost_usd,
+                 run.consistency)  # fmt: skip

@@ -43,7 +43,7 @@ def test_overview_counts_states_lists_open_alerts_and_warns_when_stale(console_e
     alerts_table = at.dataframe[0].value
     assert set(alerts_table["key"]) == open_keys
     grid = at.dataframe[1].value
-    assert len(grid) == 28
+    assert len(grid) == 29
     assert "Monitors look stale" in shown_text(at)  # evaluated at the data's end, an hour ago
 
 

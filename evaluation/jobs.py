@@ -1,5 +1,6 @@
 """The daily judge job of ``sigwatch serve`` (02:00 UTC): yesterday's sample of every signal
-with a judge rubric, within the daily budget. A signal that fails is logged and the others
+with a judge rubric, within the daily budget, after calibrating a judge model or prompt
+version not seen before. A signal that fails is logged and the others
 still run; no judge configured or installed is logged once a day, not raised."""
 
 from __future__ import annotations
@@ -8,7 +9,9 @@ import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from evaluation.calibrate import calibrate, gold_items
 from evaluation.daily import DayRun, judge_day
+from evaluation.judge import Rubric
 from evaluation.local import LocalJudgeError, open_judge
 from sigwatch.clock import Clock, SystemClock
 from sigwatch.registry import load_registry
@@ -31,6 +34,7 @@ def judge_yesterday(
     with open_judge(settings, data_dir) as client:
         for signal in signals:
             try:
+                _calibrate_if_new(store, client, signal)
                 results[signal.name] = judge_day(
                     store, client, signal, data_dir, start, calls=settings.judge_daily_calls,
                     dollars=settings.judge_daily_dollars, seed=0,
@@ -39,6 +43,25 @@ def judge_yesterday(
                 log.exception("judge run of %s on %s failed", signal.name, start.date())
                 results[signal.name] = f"{type(exc).__name__}: {exc}"
     return results
+
+
+def _calibrate_if_new(store: Store, client, signal) -> None:
+    """A new judge model or prompt version is measured on the gold set before its labels are
+    used (the SLIs use only labels of the latest calibration's model and prompt)."""
+    version = Rubric.of(signal).version
+    known = store.execute(
+        "SELECT 1 FROM judge_calibrations WHERE signal = ? AND model = ? AND prompt_version = ?",
+        (signal.name, client.model, version),
+    ).fetchone()
+    if known:
+        return
+    try:
+        items = gold_items(signal)
+    except ValueError:
+        return  # no gold set: nothing to calibrate on (its judge-based SLIs stay unknown)
+    log.info("calibrating judge %s (prompt %s) on %d gold items of %s", client.model, version,
+             len(items), signal.name)  # fmt: skip
+    calibrate(store, client, signal, items)
 
 
 def judge_job(data_dir: str, definitions: str) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from sigwatch.cli import DataOption, DefinitionsOption, _load, app, err, out
@@ -66,7 +67,7 @@ def calibrate(
     try:
         items = gold_items(spec)
     except ValueError as exc:
-        err.print(f"[red]{exc}")
+        err.print(f"[red]{escape(str(exc))}")
         raise typer.Exit(2) from None
     items = items[:limit] if limit else items
     folder = data or settings.data_dir
@@ -81,7 +82,7 @@ def calibrate(
 
             result = run(store, client, spec, items, progress=advance)
     except (ValueError, LocalJudgeError) as exc:
-        err.print(f"[red]{exc}")
+        err.print(f"[red]{escape(str(exc))}")
         raise typer.Exit(2) from None
     rows = {c: {"tpr": r.tpr, "tnr": r.tnr, "tp": r.tp, "fn": r.fn, "tn": r.tn, "fp": r.fp}
             for c, r in result.rates.items()}  # fmt: skip
@@ -186,7 +187,7 @@ def run_day(
                                      dollars=dollars, seed=seed, progress=advance)  # fmt: skip
                     runs.append(done)
     except (ValueError, LocalJudgeError) as exc:
-        err.print(f"[red]{exc}")
+        err.print(f"[red]{escape(str(exc))}")
         raise typer.Exit(2) from None
     if as_json:
         print(json.dumps([{**r.__dict__, "day": r.day.date().isoformat(),
@@ -326,7 +327,7 @@ def distill(
             result = run(store, client, reg.get(signal), folder, items=items, dollars=dollars,
                          price_per_hour=price, seed=seed, progress=advance)  # fmt: skip
     except (ValueError, LocalJudgeError) as exc:
-        err.print(f"[red]{exc}")
+        err.print(f"[red]{escape(str(exc))}")
         raise typer.Exit(2) from None
     s = result.summary
     if result.stopped:

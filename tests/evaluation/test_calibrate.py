@@ -70,11 +70,33 @@ def test_calibrate_reports_kappa_and_rates_as_scikit_learn_does(judge, tmp_path)
         assert errors == 1 and labels.fetchone()[0] == LIMIT - 1
 
 
-def test_calibrate_without_a_judge_says_what_to_set(tmp_path):
+def test_calibrate_without_a_judge_says_what_to_set(tmp_path, monkeypatch):
+    from evaluation import local
+
+    monkeypatch.setattr(local, "available", lambda: False)  # no URL and no judge extra
     result = CliRunner().invoke(app, ["judge", "calibrate", "-s", "content_type", "--data",
                                       str(tmp_path)], env={"SIGWATCH_JUDGE_URL": ""})  # fmt: skip
     assert result.exit_code == 2
-    assert "SIGWATCH_JUDGE_URL" in result.output
+    assert "SIGWATCH_JUDGE_URL" in result.output and "pip install -e '.[judge]'" in result.output
+    half = CliRunner().invoke(app, ["judge", "run", "--data", str(tmp_path)],
+                              env={"SIGWATCH_JUDGE_URL": "http://127.0.0.1:9/v1"})  # fmt: skip
+    assert half.exit_code == 2 and "SIGWATCH_JUDGE_MODEL is not" in half.output
+
+
+def test_missing_or_unknown_judge_weights_are_named(tmp_path):
+    from evaluation.local import WEIGHTS, LocalJudgeError, Weights, weights
+
+    with pytest.raises(
+        LocalJudgeError, match=r"allowed: qwen2\.5-coder-0\.5b, qwen2\.5-coder-1\.5b"
+    ):
+        weights(tmp_path, "llama-70b")
+    WEIGHTS["test-missing"] = Weights("m", "sigwatch_no_such_part", 2, "no-such-part")
+    try:
+        with pytest.raises(LocalJudgeError, match=r"no-such-part1 is not installed.*\[judge\]"):
+            weights(tmp_path, "test-missing")
+    finally:
+        del WEIGHTS["test-missing"]
+    assert not (tmp_path / "models").exists()  # nothing half-written
 
 
 def test_calibrate_names_signals_without_a_gold_set(judge, tmp_path):

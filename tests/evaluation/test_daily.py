@@ -198,6 +198,7 @@ def test_a_day_without_predictions_is_no_data(registry, tmp_path, server):
 def test_the_daily_job_judges_yesterday_and_one_failing_signal_spares_the_others(
     registry, day_data, server
 ):
+    from evaluation.calibrate import gold_items
     from evaluation.jobs import judge_yesterday
     from sigwatch.settings import Settings
 
@@ -210,4 +211,17 @@ def test_the_daily_job_judges_yesterday_and_one_failing_signal_spares_the_others
     assert set(results) == {"content_type", "sentiment"}
     assert "not a readable Parquet" in results["sentiment"]
     run = results["content_type"]
-    assert run.day == DAY and run.judged + run.repeats == 30 == len(server.requests)
+    assert run.day == DAY and run.judged + run.repeats == 30
+    # a judge model never seen before was first calibrated on each signal's gold set
+    gold = len(gold_items(registry.get("content_type")))
+    calls = gold + len(gold_items(registry.get("sentiment"))) + 30
+    assert len(server.requests) == calls
+    with Store.open(day_data / "sigwatch.db", clock=FixedClock(END)) as store:
+        (n,) = store.execute(
+            "SELECT n FROM judge_calibrations WHERE signal = 'content_type' AND model = ?",
+            ("fake-judge",),
+        ).fetchone()
+        assert n == gold
+        again = judge_yesterday(registry, day_data, settings, FixedClock(END), store)
+    assert again["content_type"].reused == run.sampled  # no recalibration, no new labels
+    assert len(server.requests) == calls

@@ -22,6 +22,10 @@ MODULES = {
 }
 
 
+# Built into the data folder by a command (``sigwatch distill``), not shipped in the package.
+GENERATED = frozenset({"content-type-distilled"})
+
+
 class UnknownModel(LookupError):
     pass
 

@@ -64,8 +64,13 @@ class Incident:
         return self.params.get(name, PARAMS[self.kind][name][0])
 
     def slos(self, signal: Signal) -> list[str]:
-        """The SLOs of ``signal`` this incident should push out of ``ok``."""
-        return [slo.name for slo in signal.slos if slo.sli.kind in BREAKS[self.kind]]
+        """The SLOs of ``signal`` this incident should push out of ``ok`` (not judge-based
+        ones: the simulator writes human labels only, the LLM judge labels nothing here)."""
+        return [
+            slo.name
+            for slo in signal.slos
+            if slo.sli.kind in BREAKS[self.kind] and getattr(slo.sli, "labels", "") != "judge"
+        ]
 
 
 class ScenarioError(Exception):

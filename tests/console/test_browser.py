@@ -101,6 +101,8 @@ def test_page_loads_without_an_exception_and_is_screenshotted(name, browser, con
 
 def test_overview_shows_the_open_alerts_and_the_grid(browser, console_url):
     page = _open(browser, f"{console_url}/", "Overview")
+    # the alerts section renders after the grid; on a loaded machine it can lag behind
+    page.get_by_text("Open alerts").first.wait_for(timeout=30_000)
     assert page.get_by_text("Open alerts").count() >= 1
     assert page.locator('[data-testid="stDataFrame"]').count() == 2
     page.close()

@@ -8,8 +8,8 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from evaluation.judge import JudgeClient, JudgeError, Rubric
-from evaluation.labels import record, stored
+from evaluation.judge import JudgeClient, Rubric
+from evaluation.labels import call, stored
 from sigwatch.calibration import ClassRates, class_rates, cohen_kappa
 from sigwatch.model import Signal
 from sigwatch.store import Store, to_epoch
@@ -54,24 +54,14 @@ def calibrate(store: Store, client: JudgeClient, signal: Signal, items: Sequence
     rubric = Rubric.of(signal)
     truth, judged, errors, cost = [], [], 0, 0.0
     for k, item in enumerate(items):
-        row = stored(store, signal.name, item.id, CALIBRATION, client.model, rubric.version)
-        if row is None:
-            try:
-                verdict = client.judge(item.text, rubric)
-                record(store, signal.name, item.id, CALIBRATION, client.model, rubric.version,
-                       verdict=verdict)  # fmt: skip
-                row = (verdict.label, None, verdict.cost_usd)
-            except JudgeError as exc:
-                record(store, signal.name, item.id, CALIBRATION, client.model, rubric.version,
-                       error=f"judge_error: {exc.kind}")  # fmt: skip
-                row = (None, str(exc), 0.0)
-        label, error, spent = row
-        cost += spent or 0.0
-        if error is not None:
+        done = stored(store, signal.name, item.id, CALIBRATION, client.model, rubric.version)
+        done = done or call(store, client, signal.name, item.id, item.text, rubric, CALIBRATION)
+        cost += done.cost_usd
+        if done.error is not None:
             errors += 1
         else:
             truth.append(item.truth)
-            judged.append(label)
+            judged.append(done.label)
         if progress:
             progress(k + 1, len(items))
     rates = class_rates(truth, judged, list(signal.classes)) if truth else {}

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import polars as pl
 
-from evaluation.judge import JudgeClient, JudgeError, Rubric
-from evaluation.labels import record, stored
-from evaluation.sampling import Budget, strata, stratified_sample
+from evaluation.judge import JudgeClient, Rubric
+from evaluation.labels import call, stored
+from evaluation.sampling import Budget, stratified_sample
 from monitors.logs import scan_logs
 from sigwatch.model import Signal
 from sigwatch.store import Store, to_epoch
@@ -115,7 +115,9 @@ def judge_day(
     sample = stratified_sample(frame, Budget(calls - repeats, math.inf, 0.0), seed=day_seed)
     sample = sample.sample(fraction=1.0, shuffle=True, seed=day_seed)
     run.sampled, run.strata = len(sample), sample["stratum"].n_unique()
-    sizes = dict(strata(frame).group_by("stratum").len().iter_rows())
+    # the sampler's weight is stratum rows / rows drawn: the stratum sizes, without a re-scan
+    per_stratum = sample.group_by("stratum").agg(pl.col("weight").first(), pl.len())
+    sizes = {name: round(w * n) for name, w, n in per_stratum.iter_rows()}
     post = texts(data_dir, signal.name, start, end, sample["item_id"].to_list())
     per_call = expected_cost(store, signal.name, client.model)
     done: dict[str, str] = {}  # item -> label, judged fine (this run or before)
@@ -124,8 +126,8 @@ def judge_day(
         prior = stored(store, signal.name, item, MONITORING, client.model, rubric.version)
         if prior is not None:
             run.reused += 1
-            if prior[0] is not None:
-                done[item] = prior[0]
+            if prior.label is not None:
+                done[item] = prior.label
         elif item not in post:
             run.no_text += 1
         elif run.cost_usd + per_call > dollars:
@@ -147,7 +149,7 @@ def judge_day(
         if run.cost_usd + per_call > dollars or item not in post:
             break
         again = stored(store, signal.name, item, CONSISTENCY, client.model, rubric.version)
-        label = again[0] if again else _call(
+        label = again.label if again else _call(
             store, client, signal.name, item, post[item], rubric, CONSISTENCY, run, {}, salt=1
         )  # fmt: skip
         if label is not None:
@@ -177,14 +179,8 @@ def _reweight(store, signal, model, version, start, end, sizes: dict[str, int]) 
 
 
 def _call(store, client, signal, item, text, rubric, purpose, run, meta, salt=0) -> str | None:
-    try:
-        verdict = client.judge(text, rubric, salt=salt)
-    except JudgeError as exc:
-        run.errors += 1
-        record(store, signal, item, purpose, client.model, rubric.version,
-               error=f"judge_error: {exc.kind}", meta=meta)  # fmt: skip
-        return None
-    run.judged += purpose == MONITORING
-    run.cost_usd += verdict.cost_usd
-    record(store, signal, item, purpose, client.model, rubric.version, verdict=verdict, meta=meta)
-    return verdict.label
+    done = call(store, client, signal, item, text, rubric, purpose, meta=meta, salt=salt)
+    run.errors += done.error is not None
+    run.judged += purpose == MONITORING and done.error is None
+    run.cost_usd += done.cost_usd
+    return done.label

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from evaluation.judge import JudgeClient, JudgeError, Rubric
-from evaluation.labels import record, stored
+from evaluation.judge import JudgeClient, Rubric
+from evaluation.labels import call, stored
 from inference import datasets
 from inference.content_type import TEST_SHARE
 from inference.content_type_distilled import MODEL_ID, VERSION, artifact_path, card_path
@@ -77,26 +77,17 @@ def distill(
     slice_ = unlabelled(items)
     taught_x, taught_y, calls, errors, cost, stopped = [], [], 0, 0, 0.0, None
     for k, (item, text) in enumerate(slice_):
-        prior = stored(store, signal.name, item, DISTILL, client.model, rubric.version)
-        if prior is None:
+        done = stored(store, signal.name, item, DISTILL, client.model, rubric.version)
+        if done is None:
             per_call = cost / calls if calls else 0.0
             if cost + per_call > dollars:
                 stopped = f"dollar budget (${dollars:.2f}) spent after {k} of {len(slice_)}"
                 break
-            try:
-                verdict = client.judge(text, rubric)
-                record(store, signal.name, item, DISTILL, client.model, rubric.version,
-                       verdict=verdict)  # fmt: skip
-                prior, cost = (verdict.label, None, verdict.cost_usd), cost + verdict.cost_usd
-            except JudgeError as exc:
-                record(store, signal.name, item, DISTILL, client.model, rubric.version,
-                       error=f"judge_error: {exc.kind}")  # fmt: skip
-                prior = (None, str(exc), 0.0)
-                errors += 1
-            calls += 1
-        if prior[0] is not None:
+            done = call(store, client, signal.name, item, text, rubric, DISTILL)
+            calls, cost, errors = calls + 1, cost + done.cost_usd, errors + (done.error is not None)
+        if done.label is not None:
             taught_x.append(text)
-            taught_y.append(prior[0])
+            taught_y.append(done.label)
         if progress:
             progress("teacher labelling the slice", k + 1, len(slice_))
     if len(set(taught_y)) < 2:
@@ -128,21 +119,11 @@ def _evaluate(store, client, signal, rubric, student, price_per_hour, seed, prog
     truth = [p.content_type for p in test]
     teacher, latencies = [], []
     for k, post in enumerate(test):
-        prior = stored(store, signal.name, post.id, CALIBRATION, client.model, rubric.version)
-        latency = _latency(store, signal.name, post.id, client.model, rubric.version)
-        if prior is None:
-            try:
-                verdict = client.judge(post.text, rubric)
-                record(store, signal.name, post.id, CALIBRATION, client.model, rubric.version,
-                       verdict=verdict)  # fmt: skip
-                prior, latency = (verdict.label, None, verdict.cost_usd), verdict.latency_ms
-            except JudgeError as exc:
-                record(store, signal.name, post.id, CALIBRATION, client.model, rubric.version,
-                       error=f"judge_error: {exc.kind}")  # fmt: skip
-                prior = (None, str(exc), 0.0)
-        teacher.append(prior[0])
-        if prior[0] is not None and latency is not None:
-            latencies.append(latency)
+        done = stored(store, signal.name, post.id, CALIBRATION, client.model, rubric.version)
+        done = done or call(store, client, signal.name, post.id, post.text, rubric, CALIBRATION)
+        teacher.append(done.label)
+        if done.label is not None and done.latency_ms is not None:
+            latencies.append(done.latency_ms)
         if progress:
             progress("teacher on the held-out gold posts", k + 1, len(test))
     texts = [p.text for p in test]
@@ -182,15 +163,6 @@ def _evaluate(store, client, signal, rubric, student, price_per_hour, seed, prog
         if ok
         else None,
     }
-
-
-def _latency(store, signal, item, model, version) -> float | None:
-    row = store.execute(
-        "SELECT latency_ms FROM judge_labels WHERE signal = ? AND item_id = ? AND purpose = ?"
-        " AND model = ? AND prompt_version = ?",
-        (signal, item, CALIBRATION, model, version),
-    ).fetchone()
-    return row[0] if row else None
 
 
 def _paired(truth, student, teacher, ok, classes, seed) -> dict:

@@ -9,6 +9,7 @@ Python packages installed with the extra."""
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import socket
 import subprocess
@@ -50,11 +51,7 @@ class LocalJudgeError(RuntimeError):
 
 def available() -> bool:
     """Whether llama-cpp-python (with its server) is installed."""
-    try:
-        importlib.import_module("llama_cpp.server")
-    except ImportError:
-        return False
-    return True
+    return importlib.util.find_spec("llama_cpp") is not None  # without importing it (slow)
 
 
 Progress = Callable[[int, int], None]

@@ -440,7 +440,9 @@ def serve(
         ExtraJob("alerts:flush", flush_job, "interval", {"seconds": 60}),
         ExtraJob("alerts:digest", digest_job, "cron", {"hour": 9, "minute": 0}),
     )
-    judging = bool(settings.judge_url) or _embedded_judge()
+    from evaluation.local import available
+
+    judging = bool(settings.judge_url) or available()
     if judging:
         from evaluation.jobs import judge_job
 
@@ -559,12 +561,6 @@ def _status_json(s) -> dict:
         "window_end": s.window_end.isoformat(),
         "evaluated_at": s.evaluated_at.isoformat(),
     }
-
-
-def _embedded_judge() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("llama_cpp") is not None
 
 
 def _utc(when: datetime) -> datetime:

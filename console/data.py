@@ -327,9 +327,10 @@ def recent_predictions(data_dir, signal, at: datetime, n: int = 25, seed: int = 
 
 def judge_summary(store: Store, signal: str, start: datetime, end: datetime) -> dict:
     """The LLM judge for the signal page: latest calibration and judged traffic per day."""
-    from evaluation.report import calibration, days
+    from evaluation.report import days
+    from sigwatch.calibration import latest_calibration
 
-    cal = calibration(store, signal)
+    cal = latest_calibration(store, signal)
     rows = days(store, signal, start, end)
     calibration_rows = [] if cal is None else [
         {"class": c, "judge TPR": r.tpr, "judge TNR": r.tnr, "gold positives": r.tp + r.fn}

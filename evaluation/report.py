@@ -4,26 +4,13 @@ judge-corrected precision of each predicted class (``sigwatch judge report``, th
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sigwatch.calibration import CalibrationError, ClassRates, Corrected, weighted_share
-from sigwatch.store import Store, from_epoch, to_epoch
+from sigwatch.calibration import CalibrationError, Corrected, latest_calibration, weighted_share
+from sigwatch.store import Store, to_epoch
 
 MIN_FOR_ESTIMATE = 10
-
-
-@dataclass(frozen=True)
-class CalibrationRow:
-    model: str
-    prompt_version: str
-    at: datetime
-    n: int
-    errors: int
-    kappa: float | None
-    rates: dict[str, ClassRates]
-    cost_usd: float
 
 
 @dataclass
@@ -39,22 +26,9 @@ class JudgedDay:
     precision: dict[str, Corrected | str] = field(default_factory=dict)  # or why not
 
 
-def calibration(store: Store, signal: str) -> CalibrationRow | None:
-    row = store.execute(
-        "SELECT model, prompt_version, at, n, errors, kappa, per_class, cost_usd"
-        " FROM judge_calibrations WHERE signal = ? ORDER BY at DESC LIMIT 1",
-        (signal,),
-    ).fetchone()
-    if row is None:
-        return None
-    model, version, at, n, errors, kappa, per_class, cost = row
-    rates = {c: ClassRates(**r) for c, r in json.loads(per_class).items()}
-    return CalibrationRow(model, version, from_epoch(at), n, errors, kappa, rates, cost)
-
-
 def days(store: Store, signal: str, since: datetime, until: datetime) -> list[JudgedDay]:
     """Judged traffic per UTC day of the predictions' event time, oldest first."""
-    cal = calibration(store, signal)
+    cal = latest_calibration(store, signal)
     rows = store.execute(
         "SELECT item_id, event_time, label, error, cost_usd, tokens_in, tokens_out, latency_ms,"
         " predicted, weight, model, prompt_version FROM judge_labels WHERE signal = ?"

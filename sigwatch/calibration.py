@@ -16,11 +16,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from itertools import product
 
 from sigwatch.stats import wilson_interval
+from sigwatch.store import from_epoch, to_epoch
 
 
 class CalibrationError(ValueError):
@@ -121,3 +124,31 @@ def weighted_share(hits: Sequence[bool], weights: Sequence[float], rates: ClassR
     apparent = sum(w for h, w in zip(hits, weights, strict=True) if h) / total
     n_eff = total**2 / sum(w * w for w in weights)
     return corrected_share(apparent * n_eff, n_eff, rates)
+
+
+@dataclass(frozen=True)
+class StoredCalibration:
+    """A row of ``judge_calibrations``: the judge measured on a signal's gold set."""
+
+    model: str
+    prompt_version: str
+    at: datetime
+    n: int
+    errors: int
+    kappa: float | None
+    rates: dict[str, ClassRates]
+    cost_usd: float
+
+
+def latest_calibration(store, signal: str, at: datetime | None = None) -> StoredCalibration | None:
+    """The signal's most recent calibration (known at ``at``, when given), or None."""
+    row = store.execute(
+        "SELECT model, prompt_version, at, n, errors, kappa, per_class, cost_usd"
+        " FROM judge_calibrations WHERE signal = ? AND at <= ? ORDER BY at DESC LIMIT 1",
+        (signal, to_epoch(at) if at is not None else 2**62),
+    ).fetchone()
+    if row is None:
+        return None
+    model, version, when, n, errors, kappa, per_class, cost = row
+    rates = {c: ClassRates(**r) for c, r in json.loads(per_class).items()}
+    return StoredCalibration(model, version, from_epoch(when), n, errors, kappa, rates, cost)

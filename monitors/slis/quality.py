@@ -16,7 +16,6 @@ macro/F1): below ``min_labels`` the slice is ``insufficient_labels``.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 import numpy as np
@@ -24,7 +23,7 @@ import polars as pl
 
 from monitors.logs import scan_labels, scan_logs
 from monitors.slis.base import Context, SliValue
-from sigwatch.calibration import CalibrationError, ClassRates, weighted_share
+from sigwatch.calibration import CalibrationError, latest_calibration, weighted_share
 from sigwatch.stats import wilson_interval
 from sigwatch.store import Partial, to_epoch
 
@@ -185,17 +184,13 @@ def judged(ctx: Context, sli, start: datetime, end: datetime, at: datetime) -> S
     version. The sample is stratified (weights = stratum rows / rows judged), so the apparent
     share is weighted and its interval uses Kish's effective sample size."""
     signal = ctx.signal.name
-    calibration = ctx.store.execute(
-        "SELECT model, prompt_version, kappa, per_class, n FROM judge_calibrations"
-        " WHERE signal = ? AND at <= ? ORDER BY at DESC LIMIT 1",
-        (signal, to_epoch(at)),
-    ).fetchone()
+    calibration = latest_calibration(ctx.store, signal, at)
     if calibration is None:
         reason = "the judge is not calibrated: run sigwatch judge calibrate"
         return SliValue(
             unknown="insufficient_labels", details={"labels": "judge", "reason": reason}
         )
-    model, version, kappa, per_class, gold = calibration
+    model, version = calibration.model, calibration.prompt_version
     rows = ctx.store.execute(
         "SELECT label, weight FROM judge_labels WHERE signal = ? AND purpose = 'monitoring'"
         " AND model = ? AND prompt_version = ? AND predicted = ? AND label IS NOT NULL"
@@ -203,10 +198,11 @@ def judged(ctx: Context, sli, start: datetime, end: datetime, at: datetime) -> S
         (signal, model, version, sli.cls, to_epoch(start), to_epoch(end), to_epoch(at)),
     ).fetchall()
     details = {"labels": "judge", "judge_model": model, "prompt_version": version,
-               "kappa": kappa, "gold_items": gold, "judged": len(rows)}  # fmt: skip
+               "kappa": calibration.kappa, "gold_items": calibration.n,
+               "judged": len(rows)}  # fmt: skip
     if len(rows) < sli.min_labels:
         return SliValue(samples=len(rows), unknown="insufficient_labels", details=details)
-    rates = ClassRates(**json.loads(per_class)[sli.cls])
+    rates = calibration.rates[sli.cls]
     try:
         fixed = weighted_share([label == sli.cls for label, _ in rows],
                                [w or 1.0 for _, w in rows], rates)  # fmt: skip

@@ -219,8 +219,8 @@ def report(
 ) -> None:
     """The judge's latest calibration (kappa, per-class TPR/TNR) and, per day, its calls,
     errors, cost, self-consistency and the judge-corrected precision of each predicted class."""
-    from evaluation.report import calibration
     from evaluation.report import days as judged_days
+    from sigwatch.calibration import latest_calibration
     from sigwatch.clock import SystemClock
     from sigwatch.store import Store
 
@@ -232,7 +232,7 @@ def report(
     doc = []
     with Store.open(folder / "sigwatch.db", clock=clock) as store:
         for spec in signals:
-            cal = calibration(store, spec.name)
+            cal = latest_calibration(store, spec.name)
             rows = judged_days(store, spec.name, until - timedelta(days=days), until)
             doc.append((spec.name, cal, rows))
     if as_json:

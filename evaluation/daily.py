@@ -19,7 +19,7 @@ import polars as pl
 
 from evaluation.judge import JudgeClient, Rubric
 from evaluation.labels import call, stored
-from evaluation.sampling import Budget, stratified_sample
+from evaluation.sampling import stratified_sample
 from monitors.logs import scan_logs
 from sigwatch.model import Signal
 from sigwatch.store import Store, to_epoch
@@ -27,7 +27,7 @@ from sigwatch.store import Store, to_epoch
 MONITORING = "monitoring"
 CONSISTENCY = "consistency"
 REPEAT_SHARE = 0.05  # of each day's budget, spent on repeats
-MIN_FOR_REPEATS = 20  # below this many affordable calls, no repeats
+MIN_FOR_REPEATS = 20  # below this many calls, no repeats
 
 
 @dataclass
@@ -112,7 +112,7 @@ def judge_day(
     # stops early is still spread over all strata (weights are fixed up at the end).
     repeats = math.ceil(calls * REPEAT_SHARE) if calls >= MIN_FOR_REPEATS else 0
     day_seed = seed + start.toordinal()
-    sample = stratified_sample(frame, Budget(calls - repeats, math.inf, 0.0), seed=day_seed)
+    sample = stratified_sample(frame, calls - repeats, seed=day_seed)
     sample = sample.sample(fraction=1.0, shuffle=True, seed=day_seed)
     run.sampled, run.strata = len(sample), sample["stratum"].n_unique()
     # the sampler's weight is stratum rows / rows drawn: the stratum sizes, without a re-scan

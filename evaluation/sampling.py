@@ -1,7 +1,8 @@
 """Which predictions the judge labels: a seeded sample stratified by predicted class and
 confidence band, so rare classes, low-confidence predictions and predicted negatives (an
 entity signal's "nothing found", a class nobody predicts much) are all measured — recall needs
-them — within a daily budget of calls and dollars.
+them — within the day's budget of calls (the dollar cap is enforced as the calls are made,
+``evaluation.daily``).
 
 Each stratum gets an equal share of the budget (capped at its size, the remainder spread over
 the others); every sampled row carries its stratum's weight (rows in the stratum / rows
@@ -9,24 +10,10 @@ sampled from it), so totals estimated from the sample are unbiased."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import polars as pl
 
 BANDS = (0.0, 0.5, 0.8, 1.0)  # confidence bands: low [0, 0.5), mid [0.5, 0.8), high
 NONE = "(none)"
-
-
-@dataclass(frozen=True)
-class Budget:
-    calls: int
-    dollars: float
-    cost_per_call: float  # expected, from recent calls (tokens x price)
-
-    @property
-    def affordable(self) -> int:
-        by_money = int(self.dollars / self.cost_per_call) if self.cost_per_call > 0 else self.calls
-        return max(0, min(self.calls, by_money))
 
 
 def strata(frame: pl.DataFrame, label: str = "label", score: str = "score") -> pl.DataFrame:
@@ -47,12 +34,12 @@ def strata(frame: pl.DataFrame, label: str = "label", score: str = "score") -> p
 
 
 def stratified_sample(
-    frame: pl.DataFrame, budget: Budget, seed: int, label: str = "label", score: str = "score"
+    frame: pl.DataFrame, n: int, seed: int, label: str = "label", score: str = "score"
 ) -> pl.DataFrame:
-    """At most ``budget.affordable`` rows, spread evenly over the strata, with weights."""
+    """At most ``n`` rows, spread evenly over the strata, with weights."""
     tagged = strata(frame, label, score)
     sizes = dict(tagged.group_by("stratum").len().iter_rows())
-    quota = _allocate(sizes, budget.affordable)
+    quota = _allocate(sizes, n)
     parts = []
     for k, (name, take) in enumerate(sorted(quota.items())):
         if take == 0:

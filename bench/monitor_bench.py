@@ -53,14 +53,18 @@ def child(kind: str, data: str) -> dict:
         import polars as pl
 
         from monitors.logs import scan_labels, scan_logs
+        from sigwatch.registry import load_registry
+        from sigwatch.settings import Settings
 
+        registry = load_registry(Settings.from_env().definitions_dir)
         rows = 0
         for scan in json.loads((folder / "scans.json").read_text()):
+            signal = registry.get(scan["signal"])
             if scan["kind"] == "logs":
                 start, end = (datetime.fromisoformat(scan[k]) for k in ("start", "end"))
-                frame = scan_logs(folder, scan["signal"], start, end, scan["columns"])
+                frame = scan_logs(folder, signal, start, end, scan["columns"])
             else:
-                frame = scan_labels(folder, scan["signal"], datetime.fromisoformat(scan["at"]))
+                frame = scan_labels(folder, signal, datetime.fromisoformat(scan["at"]))
             if frame is None:
                 continue
             schema = frame.collect_schema()
@@ -130,7 +134,7 @@ def _record_scans() -> list[dict]:
 
     def logs(original):
         def scan(data_dir, signal, start, end, columns):
-            scans.append({"kind": "logs", "signal": signal, "start": start.isoformat(),
+            scans.append({"kind": "logs", "signal": signal.name, "start": start.isoformat(),
                           "end": end.isoformat(), "columns": list(columns)})  # fmt: skip
             return original(data_dir, signal, start, end, columns)
 
@@ -138,7 +142,7 @@ def _record_scans() -> list[dict]:
 
     def labels(original):
         def scan(data_dir, signal, known_at):
-            scans.append({"kind": "labels", "signal": signal, "at": known_at.isoformat()})
+            scans.append({"kind": "labels", "signal": signal.name, "at": known_at.isoformat()})
             return original(data_dir, signal, known_at)
 
         return scan

@@ -310,7 +310,7 @@ def recent_predictions(data_dir, signal, at: datetime, n: int = 25, seed: int = 
     from monitors.logs import scan_labels, scan_logs
 
     column = {"entities": "labels", "multilabel": "labels"}.get(signal.task, "label")
-    logs = scan_logs(data_dir, signal.name, at - timedelta(days=1), at,
+    logs = scan_logs(data_dir, signal, at - timedelta(days=1), at,
                      ["item_id", "status", "score", "latency_ms", column])  # fmt: skip
     if logs is None:
         return pl.DataFrame()
@@ -318,7 +318,7 @@ def recent_predictions(data_dir, signal, at: datetime, n: int = 25, seed: int = 
     if frame.is_empty():
         return frame
     frame = frame.sample(n=min(n, len(frame)), seed=seed).sort("event_time", descending=True)
-    labels = scan_labels(data_dir, signal.name, at)
+    labels = scan_labels(data_dir, signal, at)
     if labels is not None:
         truth = labels.collect().rename({"label": "human_label", "labels": "human_labels"})
         frame = frame.join(truth, on="item_id", how="left")

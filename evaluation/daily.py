@@ -20,7 +20,8 @@ import polars as pl
 from evaluation.judge import JudgeClient, Rubric
 from evaluation.labels import call, stored
 from evaluation.sampling import stratified_sample
-from monitors.logs import scan_logs
+from monitors.logs import scan_content, scan_logs
+from sigwatch.clock import floor_time
 from sigwatch.model import Signal
 from sigwatch.store import Store, to_epoch
 
@@ -54,26 +55,26 @@ class DayRun:
         return self.repeats_agreeing / self.repeats if self.repeats else None
 
 
+def yesterday(now: datetime) -> datetime:
+    """The start of the UTC day before ``now``'s: the day a daily run judges by default."""
+    return floor_time(now, timedelta(days=1)) - timedelta(days=1)
+
+
 def served(data_dir: Path, signal: Signal, start: datetime, end: datetime) -> pl.DataFrame:
     """The day's predictions that were served (status ``ok``)."""
-    logs = scan_logs(data_dir, signal.name, start, end, ["item_id", "status", "label", "score"])
+    logs = scan_logs(data_dir, signal, start, end, ["item_id", "status", "label", "score"])
     if logs is None:
         return pl.DataFrame()
     return logs.filter(pl.col("status") == "ok").drop("status").collect()
 
 
-def texts(data_dir: Path, signal: str, start: datetime, end: datetime, ids: list[str]) -> dict:
+def texts(data_dir: Path, signal: Signal, start: datetime, end: datetime, ids: list[str]) -> dict:
     """Post text by item id from the content snapshot ``<data>/content/signal=<name>/``."""
-    folder = data_dir / "content" / f"signal={signal}"
-    files = []
-    day = start.date()
-    while day <= (end - timedelta(microseconds=1)).date():
-        files += sorted((folder / f"date={day.isoformat()}").glob("*.parquet"))
-        day += timedelta(days=1)
-    if not files or not ids:
+    content = scan_content(data_dir, signal, start, end)
+    if content is None or not ids:
         return {}
-    found = pl.scan_parquet(files).filter(pl.col("item_id").is_in(ids)).collect()
-    return dict(found.select("item_id", "text").iter_rows())
+    found = content.filter(pl.col("item_id").is_in(ids)).collect()
+    return dict(found.iter_rows())
 
 
 def expected_cost(store: Store, signal: str, model: str) -> float:
@@ -118,7 +119,7 @@ def judge_day(
     # the sampler's weight is stratum rows / rows drawn: the stratum sizes, without a re-scan
     per_stratum = sample.group_by("stratum").agg(pl.col("weight").first(), pl.len())
     sizes = {name: round(w * n) for name, w, n in per_stratum.iter_rows()}
-    post = texts(data_dir, signal.name, start, end, sample["item_id"].to_list())
+    post = texts(data_dir, signal, start, end, sample["item_id"].to_list())
     per_call = expected_cost(store, signal.name, client.model)
     done: dict[str, str] = {}  # item -> label, judged fine (this run or before)
     rows = sample.select("item_id", "event_time", "label", "stratum").iter_rows()

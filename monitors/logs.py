@@ -4,35 +4,105 @@ schema checked first so a bad file fails with its name and column, not deep in a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
 
-# The data contract (DESIGN.md): column -> the dtype a reader can rely on.
-LOG_COLUMNS: dict[str, pl.DataType] = {
-    "event_time": pl.Datetime("us", "UTC"),
-    "item_id": pl.Utf8(),
-    "item_kind": pl.Utf8(),
-    "community": pl.Utf8(),
-    "language": pl.Utf8(),
-    "text_len": pl.Int32(),
-    "model_version": pl.Utf8(),
-    "status": pl.Utf8(),
-    "label": pl.Utf8(),
-    "labels": pl.List(pl.Utf8()),
-    "score": pl.Float32(),
-    "latency_ms": pl.Float32(),
-    "cost_usd": pl.Float64(),
-    "served_by": pl.Utf8(),
-}
+from sigwatch.model import Signal
+
+SINGLE_LABEL = frozenset({"multiclass", "score"})  # one true class an item (score: "1" / "0")
+LABEL_SETS = frozenset({"multilabel", "entities"})  # a set an item
+TASKS = SINGLE_LABEL | LABEL_SETS
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of an input file: its type, the tasks whose signals must have it (a signal
+    of another task may leave it out, or write nulls: it is never read for that signal), and
+    what it means. The README's "Connecting your data" tables are checked against these."""
+
+    name: str
+    dtype: pl.DataType
+    meaning: str
+    tasks: frozenset[str] = TASKS
+
+    def required_for(self, task: str) -> bool:
+        return task in self.tasks
+
+
+# The data contract (DESIGN.md). Prediction logs: one row per eligible item a signal should
+# have scored, under <data>/predictions/signal=<name>/date=<UTC date of event_time>/*.parquet.
+LOG_CONTRACT: tuple[Column, ...] = (
+    Column(
+        "event_time", pl.Datetime("us", "UTC"), "when the item was scored (or should have been)"
+    ),
+    Column("item_id", pl.Utf8(), "post or comment id; joins predictions to labels and content"),
+    Column("item_kind", pl.Utf8(), "`post` or `comment`"),
+    Column("community", pl.Utf8(), "where it was posted"),
+    Column("language", pl.Utf8(), "detected language"),
+    Column("text_len", pl.Int32(), "characters"),
+    Column("model_version", pl.Utf8(), "the model version that scored it"),
+    Column("status", pl.Utf8(), "`ok`, `abstain`, `error` or `timeout`"),
+    Column(
+        "label",
+        pl.Utf8(),
+        "predicted class, null on `error`/`timeout` (a score signal may write its decision)",
+        frozenset({"multiclass"}),
+    ),
+    Column(
+        "labels",
+        pl.List(pl.Utf8()),
+        "predicted set, e.g. `[brand:Sony, product:WH-1000XM5]`, null on `error`/`timeout`",
+        LABEL_SETS,
+    ),
+    Column(
+        "score",
+        pl.Float32(),
+        "confidence of the top prediction (score signals: the score); null on `error`/`timeout`",
+    ),
+    Column("latency_ms", pl.Float32(), "serving latency"),
+    Column("cost_usd", pl.Float64(), "cost of this call in US dollars"),
+    Column("served_by", pl.Utf8(), "`in_house` or `external_api` (the paid fallback)"),
+)
+# Labels: <data>/labels/signal=<name>/*.parquet, any file names; labels arrive late and the
+# latest label of an item known at evaluation time wins.
+LABEL_CONTRACT: tuple[Column, ...] = (
+    Column("item_id", pl.Utf8(), "the labelled item (as in the prediction log)"),
+    Column(
+        "label",
+        pl.Utf8(),
+        "the true class (score signals: `1` positive, `0` negative)",
+        SINGLE_LABEL,
+    ),
+    Column("labels", pl.List(pl.Utf8()), "the true set, same spelling as predictions", LABEL_SETS),
+    Column("source", pl.Utf8(), "`human` (read by the quality SLIs) or `judge:<model>`"),
+    Column("labeled_at", pl.Datetime("us", "UTC"), "when the label became known"),
+    Column("rater_id", pl.Utf8(), "who labelled it (optional: not read)", frozenset()),
+)
+# Post text for the LLM judge: <data>/content/signal=<name>/date=<UTC date>/*.parquet.
+CONTENT_CONTRACT: tuple[Column, ...] = (
+    Column("item_id", pl.Utf8(), "the item (as in the prediction log)"),
+    Column("text", pl.Utf8(), "the text the signal scored"),
+)
+LOG_COLUMNS: dict[str, pl.DataType] = {c.name: c.dtype for c in LOG_CONTRACT}
 LABEL_COLUMNS: dict[str, pl.DataType] = {
-    "item_id": pl.Utf8(),
-    "label": pl.Utf8(),
-    "labels": pl.List(pl.Utf8()),
-    "source": pl.Utf8(),
-    "labeled_at": pl.Datetime("us", "UTC"),
+    c.name: c.dtype for c in LABEL_CONTRACT if c.name != "rater_id"
 }
+
+
+def type_name(dtype: pl.DataType) -> str:
+    """The contract's name of a type (Arrow's vocabulary), as the README writes it."""
+    names = {
+        pl.Utf8(): "string",
+        pl.Int32(): "int32",
+        pl.Float32(): "float32",
+        pl.Float64(): "float64",
+        pl.Datetime("us", "UTC"): "timestamp[us, UTC]",
+        pl.List(pl.Utf8()): "list<string>",
+    }
+    return names[dtype]
 
 
 class LogError(Exception):
@@ -49,7 +119,11 @@ def _days(start: datetime, end: datetime) -> list[date]:
 
 
 def log_files(data_dir: Path, signal: str, start: datetime, end: datetime) -> list[Path]:
-    folder = data_dir / "predictions" / f"signal={signal}"
+    return _dated_files(data_dir / "predictions" / f"signal={signal}", start, end)
+
+
+def _dated_files(folder: Path, start: datetime, end: datetime) -> list[Path]:
+    """The Parquet files of the ``date=`` partitions that ``[start, end)`` touches."""
     return [
         path
         for day in _days(start, end)
@@ -58,6 +132,8 @@ def log_files(data_dir: Path, signal: str, start: datetime, end: datetime) -> li
 
 
 def check_schema(path: Path, columns: dict[str, pl.DataType]) -> None:
+    """Every column of ``columns`` is in the file with its type, else a ``LogError`` naming
+    the file, the column and the type expected."""
     try:
         schema = pl.read_parquet_schema(path)
     except Exception as exc:  # polars raises several kinds for a damaged file
@@ -71,36 +147,63 @@ def check_schema(path: Path, columns: dict[str, pl.DataType]) -> None:
             raise LogError(f"{path}: column {column!r} is {schema[column]}, expected {dtype}")
 
 
-def scan_logs(
-    data_dir: Path, signal: str, start: datetime, end: datetime, columns: list[str]
-) -> pl.LazyFrame | None:
-    """Rows of ``[start, end)`` with ``columns`` (plus event_time), or None if no file exists."""
-    files = log_files(data_dir, signal, start, end)
-    if not files:
-        return None
-    wanted = {c: LOG_COLUMNS[c] for c in dict.fromkeys(["event_time", *columns])}
+def _scan(
+    files: list[Path], contract: tuple[Column, ...], task: str, columns: list[str]
+) -> pl.LazyFrame:
+    """``columns`` of ``files``, checked: a column the task needs must be there with its
+    type; one it does not need is never read and comes back as typed nulls."""
+    types = {c.name: c.dtype for c in contract}
+    needed = {c.name for c in contract if c.required_for(task)}
+    unknown = [c for c in columns if c not in types]
+    if unknown:
+        raise ValueError(f"not in the data contract: {unknown}")
+    read = {c: types[c] for c in columns if c in needed}
     for path in files:
-        check_schema(path, wanted)
+        check_schema(path, read)
+    nulls = [pl.lit(None, dtype=types[c]).alias(c) for c in columns if c not in needed]
     return (
-        pl.scan_parquet(files, hive_partitioning=False)
-        .select(list(wanted))
-        .filter(pl.col("event_time").is_between(start, end, closed="left"))
+        # a column beyond what is read (the other task's, a team's own) is never an error
+        pl.scan_parquet(files, hive_partitioning=False, extra_columns="ignore")
+        .select(list(read))
+        .with_columns(nulls)
+        .select(columns)
     )
 
 
-def scan_labels(data_dir: Path, signal: str, known_at: datetime) -> pl.LazyFrame | None:
-    """Human labels known at ``known_at``, one per item: the latest label wins."""
-    folder = data_dir / "labels" / f"signal={signal}"
+def scan_logs(
+    data_dir: Path, signal: Signal, start: datetime, end: datetime, columns: list[str]
+) -> pl.LazyFrame | None:
+    """Rows of ``[start, end)`` with ``columns`` (plus event_time), or None if no file exists."""
+    files = log_files(data_dir, signal.name, start, end)
+    if not files:
+        return None
+    wanted = list(dict.fromkeys(["event_time", *columns]))
+    return _scan(files, LOG_CONTRACT, signal.task, wanted).filter(
+        pl.col("event_time").is_between(start, end, closed="left")
+    )
+
+
+def scan_labels(data_dir: Path, signal: Signal, known_at: datetime) -> pl.LazyFrame | None:
+    """Human labels known at ``known_at``, one per item: the latest label wins. Both ``label``
+    and ``labels`` come back; the one the signal's task does not use is null."""
+    folder = data_dir / "labels" / f"signal={signal.name}"
     files = sorted(folder.glob("*.parquet")) if folder.exists() else []
     if not files:
         return None
-    for path in files:
-        check_schema(path, LABEL_COLUMNS)
     return (
-        pl.scan_parquet(files, hive_partitioning=False)
-        .select(list(LABEL_COLUMNS))
+        _scan(files, LABEL_CONTRACT, signal.task, list(LABEL_COLUMNS))
         .filter((pl.col("labeled_at") <= known_at) & (pl.col("source") == "human"))
         .sort("labeled_at")
         .group_by("item_id")
         .agg(pl.col("label").last(), pl.col("labels").last())
     )
+
+
+def scan_content(
+    data_dir: Path, signal: Signal, start: datetime, end: datetime
+) -> pl.LazyFrame | None:
+    """Post text (``item_id``, ``text``) of the days ``[start, end)`` touches, or None."""
+    files = _dated_files(data_dir / "content" / f"signal={signal.name}", start, end)
+    if not files:
+        return None
+    return _scan(files, CONTENT_CONTRACT, signal.task, ["item_id", "text"])

@@ -43,7 +43,7 @@ def serving_partials(
     empty = {s: _zero(signal) for s in starts}
     frame = scan_logs(
         data_dir,
-        signal.name,
+        signal,
         start,
         end,
         ["status", "score", "latency_ms", "cost_usd", "served_by"],

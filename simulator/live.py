@@ -21,7 +21,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from sigwatch.clock import Clock
 from sigwatch.model import LatencySLI, Registry
-from simulator.metrics import COST, LATENCY, REQUESTS, latency_buckets
+from simulator.metrics import COST, LABELS, LATENCY, REQUESTS, latency_buckets
 from simulator.scenario import Incident
 from simulator.traffic import Replay
 
@@ -53,16 +53,16 @@ class LiveSimulator:
         self.latency = Histogram(
             LATENCY,
             "Inference latency.",
-            ["signal", "model_version"],
+            LABELS[LATENCY],
             buckets=latency_buckets(thresholds),
             registry=self.metrics,
         )
         # prometheus_client appends _total to counters: these export DESIGN.md's names.
         self.requests = Counter(
-            REQUESTS, "Inference requests by status.", ["signal", "status"], registry=self.metrics
+            REQUESTS, "Inference requests by status.", LABELS[REQUESTS], registry=self.metrics
         )
         self.cost = Counter(
-            COST, "Inference cost in US dollars.", ["signal", "served_by"], registry=self.metrics
+            COST, "Inference cost in US dollars.", LABELS[COST], registry=self.metrics
         )
         self.rows = 0
 

@@ -20,6 +20,12 @@ LATENCY = "sigwatch_inference_latency_seconds"
 REQUESTS = "sigwatch_inference_requests"
 COST = "sigwatch_inference_cost_usd"
 BASE_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+# Each family's labels, as the serving fleet exports them (the README's Prometheus table).
+LABELS = {
+    LATENCY: ("signal", "model_version"),
+    REQUESTS: ("signal", "status"),
+    COST: ("signal", "served_by"),
+}
 
 
 def latency_buckets(thresholds_ms: list[float]) -> tuple[float, ...]:

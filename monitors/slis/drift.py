@@ -27,7 +27,7 @@ MIN_ROWS = 1000
 
 def _frame(ctx: Context, columns: list[str], start: datetime, end: datetime, n: int, seed: int):
     read = [c for c in columns if c != "labels"] + (["labels"] if "labels" in columns else [])
-    frame = scan_logs(ctx.data_dir, ctx.signal.name, start, end, ["status", *read])
+    frame = scan_logs(ctx.data_dir, ctx.signal, start, end, ["status", *read])
     if frame is None:
         return None
     frame = frame.filter(pl.col("status") == "ok").select(read).collect()

@@ -38,8 +38,8 @@ def counts(ctx: Context, start: datetime, end: datetime, at: datetime) -> dict:
     column = (
         "labels" if signal.task == "entities" else ("score" if signal.task == "score" else "label")
     )
-    logs = scan_logs(ctx.data_dir, signal.name, start, min(end, at), ["item_id", "status", column])
-    labels = scan_labels(ctx.data_dir, signal.name, at)
+    logs = scan_logs(ctx.data_dir, signal, start, min(end, at), ["item_id", "status", column])
+    labels = scan_labels(ctx.data_dir, signal, at)
     payload: dict = {"labelled": 0}
     if logs is not None and labels is not None:
         joined = (

@@ -9,15 +9,14 @@ from pathlib import Path
 from alerts.digest import post_digest
 from alerts.service import Alerting
 from monitors.scheduler import monitor_signal
-from sigwatch.clock import SystemClock
+from sigwatch.clock import Clock
 from sigwatch.registry import load_registry
 from sigwatch.settings import Settings
 from sigwatch.store import Store
 
 
-def monitor_and_alert_job(signal: str, data_dir: str, definitions: str) -> None:
+def monitor_and_alert_job(signal: str, data_dir: str, definitions: str, clock: Clock) -> None:
     registry = load_registry(Path(definitions))
-    clock = SystemClock()
     settings = Settings.from_env()
     with Store.open(Path(data_dir) / "sigwatch.db", clock=clock) as store:
         outcomes = monitor_signal(registry, Path(data_dir), store, clock, signal)
@@ -25,10 +24,9 @@ def monitor_and_alert_job(signal: str, data_dir: str, definitions: str) -> None:
         Alerting.open(store, registry, settings, clock).process(statuses)
 
 
-def flush_job(data_dir: str, definitions: str) -> None:
+def flush_job(data_dir: str, definitions: str, clock: Clock) -> None:
     """Send what is queued (Slack was down, or rate limited us) and lift expired silences."""
     registry = load_registry(Path(definitions))
-    clock = SystemClock()
     with Store.open(Path(data_dir) / "sigwatch.db", clock=clock) as store:
         alerting = Alerting.open(store, registry, Settings.from_env(), clock)
         with store.transaction():
@@ -36,9 +34,8 @@ def flush_job(data_dir: str, definitions: str) -> None:
         alerting.delivery.flush()
 
 
-def digest_job(data_dir: str, definitions: str) -> None:
+def digest_job(data_dir: str, definitions: str, clock: Clock) -> None:
     registry = load_registry(Path(definitions))
-    clock = SystemClock()
     settings = Settings.from_env()
     with Store.open(Path(data_dir) / "sigwatch.db", clock=clock) as store:
         alerting = Alerting.open(store, registry, settings, clock)

@@ -37,6 +37,7 @@ def _registry(folder: Path) -> Path:
 
 
 def _store(folder: Path, definitions: Path) -> int:
+    from sigwatch.clock import FixedClock
     from sigwatch.model import Budgeting
     from sigwatch.registry import load_registry
     from sigwatch.store import SloStatus, Store, to_epoch
@@ -45,7 +46,7 @@ def _store(folder: Path, definitions: Path) -> int:
     rng = random.Random(7)
     end, start = to_epoch(END), to_epoch(END - timedelta(days=DAYS))
     rows = 0
-    with Store.open(folder / "sigwatch.db") as store:
+    with Store.open(folder / "sigwatch.db", clock=FixedClock(END)) as store:
         for signal in registry:
             params, statuses = [], []
             for slo in signal.slos:
@@ -104,6 +105,7 @@ def main() -> None:
               f"{time.perf_counter() - started:.0f} s")  # fmt: skip
         os.environ["SIGWATCH_DATA"] = str(folder)
         os.environ["SIGWATCH_DEFINITIONS"] = str(definitions)
+        os.environ["SIGWATCH_CONSOLE_AT"] = END.isoformat()  # the console's now: the data's end
         baseline = folder / "baseline.py"
         baseline.write_text(
             "import streamlit as st\nfrom console import common\n"

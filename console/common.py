@@ -9,7 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from console import data
-from sigwatch.clock import SystemClock
+from sigwatch.clock import Clock, FixedClock, SystemClock
 from sigwatch.model import Registry
 from sigwatch.registry import load_registry
 from sigwatch.settings import Settings
@@ -38,21 +38,28 @@ def db_path() -> Path:
     return settings().store_path
 
 
+def clock() -> Clock:
+    """The console's clock: the wall clock, or the time ``SIGWATCH_CONSOLE_AT`` fixes (set by
+    ``sigwatch console --at``, the console's composition root, and by tests)."""
+    at = settings().console_at
+    return FixedClock(at) if at else SystemClock()
+
+
 @contextmanager
 def store():
-    with Store.open(db_path(), clock=SystemClock()) as opened:
+    with Store.open(db_path(), clock=clock()) as opened:
         yield opened
 
 
 def now() -> datetime:
-    return SystemClock().now()
+    return clock().now()
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def read(name: str, db: str, definitions: str, *args):
     """``console.data.<name>(store, [registry,] *args)``, cached per arguments for ``TTL``."""
     function = getattr(data, name)
-    with Store.open(Path(db)) as opened:
+    with Store.open(Path(db), clock=clock()) as opened:
         if name in ("overview", "sparklines", "compliance", "daily_cost"):
             return function(opened, _registry(definitions), *args)
         return function(opened, *args)

@@ -6,14 +6,13 @@ still run; no judge configured or installed is logged once a day, not raised."""
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from evaluation.calibrate import calibrate, gold_items
-from evaluation.daily import DayRun, judge_day
+from evaluation.daily import DayRun, judge_day, yesterday
 from evaluation.judge import Rubric
 from evaluation.local import LocalJudgeError, open_judge
-from sigwatch.clock import Clock, SystemClock
+from sigwatch.clock import Clock
 from sigwatch.registry import load_registry
 from sigwatch.settings import Settings
 from sigwatch.store import Store
@@ -25,8 +24,7 @@ def judge_yesterday(
     registry, data_dir: Path, settings: Settings, clock: Clock, store: Store
 ) -> dict[str, DayRun | str]:
     """Each judged signal's run of yesterday (UTC), or the error that stopped it."""
-    today = clock.now().date()
-    start = datetime(today.year, today.month, today.day, tzinfo=UTC) - timedelta(days=1)
+    start = yesterday(clock.now())
     signals = [s for s in registry if s.judge is not None]
     results: dict[str, DayRun | str] = {}
     if not signals:
@@ -64,8 +62,7 @@ def _calibrate_if_new(store: Store, client, signal) -> None:
     calibrate(store, client, signal, items)
 
 
-def judge_job(data_dir: str, definitions: str) -> None:
-    clock = SystemClock()
+def judge_job(data_dir: str, definitions: str, clock: Clock) -> None:
     registry = load_registry(Path(definitions))
     with Store.open(Path(data_dir) / "sigwatch.db", clock=clock) as store:
         try:

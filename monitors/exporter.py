@@ -8,14 +8,15 @@ from pathlib import Path
 
 from prometheus_client.core import GaugeMetricFamily
 
+from sigwatch.clock import Clock
 from sigwatch.store import Store
 
 STATES = ("ok", "warning", "breach", "no_data", "insufficient_labels")
 
 
 class StatusCollector:
-    def __init__(self, store_path: Path) -> None:
-        self.store_path = store_path
+    def __init__(self, store_path: Path, clock: Clock) -> None:
+        self.store_path, self.clock = store_path, clock
 
     def collect(self):
         state = GaugeMetricFamily(
@@ -40,7 +41,7 @@ class StatusCollector:
             labels=["signal", "status"],
         )
         if self.store_path.exists():
-            with Store.open(self.store_path, migrate=False) as store:
+            with Store.open(self.store_path, clock=self.clock, migrate=False) as store:
                 statuses = store.latest_status()
                 runs = store.runs(limit=1000)
             for s in statuses:

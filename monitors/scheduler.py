@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -20,7 +20,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from monitors.prometheus import PrometheusSource
 from monitors.runner import Monitor
-from sigwatch.clock import SystemClock
+from sigwatch.clock import Clock
 from sigwatch.model import Registry
 from sigwatch.registry import load_registry
 from sigwatch.settings import Settings
@@ -36,18 +36,17 @@ def monitor_signal(registry: Registry, data_dir: Path, store: Store, clock, sign
     return Monitor(registry, data_dir, store, clock, prometheus=prometheus).run(signals=[signal])
 
 
-def run_signal_job(signal: str, data_dir: str, definitions: str) -> None:
+def run_signal_job(signal: str, data_dir: str, definitions: str, clock: Clock) -> None:
     """One scheduled evaluation of one signal (module-level: the job store pickles its path)."""
     registry = load_registry(Path(definitions))
-    clock = SystemClock()
     with Store.open(Path(data_dir) / "sigwatch.db", clock=clock) as store:
         monitor_signal(registry, Path(data_dir), store, clock, signal)
 
 
 @dataclass(frozen=True)
 class ExtraJob:
-    """A job beside the per-signal ones: ``func(data_dir=..., definitions=...)`` on a trigger
-    (``"interval"`` with ``seconds``, or ``"cron"`` with ``hour``/``minute``)."""
+    """A job beside the per-signal ones: ``func(data_dir=..., definitions=..., clock=...)`` on
+    a trigger (``"interval"`` with ``seconds``, or ``"cron"`` with ``hour``/``minute``)."""
 
     id: str
     func: Callable[..., None]
@@ -56,16 +55,25 @@ class ExtraJob:
 
 
 def build_scheduler(
-    registry: Registry, data_dir: Path, definitions: Path, *, start_now: bool = True,
-    job: Callable[..., None] = run_signal_job, extra: tuple[ExtraJob, ...] = (),
-) -> BackgroundScheduler:  # fmt: skip
+    registry: Registry,
+    data_dir: Path,
+    definitions: Path,
+    clock: Clock,
+    *,
+    start_now: bool = True,
+    job: Callable[..., None] = run_signal_job,
+    extra: tuple[ExtraJob, ...] = (),
+) -> BackgroundScheduler:
+    """The scheduler with a job per signal and the ``extra`` jobs. Triggers fire on the wall
+    clock (APScheduler's); each job is handed ``clock`` (pickled with it: a ``SystemClock``
+    or a ``FixedClock``) for what it evaluates and stamps."""
     data_dir.mkdir(parents=True, exist_ok=True)
     scheduler = BackgroundScheduler(
         jobstores={"default": SQLAlchemyJobStore(url=f"sqlite:///{data_dir / 'scheduler.db'}")},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_S},
         timezone=UTC,
     )
-    first_run = {"next_run_time": datetime.now(UTC)} if start_now else {}
+    first_run = {"next_run_time": clock.now()} if start_now else {}
     for signal in registry:
         scheduler.add_job(
             job,
@@ -78,10 +86,15 @@ def build_scheduler(
                 "signal": signal.name,
                 "data_dir": str(data_dir.resolve()),
                 "definitions": str(definitions.resolve()),
+                "clock": clock,
             },
             **first_run,
         )
-    paths = {"data_dir": str(data_dir.resolve()), "definitions": str(definitions.resolve())}
+    paths = {
+        "data_dir": str(data_dir.resolve()),
+        "definitions": str(definitions.resolve()),
+        "clock": clock,
+    }
     for other in extra:
         scheduler.add_job(
             other.func, other.trigger, id=other.id, name=other.id, replace_existing=True,

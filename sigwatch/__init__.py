@@ -7,7 +7,7 @@ Public API (pinned by ``tests/test_public_api.py``)::
     Registry, Signal, SLO, Objective, Budgeting, Target and the SLI kinds
     Settings.from_env(), Secret
     Clock, SystemClock, FixedClock
-    Store.open(path), Measurement
+    Store.open(path, clock=...), Measurement
 """
 
 from sigwatch.clock import Clock, FixedClock, SystemClock

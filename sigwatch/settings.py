@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sigwatch.units import parse_duration
@@ -23,6 +23,8 @@ ENV_VARS = {
     "SIGWATCH_SLACK_WEBHOOK_URL": "Slack incoming-webhook URL (secret), for teams without a bot",
     "SIGWATCH_SLACK_API_URL": "Slack Web API base URL (default https://slack.com/api/)",
     "SIGWATCH_CONSOLE_URL": "the console's public URL, for links in alerts",
+    "SIGWATCH_CONSOLE_AT": "the time the console takes as now (ISO 8601, e.g. "
+    "2026-11-26T01:00:00+00:00; default: the wall clock); `sigwatch console --at` sets it",
     "SIGWATCH_ALERT_HOLD": "how long a condition must stay clear before its alert resolves "
     "(default 15m)",
     "SIGWATCH_ALERT_RENOTIFY": "how often a still-firing page is re-announced (default 2h)",
@@ -77,6 +79,7 @@ class Settings:
     slack_webhook_url: Secret | None = None
     slack_api_url: str = "https://slack.com/api/"
     console_url: str | None = None
+    console_at: datetime | None = None
     alert_hold: timedelta = timedelta(minutes=15)
     alert_renotify: timedelta = timedelta(hours=2)
     page_mention: str | None = None
@@ -114,6 +117,7 @@ class Settings:
             slack_webhook_url=Secret(webhook) if webhook else None,
             slack_api_url=get("SIGWATCH_SLACK_API_URL") or cls.slack_api_url,
             console_url=get("SIGWATCH_CONSOLE_URL"),
+            console_at=_time(get, "SIGWATCH_CONSOLE_AT"),
             alert_hold=_duration(get, "SIGWATCH_ALERT_HOLD", cls.alert_hold),
             alert_renotify=_duration(get, "SIGWATCH_ALERT_RENOTIFY", cls.alert_renotify),
             page_mention=get("SIGWATCH_PAGE_MENTION"),
@@ -139,6 +143,22 @@ def _duration(get, name: str, default: timedelta) -> timedelta:
         return parse_duration(raw)
     except ValueError as exc:
         raise ValueError(f"environment variable {name}: {exc}") from None
+
+
+def _time(get, name: str) -> datetime | None:
+    raw = get(name)
+    if raw is None:
+        return None
+    try:
+        at = datetime.fromisoformat(raw)
+    except ValueError:
+        at = None
+    if at is None or at.tzinfo is None:
+        raise ValueError(
+            f"environment variable {name}: {raw!r}; allowed: an ISO 8601 time with a zone, "
+            "e.g. 2026-11-26T01:00:00+00:00"
+        )
+    return at.astimezone(UTC)
 
 
 def _number(get, name: str, default):

@@ -1,7 +1,8 @@
 """The SQLite store (WAL) where monitors write and the console and alerts read.
 
-Open with ``Store.open(path)``: it applies pending migrations from ``sigwatch.migrations`` in
-order, each in its own transaction, recorded in ``schema_version``; re-opening is a no-op.
+Open with ``Store.open(path, clock=...)``: it applies pending migrations from
+``sigwatch.migrations`` in order, each in its own transaction, recorded in ``schema_version``;
+re-opening is a no-op.
 Measurements are keyed by (signal, slo, window): writing a window again replaces its row.
 """
 
@@ -15,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sigwatch.clock import Clock, SystemClock
+from sigwatch.clock import Clock
 from sigwatch.migrations import MIGRATIONS, Migration
 
 _BUSY_TIMEOUT_MS = 10_000
@@ -101,13 +102,18 @@ class Run:
 class Store:
     """One connection to the store. Use as a context manager, or ``close()`` it."""
 
-    def __init__(self, conn: sqlite3.Connection, clock: Clock | None = None) -> None:
+    def __init__(self, conn: sqlite3.Connection, clock: Clock) -> None:
         self._conn = conn
-        self._clock = clock or SystemClock()
+        self._clock = clock
 
     @classmethod
-    def open(cls, path: Path | str, *, clock: Clock | None = None, migrate: bool = True) -> Store:
-        """Open (creating the file and its folder if needed) and bring the schema up to date."""
+    def open(cls, path: Path | str, *, clock: Clock, migrate: bool = True) -> Store:
+        """Open (creating the file and its folder if needed) and bring the schema up to date.
+
+        ``clock`` is what ``now()`` answers (acknowledgements, silences, calibrations and
+        migrations are stamped with it): the composition root passes the wall clock or the
+        time given with ``--at``; the store never reads the wall clock itself.
+        """
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(str(path), isolation_level=None, timeout=_BUSY_TIMEOUT_MS / 1000)
@@ -319,14 +325,18 @@ class Store:
             )
         return len(params)
 
-    def latest_status(self, signal: str | None = None) -> list[SloStatus]:
-        """The most recent status of every SLO (of one signal), ordered by signal and SLO."""
+    def latest_status(
+        self, signal: str | None = None, as_of: datetime | None = None
+    ) -> list[SloStatus]:
+        """The most recent status of every SLO (of one signal), ordered by signal and SLO;
+        with ``as_of``, the most recent evaluated at or before that time."""
+        bound = "" if as_of is None else " WHERE at <= ?"
         sql = (
             "SELECT s.* FROM slo_status s JOIN (SELECT signal, slo, MAX(at) AS at FROM slo_status"
-            " GROUP BY signal, slo) latest ON s.signal = latest.signal AND s.slo = latest.slo"
-            " AND s.at = latest.at"
+            f"{bound} GROUP BY signal, slo) latest ON s.signal = latest.signal"
+            " AND s.slo = latest.slo AND s.at = latest.at"
         )
-        args: list[Any] = []
+        args: list[Any] = [] if as_of is None else [to_epoch(as_of)]
         if signal is not None:
             sql += " WHERE s.signal = ?"
             args.append(signal)

@@ -72,3 +72,64 @@ def test_importing_the_cli_loads_no_heavy_dependency():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+WALL_CLOCK_READERS = {
+    ("sigwatch/clock.py", "now"),  # SystemClock itself
+    ("console/common.py", "clock"),  # the console's composition: its clock from the settings
+}
+WALL_CLOCK_CALLS = {"SystemClock", "now", "utcnow", "today", "time", "time_ns"}
+
+
+def wall_clock_reads(path: Path) -> list[tuple[str, int]]:
+    """(enclosing function, line) of every call that reads the wall clock: ``SystemClock()``,
+    ``datetime.now()``, ``date.today()``, ``time.time()``; ``clock.now()`` on an injected clock
+    is not one."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found = []
+
+    def visit(node: ast.AST, function: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            inner = child.name if isinstance(child, ast.FunctionDef) else function
+            if isinstance(child, ast.Call) and _reads_the_wall(child.func):
+                found.append((function, child.lineno))
+            visit(child, inner)
+
+    visit(tree, "<module>")
+    return found
+
+
+def _reads_the_wall(target: ast.expr) -> bool:
+    if isinstance(target, ast.Name):
+        return target.id == "SystemClock"
+    return (
+        isinstance(target, ast.Attribute)
+        and target.attr in WALL_CLOCK_CALLS
+        and isinstance(target.value, ast.Name)
+        and target.value.id in {"datetime", "date", "time"}
+    )
+
+
+def test_only_the_composition_roots_read_the_wall_clock():
+    """Library code takes a clock or a time; only the CLI (and the console's own settings)
+    decide what "now" is, so every test can pass one in."""
+    offenders = []
+    for _, path in modules():
+        if path.is_relative_to(COMPOSITION_ROOT):
+            continue
+        where = str(path.relative_to(ROOT))
+        for function, line in wall_clock_reads(path):
+            if (where, function) not in WALL_CLOCK_READERS:
+                offenders.append(f"{where}:{line} in {function}()")
+    assert offenders == []
+
+
+def test_the_wall_clock_checker_sees_each_way_of_reading_it(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text(
+        "import time\nfrom datetime import date, datetime\n"
+        "def a():\n    return datetime.now()\n"
+        "def b():\n    return SystemClock().now(), date.today(), time.time()\n"
+        "def c(clock):\n    return clock.now(), time.perf_counter()\n"
+    )
+    assert wall_clock_reads(bad) == [("a", 4), ("b", 6), ("b", 6), ("b", 6)]

@@ -101,3 +101,54 @@ def test_help_shows_the_defaults_of_options_taken_from_the_environment():
     result = runner.invoke(app, ["monitor", "--help"], env={"COLUMNS": "200"})
     assert "[default: $SIGWATCH_DATA or ./var]" in result.output
     assert "[default: $SIGWATCH_DEFINITIONS or ./slo_definitions]" in result.output
+
+
+AT_COMMANDS = [
+    line.split()
+    for line in (
+        "monitor",
+        "status",
+        "alerts",
+        "ack",
+        "silence add",
+        "silence list",
+        "silence end",
+        "digest",
+        "console",
+        "judge calibrate",
+        "judge run",
+        "judge report",
+        "distill",
+    )
+]
+
+
+@pytest.mark.parametrize("command", AT_COMMANDS, ids=" ".join)
+def test_every_command_that_reads_the_clock_takes_an_explicit_time(command):
+    result = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "--at" in result.output
+
+
+def test_status_at_a_time_shows_the_state_as_it_was_then(default_scenario, tmp_path):
+    """The commercial_intent outage pages while it lasts; `status --at` a moment inside it
+    shows the breach, the latest status (days later) does not."""
+    from datetime import datetime, timedelta
+
+    result, store = default_scenario
+    (outage,) = [i for i in result.incidents if i["kind"] == "outage"]
+    inside = datetime.fromisoformat(outage["start"]) + timedelta(minutes=30)
+
+    def coverage(*args: str) -> dict:
+        args = ["status", "--json", "-s", "commercial_intent", *args, "--data", str(store.parent)]
+        shown = runner.invoke(app, args)
+        assert shown.exit_code == 0, shown.output
+        (row,) = [r for r in json.loads(shown.output) if r["slo"] == "coverage"]
+        return row
+
+    then = coverage("--at", inside.isoformat())
+    assert then["state"] == "breach" and then["fired"]
+    assert datetime.fromisoformat(then["window_end"]) <= inside
+    assert coverage()["state"] != "breach"
+    before = runner.invoke(app, ["status", "--at", "2020-01-01", "--data", str(store.parent)])
+    assert before.exit_code == 0 and "no evaluation at or before 2020-01-01 00:00" in before.output

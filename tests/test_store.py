@@ -52,16 +52,16 @@ def test_a_new_store_is_migrated_to_the_latest_version_in_wal_mode(tmp_path):
 
 def test_reopening_applies_nothing_and_keeps_data(tmp_path):
     path = tmp_path / "sigwatch.db"
-    with Store.open(path) as store:
+    with Store.open(path, clock=FixedClock(T0)) as store:
         store.put_measurements([measurement(T0, 9, 10)])
-    with Store.open(path, migrate=False) as store:
+    with Store.open(path, clock=FixedClock(T0), migrate=False) as store:
         assert store.migrate() == []
         assert len(store.measurements("content_type", "coverage")) == 1
 
 
 def test_later_migrations_are_applied_in_order_once(tmp_path):
     path = tmp_path / "sigwatch.db"
-    with Store.open(path) as store:
+    with Store.open(path, clock=FixedClock(T0)) as store:
         base = max(m.version for m in MIGRATIONS)
         extra = (
             Migration(base + 2, "second", ("CREATE TABLE b (x INTEGER)",)),
@@ -93,7 +93,7 @@ def test_two_processes_opening_at_once_migrate_once(tmp_path):
 
     def open_and_close():
         try:
-            Store.open(path).close()
+            Store.open(path, clock=FixedClock(T0)).close()
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 

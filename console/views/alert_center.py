@@ -9,7 +9,6 @@ import streamlit as st
 from alerts.lifecycle import AlertError
 from alerts.service import Alerting
 from console import common
-from sigwatch.clock import SystemClock
 from sigwatch.units import parse_duration
 
 st.title("Alerts")
@@ -18,7 +17,7 @@ registry = common.registry()
 
 
 def _alerting(store):
-    return Alerting.open(store, registry, common.settings(), SystemClock())
+    return Alerting.open(store, registry, common.settings(), common.clock())
 
 
 frame = common.get("alerts_frame", True)

@@ -16,6 +16,8 @@ from rich.console import Console
 from rich.table import Table
 
 from sigwatch import __version__
+from sigwatch.cli import processes
+from sigwatch.clock import Clock, FixedClock, SystemClock
 from sigwatch.model import DriftSLI, LatencySLI, QualitySLI
 from sigwatch.registry import DefinitionError, load_registry, to_spec_dict
 from sigwatch.settings import ENV_VARS, Settings
@@ -62,6 +64,24 @@ def _time_option(help_text: str):
         help=help_text,
         show_default=False,
     )
+
+
+AtOption = Annotated[
+    datetime | None,
+    _time_option(
+        "Take this time (UTC) as now, for a replay or a look at the past "
+        "\\[default: the wall clock]."
+    ),
+]
+
+
+def _clock(at: datetime | None) -> Clock:
+    """The command's clock: fixed at ``--at`` when given, else the wall clock.
+
+    The CLI is the composition root: this is where a command decides what "now" is, and every
+    library function it calls gets that clock (or a time) passed in.
+    """
+    return FixedClock(_utc(at)) if at else SystemClock()
 
 
 def _version(value: bool) -> None:
@@ -205,7 +225,6 @@ def simulate(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from sigwatch.clock import SystemClock
     from simulator.run import SimulationError
     from simulator.run import simulate as run_simulation
     from simulator.scenario import ScenarioError
@@ -217,11 +236,7 @@ def simulate(
         _simulate_live(reg, folder, seed=seed, rate=rate, label_rate=label_rate,
                        interval=interval, host=host, port=port)  # fmt: skip
         return
-    when = (
-        end.astimezone(UTC)
-        if end and end.tzinfo
-        else (end.replace(tzinfo=UTC) if end else SystemClock().now())
-    )
+    when = _clock(end).now()
     columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err, transient=True) as progress:
         task = progress.add_task("simulating", total=None)
@@ -262,12 +277,12 @@ def _simulate_live(reg, folder: Path, *, seed, rate, label_rate, interval, host,
 
     from prometheus_client import start_http_server
 
-    from sigwatch.clock import SystemClock, floor_time
+    from sigwatch.clock import floor_time
     from simulator.corpus import load_corpus
     from simulator.live import LiveSimulator, run_live
     from simulator.traffic import STEP
 
-    clock = SystemClock()
+    clock = _clock(None)  # live traffic follows the wall clock
     start = LiveSimulator.resume_point(folder, default=floor_time(clock.now(), STEP))
     corpus = load_corpus(reg, folder / "cache")
     sim = LiveSimulator(
@@ -284,9 +299,8 @@ def _simulate_live(reg, folder: Path, *, seed, rate, label_rate, interval, host,
     out.print("Ctrl-C stops.")
     stop = threading.Event()
     try:
-        run_live(sim, clock, interval, stop)
-    except KeyboardInterrupt:
-        stop.set()
+        with processes.signals_set(stop):  # Ctrl-C or SIGTERM: finish the append, then stop
+            run_live(sim, clock, interval, stop)
     finally:
         server.shutdown()
         server.server_close()
@@ -330,7 +344,6 @@ def monitor(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from monitors.runner import Monitor
-    from sigwatch.clock import SystemClock
     from sigwatch.store import Store
     from sigwatch.units import parse_duration
 
@@ -347,8 +360,8 @@ def monitor(
         raise typer.Exit(code=2) from None
     settings = Settings.from_env()
     folder = data or settings.data_dir
-    clock = SystemClock()
-    when = _utc(at) if at else clock.now()
+    clock = _clock(at)
+    when = clock.now()
     prometheus = None
     if settings.prometheus_url:
         from monitors.prometheus import PrometheusSource
@@ -424,7 +437,6 @@ def serve(
     outbox is retried every minute; the daily digest goes out at 09:00 UTC. Jobs live in
     <data>/scheduler.db, so a restart resumes them. Ctrl-C stops cleanly.
     """
-    import signal as signal_module
     import threading
 
     from prometheus_client import CollectorRegistry, start_http_server
@@ -447,12 +459,13 @@ def serve(
         from evaluation.jobs import judge_job
 
         extra += (ExtraJob("judge:daily", judge_job, "cron", {"hour": 2, "minute": 0}),)
+    clock = _clock(None)  # a service runs on the wall clock
     scheduler = build_scheduler(
-        reg, folder, definitions or settings.definitions_dir, job=monitor_and_alert_job,
+        reg, folder, definitions or settings.definitions_dir, clock, job=monitor_and_alert_job,
         extra=extra,
     )  # fmt: skip
     metrics = CollectorRegistry()
-    metrics.register(StatusCollector(folder / "sigwatch.db"))
+    metrics.register(StatusCollector(folder / "sigwatch.db", clock))
     try:
         server, thread = start_http_server(port, addr=host, registry=metrics)
     except OSError as exc:
@@ -468,12 +481,10 @@ def serve(
               + ("; judge daily 02:00 UTC" if judging else ""))  # fmt: skip
     out.print("Ctrl-C stops.")
     stop = threading.Event()
-    signal_module.signal(signal_module.SIGTERM, lambda *_: stop.set())
     try:
-        while not stop.wait(1.0):  # short waits keep Ctrl-C responsive
-            pass
-    except KeyboardInterrupt:
-        pass
+        with processes.signals_set(stop):  # Ctrl-C or SIGTERM
+            while not stop.wait(1.0):  # short waits: the handler runs between them
+                pass
     finally:
         scheduler.shutdown(wait=True)
         server.shutdown()
@@ -488,6 +499,10 @@ def status(
         bool, typer.Option("--json", help="Print JSON (a stable interface).")
     ] = False,
     signal: Annotated[str | None, typer.Option("--signal", "-s", help="Only this signal.")] = None,
+    at: Annotated[
+        datetime | None,
+        _time_option("The state as it was at this time, UTC \\[default: the latest]."),
+    ] = None,
     data: Annotated[
         Path | None,
         typer.Option(help="Data folder holding sigwatch.db \\[default: $SIGWATCH_DATA or ./var]."),
@@ -505,12 +520,15 @@ def status(
     if not path.exists():
         err.print(f"no store at {path}: run `sigwatch simulate` then `sigwatch monitor` first")
         raise typer.Exit(code=1)
-    with Store.open(path) as store:
-        rows = store.latest_status(signal)
+    with Store.open(path, clock=_clock(at)) as store:
+        rows = store.latest_status(signal, as_of=_utc(at) if at else None)
     if as_json:
         print(json.dumps([_status_json(s) for s in rows], indent=2))
         return
     if not rows:
+        if at:
+            out.print(f"no evaluation at or before {_utc(at):%Y-%m-%d %H:%M} UTC")
+            return
         out.print(
             "no evaluations yet: run `sigwatch monitor` (or `sigwatch monitor --backfill 7d`)"
         )

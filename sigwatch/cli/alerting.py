@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from sigwatch.cli import DataOption, DefinitionsOption, _load, app, err, out
+from sigwatch.cli import AtOption, DataOption, DefinitionsOption, _clock, _load, app, err, out
 from sigwatch.settings import Settings
 
 silence_app = typer.Typer(help="Silence alerts of a signal and/or SLO for a while.",
@@ -23,14 +23,13 @@ ALERT_STYLE = {"firing": "bold red", "acknowledged": "yellow", "resolved": "gree
 
 
 @contextmanager
-def _alerting(data: Path | None, definitions: Path | None):
+def _alerting(data: Path | None, definitions: Path | None, at):
     from alerts.service import Alerting
-    from sigwatch.clock import SystemClock
     from sigwatch.store import Store
 
     reg = _load(definitions)
     settings = Settings.from_env()
-    clock = SystemClock()
+    clock = _clock(at)
     with Store.open((data or settings.data_dir) / "sigwatch.db", clock=clock) as store:
         yield Alerting.open(store, reg, settings, clock), reg, settings
 
@@ -51,11 +50,12 @@ def alert_json(a) -> dict:
 def alerts(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     show_all: Annotated[bool, typer.Option("--all", help="Resolved alerts too.")] = False,
+    at: AtOption = None,
     data: DataOption = None,
     definitions: DefinitionsOption = None,
 ) -> None:
     """List open alerts (or --all), newest first."""
-    with _alerting(data, definitions) as (alerting, _, _):
+    with _alerting(data, definitions, at) as (alerting, _, _):
         rows = alerting.records.alerts(include_resolved=show_all)
     if as_json:
         print(json.dumps([alert_json(a) for a in rows], indent=2))
@@ -81,13 +81,14 @@ def alerts(
 def ack(
     key: Annotated[str, typer.Argument(help="Alert key (signal/slo/severity) or id.")],
     by: Annotated[str | None, typer.Option(help="Who acknowledges \\[default: $USER].")] = None,
+    at: AtOption = None,
     data: DataOption = None,
     definitions: DefinitionsOption = None,
 ) -> None:
     """Acknowledge a firing alert: its Slack message is updated and the thread told who."""
     from alerts.lifecycle import AlertError
 
-    with _alerting(data, definitions) as (alerting, _, _):
+    with _alerting(data, definitions, at) as (alerting, _, _):
         try:
             alert = alerting.lifecycle.acknowledge(key, by or getpass.getuser())
         except AlertError as exc:
@@ -106,6 +107,7 @@ def silence_add(
     signal: Annotated[str | None, typer.Option("--signal", "-s")] = None,
     slo: Annotated[str | None, typer.Option("--slo")] = None,
     author: Annotated[str | None, typer.Option(help="Who \\[default: $USER].")] = None,
+    at: AtOption = None,
     data: DataOption = None,
     definitions: DefinitionsOption = None,
 ) -> None:
@@ -118,7 +120,7 @@ def silence_add(
     except ValueError as exc:
         err.print(f"[red]--for: {exc}")
         raise typer.Exit(code=2) from None
-    with _alerting(data, definitions) as (alerting, _, _):
+    with _alerting(data, definitions, at) as (alerting, _, _):
         try:
             made = alerting.lifecycle.silence(
                 signal=signal, slo=slo, author=author or getpass.getuser(), reason=reason,
@@ -135,11 +137,12 @@ def silence_add(
 def silence_list(
     show_all: Annotated[bool, typer.Option("--all", help="Ended ones too.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    at: AtOption = None,
     data: DataOption = None,
     definitions: DefinitionsOption = None,
 ) -> None:
     """List active silences (or --all)."""
-    with _alerting(data, definitions) as (alerting, _, _):
+    with _alerting(data, definitions, at) as (alerting, _, _):
         now = alerting.records.store.now()
         rows = alerting.records.silences(None if show_all else now)
     if as_json:
@@ -165,13 +168,14 @@ def silence_list(
 @silence_app.command("end")
 def silence_end(
     silence_id: Annotated[int, typer.Argument(help="Silence id (see `silence list`).")],
+    at: AtOption = None,
     data: DataOption = None,
     definitions: DefinitionsOption = None,
 ) -> None:
     """End a silence now; what its alerts did meanwhile is announced."""
     from alerts.lifecycle import AlertError
 
-    with _alerting(data, definitions) as (alerting, _, _):
+    with _alerting(data, definitions, at) as (alerting, _, _):
         try:
             alerting.lifecycle.unsilence(silence_id)
         except AlertError as exc:
@@ -184,13 +188,14 @@ def silence_end(
 @app.command()
 def digest(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print it; post nothing.")] = False,
+    at: AtOption = None,
     data: DataOption = None,
     definitions: DefinitionsOption = None,
 ) -> None:
     """Post the daily digest (SLOs met, budgets, spend, incidents) to the digest channel."""
     from alerts.digest import build_digest, post_digest
 
-    with _alerting(data, definitions) as (alerting, reg, settings):
+    with _alerting(data, definitions, at) as (alerting, reg, settings):
         now = alerting.records.store.now()
         if dry_run:
             text, blocks = build_digest(alerting.records, reg, now)

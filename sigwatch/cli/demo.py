@@ -4,7 +4,6 @@ once on simulated traffic: what ``make demo`` runs)."""
 from __future__ import annotations
 
 import os
-import signal as signals
 import subprocess
 import sys
 import time
@@ -15,7 +14,18 @@ from typing import Annotated
 
 import typer
 
-from sigwatch.cli import DataOption, DefinitionsOption, _load, app, err, out
+from sigwatch.cli import (
+    AtOption,
+    DataOption,
+    DefinitionsOption,
+    _clock,
+    _load,
+    app,
+    err,
+    out,
+    processes,
+)
+from sigwatch.clock import floor_time
 from sigwatch.settings import Settings
 
 APP = Path(__file__).resolve().parent.parent.parent / "console" / "app.py"
@@ -31,14 +41,25 @@ def _streamlit_args(host: str, port: int) -> list[str]:
 def console(
     host: Annotated[str, typer.Option(help="Address to serve on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 8501,
+    at: AtOption = None,
     data: DataOption = None,
 ) -> None:
-    """Serve the Streamlit console (it reads the store in the data folder)."""
+    """Serve the Streamlit console (it reads the store in the data folder).
+
+    With --at, the console takes that time as now (freshness, the spot-check's recent
+    predictions, silences): for reviewing a replayed or copied data folder."""
     env = dict(os.environ)
     if data is not None:
         env["SIGWATCH_DATA"] = str(data)
-    out.print(f"console at http://{host}:{port}")
-    raise typer.Exit(subprocess.call(_streamlit_args(host, port), env=env))
+    if at is not None:
+        env["SIGWATCH_CONSOLE_AT"] = _clock(at).now().isoformat()
+    url = f"http://{host}:{port}"
+    out.print(f"console at {url} (Ctrl-C stops it)")
+    with processes.stop_signals():
+        child = processes.start(_streamlit_args(host, port), env)
+    code = _supervise({"console": child}, url)
+    out.print("console stopped")
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -53,7 +74,6 @@ def demo(
 ) -> None:
     """Simulate history with incidents (first run only), backfill the monitors, then run the
     scheduler, the live simulator and the console together. Ctrl-C stops all of them."""
-    from sigwatch.clock import SystemClock
     from sigwatch.store import Store, from_epoch
 
     _load(definitions)  # refuse to start on a broken registry, with its problems listed
@@ -64,80 +84,79 @@ def demo(
            "SIGWATCH_CONSOLE_URL": f"http://127.0.0.1:{console_port}"}  # fmt: skip
     me = [sys.executable, "-m", "sigwatch.cli"]
     where = ["--data", str(folder)]
+    # One "now" for the history and its backfill, passed to both steps; the services started
+    # after them (serve, live traffic) run on the wall clock from there on.
+    clock = _clock(None)
+    now = floor_time(clock.now(), timedelta(minutes=5))
+    stamp = f"{now:%Y-%m-%dT%H:%M:%S%z}"
     if not (folder / "predictions").exists():
         out.print(f"[bold]1/3[/bold] simulating {days} days of traffic with incidents into "
                   f"{folder} (the first run scores a corpus with the real models)")  # fmt: skip
-        _step([*me, "simulate", *where, "--days", str(days), "--rate", str(rate)], env)
+        _step([*me, "simulate", *where, "--days", str(days), "--rate", str(rate),
+               "--end", stamp], env)  # fmt: skip
     else:
         out.print(f"[bold]1/3[/bold] {folder} already holds simulated traffic (delete it to "
                   "start over)")  # fmt: skip
-    with Store.open(folder / "sigwatch.db") as store:
+    with Store.open(folder / "sigwatch.db", clock=clock) as store:
         latest = store.execute("SELECT MAX(at) FROM slo_status").fetchone()[0]
     behind = timedelta(days=days)
     if latest is not None:
-        behind = min(behind, SystemClock().now() - from_epoch(latest))
+        behind = min(behind, now - from_epoch(latest))
     if behind > timedelta(minutes=10):
         hours = max(1, int(behind.total_seconds() // 3600) + 1)
         out.print(f"[bold]2/3[/bold] backfilling the monitors over the last {hours}h")
-        _step([*me, "monitor", *where, "--backfill", f"{hours}h", "--slice-step", "3h"], env)
+        _step([*me, "monitor", *where, "--backfill", f"{hours}h", "--slice-step", "3h",
+               "--at", stamp], env)  # fmt: skip
     else:
         out.print("[bold]2/3[/bold] the monitors are up to date")
     out.print("[bold]3/3[/bold] starting the scheduler, the live simulator and the console")
     serve = [*me, "serve", *where, "--port", str(serve_port)]
     live = [*me, "simulate", "--live", *where, "--rate", str(rate), "--port", str(live_port)]
-    children = {
-        "serve": subprocess.Popen(serve, env=env),
-        "live": subprocess.Popen(live, env=env),
-        "console": subprocess.Popen(_streamlit_args("127.0.0.1", console_port), env=env),
-    }
+    with processes.stop_signals():
+        children = {
+            "serve": processes.start(serve, env),
+            "live": processes.start(live, env),
+            "console": processes.start(_streamlit_args("127.0.0.1", console_port), env),
+        }
     url = f"http://127.0.0.1:{console_port}"
     code = _supervise(children, url)
+    out.print("demo stopped")
     raise typer.Exit(code)
 
 
 def _step(args: list[str], env: dict) -> None:
-    code = subprocess.call(args, env=env)
+    """One set-up step in the foreground; SIGTERM or Ctrl-C stops it and the demo."""
+    try:
+        code = processes.run(args[3], args, env, err.print)
+    except KeyboardInterrupt:
+        err.print(f"`{args[3]}` interrupted; the demo did not start")
+        raise typer.Exit(130) from None
     if code != 0:
-        err.print(f"[red]`{' '.join(args[2:])}` failed (exit {code}); stopping the demo")
+        err.print(f"[red]`{' '.join(args[3:])}` failed (exit {code}); stopping the demo")
         raise typer.Exit(code)
 
 
 def _supervise(children: dict[str, subprocess.Popen], url: str) -> int:
-    """Wait for Ctrl-C (or SIGTERM) or a child's death; then stop every child cleanly."""
-    stopping = False
-
-    def on_term(*_):
-        raise KeyboardInterrupt
-
-    signals.signal(signals.SIGTERM, on_term)
+    """Wait for Ctrl-C (or SIGTERM) or a child's death, announcing the console once it answers;
+    then stop every child. Returns 1 when a child died on its own, else 0."""
     announced = False
     code = 0
-    try:
-        while True:
-            for name, child in children.items():
-                if child.poll() is not None:
-                    err.print(f"[red]{name} exited with {child.returncode}; stopping the demo")
-                    code = 1
-                    raise KeyboardInterrupt
-            if not announced and _healthy(url):
-                out.print(f"\n[bold green]console: {url}[/bold green]  (Ctrl-C stops everything)")
-                announced = True
-            time.sleep(1)
-    except KeyboardInterrupt:
-        stopping = True
-    finally:
-        for child in children.values():
-            if child.poll() is None:
-                child.send_signal(signals.SIGINT)
-        deadline = time.monotonic() + 30
-        for name, child in children.items():
-            try:
-                child.wait(timeout=max(1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                err.print(f"{name} did not stop in time; killing it")
-                child.kill()
-        if stopping:
-            out.print("demo stopped")
+    with processes.stop_signals():
+        try:
+            while True:
+                for name, child in children.items():
+                    if child.poll() is not None:
+                        err.print(f"[red]{name} exited with {child.returncode}; stopping")
+                        code = 1
+                        raise KeyboardInterrupt
+                if not announced and _healthy(url):
+                    out.print(f"\n[bold green]console: {url}[/bold green]  (Ctrl-C stops)")
+                    announced = True
+                time.sleep(1)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            processes.stop(children, err.print)
     return code
 
 

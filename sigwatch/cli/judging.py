@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from sigwatch.cli import DataOption, DefinitionsOption, _load, app, err, out
+from sigwatch.cli import AtOption, DataOption, DefinitionsOption, _clock, _load, app, err, out
 from sigwatch.settings import Settings
 
 judge_app = typer.Typer(
@@ -46,6 +46,7 @@ def calibrate(
     signal: Annotated[str, typer.Option("--signal", "-s", help="content_type or sentiment.")],
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N gold posts.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    at: AtOption = None,
     data: DataOption = None,
     definitions: DefinitionsOption = None,
 ) -> None:
@@ -72,7 +73,8 @@ def calibrate(
     items = items[:limit] if limit else items
     folder = data or settings.data_dir
     try:
-        with Store.open(folder / "sigwatch.db") as store, _judge(settings, folder) as client, \
+        with Store.open(folder / "sigwatch.db", clock=_clock(at)) as store, \
+                _judge(settings, folder) as client, \
                 Progress("{task.description}", BarColumn(), MofNCompleteColumn(), console=err,
                          transient=True) as progress:  # fmt: skip
             task = progress.add_task(f"judging {len(items)} gold posts", total=len(items))
@@ -146,6 +148,7 @@ def run_day(
     ] = None,
     seed: Annotated[int, typer.Option(help="Sampling seed (with the day).")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    at: AtOption = None,
     data: DataOption = None,
     definitions: DefinitionsOption = None,
 ) -> None:
@@ -154,20 +157,15 @@ def run_day(
     Resumable: a re-run reuses the labels stored for the same judge model and prompt."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress
 
-    from evaluation.daily import judge_day
+    from evaluation.daily import judge_day, yesterday
     from evaluation.local import LocalJudgeError
-    from sigwatch.clock import SystemClock
     from sigwatch.store import Store
 
     reg = _load(definitions)
     settings = Settings.from_env()
     signals = _judged_signals(reg, signal)
-    clock = SystemClock()
-    if day is None:
-        today = clock.now().date()
-        start = datetime(today.year, today.month, today.day, tzinfo=UTC) - timedelta(days=1)
-    else:
-        start = day.replace(tzinfo=UTC)
+    clock = _clock(at)
+    start = yesterday(clock.now()) if day is None else day.replace(tzinfo=UTC)
     folder = data or settings.data_dir
     calls = settings.judge_daily_calls if calls is None else calls
     dollars = settings.judge_daily_dollars if dollars is None else dollars
@@ -212,8 +210,11 @@ def report(
     signal: Annotated[
         str | None, typer.Option("--signal", "-s", help="One signal [default: all with a rubric].")
     ] = None,
-    days: Annotated[int, typer.Option(min=1, help="Days of judged traffic to show.")] = 7,
+    days: Annotated[
+        int, typer.Option(min=1, help="Days of judged traffic to show, back from --at.")
+    ] = 7,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    at: AtOption = None,
     data: DataOption = None,
     definitions: DefinitionsOption = None,
 ) -> None:
@@ -221,13 +222,12 @@ def report(
     errors, cost, self-consistency and the judge-corrected precision of each predicted class."""
     from evaluation.report import days as judged_days
     from sigwatch.calibration import latest_calibration
-    from sigwatch.clock import SystemClock
     from sigwatch.store import Store
 
     reg = _load(definitions)
     signals = _judged_signals(reg, signal)
     folder = data or Settings.from_env().data_dir
-    clock = SystemClock()
+    clock = _clock(at)
     until = clock.now()
     doc = []
     with Store.open(folder / "sigwatch.db", clock=clock) as store:
@@ -293,6 +293,7 @@ def distill(
         float, typer.Option(min=0, help="Stop the teacher before this much is spent.")
     ] = 5.0,
     seed: Annotated[int, typer.Option(help="Training and bootstrap seed.")] = 0,
+    at: AtOption = None,
     data: DataOption = None,
     definitions: DefinitionsOption = None,
 ) -> None:
@@ -315,7 +316,7 @@ def distill(
     if price is None:
         price = 0.0 if settings.judge_url else EMBEDDED_PRICE_HOUR
     try:
-        store = Store.open(folder / "sigwatch.db")
+        store = Store.open(folder / "sigwatch.db", clock=_clock(at))
         with store, _judge(settings, folder) as client, Progress(
             "{task.description}", BarColumn(), MofNCompleteColumn(), console=err, transient=True
         ) as bar:  # fmt: skip

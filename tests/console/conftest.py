@@ -51,7 +51,7 @@ def console_env(console_data, monkeypatch, tmp_path):
         if (console_data / part).exists():
             (folder / part).symlink_to((console_data / part).resolve())
     monkeypatch.setenv("SIGWATCH_DATA", str(folder))
-    monkeypatch.setattr(common, "now", lambda: END + timedelta(hours=1))
+    monkeypatch.setenv("SIGWATCH_CONSOLE_AT", (END + timedelta(hours=1)).isoformat())
     common.read.clear()
     yield folder
     common.read.clear()

@@ -11,10 +11,12 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import timedelta
 
 import pytest
 
 from tests.conftest import ROOT
+from tests.console.conftest import END
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -39,14 +41,13 @@ def console_url(console_data, tmp_path_factory):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
-    env = {**os.environ, "SIGWATCH_DATA": str(console_data)}
+    # `sigwatch console`, as a user starts it, its clock an hour after the data's end
+    at = f"{END + timedelta(hours=1):%Y-%m-%dT%H:%M:%S%z}"
     with open(log, "w") as out:
         server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "console" / "app.py"),
-             "--server.headless", "true", "--server.address", "127.0.0.1",
-             "--server.port", str(port), "--browser.gatherUsageStats", "false",
-             "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            [sys.executable, "-m", "sigwatch.cli", "console", "--data", str(console_data),
+             "--port", str(port), "--at", at],
+            cwd=ROOT, env=dict(os.environ), stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90

@@ -9,8 +9,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from alerts.records import Records
+from sigwatch.clock import FixedClock
 from sigwatch.store import Store
 from tests.conftest import ROOT
+from tests.console.conftest import END
 
 PAGES = ROOT / "console" / "views"
 
@@ -31,7 +33,7 @@ def shown_text(at: AppTest) -> str:
 def test_overview_counts_states_lists_open_alerts_and_warns_when_stale(console_env):
     at = page("overview")
     assert not at.exception
-    with Store.open(console_env / "sigwatch.db") as store:
+    with Store.open(console_env / "sigwatch.db", clock=FixedClock(END)) as store:
         states = Counter(s.state for s in store.latest_status())
         open_keys = {a.key for a in Records(store).open_alerts()}
     metrics = {m.label.split(" ", 1)[1]: int(m.value) for m in at.metric}
@@ -83,9 +85,7 @@ def test_signal_page_shows_the_judge_its_agreement_and_cost(console_env):
     from console import common
     from evaluation.judge import Verdict
     from evaluation.labels import record
-    from sigwatch.clock import FixedClock
     from sigwatch.store import to_epoch
-    from tests.console.conftest import END
 
     page_before = page("signal_detail", signal="content_type")
     assert any("has not been calibrated" in i.value for i in page_before.info)
@@ -133,7 +133,7 @@ def test_trends_show_compliance_budget_incidents_cost_and_offer_csv(console_env)
 def test_acknowledging_and_silencing_from_the_alerts_page_change_the_store(console_env):
     at = page("alert_center")
     assert not at.exception
-    with Store.open(console_env / "sigwatch.db") as store:
+    with Store.open(console_env / "sigwatch.db", clock=FixedClock(END)) as store:
         firing = [a.key for a in Records(store).open_alerts() if a.state == "firing"]
     assert firing
     ack_form = at.selectbox[0]
@@ -147,7 +147,7 @@ def test_acknowledging_and_silencing_from_the_alerts_page_change_the_store(conso
     at.text_input[3].input("bo")
     at.button[1].click().run()
     assert "Silence 1 until" in shown_text(at)
-    with Store.open(console_env / "sigwatch.db") as store:
+    with Store.open(console_env / "sigwatch.db", clock=FixedClock(END)) as store:
         records = Records(store)
         assert records.find(firing[0]).acknowledged_by == "ana"
         [silence] = records.silences()

@@ -5,6 +5,7 @@ same pairs, judge errors are counted and never scored, re-runs reuse stored labe
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 from sklearn.metrics import cohen_kappa_score, confusion_matrix
@@ -12,10 +13,12 @@ from typer.testing import CliRunner
 
 from inference.datasets import gold
 from sigwatch.cli import app
+from sigwatch.clock import FixedClock
 from sigwatch.store import Store
 from tests.evaluation.chat_server import KEY, ChatServer
 
 LIMIT = 60
+T0 = datetime(2026, 11, 26, tzinfo=UTC)  # the time the calibration is stamped with
 
 
 @pytest.fixture
@@ -37,8 +40,8 @@ def test_calibrate_reports_kappa_and_rates_as_scikit_learn_does(judge, tmp_path)
     server.plan.extend(["malformed"] * 3)  # the first gold post: retried, then a judge_error
     env = {"SIGWATCH_JUDGE_URL": server.url, "SIGWATCH_JUDGE_MODEL": "fake-judge",
            "SIGWATCH_JUDGE_KEY": KEY}  # fmt: skip
-    args = ["judge", "calibrate", "-s", "content_type", "--limit", str(LIMIT), "--json",
-            "--data", str(tmp_path)]  # fmt: skip
+    args = ["judge", "calibrate", "-s", "content_type", "--at", T0.isoformat()]
+    args += ["--limit", str(LIMIT), "--json", "--data", str(tmp_path)]
     result = CliRunner().invoke(app, args, env=env)
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
@@ -62,7 +65,7 @@ def test_calibrate_reports_kappa_and_rates_as_scikit_learn_does(judge, tmp_path)
     calls = len(server.requests)
     again = CliRunner().invoke(app, args, env=env)  # stored labels are reused
     assert again.exit_code == 0 and len(server.requests) == calls
-    with Store.open(tmp_path / "sigwatch.db") as store:
+    with Store.open(tmp_path / "sigwatch.db", clock=FixedClock(T0)) as store:
         errors = store.execute(
             "SELECT COUNT(*) FROM judge_labels WHERE error LIKE 'judge_error: malformed'"
         ).fetchone()[0]

@@ -175,14 +175,22 @@ def test_judge_run_and_report_from_the_command_line(day_data, server):
     (run,) = json.loads(result.output)
     assert run["judged"] + run["repeats"] == 40 == len(server.requests)
     assert run["cost_usd"] == pytest.approx(40 * 0.3 * 0.001)
+    at = f"{END + timedelta(hours=2):%Y-%m-%dT%H:%M:%S%z}"  # the judged day is 1 to 2 days back
     report = CliRunner().invoke(app, ["judge", "report", "-s", "content_type", "--days", "3",
-                                      "--json", "--data", str(day_data)], env=env)  # fmt: skip
+                                      "--at", at, "--json", "--data", str(day_data)],
+                                env=env)  # fmt: skip
     assert report.exit_code == 0, report.output
     (doc,) = json.loads(report.output)
     assert doc["calibration"] is None  # not calibrated yet: no corrected numbers
     (day,) = doc["days"]
     assert day["day"] == f"{DAY:%Y-%m-%d}" and day["calls"] == run["judged"]
     assert day["precision"] == {}
+    # without --day, the day before --at is judged: the same day, resumed with no new call
+    args = ["judge", "run", "-s", "content_type", "--at", at, "--calls", "40", "--json"]
+    again = CliRunner().invoke(app, [*args, "--data", str(day_data)], env=env)
+    assert again.exit_code == 0, again.output
+    (rerun,) = json.loads(again.output)
+    assert rerun["day"] == f"{DAY:%Y-%m-%d}" and len(server.requests) == 40
     bad = CliRunner().invoke(app, ["judge", "run", "-s", "sentiment_x", "--data", str(day_data)])
     assert bad.exit_code == 2 and "unknown signal 'sentiment_x'" in bad.output
 

@@ -8,21 +8,34 @@ from __future__ import annotations
 import json
 import re
 import socket
+from datetime import UTC, datetime
 
 import pytest
 from typer.testing import CliRunner
 
 from evaluation.local import DEFAULT, WEIGHTS, _part
 from sigwatch.cli import app
+from sigwatch.clock import FixedClock
 from sigwatch.store import Store
 
 pytestmark = pytest.mark.llm
 POSTS = 8
+T0 = datetime(2026, 11, 26, tzinfo=UTC)  # the time the calibration is stamped with
 
 
 def test_the_embedded_judge_labels_gold_posts_and_is_measured(tmp_path):
     env = {"SIGWATCH_JUDGE_URL": "", "SIGWATCH_DATA": str(tmp_path)}
-    args = ["judge", "calibrate", "-s", "content_type", "--limit", str(POSTS), "--json"]
+    args = [
+        "judge",
+        "calibrate",
+        "-s",
+        "content_type",
+        "--at",
+        T0.isoformat(),
+        "--limit",
+        str(POSTS),
+        "--json",
+    ]
     result = CliRunner().invoke(app, args, env=env)
     assert result.exit_code == 0, result.output
     report = json.loads(result.output[result.output.index("{") :])
@@ -33,7 +46,7 @@ def test_the_embedded_judge_labels_gold_posts_and_is_measured(tmp_path):
     parts = [_part(spec, k) for k in range(1, spec.parts + 1)]
     assert gguf.stat().st_size == sum(p.stat().st_size for p in parts)
     assert gguf.read_bytes()[:4] == b"GGUF"
-    with Store.open(tmp_path / "sigwatch.db") as store:
+    with Store.open(tmp_path / "sigwatch.db", clock=FixedClock(T0)) as store:
         rows = store.execute(
             "SELECT label, error, latency_ms, cost_usd, tokens_in FROM judge_labels"
         ).fetchall()

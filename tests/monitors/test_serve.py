@@ -9,6 +9,7 @@ from prometheus_client import CollectorRegistry
 
 from monitors.exporter import StatusCollector
 from monitors.scheduler import build_scheduler
+from sigwatch.clock import FixedClock, SystemClock
 from sigwatch.store import Run, SloStatus, Store
 from tests.conftest import DEFINITIONS
 
@@ -16,7 +17,9 @@ T0 = datetime(2026, 11, 25, 11, tzinfo=UTC)
 
 
 def test_every_signal_gets_one_resumable_job_that_runs_and_is_recorded(registry, tmp_path):
-    scheduler = build_scheduler(registry, tmp_path, DEFINITIONS)
+    # The scheduler fires on the wall clock, so its jobs get the wall clock (no data: each run
+    # is recorded whatever the date).
+    scheduler = build_scheduler(registry, tmp_path, DEFINITIONS, SystemClock())
     scheduler.start()
     try:
         jobs = {job.id: job for job in scheduler.get_jobs()}
@@ -26,7 +29,7 @@ def test_every_signal_gets_one_resumable_job_that_runs_and_is_recorded(registry,
         assert job.trigger.interval.total_seconds() == 300
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            with Store.open(tmp_path / "sigwatch.db") as store:
+            with Store.open(tmp_path / "sigwatch.db", clock=FixedClock(T0)) as store:
                 ran = {r.signal for r in store.runs()}
             if ran == set(registry.names):
                 break
@@ -35,7 +38,7 @@ def test_every_signal_gets_one_resumable_job_that_runs_and_is_recorded(registry,
         scheduler.shutdown(wait=True)
     assert ran == set(registry.names)
     # A restart replaces the stored jobs instead of adding copies.
-    again = build_scheduler(registry, tmp_path, DEFINITIONS, start_now=False)
+    again = build_scheduler(registry, tmp_path, DEFINITIONS, SystemClock(), start_now=False)
     again.start(paused=True)
     try:
         assert sorted(j.id for j in again.get_jobs()) == sorted(jobs)
@@ -46,7 +49,7 @@ def test_every_signal_gets_one_resumable_job_that_runs_and_is_recorded(registry,
 
 def test_collector_exports_state_value_budget_burn_and_last_run(tmp_path):
     path = tmp_path / "sigwatch.db"
-    with Store.open(path) as store:
+    with Store.open(path, clock=FixedClock(T0)) as store:
         store.put_status(
             [
                 SloStatus(
@@ -66,7 +69,7 @@ def test_collector_exports_state_value_budget_burn_and_last_run(tmp_path):
         )
         store.record_run(Run("sentiment", T0, T0, 10.0, "ok"))
     registry = CollectorRegistry()
-    registry.register(StatusCollector(path))
+    registry.register(StatusCollector(path, FixedClock(T0)))
     get = registry.get_sample_value
     labels = {"signal": "sentiment", "slo": "coverage"}
     assert get("sigwatch_slo_state", {**labels, "state": "breach"}) == 1.0
@@ -83,5 +86,5 @@ def test_collector_exports_state_value_budget_burn_and_last_run(tmp_path):
 
 def test_collector_without_a_store_exports_nothing(tmp_path):
     registry = CollectorRegistry()
-    registry.register(StatusCollector(tmp_path / "missing.db"))
+    registry.register(StatusCollector(tmp_path / "missing.db", FixedClock(T0)))
     assert registry.get_sample_value("sigwatch_sli_value", {"signal": "x", "slo": "y"}) is None

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from monitors import slis
-from monitors.partials import BUCKET, latency_quantile, merge
+from monitors.partials import BUCKET
 from monitors.slis.base import Context, SliValue
 from monitors.windows import WINDOWS, budget_remaining, burn_rate, fired_rules, label
 from sigwatch.clock import floor_time
@@ -62,8 +62,13 @@ def occurrence_series(ctx: Context, slo: SLO, start: datetime, end: datetime) ->
     )
 
 
-def occurrence_status(slo: SLO, series: Series, at: datetime, evaluated_at: datetime) -> SloStatus:
+def occurrence_status(
+    ctx: Context, slo: SLO, series: Series, at: datetime, evaluated_at: datetime
+) -> SloStatus:
+    """The SLO's status at ``at`` from its series; a kind with a ``display(ctx, at)`` (latency's
+    quantiles) adds what it shows beside the SLO to the details."""
     objective = slo.objective
+    display = getattr(slis.OCCURRENCE[slo.sli.kind], "display", None)
     good, total = series.between(at - objective.window, at)
     bad = total - good
     rates, counts = {}, {}
@@ -94,16 +99,9 @@ def occurrence_status(slo: SLO, series: Series, at: datetime, evaluated_at: date
             "total": total,
             "window": label(objective.window),
             **({"errors": series.errors} if series.errors else {}),
+            **(display(ctx, at) if display else {}),
         },
     )  # fmt: skip
-
-
-def latency_display(ctx: Context, at: datetime, span: timedelta = timedelta(hours=1)) -> dict:
-    """p50/p95/p99 latency (ms) over the last ``span``, for display beside the SLO."""
-    hist = merge(p.payload.get("latency_hist", {}) for p in ctx.serving(at - span, at))
-    return {f"p{q}_ms": latency_quantile(hist, q / 100) for q in (50, 95, 99)} | {
-        "quantiles_over": label(span)
-    }
 
 
 def slice_verdict(slo: SLO, value: SliValue) -> str:
@@ -186,13 +184,6 @@ def timeslice_status(ctx: Context, slo: SLO, at: datetime, evaluated_at: datetim
                  "bad_slices": bad, "slices_in_window": slots,
                  **{k: v for k, v in shown.details.items() if k not in ("verdict",)}},
     )  # fmt: skip
-
-
-def evaluate_slo(ctx: Context, slo: SLO, at: datetime, evaluated_at: datetime) -> SloStatus:
-    if slo.objective.budgeting is Budgeting.OCCURRENCES:
-        series = occurrence_series(ctx, slo, at - slo.objective.window, at)
-        return occurrence_status(slo, series, at, evaluated_at)
-    return timeslice_status(ctx, slo, at, evaluated_at)
 
 
 def bucket_measurements(signal: Signal, parts: list[Partial]) -> list[Measurement]:

@@ -12,13 +12,12 @@ from __future__ import annotations
 import time
 import traceback
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from monitors.evaluate import (
     bucket_measurements,
-    latency_display,
     occurrence_series,
     occurrence_status,
     timeslice_status,
@@ -81,17 +80,22 @@ class Monitor:
         ctx = self.context(signal)  # after the update: its partial cache must see new buckets
         if fresh:  # nothing was stored before: the parts just computed are all there is
             ctx.prime(parts, EPOCH, floor_time(at, BUCKET))
+        return self._evaluate(ctx, [at], [at])
+
+    def _evaluate(
+        self, ctx: Context, times: list[datetime], slice_times: list[datetime]
+    ) -> list[SloStatus]:
+        """The one evaluation of a signal's SLOs, for a run (one time) and a backfill (many):
+        occurrence SLOs at each of ``times``, timeslice SLOs at each of ``slice_times``, both
+        ascending; every status is stored and returned."""
         evaluated_at = self.clock.now()
-        statuses = []
-        for slo in signal.slos:
+        statuses: list[SloStatus] = []
+        for slo in ctx.signal.slos:
             if slo.objective.budgeting is Budgeting.OCCURRENCES:
-                series = occurrence_series(ctx, slo, at - slo.objective.window, at)
-                status = occurrence_status(slo, series, at, evaluated_at)
-                if slo.sli.kind == "latency":
-                    status = replace(status, details={**status.details, **latency_display(ctx, at)})
-                statuses.append(status)
+                series = occurrence_series(ctx, slo, times[0] - slo.objective.window, times[-1])
+                statuses += [occurrence_status(ctx, slo, series, t, evaluated_at) for t in times]
             else:
-                statuses.append(timeslice_status(ctx, slo, at, evaluated_at))
+                statuses += [timeslice_status(ctx, slo, t, evaluated_at) for t in slice_times]
         self.store.put_status(statuses)
         return statuses
 
@@ -209,22 +213,16 @@ class Monitor:
         self._update_partials(
             signal, end, start=max(start - window, self._first_bucket(signal, end))
         )
-        evaluated_at = self.clock.now()
         times = []
         cursor = start + BUCKET
         while cursor <= end:
             times.append(cursor)
             cursor += BUCKET
-        statuses: list[SloStatus] = []
-        for slo in signal.slos:
-            if slo.objective.budgeting is Budgeting.OCCURRENCES:
-                series = occurrence_series(ctx, slo, start - slo.objective.window, end)
-                statuses += [occurrence_status(slo, series, t, evaluated_at) for t in times]
-            else:
-                step = max(1, int(slice_step / BUCKET))
-                chosen = times[step - 1 :: step]
-                if not chosen or chosen[-1] != times[-1]:
-                    chosen.append(times[-1])
-                statuses += [timeslice_status(ctx, slo, t, evaluated_at) for t in chosen]
-        self.store.put_status(statuses)
+        if not times:
+            return []
+        step = max(1, int(slice_step / BUCKET))
+        slice_times = times[step - 1 :: step]
+        if not slice_times or slice_times[-1] != times[-1]:
+            slice_times.append(times[-1])
+        statuses = self._evaluate(ctx, times, slice_times)
         return [s for s in statuses if s.at == end]

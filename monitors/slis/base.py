@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -36,6 +37,7 @@ class Context:
     reports_dir: Path | None = None
     _serving: list = field(default_factory=list, repr=False)
     _serving_span: tuple[datetime, datetime] | None = field(default=None, repr=False)
+    _starts: list[datetime] = field(default_factory=list, repr=False)
 
     def serving(self, start: datetime, end: datetime) -> list:
         """Serving partials starting in ``[start, end)``, read once per widest span asked."""
@@ -43,11 +45,11 @@ class Context:
         if span is None or start < span[0] or end > span[1]:
             lo = start if span is None else min(start, span[0])
             hi = end if span is None else max(end, span[1])
-            self._serving = self.store.partials(self.signal.name, "serving", lo, hi)
-            self._serving_span = (lo, hi)
-        return [p for p in self._serving if start <= p.start < end]
+            self.prime(self.store.partials(self.signal.name, "serving", lo, hi), lo, hi)
+        return self._serving[bisect_left(self._starts, start) : bisect_left(self._starts, end)]
 
     def prime(self, parts: list, start: datetime, end: datetime) -> None:
-        """Use ``parts`` (just computed and stored) as the serving partials of ``[start, end)``,
-        sparing a read of the store."""
+        """Use ``parts`` (oldest first) as the serving partials of ``[start, end)``: the ones
+        just computed and stored, sparing a read of the store."""
         self._serving, self._serving_span = list(parts), (start, end)
+        self._starts = [p.start for p in self._serving]

@@ -218,3 +218,61 @@ def test_each_bucket_is_measured_for_every_occurrence_slo(registry, data):
     assert sum(r.good for r in rows) == 940 and sum(r.total for r in rows) == 1000
     latency = store.measurements("content_type", "latency", TEN, ELEVEN)
     assert sum(r.good for r in latency) == 970
+
+
+def test_a_backfill_writes_the_statuses_single_runs_write(registry, tmp_path):
+    """Run and backfill are one evaluation: over the same logs and labels (some arriving
+    after the span starts), every field of every status is the same whether the times were
+    evaluated one run at a time or in one backfill, latency quantiles, burn rates, fired rules
+    and slice details included."""
+    import dataclasses
+    import shutil
+
+    source = tmp_path / "source"
+    write_logs(source, "content_type", content_type_hour())
+    labels = pl.DataFrame(
+        {
+            "item_id": [f"ct-{i}" for i in range(60, 310)],
+            "label": ["review"] * 170 + ["other"] * 30 + ["question"] * 50,
+            "source": ["human"] * 250,
+            "labeled_at": [TEN + timedelta(minutes=20)] * 200 + [ELEVEN] * 50,
+        },
+        schema_overrides={"labeled_at": pl.Datetime("us", "UTC")},
+    )
+    (source / "labels" / "signal=content_type").mkdir(parents=True)
+    labels.write_parquet(source / "labels" / "signal=content_type" / "part-0.parquet")
+    copies = {name: tmp_path / name for name in ("runs", "backfill")}
+    for copy in copies.values():
+        shutil.copytree(source, copy)
+    start, end = TEN - timedelta(minutes=30), ELEVEN + timedelta(minutes=30)
+    clock = FixedClock(end)
+    times = [start + timedelta(minutes=5 * k) for k in range(1, 25)]
+    with Store.open(copies["runs"] / "sigwatch.db", clock=clock) as store:
+        monitor = Monitor(registry, copies["runs"], store, clock)
+        for t in times:
+            (outcome,) = monitor.run(t, signals=["content_type"])
+            assert outcome.ok, outcome.error
+        single = {s.slo: store.status_history("content_type", s.slo) for s in outcome.statuses}
+    with Store.open(copies["backfill"] / "sigwatch.db", clock=clock) as store:
+        monitor = Monitor(registry, copies["backfill"], store, clock)
+        (outcome,) = monitor.backfill(
+            start, end, signals=["content_type"], slice_step=timedelta(minutes=5)
+        )
+        assert outcome.ok, outcome.error
+        backfilled = {slo: store.status_history("content_type", slo) for slo in single}
+    assert "p99_ms" in single["latency"][-1].details
+    for slo, rows in single.items():
+        assert [r.at for r in rows] == times, slo
+        for ran, filled in zip(rows, backfilled[slo], strict=True):
+            assert same(dataclasses.asdict(filled), dataclasses.asdict(ran)), (slo, ran.at)
+
+
+def same(a, b) -> bool:
+    """Equal, floats to 1e-9 (sums of float costs come out of Polars in any order)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float) and isinstance(b, float):
+        return a == pytest.approx(b, rel=1e-9, abs=1e-12)
+    return a == b

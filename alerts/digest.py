@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from alerts.records import Records
 from sigwatch.clock import floor_time
 from sigwatch.model import Registry
+from sigwatch.states import SloState
 
 DAY = timedelta(days=1)
 
@@ -22,11 +23,11 @@ def build_digest(records: Records, registry: Registry, at: datetime) -> tuple[st
     for signal in registry:
         rows = [latest.get((signal.name, slo.name)) for slo in signal.slos]
         known = [r for r in rows if r is not None]
-        met = sum(1 for r in known if r.state == "ok")
+        met = sum(1 for r in known if r.state is SloState.OK)
         budgets = [r.budget_remaining for r in known if r.budget_remaining is not None]
         spend, share = _spend(store, signal, day_start, day_end)
         total_spend += spend or 0.0
-        attention = sorted({r.slo for r in known if r.state in ("warning", "breach")})
+        attention = sorted({r.slo for r in known if r.state in (SloState.WARNING, SloState.BREACH)})
         lines.append(
             f"*{signal.name}* ({signal.owner}): {met}/{len(signal.slos)} SLOs ok"
             + (f", lowest budget left {min(budgets):.0%}" if budgets else "")

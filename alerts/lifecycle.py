@@ -43,6 +43,7 @@ from alerts.model import (
 from alerts.records import Records
 from alerts.render import render_alert
 from sigwatch.model import Budgeting, Registry
+from sigwatch.states import Severity, SloState
 from sigwatch.store import SloStatus
 from sigwatch.units import format_duration
 
@@ -85,9 +86,9 @@ class Lifecycle:
 
     def _condition(self, status: SloStatus) -> str | None:
         slo = self.registry.get(status.signal).slo(status.slo)
-        if status.state == "breach":
+        if status.state is SloState.BREACH:
             return PAGE if slo.alerting.page else (TICKET if slo.alerting.ticket else None)
-        if status.state == "warning":
+        if status.state is SloState.WARNING:
             return TICKET if slo.alerting.ticket else None
         return None
 
@@ -95,7 +96,7 @@ class Lifecycle:
         spec = self.registry.get(signal)
         occurrence = {s.name for s in spec.slos if s.objective.budgeting is Budgeting.OCCURRENCES}
         watched = [r for r in rows if r.slo in occurrence]
-        if not watched or any(r.state != "no_data" for r in watched):
+        if not watched or any(r.state is not SloState.NO_DATA for r in watched):
             return None
         open_stale = self.records.find(alert_key(signal, STALE, PAGE))
         if open_stale is not None and open_stale.open:
@@ -276,12 +277,12 @@ class Lifecycle:
 
 
 def _facts(status: SloStatus, slo: str) -> dict:
-    fired = sorted(status.fired, key=lambda f: (f["severity"] != PAGE, -f["factor"]))
+    fired = sorted(status.fired, key=lambda f: (f.severity is not Severity.PAGE, -f.factor))
     details = {
         "sli": status.sli, "state": status.state, "objective": status.objective,
         "target": status.target, "budget_remaining": status.budget_remaining,
         "ci_low": status.ci_low, "ci_high": status.ci_high, "samples": status.samples,
-        "at": status.at.isoformat(), "fired": fired,
+        "at": status.at.isoformat(), "fired": [f.to_json() for f in fired],
     }  # fmt: skip
     if slo == STALE:
         details["reason"] = f"no eligible predictions since before {status.at.isoformat()}"
@@ -291,7 +292,7 @@ def _facts(status: SloStatus, slo: str) -> dict:
         "burn_rates": {k: v for k, v in status.burn_rates.items() if v is not None},
         "details": details,
         "last_value": status.value,
-        "fired": fired[0]["rule"] if fired else (None if slo == STALE else "slice"),
+        "fired": fired[0].rule if fired else (None if slo == STALE else "slice"),
     }
 
 

@@ -6,8 +6,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sigwatch.states import Severity
+
 FIRING, ACKNOWLEDGED, RESOLVED = "firing", "acknowledged", "resolved"
-PAGE, TICKET = "page", "ticket"
+PAGE, TICKET = Severity.PAGE, Severity.TICKET
 STALE = "no-data"  # the pseudo-SLO of a signal that had data and stopped having it
 
 

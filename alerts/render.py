@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from alerts.model import ACKNOWLEDGED, PAGE, RESOLVED, STALE, Alert, Policy
+from alerts.model import ACKNOWLEDGED, PAGE, RESOLVED, STALE, TICKET, Alert, Policy
 from sigwatch.model import Signal
 
-ICONS = {(PAGE, "firing"): ":red_circle:", ("ticket", "firing"): ":large_orange_circle:",
+ICONS = {(PAGE, "firing"): ":red_circle:", (TICKET, "firing"): ":large_orange_circle:",
          ACKNOWLEDGED: ":eyes:", RESOLVED: ":white_check_mark:"}  # fmt: skip
 PERCENT_SLIS = ("coverage", "error_rate", "latency", "drift")
 

@@ -13,11 +13,13 @@ from sigwatch.clock import Clock, FixedClock, SystemClock
 from sigwatch.model import Registry
 from sigwatch.registry import load_registry
 from sigwatch.settings import Settings
+from sigwatch.states import SloState
 from sigwatch.store import Store
 
 TTL = 30  # seconds a page may show before reading the store again
-STATE_ICON = {"ok": "🟢 ok", "warning": "🟠 warning", "breach": "🔴 breach",
-              "no_data": "⚪ no data", "insufficient_labels": "🔵 insufficient labels"}  # fmt: skip
+ICONS = {SloState.BREACH: "🔴", SloState.WARNING: "🟠", SloState.NO_DATA: "⚪",
+         SloState.INSUFFICIENT_LABELS: "🔵", SloState.OK: "🟢"}  # fmt: skip
+STATE_ICON = {state: f"{ICONS[state]} {state.title}" for state in SloState}
 ALERT_ICON = {"firing": "🔴 firing", "acknowledged": "👀 acknowledged", "resolved": "✅ resolved"}
 
 

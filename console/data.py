@@ -13,9 +13,10 @@ import polars as pl
 
 from alerts.records import Records
 from sigwatch.model import Budgeting, Registry
+from sigwatch.states import SloState, Verdict
 from sigwatch.store import Store, from_epoch, to_epoch
 
-STATES = ("breach", "warning", "no_data", "insufficient_labels", "ok")
+STATES = tuple(SloState)  # worst first, as the Overview orders them
 STALE_AFTER = timedelta(minutes=15)  # three missed 5-minute evaluations
 
 
@@ -45,7 +46,7 @@ def overview(store: Store, registry: Registry) -> pl.DataFrame:
             burns = [v for v in (s.burn_rates.values() if s else []) if v is not None]
             rows.append({
                 "signal": signal.name, "owner": signal.owner, "slo": slo.name,
-                "sli": slo.sli.kind, "state": s.state if s else "no_data",
+                "sli": slo.sli.kind, "state": s.state if s else SloState.NO_DATA,
                 "value": s.value if s else None,
                 "objective": slo.objective.ratio,
                 "target": str(slo.objective.target) if slo.objective.target else None,
@@ -186,10 +187,11 @@ def compliance(store: Store, registry: Registry, end: datetime, period: str) -> 
                         continue
                     rows.append((signal.name, slo.name, start, good, total, slo.objective.ratio))
                 else:
-                    verdict = json.loads(details).get("verdict") if details else None
-                    if verdict in ("good", "bad"):
-                        rows.append((signal.name, slo.name, start, float(verdict == "good"), 1.0,
-                                     slo.objective.ratio))  # fmt: skip
+                    stored = (json.loads(details) if details else {}).get("verdict")
+                    verdict = Verdict(stored or Verdict.NO_DATA)
+                    if verdict.judged:
+                        good = float(verdict is Verdict.GOOD)
+                        rows.append((signal.name, slo.name, start, good, 1.0, slo.objective.ratio))
     frame = pl.DataFrame(
         rows, orient="row",
         schema={"signal": pl.Utf8, "slo": pl.Utf8, "start": pl.Int64, "good": pl.Float64,

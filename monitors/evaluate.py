@@ -27,6 +27,7 @@ from monitors.slis.base import Context, SliValue
 from monitors.windows import WINDOWS, budget_remaining, burn_rate, fired_rules, label
 from sigwatch.clock import floor_time
 from sigwatch.model import SLO, Budgeting, Signal
+from sigwatch.states import Severity, SloState, Verdict
 from sigwatch.store import Measurement, Partial, SloStatus, to_epoch
 
 NO_DATA_AFTER = timedelta(minutes=30)
@@ -79,13 +80,13 @@ def occurrence_status(
     fired = fired_rules(rates, objective.window, counts, objective.error_budget)
     _, recent = series.between(at - NO_DATA_AFTER, at)
     if recent == 0:
-        state = "no_data"
-    elif any(f.severity == "page" for f in fired):
-        state = "breach"
+        state = SloState.NO_DATA
+    elif any(f.severity is Severity.PAGE for f in fired):
+        state = SloState.BREACH
     elif fired:
-        state = "warning"
+        state = SloState.WARNING
     else:
-        state = "ok"
+        state = SloState.OK
     return SloStatus(
         signal=slo.signal, slo=slo.name, at=at, sli=slo.sli.kind, state=state,
         objective=objective.ratio, evaluated_at=evaluated_at, window_end=at,
@@ -93,7 +94,7 @@ def occurrence_status(
         samples=int(total),
         budget_remaining=budget_remaining(bad, total, objective.ratio),
         burn_rates={label(w): r for w, r in rates.items()},
-        fired=[f.__dict__ for f in fired],
+        fired=fired,
         details={
             "good": good,
             "total": total,
@@ -104,16 +105,24 @@ def occurrence_status(
     )  # fmt: skip
 
 
-def slice_verdict(slo: SLO, value: SliValue) -> str:
-    """``good``, ``bad``, or the reason the slice cannot be judged."""
+def slice_verdict(slo: SLO, value: SliValue) -> Verdict:
+    """Good, bad, or the reason the slice cannot be judged."""
     if value.unknown:
         return value.unknown
     target = slo.objective.target
     assert target is not None and value.value is not None
     if value.ci_low is not None and value.ci_high is not None:
         # A slice is bad only when its whole interval is on the wrong side of the target.
-        return "bad" if target.violated_by(value.ci_low, value.ci_high) else "good"
-    return "good" if target.holds(value.value) else "bad"
+        bad = target.violated_by(value.ci_low, value.ci_high)
+    else:
+        bad = not target.holds(value.value)
+    return Verdict.BAD if bad else Verdict.GOOD
+
+
+def verdict_of(measurement: Measurement) -> Verdict:
+    """The verdict stored with a slice's measurement (a slice measured before verdicts were
+    stored counts as not measurable)."""
+    return Verdict(measurement.details.get("verdict", Verdict.NO_DATA))
 
 
 def measure_slice(ctx: Context, slo: SLO, start: datetime, at: datetime) -> Measurement:
@@ -144,36 +153,36 @@ def timeslice_status(ctx: Context, slo: SLO, at: datetime, evaluated_at: datetim
     previous_start = current_start - timeslice
     current = measure_slice(ctx, slo, current_start, at)
     stored = ctx.store.measurements(slo.signal, slo.name, previous_start, current_start)
-    current_judged = current.details.get("verdict") in ("good", "bad")
+    current_judged = verdict_of(current).judged
     if slo.sli.kind in RELABELLED or (not stored and not current_judged):
         previous = measure_slice(ctx, slo, previous_start, at)
     else:
         previous = stored[-1] if stored else None
     history = ctx.store.measurements(slo.signal, slo.name, at - objective.window, at + timeslice)
-    verdicts = {m.start: m.details.get("verdict") for m in history}
+    verdicts = {m.start: verdict_of(m) for m in history}
     slots = int(objective.window / timeslice)
-    bad = sum(1 for v in verdicts.values() if v == "bad")
+    bad = sum(1 for v in verdicts.values() if v is Verdict.BAD)
     rates = {}
     for count in sorted({1, min(7, slots), slots}):
         recent = [verdicts.get(current_start - k * timeslice) for k in range(count)]
         rates[label(count * timeslice)] = (
-            sum(v == "bad" for v in recent) / count
+            sum(v is Verdict.BAD for v in recent) / count
         ) / objective.error_budget
     remaining = 1.0 - (bad / slots) / objective.error_budget
-    judged = next(
-        (m for m in (current, previous) if m and m.details.get("verdict") in ("good", "bad")),
-        None,
-    )
+    judged = next((m for m in (current, previous) if m and verdict_of(m).judged), None)
     if judged is None:
-        reasons = {m.details.get("verdict") for m in (current, previous) if m}
-        state = "insufficient_labels" if "insufficient_labels" in reasons else "no_data"
+        reasons = {verdict_of(m) for m in (current, previous) if m}
+        state = (
+            SloState.INSUFFICIENT_LABELS
+            if Verdict.INSUFFICIENT_LABELS in reasons
+            else SloState.NO_DATA
+        )
         shown = current
-    else:
+    elif verdict_of(judged) is Verdict.BAD:
         shown = judged
-        if judged.details["verdict"] == "bad":
-            state = "breach" if remaining <= 0 and slo.alerting.page else "warning"
-        else:
-            state = "ok"
+        state = SloState.BREACH if remaining <= 0 and slo.alerting.page else SloState.WARNING
+    else:
+        shown, state = judged, SloState.OK
     return SloStatus(
         signal=slo.signal, slo=slo.name, at=at, sli=slo.sli.kind, state=state,
         objective=objective.ratio, evaluated_at=evaluated_at, window_end=at,

@@ -9,9 +9,8 @@ from pathlib import Path
 from prometheus_client.core import GaugeMetricFamily
 
 from sigwatch.clock import Clock
+from sigwatch.states import SloState
 from sigwatch.store import Store
-
-STATES = ("ok", "warning", "breach", "no_data", "insufficient_labels")
 
 
 class StatusCollector:
@@ -45,8 +44,8 @@ class StatusCollector:
                 statuses = store.latest_status()
                 runs = store.runs(limit=1000)
             for s in statuses:
-                for name in STATES:
-                    state.add_metric([s.signal, s.slo, name], 1.0 if s.state == name else 0.0)
+                for name in SloState:
+                    state.add_metric([s.signal, s.slo, name], 1.0 if s.state is name else 0.0)
                 if s.value is not None:
                     value.add_metric([s.signal, s.slo], s.value)
                 if s.budget_remaining is not None:

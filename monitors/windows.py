@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sigwatch.states import Fired, Severity
 from sigwatch.stats import wilson_interval
 from sigwatch.units import format_duration
 
@@ -27,7 +28,7 @@ DAY = timedelta(days=1)
 
 @dataclass(frozen=True)
 class BurnRule:
-    severity: str  # "page" | "ticket"
+    severity: Severity
     long: timedelta
     short: timedelta
     budget_share: float  # of the whole budget spent in `long` when the rule just fires
@@ -41,21 +42,12 @@ class BurnRule:
 
 
 RULES: tuple[BurnRule, ...] = (
-    BurnRule("page", HOUR, 5 * MINUTE, 0.02),  # 2% of a 30d budget in 1h -> 14.4x
-    BurnRule("page", 6 * HOUR, 30 * MINUTE, 0.05),  # 5% in 6h -> 6x
-    BurnRule("ticket", DAY, 2 * HOUR, 0.10),  # 10% in 1d -> 3x
-    BurnRule("ticket", 3 * DAY, 6 * HOUR, 0.10),  # 10% in 3d -> 1x
+    BurnRule(Severity.PAGE, HOUR, 5 * MINUTE, 0.02),  # 2% of a 30d budget in 1h -> 14.4x
+    BurnRule(Severity.PAGE, 6 * HOUR, 30 * MINUTE, 0.05),  # 5% in 6h -> 6x
+    BurnRule(Severity.TICKET, DAY, 2 * HOUR, 0.10),  # 10% in 1d -> 3x
+    BurnRule(Severity.TICKET, 3 * DAY, 6 * HOUR, 0.10),  # 10% in 3d -> 1x
 )
 WINDOWS: tuple[timedelta, ...] = tuple(sorted({w for r in RULES for w in (r.long, r.short)}))
-
-
-@dataclass(frozen=True)
-class Fired:
-    severity: str
-    rule: str  # "1h/5m"
-    factor: float
-    long_burn: float
-    short_burn: float
 
 
 def burn_rate(bad: float, total: float, objective: float) -> float | None:

@@ -7,6 +7,7 @@ Public API (pinned by ``tests/test_public_api.py``)::
     Registry, Signal, SLO, Objective, Budgeting, Target and the SLI kinds
     Settings.from_env(), Secret
     Clock, SystemClock, FixedClock
+    SloState, Verdict, Severity, Fired   # what an evaluation says (sigwatch.states)
     Store.open(path, clock=...), Measurement
 """
 
@@ -32,6 +33,7 @@ from sigwatch.model import (
 )
 from sigwatch.registry import DefinitionError, load_registry, to_model, to_spec
 from sigwatch.settings import Secret, Settings
+from sigwatch.states import Fired, Severity, SloState, Verdict
 from sigwatch.store import Measurement, Store
 from sigwatch.units import Target, format_duration, parse_duration, parse_target
 from sigwatch.validation import FileCheck, Problem, check_paths
@@ -53,6 +55,7 @@ __all__ = [
     "DriftSLI",
     "ErrorRateSLI",
     "FileCheck",
+    "Fired",
     "FixedClock",
     "LatencySLI",
     "Measurement",
@@ -63,10 +66,13 @@ __all__ = [
     "Registry",
     "Secret",
     "Settings",
+    "Severity",
     "Signal",
+    "SloState",
     "Store",
     "SystemClock",
     "Target",
+    "Verdict",
     "check_paths",
     "format_duration",
     "load_registry",

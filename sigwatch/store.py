@@ -18,6 +18,7 @@ from typing import Any
 
 from sigwatch.clock import Clock
 from sigwatch.migrations import MIGRATIONS, Migration
+from sigwatch.states import Fired, SloState
 
 _BUSY_TIMEOUT_MS = 10_000
 
@@ -72,7 +73,7 @@ class SloStatus:
     slo: str
     at: datetime
     sli: str
-    state: str  # ok | warning | breach | no_data | insufficient_labels
+    state: SloState
     objective: float
     evaluated_at: datetime
     window_end: datetime
@@ -83,7 +84,7 @@ class SloStatus:
     samples: int | None = None
     budget_remaining: float | None = None
     burn_rates: dict[str, float | None] = field(default_factory=dict)
-    fired: list[dict[str, Any]] = field(default_factory=list)
+    fired: list[Fired] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
 
 
@@ -298,7 +299,7 @@ class Store:
                 r.samples,
                 r.budget_remaining,
                 json.dumps(r.burn_rates, sort_keys=True),
-                json.dumps(r.fired),
+                json.dumps([f.to_json() for f in r.fired]),
                 to_epoch(r.window_end),
                 to_epoch(r.evaluated_at),
                 json.dumps(r.details, sort_keys=True, default=str) if r.details else None,
@@ -367,7 +368,7 @@ class Store:
                     slo=r["slo"],
                     at=from_epoch(r["at"]),
                     sli=r["sli"],
-                    state=r["state"],
+                    state=SloState(r["state"]),
                     objective=r["objective"],
                     evaluated_at=from_epoch(r["evaluated_at"]),
                     window_end=from_epoch(r["window_end"]),
@@ -378,7 +379,7 @@ class Store:
                     samples=r["samples"],
                     budget_remaining=r["budget_remaining"],
                     burn_rates=json.loads(r["burn_rates"]),
-                    fired=json.loads(r["fired"]),
+                    fired=[Fired.from_json(f) for f in json.loads(r["fired"])],
                     details=json.loads(r["details"]) if r["details"] else {},
                 )
             )

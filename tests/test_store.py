@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from sigwatch.clock import FixedClock
 from sigwatch.migrations import MIGRATIONS, Migration
+from sigwatch.states import SloState
 from sigwatch.store import Measurement, Store
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -157,14 +159,17 @@ def test_partials_status_and_runs_round_trip_and_replace(store):
     assert store.partials_end("s", "quality") is None
 
     status = SloStatus(
-        signal="s", slo="coverage", at=T0, sli="coverage", state="ok", objective=0.99,
+        signal="s", slo="coverage", at=T0, sli="coverage", state=SloState.OK, objective=0.99,
         evaluated_at=T0, window_end=T0, value=0.995, burn_rates={"1h": 0.5, "5m": None},
         fired=[], details={"good": 995},
     )  # fmt: skip
-    later = SloStatus(**{**status.__dict__, "at": T0 + timedelta(minutes=5), "state": "breach"})
+    later = replace(status, at=T0 + timedelta(minutes=5), state=SloState.BREACH)
     store.put_status([status, later])
     store.put_status([status])  # the same evaluation again replaces, never duplicates
-    assert [s.state for s in store.status_history("s", "coverage")] == ["ok", "breach"]
+    assert [s.state for s in store.status_history("s", "coverage")] == [
+        SloState.OK,
+        SloState.BREACH,
+    ]
     (latest,) = store.latest_status()
     assert latest == later
     assert latest.burn_rates == {"1h": 0.5, "5m": None}

@@ -9,6 +9,7 @@ import polars as pl
 import streamlit as st
 
 from console import common
+from sigwatch.states import SloState
 
 st.title("Overview")
 at = common.require_data()
@@ -18,8 +19,7 @@ spark = common.get("sparklines", at, timedelta(hours=24))
 
 counts = grid.group_by("state").len()
 columns = st.columns(5)
-for column, state in zip(columns, ("breach", "warning", "no_data", "insufficient_labels", "ok"),
-                         strict=True):  # fmt: skip
+for column, state in zip(columns, SloState, strict=True):
     n = counts.filter(pl.col("state") == state)["len"].sum()
     column.metric(common.STATE_ICON[state], int(n))
 

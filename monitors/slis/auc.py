@@ -10,6 +10,7 @@ import numpy as np
 
 from monitors.slis import quality
 from monitors.slis.base import Context, SliValue
+from sigwatch.states import Verdict
 from sigwatch.stats import Z_95, roc_auc
 
 
@@ -21,7 +22,7 @@ def measure(ctx: Context, slo, start: datetime, end: datetime, at: datetime) -> 
     n_pos, n_neg = int(truth.sum()), int((~truth).sum())
     details = {"positives": n_pos, "negatives": n_neg}
     if len(pairs) < slo.sli.min_labels or not n_pos or not n_neg:
-        return SliValue(samples=len(pairs), unknown="insufficient_labels", details=details)
+        return SliValue(samples=len(pairs), unknown=Verdict.INSUFFICIENT_LABELS, details=details)
     value = roc_auc(truth, scores)
     q1, q2 = value / (2 - value), 2 * value * value / (1 + value)
     var = (value * (1 - value) + (n_pos - 1) * (q1 - value**2) + (n_neg - 1) * (q2 - value**2)) / (

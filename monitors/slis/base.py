@@ -9,19 +9,20 @@ from pathlib import Path
 from typing import Any
 
 from sigwatch.model import Signal
+from sigwatch.states import Verdict
 from sigwatch.store import Store
 
 
 @dataclass(frozen=True)
 class SliValue:
     """One slice's measurement. ``unknown`` says why a slice cannot be judged
-    (``no_data`` or ``insufficient_labels``); otherwise ``value`` is set."""
+    (``Verdict.NO_DATA`` or ``Verdict.INSUFFICIENT_LABELS``); otherwise ``value`` is set."""
 
     value: float | None = None
     ci_low: float | None = None
     ci_high: float | None = None
     samples: int | None = None
-    unknown: str | None = None
+    unknown: Verdict | None = None
     details: dict[str, Any] = field(default_factory=dict)
 
 

@@ -9,17 +9,20 @@ from datetime import datetime, timedelta
 
 from monitors.partials import merge
 from monitors.slis.base import Context, SliValue
+from sigwatch.states import Verdict
 
 
 def measure(ctx: Context, slo, start: datetime, end: datetime, at: datetime) -> SliValue:
     parts = ctx.serving(start, min(end, at))
     payload = merge(p.payload for p in parts)
     if "prom_error" in payload:
-        return SliValue(unknown="no_data", samples=0, details={"errors": [payload["prom_error"]]})
+        return SliValue(
+            unknown=Verdict.NO_DATA, samples=0, details={"errors": [payload["prom_error"]]}
+        )
     prometheus = "prom_cost" in payload
     total = payload.get("prom_requests" if prometheus else "total", 0)
     if not total:
-        return SliValue(unknown="no_data", samples=0)
+        return SliValue(unknown=Verdict.NO_DATA, samples=0)
     cost = payload.get("prom_cost" if prometheus else "cost", 0.0)
     external_cost = payload.get("prom_cost_external" if prometheus else "cost_external", 0.0)
     details = {

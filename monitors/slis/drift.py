@@ -18,6 +18,7 @@ import polars as pl
 
 from monitors.logs import scan_logs
 from monitors.slis.base import Context, SliValue
+from sigwatch.states import Verdict
 
 NUMERIC = {"text_len", "score", "latency_ms"}
 # Below this many served rows a slice is not judged: a few hundred night-time rows tested
@@ -49,12 +50,12 @@ def measure(ctx: Context, slo, start: datetime, end: datetime, at: datetime) -> 
     ref_start, ref_end = (ref.start, ref.end) if ref.is_fixed else (start - ref.previous, start)
     reference = _frame(ctx, columns, ref_start, ref_end, sli.sample_size, seed + 1)
     if current is None or reference is None:
-        return SliValue(unknown="no_data", details={"reason": "no current or reference rows"})
+        return SliValue(unknown=Verdict.NO_DATA, details={"reason": "no current or reference rows"})
     if len(current) < min(MIN_ROWS, sli.sample_size) or len(reference) < min(
         MIN_ROWS, sli.sample_size
     ):
         return SliValue(
-            unknown="no_data",
+            unknown=Verdict.NO_DATA,
             samples=len(current),
             details={"reason": f"fewer than {MIN_ROWS} served rows to compare",
                      "current_rows": len(current), "reference_rows": len(reference)},

@@ -24,6 +24,7 @@ import polars as pl
 from monitors.logs import scan_labels, scan_logs
 from monitors.slis.base import Context, SliValue
 from sigwatch.calibration import CalibrationError, latest_calibration, weighted_share
+from sigwatch.states import Verdict
 from sigwatch.stats import wilson_interval
 from sigwatch.store import Partial, to_epoch
 
@@ -99,7 +100,7 @@ def _entities(payload: dict, sli, seed: int = 0) -> SliValue:
     n = denominators[sli.metric]
     details = {"tp": tp, "fp": fp, "fn": fn, "labelled_items": payload.get("labelled", 0)}
     if n < sli.min_labels:
-        return SliValue(samples=n, unknown="insufficient_labels", details=details)
+        return SliValue(samples=n, unknown=Verdict.INSUFFICIENT_LABELS, details=details)
     if sli.metric == "f1":
         value = 2 * tp / (2 * tp + fp + fn)
         low, high = entity_f1_interval(tp, fp, fn, seed)
@@ -121,12 +122,12 @@ def _multiclass(payload: dict, sli, classes, seed: int) -> SliValue:
         if sli.metric in ("precision", "recall"):
             n = predicted if sli.metric == "precision" else actual
             if n < sli.min_labels:
-                return SliValue(samples=n, unknown="insufficient_labels", details=details)
+                return SliValue(samples=n, unknown=Verdict.INSUFFICIENT_LABELS, details=details)
             low, high = wilson_interval(tp, n)
             return SliValue(value=tp / n, ci_low=low, ci_high=high, samples=n, details=details)
     if labelled < sli.min_labels:
         return SliValue(
-            samples=labelled, unknown="insufficient_labels", details={"labelled": labelled}
+            samples=labelled, unknown=Verdict.INSUFFICIENT_LABELS, details={"labelled": labelled}
         )
     index = {c: k for k, c in enumerate(classes)}
     matrix = np.zeros((len(classes), len(classes)))
@@ -188,7 +189,7 @@ def judged(ctx: Context, sli, start: datetime, end: datetime, at: datetime) -> S
     if calibration is None:
         reason = "the judge is not calibrated: run sigwatch judge calibrate"
         return SliValue(
-            unknown="insufficient_labels", details={"labels": "judge", "reason": reason}
+            unknown=Verdict.INSUFFICIENT_LABELS, details={"labels": "judge", "reason": reason}
         )
     model, version = calibration.model, calibration.prompt_version
     rows = ctx.store.execute(
@@ -201,14 +202,14 @@ def judged(ctx: Context, sli, start: datetime, end: datetime, at: datetime) -> S
                "kappa": calibration.kappa, "gold_items": calibration.n,
                "judged": len(rows)}  # fmt: skip
     if len(rows) < sli.min_labels:
-        return SliValue(samples=len(rows), unknown="insufficient_labels", details=details)
+        return SliValue(samples=len(rows), unknown=Verdict.INSUFFICIENT_LABELS, details=details)
     rates = calibration.rates[sli.cls]
     try:
         fixed = weighted_share([label == sli.cls for label, _ in rows],
                                [w or 1.0 for _, w in rows], rates)  # fmt: skip
     except CalibrationError as exc:
         details["reason"] = str(exc)
-        return SliValue(samples=len(rows), unknown="insufficient_labels", details=details)
+        return SliValue(samples=len(rows), unknown=Verdict.INSUFFICIENT_LABELS, details=details)
     details.update(apparent=round(fixed.apparent, 4), n_effective=round(fixed.n, 1),
                    judge_tpr=rates.tpr, judge_tnr=rates.tnr)  # fmt: skip
     return SliValue(value=fixed.value, ci_low=fixed.ci_low, ci_high=fixed.ci_high,

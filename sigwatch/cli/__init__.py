@@ -22,6 +22,7 @@ from sigwatch.model import DriftSLI, LatencySLI, QualitySLI
 from sigwatch.registry import DefinitionError, load_registry, to_spec_dict
 from sigwatch.settings import ENV_VARS, Settings
 from sigwatch.spec import json_schema
+from sigwatch.states import SloState
 from sigwatch.validation import check_paths
 
 _ENV_HELP = "\n\n".join(f"[bold]{name}[/bold]: {what}" for name, what in ENV_VARS.items())
@@ -308,11 +309,11 @@ def _simulate_live(reg, folder: Path, *, seed, rate, label_rate, interval, host,
 
 
 STATE_STYLE = {
-    "ok": "green",
-    "warning": "yellow",
-    "breach": "bold red",
-    "no_data": "magenta",
-    "insufficient_labels": "cyan",
+    SloState.OK: "green",
+    SloState.WARNING: "yellow",
+    SloState.BREACH: "bold red",
+    SloState.NO_DATA: "magenta",
+    SloState.INSUFFICIENT_LABELS: "cyan",
 }
 
 
@@ -566,7 +567,7 @@ def _status_json(s) -> dict:
         "signal": s.signal,
         "slo": s.slo,
         "sli": s.sli,
-        "state": s.state,
+        "state": str(s.state),
         "value": s.value,
         "target": s.target,
         "objective": s.objective,
@@ -575,7 +576,7 @@ def _status_json(s) -> dict:
         "samples": s.samples,
         "budget_remaining": s.budget_remaining,
         "burn_rates": s.burn_rates,
-        "fired": [f["rule"] for f in s.fired],
+        "fired": [f.rule for f in s.fired],
         "window_end": s.window_end.isoformat(),
         "evaluated_at": s.evaluated_at.isoformat(),
     }

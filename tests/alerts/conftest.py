@@ -8,6 +8,7 @@ from alerts.lifecycle import Lifecycle
 from alerts.model import Policy
 from alerts.records import Records
 from sigwatch.clock import FixedClock
+from sigwatch.states import Fired, Severity, SloState
 from sigwatch.store import SloStatus, Store
 from tests.alerts.slack_server import FakeSlack
 
@@ -24,13 +25,11 @@ def status(slo: str, at: datetime, state: str = "ok", *, signal: str = "content_
     if sli not in ("coverage", "latency", "error_rate"):
         pass  # timeslice SLOs fire no burn-rate rule
     elif state == "breach":
-        fired = [{"severity": "page", "rule": "1h/5m", "factor": 13.44, "long_burn": burn,
-                  "short_burn": burn}]  # fmt: skip
+        fired = [Fired(Severity.PAGE, "1h/5m", 13.44, burn, burn)]
     elif state == "warning":
-        fired = [{"severity": "ticket", "rule": "1d/2h", "factor": 2.8, "long_burn": burn,
-                  "short_burn": burn}]  # fmt: skip
+        fired = [Fired(Severity.TICKET, "1d/2h", 2.8, burn, burn)]
     return SloStatus(
-        signal=signal, slo=slo, at=at, sli=sli, state=state,
+        signal=signal, slo=slo, at=at, sli=sli, state=SloState(state),
         objective=0.995, evaluated_at=at, window_end=at,
         value=None if state == "no_data" else value,
         samples=0 if state == "no_data" else 1000, budget_remaining=0.8,

@@ -98,7 +98,7 @@ def test_occurrence_slis_states_and_burn_rates(registry, data):
     assert coverage.samples == 1000
     # 6% bad against a 3% budget burns at 2x: the 3d/6h ticket rule (0.93x at 28d) fires only.
     assert coverage.burn_rates["1h"] == pytest.approx(2.0)
-    assert [f["rule"] for f in coverage.fired] == ["3d/6h"]
+    assert [f.rule for f in coverage.fired] == ["3d/6h"]
     assert coverage.state == "warning"
     assert coverage.budget_remaining == pytest.approx(-1.0)
     # 3% errors against a 0.5% budget burn at 6x over 6h, but all of them in the first two
@@ -107,7 +107,7 @@ def test_occurrence_slis_states_and_burn_rates(registry, data):
     assert errors.value == pytest.approx(0.97)
     assert errors.burn_rates["6h"] == pytest.approx(6.0)
     assert errors.burn_rates["30m"] == 0.0
-    assert [f["rule"] for f in errors.fired] == ["1d/2h", "3d/6h"]
+    assert [f.rule for f in errors.fired] == ["1d/2h", "3d/6h"]
     assert errors.state == "warning"
     # 20 answers at 200 ms and 10 timeouts are over 150 ms: 3% against 1% burns at 3x, just
     # over the 1d/2h factor (2.8x), but 30 of 1,000 has a Wilson interval down to 2.1%: only
@@ -115,7 +115,7 @@ def test_occurrence_slis_states_and_burn_rates(registry, data):
     latency = status["latency"]
     assert latency.value == pytest.approx(0.97)
     assert latency.burn_rates["1d"] == pytest.approx(3.0)
-    assert [f["rule"] for f in latency.fired] == ["3d/6h"]
+    assert [f.rule for f in latency.fired] == ["3d/6h"]
     assert latency.state == "warning"
 
 

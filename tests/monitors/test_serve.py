@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry
 from monitors.exporter import StatusCollector
 from monitors.scheduler import build_scheduler
 from sigwatch.clock import FixedClock, SystemClock
+from sigwatch.states import SloState
 from sigwatch.store import Run, SloStatus, Store
 from tests.conftest import DEFINITIONS
 
@@ -57,7 +58,7 @@ def test_collector_exports_state_value_budget_burn_and_last_run(tmp_path):
                     slo="coverage",
                     at=T0,
                     sli="coverage",
-                    state="breach",
+                    state=SloState.BREACH,
                     objective=0.95,
                     evaluated_at=T0,
                     window_end=T0,

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
+import polars as pl
 
 from monitors import slis
 from monitors.partials import BUCKET
@@ -28,7 +29,7 @@ from monitors.windows import WINDOWS, budget_remaining, burn_rate, fired_rules, 
 from sigwatch.clock import floor_time
 from sigwatch.model import SLO, Budgeting, Signal
 from sigwatch.states import Severity, SloState, Verdict
-from sigwatch.store import Measurement, Partial, SloStatus, to_epoch
+from sigwatch.store import Measurement, SloStatus, to_epoch
 
 NO_DATA_AFTER = timedelta(minutes=30)
 RELABELLED = ("precision", "recall", "f1", "auc")  # slices that late labels still change
@@ -51,15 +52,14 @@ class Series:
 
 def occurrence_series(ctx: Context, slo: SLO, start: datetime, end: datetime) -> Series:
     module = slis.OCCURRENCE[slo.sli.kind]
-    parts = ctx.serving(start, end)
-    pairs = [module.good_total(slo.sli, ctx.signal, p.payload) for p in parts]
-    good = np.concatenate([[0.0], np.cumsum([g for g, _ in pairs])])
-    total = np.concatenate([[0.0], np.cumsum([t for _, t in pairs])])
-    errors = sorted({p.payload["prom_error"] for p in parts if "prom_error" in p.payload})
-    if slo.sli.kind != "latency":
-        errors = []
+    table = ctx.serving(start, end)
+    good, total = module.good_total(slo.sli, ctx.signal, table)
+    errors = getattr(module, "errors", None)
     return Series(
-        np.array([to_epoch(p.start) for p in parts], dtype=np.int64), good, total, errors[-3:]
+        table["bucket"].dt.epoch("s").to_numpy(),
+        np.concatenate([[0.0], np.cumsum(good, dtype=np.float64)]),
+        np.concatenate([[0.0], np.cumsum(total, dtype=np.float64)]),
+        errors(table) if errors else [],
     )
 
 
@@ -195,24 +195,27 @@ def timeslice_status(ctx: Context, slo: SLO, at: datetime, evaluated_at: datetim
     )  # fmt: skip
 
 
-def bucket_measurements(signal: Signal, parts: list[Partial]) -> list[Measurement]:
+def bucket_measurements(
+    signal: Signal, table: pl.DataFrame, computed_at: datetime
+) -> list[Measurement]:
     """Per-bucket good/total of every occurrence SLO (the console's SLI-over-time), from the
-    serving partials just computed."""
+    serving table just computed."""
     out = []
+    starts = table["bucket"].to_list()
     for slo in signal.slos:
         if slo.objective.budgeting is not Budgeting.OCCURRENCES:
             continue
         module = slis.OCCURRENCE[slo.sli.kind]
-        for part in parts:
-            good, total = module.good_total(slo.sli, signal, part.payload)
+        goods, totals = module.good_total(slo.sli, signal, table)
+        for start, good, total in zip(starts, goods.tolist(), totals.tolist(), strict=True):
             out.append(
                 Measurement(
                     signal=signal.name,
                     slo=slo.name,
-                    start=part.start,
-                    end=part.start + BUCKET,
+                    start=start,
+                    end=start + BUCKET,
                     sli=slo.sli.kind,
-                    evaluated_at=part.computed_at,
+                    evaluated_at=computed_at,
                     good=good,
                     total=total,
                     value=good / total if total else None,

@@ -16,21 +16,23 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import polars as pl
+
 from monitors.evaluate import (
     bucket_measurements,
     occurrence_series,
     occurrence_status,
     timeslice_status,
 )
-from monitors.partials import BUCKET, latency_thresholds, serving_partials
-from monitors.prometheus import PrometheusError, PrometheusSource
+from monitors.partials import BUCKET, RECOMPUTE, Engine, PolarsEngine, ServingTables
 from monitors.slis.base import Context
+from monitors.sources import LogsSource, ServingSource
 from sigwatch.clock import Clock, floor_time
 from sigwatch.model import Budgeting, Registry, Signal
-from sigwatch.store import Partial, Run, SloStatus, Store
+from sigwatch.store import Run, SloStatus, Store
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-RECOMPUTE = 3 * BUCKET  # the last buckets are recounted each run, for logs written late
+RETRY_SOURCE = timedelta(hours=6)  # how far back a bucket the source failed is read again
 
 
 @dataclass(frozen=True)
@@ -52,15 +54,18 @@ class Monitor:
         *,
         seed: int = 0,
         reports_dir: Path | None = None,
-        prometheus: PrometheusSource | None = None,
+        engine: Engine | None = None,
+        source: ServingSource | None = None,
     ) -> None:
         self.registry, self.data_dir, self.store, self.clock = registry, data_dir, store, clock
         self.seed = seed
-        self.prometheus = prometheus
+        self.engine = engine or PolarsEngine()
+        self.source = source or LogsSource()
+        self.tables = ServingTables(data_dir)
         self.reports_dir = reports_dir if reports_dir is not None else data_dir / "reports"
 
     def context(self, signal: Signal) -> Context:
-        return Context(self.data_dir, self.store, signal, self.seed, self.reports_dir)
+        return Context(self.data_dir, self.store, signal, self.seed, self.reports_dir, self.tables)
 
     # --- one evaluation time ----------------------------------------------------------------
 
@@ -75,11 +80,11 @@ class Monitor:
         return self._recorded(signal, at, lambda: self._evaluate_at(signal, at))
 
     def _evaluate_at(self, signal: Signal, at: datetime) -> list[SloStatus]:
-        fresh = self.store.partials_end(signal.name, "serving") is None
-        parts = self._update_partials(signal, at)
-        ctx = self.context(signal)  # after the update: its partial cache must see new buckets
-        if fresh:  # nothing was stored before: the parts just computed are all there is
-            ctx.prime(parts, EPOCH, floor_time(at, BUCKET))
+        fresh = self.tables.end(signal, self.source.name) is None
+        table = self._update_partials(signal, at)
+        ctx = self.context(signal)  # after the update: its cache must see the new buckets
+        if fresh:  # nothing was stored before: the table just computed is all there is
+            ctx.prime(table, EPOCH, floor_time(at, BUCKET))
         return self._evaluate(ctx, [at], [at])
 
     def _evaluate(
@@ -101,58 +106,25 @@ class Monitor:
 
     def _update_partials(
         self, signal: Signal, at: datetime, start: datetime | None = None
-    ) -> list[Partial]:
-        """Compute, store and return the serving partials from ``start`` (by default: where the
-        store ends, less a few buckets for late logs) to ``at``."""
+    ) -> pl.DataFrame:
+        """Compute, store and return the serving table from ``start`` (by default: where the
+        stored table ends, less the buckets late logs can still change) to ``at``."""
         end = floor_time(at, BUCKET)
-        last = self.store.partials_end(signal.name, "serving")
+        last = self.tables.end(signal, self.source.name)
         if start is None:
             start = last - RECOMPUTE if last else self._first_bucket(signal, end)
         start = floor_time(start, BUCKET)
+        # Buckets the serving source could not fill lately are read again (retried each run).
+        recent = self.tables.read(signal, end - RETRY_SOURCE, end)
+        failed = recent.filter(pl.col("source_error").is_not_null())["bucket"]
+        if len(failed):
+            start = min(start, failed.min())
         if start >= end:
-            return []
-        if self.prometheus is not None:
-            # Buckets whose Prometheus read failed earlier are read again (retried next run).
-            failed = [
-                p.start
-                for p in self.store.partials(signal.name, "serving", end - timedelta(hours=6), end)
-                if "prom_error" in p.payload
-            ]
-            start = min([start, *failed])
-        parts = serving_partials(self.data_dir, signal, start, end, self.clock.now())
-        if self.prometheus is not None:
-            parts = self._with_prometheus(signal, parts, start, end)
-        self.store.put_partials(parts)
-        self.store.put_measurements(bucket_measurements(signal, parts))
-        return parts
-
-    def _with_prometheus(self, signal, parts, start, end):
-        thresholds = latency_thresholds(signal)
-        try:
-            counts = self.prometheus.latency_counts(signal.name, thresholds, start, end)
-            costs = self.prometheus.cost_counts(signal.name, start, end)
-            error = None
-        except PrometheusError as exc:
-            counts, costs, error = {}, {}, str(exc)
-        out = []
-        for part in parts:
-            payload = dict(part.payload)
-            if error:
-                payload["prom_error"] = error
-            else:
-                found = counts.get(
-                    part.start, {"total": 0.0, "le": {f"{t:g}": 0.0 for t in thresholds}}
-                )
-                payload["prom_total"] = found["total"]
-                payload["prom_le"] = found["le"]
-                spent = costs.get(part.start, {"requests": 0.0, "cost": 0.0, "cost_external": 0.0})
-                payload["prom_requests"] = spent["requests"]
-                payload["prom_cost"] = spent["cost"]
-                payload["prom_cost_external"] = spent["cost_external"]
-            out.append(
-                type(part)(part.signal, part.part, part.start, part.end, payload, part.computed_at)
-            )
-        return out
+            return self.tables.read(signal, start, start)
+        table = self.source.fill(signal, self.engine.serving(self.data_dir, signal, start, end))
+        self.tables.write(signal.name, table)
+        self.store.put_measurements(bucket_measurements(signal, table, self.clock.now()))
+        return table
 
     def _first_bucket(self, signal: Signal, end: datetime) -> datetime:
         window = max(slo.objective.window for slo in signal.slos)

@@ -20,6 +20,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from monitors.prometheus import PrometheusSource
 from monitors.runner import Monitor
+from monitors.sources import PrometheusServing
 from sigwatch.clock import Clock
 from sigwatch.model import Registry
 from sigwatch.registry import load_registry
@@ -32,8 +33,8 @@ MISFIRE_GRACE_S = 120
 def monitor_signal(registry: Registry, data_dir: Path, store: Store, clock, signal: str):
     """Evaluate one signal now, with Prometheus when configured; return the outcomes."""
     url = Settings.from_env().prometheus_url
-    prometheus = PrometheusSource(url) if url else None
-    return Monitor(registry, data_dir, store, clock, prometheus=prometheus).run(signals=[signal])
+    source = PrometheusServing(PrometheusSource(url)) if url else None
+    return Monitor(registry, data_dir, store, clock, source=source).run(signals=[signal])
 
 
 def run_signal_job(signal: str, data_dir: str, definitions: str, clock: Clock) -> None:

@@ -227,4 +227,13 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX judge_labels_by_time ON judge_labels (signal, purpose, event_time)",
         ),
     ),
+    Migration(
+        6,
+        "serving partials move to Parquet tables under <data>/partials/serving/",
+        (
+            # They are recomputed from the logs on the next run (monitors.partials); the JSON
+            # rows of each 5-minute bucket are only dead weight now. Quality partials stay.
+            "DELETE FROM partials WHERE part = 'serving'",
+        ),
+    ),
 )

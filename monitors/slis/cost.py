@@ -1,40 +1,37 @@
-"""cost_per_1k and daily_spend over one slice, from the serving partials (US dollars); the
-share served by the external API rides along in the details. When the partials carry
-Prometheus counts (``prom_cost``), those are used; a slice with a failed Prometheus read is
-``no_data``."""
+"""cost_per_1k and daily_spend over one slice, from the serving table (US dollars): ``cost``
+over ``requests``, both from the signal's serving source (the logs, or Prometheus); the share
+served by the external API rides along in the details. A slice with a bucket the source could
+not fill is ``no_data``."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from monitors.partials import merge
 from monitors.slis.base import Context, SliValue
 from sigwatch.states import Verdict
 
 
 def measure(ctx: Context, slo, start: datetime, end: datetime, at: datetime) -> SliValue:
-    parts = ctx.serving(start, min(end, at))
-    payload = merge(p.payload for p in parts)
-    if "prom_error" in payload:
-        return SliValue(
-            unknown=Verdict.NO_DATA, samples=0, details={"errors": [payload["prom_error"]]}
-        )
-    prometheus = "prom_cost" in payload
-    total = payload.get("prom_requests" if prometheus else "total", 0)
+    table = ctx.serving(start, min(end, at))
+    errors = table["source_error"].drop_nulls()
+    if len(errors):
+        return SliValue(unknown=Verdict.NO_DATA, samples=0, details={"errors": [errors[-1]]})
+    prometheus = bool((table["source"] == "prometheus").any())
+    total = float(table["requests"].sum())
     if not total:
         return SliValue(unknown=Verdict.NO_DATA, samples=0)
-    cost = payload.get("prom_cost" if prometheus else "cost", 0.0)
-    external_cost = payload.get("prom_cost_external" if prometheus else "cost_external", 0.0)
+    items = total if prometheus else int(total)
+    cost = float(table["cost"].sum())
     details = {
         "cost_usd": cost,
-        "items": total,
-        "external_cost_usd": external_cost,
+        "items": items,
+        "external_cost_usd": float(table["cost_external"].sum()),
         "source": "prometheus" if prometheus else "logs",
     }
     if not prometheus:
-        details["external_share"] = payload.get("external", 0) / total
+        details["external_share"] = int(table["external"].sum()) / total
     if slo.sli.kind == "cost_per_1k":
-        return SliValue(value=cost / total * 1000, samples=total, details=details)
+        return SliValue(value=cost / total * 1000, samples=items, details=details)
     covered = min(end, at) - start
     per_day = cost * (timedelta(days=1) / covered) if covered > timedelta(0) else cost
-    return SliValue(value=per_day, samples=total, details={**details, "spend_so_far": cost})
+    return SliValue(value=per_day, samples=items, details={**details, "spend_so_far": cost})

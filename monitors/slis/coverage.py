@@ -1,6 +1,11 @@
 """coverage: good = served (status ``ok`` and score >= the serving threshold); all eligible
 items count."""
 
+from __future__ import annotations
 
-def good_total(sli, signal, payload: dict) -> tuple[float, float]:
-    return payload.get("served", 0), payload.get("total", 0)
+import numpy as np
+import polars as pl
+
+
+def good_total(sli, signal, table: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    return table["served"].to_numpy(), table["total"].to_numpy()

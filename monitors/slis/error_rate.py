@@ -1,6 +1,11 @@
 """error_rate: good = neither ``error`` nor ``timeout``."""
 
+from __future__ import annotations
 
-def good_total(sli, signal, payload: dict) -> tuple[float, float]:
-    total = payload.get("total", 0)
-    return total - payload.get("error", 0) - payload.get("timeout", 0), total
+import numpy as np
+import polars as pl
+
+
+def good_total(sli, signal, table: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    total = table["total"].to_numpy()
+    return total - table["error"].to_numpy() - table["timeout"].to_numpy(), total

@@ -363,13 +363,14 @@ def monitor(
     folder = data or settings.data_dir
     clock = _clock(at)
     when = clock.now()
-    prometheus = None
+    source = None
     if settings.prometheus_url:
         from monitors.prometheus import PrometheusSource
+        from monitors.sources import PrometheusServing
 
-        prometheus = PrometheusSource(settings.prometheus_url)
+        source = PrometheusServing(PrometheusSource(settings.prometheus_url))
     with Store.open(folder / "sigwatch.db", clock=clock) as store:
-        runner = Monitor(reg, folder, store, clock, prometheus=prometheus)
+        runner = Monitor(reg, folder, store, clock, source=source)
         if span:
             columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
             with Progress(*columns, console=err, transient=True) as progress:

@@ -13,8 +13,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from monitors.partials import PolarsEngine, le_column
 from monitors.prometheus import PrometheusSource
 from monitors.runner import Monitor
+from monitors.sources import PrometheusServing
 from sigwatch.clock import FixedClock
 from sigwatch.store import Store
 from simulator.run import simulate
@@ -71,9 +73,16 @@ def prometheus(history, tmp_path_factory):
         proc.wait(timeout=30)
 
 
-def evaluate(registry, data, db, prometheus):
+def evaluate(registry, history, db, prometheus):
+    """A first run at END over the history's logs, in a data folder of its own (the serving
+    tables it computes are kept in the data folder)."""
+    data = db.with_suffix("")
+    data.mkdir()
+    for part in ("predictions", "labels"):
+        (data / part).symlink_to(history / part)
     store = Store.open(db, clock=FixedClock(END))
-    monitor = Monitor(registry, data, store, FixedClock(END), prometheus=prometheus)
+    source = PrometheusServing(prometheus) if prometheus else None
+    monitor = Monitor(registry, data, store, FixedClock(END), source=source)
     return store, {o.signal: o for o in monitor.run(END)}
 
 
@@ -81,24 +90,22 @@ def test_latency_from_prometheus_equals_the_logs(registry, history, prometheus, 
     source = PrometheusSource(prometheus)
     counts = source.latency_counts("sentiment", [100.0], END - timedelta(hours=6), END)
     assert len(counts) == 72  # every 5-minute bucket of the 6 hours
-    store_logs, from_logs = evaluate(registry, history, tmp_path / "logs.db", None)
-    store_prom, from_prom = evaluate(registry, history, tmp_path / "prom.db", source)
+    _, from_logs = evaluate(registry, history, tmp_path / "logs.db", None)
+    _, from_prom = evaluate(registry, history, tmp_path / "prom.db", source)
     for signal in registry:
         logs = {s.slo: s for s in from_logs[signal.name].statuses}
         prom = {s.slo: s for s in from_prom[signal.name].statuses}
         latency = next(s.name for s in signal.slos if s.sli.kind == "latency")
         # The last 5 minutes before END are not in the counters' history yet (their sample
-        # lands at END), so compare the full hour before.
-        a = store_logs.partials(
-            signal.name, "serving", END - timedelta(hours=2), END - timedelta(hours=1)
+        # lands at END), so compare the full hour before, bucket by bucket.
+        a = PolarsEngine().serving(
+            history, signal, END - timedelta(hours=2), END - timedelta(hours=1)
         )
-        b = store_prom.partials(
-            signal.name, "serving", END - timedelta(hours=2), END - timedelta(hours=1)
-        )
-        for x, y in zip(a, b, strict=True):
-            threshold = f"{signal.slo(latency).sli.threshold_ms:g}"
-            assert y.payload["prom_total"] == x.payload["total"]
-            assert y.payload["prom_le"][threshold] == x.payload["latency_le"][threshold]
+        b = PrometheusServing(source).fill(signal, a)
+        le = le_column(signal.slo(latency).sli.threshold_ms)
+        assert b["source"].unique().to_list() == ["prometheus"]
+        assert b["latency_total"].to_list() == a["total"].cast(float).to_list()
+        assert b[le].to_list() == a[le].to_list()
         assert prom[latency].state == logs[latency].state
         cost = next(s.name for s in signal.slos if s.sli.kind == "cost_per_1k")
         assert prom[cost].details["source"] == "prometheus"

@@ -26,6 +26,11 @@ END = datetime(2026, 11, 26, tzinfo=UTC)
 
 
 def _peak_mb() -> float:
+    """This process's peak RSS. Not getrusage's ru_maxrss: Linux carries it over fork and exec,
+    so a child would report its parent's peak (the simulation's)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -120,7 +121,7 @@ class Store:
         conn = sqlite3.connect(str(path), isolation_level=None, timeout=_BUSY_TIMEOUT_MS / 1000)
         conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
         if str(path) != ":memory:":
-            conn.execute("PRAGMA journal_mode = WAL")
+            _wal(conn)
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
         store = cls(conn, clock)
@@ -447,6 +448,21 @@ class Store:
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._conn)
+
+
+def _wal(conn: sqlite3.Connection) -> None:
+    """Switch to WAL. On a new file this takes an exclusive lock that the busy timeout does not
+    wait for, so several processes opening one new store at once (the scheduler's first jobs)
+    would see "database is locked": retry within the busy timeout instead."""
+    deadline = time.monotonic() + _BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 class _Transaction:

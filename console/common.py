@@ -62,7 +62,9 @@ def read(name: str, db: str, definitions: str, *args):
     """``console.data.<name>(store, [registry,] *args)``, cached per arguments for ``TTL``."""
     function = getattr(data, name)
     with Store.open(Path(db), clock=clock()) as opened:
-        if name in ("overview", "sparklines", "compliance", "daily_cost"):
+        if name in ("sparklines", "compliance", "sli_history"):  # these read the data folder
+            return function(opened, _registry(definitions), Path(db).parent, *args)
+        if name in ("overview", "daily_cost"):
             return function(opened, _registry(definitions), *args)
         return function(opened, *args)
 

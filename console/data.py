@@ -1,21 +1,25 @@
 """What the console's pages read from the store, as Polars frames and plain values.
 
-Pure functions over a ``Store`` (the pages wrap them in Streamlit's cache with a short TTL).
-Long histories are aggregated in SQL (hourly or daily), so a page over 90 days of 5-minute
-measurements reads thousands of rows, not millions."""
+Pure functions over a ``Store`` and the data folder's serving tables (the pages wrap them in
+Streamlit's cache with a short TTL). Occurrence SLOs are counted from the serving tables
+(``monitors.history``); slices and statuses come from the store, aggregated in SQL."""
 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import polars as pl
 
 from alerts.records import Records
+from monitors.history import occurrence_counts
 from sigwatch.model import Budgeting, Registry
 from sigwatch.states import SloState, Verdict
 from sigwatch.store import Store, from_epoch, to_epoch
 
+HOUR = timedelta(hours=1)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 STATES = tuple(SloState)  # worst first, as the Overview orders them
 STALE_AFTER = timedelta(minutes=15)  # three missed 5-minute evaluations
 
@@ -68,12 +72,21 @@ def overview(store: Store, registry: Registry) -> pl.DataFrame:
     )
 
 
-def sparklines(store: Store, registry: Registry, end: datetime, span=timedelta(hours=24)):
-    """Hourly SLI values over the last ``span`` for every occurrence SLO, and the slice values
-    of timeslice SLOs: a long frame (signal, slo, t, value). One indexed query per SLO."""
+def sparklines(
+    store: Store, registry: Registry, data_dir: Path, end: datetime, span=timedelta(hours=24)
+):
+    """Hourly SLI values over the last ``span`` for every occurrence SLO (from the serving
+    tables), and the slice values of timeslice SLOs: a long frame (signal, slo, t, value)."""
     out = []
     for signal in registry:
         for slo in signal.slos:
+            if slo.objective.budgeting is Budgeting.OCCURRENCES:
+                counts = occurrence_counts(data_dir, signal, slo, end - span, end, HOUR)
+                out += [
+                    {"signal": signal.name, "slo": slo.name, "t": t, "value": good / total}
+                    for t, good, total in counts.iter_rows()
+                ]
+                continue
             rows = store.execute(
                 "SELECT (window_start / 3600) * 3600 AS hour, SUM(good), SUM(total), AVG(value)"
                 " FROM measurements WHERE signal = ? AND slo = ? AND window_start >= ?"
@@ -91,10 +104,29 @@ def sparklines(store: Store, registry: Registry, end: datetime, span=timedelta(h
     )  # fmt: skip
 
 
-def sli_history(store: Store, signal: str, slo: str, start: datetime, end: datetime,
-                step: timedelta) -> pl.DataFrame:  # fmt: skip
-    """The SLI per ``step`` (good/total summed for occurrence buckets; the value of each slice
-    for timeslice SLOs), with the interval where one exists."""
+def sli_history(
+    store: Store,
+    registry: Registry,
+    data_dir: Path,
+    signal: str,
+    slo: str,
+    start: datetime,
+    end: datetime,
+    step: timedelta,
+) -> pl.DataFrame:
+    """The SLI per ``step`` (good/total summed from the serving tables for occurrence SLOs; the
+    value of each slice for timeslice SLOs), with the interval where one exists."""
+    definition = registry.get(signal).slo(slo)
+    if definition.objective.budgeting is Budgeting.OCCURRENCES:
+        counts = occurrence_counts(data_dir, registry.get(signal), definition, start, end, step)
+        return counts.select(
+            "t",
+            (pl.col("good") / pl.col("total")).alias("value"),
+            pl.lit(None, pl.Float64).alias("ci_low"),
+            pl.lit(None, pl.Float64).alias("ci_high"),
+            pl.col("total").cast(pl.Int64).alias("samples"),
+            pl.lit(None, pl.Utf8).alias("verdict"),
+        )
     width = int(step.total_seconds())
     rows = store.execute(
         f"SELECT (window_start / {width}) * {width} AS t, SUM(good), SUM(total), AVG(value),"
@@ -161,20 +193,18 @@ def outbox_frame(store: Store, limit: int = 300) -> pl.DataFrame:
     return pl.DataFrame(rows, schema_overrides={"created_at": pl.Datetime("us", "UTC")})
 
 
-def compliance(store: Store, registry: Registry, end: datetime, period: str) -> pl.DataFrame:
+def compliance(
+    store: Store, registry: Registry, data_dir: Path, end: datetime, period: str
+) -> pl.DataFrame:
     """Per signal, SLO and calendar week (``period="1w"``) or month (``"1mo"``): the share of
     good events (occurrences) or good slices (timeslices), and whether it met the objective."""
     rows = []
     for signal in registry:
         for slo in signal.slos:
             occurrences = slo.objective.budgeting is Budgeting.OCCURRENCES
-            if occurrences:  # 5-minute buckets: summed per day in SQL
-                got = store.execute(
-                    "SELECT (window_start / 86400) * 86400 AS day, SUM(good), SUM(total), NULL"
-                    " FROM measurements WHERE signal = ? AND slo = ? AND window_start < ?"
-                    " GROUP BY day",
-                    (signal.name, slo.name, to_epoch(end)),
-                ).fetchall()
+            if occurrences:  # 5-minute buckets of the serving tables, summed per day
+                days = occurrence_counts(data_dir, signal, slo, EPOCH, end, timedelta(days=1))
+                got = [(to_epoch(day), good, total, None) for day, good, total in days.iter_rows()]
             else:
                 got = store.execute(
                     "SELECT window_start, good, total, details FROM measurements"

@@ -20,14 +20,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
-import polars as pl
 
 from monitors import slis
-from monitors.partials import BUCKET
 from monitors.slis.base import Context, SliValue
 from monitors.windows import WINDOWS, budget_remaining, burn_rate, fired_rules, label
 from sigwatch.clock import floor_time
-from sigwatch.model import SLO, Budgeting, Signal
+from sigwatch.model import SLO
 from sigwatch.states import Severity, SloState, Verdict
 from sigwatch.store import Measurement, SloStatus, to_epoch
 
@@ -193,33 +191,3 @@ def timeslice_status(ctx: Context, slo: SLO, at: datetime, evaluated_at: datetim
                  "bad_slices": bad, "slices_in_window": slots,
                  **{k: v for k, v in shown.details.items() if k not in ("verdict",)}},
     )  # fmt: skip
-
-
-def bucket_measurements(
-    signal: Signal, table: pl.DataFrame, computed_at: datetime
-) -> list[Measurement]:
-    """Per-bucket good/total of every occurrence SLO (the console's SLI-over-time), from the
-    serving table just computed."""
-    out = []
-    starts = table["bucket"].to_list()
-    for slo in signal.slos:
-        if slo.objective.budgeting is not Budgeting.OCCURRENCES:
-            continue
-        module = slis.OCCURRENCE[slo.sli.kind]
-        goods, totals = module.good_total(slo.sli, signal, table)
-        for start, good, total in zip(starts, goods.tolist(), totals.tolist(), strict=True):
-            out.append(
-                Measurement(
-                    signal=signal.name,
-                    slo=slo.name,
-                    start=start,
-                    end=start + BUCKET,
-                    sli=slo.sli.kind,
-                    evaluated_at=computed_at,
-                    good=good,
-                    total=total,
-                    value=good / total if total else None,
-                    samples=int(total),
-                )
-            )
-    return out

@@ -205,12 +205,10 @@ class ServingTables:
     def read(self, signal: Signal, start: datetime, end: datetime) -> pl.DataFrame:
         """Stored buckets of ``[start, end)``, oldest first (with this signal's schema)."""
         schema = serving_schema(signal)
-        day, files = start.date(), []
-        while day <= (end - timedelta(microseconds=1)).date():
-            path = self._file(signal.name, day)
-            if path.exists():
-                files.append(path)
-            day += timedelta(days=1)
+        first, last = f"date={start.date()}", f"date={(end - timedelta(microseconds=1)).date()}"
+        folder = self._folder(signal.name)
+        stored = sorted(folder.glob("date=*.parquet")) if folder.exists() else []
+        files = [path for path in stored if first <= path.stem <= last]
         if not files:
             return pl.DataFrame(schema=schema)
         return (

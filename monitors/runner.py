@@ -19,7 +19,6 @@ from pathlib import Path
 import polars as pl
 
 from monitors.evaluate import (
-    bucket_measurements,
     occurrence_series,
     occurrence_status,
     timeslice_status,
@@ -123,7 +122,6 @@ class Monitor:
             return self.tables.read(signal, start, start)
         table = self.source.fill(signal, self.engine.serving(self.data_dir, signal, start, end))
         self.tables.write(signal.name, table)
-        self.store.put_measurements(bucket_measurements(signal, table, self.clock.now()))
         return table
 
     def _first_bucket(self, signal: Signal, end: datetime) -> datetime:

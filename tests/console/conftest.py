@@ -25,7 +25,7 @@ def console_data(default_scenario, registry, tmp_path_factory):
     folder = tmp_path_factory.mktemp("console-data")
     with sqlite3.connect(path) as source, sqlite3.connect(folder / "sigwatch.db") as target:
         source.backup(target)
-    for part in ("predictions", "labels", "reports"):
+    for part in ("predictions", "labels", "reports", "partials"):
         if (path.parent / part).exists():
             (folder / part).symlink_to(path.parent / part)
     clock = FixedClock(END)
@@ -47,7 +47,7 @@ def console_env(console_data, monkeypatch, tmp_path):
     folder = tmp_path / "data"
     folder.mkdir()
     shutil.copy(console_data / "sigwatch.db", folder / "sigwatch.db")
-    for part in ("predictions", "labels", "reports"):
+    for part in ("predictions", "labels", "reports", "partials"):
         if (console_data / part).exists():
             (folder / part).symlink_to((console_data / part).resolve())
     monkeypatch.setenv("SIGWATCH_DATA", str(folder))

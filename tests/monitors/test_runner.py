@@ -9,6 +9,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from monitors.partials import BUCKET
 from monitors.runner import Monitor
 from sigwatch.clock import FixedClock
 from sigwatch.store import Store
@@ -212,12 +213,17 @@ def test_latency_status_carries_quantiles_for_display(registry, data):
 
 
 def test_each_bucket_is_measured_for_every_occurrence_slo(registry, data):
-    store, _ = run(registry, data, ELEVEN)
-    rows = store.measurements("content_type", "coverage", TEN, ELEVEN)
-    assert len(rows) == 12  # 5-minute buckets of the hour
-    assert sum(r.good for r in rows) == 940 and sum(r.total for r in rows) == 1000
-    latency = store.measurements("content_type", "latency", TEN, ELEVEN)
-    assert sum(r.good for r in latency) == 970
+    from monitors.history import occurrence_counts
+
+    run(registry, data, ELEVEN)
+    signal = registry.get("content_type")
+    coverage = occurrence_counts(data, signal, signal.slo("coverage"), TEN, ELEVEN, BUCKET)
+    assert len(coverage) == 12  # 5-minute buckets of the hour
+    assert coverage["good"].sum() == 940 and coverage["total"].sum() == 1000
+    latency = occurrence_counts(data, signal, signal.slo("latency"), TEN, ELEVEN, BUCKET)
+    assert latency["good"].sum() == 970
+    hourly = occurrence_counts(data, signal, signal.slo("coverage"), TEN, ELEVEN, 12 * BUCKET)
+    assert hourly.rows() == [(TEN, 940.0, 1000.0)]
 
 
 def test_a_backfill_writes_the_statuses_single_runs_write(registry, tmp_path):

@@ -158,7 +158,7 @@ def _complete(frame: pl.DataFrame, schema: pl.Schema) -> pl.DataFrame:
         if name == "bucket":
             return pl.col("bucket")
         if name in ("latency_total", "requests"):
-            return pl.col("total").fill_null(0)
+            return pl.col("total").fill_null(0) if "total" in have else pl.lit(0)
         if name == "source":
             return pl.lit("logs")
         if name == "source_error":

@@ -31,6 +31,14 @@ def test_the_engine_returns_every_bucket_with_the_declared_schema(signal, tmp_pa
     assert table["latency_total"].to_list() == [0.0, 0.0, 84.0]
 
 
+def test_a_range_without_any_log_file_is_all_zero_buckets(signal, tmp_path):
+    """Logs stopped (or their pipeline did): the buckets are computed, with nothing in them,
+    so the SLOs read no data instead of the run failing."""
+    table = PolarsEngine().serving(tmp_path, signal, TEN, TEN + 2 * BUCKET)
+    assert table.schema == serving_schema(signal)
+    assert table["total"].to_list() == [0, 0] and table["latency_total"].to_list() == [0.0, 0.0]
+
+
 def test_tables_replace_buckets_read_ranges_and_know_where_to_go_on(signal, tmp_path):
     write_logs(tmp_path, "content_type", content_type_hour())
     tables, engine = ServingTables(tmp_path), PolarsEngine()

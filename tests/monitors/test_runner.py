@@ -143,6 +143,17 @@ def test_no_rows_in_the_last_30_minutes_is_no_data(registry, data):
     assert status["latency"].state == "no_data"
 
 
+def test_logs_gone_since_the_last_run_are_no_data_not_a_failed_run(registry, data):
+    import shutil
+
+    run(registry, data, ELEVEN)
+    shutil.rmtree(data / "predictions")  # retention, or a logging pipeline that stopped
+    _, outcomes = run(registry, data, ELEVEN + timedelta(hours=1))
+    assert outcomes["content_type"].ok, outcomes["content_type"].error
+    status = by_slo(outcomes["content_type"])
+    assert status["coverage"].state == "no_data" and status["latency"].state == "no_data"
+
+
 def test_a_signal_without_partitions_is_no_data_not_ok(registry, data):
     _, outcomes = run(registry, data, ELEVEN, signals=["commercial_intent"])
     states = {s.slo: s.state for s in outcomes["commercial_intent"].statuses}

@@ -18,7 +18,7 @@ from sigwatch.model import Budgeting, Registry
 from sigwatch.states import SloState, Verdict
 from sigwatch.store import Store, from_epoch, to_epoch
 
-HOUR = timedelta(hours=1)
+HOUR, DAY = timedelta(hours=1), timedelta(days=1)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 STATES = tuple(SloState)  # worst first, as the Overview orders them
 STALE_AFTER = timedelta(minutes=15)  # three missed 5-minute evaluations
@@ -79,13 +79,13 @@ def sparklines(
     tables), and the slice values of timeslice SLOs: a long frame (signal, slo, t, value)."""
     out = []
     for signal in registry:
+        counts = occurrence_counts(data_dir, signal, _occurrences(signal), end - span, end, HOUR)
+        out += [
+            {"signal": signal.name, "slo": slo, "t": t, "value": good / total}
+            for slo, t, good, total in counts.iter_rows()
+        ]
         for slo in signal.slos:
             if slo.objective.budgeting is Budgeting.OCCURRENCES:
-                counts = occurrence_counts(data_dir, signal, slo, end - span, end, HOUR)
-                out += [
-                    {"signal": signal.name, "slo": slo.name, "t": t, "value": good / total}
-                    for t, good, total in counts.iter_rows()
-                ]
                 continue
             rows = store.execute(
                 "SELECT (window_start / 3600) * 3600 AS hour, SUM(good), SUM(total), AVG(value)"
@@ -104,6 +104,10 @@ def sparklines(
     )  # fmt: skip
 
 
+def _occurrences(signal) -> list:
+    return [s for s in signal.slos if s.objective.budgeting is Budgeting.OCCURRENCES]
+
+
 def sli_history(
     store: Store,
     registry: Registry,
@@ -118,7 +122,7 @@ def sli_history(
     value of each slice for timeslice SLOs), with the interval where one exists."""
     definition = registry.get(signal).slo(slo)
     if definition.objective.budgeting is Budgeting.OCCURRENCES:
-        counts = occurrence_counts(data_dir, registry.get(signal), definition, start, end, step)
+        counts = occurrence_counts(data_dir, registry.get(signal), [definition], start, end, step)
         return counts.select(
             "t",
             (pl.col("good") / pl.col("total")).alias("value"),
@@ -200,28 +204,25 @@ def compliance(
     good events (occurrences) or good slices (timeslices), and whether it met the objective."""
     rows = []
     for signal in registry:
+        # occurrences: 5-minute buckets of the serving tables summed per day, one read a signal
+        days = occurrence_counts(data_dir, signal, _occurrences(signal), EPOCH, end, DAY)
+        for slo, day, good, total in days.iter_rows():
+            objective = signal.slo(slo).objective.ratio
+            rows.append((signal.name, slo, to_epoch(day), good, total, objective))
         for slo in signal.slos:
-            occurrences = slo.objective.budgeting is Budgeting.OCCURRENCES
-            if occurrences:  # 5-minute buckets of the serving tables, summed per day
-                days = occurrence_counts(data_dir, signal, slo, EPOCH, end, timedelta(days=1))
-                got = [(to_epoch(day), good, total, None) for day, good, total in days.iter_rows()]
-            else:
-                got = store.execute(
-                    "SELECT window_start, good, total, details FROM measurements"
-                    " WHERE signal = ? AND slo = ? AND window_start < ?",
-                    (signal.name, slo.name, to_epoch(end)),
-                ).fetchall()
-            for start, good, total, details in got:
-                if occurrences:
-                    if not total:
-                        continue
-                    rows.append((signal.name, slo.name, start, good, total, slo.objective.ratio))
-                else:
-                    stored = (json.loads(details) if details else {}).get("verdict")
-                    verdict = Verdict(stored or Verdict.NO_DATA)
-                    if verdict.judged:
-                        good = float(verdict is Verdict.GOOD)
-                        rows.append((signal.name, slo.name, start, good, 1.0, slo.objective.ratio))
+            if slo.objective.budgeting is Budgeting.OCCURRENCES:
+                continue
+            got = store.execute(
+                "SELECT window_start, details FROM measurements"
+                " WHERE signal = ? AND slo = ? AND window_start < ?",
+                (signal.name, slo.name, to_epoch(end)),
+            ).fetchall()
+            for start, details in got:
+                stored = (json.loads(details) if details else {}).get("verdict")
+                verdict = Verdict(stored or Verdict.NO_DATA)
+                if verdict.judged:
+                    good = float(verdict is Verdict.GOOD)
+                    rows.append((signal.name, slo.name, start, good, 1.0, slo.objective.ratio))
     frame = pl.DataFrame(
         rows, orient="row",
         schema={"signal": pl.Utf8, "slo": pl.Utf8, "start": pl.Int64, "good": pl.Float64,

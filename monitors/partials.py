@@ -202,9 +202,14 @@ class ServingTables:
             rows.sort("bucket").write_parquet(tmp)
             tmp.replace(path)
 
-    def read(self, signal: Signal, start: datetime, end: datetime) -> pl.DataFrame:
-        """Stored buckets of ``[start, end)``, oldest first (with this signal's schema)."""
+    def read(
+        self, signal: Signal, start: datetime, end: datetime, *, counts_only: bool = False
+    ) -> pl.DataFrame:
+        """Stored buckets of ``[start, end)``, oldest first (with this signal's schema; with
+        ``counts_only``, without the latency histogram, for readers that only count)."""
         schema = serving_schema(signal)
+        if counts_only:
+            schema = pl.Schema({c: t for c, t in schema.items() if c not in HIST})
         first, last = f"date={start.date()}", f"date={(end - timedelta(microseconds=1)).date()}"
         folder = self._folder(signal.name)
         stored = sorted(folder.glob("date=*.parquet")) if folder.exists() else []

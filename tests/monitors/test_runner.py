@@ -228,13 +228,14 @@ def test_each_bucket_is_measured_for_every_occurrence_slo(registry, data):
 
     run(registry, data, ELEVEN)
     signal = registry.get("content_type")
-    coverage = occurrence_counts(data, signal, signal.slo("coverage"), TEN, ELEVEN, BUCKET)
+    coverage = occurrence_counts(data, signal, [signal.slo("coverage")], TEN, ELEVEN, BUCKET)
     assert len(coverage) == 12  # 5-minute buckets of the hour
     assert coverage["good"].sum() == 940 and coverage["total"].sum() == 1000
-    latency = occurrence_counts(data, signal, signal.slo("latency"), TEN, ELEVEN, BUCKET)
+    latency = occurrence_counts(data, signal, [signal.slo("latency")], TEN, ELEVEN, BUCKET)
     assert latency["good"].sum() == 970
-    hourly = occurrence_counts(data, signal, signal.slo("coverage"), TEN, ELEVEN, 12 * BUCKET)
-    assert hourly.rows() == [(TEN, 940.0, 1000.0)]
+    slos = [signal.slo("coverage"), signal.slo("latency")]
+    hourly = occurrence_counts(data, signal, slos, TEN, ELEVEN, 12 * BUCKET)
+    assert hourly.rows() == [("coverage", TEN, 940.0, 1000.0), ("latency", TEN, 970.0, 1000.0)]
 
 
 def test_a_backfill_writes_the_statuses_single_runs_write(registry, tmp_path):

@@ -51,7 +51,6 @@ BINS_PER_DECADE = 20
 MAX_BIN = 74
 HIST = [f"hist_{k}" for k in range(MAX_BIN + 1)]
 COUNTS = ("total", "ok", "abstain", "error", "timeout", "served", "external")
-SOURCED = ("latency_total", "requests", "cost", "cost_external")  # filled by the source
 
 
 def latency_thresholds(signal: Signal) -> list[float]:

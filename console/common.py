@@ -17,8 +17,13 @@ from sigwatch.states import SloState
 from sigwatch.store import Store
 
 TTL = 30  # seconds a page may show before reading the store again
-ICONS = {SloState.BREACH: "🔴", SloState.WARNING: "🟠", SloState.NO_DATA: "⚪",
-         SloState.INSUFFICIENT_LABELS: "🔵", SloState.OK: "🟢"}  # fmt: skip
+ICONS = {
+    SloState.BREACH: "🔴",
+    SloState.WARNING: "🟠",
+    SloState.NO_DATA: "⚪",
+    SloState.INSUFFICIENT_LABELS: "🔵",
+    SloState.OK: "🟢",
+}
 STATE_ICON = {state: f"{ICONS[state]} {state.title}" for state in SloState}
 ALERT_ICON = {"firing": "🔴 firing", "acknowledged": "👀 acknowledged", "resolved": "✅ resolved"}
 

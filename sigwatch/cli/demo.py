@@ -92,8 +92,9 @@ def demo(
     if not (folder / "predictions").exists():
         out.print(f"[bold]1/3[/bold] simulating {days} days of traffic with incidents into "
                   f"{folder} (the first run scores a corpus with the real models)")  # fmt: skip
-        _step([*me, "simulate", *where, "--days", str(days), "--rate", str(rate),
-               "--end", stamp], env)  # fmt: skip
+        _step(
+            [*me, "simulate", *where, "--days", str(days), "--rate", str(rate), "--end", stamp], env
+        )
     else:
         out.print(f"[bold]1/3[/bold] {folder} already holds simulated traffic (delete it to "
                   "start over)")  # fmt: skip
@@ -105,8 +106,8 @@ def demo(
     if behind > timedelta(minutes=10):
         hours = max(1, int(behind.total_seconds() // 3600) + 1)
         out.print(f"[bold]2/3[/bold] backfilling the monitors over the last {hours}h")
-        _step([*me, "monitor", *where, "--backfill", f"{hours}h", "--slice-step", "3h",
-               "--at", stamp], env)  # fmt: skip
+        span = ["--backfill", f"{hours}h", "--slice-step", "3h", "--at", stamp]
+        _step([*me, "monitor", *where, *span], env)
     else:
         out.print("[bold]2/3[/bold] the monitors are up to date")
     out.print("[bold]3/3[/bold] starting the scheduler, the live simulator and the console")

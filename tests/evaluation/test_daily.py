@@ -176,9 +176,23 @@ def test_judge_run_and_report_from_the_command_line(day_data, server):
     assert run["judged"] + run["repeats"] == 40 == len(server.requests)
     assert run["cost_usd"] == pytest.approx(40 * 0.3 * 0.001)
     at = f"{END + timedelta(hours=2):%Y-%m-%dT%H:%M:%S%z}"  # the judged day is 1 to 2 days back
-    report = CliRunner().invoke(app, ["judge", "report", "-s", "content_type", "--days", "3",
-                                      "--at", at, "--json", "--data", str(day_data)],
-                                env=env)  # fmt: skip
+    report = CliRunner().invoke(
+        app,
+        [
+            "judge",
+            "report",
+            "-s",
+            "content_type",
+            "--days",
+            "3",
+            "--at",
+            at,
+            "--json",
+            "--data",
+            str(day_data),
+        ],
+        env=env,
+    )
     assert report.exit_code == 0, report.output
     (doc,) = json.loads(report.output)
     assert doc["calibration"] is None  # not calibrated yet: no corrected numbers

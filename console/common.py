@@ -9,7 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from console import data
-from sigwatch.clock import Clock, FixedClock, SystemClock
+from sigwatch.clock import Clock, clock_at
 from sigwatch.model import Registry
 from sigwatch.registry import load_registry
 from sigwatch.settings import Settings
@@ -48,8 +48,7 @@ def db_path() -> Path:
 def clock() -> Clock:
     """The console's clock: the wall clock, or the time ``SIGWATCH_CONSOLE_AT`` fixes (set by
     ``sigwatch console --at``, the console's composition root, and by tests)."""
-    at = settings().console_at
-    return FixedClock(at) if at else SystemClock()
+    return clock_at(settings().console_at)
 
 
 @contextmanager

@@ -38,6 +38,12 @@ class FixedClock:
         self._now = _utc(at)
 
 
+def clock_at(at: datetime | None) -> Clock:
+    """The clock a composition root hands on: standing at ``at`` (a replay, a look at the past,
+    a test) or, when ``at`` is None, the wall clock. The one place a clock is chosen."""
+    return FixedClock(at) if at is not None else SystemClock()
+
+
 def floor_time(at: datetime, step: timedelta) -> datetime:
     """``at`` rounded down to a whole multiple of ``step`` since the epoch (5 minutes, a day)."""
     seconds = int(at.timestamp())

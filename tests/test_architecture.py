@@ -76,7 +76,7 @@ def test_importing_the_cli_loads_no_heavy_dependency():
 
 WALL_CLOCK_READERS = {
     ("sigwatch/clock.py", "now"),  # SystemClock itself
-    ("console/common.py", "clock"),  # the console's composition: its clock from the settings
+    ("sigwatch/clock.py", "clock_at"),  # what the composition roots (CLI, console) call
 }
 WALL_CLOCK_CALLS = {"SystemClock", "now", "utcnow", "today", "time", "time_ns"}
 
@@ -111,8 +111,8 @@ def _reads_the_wall(target: ast.expr) -> bool:
 
 
 def test_only_the_composition_roots_read_the_wall_clock():
-    """Library code takes a clock or a time; only the CLI (and the console's own settings)
-    decide what "now" is, so every test can pass one in."""
+    """Library code takes a clock or a time; only the CLI and the console's settings decide
+    what "now" is (through ``clock_at``), so every test can pass one in."""
     offenders = []
     for _, path in modules():
         if path.is_relative_to(COMPOSITION_ROOT):

@@ -77,3 +77,11 @@ def test_floor_time_rounds_down_to_whole_steps_in_utc():
     assert floor_time(at, timedelta(days=1)) == datetime(2026, 11, 26, tzinfo=UTC)
     exact = datetime(2026, 11, 26, 12, 5, tzinfo=UTC)
     assert floor_time(exact, timedelta(minutes=5)) == exact
+
+
+def test_clock_at_stands_at_a_given_time_or_follows_the_wall():
+    from sigwatch.clock import clock_at
+
+    at = datetime(2026, 11, 26, 6, tzinfo=UTC)
+    assert clock_at(at).now() == at
+    assert isinstance(clock_at(None), SystemClock)

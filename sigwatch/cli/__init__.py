@@ -17,7 +17,7 @@ from rich.table import Table
 
 from sigwatch import __version__
 from sigwatch.cli import processes
-from sigwatch.clock import Clock, FixedClock, SystemClock
+from sigwatch.clock import Clock, clock_at
 from sigwatch.model import DriftSLI, LatencySLI, QualitySLI
 from sigwatch.registry import DefinitionError, load_registry, to_spec_dict
 from sigwatch.settings import ENV_VARS, Settings
@@ -82,7 +82,7 @@ def _clock(at: datetime | None) -> Clock:
     The CLI is the composition root: this is where a command decides what "now" is, and every
     library function it calls gets that clock (or a time) passed in.
     """
-    return FixedClock(_utc(at)) if at else SystemClock()
+    return clock_at(_utc(at) if at else None)
 
 
 def _version(value: bool) -> None:

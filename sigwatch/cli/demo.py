@@ -20,6 +20,7 @@ from sigwatch.cli import (
     DefinitionsOption,
     _clock,
     _load,
+    _utc,
     app,
     err,
     out,
@@ -52,7 +53,7 @@ def console(
     if data is not None:
         env["SIGWATCH_DATA"] = str(data)
     if at is not None:
-        env["SIGWATCH_CONSOLE_AT"] = _clock(at).now().isoformat()
+        env["SIGWATCH_CONSOLE_AT"] = _utc(at).isoformat()
     url = f"http://{host}:{port}"
     out.print(f"console at {url} (Ctrl-C stops it)")
     with processes.stop_signals():

@@ -11,7 +11,7 @@ from pathlib import Path
 import polars as pl
 
 from monitors import slis
-from monitors.partials import ServingTables
+from monitors.partials import HIST, ServingTables, serving_schema
 from sigwatch.model import SLO, Signal
 
 SCHEMA = {"slo": pl.Utf8, "t": pl.Datetime("us", "UTC"), "good": pl.Float64, "total": pl.Float64}
@@ -27,7 +27,8 @@ def occurrence_counts(
 ) -> pl.DataFrame:
     """``slo``, ``t`` (the start of each ``every`` with events), ``good`` and ``total`` of each
     of the signal's occurrence ``slos`` over ``[start, end)``: one read of the table for all."""
-    table = ServingTables(data_dir).read(signal, start, end, counts_only=True)
+    counted = [c for c in serving_schema(signal) if c not in HIST]  # no histogram needed
+    table = ServingTables(data_dir).read(signal, start, end, counted)
     if table.is_empty() or not slos:
         return pl.DataFrame(schema=SCHEMA)
     step = f"{int(every.total_seconds())}s"

@@ -202,13 +202,13 @@ class ServingTables:
             tmp.replace(path)
 
     def read(
-        self, signal: Signal, start: datetime, end: datetime, *, counts_only: bool = False
+        self, signal: Signal, start: datetime, end: datetime, columns: list[str] | None = None
     ) -> pl.DataFrame:
-        """Stored buckets of ``[start, end)``, oldest first (with this signal's schema; with
-        ``counts_only``, without the latency histogram, for readers that only count)."""
+        """Stored buckets of ``[start, end)``, oldest first, with this signal's schema (only
+        ``columns`` of it when given: a reader that only counts skips the histogram)."""
         schema = serving_schema(signal)
-        if counts_only:
-            schema = pl.Schema({c: t for c, t in schema.items() if c not in HIST})
+        if columns is not None:
+            schema = pl.Schema({c: schema[c] for c in columns})
         first, last = f"date={start.date()}", f"date={(end - timedelta(microseconds=1)).date()}"
         folder = self._folder(signal.name)
         stored = sorted(folder.glob("date=*.parquet")) if folder.exists() else []

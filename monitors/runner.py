@@ -79,8 +79,7 @@ class Monitor:
         return self._recorded(signal, at, lambda: self._evaluate_at(signal, at))
 
     def _evaluate_at(self, signal: Signal, at: datetime) -> list[SloStatus]:
-        fresh = self.tables.end(signal, self.source.name) is None
-        table = self._update_partials(signal, at)
+        table, _, fresh = self._update_partials(signal, at)
         ctx = self.context(signal)  # after the update: its cache must see the new buckets
         if fresh:  # nothing was stored before: the table just computed is all there is
             ctx.prime(table, EPOCH, floor_time(at, BUCKET))
@@ -105,24 +104,26 @@ class Monitor:
 
     def _update_partials(
         self, signal: Signal, at: datetime, start: datetime | None = None
-    ) -> pl.DataFrame:
-        """Compute, store and return the serving table from ``start`` (by default: where the
-        stored table ends, less the buckets late logs can still change) to ``at``."""
+    ) -> tuple[pl.DataFrame, datetime, bool]:
+        """Compute and store the serving table from ``start`` (by default: where the stored
+        table ends, less the buckets late logs can still change) to ``at``. Returns the table,
+        the start it was computed from (its buckets are all of ``[start, at)``), and whether
+        nothing was stored before."""
         end = floor_time(at, BUCKET)
         last = self.tables.end(signal, self.source.name)
         if start is None:
             start = last - RECOMPUTE if last else self._first_bucket(signal, end)
         start = floor_time(start, BUCKET)
         # Buckets the serving source could not fill lately are read again (retried each run).
-        recent = self.tables.read(signal, end - RETRY_SOURCE, end)
+        recent = self.tables.read(signal, end - RETRY_SOURCE, end, ["bucket", "source_error"])
         failed = recent.filter(pl.col("source_error").is_not_null())["bucket"]
         if len(failed):
             start = min(start, failed.min())
         if start >= end:
-            return self.tables.read(signal, start, start)
+            return self.tables.read(signal, end, end), end, last is None
         table = self.source.fill(signal, self.engine.serving(self.data_dir, signal, start, end))
         self.tables.write(signal.name, table)
-        return table
+        return table, start, last is None
 
     def _first_bucket(self, signal: Signal, end: datetime) -> datetime:
         window = max(slo.objective.window for slo in signal.slos)
@@ -178,11 +179,11 @@ class Monitor:
     def _backfill_signal(
         self, signal: Signal, start: datetime, end: datetime, slice_step: timedelta
     ) -> list[SloStatus]:
-        ctx = self.context(signal)
         window = max(slo.objective.window for slo in signal.slos)
-        self._update_partials(
-            signal, end, start=max(start - window, self._first_bucket(signal, end))
-        )
+        first = max(start - window, self._first_bucket(signal, end))
+        table, since, _ = self._update_partials(signal, end, start=first)
+        ctx = self.context(signal)
+        ctx.prime(table, since, end)  # every bucket the evaluation needs, just computed
         times = []
         cursor = start + BUCKET
         while cursor <= end:

@@ -24,7 +24,7 @@ ICONS = {
     SloState.INSUFFICIENT_LABELS: "🔵",
     SloState.OK: "🟢",
 }
-STATE_ICON = {state: f"{ICONS[state]} {state.title}" for state in SloState}
+STATE_ICON = {state: f"{ICONS[state]} {state.words}" for state in SloState}
 ALERT_ICON = {"firing": "🔴 firing", "acknowledged": "👀 acknowledged", "resolved": "✅ resolved"}
 
 

@@ -120,9 +120,10 @@ def sli_history(
 ) -> pl.DataFrame:
     """The SLI per ``step`` (good/total summed from the serving tables for occurrence SLOs; the
     value of each slice for timeslice SLOs), with the interval where one exists."""
-    definition = registry.get(signal).slo(slo)
+    spec = registry.get(signal)
+    definition = spec.slo(slo)
     if definition.objective.budgeting is Budgeting.OCCURRENCES:
-        counts = occurrence_counts(data_dir, registry.get(signal), [definition], start, end, step)
+        counts = occurrence_counts(data_dir, spec, [definition], start, end, step)
         return counts.select(
             "t",
             (pl.col("good") / pl.col("total")).alias("value"),

@@ -24,8 +24,8 @@ class SloState(StrEnum):
     OK = "ok"
 
     @property
-    def title(self) -> str:
-        """For people: ``no data``, ``insufficient labels``."""
+    def words(self) -> str:
+        """For people: ``no data``, ``insufficient labels`` (not ``title``: that is str's)."""
         return self.value.replace("_", " ")
 
 

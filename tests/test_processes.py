@@ -11,11 +11,11 @@ import subprocess
 import sys
 import textwrap
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from sigwatch.cli.demo import _healthy
 from tests.conftest import ROOT
 
 
@@ -55,14 +55,6 @@ def answers(port: int) -> bool:
         return False
 
 
-def healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
 def test_sigterm_to_the_console_stops_streamlit_and_frees_its_port(tmp_path):
     port = free_port()
     command = ["console", "--data", str(tmp_path), "--port", str(port)]
@@ -74,7 +66,7 @@ def test_sigterm_to_the_console_stops_streamlit_and_frees_its_port(tmp_path):
         text=True,
     )
     try:
-        wait_until(lambda: healthy(f"http://127.0.0.1:{port}"), 90, "the console to answer")
+        wait_until(lambda: _healthy(f"http://127.0.0.1:{port}"), 90, "the console to answer")
         started = children(console.pid)
         assert started and all(alive(pid) for pid in started)
         console.send_signal(signal.SIGTERM)

@@ -86,10 +86,8 @@ CONTENT_CONTRACT: tuple[Column, ...] = (
     Column("item_id", pl.Utf8(), "the item (as in the prediction log)"),
     Column("text", pl.Utf8(), "the text the signal scored"),
 )
-LOG_COLUMNS: dict[str, pl.DataType] = {c.name: c.dtype for c in LOG_CONTRACT}
-LABEL_COLUMNS: dict[str, pl.DataType] = {
-    c.name: c.dtype for c in LABEL_CONTRACT if c.name != "rater_id"
-}
+# What scan_labels returns: every label column some task reads (rater_id is read by none).
+LABEL_COLUMNS = [c.name for c in LABEL_CONTRACT if c.tasks]
 
 
 def type_name(dtype: pl.DataType) -> str:
@@ -191,7 +189,7 @@ def scan_labels(data_dir: Path, signal: Signal, known_at: datetime) -> pl.LazyFr
     if not files:
         return None
     return (
-        _scan(files, LABEL_CONTRACT, signal.task, list(LABEL_COLUMNS))
+        _scan(files, LABEL_CONTRACT, signal.task, LABEL_COLUMNS)
         .filter((pl.col("labeled_at") <= known_at) & (pl.col("source") == "human"))
         .sort("labeled_at")
         .group_by("item_id")

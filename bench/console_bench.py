@@ -42,7 +42,8 @@ def _store(folder: Path, definitions: Path) -> int:
     import numpy as np
     import polars as pl
 
-    from monitors.partials import PolarsEngine, ServingTables
+    from monitors.engine import PolarsEngine
+    from monitors.partials import ServingTables
     from sigwatch.clock import FixedClock
     from sigwatch.model import Budgeting
     from sigwatch.registry import load_registry

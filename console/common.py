@@ -66,9 +66,10 @@ def read(name: str, db: str, definitions: str, *args):
     """``console.data.<name>(store, [registry,] *args)``, cached per arguments for ``TTL``."""
     function = getattr(data, name)
     with Store.open(Path(db), clock=clock()) as opened:
-        if name in ("sparklines", "compliance", "sli_history"):  # these read the data folder
+        # these read the data folder
+        if name in ("sparklines", "compliance", "sli_history", "latest_quality"):
             return function(opened, _registry(definitions), Path(db).parent, *args)
-        if name in ("overview", "daily_cost"):
+        if name in ("overview", "daily_cost"):  # these read the definitions
             return function(opened, _registry(definitions), *args)
         return function(opened, *args)
 

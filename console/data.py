@@ -14,6 +14,7 @@ import polars as pl
 
 from alerts.records import Records
 from monitors.history import occurrence_counts
+from sigwatch.clock import floor_time
 from sigwatch.model import Budgeting, Registry
 from sigwatch.states import SloState, Verdict
 from sigwatch.store import Store, from_epoch, to_epoch
@@ -313,18 +314,30 @@ def latest_statuses(store: Store, signal: str) -> dict:
     return {s.slo: s for s in store.latest_status(signal)}
 
 
-def latest_quality(store: Store, signal: str) -> tuple[datetime | None, dict]:
-    """The most recent quality counts of a signal (a slice's confusion matrix, or per-type
-    entity counts) that hold any labels."""
-    rows = store.execute(
-        "SELECT bucket_start, payload FROM partials WHERE signal = ? AND part = 'quality'"
-        " ORDER BY bucket_start DESC LIMIT 5",
-        (signal,),
-    ).fetchall()
-    for start, payload in rows:
-        counts = json.loads(payload)
+def latest_quality(
+    store: Store, registry: Registry, data_dir: Path, signal: str
+) -> tuple[datetime | None, dict]:
+    """The quality counts (a confusion matrix, or per-type entity counts) of the latest of the
+    last three slices that holds labels, with the labels known at the latest evaluation."""
+    from monitors.partials import BUCKET, QualityTables, known_at
+    from monitors.slis.quality import payload
+
+    chosen = registry.get(signal)
+    latest = store.latest_status(signal)
+    if not latest:
+        return None, {}
+    at = max(s.at for s in latest)
+    length = max(
+        (s.objective.timeslice or BUCKET for s in chosen.slos if s.sli.reads_human_labels),
+        default=timedelta(days=1),
+    )
+    current = floor_time(at, length)
+    table = QualityTables(data_dir).read(chosen, current - 2 * length, at)
+    for start in (current, current - length, current - 2 * length):
+        rows = table.filter(pl.col("bucket").is_between(start, start + length, closed="left"))
+        counts = payload(chosen, known_at(rows, at))
         if counts.get("labelled"):
-            return from_epoch(start), counts
+            return start, counts
     return None, {}
 
 

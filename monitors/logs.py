@@ -181,16 +181,32 @@ def scan_logs(
     )
 
 
-def scan_labels(data_dir: Path, signal: Signal, known_at: datetime) -> pl.LazyFrame | None:
-    """Human labels known at ``known_at``, one per item: the latest label wins. Both ``label``
-    and ``labels`` come back; the one the signal's task does not use is null."""
+def label_files(data_dir: Path, signal: Signal) -> list[Path]:
     folder = data_dir / "labels" / f"signal={signal.name}"
-    files = sorted(folder.glob("*.parquet")) if folder.exists() else []
+    return sorted(folder.glob("*.parquet")) if folder.exists() else []
+
+
+def scan_label_rows(data_dir: Path, signal: Signal) -> pl.LazyFrame | None:
+    """Every human label of the signal (``item_id``, ``label``, ``labels``, ``labeled_at``):
+    an item relabelled has a row per label. Both ``label`` and ``labels`` come back; the one
+    the signal's task does not use is null."""
+    files = label_files(data_dir, signal)
     if not files:
         return None
     return (
         _scan(files, LABEL_CONTRACT, signal.task, LABEL_COLUMNS)
-        .filter((pl.col("labeled_at") <= known_at) & (pl.col("source") == "human"))
+        .filter(pl.col("source") == "human")
+        .drop("source")
+    )
+
+
+def scan_labels(data_dir: Path, signal: Signal, known_at: datetime) -> pl.LazyFrame | None:
+    """Human labels known at ``known_at``, one per item: the latest label wins."""
+    rows = scan_label_rows(data_dir, signal)
+    if rows is None:
+        return None
+    return (
+        rows.filter(pl.col("labeled_at") <= known_at)
         .sort("labeled_at")
         .group_by("item_id")
         .agg(pl.col("label").last(), pl.col("labels").last())

@@ -1,9 +1,10 @@
-"""Serving partials as a table: one row per 5-minute bucket of a signal's logs, with a declared
-schema, computed by one Polars plan and kept as Parquet.
+"""Partials as tables: what the monitors keep of a signal's logs and labels, per 5-minute
+bucket, with declared schemas, stored as Parquet; windows are sums over their rows.
 
-Summing rows gives any window (5 minutes, 1 hour, 28 days) without reading a log again. A
-computed bucket with no rows is stored as zeros, which is what tells "no data" apart from "not
-computed yet". The columns (``serving_schema``):
+Two tables per signal, computed by the engine (``monitors.engine``):
+
+**serving** — one row per bucket (``serving_schema``). A computed bucket with no rows is stored
+as zeros, which is what tells "no data" apart from "not computed yet".
 
 | column | type | meaning |
 | --- | --- | --- |
@@ -19,29 +20,41 @@ computed yet". The columns (``serving_schema``):
 | ``source`` | ``Utf8`` | where latency and cost came from: ``logs`` or ``prometheus`` |
 | ``source_error`` | ``Utf8`` | why that source could not fill the bucket (null when it did) |
 
-Counts of items come from the logs always; the latency and cost columns come from the
-signal's serving source (``monitors.sources``): the logs, or the fleet's Prometheus.
+**quality** — labelled predictions served (status ``ok``), counted by the bucket of their
+``event_time`` and by the span of evaluation times at which their label is the item's latest:
+``known`` (the label's ``labeled_at``, rounded up to a bucket end) and ``until`` (when a newer
+label of the item became known, rounded up the same way; null while none has). The counts
+with the labels known at an evaluation time ``at`` (on a bucket boundary, as every evaluation
+is) are the rows with ``known <= at`` and ``until`` null or ``> at``: late labels and relabels
+are exact without keeping a copy per evaluation time. The rest of the columns depend on the
+task (``quality_schema``): ``predicted``, ``truth``, ``n`` (multiclass: a confusion matrix);
+``score``, ``truth``, ``n`` (score signals, score rounded to 4 places); ``cls``, ``tp``,
+``fp``, ``fn``, ``n`` (entities: per entity type, and a row with a null ``cls`` whose ``n``
+counts the labelled items).
 
-The engine seam (``Engine``): ``serving(data_dir, signal, start, end)`` returns this table
-with one row for every bucket of ``[start, end)``. It must be idempotent (the same logs give
-the same table) and may be asked again for buckets it computed before: a bucket can still
-change while logs for it may arrive (the last ``RECOMPUTE`` before the latest computed bucket)
-and while its serving source failed for it. ``PolarsEngine`` is the embedded default; another
-engine (Spark) returns an equal table and nothing after the seam knows which ran.
+Both tables have room for dimension columns (community, language, item_kind, model_version,
+served_by) between ``bucket`` and the counts: a table grouped by them has a row per bucket and
+dimension value, and every sum over it stays a sum.
+
+Storage: ``<data>/partials/<part>/signal=<name>/date=<YYYY-MM-DD>.parquet``, a file per UTC
+day of buckets, rewritten whole (atomically) when buckets of that day are computed again.
+Parquet files rather than a table in the SQLite store: a reader reads only the columns it
+needs (the console's counts skip the 75 histogram columns) with no JSON to decode, a day is
+replaced by one file rename, and it is the format a Spark engine writes too.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 import polars as pl
 
-from monitors.logs import scan_logs
 from sigwatch.model import LatencySLI, Signal
 
 BUCKET = timedelta(minutes=5)
@@ -51,6 +64,7 @@ BINS_PER_DECADE = 20
 MAX_BIN = 74
 HIST = [f"hist_{k}" for k in range(MAX_BIN + 1)]
 COUNTS = ("total", "ok", "abstain", "error", "timeout", "served", "external")
+TIME = pl.Datetime("us", "UTC")
 
 
 def latency_thresholds(signal: Signal) -> list[float]:
@@ -65,7 +79,7 @@ def serving_schema(signal: Signal) -> pl.Schema:
     """The serving table's columns for this signal (one ``le_`` column per latency threshold)."""
     return pl.Schema(
         {
-            "bucket": pl.Datetime("us", "UTC"),
+            "bucket": TIME,
             **{name: pl.Int64() for name in COUNTS},
             "latency_total": pl.Float64(),
             **{le_column(t): pl.Float64() for t in latency_thresholds(signal)},
@@ -79,140 +93,79 @@ def serving_schema(signal: Signal) -> pl.Schema:
     )
 
 
-def buckets(start: datetime, end: datetime) -> pl.Series:
-    """The bucket starts of ``[start, end)`` (both on bucket boundaries)."""
-    return pl.datetime_range(
-        start, end - BUCKET, BUCKET, closed="both", time_unit="us", time_zone="UTC", eager=True
-    ).alias("bucket")
+def quality_schema(signal: Signal) -> pl.Schema:
+    """The quality table's columns for this signal's task (see the module docstring)."""
+    if signal.task == "entities":
+        counts = {"cls": pl.Utf8(), "tp": pl.Int64(), "fp": pl.Int64(), "fn": pl.Int64()}
+    elif signal.task == "score":
+        counts = {"score": pl.Float64(), "truth": pl.Utf8()}
+    else:
+        counts = {"predicted": pl.Utf8(), "truth": pl.Utf8()}
+    return pl.Schema({"bucket": TIME, "known": TIME, "until": TIME, **counts, "n": pl.Int64()})
 
 
-class Engine(Protocol):
-    """Computes partial tables from the logs; see the module docstring for the contract."""
-
-    def serving(
-        self, data_dir: Path, signal: Signal, start: datetime, end: datetime
-    ) -> pl.DataFrame:
-        """The serving table of ``[start, end)``: a row for every bucket, ordered by bucket."""
-        ...
-
-
-class PolarsEngine:
-    """The embedded engine: one lazy Polars plan over the partitions the range touches."""
-
-    def serving(
-        self, data_dir: Path, signal: Signal, start: datetime, end: datetime
-    ) -> pl.DataFrame:
-        schema = serving_schema(signal)
-        frame = pl.DataFrame({"bucket": buckets(start, end)})
-        logs = scan_logs(
-            data_dir, signal, start, end, ["status", "score", "latency_ms", "cost_usd", "served_by"]
-        )
-        if logs is not None:
-            frame = frame.join(_aggregate(logs, signal), on="bucket", how="left")
-        return _complete(frame, schema)
-
-
-def _aggregate(logs: pl.LazyFrame, signal: Signal) -> pl.DataFrame:
-    status = pl.col("status")
-    external = pl.col("served_by") == "external_api"
-    latency = pl.col("latency_ms")
-    step = f"{int(BUCKET.total_seconds())}s"
-    binned = (
-        (latency.clip(lower_bound=1.0).log10() * BINS_PER_DECADE).floor().clip(0, MAX_BIN)
-    ).cast(pl.Int32)
-    return (
-        logs.with_columns(
-            pl.col("event_time").dt.truncate(step).alias("bucket"), binned.alias("bin")
-        )
-        .group_by("bucket")
-        .agg(
-            pl.len().cast(pl.Int64).alias("total"),
-            *[
-                (status == s).sum().cast(pl.Int64).alias(s)
-                for s in ("ok", "abstain", "error", "timeout")
-            ],
-            ((status == "ok") & (pl.col("score") >= signal.serving_threshold))
-            .sum()
-            .cast(pl.Int64)
-            .alias("served"),
-            external.sum().cast(pl.Int64).alias("external"),
-            *[
-                (latency <= t).sum().cast(pl.Float64).alias(le_column(t))
-                for t in latency_thresholds(signal)
-            ],
-            *[(pl.col("bin") == k).sum().cast(pl.Int64).alias(HIST[k]) for k in range(MAX_BIN + 1)],
-            pl.col("cost_usd").sum().alias("cost"),
-            pl.col("cost_usd").filter(external).sum().alias("cost_external"),
-        )
-        .collect()
+def known_at(table: pl.DataFrame, at: datetime) -> pl.DataFrame:
+    """The quality rows whose label is the item's latest known at ``at``."""
+    return table.filter(
+        (pl.col("known") <= at) & (pl.col("until").is_null() | (pl.col("until") > at))
     )
 
 
-def _complete(frame: pl.DataFrame, schema: pl.Schema) -> pl.DataFrame:
-    """Every column of ``schema``: a bucket without logs counts zeros; latency and cost are the
-    logs' (a serving source may replace them)."""
-    have = set(frame.columns)
+class Tables:
+    """One part's tables in a data folder, a Parquet file per signal and UTC day."""
 
-    def column(name: str) -> pl.Expr:
-        if name == "bucket":
-            return pl.col("bucket")
-        if name in ("latency_total", "requests"):
-            return pl.col("total").fill_null(0) if "total" in have else pl.lit(0)
-        if name == "source":
-            return pl.lit("logs")
-        if name == "source_error":
-            return pl.lit(None, pl.Utf8)
-        return pl.col(name).fill_null(0) if name in have else pl.lit(0)
+    def __init__(self, data_dir: Path, part: str) -> None:
+        self.root = data_dir / "partials" / part
 
-    return frame.select([column(name).cast(dtype).alias(name) for name, dtype in schema.items()])
-
-
-class ServingTables:
-    """The serving tables of a data folder: ``<data>/partials/serving/signal=<name>/
-    date=<YYYY-MM-DD>.parquet``, a file per UTC day, rewritten whole (atomically) when buckets
-    of that day are computed again."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.root = data_dir / "partials" / "serving"
-
-    def _folder(self, signal: str) -> Path:
+    def folder(self, signal: str) -> Path:
         return self.root / f"signal={signal}"
 
     def _file(self, signal: str, day: date) -> Path:
-        return self._folder(signal) / f"date={day.isoformat()}.parquet"
+        return self.folder(signal) / f"date={day.isoformat()}.parquet"
 
-    def write(self, signal: str, table: pl.DataFrame) -> None:
-        """Store ``table``'s buckets, replacing those already stored."""
-        if table.is_empty():
-            return
-        self._folder(signal).mkdir(parents=True, exist_ok=True)
-        for (day,), rows in table.group_by(pl.col("bucket").dt.date(), maintain_order=True):
+    def days(self, signal: str) -> list[Path]:
+        folder = self.folder(signal)
+        return sorted(folder.glob("date=*.parquet")) if folder.exists() else []
+
+    def write(
+        self,
+        signal: str,
+        table: pl.DataFrame,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> None:
+        """Store ``table`` as the rows of the buckets ``[start, end)`` (by default: from its
+        first bucket to the end of its last), replacing whatever was stored for them (a
+        recomputed bucket with no rows left is emptied)."""
+        if start is None or end is None:
+            if table.is_empty():
+                return
+            start, end = table["bucket"].min(), table["bucket"].max() + BUCKET
+        self.folder(signal).mkdir(parents=True, exist_ok=True)
+        day = start.date()
+        while datetime.combine(day, datetime.min.time(), start.tzinfo) < end:
+            lo = max(start, datetime.combine(day, datetime.min.time(), start.tzinfo))
+            hi = min(
+                end, datetime.combine(day + timedelta(days=1), datetime.min.time(), start.tzinfo)
+            )
+            rows = table.filter(pl.col("bucket").is_between(lo, hi, closed="left"))
             path = self._file(signal, day)
             if path.exists():
                 kept = pl.read_parquet(path).filter(
-                    ~pl.col("bucket").is_in(rows["bucket"].implode())
+                    ~pl.col("bucket").is_between(lo, hi, closed="left")
                 )
-                rows = (
-                    pl.concat([kept, rows.select(kept.columns)], how="vertical")
-                    if not kept.is_empty()
-                    else rows
-                )
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            rows.sort("bucket").write_parquet(tmp)
-            tmp.replace(path)
+                if not kept.is_empty():
+                    rows = pl.concat([kept, rows.select(kept.columns)], how="vertical")
+            if not rows.is_empty() or path.exists():
+                tmp = path.with_suffix(f".{os.getpid()}.tmp")
+                rows.sort("bucket").write_parquet(tmp)
+                tmp.replace(path)
+            day += timedelta(days=1)
 
-    def read(
-        self, signal: Signal, start: datetime, end: datetime, columns: list[str] | None = None
-    ) -> pl.DataFrame:
-        """Stored buckets of ``[start, end)``, oldest first, with this signal's schema (only
-        ``columns`` of it when given: a reader that only counts skips the histogram)."""
-        schema = serving_schema(signal)
-        if columns is not None:
-            schema = pl.Schema({c: schema[c] for c in columns})
+    def read(self, signal: str, schema: pl.Schema, start: datetime, end: datetime) -> pl.DataFrame:
+        """Stored rows of the buckets of ``[start, end)``, by bucket, with ``schema``'s columns."""
         first, last = f"date={start.date()}", f"date={(end - timedelta(microseconds=1)).date()}"
-        folder = self._folder(signal.name)
-        stored = sorted(folder.glob("date=*.parquet")) if folder.exists() else []
-        files = [path for path in stored if first <= path.stem <= last]
+        files = [path for path in self.days(signal) if first <= path.stem <= last]
         if not files:
             return pl.DataFrame(schema=schema)
         return (
@@ -222,12 +175,28 @@ class ServingTables:
             .collect()
         )
 
+
+class ServingTables(Tables):
+    """The serving tables of a data folder: a row for every computed bucket."""
+
+    def __init__(self, data_dir: Path) -> None:
+        super().__init__(data_dir, "serving")
+
+    def read(  # type: ignore[override]
+        self, signal: Signal, start: datetime, end: datetime, columns: list[str] | None = None
+    ) -> pl.DataFrame:
+        """Stored buckets of ``[start, end)``, oldest first, with this signal's schema (only
+        ``columns`` of it when given: a reader that only counts skips the histogram)."""
+        schema = serving_schema(signal)
+        if columns is not None:
+            schema = pl.Schema({c: schema[c] for c in columns})
+        return super().read(signal.name, schema, start, end)
+
     def end(self, signal: Signal, source: str) -> datetime | None:
         """The end of the latest stored bucket (where the next computation starts); None when
         nothing is stored, or when the signal's columns (a new latency threshold) or its
         serving source changed since: then every bucket is computed again."""
-        folder = self._folder(signal.name)
-        days = sorted(folder.glob("date=*.parquet")) if folder.exists() else []
+        days = self.days(signal.name)
         if not days:
             return None
         stored = pl.read_parquet_schema(days[-1])
@@ -237,6 +206,49 @@ class ServingTables:
         if latest.is_empty() or latest["source"][0] != source:
             return None
         return latest["bucket"][0] + BUCKET
+
+
+@dataclass(frozen=True)
+class QualityState:
+    """How far a signal's quality table is computed, and from which labels."""
+
+    end: datetime
+    labels: str  # the label files' fingerprint (names, sizes, modification times)
+    schema: str
+
+
+class QualityTables(Tables):
+    """The quality tables of a data folder, with what they were computed from
+    (``state.json``) and the signal's label versions (``labels.parquet``: one row per human
+    label with its ``known``/``until`` span, rebuilt when a label file changes)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        super().__init__(data_dir, "quality")
+
+    def read(  # type: ignore[override]
+        self, signal: Signal, start: datetime, end: datetime
+    ) -> pl.DataFrame:
+        return super().read(signal.name, quality_schema(signal), start, end)
+
+    def state(self, signal: Signal) -> QualityState | None:
+        """What is stored, or None when nothing is or the task's schema changed since."""
+        path = self.folder(signal.name) / "state.json"
+        if not path.exists():
+            return None
+        raw = json.loads(path.read_text())
+        state = QualityState(datetime.fromisoformat(raw["end"]), raw["labels"], raw["schema"])
+        return state if state.schema == str(quality_schema(signal)) else None
+
+    def save_state(self, signal: Signal, end: datetime, labels: str) -> None:
+        folder = self.folder(signal.name)
+        folder.mkdir(parents=True, exist_ok=True)
+        raw = {"end": end.isoformat(), "labels": labels, "schema": str(quality_schema(signal))}
+        tmp = folder / f".state.{os.getpid()}.tmp"
+        tmp.write_text(json.dumps(raw))
+        tmp.replace(folder / "state.json")
+
+    def versions_path(self, signal: Signal) -> Path:
+        return self.folder(signal.name) / "labels.parquet"
 
 
 def latency_quantile(hist: np.ndarray, q: float) -> float | None:

@@ -12,18 +12,19 @@ from __future__ import annotations
 import time
 import traceback
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
 
+from monitors.engine import Engine, Partials, PolarsEngine, label_fingerprint, label_versions
 from monitors.evaluate import (
     occurrence_series,
     occurrence_status,
     timeslice_status,
 )
-from monitors.partials import BUCKET, RECOMPUTE, Engine, PolarsEngine, ServingTables
+from monitors.partials import BUCKET, RECOMPUTE, QualityTables, ServingTables
 from monitors.slis.base import Context
 from monitors.sources import LogsSource, ServingSource
 from sigwatch.clock import Clock, floor_time
@@ -32,6 +33,30 @@ from sigwatch.store import Run, SloStatus, Store
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 RETRY_SOURCE = timedelta(hours=6)  # how far back a bucket the source failed is read again
+STATUS_BATCH = 5000  # statuses written at a time by a backfill
+
+
+@dataclass(frozen=True)
+class Update:
+    """The partial tables a run computed: the buckets of ``[start, end)``; ``fresh`` when
+    nothing was stored before."""
+
+    partials: Partials
+    start: datetime
+    end: datetime
+    fresh: bool
+
+
+def reads_labels(signal: Signal) -> bool:
+    return any(slo.sli.reads_human_labels for slo in signal.slos)
+
+
+def relabel_span(signal: Signal) -> timedelta:
+    """How far back late labels still change what is measured: the current and the previous
+    slice of the longest label-based timeslice (``timeslice_status`` measures both again)."""
+    return max(
+        slo.objective.timeslice or BUCKET for slo in signal.slos if slo.sli.reads_human_labels
+    )
 
 
 @dataclass(frozen=True)
@@ -61,6 +86,7 @@ class Monitor:
         self.engine = engine or PolarsEngine()
         self.source = source or LogsSource()
         self.tables = ServingTables(data_dir)
+        self.quality = QualityTables(data_dir)
         self.reports_dir = reports_dir if reports_dir is not None else data_dir / "reports"
 
     def context(self, signal: Signal) -> Context:
@@ -79,10 +105,10 @@ class Monitor:
         return self._recorded(signal, at, lambda: self._evaluate_at(signal, at))
 
     def _evaluate_at(self, signal: Signal, at: datetime) -> list[SloStatus]:
-        table, _, fresh = self._update_partials(signal, at)
-        ctx = self.context(signal)  # after the update: its cache must see the new buckets
-        if fresh:  # nothing was stored before: the table just computed is all there is
-            ctx.prime(table, EPOCH, floor_time(at, BUCKET))
+        update = self._update_partials(signal, at)
+        ctx = self.context(signal)
+        if update.fresh:  # nothing was stored before: the tables just computed are all there is
+            ctx.prime(EPOCH, update.end, update.partials.serving, update.partials.quality)
         return self._evaluate(ctx, [at], [at])
 
     def _evaluate(
@@ -90,40 +116,76 @@ class Monitor:
     ) -> list[SloStatus]:
         """The one evaluation of a signal's SLOs, for a run (one time) and a backfill (many):
         occurrence SLOs at each of ``times``, timeslice SLOs at each of ``slice_times``, both
-        ascending; every status is stored and returned."""
+        ascending. Every status is stored (in batches, so a long backfill holds one batch in
+        memory); the statuses at the last time are returned."""
         evaluated_at = self.clock.now()
-        statuses: list[SloStatus] = []
+        last: list[SloStatus] = []
+        batch: list[SloStatus] = []
+
+        def keep(statuses: Iterable[SloStatus]) -> None:
+            final = None
+            for final in statuses:
+                batch.append(final)
+                if len(batch) >= STATUS_BATCH:
+                    self.store.put_status(batch)
+                    batch.clear()
+            if final is not None:
+                last.append(final)
+
         for slo in ctx.signal.slos:
             if slo.objective.budgeting is Budgeting.OCCURRENCES:
                 series = occurrence_series(ctx, slo, times[0] - slo.objective.window, times[-1])
-                statuses += [occurrence_status(ctx, slo, series, t, evaluated_at) for t in times]
+                keep(occurrence_status(ctx, slo, series, t, evaluated_at) for t in times)
             else:
-                statuses += [timeslice_status(ctx, slo, t, evaluated_at) for t in slice_times]
-        self.store.put_status(statuses)
-        return statuses
+                keep(timeslice_status(ctx, slo, t, evaluated_at) for t in slice_times)
+        self.store.put_status(batch)
+        return last
 
     def _update_partials(
         self, signal: Signal, at: datetime, start: datetime | None = None
-    ) -> tuple[pl.DataFrame, datetime, bool]:
-        """Compute and store the serving table from ``start`` (by default: where the stored
-        table ends, less the buckets late logs can still change) to ``at``. Returns the table,
-        the start it was computed from (its buckets are all of ``[start, at)``), and whether
-        nothing was stored before."""
+    ) -> Update:
+        """Compute and store the signal's partial tables from ``start`` to ``at``. By default
+        ``start`` is where the stored tables end, less the buckets late logs can still change,
+        less the buckets whose serving source failed lately, less the slices late labels still
+        change when a label file changed since the last run."""
         end = floor_time(at, BUCKET)
         last = self.tables.end(signal, self.source.name)
+        starts = [last - RECOMPUTE if last else self._first_bucket(signal, end)]
+        versions, fingerprint = None, ""
+        if reads_labels(signal):
+            fingerprint = label_fingerprint(self.data_dir, signal)
+            state = self.quality.state(signal)
+            path = self.quality.versions_path(signal)
+            if state is None or state.labels != fingerprint or not path.exists():
+                versions = label_versions(self.data_dir, signal)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                versions.write_parquet(path)
+            else:
+                versions = pl.read_parquet(path)
+            if state is None:
+                starts.append(self._first_bucket(signal, end))
+            else:
+                starts.append(state.end - RECOMPUTE)
+                if state.labels != fingerprint:
+                    starts.append(end - 2 * relabel_span(signal))
         if start is None:
-            start = last - RECOMPUTE if last else self._first_bucket(signal, end)
+            start = min(starts)
         start = floor_time(start, BUCKET)
         # Buckets the serving source could not fill lately are read again (retried each run).
         recent = self.tables.read(signal, end - RETRY_SOURCE, end, ["bucket", "source_error"])
         failed = recent.filter(pl.col("source_error").is_not_null())["bucket"]
         if len(failed):
             start = min(start, failed.min())
-        if start >= end:
-            return self.tables.read(signal, end, end), end, last is None
-        table = self.source.fill(signal, self.engine.serving(self.data_dir, signal, start, end))
-        self.tables.write(signal.name, table)
-        return table, start, last is None
+        start = min(start, end)
+        partials = self.engine.partials(self.data_dir, signal, start, end, versions)
+        partials = replace(partials, serving=self.source.fill(signal, partials.serving))
+        if start < end:
+            self.tables.write(signal.name, partials.serving, start, end)
+            if partials.quality is not None:
+                self.quality.write(signal.name, partials.quality, start, end)
+        if versions is not None:
+            self.quality.save_state(signal, end, fingerprint)
+        return Update(partials, start, end, last is None)
 
     def _first_bucket(self, signal: Signal, end: datetime) -> datetime:
         window = max(slo.objective.window for slo in signal.slos)
@@ -181,9 +243,10 @@ class Monitor:
     ) -> list[SloStatus]:
         window = max(slo.objective.window for slo in signal.slos)
         first = max(start - window, self._first_bucket(signal, end))
-        table, since, _ = self._update_partials(signal, end, start=first)
+        update = self._update_partials(signal, end, start=first)
         ctx = self.context(signal)
-        ctx.prime(table, since, end)  # every bucket the evaluation needs, just computed
+        # every bucket the evaluation needs, just computed
+        ctx.prime(update.start, end, update.partials.serving, update.partials.quality)
         times = []
         cursor = start + BUCKET
         while cursor <= end:
@@ -195,5 +258,4 @@ class Monitor:
         slice_times = times[step - 1 :: step]
         if not slice_times or slice_times[-1] != times[-1]:
             slice_times.append(times[-1])
-        statuses = self._evaluate(ctx, times, slice_times)
-        return [s for s in statuses if s.at == end]
+        return self._evaluate(ctx, times, slice_times)

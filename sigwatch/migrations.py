@@ -236,4 +236,14 @@ MIGRATIONS: tuple[Migration, ...] = (
             "DELETE FROM partials WHERE part = 'serving'",
         ),
     ),
+    Migration(
+        7,
+        "quality partials move to Parquet tables under <data>/partials/quality/; the partials "
+        "table goes",
+        (
+            # The quality tables are computed from the logs and labels on the next run, for
+            # every bucket of the SLO windows (monitors.engine); nothing reads these rows now.
+            "DROP TABLE partials",
+        ),
+    ),
 )

@@ -79,6 +79,7 @@ class CoverageSLI:
 
     kind: ClassVar[str] = "coverage"
     budgeting: ClassVar[Budgeting] = Budgeting.OCCURRENCES
+    reads_human_labels: ClassVar[bool] = False
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class ErrorRateSLI:
 
     kind: ClassVar[str] = "error_rate"
     budgeting: ClassVar[Budgeting] = Budgeting.OCCURRENCES
+    reads_human_labels: ClassVar[bool] = False
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,7 @@ class LatencySLI:
     threshold_ms: float
     kind: ClassVar[str] = "latency"
     budgeting: ClassVar[Budgeting] = Budgeting.OCCURRENCES
+    reads_human_labels: ClassVar[bool] = False
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,10 @@ class QualitySLI:
     def kind(self) -> str:
         return self.metric
 
+    @property
+    def reads_human_labels(self) -> bool:
+        return self.labels == "human"
+
 
 @dataclass(frozen=True)
 class AucSLI:
@@ -123,6 +130,7 @@ class AucSLI:
     min_labels: int
     kind: ClassVar[str] = "auc"
     budgeting: ClassVar[Budgeting] = Budgeting.TIMESLICES
+    reads_human_labels: ClassVar[bool] = True
 
 
 @dataclass(frozen=True)
@@ -148,6 +156,7 @@ class DriftSLI:
     method: str | None = None
     kind: ClassVar[str] = "drift"
     budgeting: ClassVar[Budgeting] = Budgeting.TIMESLICES
+    reads_human_labels: ClassVar[bool] = False
 
 
 @dataclass(frozen=True)
@@ -156,6 +165,7 @@ class CostPer1kSLI:
 
     kind: ClassVar[str] = "cost_per_1k"
     budgeting: ClassVar[Budgeting] = Budgeting.TIMESLICES
+    reads_human_labels: ClassVar[bool] = False
 
 
 @dataclass(frozen=True)
@@ -164,6 +174,7 @@ class DailySpendSLI:
 
     kind: ClassVar[str] = "daily_spend"
     budgeting: ClassVar[Budgeting] = Budgeting.TIMESLICES
+    reads_human_labels: ClassVar[bool] = False
 
 
 SLI = (

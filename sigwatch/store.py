@@ -54,19 +54,6 @@ class Measurement:
 
 
 @dataclass(frozen=True)
-class Partial:
-    """Mergeable aggregates (``payload``: name -> number or nested counts) of one signal's logs
-    over ``[start, end)``; ``part`` names what was aggregated (serving, quality, ...)."""
-
-    signal: str
-    part: str
-    start: datetime
-    end: datetime
-    payload: dict[str, Any]
-    computed_at: datetime
-
-
-@dataclass(frozen=True)
 class SloStatus:
     """The state of one SLO as evaluated at ``at`` (the end of the data it saw)."""
 
@@ -234,53 +221,6 @@ class Store:
         cursor = self._conn.execute(sql, args)
         names = [d[0] for d in cursor.description]
         return [_measurement(dict(zip(names, row, strict=True))) for row in cursor]
-
-    # --- partials ------------------------------------------------------------------------
-
-    def put_partials(self, rows: Iterable[Partial]) -> int:
-        params = [
-            (
-                r.signal,
-                r.part,
-                to_epoch(r.start),
-                to_epoch(r.end),
-                json.dumps(r.payload, sort_keys=True),
-                to_epoch(r.computed_at),
-            )
-            for r in rows
-        ]
-        with self._transaction():
-            self._conn.executemany(
-                """
-                INSERT INTO partials (signal, part, bucket_start, bucket_end, payload, computed_at)
-                VALUES (?, ?, ?, ?, ?, ?)
-                ON CONFLICT (signal, part, bucket_start) DO UPDATE SET
-                    bucket_end = excluded.bucket_end, payload = excluded.payload,
-                    computed_at = excluded.computed_at
-                """,
-                params,
-            )
-        return len(params)
-
-    def partials(self, signal: str, part: str, start: datetime, end: datetime) -> list[Partial]:
-        """Partials of ``part`` that start in ``[start, end)``, oldest first."""
-        rows = self._conn.execute(
-            "SELECT signal, part, bucket_start, bucket_end, payload, computed_at FROM partials"
-            " WHERE signal = ? AND part = ? AND bucket_start >= ? AND bucket_start < ?"
-            " ORDER BY bucket_start",
-            (signal, part, to_epoch(start), to_epoch(end)),
-        )
-        return [
-            Partial(s, p, from_epoch(b), from_epoch(e), json.loads(payload), from_epoch(c))
-            for s, p, b, e, payload, c in rows
-        ]
-
-    def partials_end(self, signal: str, part: str) -> datetime | None:
-        """The end of the latest partial of ``part`` (where the next computation starts)."""
-        row = self._conn.execute(
-            "SELECT MAX(bucket_end) FROM partials WHERE signal = ? AND part = ?", (signal, part)
-        ).fetchone()
-        return from_epoch(row[0]) if row[0] is not None else None
 
     # --- SLO status --------------------------------------------------------------------------
 

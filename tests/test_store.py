@@ -42,9 +42,8 @@ def test_a_new_store_is_migrated_to_the_latest_version_in_wal_mode(tmp_path):
     path = tmp_path / "nested" / "sigwatch.db"
     with Store.open(path, clock=FixedClock(T0)) as store:
         assert store.schema_version == max(m.version for m in MIGRATIONS)
-        assert {"schema_version", "measurements", "partials", "slo_status", "runs"} <= set(
-            store.tables()
-        )
+        assert {"schema_version", "measurements", "slo_status", "runs"} <= set(store.tables())
+        assert "partials" not in store.tables()  # partials are Parquet tables (monitors.partials)
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     rows = conn.execute("SELECT version, name, applied_at FROM schema_version").fetchall()
@@ -154,16 +153,8 @@ def test_naive_times_are_refused(store):
         store.put_measurements([measurement(naive, 1, 2)])
 
 
-def test_partials_status_and_runs_round_trip_and_replace(store):
-    from sigwatch.store import Partial, Run, SloStatus
-
-    bucket = Partial("s", "serving", T0, T0 + timedelta(minutes=5), {"total": 10, "ok": 9}, T0)
-    store.put_partials([bucket])
-    store.put_partials([Partial("s", "serving", T0, T0 + timedelta(minutes=5), {"total": 11}, T0)])
-    (row,) = store.partials("s", "serving", T0, T0 + timedelta(hours=1))
-    assert row.payload == {"total": 11}
-    assert store.partials_end("s", "serving") == T0 + timedelta(minutes=5)
-    assert store.partials_end("s", "quality") is None
+def test_status_and_runs_round_trip_and_replace(store):
+    from sigwatch.store import Run, SloStatus
 
     status = SloStatus(
         signal="s", slo="coverage", at=T0, sli="coverage", state=SloState.OK, objective=0.99,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from monitors.partials import ServingTables
+from monitors.partials import QualityTables, ServingTables
 from sigwatch.model import Signal
 from sigwatch.states import Verdict
 from sigwatch.store import Store, to_epoch
@@ -29,10 +30,40 @@ class SliValue:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+class _Cached:
+    """A partial table read once for the widest span of buckets asked, and sliced after."""
+
+    def __init__(self, read: Callable[[datetime, datetime], pl.DataFrame]) -> None:
+        self.read = read
+        self.table: pl.DataFrame | None = None
+        self.span: tuple[datetime, datetime] | None = None
+        self.epochs = np.zeros(0, np.int64)
+        self.cumulative: dict[tuple[str, ...], np.ndarray] = {}
+
+    def prime(self, table: pl.DataFrame, start: datetime, end: datetime) -> None:
+        self.table, self.span = table, (start, end)
+        self.epochs = table["bucket"].dt.epoch("s").to_numpy()
+        self.cumulative = {}
+
+    def rows(self, start: datetime, end: datetime) -> tuple[int, int]:
+        span = self.span
+        if span is None or start < span[0] or end > span[1]:
+            lo = start if span is None else min(start, span[0])
+            hi = end if span is None else max(end, span[1])
+            self.prime(self.read(lo, hi), lo, hi)
+        found = np.searchsorted(self.epochs, [to_epoch(start), to_epoch(end)], side="left")
+        return int(found[0]), int(found[1])
+
+    def slice(self, start: datetime, end: datetime) -> pl.DataFrame:
+        lo, hi = self.rows(start, end)
+        assert self.table is not None
+        return self.table.slice(lo, hi - lo)
+
+
 @dataclass
 class Context:
-    """What an evaluation of one signal needs; it also keeps the serving table it has read, so
-    the SLOs of one run share one read of the stored partials."""
+    """What an evaluation of one signal needs; it also keeps the partial tables it has read,
+    so the SLOs of one run (or every time of a backfill) share one read of each."""
 
     data_dir: Path
     store: Store
@@ -40,47 +71,46 @@ class Context:
     seed: int = 0
     reports_dir: Path | None = None
     tables: ServingTables | None = None
-    _serving: pl.DataFrame | None = field(default=None, repr=False)
-    _serving_span: tuple[datetime, datetime] | None = field(default=None, repr=False)
-    _epochs: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), repr=False)
-    _cumulative: dict[tuple[str, ...], np.ndarray] = field(default_factory=dict, repr=False)
+    _serving: _Cached = field(init=False, repr=False)
+    _quality: _Cached = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        if self.tables is None:
-            self.tables = ServingTables(self.data_dir)
+        tables = self.tables or ServingTables(self.data_dir)
+        quality = QualityTables(self.data_dir)
+        self._serving = _Cached(lambda lo, hi: tables.read(self.signal, lo, hi))
+        self._quality = _Cached(lambda lo, hi: quality.read(self.signal, lo, hi))
 
     def serving(self, start: datetime, end: datetime) -> pl.DataFrame:
-        """The serving table's buckets starting in ``[start, end)``, read once per widest span
-        asked."""
-        lo, hi = self._rows(start, end)
-        assert self._serving is not None
-        return self._serving.slice(lo, hi - lo)
+        """The serving table's buckets starting in ``[start, end)``."""
+        return self._serving.slice(start, end)
+
+    def quality(self, start: datetime, end: datetime) -> pl.DataFrame:
+        """The quality table's rows of the buckets starting in ``[start, end)``."""
+        return self._quality.slice(start, end)
 
     def sums(self, columns: tuple[str, ...], start: datetime, end: datetime) -> np.ndarray:
-        """The sums of ``columns`` over the buckets of ``[start, end)``, from cumulative sums
-        kept per column set: a window is two look-ups, however many times are evaluated."""
-        lo, hi = self._rows(start, end)
-        if columns not in self._cumulative:
-            assert self._serving is not None
-            values = self._serving.select(columns).to_numpy().astype(np.float64)
+        """The sums of the serving table's ``columns`` over the buckets of ``[start, end)``,
+        from cumulative sums kept per column set: a window is two look-ups, however many times
+        are evaluated."""
+        cached = self._serving
+        lo, hi = cached.rows(start, end)
+        if columns not in cached.cumulative:
+            assert cached.table is not None
+            values = cached.table.select(columns).to_numpy().astype(np.float64)
             zero = np.zeros((1, len(columns)))
-            self._cumulative[columns] = np.concatenate([zero, np.cumsum(values, axis=0)])
-        cumulative = self._cumulative[columns]
+            cached.cumulative[columns] = np.concatenate([zero, np.cumsum(values, axis=0)])
+        cumulative = cached.cumulative[columns]
         return cumulative[hi] - cumulative[lo]
 
-    def prime(self, table: pl.DataFrame, start: datetime, end: datetime) -> None:
-        """Use ``table`` (ordered by bucket) as the serving table of ``[start, end)``: the one
-        just computed and stored, sparing a read."""
-        self._serving, self._serving_span = table, (start, end)
-        self._epochs = table["bucket"].dt.epoch("s").to_numpy()
-        self._cumulative = {}
-
-    def _rows(self, start: datetime, end: datetime) -> tuple[int, int]:
-        span = self._serving_span
-        if span is None or start < span[0] or end > span[1]:
-            lo = start if span is None else min(start, span[0])
-            hi = end if span is None else max(end, span[1])
-            assert self.tables is not None
-            self.prime(self.tables.read(self.signal, lo, hi), lo, hi)
-        found = np.searchsorted(self._epochs, [to_epoch(start), to_epoch(end)], side="left")
-        return int(found[0]), int(found[1])
+    def prime(
+        self,
+        start: datetime,
+        end: datetime,
+        serving: pl.DataFrame,
+        quality: pl.DataFrame | None = None,
+    ) -> None:
+        """Use the tables just computed (ordered by bucket) as those of ``[start, end)``,
+        sparing a read."""
+        self._serving.prime(serving, start, end)
+        if quality is not None:
+            self._quality.prime(quality, start, end)

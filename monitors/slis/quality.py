@@ -3,7 +3,7 @@
 Predictions served in the slice (status ``ok``) are joined to their items' labels known at
 evaluation time (the latest label of an item wins). The counts — a confusion matrix for
 multiclass signals, per-type true/false positives and misses for entity signals — are a
-mergeable partial stored per slice, so a later run only recounts the slices new labels touched.
+sum over the quality table, computed once per bucket and label version (``monitors.partials``).
 With ``labels: judge`` the SLI is instead one class's precision from the LLM judge's labels,
 corrected for the judge's error (``judged``).
 
@@ -21,62 +21,44 @@ from datetime import datetime
 import numpy as np
 import polars as pl
 
-from monitors.logs import scan_labels, scan_logs
+from monitors.partials import known_at
 from monitors.slis.base import Context, SliValue
 from sigwatch.calibration import CalibrationError, latest_calibration, weighted_share
 from sigwatch.states import Verdict
 from sigwatch.stats import wilson_interval
-from sigwatch.store import Partial, to_epoch
+from sigwatch.store import to_epoch
 
-PART = "quality"
 BOOTSTRAP = 400
 SEP = "\u241f"  # separates predicted and true class in confusion keys
 
 
 def counts(ctx: Context, start: datetime, end: datetime, at: datetime) -> dict:
-    """The slice's quality counts with the labels known at ``at`` (stored as a partial)."""
-    signal = ctx.signal
-    column = (
-        "labels" if signal.task == "entities" else ("score" if signal.task == "score" else "label")
-    )
-    logs = scan_logs(ctx.data_dir, signal, start, min(end, at), ["item_id", "status", column])
-    labels = scan_labels(ctx.data_dir, signal, at)
-    payload: dict = {"labelled": 0}
-    if logs is not None and labels is not None:
-        joined = (
-            logs.filter(pl.col("status") == "ok")
-            .join(labels.rename({"label": "truth", "labels": "truths"}), on="item_id")
-            .collect()
-        )
-        payload = _count(signal, joined, column)
-    ctx.store.put_partials([Partial(signal.name, PART, start, min(end, at), payload, at)])
-    return payload
+    """The slice's quality counts with the labels known at ``at``, summed from the quality
+    table (``monitors.partials``): a confusion matrix (``confusion``), per-type entity counts
+    (``per_class``) or score pairs (``pairs``), and the number of labelled predictions."""
+    return payload(ctx.signal, known_at(ctx.quality(start, min(end, at)), at))
 
 
-def _count(signal, joined: pl.DataFrame, column: str) -> dict:
+def payload(signal, rows: pl.DataFrame) -> dict:
+    """The counts of quality table rows (all of one evaluation time's labels)."""
     if signal.task == "entities":
-        per_class: dict[str, dict[str, int]] = {
-            c: {"tp": 0, "fp": 0, "fn": 0} for c in signal.classes
-        }
-        for predicted, truth in joined.select("labels", "truths").iter_rows():
-            p, t = set(predicted or ()), set(truth or ())
-            for cls in signal.classes:
-                pc = {x for x in p if x.startswith(f"{cls}:")}
-                tc = {x for x in t if x.startswith(f"{cls}:")}
-                per_class[cls]["tp"] += len(pc & tc)
-                per_class[cls]["fp"] += len(pc - tc)
-                per_class[cls]["fn"] += len(tc - pc)
-        return {"labelled": len(joined), "per_class": per_class}
+        per_class = {c: {"tp": 0, "fp": 0, "fn": 0} for c in signal.classes}
+        summed = rows.group_by("cls").agg(pl.col("tp", "fp", "fn", "n").sum())
+        labelled = 0
+        for cls, tp, fp, fn, n in summed.iter_rows():
+            if cls is None:
+                labelled = int(n)
+            elif cls in per_class:
+                per_class[cls] = {"tp": int(tp), "fp": int(fp), "fn": int(fn)}
+        return {"labelled": labelled, "per_class": per_class}
     if signal.task == "score":
-        pairs = joined.select("score", "truth").drop_nulls()
-        return {
-            "labelled": len(pairs),
-            "pairs": [[round(float(s), 4), t] for s, t in pairs.iter_rows()],
-        }
-    pairs = joined.group_by("label", "truth").len().drop_nulls()
+        summed = rows.group_by("score", "truth").agg(pl.col("n").sum()).sort("score", "truth")
+        pairs = [[s, t] for s, t, n in summed.iter_rows() for _ in range(n)]
+        return {"labelled": len(pairs), "pairs": pairs}
+    summed = rows.group_by("predicted", "truth").agg(pl.col("n").sum())
     return {
-        "labelled": int(pairs["len"].sum()) if len(pairs) else 0,
-        "confusion": {f"{p}{SEP}{t}": n for p, t, n in pairs.iter_rows()},
+        "labelled": int(summed["n"].sum()) if len(summed) else 0,
+        "confusion": {f"{p}{SEP}{t}": int(n) for p, t, n in summed.iter_rows()},
     }
 
 

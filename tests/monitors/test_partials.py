@@ -10,7 +10,8 @@ from datetime import timedelta
 import polars as pl
 import pytest
 
-from monitors.partials import BUCKET, PolarsEngine, ServingTables, serving_schema
+from monitors.engine import PolarsEngine
+from monitors.partials import BUCKET, ServingTables, serving_schema
 from monitors.prometheus import PrometheusError
 from monitors.sources import LogsSource, PrometheusServing
 from tests.monitors.test_runner import DAY, TEN, content_type_hour, write_logs

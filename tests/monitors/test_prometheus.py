@@ -13,7 +13,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitors.partials import PolarsEngine, le_column
+from monitors.engine import PolarsEngine
+from monitors.partials import le_column
 from monitors.prometheus import PrometheusSource
 from monitors.runner import Monitor
 from monitors.sources import PrometheusServing

@@ -1,0 +1,299 @@
+"""The engine seam: "compute these partial tables for this signal and this time range from the
+logs". ``PolarsEngine`` is the embedded default; a Spark engine is another class with the same
+method, and nothing after the seam (evaluation, alerts, the console) knows which one ran.
+
+The contract of ``Engine.partials(data_dir, signal, start, end, versions)``:
+
+- ``start`` and ``end`` are bucket boundaries (``monitors.partials.BUCKET``); the result holds
+  the tables of exactly the buckets of ``[start, end)``, with the schemas of
+  ``monitors.partials`` (``serving_schema``, ``quality_schema``): a serving row for every
+  bucket, zeros where there were no logs; quality rows only where labelled predictions are.
+- ``versions`` is the signal's label versions (``label_versions``), or None when no SLO of the
+  signal reads human labels: then ``quality`` is None.
+- It is idempotent: the same logs and labels give equal tables, so any bucket may be asked
+  again. The runner asks again for the buckets that can still change: the last ``RECOMPUTE``
+  before the latest computed bucket (logs written late), buckets whose serving source failed,
+  and, when a label file changed, the buckets of the slices late labels still change.
+- It reads the logs through ``monitors.logs`` (the data contract) and needs no state of its
+  own; it may read a day at a time (``PolarsEngine`` does, so memory follows a day of logs,
+  not the range).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Protocol
+
+import polars as pl
+
+from monitors.logs import label_files, scan_label_rows, scan_logs
+from monitors.partials import (
+    BINS_PER_DECADE,
+    BUCKET,
+    HIST,
+    MAX_BIN,
+    latency_thresholds,
+    le_column,
+    quality_schema,
+    serving_schema,
+)
+from sigwatch.model import Signal
+
+STEP = f"{int(BUCKET.total_seconds())}s"
+SERVING_COLUMNS = ["status", "score", "latency_ms", "cost_usd", "served_by"]
+
+
+@dataclass(frozen=True)
+class Partials:
+    """The partial tables of one signal over a range of buckets."""
+
+    serving: pl.DataFrame
+    quality: pl.DataFrame | None = None
+
+
+class Engine(Protocol):
+    """Computes partial tables from the logs; see the module docstring for the contract."""
+
+    def partials(
+        self,
+        data_dir: Path,
+        signal: Signal,
+        start: datetime,
+        end: datetime,
+        versions: pl.DataFrame | None,
+    ) -> Partials: ...
+
+
+def buckets(start: datetime, end: datetime) -> pl.Series:
+    """The bucket starts of ``[start, end)`` (both on bucket boundaries)."""
+    return pl.datetime_range(
+        start, end - BUCKET, BUCKET, closed="both", time_unit="us", time_zone="UTC", eager=True
+    ).alias("bucket")
+
+
+def _ceil(column: str) -> pl.Expr:
+    """A time rounded up to a bucket end (a label known at 10:02 is known at 10:05)."""
+    return (pl.col(column) - timedelta(microseconds=1)).dt.truncate(STEP) + BUCKET
+
+
+def label_fingerprint(data_dir: Path, signal: Signal) -> str:
+    """Names, sizes and modification times of the signal's label files: a change means labels
+    arrived (or were corrected)."""
+    return ";".join(
+        f"{p.name}:{s.st_size}:{s.st_mtime_ns}"
+        for p in label_files(data_dir, signal)
+        for s in [p.stat()]
+    )
+
+
+def label_versions(data_dir: Path, signal: Signal) -> pl.DataFrame:
+    """Every human label of the signal with the span of evaluation times at which it is the
+    item's latest: ``item_id``, ``known``, ``until`` (see ``monitors.partials``), ``truth``
+    (single-label tasks) and ``truths`` (label sets). Of two labels of an item with the same
+    ``labeled_at``, the one later in the files wins; a label overtaken before its bucket end
+    is never the latest at an evaluation time and is left out."""
+    schema = {
+        "item_id": pl.Utf8,
+        "known": pl.Datetime("us", "UTC"),
+        "until": pl.Datetime("us", "UTC"),
+        "truth": pl.Utf8,
+        "truths": pl.List(pl.Utf8),
+    }
+    rows = scan_label_rows(data_dir, signal)
+    if rows is None:
+        return pl.DataFrame(schema=schema)
+    return (
+        rows.sort("item_id", "labeled_at", maintain_order=True)
+        .unique(["item_id", "labeled_at"], keep="last", maintain_order=True)
+        .with_columns(pl.col("labeled_at").shift(-1).over("item_id").alias("next"))
+        .with_columns(_ceil("labeled_at").alias("known"), _ceil("next").alias("until"))
+        .filter(pl.col("until").is_null() | (pl.col("until") > pl.col("known")))
+        .select("item_id", "known", "until", truth="label", truths="labels")
+        .collect()
+        .cast(schema)
+    )
+
+
+class PolarsEngine:
+    """The embedded engine: per UTC day of the range, one lazy scan of the day's partition with
+    every column the tables need, aggregated into both tables."""
+
+    def partials(
+        self,
+        data_dir: Path,
+        signal: Signal,
+        start: datetime,
+        end: datetime,
+        versions: pl.DataFrame | None,
+    ) -> Partials:
+        serving = [pl.DataFrame(schema=serving_schema(signal))]
+        quality = [pl.DataFrame(schema=quality_schema(signal))] if versions is not None else []
+        day_start = start
+        while day_start < end:
+            next_day = datetime.combine(
+                day_start.date() + timedelta(days=1), datetime.min.time(), start.tzinfo
+            )
+            day_end = min(end, next_day)
+            s, q = self._day(data_dir, signal, day_start, day_end, versions)
+            serving.append(s)
+            if q is not None:
+                quality.append(q)
+            day_start = day_end
+        return Partials(pl.concat(serving), pl.concat(quality) if quality else None)
+
+    def serving(
+        self, data_dir: Path, signal: Signal, start: datetime, end: datetime
+    ) -> pl.DataFrame:
+        """The serving table alone."""
+        return self.partials(data_dir, signal, start, end, None).serving
+
+    def _day(self, data_dir, signal, start, end, versions):
+        frame = pl.DataFrame({"bucket": buckets(start, end)})
+        predicted = _predicted_column(signal)
+        columns = SERVING_COLUMNS + (["item_id", predicted] if versions is not None else [])
+        logs = scan_logs(data_dir, signal, start, end, list(dict.fromkeys(columns)))
+        quality = pl.DataFrame(schema=quality_schema(signal)) if versions is not None else None
+        if logs is None:
+            return _complete(frame, signal), quality
+        rows = logs.with_columns(pl.col("event_time").dt.truncate(STEP).alias("bucket")).collect()
+        frame = frame.join(_serving(rows.lazy(), signal), on="bucket", how="left")
+        if versions is not None:
+            quality = _quality(rows, versions, signal, predicted)
+        return _complete(frame, signal), quality
+
+
+def _predicted_column(signal: Signal) -> str:
+    if signal.task == "entities":
+        return "labels"
+    return "score" if signal.task == "score" else "label"
+
+
+def _serving(logs: pl.LazyFrame, signal: Signal) -> pl.DataFrame:
+    status = pl.col("status")
+    external = pl.col("served_by") == "external_api"
+    latency = pl.col("latency_ms")
+    binned = (
+        (latency.clip(lower_bound=1.0).log10() * BINS_PER_DECADE).floor().clip(0, MAX_BIN)
+    ).cast(pl.Int32)
+    return (
+        logs.with_columns(binned.alias("bin"))
+        .group_by("bucket")
+        .agg(
+            pl.len().cast(pl.Int64).alias("total"),
+            *[
+                (status == s).sum().cast(pl.Int64).alias(s)
+                for s in ("ok", "abstain", "error", "timeout")
+            ],
+            ((status == "ok") & (pl.col("score") >= signal.serving_threshold))
+            .sum()
+            .cast(pl.Int64)
+            .alias("served"),
+            external.sum().cast(pl.Int64).alias("external"),
+            *[
+                (latency <= t).sum().cast(pl.Float64).alias(le_column(t))
+                for t in latency_thresholds(signal)
+            ],
+            *[(pl.col("bin") == k).sum().cast(pl.Int64).alias(HIST[k]) for k in range(MAX_BIN + 1)],
+            pl.col("cost_usd").sum().alias("cost"),
+            pl.col("cost_usd").filter(external).sum().alias("cost_external"),
+        )
+        .collect()
+    )
+
+
+def _complete(frame: pl.DataFrame, signal: Signal) -> pl.DataFrame:
+    """Every column of the serving schema: a bucket without logs counts zeros; latency and
+    cost are the logs' (a serving source may replace them)."""
+    have = set(frame.columns)
+
+    def column(name: str) -> pl.Expr:
+        if name == "bucket":
+            return pl.col("bucket")
+        if name in ("latency_total", "requests"):
+            return pl.col("total").fill_null(0) if "total" in have else pl.lit(0)
+        if name == "source":
+            return pl.lit("logs")
+        if name == "source_error":
+            return pl.lit(None, pl.Utf8)
+        return pl.col(name).fill_null(0) if name in have else pl.lit(0)
+
+    schema = serving_schema(signal)
+    return frame.select([column(name).cast(dtype).alias(name) for name, dtype in schema.items()])
+
+
+def _quality(
+    rows: pl.DataFrame, versions: pl.DataFrame, signal: Signal, predicted: str
+) -> pl.DataFrame:
+    """The quality table of a day's logs: served predictions joined to every version of their
+    item's label, counted per bucket and ``known``/``until`` span."""
+    joined = (
+        rows.lazy()
+        .filter(pl.col("status") == "ok")
+        .select("bucket", "item_id", pl.col(predicted).alias("predicted"))
+        .join(versions.lazy(), on="item_id")
+    )
+    span = ["bucket", "known", "until"]
+    if signal.task == "entities":
+        counts = _entity_counts(joined, signal, span)
+    elif signal.task == "score":
+        counts = (
+            joined.select(
+                *span, score=pl.col("predicted").cast(pl.Float64).round(4), truth=pl.col("truth")
+            )
+            .drop_nulls(["score", "truth"])
+            .group_by(*span, "score", "truth")
+            .agg(pl.len().alias("n"))
+        )
+    else:
+        counts = (
+            joined.select(*span, "predicted", "truth")
+            .drop_nulls(["predicted", "truth"])
+            .group_by(*span, "predicted", "truth")
+            .agg(pl.len().alias("n"))
+        )
+    schema = quality_schema(signal)
+    return counts.select([pl.col(c).cast(t) for c, t in schema.items()]).collect().sort(span)
+
+
+def _entity_counts(joined: pl.LazyFrame, signal: Signal, span: list[str]) -> pl.LazyFrame:
+    """Per entity type: an entity predicted and true is a true positive, predicted only a false
+    positive, true only a miss; an item's set counts each entity once."""
+    items = joined.with_row_index("row")
+    kind = pl.col("entity").str.extract(r"^([^:]*):", 1)
+
+    def side(column: str, flag: str) -> pl.LazyFrame:
+        return (
+            items.select("row", pl.col(column).alias("entity"))
+            .explode("entity")
+            .drop_nulls("entity")
+            .unique(["row", "entity"])
+            .with_columns(pl.lit(True).alias(flag))
+        )
+
+    both = side("predicted", "in_p").join(
+        side("truths", "in_t"), on=["row", "entity"], how="full", coalesce=True
+    )
+    both = both.join(items.select("row", *span), on="row")  # each item's bucket and span
+    per_class = (
+        both.with_columns(
+            kind.alias("cls"), pl.col("in_p").fill_null(False), pl.col("in_t").fill_null(False)
+        )
+        .filter(pl.col("cls").is_in(list(signal.classes)))
+        .group_by(*span, "cls")
+        .agg(
+            (pl.col("in_p") & pl.col("in_t")).sum().alias("tp"),
+            (pl.col("in_p") & ~pl.col("in_t")).sum().alias("fp"),
+            (~pl.col("in_p") & pl.col("in_t")).sum().alias("fn"),
+            pl.lit(0).alias("n"),
+        )
+    )
+    labelled = items.group_by(*span).agg(
+        pl.lit(None, pl.Utf8).alias("cls"),
+        *[pl.lit(0).alias(c) for c in ("tp", "fp", "fn")],
+        pl.len().alias("n"),
+    )
+    schema = quality_schema(signal)
+    cast = [pl.col(c).cast(t) for c, t in schema.items()]
+    return pl.concat([per_class.select(cast), labelled.select(cast)])

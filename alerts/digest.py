@@ -65,7 +65,7 @@ def post_digest(records: Records, registry: Registry, channel: str, at: datetime
 
 def _spend(store, signal, start: datetime, end: datetime) -> tuple[float | None, float | None]:
     for slo in signal.slos:
-        if slo.sli.kind not in ("cost_per_1k", "daily_spend"):
+        if not slo.sli.spend:
             continue
         for m in store.measurements(signal.name, slo.name, start, end):
             if m.start == start and "cost_usd" in m.details:

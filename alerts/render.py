@@ -14,7 +14,6 @@ from sigwatch.model import Signal
 
 ICONS = {(PAGE, "firing"): ":red_circle:", (TICKET, "firing"): ":large_orange_circle:",
          ACKNOWLEDGED: ":eyes:", RESOLVED: ":white_check_mark:"}  # fmt: skip
-PERCENT_SLIS = ("coverage", "error_rate", "latency", "drift")
 
 
 def console_link(base: str | None, signal: str) -> str | None:
@@ -83,15 +82,13 @@ def _value(alert: Alert) -> str:
         return "no data"
     if v is None:
         return d.get("state", "no value")
-    sli = d.get("sli")
     if d.get("target"):  # a timeslice SLO: value per slice against a target
         shown = f"{v:.3f}"
         if d.get("ci_low") is not None and d.get("ci_high") is not None:
             shown += f" (95% CI {d['ci_low']:.3f} to {d['ci_high']:.3f}, {d.get('samples')} labels)"
         return f"{shown} vs target {d['target']} ({d['objective']:.0%} of slices)"
-    if sli in PERCENT_SLIS:
-        return f"{v:.2%} good vs objective {d['objective']:.2%}"
-    return f"{v:.4g} vs objective {d['objective']}"
+    # an occurrence SLO: its value is the share of good events
+    return f"{v:.2%} good vs objective {d['objective']:.2%}"
 
 
 def _slice(start: str | None) -> str:

@@ -15,7 +15,7 @@ import polars as pl
 from alerts.records import Records
 from monitors.history import occurrence_counts
 from sigwatch.clock import floor_time
-from sigwatch.model import Budgeting, Registry
+from sigwatch.model import Budgeting, CostPer1kSLI, Registry
 from sigwatch.states import SloState, Verdict
 from sigwatch.store import Store, from_epoch, to_epoch
 
@@ -266,7 +266,7 @@ def daily_cost(store: Store, registry: Registry) -> pl.DataFrame:
     rows = []
     for signal in registry:
         for slo in signal.slos:
-            if slo.sli.kind != "cost_per_1k":
+            if not isinstance(slo.sli, CostPer1kSLI):
                 continue
             for m in store.measurements(signal.name, slo.name):
                 if m.end - m.start != timedelta(days=1) or m.value is None:

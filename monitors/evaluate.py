@@ -30,7 +30,6 @@ from sigwatch.states import Severity, SloState, Verdict
 from sigwatch.store import Measurement, SloStatus, to_epoch
 
 NO_DATA_AFTER = timedelta(minutes=30)
-RELABELLED = ("precision", "recall", "f1", "auc")  # slices that late labels still change
 
 
 @dataclass(frozen=True)
@@ -49,7 +48,7 @@ class Series:
 
 
 def occurrence_series(ctx: Context, slo: SLO, start: datetime, end: datetime) -> Series:
-    module = slis.OCCURRENCE[slo.sli.kind]
+    module = slis.module(slo.sli.kind)
     table = ctx.serving(start, end)
     good, total = module.good_total(slo.sli, ctx.signal, table)
     errors = getattr(module, "errors", None)
@@ -67,7 +66,7 @@ def occurrence_status(
     """The SLO's status at ``at`` from its series; a kind with a ``display(ctx, at)`` (latency's
     quantiles) adds what it shows beside the SLO to the details."""
     objective = slo.objective
-    display = getattr(slis.OCCURRENCE[slo.sli.kind], "display", None)
+    display = getattr(slis.module(slo.sli.kind), "display", None)
     good, total = series.between(at - objective.window, at)
     bad = total - good
     rates, counts = {}, {}
@@ -126,7 +125,7 @@ def verdict_of(measurement: Measurement) -> Verdict:
 def measure_slice(ctx: Context, slo: SLO, start: datetime, at: datetime) -> Measurement:
     timeslice = slo.objective.timeslice
     assert timeslice is not None
-    value = slis.TIMESLICE[slo.sli.kind].measure(ctx, slo, start, start + timeslice, at)
+    value = slis.module(slo.sli.kind).measure(ctx, slo, start, start + timeslice, at)
     verdict = slice_verdict(slo, value)
     measurement = Measurement(
         signal=slo.signal, slo=slo.name, start=start, end=start + timeslice, sli=slo.sli.kind,
@@ -152,7 +151,7 @@ def timeslice_status(ctx: Context, slo: SLO, at: datetime, evaluated_at: datetim
     current = measure_slice(ctx, slo, current_start, at)
     stored = ctx.store.measurements(slo.signal, slo.name, previous_start, current_start)
     current_judged = verdict_of(current).judged
-    if slo.sli.kind in RELABELLED or (not stored and not current_judged):
+    if slo.sli.labelled or (not stored and not current_judged):  # late labels change it
         previous = measure_slice(ctx, slo, previous_start, at)
     else:
         previous = stored[-1] if stored else None

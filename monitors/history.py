@@ -34,7 +34,7 @@ def occurrence_counts(
     step = f"{int(every.total_seconds())}s"
     frames = []
     for slo in slos:
-        good, total = slis.OCCURRENCE[slo.sli.kind].good_total(slo.sli, signal, table)
+        good, total = slis.module(slo.sli.kind).good_total(slo.sli, signal, table)
         frames.append(
             pl.DataFrame({"t": table["bucket"], "good": good, "total": total}).with_columns(
                 pl.lit(slo.name).alias("slo")

@@ -5,14 +5,14 @@ YAML is read into ``sigwatch.spec`` (pydantic, mirrors the file) and mapped here
 
     Registry ─┬─ Signal (name, task, classes, model, owner, on-call, schedule)
               │    └─ SLO (name, alerting)
-              │         ├─ SLI: Coverage | ErrorRate | Latency | Quality | Auc | Drift | Cost…
+              │         ├─ SLI: one SLIKind subclass per kind (Coverage, Latency, Quality, Drift, …)
               │         └─ Objective (ratio over window; occurrences or timeslices + target)
               └─ …
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -69,40 +69,55 @@ class Budgeting(StrEnum):
 
 
 # --- SLI kinds -------------------------------------------------------------------------------
-# Each kind is a frozen dataclass with a ``kind`` name and its budgeting method. Monitors register
-# one module per kind by the same name.
+# Each kind is a frozen dataclass subclassing ``SLIKind`` with its ``kind`` name and the facts
+# the rest of sigwatch asks of it (how it budgets, whether it reads labels, ...): a kind
+# declares them here, once. Adding a kind: docs/adding-an-sli-kind.md.
+
+
+class SLIKind:
+    """What every SLI kind declares. The class attributes are its facts; a kind whose fact
+    depends on its fields (a quality SLI on judge labels) overrides it with a property."""
+
+    kind: ClassVar[str]
+    budgeting: ClassVar[Budgeting]
+    ratio_target: ClassVar[bool] = False  # a timeslice target is a ratio in [0, 1]
+    labelled: ClassVar[bool] = False  # judged against labels that arrive late
+    reads_human_labels: ClassVar[bool] = False  # the monitors keep a quality table for it
+    judge_based: ClassVar[bool] = False  # the LLM judge's labels, corrected for its error
+    spend: ClassVar[bool] = False  # measures US dollars (the digest's and console's cost)
+
+    def spec_fields(self) -> dict:
+        """This SLI as the fields of its YAML ``sli:`` mapping (``sigwatch.spec``)."""
+        return {"kind": self.kind, **{f.name: getattr(self, f.name) for f in fields(self)}}  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
-class CoverageSLI:
+class CoverageSLI(SLIKind):
     """Good = served (status ``ok``) with a score at or above the signal's serving threshold."""
 
     kind: ClassVar[str] = "coverage"
     budgeting: ClassVar[Budgeting] = Budgeting.OCCURRENCES
-    reads_human_labels: ClassVar[bool] = False
 
 
 @dataclass(frozen=True)
-class ErrorRateSLI:
+class ErrorRateSLI(SLIKind):
     """Good = not an ``error`` or ``timeout``."""
 
     kind: ClassVar[str] = "error_rate"
     budgeting: ClassVar[Budgeting] = Budgeting.OCCURRENCES
-    reads_human_labels: ClassVar[bool] = False
 
 
 @dataclass(frozen=True)
-class LatencySLI:
+class LatencySLI(SLIKind):
     """Good = answered within ``threshold_ms``."""
 
     threshold_ms: float
     kind: ClassVar[str] = "latency"
     budgeting: ClassVar[Budgeting] = Budgeting.OCCURRENCES
-    reads_human_labels: ClassVar[bool] = False
 
 
 @dataclass(frozen=True)
-class QualitySLI:
+class QualitySLI(SLIKind):
     """Precision, recall or F1 against labels: of one class, or macro-averaged when ``cls`` is None.
 
     A slice with fewer than ``min_labels`` labelled predictions is ``insufficient_labels``.
@@ -113,23 +128,39 @@ class QualitySLI:
     min_labels: int
     labels: str = "human"  # human | judge
     budgeting: ClassVar[Budgeting] = Budgeting.TIMESLICES
+    ratio_target: ClassVar[bool] = True
+    labelled: ClassVar[bool] = True
 
     @property
-    def kind(self) -> str:
+    def kind(self) -> str:  # type: ignore[override]
         return self.metric
 
     @property
-    def reads_human_labels(self) -> bool:
+    def reads_human_labels(self) -> bool:  # type: ignore[override]
         return self.labels == "human"
+
+    @property
+    def judge_based(self) -> bool:  # type: ignore[override]
+        return self.labels == "judge"
+
+    def spec_fields(self) -> dict:
+        out: dict = {"kind": self.kind, "min_labels": self.min_labels}
+        if self.cls is not None:
+            out["class"] = self.cls
+        if self.labels != "human":
+            out["labels"] = self.labels
+        return out
 
 
 @dataclass(frozen=True)
-class AucSLI:
+class AucSLI(SLIKind):
     """ROC AUC of a ``score`` signal against binary labels: its quality SLI (no classes)."""
 
     min_labels: int
     kind: ClassVar[str] = "auc"
     budgeting: ClassVar[Budgeting] = Budgeting.TIMESLICES
+    ratio_target: ClassVar[bool] = True
+    labelled: ClassVar[bool] = True
     reads_human_labels: ClassVar[bool] = True
 
 
@@ -147,7 +178,7 @@ class DriftReference:
 
 
 @dataclass(frozen=True)
-class DriftSLI:
+class DriftSLI(SLIKind):
     """Share of ``columns`` whose distribution drifted from the reference (Evidently)."""
 
     columns: tuple[str, ...]
@@ -156,37 +187,46 @@ class DriftSLI:
     method: str | None = None
     kind: ClassVar[str] = "drift"
     budgeting: ClassVar[Budgeting] = Budgeting.TIMESLICES
-    reads_human_labels: ClassVar[bool] = False
+    ratio_target: ClassVar[bool] = True
+
+    def spec_fields(self) -> dict:
+        ref = self.reference
+        reference = (
+            {"previous": format_duration(ref.previous)}
+            if ref.previous
+            else {"start": ref.start, "end": ref.end}
+        )
+        out = {
+            "kind": self.kind,
+            "columns": list(self.columns),
+            "reference": reference,
+            "sample_size": self.sample_size,
+        }
+        if self.method:
+            out["method"] = self.method
+        return out
 
 
 @dataclass(frozen=True)
-class CostPer1kSLI:
+class CostPer1kSLI(SLIKind):
     """US dollars per 1,000 eligible items over a slice (in-house and external API together)."""
 
     kind: ClassVar[str] = "cost_per_1k"
     budgeting: ClassVar[Budgeting] = Budgeting.TIMESLICES
-    reads_human_labels: ClassVar[bool] = False
+    spend: ClassVar[bool] = True
 
 
 @dataclass(frozen=True)
-class DailySpendSLI:
+class DailySpendSLI(SLIKind):
     """US dollars spent per day."""
 
     kind: ClassVar[str] = "daily_spend"
     budgeting: ClassVar[Budgeting] = Budgeting.TIMESLICES
-    reads_human_labels: ClassVar[bool] = False
+    spend: ClassVar[bool] = True
 
 
-SLI = (
-    CoverageSLI
-    | ErrorRateSLI
-    | LatencySLI
-    | QualitySLI
-    | AucSLI
-    | DriftSLI
-    | CostPer1kSLI
-    | DailySpendSLI
-)
+SLI = SLIKind
+"""Any SLI kind (the subclasses of ``SLIKind``)."""
 
 
 # --- Objectives, SLOs, signals ---------------------------------------------------------------

@@ -8,7 +8,6 @@ registry with any problem in it (``DefinitionError`` carries them all). ``to_mod
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC
 from pathlib import Path
 
 from sigwatch import model as m
@@ -73,7 +72,7 @@ def to_model(doc: s.Document, source: Path | None = None) -> m.Signal:
 
 
 def _slo_to_model(slo: s.SLOSpec, signal: str) -> m.SLO:
-    sli = _sli_to_model(slo.sli)
+    sli = slo.sli.to_model()
     return m.SLO(
         name=slo.name,
         signal=signal,
@@ -90,39 +89,6 @@ def _slo_to_model(slo: s.SLOSpec, signal: str) -> m.SLO:
         ),
         description=slo.description,
     )
-
-
-def _sli_to_model(sli) -> m.SLI:
-    match sli:
-        case s.CoverageSpec():
-            return m.CoverageSLI()
-        case s.ErrorRateSpec():
-            return m.ErrorRateSLI()
-        case s.LatencySpec():
-            return m.LatencySLI(threshold_ms=sli.threshold_ms)
-        case s.QualitySpec():
-            return m.QualitySLI(
-                metric=sli.kind, cls=sli.class_, min_labels=sli.min_labels, labels=sli.labels
-            )
-        case s.AucSpec():
-            return m.AucSLI(min_labels=sli.min_labels)
-        case s.DriftSpec():
-            ref = sli.reference
-            return m.DriftSLI(
-                columns=tuple(sli.columns),
-                reference=m.DriftReference(
-                    previous=parse_duration(ref.previous) if ref.previous else None,
-                    start=ref.start.astimezone(UTC) if ref.start else None,
-                    end=ref.end.astimezone(UTC) if ref.end else None,
-                ),
-                sample_size=sli.sample_size,
-                method=sli.method,
-            )
-        case s.CostPer1kSpec():
-            return m.CostPer1kSLI()
-        case s.DailySpendSpec():
-            return m.DailySpendSLI()
-    raise TypeError(f"no model for SLI spec {type(sli).__name__}")
 
 
 # --- model -> spec (for `registry --json`, round trips, and writing files) ---------------------
@@ -167,7 +133,7 @@ def _slo_to_dict(slo: m.SLO) -> dict:
     out: dict = {"name": slo.name}
     if slo.description is not None:
         out["description"] = slo.description
-    out["sli"] = _sli_to_dict(slo.sli)
+    out["sli"] = slo.sli.spec_fields()
     out["objective"] = obj.ratio
     out["window"] = format_duration(obj.window)
     if obj.target is not None:
@@ -179,35 +145,3 @@ def _slo_to_dict(slo: m.SLO) -> dict:
         alerting["runbook"] = slo.alerting.runbook
     out["alerting"] = alerting
     return out
-
-
-def _sli_to_dict(sli: m.SLI) -> dict:
-    match sli:
-        case m.LatencySLI():
-            return {"kind": sli.kind, "threshold_ms": sli.threshold_ms}
-        case m.QualitySLI():
-            out = {"kind": sli.kind, "min_labels": sli.min_labels}
-            if sli.cls is not None:
-                out["class"] = sli.cls
-            if sli.labels != "human":
-                out["labels"] = sli.labels
-            return out
-        case m.AucSLI():
-            return {"kind": sli.kind, "min_labels": sli.min_labels}
-        case m.DriftSLI():
-            ref = sli.reference
-            reference = (
-                {"previous": format_duration(ref.previous)}
-                if ref.previous
-                else {"start": ref.start, "end": ref.end}
-            )
-            out = {
-                "kind": sli.kind,
-                "columns": list(sli.columns),
-                "reference": reference,
-                "sample_size": sli.sample_size,
-            }
-            if sli.method:
-                out["method"] = sli.method
-            return out
-    return {"kind": sli.kind}

@@ -9,12 +9,15 @@ what ``sigwatch schema`` prints for editors.
 
 from __future__ import annotations
 
+import operator
 import re
-from datetime import datetime
-from typing import Annotated, Literal
+from datetime import UTC, datetime
+from functools import reduce
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
+from sigwatch import model as m
 from sigwatch.model import DRIFT_METHODS, TASKS
 from sigwatch.units import DURATION_HELP, TARGET_HELP, parse_duration, parse_target
 
@@ -129,29 +132,45 @@ class SignalSpec(_Spec):
     )
 
 
-class CoverageSpec(_Spec):
+class SliSpec(_Spec):
+    """An SLI kind's ``sli:`` mapping. Each subclass declares its ``kind`` literal (or
+    literals), its fields and ``to_model``; the union the file format accepts and ``SLI_SPECS``
+    are derived from the subclasses, so a kind is listed nowhere else."""
+
+    model: ClassVar[type[m.SLIKind]]  # the internal model of this kind, with its facts
+
+    def to_model(self) -> m.SLIKind:
+        """The internal model (a kind whose fields differ from its model's overrides this)."""
+        return self.model(**self.model_dump(exclude={"kind"}))
+
+
+class CoverageSpec(SliSpec):
     """Good = status ok and score at or above the serving threshold."""
 
     kind: Literal["coverage"]
+    model: ClassVar[type[m.SLIKind]] = m.CoverageSLI
 
 
-class ErrorRateSpec(_Spec):
+class ErrorRateSpec(SliSpec):
     """Good = neither error nor timeout."""
 
     kind: Literal["error_rate"]
+    model: ClassVar[type[m.SLIKind]] = m.ErrorRateSLI
 
 
-class LatencySpec(_Spec):
+class LatencySpec(SliSpec):
     """Good = answered within threshold_ms."""
 
     kind: Literal["latency"]
+    model: ClassVar[type[m.SLIKind]] = m.LatencySLI
     threshold_ms: float = Field(gt=0, description="a positive number of milliseconds")
 
 
-class QualitySpec(_Spec):
+class QualitySpec(SliSpec):
     """Precision, recall or F1 against labels, of one class or macro-averaged."""
 
     kind: Literal["precision", "recall", "f1"]
+    model: ClassVar[type[m.SLIKind]] = m.QualitySLI
     class_: Name | None = Field(
         default=None,
         alias="class",
@@ -166,11 +185,17 @@ class QualitySpec(_Spec):
         "for its calibrated error; precision of one class only)",
     )
 
+    def to_model(self) -> m.QualitySLI:
+        return m.QualitySLI(
+            metric=self.kind, cls=self.class_, min_labels=self.min_labels, labels=self.labels
+        )
 
-class AucSpec(_Spec):
+
+class AucSpec(SliSpec):
     """ROC AUC of a score signal against binary labels."""
 
     kind: Literal["auc"]
+    model: ClassVar[type[m.SLIKind]] = m.AucSLI
     min_labels: int = Field(
         default=100, ge=1, description="labels needed in a slice to judge it: a whole number >= 1"
     )
@@ -184,10 +209,11 @@ class ReferenceSpec(_Spec):
     end: datetime | None = Field(default=None, strict=False, description="fixed range end")
 
 
-class DriftSpec(_Spec):
+class DriftSpec(SliSpec):
     """Share of columns whose distribution drifted from the reference (Evidently)."""
 
     kind: Literal["drift"]
+    model: ClassVar[type[m.SLIKind]] = m.DriftSLI
     columns: list[str] = Field(min_length=1, description="prediction-log columns to compare")
     method: Literal[DRIFT_METHODS] | None = Field(
         default=None, description="an Evidently stat test; omit to let Evidently choose by size"
@@ -203,30 +229,39 @@ class DriftSpec(_Spec):
         description="rows sampled (seeded) from each side: a whole number in [100, 200000]",
     )
 
+    def to_model(self) -> m.DriftSLI:
+        ref = self.reference
+        return m.DriftSLI(
+            columns=tuple(self.columns),
+            reference=m.DriftReference(
+                previous=parse_duration(ref.previous) if ref.previous else None,
+                start=ref.start.astimezone(UTC) if ref.start else None,
+                end=ref.end.astimezone(UTC) if ref.end else None,
+            ),
+            sample_size=self.sample_size,
+            method=self.method,
+        )
 
-class CostPer1kSpec(_Spec):
+
+class CostPer1kSpec(SliSpec):
     """US dollars per 1,000 items."""
 
     kind: Literal["cost_per_1k"]
+    model: ClassVar[type[m.SLIKind]] = m.CostPer1kSLI
 
 
-class DailySpendSpec(_Spec):
+class DailySpendSpec(SliSpec):
     """US dollars per day."""
 
     kind: Literal["daily_spend"]
+    model: ClassVar[type[m.SLIKind]] = m.DailySpendSLI
 
 
 SLISpec = Annotated[
-    CoverageSpec
-    | ErrorRateSpec
-    | LatencySpec
-    | QualitySpec
-    | AucSpec
-    | DriftSpec
-    | CostPer1kSpec
-    | DailySpendSpec,
+    reduce(operator.or_, SliSpec.__subclasses__()),
     Field(discriminator="kind"),
 ]
+"""The ``sli:`` mapping: one of the SLI kinds, told apart by ``kind``."""
 
 
 class AlertingSpec(_Spec):
@@ -264,18 +299,9 @@ class Document(_Spec):
     slos: list[SLOSpec] = Field(min_length=1, description="at least one SLO")
 
 
-SLI_SPECS: dict[str, type[_Spec]] = {
+SLI_SPECS: dict[str, type[SliSpec]] = {
     kind: spec
-    for spec in (
-        CoverageSpec,
-        ErrorRateSpec,
-        LatencySpec,
-        QualitySpec,
-        AucSpec,
-        DriftSpec,
-        CostPer1kSpec,
-        DailySpendSpec,
-    )
+    for spec in SliSpec.__subclasses__()
     for kind in spec.model_fields["kind"].annotation.__args__
 }
 """Every SLI kind the file format knows, by its ``kind`` name."""

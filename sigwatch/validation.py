@@ -21,7 +21,7 @@ from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
 
-from sigwatch.model import DRIFT_COLUMNS_ANY_TASK, PREDICTION_COLUMN
+from sigwatch.model import DRIFT_COLUMNS_ANY_TASK, PREDICTION_COLUMN, Budgeting
 from sigwatch.spec import (
     NAME_PATTERN,
     SLI_SPECS,
@@ -37,9 +37,11 @@ from sigwatch.yamlsource import YamlDocument, YamlIssue, read_yaml
 
 Loc = tuple[str | int, ...]
 
-OCCURRENCE_KINDS = ("coverage", "error_rate", "latency")
-QUALITY_KINDS = ("precision", "recall", "f1")
-RATIO_TARGET_KINDS = (*QUALITY_KINDS, "auc", "drift")
+
+def _timeslice_kinds() -> list[str]:
+    return [k for k, spec in SLI_SPECS.items() if spec.model.budgeting is Budgeting.TIMESLICES]
+
+
 _SECRET_KEY = re.compile(r"token|secret|passw|webhook|api_?key|credential", re.IGNORECASE)
 
 
@@ -453,8 +455,9 @@ def _judge_problems(signal: SignalSpec) -> Iterable[tuple[Loc, str]]:
 
 def _slo_problems(slo: SLOSpec, signal: SignalSpec | None) -> Iterable[tuple[Loc, str]]:
     kind = slo.sli.kind
+    facts = slo.sli.model  # the kind's facts (sigwatch.model)
     window = parse_duration(slo.window)
-    if kind in OCCURRENCE_KINDS:
+    if facts.budgeting is Budgeting.OCCURRENCES:
         for key in ("target", "timeslice"):
             if getattr(slo, key) is not None:
                 yield (
@@ -462,7 +465,7 @@ def _slo_problems(slo: SLOSpec, signal: SignalSpec | None) -> Iterable[tuple[Loc
                     (
                         f"a {kind} SLO counts good events over its window and takes no {key}; "
                         "allowed: objective and window only (target/timeslice are for "
-                        f"{', '.join(k for k in SLI_SPECS if k not in OCCURRENCE_KINDS)})"
+                        f"{', '.join(_timeslice_kinds())})"
                     ),
                 )
     else:
@@ -500,7 +503,7 @@ def _slo_problems(slo: SLOSpec, signal: SignalSpec | None) -> Iterable[tuple[Loc
                     "allowed: a timeslice that divides the window"
                 ),
             )
-    if slo.target is not None and kind in RATIO_TARGET_KINDS:
+    if slo.target is not None and facts.ratio_target:
         target = parse_target(slo.target)
         if not 0 <= target.value <= 1:
             yield (

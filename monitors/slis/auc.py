@@ -13,6 +13,8 @@ from monitors.slis.base import Context, SliValue
 from sigwatch.states import Verdict
 from sigwatch.stats import Z_95, roc_auc
 
+KINDS = ("auc",)
+
 
 def measure(ctx: Context, slo, start: datetime, end: datetime, at: datetime) -> SliValue:
     payload = quality.counts(ctx, start, end, at)

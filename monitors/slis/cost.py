@@ -10,6 +10,8 @@ from datetime import datetime, timedelta
 from monitors.slis.base import Context, SliValue
 from sigwatch.states import Verdict
 
+KINDS = ("cost_per_1k", "daily_spend")
+
 
 def measure(ctx: Context, slo, start: datetime, end: datetime, at: datetime) -> SliValue:
     table = ctx.serving(start, min(end, at))

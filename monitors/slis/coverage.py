@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+KINDS = ("coverage",)
+
 
 def good_total(sli, signal, table: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return table["served"].to_numpy(), table["total"].to_numpy()

@@ -20,6 +20,8 @@ from monitors.logs import scan_logs
 from monitors.slis.base import Context, SliValue
 from sigwatch.states import Verdict
 
+KINDS = ("drift",)
+
 NUMERIC = {"text_len", "score", "latency_ms"}
 # Below this many served rows a slice is not judged: a few hundred night-time rows tested
 # every evaluation would flag drift by chance (and flap).

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+KINDS = ("error_rate",)
+
 
 def good_total(sli, signal, table: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     total = table["total"].to_numpy()

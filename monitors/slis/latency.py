@@ -14,6 +14,8 @@ import polars as pl
 from monitors.partials import HIST, latency_quantile, le_column
 from monitors.windows import label
 
+KINDS = ("latency",)
+
 QUANTILES_OVER = timedelta(hours=1)
 
 

@@ -28,6 +28,8 @@ from sigwatch.states import Verdict
 from sigwatch.stats import wilson_interval
 from sigwatch.store import to_epoch
 
+KINDS = ("precision", "recall", "f1")
+
 BOOTSTRAP = 400
 SEP = "\u241f"  # separates predicted and true class in confusion keys
 

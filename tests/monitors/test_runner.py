@@ -58,6 +58,11 @@ def write_logs(data, signal, frame, day=DAY):
 
 @pytest.fixture
 def data(tmp_path):
+    return content_type_folder(tmp_path)
+
+
+def content_type_folder(tmp_path):
+    """The content_type hour's logs and labels in ``tmp_path``."""
     frame = content_type_hour()
     write_logs(tmp_path, "content_type", frame)
     # 200 labels on "review" predictions: 170 right, 30 wrong; 50 more arrive after 11:00.

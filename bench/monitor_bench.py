@@ -54,12 +54,14 @@ def _peak_mb() -> float:
 
 
 def _registry(which: str):
-    """The shipped definitions with only the drift SLOs (``drift``) or all but them."""
+    """The shipped definitions (``all``), or all but their drift SLOs."""
     from sigwatch.model import Registry
     from sigwatch.registry import load_registry
     from sigwatch.settings import Settings
 
     registry = load_registry(Settings.from_env().definitions_dir)
+    if which == "all":
+        return registry
     keep = (
         (lambda s: s.sli.kind == "drift") if which == "drift" else (lambda s: s.sli.kind != "drift")
     )
@@ -80,41 +82,57 @@ def _reset(folder: Path) -> None:
 
 
 def _cycle(folder: Path, registry, at: datetime) -> dict:
+    """One monitor cycle at ``at``; ``seconds`` is its time without the drift SLOs' slices,
+    ``drift_seconds`` theirs (timed inside the cycle: they share its partial tables)."""
     from monitors.runner import Monitor
+    from monitors.slis import drift
     from sigwatch.clock import FixedClock
     from sigwatch.store import Store
 
-    started = time.perf_counter()
-    with Store.open(folder / "bench.db", clock=FixedClock(at)) as store:
-        outcomes = Monitor(registry, folder, store, FixedClock(at)).run(at)
-    seconds = time.perf_counter() - started
+    spent = [0.0]
+    measure = drift.measure
+
+    def timed(*args, **kwargs):
+        t0 = time.perf_counter()
+        try:
+            return measure(*args, **kwargs)
+        finally:
+            spent[0] += time.perf_counter() - t0
+
+    drift.measure = timed
+    try:
+        started = time.perf_counter()
+        with Store.open(folder / "bench.db", clock=FixedClock(at)) as store:
+            outcomes = Monitor(registry, folder, store, FixedClock(at)).run(at)
+        seconds = time.perf_counter() - started
+    finally:
+        drift.measure = measure
     assert all(o.ok for o in outcomes), [o.error for o in outcomes]
-    return {"seconds": seconds, "slos": sum(len(o.statuses) for o in outcomes)}
+    slos = [s for o in outcomes for s in o.statuses]
+    return {
+        "seconds": seconds - spent[0],
+        "drift_seconds": spent[0],
+        "slos": sum(s.sli != "drift" for s in slos),
+        "drift_slos": sum(s.sli == "drift" for s in slos),
+    }
 
 
 def child(kind: str, data: str, *args: str) -> dict:
     folder = Path(data)
-    if kind in ("cycle", "drift", "warm"):
+    if kind in ("cycle", "warm"):
         from monitors.slis.drift import _import_evidently
 
         _import_evidently()  # paid once per process (about 5 s), not per cycle
     if kind == "cycle":
         _reset(folder)
         scans = _record_scans()
-        out = _cycle(folder, _registry("all but drift"), END)
+        out = _cycle(folder, _registry("all"), END)
         (folder / "scans.json").write_text(json.dumps(scans))
-        out["scans"] = len(scans)
-    elif kind == "drift":
-        _reset(folder)
-        scans = _record_scans()
-        out = _cycle(folder, _registry("drift"), END)
-        out["rows"] = _rows_read(folder, scans)
+        out["scans"] = sum(s["by"] != "drift" for s in scans)
     elif kind == "warm":
         _reset(folder)
-        _cycle(folder, _registry("all but drift"), END - STEP)  # the days already stored
-        _cycle(folder, _registry("drift"), END - STEP)
-        out = _cycle(folder, _registry("all but drift"), END)  # the next 5 minutes
-        out["drift_seconds"] = _cycle(folder, _registry("drift"), END)["seconds"]
+        _cycle(folder, _registry("all"), END - STEP)  # the days already stored
+        out = _cycle(folder, _registry("all"), END)  # the next 5 minutes
     elif kind == "backfill":
         from monitors.runner import Monitor
         from sigwatch.clock import FixedClock
@@ -130,9 +148,11 @@ def child(kind: str, data: str, *args: str) -> dict:
             statuses = store.execute("SELECT COUNT(*) FROM slo_status").fetchone()[0]
         out = {"seconds": time.perf_counter() - started, "statuses": statuses}
     elif kind == "scan":
+        scans = json.loads((folder / "scans.json").read_text())
         started = time.perf_counter()
-        rows = _rows_read(folder, json.loads((folder / "scans.json").read_text()))
+        rows = _rows_read(folder, [s for s in scans if s["by"] != "drift"])
         out = {"seconds": time.perf_counter() - started, "rows": rows}
+        out["drift_rows"] = _rows_read(folder, [s for s in scans if s["by"] == "drift"])
     else:
         out = _evidently(folder)
     return {**out, "peak_mb": _peak_mb()}
@@ -185,11 +205,12 @@ def _record_scans() -> list[dict]:
 
     scans: list[dict] = []
 
-    def logs(original):
+    def logs(original, by):
         def scan(data_dir, signal, start, end, columns):
             scans.append(
                 {
                     "kind": "logs",
+                    "by": by,
                     "signal": signal.name,
                     "start": start.isoformat(),
                     "end": end.isoformat(),
@@ -202,13 +223,13 @@ def _record_scans() -> list[dict]:
 
     def labels(original):
         def scan(data_dir, signal):
-            scans.append({"kind": "labels", "signal": signal.name})
+            scans.append({"kind": "labels", "by": "engine", "signal": signal.name})
             return original(data_dir, signal)
 
         return scan
 
-    for module in (engine, drift):
-        module.scan_logs = logs(module.scan_logs)
+    engine.scan_logs = logs(engine.scan_logs, "engine")
+    drift.scan_logs = logs(drift.scan_logs, "drift")
     engine.scan_label_rows = labels(engine.scan_label_rows)
     return scans
 
@@ -304,23 +325,21 @@ def main() -> None:
     data, rows = _data(root, DAYS, ROWS)
     cycle = _run_child("cycle", data)
     scan = _run_child("scan", data)
-    drift = _run_child("drift", data)
     evidently = _run_child("evidently", data)
     ratio = cycle["seconds"] / scan["seconds"]
     print(
         f"1. cold cycle over {rows:,} rows, {cycle['slos']} SLOs (drift excluded): "
-        f"{cycle['seconds']:.2f} s, peak RSS {cycle['peak_mb']:.0f} MB"
+        f"{cycle['seconds']:.2f} s; the process's peak RSS {cycle['peak_mb']:.0f} MB"
     )
     print(
         f"   (a) bare Polars scan of the same columns ({cycle['scans']} scans, "
-        f"{scan['rows']:,} rows read): {scan['seconds']:.2f} s, peak RSS {scan['peak_mb']:.0f} MB"
+        f"{scan['rows']:,} rows read): {scan['seconds']:.2f} s"
     )
+    print(f"   ratio cycle / scan: {ratio:.2f}x (target <= 1.5x: {_verdict(ratio <= 1.5)})")
     print(
-        f"   ratio cycle / scan: {ratio:.2f}x (target <= 1.5x: {'ok' if ratio <= 1.5 else 'OVER'})"
-    )
-    print(
-        f"   drift SLOs alone: {drift['seconds']:.2f} s for {drift['slos']} SLOs "
-        f"({drift['rows']:,} log rows read), peak RSS {drift['peak_mb']:.0f} MB"
+        f"   drift, its own line: {cycle['drift_seconds']:.2f} s for {cycle['drift_slos']} SLOs "
+        f"({scan['drift_rows']:,} log rows read; Evidently on samples of at most sample_size "
+        "rows a side)"
     )
 
     print(f"2. warm cycle (the next 5 minutes appended), {PER_DAY:,} rows/day, drift excluded:")
@@ -328,15 +347,15 @@ def main() -> None:
     for days in SPANS:
         folder, _ = _data(root, days, days * PER_DAY)
         warm[days] = _run_child("warm", folder)
-        verdict = "ok" if warm[days]["seconds"] <= 0.3 else "OVER"
         print(
             f"   {days:>2} days stored: {warm[days]['seconds']:.3f} s "
-            f"(target <= 0.3 s: {verdict}); drift SLOs {warm[days]['drift_seconds']:.2f} s"
+            f"(target <= 0.3 s: {_verdict(warm[days]['seconds'] <= 0.3)}); "
+            f"drift {warm[days]['drift_seconds']:.2f} s"
         )
     grows = warm[SPANS[1]]["seconds"] / warm[SPANS[0]]["seconds"]
     print(f"   {SPANS[1]} days / {SPANS[0]} days: {grows:.2f}x")
 
-    print(f"3. backfill at {PER_DAY:,} rows/day (drift excluded):")
+    print(f"3. backfill at {PER_DAY:,} rows/day (drift excluded: each hourly slice is a report):")
     backfill = {}
     for days in SPANS:
         folder, total = _data(root, days, days * PER_DAY)
@@ -348,11 +367,11 @@ def main() -> None:
     peak = backfill[SPANS[1]]["peak_mb"] / backfill[SPANS[0]]["peak_mb"]
     print(
         f"   peak RSS {SPANS[1]} days / {SPANS[0]} days: {peak:.2f}x "
-        f"(target: does not grow: {'ok' if peak <= 1.15 else 'GROWS'})"
+        f"(target: does not grow, <= 1.15x: {_verdict(peak <= 1.15)})"
     )
 
     scaled = evidently["seconds"] * rows / evidently["rows"]
-    with_drift = cycle["seconds"] + drift["seconds"]
+    with_drift = cycle["seconds"] + cycle["drift_seconds"]
     ratio_e = scaled / with_drift
     print(
         f"4. Evidently ClassificationPreset + DataDriftPreset on {evidently['rows']:,} rows: "
@@ -360,9 +379,13 @@ def main() -> None:
         f"scaled to {rows:,} rows: {scaled:.0f} s"
     )
     print(
-        f"   ratio Evidently / (cold cycle + drift = {with_drift:.2f} s): {ratio_e:.0f}x "
-        f"(target >= 100x: {'ok' if ratio_e >= 100 else 'UNDER'})"
+        f"   ratio Evidently / (cold cycle with drift, {with_drift:.2f} s): {ratio_e:.0f}x "
+        f"(target >= 100x: {_verdict(ratio_e >= 100)})"
     )
+
+
+def _verdict(met: bool) -> str:
+    return "ok" if met else "MISSED"
 
 
 if __name__ == "__main__":

@@ -15,8 +15,9 @@ The contract of ``Engine.partials(data_dir, signal, start, end, versions)``:
   before the latest computed bucket (logs written late), buckets whose serving source failed,
   and, when a label file changed, the buckets of the slices late labels still change.
 - It reads the logs through ``monitors.logs`` (the data contract) and needs no state of its
-  own; it may read a day at a time (``PolarsEngine`` does, so memory follows a day of logs,
-  not the range).
+  own. The runner asks for at most ``monitors.runner.CHUNK`` (a week) at a time, so a
+  backfill's memory follows a week of logs whatever its length; within that, memory should
+  follow the tables returned, not the rows read (``PolarsEngine`` streams its plans).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
 import polars as pl
 
 from monitors.logs import label_files, scan_label_rows, scan_logs
@@ -43,6 +45,7 @@ from sigwatch.model import Signal
 
 STEP = f"{int(BUCKET.total_seconds())}s"
 SERVING_COLUMNS = ["status", "score", "latency_ms", "cost_usd", "served_by"]
+SEPARATE_SCANS = pl.QueryOptFlags(comm_subplan_elim=False)
 
 
 @dataclass(frozen=True)
@@ -104,21 +107,25 @@ def label_versions(data_dir: Path, signal: Signal) -> pl.DataFrame:
     rows = scan_label_rows(data_dir, signal)
     if rows is None:
         return pl.DataFrame(schema=schema)
+    same_item = pl.col("item_id") == pl.col("item_id").shift(-1)
+    same_time = same_item & (pl.col("labeled_at") == pl.col("labeled_at").shift(-1))
     return (
         rows.sort("item_id", "labeled_at", maintain_order=True)
-        .unique(["item_id", "labeled_at"], keep="last", maintain_order=True)
-        .with_columns(pl.col("labeled_at").shift(-1).over("item_id").alias("next"))
+        .filter(~same_time.fill_null(False))  # of labels at the same instant, the last stays
+        .with_columns(pl.when(same_item).then(pl.col("labeled_at").shift(-1)).alias("next"))
         .with_columns(_ceil("labeled_at").alias("known"), _ceil("next").alias("until"))
         .filter(pl.col("until").is_null() | (pl.col("until") > pl.col("known")))
         .select("item_id", "known", "until", truth="label", truths="labels")
-        .collect()
+        .collect(engine="streaming")
         .cast(schema)
     )
 
 
 class PolarsEngine:
-    """The embedded engine: per UTC day of the range, one lazy scan of the day's partition with
-    every column the tables need, aggregated into both tables."""
+    """The embedded engine: one lazy plan per signal over the partitions the range touches,
+    run by Polars' streaming engine (memory follows the aggregates, not the rows). The serving
+    counts and the latency histogram come from one aggregation keyed by (bucket, latency bin),
+    the quality table from a join of the same scan with the label versions."""
 
     def partials(
         self,
@@ -128,40 +135,28 @@ class PolarsEngine:
         end: datetime,
         versions: pl.DataFrame | None,
     ) -> Partials:
-        serving = [pl.DataFrame(schema=serving_schema(signal))]
-        quality = [pl.DataFrame(schema=quality_schema(signal))] if versions is not None else []
-        day_start = start
-        while day_start < end:
-            next_day = datetime.combine(
-                day_start.date() + timedelta(days=1), datetime.min.time(), start.tzinfo
-            )
-            day_end = min(end, next_day)
-            s, q = self._day(data_dir, signal, day_start, day_end, versions)
-            serving.append(s)
-            if q is not None:
-                quality.append(q)
-            day_start = day_end
-        return Partials(pl.concat(serving), pl.concat(quality) if quality else None)
+        predicted = _predicted_column(signal)
+        columns = SERVING_COLUMNS + (["item_id", predicted] if versions is not None else [])
+        logs = scan_logs(data_dir, signal, start, end, list(dict.fromkeys(columns)))
+        quality = pl.DataFrame(schema=quality_schema(signal)) if versions is not None else None
+        if logs is None or start >= end:
+            return Partials(_serving_table(None, signal, start, end), quality)
+        plans = [_counts(logs, signal, start)]
+        if versions is not None:
+            rows = logs.with_columns(pl.col("event_time").dt.truncate(STEP).alias("bucket"))
+            plans.append(_quality(rows, versions, signal, predicted))
+        # Each plan streams its own scan: sharing one (common subplan elimination) caches the
+        # columns read, and memory would follow the rows, not the tables.
+        counts, *rest = pl.collect_all(plans, engine="streaming", optimizations=SEPARATE_SCANS)
+        if rest:
+            quality = rest[0].sort("bucket", "known", "until", nulls_last=True)
+        return Partials(_serving_table(counts, signal, start, end), quality)
 
     def serving(
         self, data_dir: Path, signal: Signal, start: datetime, end: datetime
     ) -> pl.DataFrame:
         """The serving table alone."""
         return self.partials(data_dir, signal, start, end, None).serving
-
-    def _day(self, data_dir, signal, start, end, versions):
-        frame = pl.DataFrame({"bucket": buckets(start, end)})
-        predicted = _predicted_column(signal)
-        columns = SERVING_COLUMNS + (["item_id", predicted] if versions is not None else [])
-        logs = scan_logs(data_dir, signal, start, end, list(dict.fromkeys(columns)))
-        quality = pl.DataFrame(schema=quality_schema(signal)) if versions is not None else None
-        if logs is None:
-            return _complete(frame, signal), quality
-        rows = logs.with_columns(pl.col("event_time").dt.truncate(STEP).alias("bucket")).collect()
-        frame = frame.join(_serving(rows.lazy(), signal), on="bucket", how="left")
-        if versions is not None:
-            quality = _quality(rows, versions, signal, predicted)
-        return _complete(frame, signal), quality
 
 
 def _predicted_column(signal: Signal) -> str:
@@ -170,67 +165,78 @@ def _predicted_column(signal: Signal) -> str:
     return "score" if signal.task == "score" else "label"
 
 
-def _serving(logs: pl.LazyFrame, signal: Signal) -> pl.DataFrame:
+BINS = MAX_BIN + 2  # the histogram's bins, and one for answers without a latency
+
+
+def _counts(logs: pl.LazyFrame, signal: Signal, start: datetime) -> pl.LazyFrame:
+    """Counts per (bucket, latency bin), keyed by one integer: bucket index x BINS + bin."""
     status = pl.col("status")
     external = pl.col("served_by") == "external_api"
     latency = pl.col("latency_ms")
     binned = (
-        (latency.clip(lower_bound=1.0).log10() * BINS_PER_DECADE).floor().clip(0, MAX_BIN)
-    ).cast(pl.Int32)
-    return (
-        logs.with_columns(binned.alias("bin"))
-        .group_by("bucket")
-        .agg(
-            pl.len().cast(pl.Int64).alias("total"),
-            *[
-                (status == s).sum().cast(pl.Int64).alias(s)
-                for s in ("ok", "abstain", "error", "timeout")
-            ],
-            ((status == "ok") & (pl.col("score") >= signal.serving_threshold))
-            .sum()
-            .cast(pl.Int64)
-            .alias("served"),
-            external.sum().cast(pl.Int64).alias("external"),
-            *[
-                (latency <= t).sum().cast(pl.Float64).alias(le_column(t))
-                for t in latency_thresholds(signal)
-            ],
-            *[(pl.col("bin") == k).sum().cast(pl.Int64).alias(HIST[k]) for k in range(MAX_BIN + 1)],
-            pl.col("cost_usd").sum().alias("cost"),
-            pl.col("cost_usd").filter(external).sum().alias("cost_external"),
-        )
-        .collect()
+        (latency.clip(lower_bound=1.0).log10() * BINS_PER_DECADE)
+        .floor()
+        .clip(0, MAX_BIN)
+        .cast(pl.Int64)
+        .fill_null(BINS - 1)
+    )
+    since = pl.col("event_time").dt.epoch("us") - int(start.timestamp() * 1_000_000)
+    index = since // int(BUCKET.total_seconds() * 1_000_000)
+    return logs.group_by((index * BINS + binned).alias("key")).agg(
+        pl.len().cast(pl.Int64).alias("total"),
+        *[
+            (status == s).sum().cast(pl.Int64).alias(s)
+            for s in ("ok", "abstain", "error", "timeout")
+        ],
+        ((status == "ok") & (pl.col("score") >= signal.serving_threshold))
+        .sum()
+        .cast(pl.Int64)
+        .alias("served"),
+        external.sum().cast(pl.Int64).alias("external"),
+        *[
+            (latency <= t).sum().cast(pl.Float64).alias(le_column(t))
+            for t in latency_thresholds(signal)
+        ],
+        pl.col("cost_usd").sum().alias("cost"),
+        pl.col("cost_usd").filter(external).sum().alias("cost_external"),
     )
 
 
-def _complete(frame: pl.DataFrame, signal: Signal) -> pl.DataFrame:
-    """Every column of the serving schema: a bucket without logs counts zeros; latency and
-    cost are the logs' (a serving source may replace them)."""
-    have = set(frame.columns)
-
-    def column(name: str) -> pl.Expr:
-        if name == "bucket":
-            return pl.col("bucket")
-        if name in ("latency_total", "requests"):
-            return pl.col("total").fill_null(0) if "total" in have else pl.lit(0)
-        if name == "source":
-            return pl.lit("logs")
-        if name == "source_error":
-            return pl.lit(None, pl.Utf8)
-        return pl.col(name).fill_null(0) if name in have else pl.lit(0)
-
+def _serving_table(
+    counts: pl.DataFrame | None, signal: Signal, start: datetime, end: datetime
+) -> pl.DataFrame:
+    """The serving table of ``[start, end)`` from the keyed counts: a row for every bucket
+    (zeros where there were no logs), the histogram spread into its ``hist_<k>`` columns;
+    latency and cost are the logs' (a serving source may replace them)."""
     schema = serving_schema(signal)
-    return frame.select([column(name).cast(dtype).alias(name) for name, dtype in schema.items()])
+    n = max(0, int((end - start) / BUCKET))
+    columns: dict[str, object] = {"bucket": buckets(start, end) if n else []}
+    keys = counts["key"].to_numpy() if counts is not None else np.zeros(0, np.int64)
+    index, binned = keys // BINS, keys % BINS
+    for name in schema.names():
+        if name in ("bucket", "source", "source_error") or name.startswith("hist_"):
+            continue
+        source = "total" if name in ("latency_total", "requests") else name
+        weights = counts[source].to_numpy() if counts is not None else None
+        columns[name] = np.bincount(index, weights=weights, minlength=n)[:n]
+    hist = np.zeros((n, BINS), dtype=np.int64)
+    if counts is not None:
+        np.add.at(hist, (index, binned), counts["total"].to_numpy())
+    for k, name in enumerate(HIST):
+        columns[name] = hist[:, k]
+    columns["source"] = ["logs"] * n
+    columns["source_error"] = [None] * n
+    return pl.DataFrame(columns).select([pl.col(c).cast(t) for c, t in schema.items()])
 
 
 def _quality(
-    rows: pl.DataFrame, versions: pl.DataFrame, signal: Signal, predicted: str
-) -> pl.DataFrame:
-    """The quality table of a day's logs: served predictions joined to every version of their
-    item's label, counted per bucket and ``known``/``until`` span."""
+    rows: pl.LazyFrame, versions: pl.DataFrame, signal: Signal, predicted: str
+) -> pl.LazyFrame:
+    """The quality table's plan: served predictions joined to every version of their item's
+    label, counted per bucket and ``known``/``until`` span."""
+    labelled = versions["item_id"].unique().implode()
     joined = (
-        rows.lazy()
-        .filter(pl.col("status") == "ok")
+        rows.filter((pl.col("status") == "ok") & pl.col("item_id").is_in(labelled))
         .select("bucket", "item_id", pl.col(predicted).alias("predicted"))
         .join(versions.lazy(), on="item_id")
     )
@@ -254,13 +260,15 @@ def _quality(
             .agg(pl.len().alias("n"))
         )
     schema = quality_schema(signal)
-    return counts.select([pl.col(c).cast(t) for c, t in schema.items()]).collect().sort(span)
+    return counts.select([pl.col(c).cast(t) for c, t in schema.items()])
 
 
 def _entity_counts(joined: pl.LazyFrame, signal: Signal, span: list[str]) -> pl.LazyFrame:
     """Per entity type: an entity predicted and true is a true positive, predicted only a false
     positive, true only a miss; an item's set counts each entity once."""
-    items = joined.with_row_index("row")
+    # The labelled predictions are few (labels are a sample): they are collected here, so each
+    # item's row number is fixed before the sets are exploded and joined back.
+    items = joined.collect(engine="streaming").with_row_index("row").lazy()
     kind = pl.col("entity").str.extract(r"^([^:]*):", 1)
 
     def side(column: str, flag: str) -> pl.LazyFrame:

@@ -104,6 +104,10 @@ def quality_schema(signal: Signal) -> pl.Schema:
     return pl.Schema({"bucket": TIME, "known": TIME, "until": TIME, **counts, "n": pl.Int64()})
 
 
+def _midnight(day: date, like: datetime, days: int = 0) -> datetime:
+    return datetime.combine(day + timedelta(days=days), datetime.min.time(), like.tzinfo)
+
+
 def known_at(table: pl.DataFrame, at: datetime) -> pl.DataFrame:
     """The quality rows whose label is the item's latest known at ``at``."""
     return table.filter(
@@ -142,23 +146,26 @@ class Tables:
                 return
             start, end = table["bucket"].min(), table["bucket"].max() + BUCKET
         self.folder(signal).mkdir(parents=True, exist_ok=True)
+        by_day = {
+            key[0]: rows
+            for key, rows in table.filter(pl.col("bucket").is_between(start, end, closed="left"))
+            .sort("bucket")
+            .group_by(pl.col("bucket").dt.date(), maintain_order=True)
+        }
         day = start.date()
-        while datetime.combine(day, datetime.min.time(), start.tzinfo) < end:
-            lo = max(start, datetime.combine(day, datetime.min.time(), start.tzinfo))
-            hi = min(
-                end, datetime.combine(day + timedelta(days=1), datetime.min.time(), start.tzinfo)
-            )
-            rows = table.filter(pl.col("bucket").is_between(lo, hi, closed="left"))
+        while _midnight(day, start) < end:
+            lo, hi = max(start, _midnight(day, start)), min(end, _midnight(day, start, 1))
+            rows = by_day.get(day, table.clear())
             path = self._file(signal, day)
             if path.exists():
                 kept = pl.read_parquet(path).filter(
                     ~pl.col("bucket").is_between(lo, hi, closed="left")
                 )
                 if not kept.is_empty():
-                    rows = pl.concat([kept, rows.select(kept.columns)], how="vertical")
+                    rows = pl.concat([kept, rows.select(kept.columns)]).sort("bucket")
             if not rows.is_empty() or path.exists():
                 tmp = path.with_suffix(f".{os.getpid()}.tmp")
-                rows.sort("bucket").write_parquet(tmp)
+                rows.write_parquet(tmp, compression="lz4", statistics=False)
                 tmp.replace(path)
             day += timedelta(days=1)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 import traceback
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -34,6 +34,7 @@ from sigwatch.store import Run, SloStatus, Store
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 RETRY_SOURCE = timedelta(hours=6)  # how far back a bucket the source failed is read again
 STATUS_BATCH = 5000  # statuses written at a time by a backfill
+CHUNK = timedelta(days=7)  # the longest range the engine is asked for at once
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,15 @@ class Update:
     start: datetime
     end: datetime
     fresh: bool
+
+
+def _chunks(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    """``[start, end)`` in spans of at most ``CHUNK`` (one empty span when it is empty)."""
+    spans = []
+    while start < end or not spans:
+        spans.append((start, min(end, start + CHUNK)))
+        start = spans[-1][1]
+    return spans
 
 
 def reads_labels(signal: Signal) -> bool:
@@ -177,12 +187,17 @@ class Monitor:
         if len(failed):
             start = min(start, failed.min())
         start = min(start, end)
-        partials = self.engine.partials(self.data_dir, signal, start, end, versions)
-        partials = replace(partials, serving=self.source.fill(signal, partials.serving))
-        if start < end:
-            self.tables.write(signal.name, partials.serving, start, end)
-            if partials.quality is not None:
-                self.quality.write(signal.name, partials.quality, start, end)
+        serving, quality = [], []
+        for lo, hi in _chunks(start, end):  # memory follows a chunk, not the range
+            part = self.engine.partials(self.data_dir, signal, lo, hi, versions)
+            serving.append(self.source.fill(signal, part.serving))
+            if hi > lo:
+                self.tables.write(signal.name, serving[-1], lo, hi)
+            if part.quality is not None:
+                quality.append(part.quality)
+                if hi > lo:
+                    self.quality.write(signal.name, part.quality, lo, hi)
+        partials = Partials(pl.concat(serving), pl.concat(quality) if quality else None)
         if versions is not None:
             self.quality.save_state(signal, end, fingerprint)
         return Update(partials, start, end, last is None)

@@ -122,10 +122,10 @@ def label_versions(data_dir: Path, signal: Signal) -> pl.DataFrame:
 
 
 class PolarsEngine:
-    """The embedded engine: one lazy plan per signal over the partitions the range touches,
-    run by Polars' streaming engine (memory follows the aggregates, not the rows). The serving
-    counts and the latency histogram come from one aggregation keyed by (bucket, latency bin),
-    the quality table from a join of the same scan with the label versions."""
+    """The embedded engine: lazy plans over the partitions the range touches, run together by
+    Polars' streaming engine. The serving counts and the latency histogram come from one
+    aggregation keyed by (bucket, latency bin); the quality table from the served, labelled
+    rows joined with the label versions."""
 
     def partials(
         self,

@@ -46,6 +46,7 @@ from sigwatch.model import Signal
 STEP = f"{int(BUCKET.total_seconds())}s"
 SERVING_COLUMNS = ["status", "score", "latency_ms", "cost_usd", "served_by"]
 SEPARATE_SCANS = pl.QueryOptFlags(comm_subplan_elim=False)
+STREAM_FROM = timedelta(hours=6)
 
 
 @dataclass(frozen=True)
@@ -141,13 +142,18 @@ class PolarsEngine:
         quality = pl.DataFrame(schema=quality_schema(signal)) if versions is not None else None
         if logs is None or start >= end:
             return Partials(_serving_table(None, signal, start, end), quality)
+        # A day or more streams (memory follows the aggregates); a run's few new buckets go
+        # through the in-memory engine, whose start-up is cheaper.
+        long = end - start > STREAM_FROM
         plans = [_counts(logs, signal, start)]
         if versions is not None:
             rows = logs.with_columns(pl.col("event_time").dt.truncate(STEP).alias("bucket"))
-            plans.append(_quality(rows, versions, signal, predicted))
+            plans.append(_quality(rows, versions, signal, predicted, prefilter=long))
         # Each plan streams its own scan: sharing one (common subplan elimination) caches the
         # columns read, and memory would follow the rows, not the tables.
-        counts, *rest = pl.collect_all(plans, engine="streaming", optimizations=SEPARATE_SCANS)
+        counts, *rest = pl.collect_all(
+            plans, engine="streaming" if long else "in-memory", optimizations=SEPARATE_SCANS
+        )
         if rest:
             quality = rest[0].sort("bucket", "known", "until", nulls_last=True)
         return Partials(_serving_table(counts, signal, start, end), quality)
@@ -230,13 +236,16 @@ def _serving_table(
 
 
 def _quality(
-    rows: pl.LazyFrame, versions: pl.DataFrame, signal: Signal, predicted: str
+    rows: pl.LazyFrame, versions: pl.DataFrame, signal: Signal, predicted: str, prefilter: bool
 ) -> pl.LazyFrame:
     """The quality table's plan: served predictions joined to every version of their item's
-    label, counted per bucket and ``known``/``until`` span."""
-    labelled = versions["item_id"].unique().implode()
+    label, counted per bucket and ``known``/``until`` span. Over a long range, rows of items
+    never labelled are dropped first (it keeps the join's memory small)."""
+    served = pl.col("status") == "ok"
+    if prefilter:
+        served &= pl.col("item_id").is_in(versions["item_id"].unique().implode())
     joined = (
-        rows.filter((pl.col("status") == "ok") & pl.col("item_id").is_in(labelled))
+        rows.filter(served)
         .select("bucket", "item_id", pl.col(predicted).alias("predicted"))
         .join(versions.lazy(), on="item_id")
     )

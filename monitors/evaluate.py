@@ -36,15 +36,22 @@ NO_DATA_AFTER = timedelta(minutes=30)
 class Series:
     """Good/total per bucket of one occurrence SLO, as cumulative sums for window queries."""
 
-    starts: np.ndarray  # epoch seconds of bucket starts, ascending
+    starts: np.ndarray  # epoch seconds of row starts (a bucket, or a rolled-up day), ascending
     good: np.ndarray  # cumulative, length len(starts) + 1
     total: np.ndarray
     errors: list[str]  # source errors (an unreachable Prometheus) of the buckets read
+    ends: np.ndarray  # epoch seconds of row ends
 
     def between(self, start: datetime, end: datetime) -> tuple[float, float]:
-        lo = np.searchsorted(self.starts, to_epoch(start), side="left")
-        hi = np.searchsorted(self.starts, to_epoch(end), side="left")
+        lo, hi = self._row(to_epoch(start)), self._row(to_epoch(end))
         return float(self.good[hi] - self.good[lo]), float(self.total[hi] - self.total[lo])
+
+    def _row(self, at: int) -> int:
+        """The first row starting at or after ``at``, which must not fall inside a row."""
+        k = int(np.searchsorted(self.starts, at, side="left"))
+        if k > 0 and self.ends[k - 1] > at:
+            raise ValueError(f"{at} falls inside a rolled-up day of the serving table")
+        return k
 
 
 def occurrence_series(ctx: Context, slo: SLO, start: datetime, end: datetime) -> Series:
@@ -57,6 +64,7 @@ def occurrence_series(ctx: Context, slo: SLO, start: datetime, end: datetime) ->
         np.concatenate([[0.0], np.cumsum(good, dtype=np.float64)]),
         np.concatenate([[0.0], np.cumsum(total, dtype=np.float64)]),
         errors(table) if errors else [],
+        ctx.row_ends(table),
     )
 
 

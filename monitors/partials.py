@@ -137,13 +137,14 @@ class Tables:
         table: pl.DataFrame,
         start: datetime | None = None,
         end: datetime | None = None,
-    ) -> None:
+    ) -> dict[date, pl.DataFrame]:
         """Store ``table`` as the rows of the buckets ``[start, end)`` (by default: from its
         first bucket to the end of its last), replacing whatever was stored for them (a
-        recomputed bucket with no rows left is emptied)."""
+        recomputed bucket with no rows left is emptied). Returns each day's rows as stored."""
+        written: dict[date, pl.DataFrame] = {}
         if start is None or end is None:
             if table.is_empty():
-                return
+                return written
             start, end = table["bucket"].min(), table["bucket"].max() + BUCKET
         self.folder(signal).mkdir(parents=True, exist_ok=True)
         by_day = {
@@ -167,7 +168,9 @@ class Tables:
                 tmp = path.with_suffix(f".{os.getpid()}.tmp")
                 rows.write_parquet(tmp, compression="lz4", statistics=False)
                 tmp.replace(path)
+                written[day] = rows
             day += timedelta(days=1)
+        return written
 
     def read(self, signal: str, schema: pl.Schema, start: datetime, end: datetime) -> pl.DataFrame:
         """Stored rows of the buckets of ``[start, end)``, by bucket, with ``schema``'s columns."""
@@ -198,6 +201,90 @@ class ServingTables(Tables):
         if columns is not None:
             schema = pl.Schema({c: schema[c] for c in columns})
         return super().read(signal.name, schema, start, end)
+
+    def write(  # type: ignore[override]
+        self,
+        signal: str,
+        table: pl.DataFrame,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> dict[date, pl.DataFrame]:
+        """Store the buckets (see ``Tables.write``) and the day rollups of the days written."""
+        written = super().write(signal, table, start, end)
+        if written:
+            self._roll_up(signal, written)
+        return written
+
+    def _roll_up(self, signal: str, days: dict[date, pl.DataFrame]) -> None:
+        """``days.parquet``: a row per stored day, its buckets summed (bucket = midnight; a
+        source error stays on the day's buckets, whose latency and cost the source left at
+        zero). A window's full days are read from here (``read_compact``)."""
+        sample = next(iter(days.values()))
+        numeric = [c for c, t in sample.schema.items() if t.is_numeric()]
+        rows = pl.concat(
+            [
+                rows.select(
+                    pl.lit(_midnight(day, rows["bucket"][0]) if len(rows) else None)
+                    .cast(TIME)
+                    .alias("bucket"),
+                    *[pl.col(c).sum() for c in numeric],
+                    pl.col("source").last(),
+                    pl.lit(None, pl.Utf8).alias("source_error"),
+                )
+                for day, rows in days.items()
+                if len(rows)
+            ]
+        ).select(sample.columns)
+        path = self.folder(signal) / "days.parquet"
+        if path.exists():
+            kept = pl.read_parquet(path)
+            if kept.columns == rows.columns:
+                rows = pl.concat(
+                    [kept.filter(~pl.col("bucket").is_in(rows["bucket"].implode())), rows]
+                )
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        rows.sort("bucket").write_parquet(tmp, compression="lz4", statistics=False)
+        tmp.replace(path)
+
+    def read_compact(
+        self, signal: Signal, start: datetime, end: datetime, fine: set[date]
+    ) -> tuple[pl.DataFrame, set[date]]:
+        """The buckets of ``[start, end)`` with each full day not in ``fine`` as one row (its
+        rollup): a 28-day window is a few days of buckets and a row per other day, however
+        long the tables are. Returns the table and the days it holds as one row each; a sum
+        between two times on bucket boundaries outside those days equals the sum over the
+        buckets."""
+        schema = serving_schema(signal)
+        days, day = [], start.date()
+        while _midnight(day, start) < end:
+            days.append(day)
+            day += timedelta(days=1)
+        whole = {
+            d
+            for d in days
+            if d not in fine and _midnight(d, start) >= start and _midnight(d, start, 1) <= end
+        }
+        rolled = pl.DataFrame(schema=schema)
+        path = self.folder(signal.name) / "days.parquet"
+        if whole and path.exists() and pl.read_parquet_schema(path) == dict(schema):
+            rolled = pl.read_parquet(path).filter(pl.col("bucket").dt.date().is_in(list(whole)))
+        compacted = set(rolled["bucket"].dt.date().to_list())
+        first, last = f"date={start.date()}", f"date={(end - timedelta(microseconds=1)).date()}"
+        files = [
+            path
+            for path in self.days(signal.name)
+            if first <= path.stem <= last and date.fromisoformat(path.stem[5:]) not in compacted
+        ]
+        buckets = (
+            pl.scan_parquet(files, extra_columns="ignore", missing_columns="insert")
+            .filter(pl.col("bucket").is_between(start, end, closed="left"))
+            .select([pl.col(c).cast(t) for c, t in schema.items()])
+            .collect()
+            if files
+            else pl.DataFrame(schema=schema)
+        )
+        table = pl.concat([rolled.select(buckets.columns), buckets]).sort("bucket")
+        return table, compacted
 
     def end(self, signal: Signal, source: str) -> datetime | None:
         """The end of the latest stored bucket (where the next computation starts); None when

@@ -99,8 +99,10 @@ class Monitor:
         self.quality = QualityTables(data_dir)
         self.reports_dir = reports_dir if reports_dir is not None else data_dir / "reports"
 
-    def context(self, signal: Signal) -> Context:
-        return Context(self.data_dir, self.store, signal, self.seed, self.reports_dir, self.tables)
+    def context(self, signal: Signal, *, compact: bool = False) -> Context:
+        return Context(
+            self.data_dir, self.store, signal, self.seed, self.reports_dir, self.tables, compact
+        )
 
     # --- one evaluation time ----------------------------------------------------------------
 
@@ -116,7 +118,7 @@ class Monitor:
 
     def _evaluate_at(self, signal: Signal, at: datetime) -> list[SloStatus]:
         update = self._update_partials(signal, at)
-        ctx = self.context(signal)
+        ctx = self.context(signal, compact=True)
         if update.fresh:  # nothing was stored before: the tables just computed are all there is
             ctx.prime(EPOCH, update.end, update.partials.serving, update.partials.quality)
         return self._evaluate(ctx, [at], [at])

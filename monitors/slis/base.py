@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 
-from monitors.partials import QualityTables, ServingTables
+from monitors.partials import BUCKET, QualityTables, ServingTables
+from monitors.windows import WINDOWS
 from sigwatch.model import Signal
 from sigwatch.states import Verdict
 from sigwatch.store import Store, to_epoch
@@ -30,27 +31,59 @@ class SliValue:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-class _Cached:
-    """A partial table read once for the widest span of buckets asked, and sliced after."""
+DAY_SECONDS = 86_400
+BUCKET_SECONDS = int(BUCKET.total_seconds())
 
-    def __init__(self, read: Callable[[datetime, datetime], pl.DataFrame]) -> None:
+
+def _midnight(at: datetime) -> datetime:
+    return at.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _midnight_of(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+class _Cached:
+    """A partial table read once for the widest span of buckets asked, and sliced after.
+
+    ``read(lo, hi, fine)`` may return some whole days as one row each (the serving table's
+    rollups; ``fine`` are days it must not), with the set of days it did: a slice whose start
+    or end falls inside such a day reads again with that day in buckets, so every slice is
+    exact."""
+
+    def __init__(
+        self, read: Callable[[datetime, datetime, set[date]], tuple[pl.DataFrame, set[date]]]
+    ) -> None:
         self.read = read
         self.table: pl.DataFrame | None = None
         self.span: tuple[datetime, datetime] | None = None
         self.epochs = np.zeros(0, np.int64)
         self.cumulative: dict[tuple[str, ...], np.ndarray] = {}
+        self.fine: set[date] = set()
+        self.compacted: set[date] = set()
 
-    def prime(self, table: pl.DataFrame, start: datetime, end: datetime) -> None:
-        self.table, self.span = table, (start, end)
+    def prime(
+        self,
+        table: pl.DataFrame,
+        start: datetime,
+        end: datetime,
+        compacted: set[date] = frozenset(),
+    ) -> None:
+        self.table, self.span, self.compacted = table, (start, end), set(compacted)
         self.epochs = table["bucket"].dt.epoch("s").to_numpy()
         self.cumulative = {}
 
     def rows(self, start: datetime, end: datetime) -> tuple[int, int]:
         span = self.span
-        if span is None or start < span[0] or end > span[1]:
+        inside = {
+            b.date() for b in (start, end) if b.date() in self.compacted and b != _midnight(b)
+        }
+        if span is None or start < span[0] or end > span[1] or inside:
             lo = start if span is None else min(start, span[0])
             hi = end if span is None else max(end, span[1])
-            self.prime(self.read(lo, hi), lo, hi)
+            self.fine |= inside
+            table, compacted = self.read(lo, hi, self.fine)
+            self.prime(table, lo, hi, compacted)
         found = np.searchsorted(self.epochs, [to_epoch(start), to_epoch(end)], side="left")
         return int(found[0]), int(found[1])
 
@@ -71,18 +104,38 @@ class Context:
     seed: int = 0
     reports_dir: Path | None = None
     tables: ServingTables | None = None
+    # A run at one time reads a long window's older days as one row each (``read_compact``):
+    # its sums end at that time. Many times (a backfill) need every bucket.
+    compact: bool = False
     _serving: _Cached = field(init=False, repr=False)
     _quality: _Cached = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         tables = self.tables or ServingTables(self.data_dir)
         quality = QualityTables(self.data_dir)
-        self._serving = _Cached(lambda lo, hi: tables.read(self.signal, lo, hi))
-        self._quality = _Cached(lambda lo, hi: quality.read(self.signal, lo, hi))
+
+        def serving(lo: datetime, hi: datetime, fine: set[date]):
+            if not self.compact:
+                return tables.read(self.signal, lo, hi), set()
+            # the days the burn-rate windows end in stay in buckets: only older days are rolled up
+            recent = _midnight(hi - max(WINDOWS))
+            days = {(recent + timedelta(days=k)).date() for k in range((hi - recent).days + 1)}
+            return tables.read_compact(self.signal, lo, hi, fine | days)
+
+        self._serving = _Cached(serving)
+        self._quality = _Cached(lambda lo, hi, fine: (quality.read(self.signal, lo, hi), set()))
 
     def serving(self, start: datetime, end: datetime) -> pl.DataFrame:
         """The serving table's buckets starting in ``[start, end)``."""
         return self._serving.slice(start, end)
+
+    def row_ends(self, table: pl.DataFrame) -> np.ndarray:
+        """Epoch seconds where each row of a slice of the serving table ends: a bucket after
+        5 minutes, a rolled-up day at the next midnight."""
+        starts = table["bucket"].dt.epoch("s").to_numpy()
+        days = {to_epoch(_midnight_of(d)) for d in self._serving.compacted}
+        widths = [DAY_SECONDS if s in days else BUCKET_SECONDS for s in starts.tolist()]
+        return starts + np.asarray(widths, dtype=np.int64)
 
     def quality(self, start: datetime, end: datetime) -> pl.DataFrame:
         """The quality table's rows of the buckets starting in ``[start, end)``."""

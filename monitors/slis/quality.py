@@ -130,17 +130,23 @@ def metric_from_confusion(matrix: np.ndarray, metric: str, cls: int | None) -> f
     """precision/recall/f1 from a confusion matrix (rows predicted, columns true), for one
     class or macro-averaged over the classes that were predicted or present (as scikit-learn
     does, a class with no predictions has precision 0)."""
-    tp = np.diag(matrix)
-    predicted, actual = matrix.sum(axis=1), matrix.sum(axis=0)
+    return float(_metrics(matrix[None], metric, cls)[0])
+
+
+def _metrics(matrices: np.ndarray, metric: str, cls: int | None) -> np.ndarray:
+    """``metric_from_confusion`` of each of a stack of matrices (shape draws x k x k)."""
+    tp = np.diagonal(matrices, axis1=1, axis2=2)
+    predicted, actual = matrices.sum(axis=2), matrices.sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         precision = np.where(predicted > 0, tp / predicted, 0.0)
         recall = np.where(actual > 0, tp / actual, 0.0)
         f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
-    values = {"precision": precision, "recall": recall, "f1": f1}[metric]
-    if cls is not None:
-        return float(values[cls])
-    present = (predicted > 0) | (actual > 0)
-    return float(values[present].mean()) if present.any() else float("nan")
+        values = {"precision": precision, "recall": recall, "f1": f1}[metric]
+        if cls is not None:
+            return values[:, cls]
+        present = (predicted > 0) | (actual > 0)
+        counted = present.sum(axis=1)
+        return np.where(counted > 0, np.where(present, values, 0.0).sum(axis=1) / counted, np.nan)
 
 
 def _bootstrap(matrix: np.ndarray, metric: str, cls: int | None, seed: int) -> tuple[float, float]:
@@ -148,7 +154,7 @@ def _bootstrap(matrix: np.ndarray, metric: str, cls: int | None, seed: int) -> t
     flat = matrix.ravel()
     total = int(flat.sum())
     draws = rng.multinomial(total, flat / total, size=BOOTSTRAP)
-    values = [metric_from_confusion(d.reshape(matrix.shape), metric, cls) for d in draws]
+    values = _metrics(draws.reshape(BOOTSTRAP, *matrix.shape), metric, cls)
     return float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))
 
 

@@ -219,22 +219,17 @@ class ServingTables(Tables):
         """``days.parquet``: a row per stored day, its buckets summed (bucket = midnight; a
         source error stays on the day's buckets, whose latency and cost the source left at
         zero). A window's full days are read from here (``read_compact``)."""
-        sample = next(iter(days.values()))
-        numeric = [c for c, t in sample.schema.items() if t.is_numeric()]
-        rows = pl.concat(
-            [
-                rows.select(
-                    pl.lit(_midnight(day, rows["bucket"][0]) if len(rows) else None)
-                    .cast(TIME)
-                    .alias("bucket"),
-                    *[pl.col(c).sum() for c in numeric],
-                    pl.col("source").last(),
-                    pl.lit(None, pl.Utf8).alias("source_error"),
-                )
-                for day, rows in days.items()
-                if len(rows)
-            ]
-        ).select(sample.columns)
+        stored = pl.concat([rows for rows in days.values() if len(rows)])
+        numeric = [c for c, t in stored.schema.items() if t.is_numeric()]
+        rows = (
+            stored.group_by(pl.col("bucket").dt.truncate("1d"), maintain_order=True)
+            .agg(
+                *[pl.col(c).sum() for c in numeric],
+                pl.col("source").last(),
+                pl.lit(None, pl.Utf8).alias("source_error"),
+            )
+            .select(stored.columns)
+        )
         path = self.folder(signal) / "days.parquet"
         if path.exists():
             kept = pl.read_parquet(path)

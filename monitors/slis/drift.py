@@ -11,8 +11,11 @@ as self-contained HTML for the console. Evidently is imported here only: it cost
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import warnings
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import polars as pl
 
@@ -26,6 +29,7 @@ NUMERIC = {"text_len", "score", "latency_ms"}
 # Below this many served rows a slice is not judged: a few hundred night-time rows tested
 # every evaluation would flag drift by chance (and flap).
 MIN_ROWS = 1000
+SETTLED = timedelta(hours=1)  # a reference span ended this long ago gets no more logs
 
 
 def _frame(ctx: Context, columns: list[str], start: datetime, end: datetime, n: int, seed: int):
@@ -43,6 +47,32 @@ def _frame(ctx: Context, columns: list[str], start: datetime, end: datetime, n: 
     return frame.sample(n=min(n, len(frame)), seed=seed) if len(frame) > n else frame
 
 
+def _reference(ctx: Context, slo, start: datetime, end: datetime, seed: int, at: datetime):
+    """The reference sample, kept once its span is over (a day's slices all compare with the
+    same span: reading a week of logs every run would be most of a drift SLO's cost). The file
+    names what it was drawn from, so another span, seed, size or column list draws again."""
+    sli = slo.sli
+    columns = list(sli.columns)
+    if end > at - SETTLED:  # logs of the span may still arrive
+        return _frame(ctx, columns, start, end, sli.sample_size, seed)
+    key = hashlib.sha256(
+        json.dumps([columns, start.isoformat(), end.isoformat(), seed, sli.sample_size]).encode()
+    ).hexdigest()[:16]
+    folder = ctx.data_dir / "partials" / "drift" / f"signal={ctx.signal.name}" / slo.name
+    path = folder / f"reference-{key}.parquet"
+    if path.exists():
+        return pl.read_parquet(path)
+    frame = _frame(ctx, columns, start, end, sli.sample_size, seed)
+    if frame is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in sorted(folder.glob("reference-*.parquet"), key=lambda p: p.stat().st_mtime)[:-2]:
+            old.unlink(missing_ok=True)  # a drift SLO needs its latest one or two
+        tmp = folder / f".{key}.{os.getpid()}.tmp"
+        frame.write_parquet(tmp)
+        tmp.replace(path)
+    return frame
+
+
 def measure(ctx: Context, slo, start: datetime, end: datetime, at: datetime) -> SliValue:
     sli = slo.sli
     columns = list(sli.columns)
@@ -50,7 +80,7 @@ def measure(ctx: Context, slo, start: datetime, end: datetime, at: datetime) -> 
     current = _frame(ctx, columns, start, min(end, at), sli.sample_size, seed)
     ref = sli.reference
     ref_start, ref_end = (ref.start, ref.end) if ref.is_fixed else (start - ref.previous, start)
-    reference = _frame(ctx, columns, ref_start, ref_end, sli.sample_size, seed + 1)
+    reference = _reference(ctx, slo, ref_start, ref_end, seed + 1, at)
     if current is None or reference is None:
         return SliValue(unknown=Verdict.NO_DATA, details={"reason": "no current or reference rows"})
     if len(current) < min(MIN_ROWS, sli.sample_size) or len(reference) < min(

@@ -1,0 +1,93 @@
+"""A drift SLO's reference sample is drawn once its span is over and kept: later runs of the
+same slice compare with the same rows without reading the reference span's logs again."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import polars as pl
+
+from monitors.logs import LOG_CONTRACT
+from monitors.slis import drift
+from monitors.slis.base import Context
+from sigwatch.clock import FixedClock
+from sigwatch.model import SLO, Budgeting, DriftReference, DriftSLI, Objective
+from sigwatch.states import Verdict
+from sigwatch.store import Store
+from sigwatch.units import parse_target
+from tests.monitors.test_runner import write_logs
+
+DAY = datetime(2026, 11, 20, tzinfo=UTC)
+TYPES = {c.name: c.dtype for c in LOG_CONTRACT}
+
+
+def _day(day: datetime, seed: int, shift: int) -> pl.DataFrame:
+    rng = np.random.default_rng(seed)
+    n = 3000
+    return pl.DataFrame(
+        {
+            "event_time": [day + timedelta(seconds=int(s)) for s in rng.integers(0, 86_400, n)],
+            "item_id": [f"{seed}-{i}" for i in range(n)],
+            "item_kind": ["post"] * n,
+            "community": rng.choice(["a", "b", "c"], n).tolist(),
+            "language": ["en"] * n,
+            "text_len": (rng.integers(50, 400, n) + shift).tolist(),
+            "model_version": ["v"] * n,
+            "status": ["ok"] * n,
+            "label": ["review"] * n,
+            "labels": [None] * n,
+            "score": [0.9] * n,
+            "latency_ms": [10.0] * n,
+            "cost_usd": [0.0] * n,
+            "served_by": ["in_house"] * n,
+        },
+        schema=TYPES,
+    )
+
+
+def _slo(sample_size: int) -> SLO:
+    sli = DriftSLI(
+        ("community", "text_len"), DriftReference(previous=timedelta(days=1)), sample_size
+    )
+    objective = Objective(
+        0.9, timedelta(days=28), Budgeting.TIMESLICES, parse_target("<= 0.5"), timedelta(days=1)
+    )
+    return SLO(f"drift-{sample_size}", "content_type", sli, objective)
+
+
+def test_the_reference_sample_is_kept_once_its_span_is_over(registry, tmp_path):
+    signal = registry.get("content_type")
+    reference = write_logs(
+        tmp_path, "content_type", _day(DAY - timedelta(days=1), 1, 0), DAY - timedelta(days=1)
+    )
+    write_logs(tmp_path, "content_type", _day(DAY, 2, 200), DAY)
+    at = DAY + timedelta(hours=12)
+    with Store.open(tmp_path / "s.db", clock=FixedClock(at)) as store:
+        ctx = Context(tmp_path, store, signal)
+        first = drift.measure(ctx, _slo(1000), DAY, DAY + timedelta(days=1), at)
+        assert first.value == 0.5 and first.details["drifted"] == 1  # text_len moved by 200
+        kept = list((tmp_path / "partials" / "drift").rglob("reference-*.parquet"))
+        assert len(kept) == 1 and len(pl.read_parquet(kept[0])) == 1000
+
+        shutil.rmtree(reference.parent)  # the reference day's logs are gone
+        again = drift.measure(ctx, _slo(1000), DAY, DAY + timedelta(days=1), at)
+        assert again.value == first.value and again.details == first.details
+        # another sample size is another draw: its reference must be read, and cannot be
+        other = drift.measure(ctx, _slo(500), DAY, DAY + timedelta(days=1), at)
+        assert other.unknown is Verdict.NO_DATA
+
+
+def test_a_reference_span_still_open_is_not_kept(registry, tmp_path):
+    signal = registry.get("content_type")
+    write_logs(
+        tmp_path, "content_type", _day(DAY - timedelta(days=1), 1, 0), DAY - timedelta(days=1)
+    )
+    write_logs(tmp_path, "content_type", _day(DAY, 2, 0), DAY)
+    at = DAY + timedelta(minutes=30)  # the reference (the day before) ended 30 minutes ago
+    with Store.open(tmp_path / "s.db", clock=FixedClock(at)) as store:
+        ctx = Context(tmp_path, store, signal)
+        measured = drift.measure(ctx, _slo(1000), DAY, DAY + timedelta(days=1), at)
+    assert measured.details["reference_rows"] == 1000  # compared with the day before ...
+    assert not list(tmp_path.rglob("reference-*.parquet"))  # ... but not kept yet

@@ -148,7 +148,8 @@ class PolarsEngine:
         plans = [_counts(logs, signal, start)]
         if versions is not None:
             rows = logs.with_columns(pl.col("event_time").dt.truncate(STEP).alias("bucket"))
-            plans.append(_quality(rows, versions, signal, predicted, prefilter=long))
+            labelled = self._labelled(versions) if long else None
+            plans.append(_quality(rows, versions, signal, predicted, labelled))
         # Each plan streams its own scan: sharing one (common subplan elimination) caches the
         # columns read, and memory would follow the rows, not the tables.
         counts, *rest = pl.collect_all(
@@ -157,6 +158,12 @@ class PolarsEngine:
         if rest:
             quality = rest[0].sort("bucket", "known", "until", nulls_last=True)
         return Partials(_serving_table(counts, signal, start, end), quality)
+
+    def _labelled(self, versions: pl.DataFrame) -> pl.Series:
+        """The labelled items (the runner asks chunk after chunk with the same versions)."""
+        if getattr(self, "_versions", None) is not versions:
+            self._versions, self._items = versions, versions["item_id"].unique().implode()
+        return self._items
 
     def serving(
         self, data_dir: Path, signal: Signal, start: datetime, end: datetime
@@ -236,14 +243,19 @@ def _serving_table(
 
 
 def _quality(
-    rows: pl.LazyFrame, versions: pl.DataFrame, signal: Signal, predicted: str, prefilter: bool
+    rows: pl.LazyFrame,
+    versions: pl.DataFrame,
+    signal: Signal,
+    predicted: str,
+    labelled: pl.Series | None,
 ) -> pl.LazyFrame:
     """The quality table's plan: served predictions joined to every version of their item's
-    label, counted per bucket and ``known``/``until`` span. Over a long range, rows of items
-    never labelled are dropped first (it keeps the join's memory small)."""
+    label, counted per bucket and ``known``/``until`` span. Given the ``labelled`` items (over
+    a long range), rows of items never labelled are dropped first: the join's memory stays
+    small."""
     served = pl.col("status") == "ok"
-    if prefilter:
-        served &= pl.col("item_id").is_in(versions["item_id"].unique().implode())
+    if labelled is not None:
+        served &= pl.col("item_id").is_in(labelled)
     joined = (
         rows.filter(served)
         .select("bucket", "item_id", pl.col(predicted).alias("predicted"))

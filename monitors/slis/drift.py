@@ -60,8 +60,10 @@ def _reference(ctx: Context, slo, start: datetime, end: datetime, seed: int, at:
     ).hexdigest()[:16]
     folder = ctx.data_dir / "partials" / "drift" / f"signal={ctx.signal.name}" / slo.name
     path = folder / f"reference-{key}.parquet"
-    if path.exists():
+    try:
         return pl.read_parquet(path)
+    except FileNotFoundError:  # not drawn yet (or just replaced by another process's draw)
+        pass
     frame = _frame(ctx, columns, start, end, sli.sample_size, seed)
     if frame is not None:
         folder.mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,7 @@ on. Re-running the same times replaces rows; it never duplicates them.
 
 from __future__ import annotations
 
+import os
 import time
 import traceback
 from collections.abc import Callable, Iterable
@@ -171,7 +172,9 @@ class Monitor:
             if state is None or state.labels != fingerprint or not path.exists():
                 versions = label_versions(self.data_dir, signal)
                 path.parent.mkdir(parents=True, exist_ok=True)
-                versions.write_parquet(path)
+                tmp = path.with_suffix(f".{os.getpid()}.tmp")  # a reader never sees half a file
+                versions.write_parquet(tmp)
+                tmp.replace(path)
             else:
                 versions = pl.read_parquet(path)
             if state is None:

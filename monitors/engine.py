@@ -142,7 +142,7 @@ class PolarsEngine:
         quality = pl.DataFrame(schema=quality_schema(signal)) if versions is not None else None
         if logs is None or start >= end:
             return Partials(_serving_table(None, signal, start, end), quality)
-        # A day or more streams (memory follows the aggregates); a run's few new buckets go
+        # A long range streams (memory follows the aggregates); a run's few new buckets go
         # through the in-memory engine, whose start-up is cheaper.
         long = end - start > STREAM_FROM
         plans = [_counts(logs, signal, start)]
@@ -150,11 +150,14 @@ class PolarsEngine:
             rows = logs.with_columns(pl.col("event_time").dt.truncate(STEP).alias("bucket"))
             labelled = self._labelled(versions) if long else None
             plans.append(_quality(rows, versions, signal, predicted, labelled))
-        # Each plan streams its own scan: sharing one (common subplan elimination) caches the
-        # columns read, and memory would follow the rows, not the tables.
-        counts, *rest = pl.collect_all(
-            plans, engine="streaming" if long else "in-memory", optimizations=SEPARATE_SCANS
-        )
+        if long:
+            # Each plan streams its own scan: sharing one (common subplan elimination) caches
+            # the columns read, and memory would follow the rows, not the tables.
+            counts, *rest = pl.collect_all(plans, engine="streaming", optimizations=SEPARATE_SCANS)
+        else:
+            # One after the other: collect_all on the in-memory engine was seen to hang (a
+            # full test run under libfaketime, in Polars' thread pool).
+            counts, *rest = [plan.collect() for plan in plans]
         if rest:
             quality = rest[0].sort("bucket", "known", "until", nulls_last=True)
         return Partials(_serving_table(counts, signal, start, end), quality)

@@ -319,7 +319,7 @@ def latest_quality(
 ) -> tuple[datetime | None, dict]:
     """The quality counts (a confusion matrix, or per-type entity counts) of the latest of the
     last three slices that holds labels, with the labels known at the latest evaluation."""
-    from monitors.partials import BUCKET, QualityTables, known_at
+    from monitors.partials import QualityTables, known_at
     from monitors.slis.quality import payload
 
     chosen = registry.get(signal)
@@ -327,10 +327,7 @@ def latest_quality(
     if not latest:
         return None, {}
     at = max(s.at for s in latest)
-    length = max(
-        (s.objective.timeslice or BUCKET for s in chosen.slos if s.sli.reads_human_labels),
-        default=timedelta(days=1),
-    )
+    length = chosen.label_timeslice or timedelta(days=1)
     current = floor_time(at, length)
     table = QualityTables(data_dir).read(chosen, current - 2 * length, at)
     for start in (current, current - length, current - 2 * length):

@@ -128,6 +128,10 @@ class PolarsEngine:
     aggregation keyed by (bucket, latency bin); the quality table from the served, labelled
     rows joined with the label versions."""
 
+    def __init__(self) -> None:
+        self._versions: pl.DataFrame | None = None
+        self._items = pl.Series(dtype=pl.List(pl.Utf8))
+
     def partials(
         self,
         data_dir: Path,
@@ -164,7 +168,7 @@ class PolarsEngine:
 
     def _labelled(self, versions: pl.DataFrame) -> pl.Series:
         """The labelled items (the runner asks chunk after chunk with the same versions)."""
-        if getattr(self, "_versions", None) is not versions:
+        if self._versions is not versions:
             self._versions, self._items = versions, versions["item_id"].unique().implode()
         return self._items
 

@@ -107,7 +107,8 @@ class LogError(Exception):
     """A log or label file that cannot be read as the contract says; names file and column."""
 
 
-def _days(start: datetime, end: datetime) -> list[date]:
+def days_touched(start: datetime, end: datetime) -> list[date]:
+    """The UTC days ``[start, end)`` touches."""
     last = (end - timedelta(microseconds=1)).date()
     out, day = [], start.date()
     while day <= last:
@@ -124,7 +125,7 @@ def _dated_files(folder: Path, start: datetime, end: datetime) -> list[Path]:
     """The Parquet files of the ``date=`` partitions that ``[start, end)`` touches."""
     return [
         path
-        for day in _days(start, end)
+        for day in days_touched(start, end)
         for path in sorted((folder / f"date={day.isoformat()}").glob("*.parquet"))
     ]
 

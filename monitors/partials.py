@@ -55,6 +55,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from monitors.logs import days_touched
 from sigwatch.model import LatencySLI, Signal
 
 BUCKET = timedelta(minutes=5)
@@ -102,6 +103,14 @@ def quality_schema(signal: Signal) -> pl.Schema:
     else:
         counts = {"predicted": pl.Utf8(), "truth": pl.Utf8()}
     return pl.Schema({"bucket": TIME, "known": TIME, "until": TIME, **counts, "n": pl.Int64()})
+
+
+def write_atomic(frame: pl.DataFrame, path: Path) -> None:
+    """Write ``frame`` to ``path`` as Parquet under a temporary name, then rename it: a
+    concurrent reader sees the old file or the new one, never half of one."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    frame.write_parquet(tmp, compression="lz4", statistics=False)
+    tmp.replace(path)
 
 
 def _midnight(day: date, like: datetime, days: int = 0) -> datetime:
@@ -153,8 +162,7 @@ class Tables:
             .sort("bucket")
             .group_by(pl.col("bucket").dt.date(), maintain_order=True)
         }
-        day = start.date()
-        while _midnight(day, start) < end:
+        for day in days_touched(start, end):
             lo, hi = max(start, _midnight(day, start)), min(end, _midnight(day, start, 1))
             rows = by_day.get(day, table.clear())
             path = self._file(signal, day)
@@ -165,17 +173,27 @@ class Tables:
                 if not kept.is_empty():
                     rows = pl.concat([kept, rows.select(kept.columns)]).sort("bucket")
             if not rows.is_empty() or path.exists():
-                tmp = path.with_suffix(f".{os.getpid()}.tmp")
-                rows.write_parquet(tmp, compression="lz4", statistics=False)
-                tmp.replace(path)
+                write_atomic(rows, path)
                 written[day] = rows
-            day += timedelta(days=1)
+        if written:
+            self._written(signal, written)
         return written
 
-    def read(self, signal: str, schema: pl.Schema, start: datetime, end: datetime) -> pl.DataFrame:
-        """Stored rows of the buckets of ``[start, end)``, by bucket, with ``schema``'s columns."""
-        first, last = f"date={start.date()}", f"date={(end - timedelta(microseconds=1)).date()}"
-        files = [path for path in self.days(signal) if first <= path.stem <= last]
+    def _written(self, signal: str, days: dict[date, pl.DataFrame]) -> None:
+        """Called with the days ``write`` stored (each day's rows as stored)."""
+
+    def read(
+        self,
+        signal: str,
+        schema: pl.Schema,
+        start: datetime,
+        end: datetime,
+        skip: set[date] = frozenset(),
+    ) -> pl.DataFrame:
+        """Stored rows of the buckets of ``[start, end)``, by bucket, with ``schema``'s columns
+        (the files of the days in ``skip`` are not read)."""
+        wanted = {f"date={day}" for day in days_touched(start, end) if day not in skip}
+        files = [path for path in self.days(signal) if path.stem in wanted]
         if not files:
             return pl.DataFrame(schema=schema)
         return (
@@ -202,20 +220,7 @@ class ServingTables(Tables):
             schema = pl.Schema({c: schema[c] for c in columns})
         return super().read(signal.name, schema, start, end)
 
-    def write(  # type: ignore[override]
-        self,
-        signal: str,
-        table: pl.DataFrame,
-        start: datetime | None = None,
-        end: datetime | None = None,
-    ) -> dict[date, pl.DataFrame]:
-        """Store the buckets (see ``Tables.write``) and the day rollups of the days written."""
-        written = super().write(signal, table, start, end)
-        if written:
-            self._roll_up(signal, written)
-        return written
-
-    def _roll_up(self, signal: str, days: dict[date, pl.DataFrame]) -> None:
+    def _written(self, signal: str, days: dict[date, pl.DataFrame]) -> None:
         """``days.parquet``: a row per stored day, its buckets summed (bucket = midnight; a
         source error stays on the day's buckets, whose latency and cost the source left at
         zero). A window's full days are read from here (``read_compact``)."""
@@ -237,9 +242,7 @@ class ServingTables(Tables):
                 rows = pl.concat(
                     [kept.filter(~pl.col("bucket").is_in(rows["bucket"].implode())), rows]
                 )
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        rows.sort("bucket").write_parquet(tmp, compression="lz4", statistics=False)
-        tmp.replace(path)
+        write_atomic(rows.sort("bucket"), path)
 
     def read_compact(
         self, signal: Signal, start: datetime, end: datetime, fine: set[date]
@@ -250,13 +253,9 @@ class ServingTables(Tables):
         between two times on bucket boundaries outside those days equals the sum over the
         buckets."""
         schema = serving_schema(signal)
-        days, day = [], start.date()
-        while _midnight(day, start) < end:
-            days.append(day)
-            day += timedelta(days=1)
         whole = {
             d
-            for d in days
+            for d in days_touched(start, end)
             if d not in fine and _midnight(d, start) >= start and _midnight(d, start, 1) <= end
         }
         rolled = pl.DataFrame(schema=schema)
@@ -264,20 +263,7 @@ class ServingTables(Tables):
         if whole and path.exists() and pl.read_parquet_schema(path) == dict(schema):
             rolled = pl.read_parquet(path).filter(pl.col("bucket").dt.date().is_in(list(whole)))
         compacted = set(rolled["bucket"].dt.date().to_list())
-        first, last = f"date={start.date()}", f"date={(end - timedelta(microseconds=1)).date()}"
-        files = [
-            path
-            for path in self.days(signal.name)
-            if first <= path.stem <= last and date.fromisoformat(path.stem[5:]) not in compacted
-        ]
-        buckets = (
-            pl.scan_parquet(files, extra_columns="ignore", missing_columns="insert")
-            .filter(pl.col("bucket").is_between(start, end, closed="left"))
-            .select([pl.col(c).cast(t) for c, t in schema.items()])
-            .collect()
-            if files
-            else pl.DataFrame(schema=schema)
-        )
+        buckets = Tables.read(self, signal.name, schema, start, end, skip=compacted)
         table = pl.concat([rolled.select(buckets.columns), buckets]).sort("bucket")
         return table, compacted
 

@@ -9,7 +9,6 @@ on. Re-running the same times replaces rows; it never duplicates them.
 
 from __future__ import annotations
 
-import os
 import time
 import traceback
 from collections.abc import Callable, Iterable
@@ -25,7 +24,7 @@ from monitors.evaluate import (
     occurrence_status,
     timeslice_status,
 )
-from monitors.partials import BUCKET, RECOMPUTE, QualityTables, ServingTables
+from monitors.partials import BUCKET, RECOMPUTE, QualityTables, ServingTables, write_atomic
 from monitors.slis.base import Context
 from monitors.sources import LogsSource, ServingSource
 from sigwatch.clock import Clock, floor_time
@@ -56,18 +55,6 @@ def _chunks(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
         spans.append((start, min(end, start + CHUNK)))
         start = spans[-1][1]
     return spans
-
-
-def reads_labels(signal: Signal) -> bool:
-    return any(slo.sli.reads_human_labels for slo in signal.slos)
-
-
-def relabel_span(signal: Signal) -> timedelta:
-    """How far back late labels still change what is measured: the current and the previous
-    slice of the longest label-based timeslice (``timeslice_status`` measures both again)."""
-    return max(
-        slo.objective.timeslice or BUCKET for slo in signal.slos if slo.sli.reads_human_labels
-    )
 
 
 @dataclass(frozen=True)
@@ -165,16 +152,14 @@ class Monitor:
         last = self.tables.end(signal, self.source.name)
         starts = [last - RECOMPUTE if last else self._first_bucket(signal, end)]
         versions, fingerprint = None, ""
-        if reads_labels(signal):
+        if signal.label_timeslice is not None:  # the signal keeps a quality table
             fingerprint = label_fingerprint(self.data_dir, signal)
             state = self.quality.state(signal)
             path = self.quality.versions_path(signal)
             if state is None or state.labels != fingerprint or not path.exists():
                 versions = label_versions(self.data_dir, signal)
                 path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_suffix(f".{os.getpid()}.tmp")  # a reader never sees half a file
-                versions.write_parquet(tmp)
-                tmp.replace(path)
+                write_atomic(versions, path)
             else:
                 versions = pl.read_parquet(path)
             if state is None:
@@ -182,7 +167,8 @@ class Monitor:
             else:
                 starts.append(state.end - RECOMPUTE)
                 if state.labels != fingerprint:
-                    starts.append(end - 2 * relabel_span(signal))
+                    # the current and previous slice, which ``timeslice_status`` measures again
+                    starts.append(end - 2 * signal.label_timeslice)
         if start is None:
             start = min(starts)
         start = floor_time(start, BUCKET)

@@ -312,6 +312,13 @@ class Signal:
     source: Path | None = field(default=None, compare=False)
     judge: JudgeRubric | None = None
 
+    @property
+    def label_timeslice(self) -> timedelta | None:
+        """The longest timeslice of the SLOs judged against human labels, None when none is:
+        how far back late labels still change a slice measured again."""
+        sliced = [s.objective.timeslice for s in self.slos if s.sli.reads_human_labels]
+        return max((t for t in sliced if t is not None), default=None)
+
     def slo(self, name: str) -> SLO:
         for slo in self.slos:
             if slo.name == name:

@@ -11,8 +11,10 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from monitors.logs import days_touched
 from monitors.partials import BUCKET, QualityTables, ServingTables
 from monitors.windows import WINDOWS
+from sigwatch.clock import floor_time
 from sigwatch.model import Signal
 from sigwatch.states import Verdict
 from sigwatch.store import Store, to_epoch
@@ -31,16 +33,7 @@ class SliValue:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-DAY_SECONDS = 86_400
-BUCKET_SECONDS = int(BUCKET.total_seconds())
-
-
-def _midnight(at: datetime) -> datetime:
-    return at.replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-def _midnight_of(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+DAY = timedelta(days=1)
 
 
 class _Cached:
@@ -76,7 +69,7 @@ class _Cached:
     def rows(self, start: datetime, end: datetime) -> tuple[int, int]:
         span = self.span
         inside = {
-            b.date() for b in (start, end) if b.date() in self.compacted and b != _midnight(b)
+            b.date() for b in (start, end) if b.date() in self.compacted and b != floor_time(b, DAY)
         }
         if span is None or start < span[0] or end > span[1] or inside:
             lo = start if span is None else min(start, span[0])
@@ -86,6 +79,10 @@ class _Cached:
             self.prime(table, lo, hi, compacted)
         found = np.searchsorted(self.epochs, [to_epoch(start), to_epoch(end)], side="left")
         return int(found[0]), int(found[1])
+
+    def compacted_starts(self) -> list[datetime]:
+        """The starts (midnights) of the rows that hold a whole day."""
+        return [datetime.combine(d, datetime.min.time(), UTC) for d in self.compacted]
 
     def slice(self, start: datetime, end: datetime) -> pl.DataFrame:
         lo, hi = self.rows(start, end)
@@ -118,9 +115,8 @@ class Context:
             if not self.compact:
                 return tables.read(self.signal, lo, hi), set()
             # the days the burn-rate windows end in stay in buckets: only older days are rolled up
-            recent = _midnight(hi - max(WINDOWS))
-            days = {(recent + timedelta(days=k)).date() for k in range((hi - recent).days + 1)}
-            return tables.read_compact(self.signal, lo, hi, fine | days)
+            recent = set(days_touched(hi - max(WINDOWS), hi + BUCKET))
+            return tables.read_compact(self.signal, lo, hi, fine | recent)
 
         self._serving = _Cached(serving)
         self._quality = _Cached(lambda lo, hi, fine: (quality.read(self.signal, lo, hi), set()))
@@ -133,9 +129,10 @@ class Context:
         """Epoch seconds where each row of a slice of the serving table ends: a bucket after
         5 minutes, a rolled-up day at the next midnight."""
         starts = table["bucket"].dt.epoch("s").to_numpy()
-        days = {to_epoch(_midnight_of(d)) for d in self._serving.compacted}
-        widths = [DAY_SECONDS if s in days else BUCKET_SECONDS for s in starts.tolist()]
-        return starts + np.asarray(widths, dtype=np.int64)
+        rolled = np.isin(starts, [to_epoch(d) for d in self._serving.compacted_starts()])
+        return starts + np.where(rolled, DAY.total_seconds(), BUCKET.total_seconds()).astype(
+            np.int64
+        )
 
     def quality(self, start: datetime, end: datetime) -> pl.DataFrame:
         """The quality table's rows of the buckets starting in ``[start, end)``."""

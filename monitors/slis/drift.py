@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import warnings
 from datetime import datetime, timedelta
 
 import polars as pl
 
 from monitors.logs import scan_logs
+from monitors.partials import write_atomic
 from monitors.slis.base import Context, SliValue
 from sigwatch.states import Verdict
 
@@ -67,11 +67,9 @@ def _reference(ctx: Context, slo, start: datetime, end: datetime, seed: int, at:
     frame = _frame(ctx, columns, start, end, sli.sample_size, seed)
     if frame is not None:
         folder.mkdir(parents=True, exist_ok=True)
-        for old in sorted(folder.glob("reference-*.parquet"), key=lambda p: p.stat().st_mtime)[:-2]:
-            old.unlink(missing_ok=True)  # a drift SLO needs its latest one or two
-        tmp = folder / f".{key}.{os.getpid()}.tmp"
-        frame.write_parquet(tmp)
-        tmp.replace(path)
+        for old in sorted(folder.glob("reference-*.parquet"), key=lambda p: p.stat().st_mtime)[:-1]:
+            old.unlink(missing_ok=True)  # with the new one, the latest two stay
+        write_atomic(frame, path)
     return frame
 
 

@@ -5,14 +5,17 @@ Only served rows (status ``ok``) are compared, so an outage shows up as coverage
 drift. The reference is the ``previous`` span before the slice, or a fixed range. A column's
 test and threshold come from Evidently (by sample size: p-values up to 1,000 rows, distances
 above) unless the SLO pins ``method``; the direction is read from the method (a p-value drifts
-when *below* its threshold, a distance when at or above). The latest report of each SLO is kept
-as self-contained HTML for the console. Evidently is imported here only: it costs seconds.
+when *below* its threshold, a distance when at or above). A run computes Evidently's column
+tests only; the samples of each SLO's latest slice are kept, and its Evidently report is drawn
+from them when the console asks (``report_html``): drawing the report's plots for every slice
+was most of a drift SLO's cost. Evidently is imported here only: it costs seconds.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import warnings
 from datetime import datetime, timedelta
 
@@ -119,33 +122,109 @@ def _import_evidently():
     return DataDefinition, Dataset, Report, ValueDrift
 
 
-def _evidently(ctx, slo, current, reference, columns, method, keep):
-    DataDefinition, Dataset, Report, ValueDrift = _import_evidently()
+def _column_test():
+    """Evidently's per-column drift test: the calculation its ``ValueDrift`` metric runs,
+    without the metric's plots (drawing them was most of a drift SLO's cost; the report is
+    drawn when someone opens it, ``report_html``)."""
+    _import_evidently()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from evidently.legacy.calculations.data_drift import get_one_column_drift
+        from evidently.legacy.core import ColumnType
+        from evidently.legacy.metric_results import DatasetColumns, DatasetUtilityColumns
+        from evidently.legacy.options.data_drift import DataDriftOptions
 
-    numeric = [c for c in columns if c in NUMERIC]
-    categorical = [c for c in columns if c not in NUMERIC]
-    definition = DataDefinition(numerical_columns=numeric, categorical_columns=categorical)
+    def test(current, reference, column: str, method: str | None):
+        kind = ColumnType.Numerical if column in NUMERIC else ColumnType.Categorical
+        features = {"num": [], "cat": []}
+        features["num" if kind == ColumnType.Numerical else "cat"].append(column)
+        return get_one_column_drift(
+            current_data=current,
+            reference_data=reference,
+            column_name=column,
+            options=DataDriftOptions(all_features_stattest=method),
+            dataset_columns=DatasetColumns(
+                utility_columns=DatasetUtilityColumns(),
+                target_type=None,
+                task=None,
+                num_feature_names=features["num"],
+                cat_feature_names=features["cat"],
+                text_feature_names=[],
+                datetime_feature_names=[],
+                target_names=None,
+            ),
+            column_type=kind,
+            agg_data=True,
+        )
+
+    return test
+
+
+def _evidently(ctx, slo, current, reference, columns, method, keep):
+    test = _column_test()
+    cur, ref = current.to_pandas(), reference.to_pandas()
+    out, drifted = {}, 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandas/scipy chatter inside Evidently's tests
+        results = [test(cur, ref, column, method) for column in columns]
+    for column, result in zip(columns, results, strict=True):
+        value, threshold = float(result.drift_score), float(result.stattest_threshold)
+        name = str(result.stattest_name)
+        # the direction by the method: a p-value drifts below its threshold, a distance at
+        # or above it
+        is_drift = value < threshold if "p_value" in name.lower() else value >= threshold
+        drifted += is_drift
+        out[column] = {"score": value, "method": name, "threshold": threshold, "drifted": is_drift}
+    if keep:
+        _keep_samples(ctx.reports_dir / ctx.signal.name / slo.name, current, reference, method)
+    return out, drifted
+
+
+def _keep_samples(folder, current: pl.DataFrame, reference: pl.DataFrame, method) -> None:
+    """The latest slice's samples, from which ``report_html`` draws the Evidently report."""
+    folder.mkdir(parents=True, exist_ok=True)
+    write_atomic(current, folder / "current.parquet")
+    write_atomic(reference, folder / "reference.parquet")
+    meta = folder / ".method.json.tmp"
+    meta.write_text(json.dumps({"method": method}))
+    meta.replace(folder / "method.json")
+
+
+def report_folder(reports_dir, signal: str, slo: str):
+    """Where the latest slice's samples (and its drawn report) of a drift SLO are kept."""
+    return reports_dir / signal / slo
+
+
+def report_html(folder) -> str | None:
+    """The Evidently report (self-contained HTML) of the latest slice kept in ``folder``,
+    drawn from its samples on first request and kept beside them until new samples arrive;
+    None if no slice was kept."""
+    samples = [folder / "current.parquet", folder / "reference.parquet"]
+    if not all(path.exists() for path in samples):
+        return None
+    html = folder / "report.html"
+    newest = max(path.stat().st_mtime_ns for path in samples)
+    if html.exists() and html.stat().st_mtime_ns >= newest:
+        return html.read_text(encoding="utf-8")
+    DataDefinition, Dataset, Report, ValueDrift = _import_evidently()
+    current, reference = (pl.read_parquet(path) for path in samples)
+    method = json.loads((folder / "method.json").read_text()).get("method")
+    columns = current.columns
+    definition = DataDefinition(
+        numerical_columns=[c for c in columns if c in NUMERIC],
+        categorical_columns=[c for c in columns if c not in NUMERIC],
+    )
     metrics = [
         ValueDrift(column=c, method=method) if method else ValueDrift(column=c) for c in columns
     ]
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # pandas/scipy chatter inside Evidently's tests
+        warnings.simplefilter("ignore")
         snapshot = Report(metrics).run(
             current_data=Dataset.from_pandas(current.to_pandas(), data_definition=definition),
             reference_data=Dataset.from_pandas(reference.to_pandas(), data_definition=definition),
         )
-    out, drifted = {}, 0
-    for metric in snapshot.dict()["metrics"]:
-        config = metric["config"]
-        name, value = config.get("column"), float(metric["value"])
-        test, threshold = str(config.get("method")), float(config.get("threshold"))
-        is_drift = value < threshold if "p_value" in test.lower() else value >= threshold
-        drifted += is_drift
-        out[name] = {"score": value, "method": test, "threshold": threshold, "drifted": is_drift}
-    if keep:
-        folder = ctx.reports_dir / ctx.signal.name
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f".{slo.name}.html.tmp"
-        snapshot.save_html(str(tmp))
-        tmp.replace(folder / f"{slo.name}.html")
-    return out, drifted
+    text = snapshot.get_html_str(as_iframe=False)
+    tmp = folder / f".report.html.{os.getpid()}.tmp"
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(html)
+    return text

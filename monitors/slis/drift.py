@@ -206,9 +206,20 @@ def report_html(folder) -> str | None:
     newest = max(path.stat().st_mtime_ns for path in samples)
     if html.exists() and html.stat().st_mtime_ns >= newest:
         return html.read_text(encoding="utf-8")
-    DataDefinition, Dataset, Report, ValueDrift = _import_evidently()
     current, reference = (pl.read_parquet(path) for path in samples)
     method = json.loads((folder / "method.json").read_text()).get("method")
+    snapshot = report(current, reference, method)
+    text = snapshot.get_html_str(as_iframe=False)
+    tmp = folder / f".report.html.{os.getpid()}.tmp"
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(html)
+    return text
+
+
+def report(current: pl.DataFrame, reference: pl.DataFrame, method: str | None):
+    """Evidently's report (a ``Snapshot``) of a ``ValueDrift`` metric per column of the
+    samples, the column tests the monitors ran with the report's plots."""
+    DataDefinition, Dataset, Report, ValueDrift = _import_evidently()
     columns = current.columns
     definition = DataDefinition(
         numerical_columns=[c for c in columns if c in NUMERIC],
@@ -218,13 +229,8 @@ def report_html(folder) -> str | None:
         ValueDrift(column=c, method=method) if method else ValueDrift(column=c) for c in columns
     ]
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        snapshot = Report(metrics).run(
+        warnings.simplefilter("ignore")  # pandas/scipy chatter inside Evidently's tests
+        return Report(metrics).run(
             current_data=Dataset.from_pandas(current.to_pandas(), data_definition=definition),
             reference_data=Dataset.from_pandas(reference.to_pandas(), data_definition=definition),
         )
-    text = snapshot.get_html_str(as_iframe=False)
-    tmp = folder / f".report.html.{os.getpid()}.tmp"
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(html)
-    return text

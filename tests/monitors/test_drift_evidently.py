@@ -26,21 +26,7 @@ def _sample(seed: int, n: int, shift: int, communities: list[str]) -> pl.DataFra
 
 def _report_values(current: pl.DataFrame, reference: pl.DataFrame, method: str | None):
     """Evidently's Report over the same rows: per column (score, method, threshold)."""
-    DataDefinition, Dataset, Report, ValueDrift = drift._import_evidently()
-    columns = current.columns
-    definition = DataDefinition(
-        numerical_columns=[c for c in columns if c in drift.NUMERIC],
-        categorical_columns=[c for c in columns if c not in drift.NUMERIC],
-    )
-    metrics = [
-        ValueDrift(column=c, method=method) if method else ValueDrift(column=c) for c in columns
-    ]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        snapshot = Report(metrics).run(
-            current_data=Dataset.from_pandas(current.to_pandas(), data_definition=definition),
-            reference_data=Dataset.from_pandas(reference.to_pandas(), data_definition=definition),
-        )
+    snapshot = drift.report(current, reference, method)
     out = {}
     for metric in snapshot.dict()["metrics"]:
         config = metric["config"]

@@ -47,9 +47,11 @@ def console_env(console_data, monkeypatch, tmp_path):
     folder = tmp_path / "data"
     folder.mkdir()
     shutil.copy(console_data / "sigwatch.db", folder / "sigwatch.db")
-    for part in ("predictions", "labels", "reports", "partials"):
+    for part in ("predictions", "labels", "partials"):
         if (console_data / part).exists():
             (folder / part).symlink_to((console_data / part).resolve())
+    if (console_data / "reports").exists():  # the page draws drift reports into it
+        shutil.copytree((console_data / "reports").resolve(), folder / "reports")
     monkeypatch.setenv("SIGWATCH_DATA", str(folder))
     monkeypatch.setenv("SIGWATCH_CONSOLE_AT", (END + timedelta(hours=1)).isoformat())
     common.read.clear()

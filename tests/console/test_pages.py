@@ -78,6 +78,17 @@ def test_signal_page_shows_each_slo_quality_drift_runs_and_definition(console_en
     assert "name: content_type" in at.code[0].value
 
 
+def test_the_drift_report_is_drawn_from_the_kept_samples_when_asked(console_env):
+    kept = console_env / "reports" / "content_type" / "input-drift"
+    assert (kept / "current.parquet").exists()
+    at = page("signal_detail", signal="content_type")
+    assert not (kept / "report.html").exists()  # nothing drawn until someone asks
+    at.toggle(key="drift-report-content_type-input-drift").set_value(True).run()
+    assert not at.exception
+    html = (kept / "report.html").read_text()
+    assert "Drift in column" in html and "text_len" in html
+
+
 def test_signal_page_shows_the_judge_its_agreement_and_cost(console_env):
     import json
     from datetime import timedelta

@@ -3,8 +3,11 @@
 Per (signal, SLO) the evaluation gives a condition: ``page`` (state breach on an SLO that may
 page), ``ticket`` (breach on an SLO that may not page, or warning), or none. A signal whose
 occurrence SLOs all turn ``no_data`` after having had data raises a page of its own
-(pseudo-SLO ``no-data``): a stale signal is an incident. ``insufficient_labels`` raises nothing;
-the status shows it.
+(pseudo-SLO ``no-data``): a stale signal is an incident. A timeslice SLO whose slices cannot be
+judged (``insufficient_labels``, ``no_data``) is *unknown*, not healthy: it neither opens an
+alert nor counts towards resolving one (late labels fill a day's slice in bursts; between them
+the slice falls back to too few labels, which must not end the incident and open it again). Its
+alert resolves when a slice is judged good.
 
 - Dedup: at most one open alert per (signal, SLO, severity) key; later evaluations update it.
 - Inhibition: a page supersedes an open ticket of the same SLO (the ticket resolves as
@@ -48,6 +51,10 @@ from sigwatch.store import SloStatus
 from sigwatch.units import format_duration
 
 
+HOLD = "hold"  # a condition that is unknown: it neither opens nor resolves an alert
+UNKNOWN = (SloState.INSUFFICIENT_LABELS, SloState.NO_DATA)
+
+
 class AlertError(ValueError):
     """A request about alerts that cannot be carried out (unknown key, bad silence)."""
 
@@ -86,6 +93,8 @@ class Lifecycle:
 
     def _condition(self, status: SloStatus) -> str | None:
         slo = self.registry.get(status.signal).slo(status.slo)
+        if slo.objective.budgeting is Budgeting.TIMESLICES and status.state in UNKNOWN:
+            return HOLD
         if status.state is SloState.BREACH:
             return PAGE if slo.alerting.page else (TICKET if slo.alerting.ticket else None)
         if status.state is SloState.WARNING:
@@ -109,6 +118,8 @@ class Lifecycle:
         self, signal: str, slo: str, condition: str | None, status: SloStatus | None,
         at: datetime,
     ) -> list[Alert]:  # fmt: skip
+        if condition == HOLD:  # unknown: whatever is open stays as it is
+            return []
         page = self._open(signal, slo, PAGE)
         ticket = self._open(signal, slo, TICKET)
         touched = []

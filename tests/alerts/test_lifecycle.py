@@ -125,6 +125,31 @@ def test_no_data_from_the_start_and_insufficient_labels_raise_nothing(world):
     assert world.records.alerts(include_resolved=True) == []
 
 
+def test_a_quality_slice_without_enough_labels_neither_opens_nor_resolves(world):
+    from tests.alerts.conftest import STEP, status
+
+    def step(state: str) -> None:
+        at = world.clock.advance(STEP)
+        row = status("review-precision", at, state, sli="precision", value=0.7)
+        world.store.put_status([row])
+        world.lifecycle.evaluate([row])
+
+    step("insufficient_labels")  # unknown from the start: nothing opens
+    assert world.records.alerts(include_resolved=True) == []
+    step("warning")
+    for _ in range(12):  # an hour of too few labels between two late-label arrivals
+        step("insufficient_labels")
+    step("warning")
+    [alert] = world.records.alerts(include_resolved=True)
+    assert alert.key == "content_type/review-precision/ticket" and alert.state == "firing"
+    assert alert.clear_since is None
+    for _ in range(4):  # judged good for the hold (15 minutes): resolved
+        step("ok")
+    [alert] = world.records.alerts(include_resolved=True)
+    assert alert.state == "resolved"
+    assert [kind for kind, _ in world.outbox()] == ["post", "update", "reply"]
+
+
 def test_a_still_firing_page_is_announced_again_with_the_mention(registry, tmp_path):
     w = World(registry, tmp_path / "s.db", Policy(renotify=timedelta(minutes=30),
                                                   mention="<!subteam^S1|ml-oncall>"))  # fmt: skip

@@ -50,7 +50,6 @@ from sigwatch.states import Severity, SloState
 from sigwatch.store import SloStatus
 from sigwatch.units import format_duration
 
-
 HOLD = "hold"  # a condition that is unknown: it neither opens nor resolves an alert
 UNKNOWN = (SloState.INSUFFICIENT_LABELS, SloState.NO_DATA)
 

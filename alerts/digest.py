@@ -1,4 +1,5 @@
-"""The daily digest for leadership: per signal, SLOs met, the lowest error budget left,
+"""The daily digest for leadership: per signal, SLOs met, the lowest error budget left, the
+SLOs whose budget is spent (the error-budget policy's release freeze, whatever their state),
 yesterday's spend and external-API share, and the day's incidents. Posted like an alert
 (through the outbox) to the digest channel."""
 
@@ -19,7 +20,7 @@ def build_digest(records: Records, registry: Registry, at: datetime) -> tuple[st
     day_end = floor_time(at, DAY)
     day_start = day_end - DAY
     latest = {(s.signal, s.slo): s for s in store.latest_status()}
-    lines, total_spend = [], 0.0
+    lines, total_spend, exhausted = [], 0.0, 0
     for signal in registry:
         rows = [latest.get((signal.name, slo.name)) for slo in signal.slos]
         known = [r for r in rows if r is not None]
@@ -28,12 +29,15 @@ def build_digest(records: Records, registry: Registry, at: datetime) -> tuple[st
         spend, share = _spend(store, signal, day_start, day_end)
         total_spend += spend or 0.0
         attention = sorted({r.slo for r in known if r.state in (SloState.WARNING, SloState.BREACH)})
+        spent = [f"{r.slo} {r.budget_remaining:.0%}" for r in known if r.budget_exhausted]
+        exhausted += len(spent)
         lines.append(
             f"*{signal.name}* ({signal.owner}): {met}/{len(signal.slos)} SLOs ok"
             + (f", lowest budget left {min(budgets):.0%}" if budgets else "")
             + (f", spend ${spend:,.2f}" if spend is not None else ", spend: no data")
             + (f" ({share:.0%} external API)" if share is not None else "")
             + (f" — needs attention: {', '.join(attention)}" if attention else "")
+            + (f" — *error budget spent* (release freeze): {', '.join(spent)}" if spent else "")
         )
     opened = [
         a for a in records.alerts(include_resolved=True, limit=2000)
@@ -47,7 +51,9 @@ def build_digest(records: Records, registry: Registry, at: datetime) -> tuple[st
         if a.resolution != "superseded by a page"
     ]  # fmt: skip
     title = f"sigwatch daily digest for {day_start:%Y-%m-%d} (UTC)"
-    text = f"{title}: {len(incidents)} incident(s), spend ${total_spend:,.2f}"
+    text = f"{title}: {len(incidents)} incident(s), spend ${total_spend:,.2f}" + (
+        f", {exhausted} SLO(s) with the error budget spent" if exhausted else ""
+    )
     blocks = [
         {"type": "header", "text": {"type": "plain_text", "text": title}},
         {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}},

@@ -10,13 +10,38 @@ import streamlit as st
 
 HERE = Path(__file__).parent / "views"
 
-st.set_page_config(page_title="sigwatch", page_icon="📡", layout="wide")
+st.set_page_config(page_title="sigwatch", page_icon=":material/monitoring:", layout="wide")
 pages = [
-    st.Page(HERE / "overview.py", title="Overview", icon="🚦", url_path="overview", default=True),
-    st.Page(HERE / "signal_detail.py", title="Signal detail", icon="🔎", url_path="signal"),
-    st.Page(HERE / "trends.py", title="SLO trends", icon="📈", url_path="trends"),
-    st.Page(HERE / "alert_center.py", title="Alerts", icon="🚨", url_path="alerts"),
-    st.Page(HERE / "signal_registry.py", title="Registry", icon="📚", url_path="registry"),
-    st.Page(HERE / "spotcheck.py", title="Spot-check", icon="🧪", url_path="spotcheck"),
+    st.Page(
+        HERE / "overview.py",
+        title="Overview",
+        icon=":material/traffic:",
+        url_path="overview",
+        default=True,
+    ),
+    st.Page(
+        HERE / "signal_detail.py",
+        title="Signal detail",
+        icon=":material/search:",
+        url_path="signal",
+    ),
+    st.Page(
+        HERE / "trends.py", title="SLO trends", icon=":material/trending_up:", url_path="trends"
+    ),
+    st.Page(
+        HERE / "alert_center.py",
+        title="Alerts",
+        icon=":material/notifications_active:",
+        url_path="alerts",
+    ),
+    st.Page(
+        HERE / "signal_registry.py",
+        title="Registry",
+        icon=":material/menu_book:",
+        url_path="registry",
+    ),
+    st.Page(
+        HERE / "spotcheck.py", title="Spot-check", icon=":material/science:", url_path="spotcheck"
+    ),
 ]
 st.navigation(pages).run()

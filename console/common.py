@@ -17,15 +17,42 @@ from sigwatch.states import SloState
 from sigwatch.store import Store
 
 TTL = 30  # seconds a page may show before reading the store again
-ICONS = {
-    SloState.BREACH: "🔴",
-    SloState.WARNING: "🟠",
-    SloState.NO_DATA: "⚪",
-    SloState.INSUFFICIENT_LABELS: "🔵",
-    SloState.OK: "🟢",
+# Icons from Streamlit's own Material Symbols font and colours, never emoji: emoji need a
+# system font that a headless browser or a bare server often lacks (they show as boxes).
+COLORS = {
+    SloState.BREACH: "red",
+    SloState.WARNING: "orange",
+    SloState.NO_DATA: "gray",
+    SloState.INSUFFICIENT_LABELS: "blue",
+    SloState.OK: "green",
 }
-STATE_ICON = {state: f"{ICONS[state]} {state.words}" for state in SloState}
-ALERT_ICON = {"firing": "🔴 firing", "acknowledged": "👀 acknowledged", "resolved": "✅ resolved"}
+SYMBOLS = {
+    SloState.BREACH: "error",
+    SloState.WARNING: "warning",
+    SloState.NO_DATA: "radio_button_unchecked",
+    SloState.INSUFFICIENT_LABELS: "help",
+    SloState.OK: "check_circle",
+}
+STATE_MD = {s: f":{COLORS[s]}[:material/{SYMBOLS[s]}: {s.words}]" for s in SloState}
+BUDGET_SPENT = "budget spent"
+BUDGET_SPENT_MD = ":violet-badge[:material/block: error budget spent]"
+# cell backgrounds of state columns in tables (a table cell shows no icons)
+CELL = {"breach": "#f8d0d0", "warning": "#fde5c4", "no data": "#e6e6e6",
+        "insufficient labels": "#d6e4f5", "ok": "#d9f0dc", "firing": "#f8d0d0",
+        "acknowledged": "#fde5c4", "resolved": "#d9f0dc", BUDGET_SPENT: "#e9d8f2"}  # fmt: skip
+
+
+def styled(frame, *columns: str):
+    """``frame`` for ``st.dataframe`` with the state words of ``columns`` on their colour (a
+    state ending in "budget spent" takes its colour: the release freeze shows)."""
+
+    def cell(value) -> str:
+        if not isinstance(value, str):
+            return ""
+        key = BUDGET_SPENT if value.endswith(BUDGET_SPENT) else value
+        return f"background-color: {CELL[key]}" if key in CELL else ""
+
+    return frame.to_pandas().style.map(cell, subset=list(columns))
 
 
 def settings() -> Settings:

@@ -38,7 +38,7 @@ def data_time(store: Store) -> datetime | None:
 
 def overview(store: Store, registry: Registry) -> pl.DataFrame:
     """One row per (signal, SLO) with its latest state, budget, fastest burn and open alerts;
-    alerting states first."""
+    alerting states first, then SLOs whose error budget is spent."""
     latest = {(s.signal, s.slo): s for s in store.latest_status()}
     open_alerts: dict[tuple[str, str], int] = {}
     for alert in Records(store).open_alerts():
@@ -56,6 +56,7 @@ def overview(store: Store, registry: Registry) -> pl.DataFrame:
                 "objective": slo.objective.ratio,
                 "target": str(slo.objective.target) if slo.objective.target else None,
                 "budget_remaining": s.budget_remaining if s else None,
+                "budget_exhausted": s.budget_exhausted if s else False,
                 "fastest_burn": max(burns) if burns else None,
                 "open_alerts": open_alerts.get((signal.name, slo.name), 0) + stale,
                 "at": s.at if s else None,
@@ -64,9 +65,13 @@ def overview(store: Store, registry: Registry) -> pl.DataFrame:
     if frame.is_empty():
         return frame
     order = {state: k for k, state in enumerate(STATES)}
+    alerting = pl.col("state").is_in([SloState.BREACH, SloState.WARNING])
     return (
         frame.with_columns(
-            pl.col("state").replace_strict(order, default=len(STATES)).alias("_rank")
+            pl.when(~alerting & pl.col("budget_exhausted"))
+            .then(1.5)  # after the alerting states: the release freeze
+            .otherwise(pl.col("state").replace_strict(order, default=len(STATES)))
+            .alias("_rank")
         )
         .sort(["open_alerts", "_rank", "signal", "slo"], descending=[True, False, False, False])
         .drop("_rank")

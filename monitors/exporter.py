@@ -31,6 +31,11 @@ class StatusCollector:
             "Share of the error budget left.",
             labels=["signal", "slo"],
         )
+        exhausted = GaugeMetricFamily(
+            "sigwatch_slo_error_budget_exhausted",
+            "1 when the window's error budget is spent (release freeze), else 0.",
+            labels=["signal", "slo"],
+        )
         burn = GaugeMetricFamily(
             "sigwatch_slo_burn_rate", "Burn rate over a window.", labels=["signal", "slo", "window"]
         )
@@ -50,6 +55,7 @@ class StatusCollector:
                     value.add_metric([s.signal, s.slo], s.value)
                 if s.budget_remaining is not None:
                     budget.add_metric([s.signal, s.slo], s.budget_remaining)
+                    exhausted.add_metric([s.signal, s.slo], float(s.budget_exhausted))
                 for window, rate in s.burn_rates.items():
                     if rate is not None:
                         burn.add_metric([s.signal, s.slo, window], rate)
@@ -58,4 +64,4 @@ class StatusCollector:
                 if run.signal not in seen:
                     seen.add(run.signal)
                     last_run.add_metric([run.signal, run.status], run.started.timestamp())
-        yield from (state, value, budget, burn, last_run)
+        yield from (state, value, budget, exhausted, burn, last_run)

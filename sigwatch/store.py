@@ -75,6 +75,13 @@ class SloStatus:
     fired: list[Fired] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def budget_exhausted(self) -> bool:
+        """The window's error budget is spent (the SRE error-budget policy's trigger: freeze
+        releases, fix reliability). Not a state and never a page: a budget can stay spent for
+        weeks after its incidents, while the state says whether the SLO is failing now."""
+        return self.budget_remaining is not None and self.budget_remaining <= 0
+
 
 @dataclass(frozen=True)
 class Run:

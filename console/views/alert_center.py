@@ -26,12 +26,7 @@ st.header(f"Open ({len(open_alerts)})")
 if open_alerts.is_empty():
     st.success("No open alerts.")
 else:
-    st.dataframe(
-        open_alerts.with_columns(
-            pl.col("state").replace_strict(common.ALERT_ICON, default=pl.col("state"))
-        ).drop("id"),
-        hide_index=True, width="stretch",
-    )  # fmt: skip
+    st.dataframe(common.styled(open_alerts.drop("id"), "state"), hide_index=True, width="stretch")
     with st.form("ack"):
         st.subheader("Acknowledge")
         firing = open_alerts.filter(pl.col("state") == "firing")["key"].to_list()

@@ -1,5 +1,6 @@
 """Overview, on-call's home: every signal x SLO with its state, budget, fastest burn and a
-sparkline; open alerts first; filters by owner, state and SLI kind."""
+sparkline; open alerts first, then SLOs whose error budget is spent (counted on their own);
+filters by owner, state and SLI kind."""
 
 from __future__ import annotations
 
@@ -18,10 +19,15 @@ grid = common.get("overview")
 spark = common.get("sparklines", at, timedelta(hours=24))
 
 counts = grid.group_by("state").len()
-columns = st.columns(5)
-for column, state in zip(columns, SloState, strict=True):
+columns = st.columns(6)
+for column, state in zip(columns, SloState, strict=False):
     n = counts.filter(pl.col("state") == state)["len"].sum()
-    column.metric(common.STATE_ICON[state], int(n))
+    column.metric(common.STATE_MD[state], int(n))
+columns[-1].metric(
+    common.BUDGET_SPENT_MD, int(grid["budget_exhausted"].sum()),
+    help="SLOs whose error budget over their window is spent, whatever their state now: "
+    "the error-budget policy freezes their releases until the budget recovers.",
+)  # fmt: skip
 
 open_alerts = common.get("alerts_frame", False)
 if open_alerts.is_empty():
@@ -29,16 +35,15 @@ if open_alerts.is_empty():
 else:
     st.subheader(f"Open alerts ({len(open_alerts)})")
     st.dataframe(
-        open_alerts.select(
-            pl.col("state").replace_strict(common.ALERT_ICON, default=pl.col("state")),
-            "key", "severity", "started_at", "last_value", "fastest_burn", "silenced",
-        ),
+        common.styled(open_alerts.select(
+            "state", "key", "severity", "started_at", "last_value", "fastest_burn", "silenced",
+        ), "state"),
         hide_index=True, width="stretch",
     )  # fmt: skip
 
 left, middle, right = st.columns(3)
 owners = left.multiselect("Owner", sorted(grid["owner"].unique()))
-states = middle.multiselect("State", list(common.STATE_ICON), format_func=common.STATE_ICON.get)
+states = middle.multiselect("State", list(SloState), format_func=lambda s: s.words)
 kinds = right.multiselect("SLI kind", sorted(grid["sli"].unique()))
 shown = grid
 if owners:
@@ -52,7 +57,9 @@ lines = spark.group_by("signal", "slo", maintain_order=True).agg(pl.col("value")
 table = (
     shown.join(lines, on=["signal", "slo"], how="left")
     .with_columns(
-        pl.col("state").replace_strict(common.STATE_ICON, default=pl.col("state")),
+        pl.when(pl.col("budget_exhausted"))
+        .then(pl.col("state").str.replace("_", " ") + " · " + common.BUDGET_SPENT)
+        .otherwise(pl.col("state").str.replace("_", " ")).alias("state"),
         ("/signal?signal=" + pl.col("signal")).alias("page"),
         pl.when(pl.col("target").is_not_null()).then(pl.col("target"))
         .otherwise(pl.format("≥ {}", pl.col("objective"))).alias("target / objective"),
@@ -62,7 +69,7 @@ table = (
 )  # fmt: skip
 st.subheader(f"SLOs ({len(table)} of {len(grid)})")
 st.dataframe(
-    table,
+    common.styled(table, "state"),
     hide_index=True,
     width="stretch",
     column_config={

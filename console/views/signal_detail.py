@@ -4,7 +4,7 @@ Evidently report; latency quantiles; cost; recent runs; the signal's YAML and ow
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import polars as pl
 import streamlit as st
@@ -16,9 +16,21 @@ from sigwatch.model import Budgeting
 from sigwatch.stats import wilson_interval
 
 JUDGE_BASED = (
-    "🤖 judge-based: the LLM judge's daily sample, corrected for its error on the gold set "
-    "(Rogan-Gladen); the interval includes that error"
+    ":material/smart_toy: judge-based: the LLM judge's daily sample, corrected for its error "
+    "on the gold set (Rogan-Gladen); the interval includes that error"
 )
+
+
+
+def reference_note(span: list[str], left_out: list[list[str]]) -> str:
+    """Which days a drift slice was compared with: the span, less the slices left out."""
+    start, end = (datetime.fromisoformat(t) for t in span)
+    note = f"Reference: {start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} UTC"
+    if left_out:
+        days = ", ".join(f"{datetime.fromisoformat(lo):%m-%d}" for lo, _ in left_out)
+        note += f", less {days} (judged drifted: a reference does not learn from an incident)"
+    return note
+
 
 st.title("Signal detail")
 registry = common.registry()
@@ -49,7 +61,9 @@ alerts = common.get("alerts_frame", True, chosen)
 st.header("SLOs")
 for slo in signal.slos:
     status = latest.get(slo.name)
-    state = common.STATE_ICON.get(status.state, status.state) if status else "⚪ never evaluated"
+    state = common.STATE_MD[status.state] if status else ":gray[never evaluated]"
+    if status is not None and status.budget_exhausted:
+        state += " " + common.BUDGET_SPENT_MD
     occurrences = slo.objective.budgeting is Budgeting.OCCURRENCES
     with st.container(border=True):
         head, value, budget = st.columns([3, 1, 1])
@@ -63,7 +77,11 @@ for slo in signal.slos:
                 shown += f" [{status.ci_low:.3f}, {status.ci_high:.3f}]"
             value.metric("value", shown, help=f"{status.samples} samples")
         if status is not None and status.budget_remaining is not None:
-            budget.metric("budget left", f"{status.budget_remaining:.0%}")
+            budget.metric(
+                "budget left", f"{status.budget_remaining:.0%}",
+                help="Spent: the error-budget policy freezes this signal's releases until the "
+                "window's budget recovers." if status.budget_exhausted else None,
+            )  # fmt: skip
         history = common.get("sli_history", chosen, slo.name, start, at,
                              step if occurrences else slo.objective.timeslice)  # fmt: skip
         if history.is_empty():
@@ -159,6 +177,8 @@ for slo in signal.slos:
     d = measured.details
     rows_note = f"{d.get('current_rows')} vs {d.get('reference_rows')} reference rows, sampled"
     st.caption(f"{slo.name}: slice from {measured.start:%Y-%m-%d %H:%M} UTC, {rows_note}")
+    if d.get("reference"):
+        st.caption(reference_note(d["reference"], d.get("reference_left_out", [])))
     drift = pl.DataFrame(
         [{"column": c, **v} for c, v in measured.details["columns"].items()]
     ).select("column", "score", "method", "threshold", "drifted")

@@ -2,7 +2,9 @@
 reference, by Evidently's per-column drift tests on bounded, seeded samples.
 
 Only served rows (status ``ok``) are compared, so an outage shows up as coverage, not as
-drift. The reference is the ``previous`` span before the slice, or a fixed range. A column's
+drift. The reference is the ``previous`` span before the slice less the slices this SLO judged
+drifted (a reference that learnt from them would keep the alert of a finished incident firing),
+or a fixed range. A column's
 test and threshold come from Evidently (by sample size: p-values up to 1,000 rows, distances
 above) unless the SLO pins ``method``; the direction is read from the method (a p-value drifts
 when *below* its threshold, a distance when at or above). A run computes Evidently's column
@@ -17,6 +19,7 @@ import hashlib
 import json
 import os
 import warnings
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import polars as pl
@@ -35,12 +38,23 @@ MIN_ROWS = 1000
 SETTLED = timedelta(hours=1)  # a reference span ended this long ago gets no more logs
 
 
-def _frame(ctx: Context, columns: list[str], start: datetime, end: datetime, n: int, seed: int):
+def _frame(
+    ctx: Context,
+    columns: list[str],
+    start: datetime,
+    end: datetime,
+    n: int,
+    seed: int,
+    leave_out: Sequence[tuple[datetime, datetime]] = (),
+):
     read = [c for c in columns if c != "labels"] + (["labels"] if "labels" in columns else [])
-    frame = scan_logs(ctx.data_dir, ctx.signal, start, end, ["status", *read])
+    frame = scan_logs(ctx.data_dir, ctx.signal, start, end, ["status", "event_time", *read])
     if frame is None:
         return None
-    frame = frame.filter(pl.col("status") == "ok").select(read).collect()
+    served = pl.col("status") == "ok"
+    for lo, hi in leave_out:
+        served &= ~pl.col("event_time").is_between(lo, hi, closed="left")
+    frame = frame.filter(served).select(read).collect()
     if "labels" in columns:  # a set is compared by its first label (or none)
         frame = frame.with_columns(
             pl.col("labels").list.sort().list.first().fill_null("(none)").alias("labels")
@@ -50,16 +64,31 @@ def _frame(ctx: Context, columns: list[str], start: datetime, end: datetime, n: 
     return frame.sample(n=min(n, len(frame)), seed=seed) if len(frame) > n else frame
 
 
-def _reference(ctx: Context, slo, start: datetime, end: datetime, seed: int, at: datetime):
-    """The reference sample, kept once its span is over (a day's slices all compare with the
-    same span: reading a week of logs every run would be most of a drift SLO's cost). The file
-    names what it was drawn from, so another span, seed, size or column list draws again."""
+def drifted_slices(ctx: Context, slo, start: datetime, end: datetime) -> list[tuple]:
+    """This SLO's slices within ``[start, end)`` judged drifted, as ``(start, end)``."""
+    return [
+        (m.start, m.end)
+        for m in ctx.store.measurements(ctx.signal.name, slo.name, start, end)
+        if m.details.get("verdict") == Verdict.BAD
+    ]
+
+
+def _reference(
+    ctx: Context, slo, start: datetime, end: datetime, seed: int, at: datetime, leave_out
+):
+    """The reference sample (``leave_out``: slices not drawn from), kept once its span is over
+    (a day's slices all compare with the same span: reading a week of logs every run would be
+    most of a drift SLO's cost). The file names what it was drawn from, so another span, seed,
+    size, column list or set of left-out slices draws again."""
     sli = slo.sli
     columns = list(sli.columns)
     if end > at - SETTLED:  # logs of the span may still arrive
-        return _frame(ctx, columns, start, end, sli.sample_size, seed)
+        return _frame(ctx, columns, start, end, sli.sample_size, seed, leave_out)
+    spans = [[lo.isoformat(), hi.isoformat()] for lo, hi in leave_out]
     key = hashlib.sha256(
-        json.dumps([columns, start.isoformat(), end.isoformat(), seed, sli.sample_size]).encode()
+        json.dumps(
+            [columns, start.isoformat(), end.isoformat(), seed, sli.sample_size, spans]
+        ).encode()
     ).hexdigest()[:16]
     folder = ctx.data_dir / "partials" / "drift" / f"signal={ctx.signal.name}" / slo.name
     path = folder / f"reference-{key}.parquet"
@@ -67,7 +96,7 @@ def _reference(ctx: Context, slo, start: datetime, end: datetime, seed: int, at:
         return pl.read_parquet(path)
     except FileNotFoundError:  # not drawn yet (or just replaced by another process's draw)
         pass
-    frame = _frame(ctx, columns, start, end, sli.sample_size, seed)
+    frame = _frame(ctx, columns, start, end, sli.sample_size, seed, leave_out)
     if frame is not None:
         folder.mkdir(parents=True, exist_ok=True)
         for old in sorted(folder.glob("reference-*.parquet"), key=lambda p: p.stat().st_mtime)[:-1]:
@@ -83,7 +112,14 @@ def measure(ctx: Context, slo, start: datetime, end: datetime, at: datetime) -> 
     current = _frame(ctx, columns, start, min(end, at), sli.sample_size, seed)
     ref = sli.reference
     ref_start, ref_end = (ref.start, ref.end) if ref.is_fixed else (start - ref.previous, start)
-    reference = _reference(ctx, slo, ref_start, ref_end, seed + 1, at)
+    # A rolling reference leaves out the slices this SLO judged drifted: learning from them,
+    # it would soon take the drifted traffic for normal and healthy traffic for drift. When
+    # every slice of the span drifted, the shift has lasted the whole span: it is the new
+    # normal, and the span is compared whole.
+    leave_out = [] if ref.is_fixed else drifted_slices(ctx, slo, ref_start, ref_end)
+    if sum((hi - lo for lo, hi in leave_out), timedelta()) >= ref_end - ref_start:
+        leave_out = []
+    reference = _reference(ctx, slo, ref_start, ref_end, seed + 1, at, leave_out)
     if current is None or reference is None:
         return SliValue(unknown=Verdict.NO_DATA, details={"reason": "no current or reference rows"})
     if len(current) < min(MIN_ROWS, sli.sample_size) or len(reference) < min(
@@ -108,6 +144,7 @@ def measure(ctx: Context, slo, start: datetime, end: datetime, at: datetime) -> 
             "current_rows": len(current),
             "reference_rows": len(reference),
             "reference": [ref_start.isoformat(), ref_end.isoformat()],
+            "reference_left_out": [[lo.isoformat(), hi.isoformat()] for lo, hi in leave_out],
         },
     )
 

@@ -398,8 +398,7 @@ def monitor(
         for s in outcome.statuses:
             style = STATE_STYLE.get(s.state, "")
             value = "" if s.value is None else f"{s.value:.4g}"
-            budget = "" if s.budget_remaining is None else f"{s.budget_remaining:.0%}"
-            table.add_row(s.signal, s.slo, f"[{style}]{s.state}", value, budget)
+            table.add_row(s.signal, s.slo, f"[{style}]{s.state}", value, _budget_cell(s))
     out.print(table)
     out.print(delivered)
     if failed:
@@ -557,10 +556,17 @@ def status(
             s.signal, s.slo, s.sli, f"[{style}]{s.state}",
             "" if s.value is None else f"{s.value:.4g}", ci,
             "" if s.samples is None else f"{s.samples:,}",
-            "" if s.budget_remaining is None else f"{s.budget_remaining:.0%}",
-            f"{max(burns):.2f}x" if burns else "", f"{s.at:%Y-%m-%d %H:%M}",
+            _budget_cell(s), f"{max(burns):.2f}x" if burns else "", f"{s.at:%Y-%m-%d %H:%M}",
         )  # fmt: skip
     out.print(table)
+
+
+def _budget_cell(s) -> str:
+    """The budget left; a spent one in red whatever the state (the release freeze)."""
+    if s.budget_remaining is None:
+        return ""
+    shown = f"{s.budget_remaining:.0%}"
+    return f"[bold red]{shown} spent" if s.budget_exhausted else shown
 
 
 def _status_json(s) -> dict:
@@ -576,6 +582,7 @@ def _status_json(s) -> dict:
         "ci_high": s.ci_high,
         "samples": s.samples,
         "budget_remaining": s.budget_remaining,
+        "budget_exhausted": s.budget_exhausted,
         "burn_rates": s.burn_rates,
         "fired": [f.rule for f in s.fired],
         "window_end": s.window_end.isoformat(),

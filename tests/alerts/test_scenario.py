@@ -39,8 +39,9 @@ def replayed(default_scenario, registry, tmp_path_factory):
         signal.name: store.measurements(signal.name, "cost", END - timedelta(days=1), END)
         for signal in registry
     }
+    latest = store.latest_status()
     store.close()
-    return result, alerts, outbox, (digest, costs)
+    return result, alerts, outbox, (digest, costs, latest)
 
 
 def _incident_of(alert, incidents):
@@ -91,7 +92,7 @@ def test_a_replay_announces_only_what_is_still_open(replayed):
 
 
 def test_the_daily_digest_reports_each_signal_its_spend_and_the_days_incidents(replayed, registry):
-    _, alerts, _, ((text, blocks), costs) = replayed
+    _, alerts, _, ((text, blocks), costs, latest) = replayed
     assert text.startswith("sigwatch daily digest for 2026-11-25 (UTC)")
     per_signal = blocks[1]["text"]["text"].splitlines()
     assert [line.split("*")[1] for line in per_signal] == list(registry.names)
@@ -100,6 +101,14 @@ def test_the_daily_digest_reports_each_signal_its_spend_and_the_days_incidents(r
         assert f"spend ${cost.details['cost_usd']:,.2f}" in line
         assert f"({cost.details['external_share']:.0%} external API)" in line
         assert f"/{len(signal.slos)} SLOs ok" in line
+        # a spent budget is named whatever the SLO's state (the release freeze)
+        spent = [s for s in latest if s.signal == signal.name and s.budget_exhausted]
+        for status in spent:
+            assert f"{status.slo} {status.budget_remaining:.0%}" in line.split("budget spent")[1]
+        assert ("error budget spent" in line) == bool(spent)
+    exhausted = sum(s.budget_exhausted for s in latest)
+    assert exhausted, "the scenario spends some SLO's budget"
+    assert text.endswith(f", {exhausted} SLO(s) with the error budget spent")
     day = [a for a in alerts if END - timedelta(days=1) <= a.started_at < END
            and a.resolution != "superseded by a page"]  # fmt: skip
     incidents = blocks[2]["text"]["text"]

@@ -9,7 +9,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from alerts.records import Records
+from console import common
 from sigwatch.clock import FixedClock
+from sigwatch.states import SloState
 from sigwatch.store import Store
 from tests.conftest import ROOT
 from tests.console.conftest import END
@@ -34,18 +36,32 @@ def test_overview_counts_states_lists_open_alerts_and_warns_when_stale(console_e
     at = page("overview")
     assert not at.exception
     with Store.open(console_env / "sigwatch.db", clock=FixedClock(END)) as store:
-        states = Counter(s.state for s in store.latest_status())
+        latest = store.latest_status()
         open_keys = {a.key for a in Records(store).open_alerts()}
-    metrics = {m.label.split(" ", 1)[1]: int(m.value) for m in at.metric}
+    states = Counter(s.state for s in latest)
+    spent = {(s.signal, s.slo) for s in latest if s.budget_exhausted}
+    metrics = {m.label: int(m.value) for m in at.metric}
     assert metrics == {
-        "breach": states["breach"], "warning": states["warning"], "no data": states["no_data"],
-        "insufficient labels": states["insufficient_labels"], "ok": states["ok"],
-    }  # fmt: skip
+        **{common.STATE_MD[state]: states[state] for state in SloState},
+        common.BUDGET_SPENT_MD: len(spent),
+    }
+    assert spent, "the scenario spends some SLO's budget"
     assert open_keys, "the scenario leaves alerts open at its end"
     alerts_table = at.dataframe[0].value
     assert set(alerts_table["key"]) == open_keys
     grid = at.dataframe[1].value
     assert len(grid) == 29
+    # a spent budget shows on its row whatever the state, and ranks after alerting states
+    marked = grid[grid["state"].str.endswith("budget spent")]
+    assert len(marked) == len(spent)
+    order = ["breach", "warning", "budget spent", "no data", "insufficient labels", "ok"]
+
+    def rank(state: str) -> int:
+        first = state.split(" · ")[0]
+        return order.index(first if first in order[:2] else state.split(" · ")[-1])
+
+    quiet = [rank(v) for v, n in zip(grid["state"], grid["open_alerts"], strict=True) if n == 0]
+    assert quiet == sorted(quiet)
     assert "Monitors look stale" in shown_text(at)  # evaluated at the data's end, an hour ago
 
 
@@ -53,7 +69,7 @@ def test_overview_filters_by_state(console_env):
     at = page("overview")
     at.multiselect[1].select("ok").run()
     grid = at.dataframe[-1].value
-    assert len(grid) > 0 and set(grid["state"]) == {"🟢 ok"}
+    assert len(grid) > 0 and set(grid["state"]) <= {"ok", "ok · budget spent"}
 
 
 def test_signal_page_shows_each_slo_quality_drift_runs_and_definition(console_env):
@@ -100,7 +116,11 @@ def test_signal_page_shows_the_judge_its_agreement_and_cost(console_env):
 
     page_before = page("signal_detail", signal="content_type")
     assert any("has not been calibrated" in i.value for i in page_before.info)
-    judge_based = [c.value for c in page_before.caption if c.value.startswith("🤖 judge-based")]
+    judge_based = [
+        c.value
+        for c in page_before.caption
+        if c.value.startswith(":material/smart_toy: judge-based")
+    ]
     assert len(judge_based) == 1  # review-precision-judged, and only it
     with Store.open(console_env / "sigwatch.db", clock=FixedClock(END)) as store:
         rates = {"cls": "review", "tp": 40, "fn": 10, "tn": 90, "fp": 10}

@@ -3,6 +3,7 @@ same slice compare with the same rows without reading the reference span's logs 
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from datetime import UTC, datetime, timedelta
 
@@ -91,3 +92,48 @@ def test_a_reference_span_still_open_is_not_kept(registry, tmp_path):
         measured = drift.measure(ctx, _slo(1000), DAY, DAY + timedelta(days=1), at)
     assert measured.details["reference_rows"] == 1000  # compared with the day before ...
     assert not list(tmp_path.rglob("reference-*.parquet"))  # ... but not kept yet
+
+
+def _judged(store, slo, day: datetime, verdict: Verdict) -> None:
+    from sigwatch.store import Measurement
+
+    store.put_measurements(
+        [
+            Measurement(
+                signal="content_type", slo=slo.name, start=day, end=day + timedelta(days=1),
+                sli="drift", evaluated_at=day + timedelta(days=1), value=0.5,
+                details={"verdict": verdict},
+            )
+        ]
+    )  # fmt: skip
+
+
+def test_a_rolling_reference_leaves_out_the_slices_it_judged_drifted(registry, tmp_path):
+    """Day 1 normal, day 2 drifted (and judged so), day 3 normal again: day 3 is compared with
+    day 1 only, so the incident's alert can end; unjudged, day 2 stays in the reference."""
+    signal = registry.get("content_type")
+    one, two, three = DAY - timedelta(days=2), DAY - timedelta(days=1), DAY
+    write_logs(tmp_path, "content_type", _day(one, 1, 0), one)
+    write_logs(tmp_path, "content_type", _day(two, 2, 400), two)
+    write_logs(tmp_path, "content_type", _day(three, 3, 0), three)
+    sli = DriftSLI(("community", "text_len"), DriftReference(previous=timedelta(days=2)), 2000)
+    slo = dataclasses.replace(_slo(2000), sli=sli)
+    at = three + timedelta(hours=12)
+    with Store.open(tmp_path / "s.db", clock=FixedClock(at)) as store:
+        ctx = Context(tmp_path, store, signal)
+        mixed = drift.measure(ctx, slo, three, three + timedelta(days=1), at)
+        assert mixed.details["columns"]["text_len"]["drifted"]  # day 2 in the reference
+        assert mixed.details["reference_left_out"] == []
+
+        _judged(store, slo, two, Verdict.BAD)
+        _judged(store, slo, one, Verdict.GOOD)
+        clean = drift.measure(ctx, slo, three, three + timedelta(days=1), at)
+        assert clean.value == 0.0 and clean.details["drifted"] == 0
+        assert clean.details["reference_left_out"] == [[two.isoformat(), three.isoformat()]]
+        assert clean.details["reference_rows"] == 2000
+
+        # every slice of the span drifted: the shift is the new normal, the span is whole
+        _judged(store, slo, one, Verdict.BAD)
+        whole = drift.measure(ctx, slo, three, three + timedelta(days=1), at)
+        assert whole.details["reference_left_out"] == []
+        assert whole.details == mixed.details

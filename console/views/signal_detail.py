@@ -25,7 +25,7 @@ JUDGE_BASED = (
 def reference_note(span: list[str], left_out: list[list[str]]) -> str:
     """Which days a drift slice was compared with: the span, less the slices left out."""
     start, end = (datetime.fromisoformat(t) for t in span)
-    note = f"Reference: {start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} UTC"
+    note = f"Reference: {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"
     if left_out:
         days = ", ".join(f"{datetime.fromisoformat(lo):%m-%d}" for lo, _ in left_out)
         note += f", less {days} (judged drifted: a reference does not learn from an incident)"

@@ -21,7 +21,6 @@ JUDGE_BASED = (
 )
 
 
-
 def reference_note(span: list[str], left_out: list[list[str]]) -> str:
     """Which days a drift slice was compared with: the span, less the slices left out."""
     start, end = (datetime.fromisoformat(t) for t in span)

@@ -2,40 +2,266 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import altair as alt
 import polars as pl
 
-STATE_COLORS = alt.Scale(domain=["warning", "breach"], range=["#f5a623", "#d0021b"])
+SEVERITY_COLOR = {"page": "#d0021b", "ticket": "#f5a623"}
+ALERTS_NOTE = (
+    "Shaded: the SLO's alerts, red a page, amber a ticket; a solid line where one opened, a "
+    "dashed one where it resolved."
+)
+VERDICT = alt.Scale(domain=["good", "bad"], range=["#2e7d32", "#d0021b"])
+BLUES = alt.Scale(domain=["1h", "6h", "1d"], range=["#08306b", "#2171b5", "#9ecae1"])
+Y_AXIS = alt.Axis(minExtent=48)  # charts on one time axis start their plots at one place
+NOT_JUDGED = {"insufficient_labels": "not enough labels", "no_data": "no data"}
 
 
-def sli_over_time(history: pl.DataFrame, bands: pl.DataFrame, alerts: pl.DataFrame,
-                  line: float | None, title: str, percent: bool) -> alt.LayerChart:  # fmt: skip
-    """The SLI with its target or objective line, bands where the SLO was warning or breach,
-    and a rule where each alert opened."""
-    fmt = ".2%" if percent else ".3f"
-    base = alt.Chart(history).encode(x=alt.X("t:T", title=None))
-    layers = []
-    if not bands.is_empty():
-        layers.append(
-            alt.Chart(bands).mark_tick(thickness=3, size=400, opacity=0.25)
-            .encode(x="t:T", color=alt.Color("state:N", scale=STATE_COLORS, title="state"))
-        )  # fmt: skip
-    if history.get_column("ci_low").drop_nulls().len():
-        layers.append(base.mark_area(opacity=0.2).encode(y="ci_low:Q", y2="ci_high:Q"))
-    layers.append(
-        base.mark_line(point=len(history) < 60).encode(
-            y=alt.Y("value:Q", title=title, axis=alt.Axis(format=fmt), scale=alt.Scale(zero=False)),
-            tooltip=[alt.Tooltip("t:T"), alt.Tooltip("value:Q", format=fmt), "samples:Q"],
-        )
-    )
-    if line is not None:
-        layers.append(alt.Chart(pl.DataFrame({"y": [line]})).mark_rule(strokeDash=[6, 4],
-                      color="#555").encode(y="y:Q"))  # fmt: skip
+def _when(t: datetime) -> alt.DateTime:
+    """A time for a scale's domain (Vega-Lite's own form: numbers are not read as times once
+    Streamlit has passed the chart on)."""
+    t = t.astimezone(UTC)
+    return alt.DateTime(year=t.year, month=t.month, date=t.day, hours=t.hour,
+                        minutes=t.minute, utc=True)  # fmt: skip
+
+
+def _time(start: datetime, end: datetime) -> alt.Scale:
+    return alt.Scale(domain=[_when(start), _when(end)])
+
+
+def _time_axis(start: datetime, end: datetime) -> alt.Axis:
+    """Hours over a day or two, days beyond."""
+    return alt.Axis(format="%H:%M" if end - start <= timedelta(days=2) else "%b %d")
+
+
+def _alert_layers(alerts: pl.DataFrame, start: datetime, end: datetime) -> list:
+    """Each alert of the SLO within ``[start, end]`` as a shaded span from its start to its
+    resolution (to ``end`` while open), with a solid rule where it opened and a dashed one where
+    it resolved (a span begun before ``start`` is drawn from there, without its rule)."""
     if not alerts.is_empty():
+        alerts = alerts.filter(
+            (pl.col("started_at") <= end)
+            & (pl.col("resolved_at").is_null() | (pl.col("resolved_at") >= start))
+        )
+    if alerts.is_empty():
+        return []
+    spans = alerts.with_columns(
+        pl.when(pl.col("started_at") >= start).then(pl.col("started_at")).alias("opened"),
+        pl.max_horizontal(pl.col("started_at"), pl.lit(start)).alias("from"),
+    ).select(
+        "key",
+        "severity",
+        "state",
+        "started_at",
+        "resolved_at",
+        "opened",
+        "from",
+        pl.col("resolved_at").fill_null(end).alias("until"),
+    )
+    tips = [
+        "key:N",
+        "state:N",
+        alt.Tooltip("started_at:T", format="%m-%d %H:%M"),
+        alt.Tooltip("resolved_at:T", format="%m-%d %H:%M"),
+    ]
+    layers = []
+    for severity, color in SEVERITY_COLOR.items():  # fixed colours: the chart's one legend
+        mine = spans.filter(pl.col("severity") == severity)  # stays the data's
+        if mine.is_empty():
+            continue
+        layers += [
+            alt.Chart(mine).mark_rect(opacity=0.12, color=color)
+            .encode(x="from:T", x2="until:T", tooltip=tips),
+            alt.Chart(mine.filter(pl.col("opened").is_not_null()))
+            .mark_rule(strokeWidth=2, color=color).encode(x="opened:T", tooltip=tips),
+            alt.Chart(mine.filter(pl.col("resolved_at").is_not_null()))
+            .mark_rule(strokeDash=[4, 3], strokeWidth=2, color=color)
+            .encode(x="resolved_at:T", tooltip=tips),
+        ]  # fmt: skip
+    return layers
+
+
+def occurrence(
+    sli: pl.DataFrame,
+    burns: pl.DataFrame,
+    alerts: pl.DataFrame,
+    objective: float,
+    thresholds: list[tuple[str, float]],
+    start: datetime,
+    end: datetime,
+    every: str,
+) -> tuple[alt.LayerChart, alt.LayerChart]:
+    """On-call's "still burning?": the SLI over short windows (``every``) against the objective,
+    and the burn rates against the thresholds of the rules that page or open a ticket, both
+    with the SLO's alerts from start to end: two charts on one time axis."""
+    x = alt.X("t:T", title=None, scale=_time(start, end), axis=_time_axis(start, end))
+    sli_layers = [
+        *_alert_layers(alerts, start, end),
+        alt.Chart(sli)
+        .mark_line(point=len(sli) < 60)
+        .encode(
+            x=x,
+            y=alt.Y(
+                "value:Q",
+                title=f"SLI per {every}",
+                axis=alt.Axis(format=".1%", minExtent=48),
+                scale=alt.Scale(zero=False),
+            ),
+            tooltip=[
+                alt.Tooltip("t:T", format="%m-%d %H:%M"),
+                alt.Tooltip("value:Q", format=".3%"),
+                alt.Tooltip("samples:Q", title="events"),
+            ],
+        ),
+        alt.Chart(pl.DataFrame({"y": [objective], "what": ["objective"]}))
+        .mark_rule(strokeDash=[6, 4], color="#555")
+        .encode(y="y:Q", tooltip=["what:N", "y:Q"]),
+    ]
+    rules = pl.DataFrame({"rule": [r for r, _ in thresholds], "factor": [f for _, f in thresholds]})
+    # A linear scale up to a little above the highest threshold (or the highest burn, up to
+    # three times that threshold): an outage's 100x would flatten the rest; it shows at the
+    # top edge, its value in the tooltip.
+    highest = max((f for _, f in thresholds), default=1.0)
+    peak = float(burns["burn"].max() or 0.0) if not burns.is_empty() else 0.0
+    top = min(max(highest * 1.25, peak * 1.1), highest * 3)
+    burn_y = alt.Scale(domain=[0, top], nice=False, clamp=True)
+    shown = burns
+    latest = (
+        burns.sort("t").group_by("window").last()
+        .with_columns(pl.format("{} burn", "window").alias("label"))
+    )  # fmt: skip
+    burn_layers = [
+        *_alert_layers(alerts, start, end),
+        alt.Chart(shown)
+        .mark_line(strokeWidth=1.5)
+        .encode(
+            x=x,
+            y=alt.Y("burn:Q", title="burn rate (x budget)", scale=burn_y, axis=Y_AXIS),
+            color=alt.Color(
+                "window:N",
+                sort=["1h", "6h", "1d"],
+                scale=BLUES,
+                legend=None,  # each line is named at its latest point
+            ),
+            tooltip=[
+                alt.Tooltip("t:T", format="%m-%d %H:%M"),
+                "window:N",
+                alt.Tooltip("burn:Q", format=".2f"),
+            ],
+        ),
+        alt.Chart(latest)
+        .mark_text(align="right", dx=-2, dy=-7, fontSize=10, fontWeight="bold")
+        .encode(
+            x=x,
+            y=alt.Y("burn:Q", scale=burn_y),
+            text="label:N",
+            color=alt.Color("window:N", sort=["1h", "6h", "1d"], scale=BLUES, legend=None),
+        ),
+        alt.Chart(rules)
+        .mark_rule(strokeDash=[3, 3], color="#888")
+        .encode(y=alt.Y("factor:Q", scale=burn_y), tooltip=["rule:N", "factor:Q"]),
+        alt.Chart(rules)
+        .mark_text(align="left", dx=4, dy=-6, fontSize=10, color="#666")
+        .encode(y=alt.Y("factor:Q", scale=burn_y), x=alt.value(0), text="rule:N"),
+    ]
+    return (
+        alt.layer(*sli_layers).properties(height=170),
+        alt.layer(*burn_layers).properties(height=170),
+    )
+
+
+def slices(
+    history: pl.DataFrame,
+    alerts: pl.DataFrame,
+    target: float | None,
+    start: datetime,
+    end: datetime,
+    timeslice: timedelta,
+    title: str,
+    samples: str,
+) -> alt.LayerChart:
+    """A timeslice SLO: each slice's value (green good, red bad) with its 95% interval and
+    sample count, the target line, and the slices that could not be judged marked at the
+    bottom with the reason ("not enough labels", "no data"); the SLO's alerts from start to end."""
+    frame = history.with_columns(
+        (pl.col("t") + timeslice / 2).alias("mid"),
+        pl.col("verdict").replace(NOT_JUDGED).alias("reason"),
+    )
+    judged = frame.filter(pl.col("value").is_not_null()).with_columns(
+        pl.coalesce("ci_high", "value").alias("top")  # the sample count sits above the bar
+    )
+    lows = [v for v in [*judged["value"], *judged["ci_low"].drop_nulls(), target] if v is not None]
+    highs = [
+        v for v in [*judged["value"], *judged["ci_high"].drop_nulls(), target] if v is not None
+    ]
+    lo, hi = (min(lows), max(highs)) if lows else (0.0, 1.0)
+    if judged.is_empty():  # nothing judged in the range: a scale that shows the target's place
+        lo, hi = min(lo, 0.0), max(hi, 1.0)
+    pad = max((hi - lo) * 0.15, 0.01)
+    floor = max(lo - pad, 0.0) if lo >= 0 else lo - pad
+    domain = [floor, hi + pad]
+    x = alt.X("mid:T", title=None, scale=_time(start, end), axis=_time_axis(start, end))
+    y = alt.Y("value:Q", title=title, scale=alt.Scale(domain=domain, nice=False), axis=Y_AXIS)
+    tips = [
+        alt.Tooltip("t:T", title="slice", format="%Y-%m-%d %H:%M"),
+        alt.Tooltip("value:Q", format=".3f"),
+        alt.Tooltip("ci_low:Q", format=".3f"),
+        alt.Tooltip("ci_high:Q", format=".3f"),
+        alt.Tooltip("samples:Q", title=samples),
+        "verdict:N",
+    ]
+    layers = [*_alert_layers(alerts, start, end)]
+    if target is not None:
         layers.append(
-            alt.Chart(alerts).mark_rule(color="#d0021b")
-            .encode(x="started_at:T", tooltip=["key:N", "started_at:T", "state:N"])
-        )  # fmt: skip
+            alt.Chart(pl.DataFrame({"value": [target], "what": ["target"]}))
+            .mark_rule(strokeDash=[6, 4], color="#555")
+            .encode(y=y, tooltip=["what:N", "value:Q"])
+        )
+    if not judged.is_empty():
+        base = alt.Chart(judged).encode(x=x)
+        if judged["ci_low"].drop_nulls().len():
+            layers.append(
+                base.mark_errorbar(ticks=True).encode(
+                    y=alt.Y("ci_low:Q", scale=alt.Scale(domain=domain, nice=False), title=title),
+                    y2="ci_high:Q",
+                    tooltip=tips,
+                )
+            )
+        layers.append(
+            base.mark_point(filled=True, size=60).encode(
+                y=y,
+                color=alt.Color("verdict:N", scale=VERDICT, legend=None),
+                tooltip=tips,
+            )
+        )
+        if len(judged) <= 31:
+            layers.append(
+                base.mark_text(dy=-7, fontSize=9, color="#666").encode(
+                    y=alt.Y("top:Q", scale=alt.Scale(domain=domain, nice=False)),
+                    text=alt.Text("samples:Q"),
+                )
+            )
+    unjudged = frame.filter(pl.col("value").is_null()).with_columns(pl.lit(floor).alias("value"))
+    if not unjudged.is_empty():
+        layers.append(
+            alt.Chart(unjudged)
+            .mark_point(shape="triangle-up", size=70, color="#888", filled=True)
+            .encode(
+                x=x,
+                y=y,
+                tooltip=[
+                    alt.Tooltip("t:T", title="slice", format="%Y-%m-%d"),
+                    "reason:N",
+                    alt.Tooltip("samples:Q", title=samples),
+                ],
+            )
+        )
+        layers.append(  # the reason, spelled out at the latest such slice (a tooltip at all)
+            alt.Chart(unjudged.tail(1))
+            .mark_text(dy=-10, fontSize=9, color="#888")
+            .encode(x=x, y=y, text="reason:N")
+        )
     return alt.layer(*layers).properties(height=220)
 
 

@@ -36,6 +36,7 @@ SYMBOLS = {
 STATE_MD = {s: f":{COLORS[s]}[:material/{SYMBOLS[s]}: {s.words}]" for s in SloState}
 BUDGET_SPENT = "budget spent"
 BUDGET_SPENT_MD = ":violet-badge[:material/block: error budget spent]"
+BUDGET_SPENT_LABEL = f":violet[:material/block: {BUDGET_SPENT}]"
 # cell backgrounds of state columns in tables (a table cell shows no icons)
 CELL = {"breach": "#f8d0d0", "warning": "#fde5c4", "no data": "#e6e6e6",
         "insufficient labels": "#d6e4f5", "ok": "#d9f0dc", "firing": "#f8d0d0",

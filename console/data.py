@@ -159,16 +159,28 @@ def sli_history(
     )  # fmt: skip
 
 
-def state_history(store: Store, signal: str, start: datetime, end: datetime) -> pl.DataFrame:
-    """Alerting states (warning, breach) of a signal's SLOs over time: breach bands."""
+BURN_WINDOWS = ("1h", "6h", "1d")  # the long windows of the page rules and the fast ticket
+
+
+def burn_history(
+    store: Store, signal: str, slo: str, start: datetime, end: datetime, step: timedelta
+) -> pl.DataFrame:
+    """An occurrence SLO's burn rates over the ``BURN_WINDOWS`` (``t``, ``window``, ``burn``),
+    the highest of each ``step`` (a burst inside an hour must not be averaged away)."""
+    width = int(step.total_seconds())
     rows = store.execute(
-        "SELECT slo, at, state FROM slo_status WHERE signal = ? AND at >= ? AND at <= ?"
-        " AND state IN ('warning', 'breach') ORDER BY slo, at",
-        (signal, to_epoch(start), to_epoch(end)),
+        f"SELECT (at / {width}) * {width} AS t, burn_rates FROM slo_status"
+        " WHERE signal = ? AND slo = ? AND at >= ? AND at <= ? ORDER BY at",
+        (signal, slo, to_epoch(start), to_epoch(end)),
     ).fetchall()
+    out: dict[tuple[int, str], float] = {}
+    for t, raw in rows:
+        for window, burn in (json.loads(raw) if raw else {}).items():
+            if window in BURN_WINDOWS and burn is not None:
+                out[(t, window)] = max(burn, out.get((t, window), 0.0))
     return pl.DataFrame(
-        [{"slo": s, "t": from_epoch(a), "state": st} for s, a, st in rows],
-        schema={"slo": pl.Utf8, "t": pl.Datetime("us", "UTC"), "state": pl.Utf8},
+        [{"t": from_epoch(t), "window": w, "burn": b} for (t, w), b in out.items()],
+        schema={"t": pl.Datetime("us", "UTC"), "window": pl.Utf8, "burn": pl.Float64},
     )
 
 

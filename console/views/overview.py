@@ -24,7 +24,7 @@ for column, state in zip(columns, SloState, strict=False):
     n = counts.filter(pl.col("state") == state)["len"].sum()
     column.metric(common.STATE_MD[state], int(n))
 columns[-1].metric(
-    common.BUDGET_SPENT_MD, int(grid["budget_exhausted"].sum()),
+    common.BUDGET_SPENT_LABEL, int(grid["budget_exhausted"].sum()),
     help="SLOs whose error budget over their window is spent, whatever their state now: "
     "the error-budget policy freezes their releases until the budget recovers.",
 )  # fmt: skip

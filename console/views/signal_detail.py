@@ -1,6 +1,9 @@
-"""Signal detail (``?signal=NAME``, the page alerts link to): every SLI over time with its
-target, breach bands and alert markers; quality per class; drift per column with the latest
-Evidently report; latency quantiles; cost; recent runs; the signal's YAML and owner."""
+"""Signal detail (``?signal=NAME``, the page alerts link to): per SLO, what on-call asks
+("still burning?"): occurrence SLOs over short windows with their burn rates against the alert
+rules' thresholds, timeslice SLOs slice by slice with intervals, sample counts and the slices
+that could not be judged, each with its alerts from start to end; quality per class; drift
+per column with the latest Evidently report; latency quantiles; cost; recent runs; the signal's
+YAML and owner."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import streamlit as st
 from console import charts, common
 from monitors.slis import drift as drift_sli
 from monitors.slis.quality import SEP
+from monitors.windows import RULES
 from sigwatch.model import Budgeting
 from sigwatch.stats import wilson_interval
 
@@ -54,10 +58,13 @@ span = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "28d": timedelta(da
 step = timedelta(minutes=5) if span <= timedelta(hours=24) else timedelta(hours=1)
 start = at - span
 latest = common.get("latest_statuses", chosen)
-bands = common.get("state_history", chosen, start, at)
 alerts = common.get("alerts_frame", True, chosen)
 
 st.header("SLOs")
+st.caption(charts.ALERTS_NOTE + " Occurrence SLOs: the SLI over short windows, then the burn "
+           "rates against the thresholds of the rules that page or open a ticket. Timeslice "
+           "SLOs: each slice with its 95% interval and sample count; a grey triangle marks a "
+           "slice that could not be judged, and why.")  # fmt: skip
 for slo in signal.slos:
     status = latest.get(slo.name)
     state = common.STATE_MD[status.state] if status else ":gray[never evaluated]"
@@ -86,16 +93,21 @@ for slo in signal.slos:
         if history.is_empty():
             st.caption("No measurements in this range.")
             continue
-        target = slo.objective.target
-        line = slo.objective.ratio if occurrences else (target.value if target else None)
-        st.altair_chart(
-            charts.sli_over_time(
-                history, bands.filter(pl.col("slo") == slo.name),
-                alerts.filter(pl.col("slo") == slo.name) if not alerts.is_empty() else alerts,
-                line, slo.sli.kind, percent=occurrences,
-            ),
-            width="stretch",
-        )  # fmt: skip
+        mine = alerts.filter(pl.col("slo") == slo.name) if not alerts.is_empty() else alerts
+        if occurrences:
+            burns = common.get("burn_history", chosen, slo.name, start, at, step)
+            rules = [(f"{r.severity} {r.name}: {r.factor(slo.objective.window):.3g}x",
+                      r.factor(slo.objective.window)) for r in RULES]  # fmt: skip
+            every = "5 min" if step == timedelta(minutes=5) else "hour"
+            shown = charts.occurrence(history, burns, mine, slo.objective.ratio, rules,
+                                      start, at, every)  # fmt: skip
+        else:
+            target = slo.objective.target
+            counted = "labels" if slo.sli.labelled else "rows"
+            shown = (charts.slices(history, mine, target.value if target else None, start, at,
+                                   slo.objective.timeslice, slo.sli.kind, counted),)  # fmt: skip
+        for chart in shown:
+            st.altair_chart(chart, width="stretch")
         if status is not None and status.burn_rates:
             burns = {k: v for k, v in status.burn_rates.items() if v is not None}
             st.caption("burn rates: " + ", ".join(f"{k} {v:.1f}x" for k, v in burns.items()))

@@ -43,7 +43,7 @@ def test_overview_counts_states_lists_open_alerts_and_warns_when_stale(console_e
     metrics = {m.label: int(m.value) for m in at.metric}
     assert metrics == {
         **{common.STATE_MD[state]: states[state] for state in SloState},
-        common.BUDGET_SPENT_MD: len(spent),
+        common.BUDGET_SPENT_LABEL: len(spent),
     }
     assert spent, "the scenario spends some SLO's budget"
     assert open_keys, "the scenario leaves alerts open at its end"

@@ -130,6 +130,21 @@ def test_every_command_that_reads_the_clock_takes_an_explicit_time(command):
     assert "--at" in result.output
 
 
+def test_status_json_flags_a_spent_budget_whatever_the_state(default_scenario):
+    _, store = default_scenario
+    shown = runner.invoke(app, ["status", "--json", "--data", str(store.parent)])
+    assert shown.exit_code == 0, shown.output
+    rows = json.loads(shown.output)
+    for row in rows:
+        spent = row["budget_remaining"] is not None and row["budget_remaining"] <= 0
+        assert row["budget_exhausted"] is spent, row
+    assert any(r["budget_exhausted"] and r["state"] == "ok" for r in rows), (
+        "the scenario leaves an SLO ok now with its budget spent"
+    )
+    text = runner.invoke(app, ["status", "--data", str(store.parent)], env={"COLUMNS": "200"})
+    assert "spent" in text.output
+
+
 def test_status_at_a_time_shows_the_state_as_it_was_then(default_scenario, tmp_path):
     """The commercial_intent outage pages while it lasts; `status --at` a moment inside it
     shows the breach, the latest status (days later) does not."""

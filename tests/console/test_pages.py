@@ -88,6 +88,12 @@ def test_signal_page_shows_each_slo_quality_drift_runs_and_definition(console_en
     for slo in ("coverage", "latency", "errors", "review-precision", "input-drift", "cost"):
         assert any(s.startswith(f"{slo} · ") for s in subheaders), slo
     assert len(at.get("vega_lite_chart")) >= 6
+    with Store.open(console_env / "sigwatch.db", clock=FixedClock(END)) as store:
+        latest = {s.slo: s for s in store.latest_status("content_type")}
+    for name, status in latest.items():  # a spent budget is badged whatever the state
+        [heading] = [h for h in subheaders if h.startswith(f"{name} · ")]
+        assert heading.endswith(common.BUDGET_SPENT_MD) == status.budget_exhausted, heading
+    assert any(c.value.startswith("Reference: ") for c in at.caption)  # the drift reference
     per_class = at.dataframe[0].value
     assert set(per_class["metric"]) == {"precision", "recall"}
     assert (per_class["ci_low"] <= per_class["value"]).all()

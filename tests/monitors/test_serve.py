@@ -65,7 +65,19 @@ def test_collector_exports_state_value_budget_burn_and_last_run(tmp_path):
                     value=0.8,
                     budget_remaining=-3.0,
                     burn_rates={"1h": 4.0, "5m": None},
-                )
+                ),
+                SloStatus(
+                    signal="sentiment",
+                    slo="latency",
+                    at=T0,
+                    sli="latency",
+                    state=SloState.OK,
+                    objective=0.99,
+                    evaluated_at=T0,
+                    window_end=T0,
+                    value=0.995,
+                    budget_remaining=0.5,
+                ),
             ]
         )
         store.record_run(Run("sentiment", T0, T0, 10.0, "ok"))
@@ -77,6 +89,9 @@ def test_collector_exports_state_value_budget_burn_and_last_run(tmp_path):
     assert get("sigwatch_slo_state", {**labels, "state": "ok"}) == 0.0
     assert get("sigwatch_sli_value", labels) == 0.8
     assert get("sigwatch_slo_error_budget_remaining", labels) == -3.0
+    assert get("sigwatch_slo_error_budget_exhausted", labels) == 1.0
+    latency = {"signal": "sentiment", "slo": "latency"}
+    assert get("sigwatch_slo_error_budget_exhausted", latency) == 0.0
     assert get("sigwatch_slo_burn_rate", {**labels, "window": "1h"}) == 4.0
     assert get("sigwatch_slo_burn_rate", {**labels, "window": "5m"}) is None
     last = get(

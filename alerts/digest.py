@@ -24,7 +24,8 @@ def build_digest(records: Records, registry: Registry, at: datetime) -> tuple[st
     for signal in registry:
         rows = [latest.get((signal.name, slo.name)) for slo in signal.slos]
         known = [r for r in rows if r is not None]
-        met = sum(1 for r in known if r.state is SloState.OK)
+        # an SLO whose window's budget is spent is not met, whatever its state now
+        met = sum(1 for r in known if r.state is SloState.OK and not r.budget_exhausted)
         budgets = [r.budget_remaining for r in known if r.budget_remaining is not None]
         spend, share = _spend(store, signal, day_start, day_end)
         total_spend += spend or 0.0

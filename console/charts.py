@@ -32,7 +32,10 @@ def _time(start: datetime, end: datetime) -> alt.Scale:
 
 def _time_axis(start: datetime, end: datetime) -> alt.Axis:
     """Hours over a day or two, days beyond."""
-    return alt.Axis(format="%H:%M" if end - start <= timedelta(days=2) else "%b %d")
+    if end - start <= timedelta(days=2):
+        return alt.Axis(format="%H:%M")
+    step = max(1, (end - start).days // 10)  # about ten dates, each once
+    return alt.Axis(format="%b %d", tickCount={"interval": "day", "step": step})
 
 
 def _alert_layers(alerts: pl.DataFrame, start: datetime, end: datetime) -> list:

@@ -72,7 +72,7 @@ for slo in signal.slos:
         state += " " + common.BUDGET_SPENT_MD
     occurrences = slo.objective.budgeting is Budgeting.OCCURRENCES
     with st.container(border=True):
-        head, value, budget = st.columns([3, 1, 1])
+        head, value, budget = st.columns([2.3, 1.7, 1])
         head.subheader(f"{slo.name} · {state}")
         head.caption(f"{slo.sli.kind} · {slo.objective}")
         if getattr(slo.sli, "labels", "human") == "judge":

@@ -172,6 +172,8 @@ class Lifecycle:
             alert = self.records.save(alert)
             self.records.add_event(alert.id, at, "opened", _summary(alert))
             return alert
+        if "suspects" not in facts["details"] and alert.details.get("suspects"):
+            facts["details"]["suspects"] = alert.details["suspects"]  # the latest found stay
         alert = replace(alert, updated_at=at, clear_since=None, silenced=silenced, **facts)
         return self.records.save(alert)
 
@@ -298,6 +300,8 @@ def _facts(status: SloStatus, slo: str) -> dict:
         details["reason"] = f"no eligible predictions since before {status.at.isoformat()}"
     elif status.details.get("slice"):
         details["slice"] = status.details["slice"]
+    if status.details.get("suspects"):
+        details["suspects"] = status.details["suspects"]
     return {
         "burn_rates": {k: v for k, v in status.burn_rates.items() if v is not None},
         "details": details,

@@ -2,14 +2,16 @@
 
 The message carries what on-call needs to decide without opening anything: signal and SLO,
 state and severity, the value against its target or objective, the burn-rate rule that fired,
-the error budget left, for quality SLOs the interval and label count, the owner, and links to
-the runbook and the signal's console page."""
+the error budget left, for quality SLOs the interval and label count, where the bad events
+come from (``monitors.suspects``), the owner, and links to the runbook and the signal's
+console page."""
 
 from __future__ import annotations
 
 from urllib.parse import quote
 
 from alerts.model import ACKNOWLEDGED, PAGE, RESOLVED, STALE, TICKET, Alert, Policy
+from monitors.suspects import sentence
 from sigwatch.model import Signal
 
 ICONS = {(PAGE, "firing"): ":red_circle:", (TICKET, "firing"): ":large_orange_circle:",
@@ -67,6 +69,12 @@ def render_alert(alert: Alert, signal: Signal, policy: Policy) -> tuple[str, lis
     if mention:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": mention.strip()}})
     blocks.append({"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]})
+    if d.get("suspects") and alert.state != RESOLVED:
+        # Slice values come from the logs: plain text, so a community named "<!channel>" or
+        # "*urgent*" neither pings nor formats.
+        blocks.append({"type": "section", "text": {"type": "plain_text", "emoji": False,
+                       "text": "Where it comes from: " + "; ".join(
+                           sentence(s) for s in d["suspects"])}})  # fmt: skip
     if links:
         blocks.append({"type": "context", "elements": [
             {"type": "mrkdwn", "text": " · ".join(links)}]})  # fmt: skip

@@ -14,6 +14,7 @@ import polars as pl
 
 from alerts.records import Records
 from monitors.history import occurrence_counts
+from monitors.suspects import sentence
 from sigwatch.clock import floor_time
 from sigwatch.model import Budgeting, CostPer1kSLI, Registry
 from sigwatch.states import SloState, Verdict
@@ -196,11 +197,12 @@ def alerts_frame(store: Store, include_resolved: bool = True, signal: str | None
             "acknowledged_by": a.acknowledged_by, "resolution": a.resolution,
             "silenced": a.silenced,
             "posted": bool(a.slack_ts), "channel": a.channel,
+            "suspects": "; ".join(sentence(s) for s in a.details.get("suspects", [])) or None,
         })  # fmt: skip
     return pl.DataFrame(
         rows,
         schema_overrides={"started_at": pl.Datetime("us", "UTC"),
-                          "resolved_at": pl.Datetime("us", "UTC")},
+                          "resolved_at": pl.Datetime("us", "UTC"), "suspects": pl.Utf8},
     )  # fmt: skip
 
 

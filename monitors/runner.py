@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import time
 import traceback
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -27,6 +27,8 @@ from monitors.evaluate import (
 from monitors.partials import BUCKET, RECOMPUTE, QualityTables, ServingTables, write_atomic
 from monitors.slis.base import Context
 from monitors.sources import LogsSource, ServingSource
+from monitors.suspects import explainable, suspects
+from monitors.windows import RULES
 from sigwatch.clock import Clock, floor_time
 from sigwatch.model import Budgeting, Registry, Signal
 from sigwatch.store import Run, SloStatus, Store
@@ -35,6 +37,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 RETRY_SOURCE = timedelta(hours=6)  # how far back a bucket the source failed is read again
 STATUS_BATCH = 5000  # statuses written at a time by a backfill
 CHUNK = timedelta(days=7)  # the longest range the engine is asked for at once
+LONG_WINDOW = {rule.name: rule.long for rule in RULES}
 
 
 @dataclass(frozen=True)
@@ -135,11 +138,29 @@ class Monitor:
         for slo in ctx.signal.slos:
             if slo.objective.budgeting is Budgeting.OCCURRENCES:
                 series = occurrence_series(ctx, slo, times[0] - slo.objective.window, times[-1])
-                keep(occurrence_status(ctx, slo, series, t, evaluated_at) for t in times)
+                statuses = (occurrence_status(ctx, slo, series, t, evaluated_at) for t in times)
+                keep(self._explained(ctx, slo, statuses, times[-1]))
             else:
                 keep(timeslice_status(ctx, slo, t, evaluated_at) for t in slice_times)
         self.store.put_status(batch)
         return last
+
+    def _explained(
+        self, ctx: Context, slo, statuses: Iterable[SloStatus], last: datetime
+    ) -> Iterator[SloStatus]:
+        """Alerting statuses with the slices their bad events come from (``suspects``), over
+        the longest window of the rules that fire: at the latest time, and wherever the set of
+        firing rules changes (an alert opens or escalates); they read the logs, so a backfill
+        does not compute them at every time."""
+        fired_before: set[str] = set()
+        for status in statuses:
+            fired = {f.rule for f in status.fired}
+            if fired and explainable(slo) and (status.at == last or fired != fired_before):
+                window = max(LONG_WINDOW[rule] for rule in fired)
+                found = suspects(self.data_dir, ctx.signal, slo, status.at - window, status.at)
+                status = replace(status, details={**status.details, "suspects": found})
+            fired_before = fired
+            yield status
 
     def _update_partials(
         self, signal: Signal, at: datetime, start: datetime | None = None

@@ -36,7 +36,8 @@ else:
     st.subheader(f"Open alerts ({len(open_alerts)})")
     st.dataframe(
         common.styled(open_alerts.select(
-            "state", "key", "severity", "started_at", "last_value", "fastest_burn", "silenced",
+            "state", "key", "severity", "started_at", "last_value", "fastest_burn", "suspects",
+            "silenced",
         ), "state"),
         hide_index=True, width="stretch",
     )  # fmt: skip

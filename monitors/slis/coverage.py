@@ -11,3 +11,9 @@ KINDS = ("coverage",)
 
 def good_total(sli, signal, table: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return table["served"].to_numpy(), table["total"].to_numpy()
+
+
+def bad_rows(sli, signal) -> tuple[pl.Expr, pl.Expr]:
+    """A row not served, of all rows (``monitors.suspects``)."""
+    served = (pl.col("status") == "ok") & (pl.col("score") >= signal.serving_threshold)
+    return ~served.fill_null(False), pl.lit(True)

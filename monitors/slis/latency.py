@@ -25,6 +25,13 @@ def good_total(sli, signal, table: pl.DataFrame) -> tuple[np.ndarray, np.ndarray
     return good, np.where(failed, 0.0, table["latency_total"].to_numpy())
 
 
+def bad_rows(sli, signal) -> tuple[pl.Expr, pl.Expr]:
+    """Not answered within the threshold (no latency counts as not), of all rows, as the
+    serving table counts them (``monitors.suspects``)."""
+    within = (pl.col("latency_ms") <= sli.threshold_ms).fill_null(False)
+    return ~within, pl.lit(True)
+
+
 def errors(table: pl.DataFrame) -> list[str]:
     """The source's errors over the buckets read (the last three)."""
     return sorted(table["source_error"].drop_nulls().unique())[-3:]

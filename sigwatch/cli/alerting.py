@@ -43,6 +43,7 @@ def alert_json(a) -> dict:
         "last_value": a.last_value, "burn_rates": a.burn_rates, "fired": a.fired,
         "acknowledged_by": a.acknowledged_by, "resolution": a.resolution,
         "silenced": a.silenced, "slack_ts": a.slack_ts, "channel": a.channel,
+        "suspects": a.details.get("suspects", []),
     }  # fmt: skip
 
 

@@ -120,3 +120,27 @@ def test_the_daily_digest_reports_each_signal_its_spend_and_the_days_incidents(r
     assert incidents.startswith(f"*Incidents of the day* ({len(day)})")
     for alert in day:
         assert alert.key in incidents
+
+
+def test_the_suspects_of_an_incident_name_its_injected_slice_first(replayed):
+    """The coverage drop is a bad model version's; the cost spike sends calls to the external
+    API, which is slow: each alert names that slice first, against its share of traffic."""
+    from simulator.scenario import BAD_VERSION
+
+    result, alerts, _, _ = replayed
+    injected = {
+        "coverage_drop": ("model_version", BAD_VERSION["coverage_drop"]),
+        "cost_spike": ("served_by", "external_api"),
+    }
+    checked = 0
+    for incident in result.incidents:
+        if incident["kind"] not in injected:
+            continue
+        for alert in alerts:
+            occurrence = alert.fired not in (None, "slice")
+            if _incident_of(alert, [incident]) is incident and occurrence:
+                first = alert.details["suspects"][0]
+                assert (first["dimension"], first["value"]) == injected[incident["kind"]]
+                assert first["bad_share"] > 2 * first["traffic_share"]
+                checked += 1
+    assert checked >= 2

@@ -157,3 +157,34 @@ def test_the_token_never_reaches_the_store(world, slack):
     for table in ("alerts", "outbox", "alert_events", "silences"):
         rows = world.store.execute(f"SELECT * FROM {table}").fetchall()
         assert TOKEN not in repr(rows)
+
+
+def test_slice_values_from_the_logs_neither_ping_nor_format(world, slack):
+    """A community named like a Slack command or markup reaches the channel as plain text."""
+    from tests.alerts.conftest import STEP, status
+
+    send = delivery(world, slack)
+    odd = "<!channel> *urgent* _now_ <https://x.example|click>"
+    suspects = [{"dimension": "community", "value": odd, "bad_share": 0.8,
+                 "traffic_share": 0.1, "bad": 80, "events": 100}]  # fmt: skip
+    at = world.clock.advance(STEP)
+    row = status("coverage", at, "breach", burn=20, details={"suspects": suspects})
+    world.store.put_status([row])
+    world.lifecycle.evaluate([row])
+    assert send.flush().error is None
+    [message] = slack.top_level()
+    plain = [b for b in message["blocks"] if b.get("text", {}).get("type") == "plain_text"
+             and b["text"]["text"].startswith("Where it comes from")]  # fmt: skip
+    assert [b["text"]["text"] for b in plain] == [
+        f"Where it comes from: 80% of the bad events come from community={odd}, "
+        "which serves 10% of traffic"
+    ]
+    assert plain[0]["text"]["emoji"] is False
+    mrkdwn = [
+        part["text"]
+        for block in message["blocks"]
+        for part in [block.get("text", {}), *block.get("fields", []), *block.get("elements", [])]
+        if part.get("type") == "mrkdwn"
+    ]
+    assert mrkdwn and not any(odd in text or "<!channel>" in text for text in mrkdwn)
+    assert "<!channel>" not in message["text"]  # nor in the notification's fallback text

@@ -1,0 +1,82 @@
+"""Where a breach comes from: for an alerting occurrence SLO, the slices (one value of one
+dimension column of the logs) whose share of the bad events most exceeds their share of the
+traffic, over the alert's longest firing window.
+
+"78% of the bad events come from model_version=2026.12-rc1, which serves 9% of traffic": no
+grouping needs to be configured. A kind says what a bad event is at the row level with
+``bad_rows(sli, signal) -> (bad, counted)`` (Polars expressions over log columns); the serving
+tables' counts are the same events summed per bucket, so both agree.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+
+from monitors import slis
+from monitors.logs import scan_logs
+from sigwatch.model import SLO, Signal
+
+DIMENSIONS = ("community", "language", "item_kind", "model_version", "served_by")
+TOP = 3
+MIN_BAD = 10  # fewer bad events than this explain nothing
+MIN_EXCESS = 0.05  # a slice must carry at least 5 points more of the bad than of the traffic
+
+
+def explainable(slo: SLO) -> bool:
+    return hasattr(slis.module(slo.sli.kind), "bad_rows")
+
+
+def suspects(
+    data_dir: Path, signal: Signal, slo: SLO, start: datetime, end: datetime
+) -> list[dict]:
+    """The top ``TOP`` slices of ``[start, end)`` by excess share of the bad events, most first:
+    ``dimension``, ``value``, ``bad_share``, ``traffic_share``, ``bad`` and ``events``."""
+    bad, counted = slis.module(slo.sli.kind).bad_rows(slo.sli, signal)
+    logs = scan_logs(data_dir, signal, start, end, [*DIMENSIONS, *_columns(bad, counted)])
+    if logs is None:
+        return []
+    cells = (
+        logs.filter(counted)
+        .group_by(*[pl.col(d).fill_null("(none)") for d in DIMENSIONS])
+        .agg(pl.len().alias("events"), bad.sum().cast(pl.Int64).alias("bad"))
+        .collect()
+    )
+    total_bad, total = int(cells["bad"].sum() or 0), int(cells["events"].sum() or 0)
+    if total_bad < MIN_BAD or total == 0:
+        return []
+    found = []
+    for dimension in DIMENSIONS:
+        per_value = cells.group_by(dimension).agg(pl.col("events", "bad").sum())
+        if len(per_value) < 2:  # one value serves everything: it explains nothing
+            continue
+        for value, events, n_bad in per_value.iter_rows():
+            bad_share, traffic_share = n_bad / total_bad, events / total
+            if n_bad >= MIN_BAD and bad_share - traffic_share >= MIN_EXCESS:
+                found.append(
+                    {
+                        "dimension": dimension,
+                        "value": value,
+                        "bad_share": bad_share,
+                        "traffic_share": traffic_share,
+                        "bad": int(n_bad),
+                        "events": int(events),
+                    }
+                )
+    found.sort(key=lambda s: (-(s["bad_share"] - s["traffic_share"]), s["dimension"], s["value"]))
+    return found[:TOP]
+
+
+def _columns(*exprs: pl.Expr) -> list[str]:
+    return sorted({name for e in exprs for name in e.meta.root_names()})
+
+
+def sentence(suspect: dict) -> str:
+    """One suspect in words (the value as the logs spell it: escape it for the medium)."""
+    return (
+        f"{suspect['bad_share']:.0%} of the bad events come from "
+        f"{suspect['dimension']}={suspect['value']}, which serves "
+        f"{suspect['traffic_share']:.0%} of traffic"
+    )

@@ -1,0 +1,73 @@
+"""Where a breach comes from: the slices whose share of the bad events most exceeds their share
+of the traffic, from hand-built logs with known counts; each kind's row-level bad events agree
+with the serving table's counts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import polars as pl
+import pytest
+
+from monitors import slis
+from monitors.engine import PolarsEngine
+from monitors.suspects import sentence, suspects
+from tests.monitors.test_runner import DAY, TEN, content_type_hour, write_logs
+
+HOUR = (TEN, TEN + timedelta(hours=1))
+
+
+def _canary_hour() -> pl.DataFrame:
+    """The content_type hour, with a canary model version on 100 of its 1,000 rows (every
+    tenth) that abstains on 80 of them; the 900 others abstain 30 times (the hour's own)."""
+    frame = content_type_hour()
+    row = pl.int_range(pl.len())
+    canary = row % 10 == 3
+    version = pl.when(canary).then(pl.lit("2026.12-rc")).otherwise("model_version")
+    status = pl.when(canary & (row // 10 < 80)).then(pl.lit("abstain")).otherwise("status")
+    # two communities in equal parts, canary or not: no excess
+    community = pl.when(row // 2 % 2 == 0).then(pl.lit("laptops")).otherwise(pl.lit("audio"))
+    return frame.with_columns(
+        version.alias("model_version"), status.alias("status"), community.alias("community")
+    )
+
+
+def test_a_canary_that_abstains_is_named_first_with_its_shares(registry, tmp_path):
+    frame = _canary_hour()
+    write_logs(tmp_path, "content_type", frame, DAY)
+    signal = registry.get("content_type")
+    served = (pl.col("status") == "ok") & (pl.col("score") >= signal.serving_threshold)
+    bad = frame.filter(~served.fill_null(False))
+    canary_bad = bad.filter(pl.col("model_version") == "2026.12-rc")
+    [first, *rest] = suspects(tmp_path, signal, signal.slo("coverage"), *HOUR)
+    assert (first["dimension"], first["value"]) == ("model_version", "2026.12-rc")
+    assert first["bad"] == len(canary_bad) and first["events"] == 100
+    assert first["bad_share"] == pytest.approx(len(canary_bad) / len(bad))
+    assert first["traffic_share"] == pytest.approx(0.1)
+    assert all(s["dimension"] != "community" for s in rest)  # an even split explains nothing
+    assert sentence(first) == (
+        f"{len(canary_bad) / len(bad):.0%} of the bad events come from "
+        "model_version=2026.12-rc, which serves 10% of traffic"
+    )
+
+
+def test_a_breach_of_everything_names_no_slice(registry, tmp_path):
+    frame = content_type_hour().with_columns(pl.lit("error").alias("status"))
+    write_logs(tmp_path, "content_type", frame, DAY)
+    signal = registry.get("content_type")
+    assert suspects(tmp_path, signal, signal.slo("errors"), *HOUR) == []
+
+
+@pytest.mark.parametrize("slo", ["coverage", "latency", "errors"])
+def test_row_level_bad_events_agree_with_the_serving_table(registry, tmp_path, slo):
+    frame = _canary_hour()
+    write_logs(tmp_path, "content_type", frame, DAY)
+    signal = registry.get("content_type")
+    spec = signal.slo(slo)
+    module = slis.module(spec.sli.kind)
+    table = PolarsEngine().serving(tmp_path, signal, *HOUR)
+    good, total = module.good_total(spec.sli, signal, table)
+    bad, counted = module.bad_rows(spec.sli, signal)
+    rows = frame.filter(counted)
+    assert len(rows) == total.sum()
+    assert rows.select(bad.sum()).item() == total.sum() - good.sum()

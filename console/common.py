@@ -43,6 +43,14 @@ CELL = {"breach": "#f8d0d0", "warning": "#fde5c4", "no data": "#e6e6e6",
         "acknowledged": "#fde5c4", "resolved": "#d9f0dc", BUDGET_SPENT: "#e9d8f2"}  # fmt: skip
 
 
+SUSPECTS_COLUMN = {
+    "suspects": st.column_config.TextColumn(
+        "where it comes from", width="large",
+        help="The slices whose share of the bad events most exceeds their share of traffic.",
+    )
+}  # fmt: skip
+
+
 def styled(frame, *columns: str):
     """``frame`` for ``st.dataframe`` with the state words of ``columns`` on their colour (a
     state ending in "budget spent" takes its colour: the release freeze shows)."""

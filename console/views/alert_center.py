@@ -26,7 +26,11 @@ st.header(f"Open ({len(open_alerts)})")
 if open_alerts.is_empty():
     st.success("No open alerts.")
 else:
-    st.dataframe(common.styled(open_alerts.drop("id"), "state"), hide_index=True, width="stretch")
+    shown = open_alerts.select("state", "key", "started_at", "fastest_burn", "suspects",
+                               pl.exclude("id", "state", "key", "started_at", "fastest_burn",
+                                          "suspects"))  # fmt: skip
+    st.dataframe(common.styled(shown, "state"), hide_index=True, width="stretch",
+                 column_config=common.SUSPECTS_COLUMN)  # fmt: skip
     with st.form("ack"):
         st.subheader("Acknowledge")
         firing = open_alerts.filter(pl.col("state") == "firing")["key"].to_list()
@@ -96,8 +100,9 @@ else:
     st.dataframe(
         past.with_columns(
             (pl.col("resolved_at") - pl.col("started_at")).dt.total_minutes().alias("minutes")
-        ).drop("id"),
-        hide_index=True, width="stretch",
+        ).select("key", "started_at", "resolved_at", "minutes", "suspects",
+                 pl.exclude("id", "key", "started_at", "resolved_at", "minutes", "suspects")),
+        hide_index=True, width="stretch", column_config=common.SUSPECTS_COLUMN,
     )  # fmt: skip
 
 st.header("Outbox")

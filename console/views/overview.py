@@ -39,7 +39,7 @@ else:
             "state", "key", "severity", "started_at", "last_value", "fastest_burn", "suspects",
             "silenced",
         ), "state"),
-        hide_index=True, width="stretch",
+        hide_index=True, width="stretch", column_config=common.SUSPECTS_COLUMN,
     )  # fmt: skip
 
 left, middle, right = st.columns(3)

@@ -47,6 +47,17 @@ STEP = f"{int(BUCKET.total_seconds())}s"
 SERVING_COLUMNS = ["status", "score", "latency_ms", "cost_usd", "served_by"]
 SEPARATE_SCANS = pl.QueryOptFlags(comm_subplan_elim=False)
 STREAM_FROM = timedelta(hours=6)
+ITEM_SEED = 20261130  # item ids hashed to filter the rows of labelled items
+LABELS_PER_PART = 50_000  # label rows sorted at once by ``label_versions``
+VERSIONS = pl.Schema(
+    {
+        "item_id": pl.Utf8,
+        "known": pl.Datetime("us", "UTC"),
+        "until": pl.Datetime("us", "UTC"),
+        "truth": pl.Utf8,
+        "truths": pl.List(pl.Utf8),
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -97,17 +108,23 @@ def label_versions(data_dir: Path, signal: Signal) -> pl.DataFrame:
     item's latest: ``item_id``, ``known``, ``until`` (see ``monitors.partials``), ``truth``
     (single-label tasks) and ``truths`` (label sets). Of two labels of an item with the same
     ``labeled_at``, the one later in the files wins; a label overtaken before its bucket end
-    is never the latest at an evaluation time and is left out."""
-    schema = {
-        "item_id": pl.Utf8,
-        "known": pl.Datetime("us", "UTC"),
-        "until": pl.Datetime("us", "UTC"),
-        "truth": pl.Utf8,
-        "truths": pl.List(pl.Utf8),
-    }
+    is never the latest at an evaluation time and is left out.
+
+    The labels are sorted by item in parts of at most ``LABELS_PER_PART`` (by a hash of the
+    item, so an item's labels share a part): sorting a long history at once is what made a
+    backfill's memory grow with its window."""
     rows = scan_label_rows(data_dir, signal)
     if rows is None:
-        return pl.DataFrame(schema=schema)
+        return pl.DataFrame(schema=VERSIONS)
+    n = rows.select(pl.len()).collect().item()
+    parts = max(1, -(-n // LABELS_PER_PART))
+    if parts == 1:
+        return _versions(rows)
+    part = pl.col("item_id").hash(ITEM_SEED) % parts
+    return pl.concat([_versions(rows.filter(part == k)) for k in range(parts)])
+
+
+def _versions(rows: pl.LazyFrame) -> pl.DataFrame:
     same_item = pl.col("item_id") == pl.col("item_id").shift(-1)
     same_time = same_item & (pl.col("labeled_at") == pl.col("labeled_at").shift(-1))
     return (
@@ -118,7 +135,7 @@ def label_versions(data_dir: Path, signal: Signal) -> pl.DataFrame:
         .filter(pl.col("until").is_null() | (pl.col("until") > pl.col("known")))
         .select("item_id", "known", "until", truth="label", truths="labels")
         .collect(engine="streaming")
-        .cast(schema)
+        .cast(VERSIONS)
     )
 
 
@@ -130,7 +147,7 @@ class PolarsEngine:
 
     def __init__(self) -> None:
         self._versions: pl.DataFrame | None = None
-        self._items = pl.Series(dtype=pl.List(pl.Utf8))
+        self._hashes = pl.Series(dtype=pl.List(pl.UInt64))
 
     def partials(
         self,
@@ -152,8 +169,7 @@ class PolarsEngine:
         plans = [_counts(logs, signal, start)]
         if versions is not None:
             rows = logs.with_columns(pl.col("event_time").dt.truncate(STEP).alias("bucket"))
-            labelled = self._labelled(versions) if long else None
-            plans.append(_quality(rows, versions, signal, predicted, labelled))
+            plans.append(_served_labelled(rows, predicted, self._labelled(versions)))
         if long:
             # Each plan streams its own scan: sharing one (common subplan elimination) caches
             # the columns read, and memory would follow the rows, not the tables.
@@ -163,14 +179,18 @@ class PolarsEngine:
             # full test run under libfaketime, in Polars' thread pool).
             counts, *rest = [plan.collect() for plan in plans]
         if rest:
-            quality = rest[0].sort("bucket", "known", "until", nulls_last=True)
+            quality = _quality(rest[0], versions, signal).sort(
+                "bucket", "known", "until", nulls_last=True
+            )
         return Partials(_serving_table(counts, signal, start, end), quality)
 
     def _labelled(self, versions: pl.DataFrame) -> pl.Series:
-        """The labelled items (the runner asks chunk after chunk with the same versions)."""
+        """The labelled items' hashes (the runner asks chunk after chunk with the same
+        versions): a set of integers, not of strings, filters the logs' rows."""
         if self._versions is not versions:
-            self._versions, self._items = versions, versions["item_id"].unique().implode()
-        return self._items
+            hashes = versions["item_id"].hash(ITEM_SEED).unique().implode()
+            self._versions, self._hashes = versions, hashes
+        return self._hashes
 
     def serving(
         self, data_dir: Path, signal: Signal, start: datetime, end: datetime
@@ -249,25 +269,23 @@ def _serving_table(
     return pl.DataFrame(columns).select([pl.col(c).cast(t) for c, t in schema.items()])
 
 
-def _quality(
-    rows: pl.LazyFrame,
-    versions: pl.DataFrame,
-    signal: Signal,
-    predicted: str,
-    labelled: pl.Series | None,
-) -> pl.LazyFrame:
-    """The quality table's plan: served predictions joined to every version of their item's
-    label, counted per bucket and ``known``/``until`` span. Given the ``labelled`` items (over
-    a long range), rows of items never labelled are dropped first: the join's memory stays
-    small."""
-    served = pl.col("status") == "ok"
-    if labelled is not None:
-        served &= pl.col("item_id").is_in(labelled)
-    joined = (
-        rows.filter(served)
-        .select("bucket", "item_id", pl.col(predicted).alias("predicted"))
-        .join(versions.lazy(), on="item_id")
+def _served_labelled(rows: pl.LazyFrame, predicted: str, hashes: pl.Series) -> pl.LazyFrame:
+    """The plan of the served rows whose item may be labelled (its hash is a labelled item's):
+    ``bucket``, ``item_id``, ``predicted``. Few (labels are a sample), so a chunk collects
+    them and joins them with its items' label versions only."""
+    maybe = pl.col("item_id").hash(ITEM_SEED).is_in(hashes)
+    return rows.filter((pl.col("status") == "ok") & maybe).select(
+        "bucket", "item_id", pl.col(predicted).alias("predicted")
     )
+
+
+def _quality(served: pl.DataFrame, versions: pl.DataFrame, signal: Signal) -> pl.DataFrame:
+    """The quality table from the served, possibly labelled rows: each joined to every version
+    of its item's label (only the versions of these items are looked at: memory follows the
+    chunk's labels, not all of them), counted per bucket and ``known``/``until`` span."""
+    items = served["item_id"].unique().implode()
+    mine = versions.filter(pl.col("item_id").is_in(items))
+    joined = served.lazy().join(mine.lazy(), on="item_id")
     span = ["bucket", "known", "until"]
     if signal.task == "entities":
         counts = _entity_counts(joined, signal, span)
@@ -288,7 +306,7 @@ def _quality(
             .agg(pl.len().alias("n"))
         )
     schema = quality_schema(signal)
-    return counts.select([pl.col(c).cast(t) for c, t in schema.items()])
+    return counts.select([pl.col(c).cast(t) for c, t in schema.items()]).collect()
 
 
 def _entity_counts(joined: pl.LazyFrame, signal: Signal, span: list[str]) -> pl.LazyFrame:

@@ -139,23 +139,27 @@ class Monitor:
             if slo.objective.budgeting is Budgeting.OCCURRENCES:
                 series = occurrence_series(ctx, slo, times[0] - slo.objective.window, times[-1])
                 statuses = (occurrence_status(ctx, slo, series, t, evaluated_at) for t in times)
-                keep(self._explained(ctx, slo, statuses, times[-1]))
+                keep(self._explained(ctx, slo, statuses, times[0]))
             else:
                 keep(timeslice_status(ctx, slo, t, evaluated_at) for t in slice_times)
         self.store.put_status(batch)
         return last
 
     def _explained(
-        self, ctx: Context, slo, statuses: Iterable[SloStatus], last: datetime
+        self, ctx: Context, slo, statuses: Iterable[SloStatus], first: datetime
     ) -> Iterator[SloStatus]:
         """Alerting statuses with the slices their bad events come from (``suspects``), over
-        the longest window of the rules that fire: at the latest time, and wherever the set of
-        firing rules changes (an alert opens or escalates); they read the logs, so a backfill
-        does not compute them at every time."""
-        fired_before: set[str] = set()
+        the longest window of the rules that fire, wherever the set of firing rules changes
+        from the time before (an alert opens or escalates): they read the logs, so not every
+        time gets them. The time before ``first`` is read from the store, so a run and a
+        backfill find them at the same times."""
+        before = self.store.status_history(
+            ctx.signal.name, slo.name, first - timedelta(hours=1), first - BUCKET
+        )
+        fired_before = {f.rule for f in before[-1].fired} if before else set()
         for status in statuses:
             fired = {f.rule for f in status.fired}
-            if fired and explainable(slo) and (status.at == last or fired != fired_before):
+            if fired and fired != fired_before and explainable(slo):
                 window = max(LONG_WINDOW[rule] for rule in fired)
                 found = suspects(self.data_dir, ctx.signal, slo, status.at - window, status.at)
                 status = replace(status, details={**status.details, "suspects": found})

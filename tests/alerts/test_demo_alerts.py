@@ -12,7 +12,7 @@ import pytest
 
 from alerts.delivery import Delivery
 from alerts.lifecycle import Lifecycle
-from alerts.model import STALE, Policy
+from alerts.model import Policy
 from alerts.records import Records
 from alerts.service import Alerting
 from monitors.runner import Monitor
@@ -20,6 +20,7 @@ from sigwatch.clock import FixedClock, floor_time
 from sigwatch.model import Budgeting
 from sigwatch.store import Store
 from simulator.run import simulate
+from tests.alerts.test_scenario import _incident_of
 
 END = datetime.fromisoformat("2026-11-30T03:00:00+00:00")  # a demo run at 03:00
 STEP = timedelta(hours=3)  # the demo's --slice-step
@@ -46,20 +47,10 @@ def demo(registry, corpus_cache, tmp_path_factory):
     return result, alerts, data
 
 
-def _incident(alert, incidents):
-    for incident in incidents:
-        start = datetime.fromisoformat(incident["start"])
-        end = datetime.fromisoformat(incident["end"])
-        hit = alert.slo in incident["slos"] or alert.slo == STALE
-        if alert.signal == incident["signal"] and hit and start <= alert.started_at <= end:
-            return incident
-    return None
-
-
 def test_every_alert_belongs_to_an_incident_and_nothing_fires_at_the_end(demo):
     result, alerts, _ = demo
     assert alerts
-    stray = [(a.key, a.started_at) for a in alerts if _incident(a, result.incidents) is None]
+    stray = [(a.key, a.started_at) for a in alerts if _incident_of(a, result.incidents) is None]
     assert stray == []
     assert [a.key for a in alerts if a.open] == []
 
@@ -67,7 +58,7 @@ def test_every_alert_belongs_to_an_incident_and_nothing_fires_at_the_end(demo):
 def test_every_incident_gives_exactly_one_alert_per_slo_it_breaks(demo):
     result, alerts, _ = demo
     for incident in result.incidents:
-        mine = [a for a in alerts if _incident(a, [incident]) is incident]
+        mine = [a for a in alerts if _incident_of(a, [incident]) is incident]
         per_slo = {slo: [a.key for a in mine if a.slo == slo] for slo in incident["slos"]}
         assert all(len(keys) == 1 for keys in per_slo.values()), (incident["kind"], per_slo)
 
@@ -75,7 +66,7 @@ def test_every_incident_gives_exactly_one_alert_per_slo_it_breaks(demo):
 def test_each_alert_ends_soon_after_its_incident(demo, registry):
     result, alerts, data = demo
     for alert in alerts:
-        incident = _incident(alert, result.incidents)
+        incident = _incident_of(alert, result.incidents)
         end = datetime.fromisoformat(incident["end"])
         slo = registry.get(alert.signal).slo(alert.slo)
         late = alert.resolved_at - end

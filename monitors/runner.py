@@ -31,6 +31,7 @@ from monitors.suspects import explainable, suspects
 from monitors.windows import RULES
 from sigwatch.clock import Clock, floor_time
 from sigwatch.model import Budgeting, Registry, Signal
+from sigwatch.states import SloState
 from sigwatch.store import Run, SloStatus, Store
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -49,6 +50,16 @@ class Update:
     start: datetime
     end: datetime
     fresh: bool
+
+
+def _alerting(status: SloStatus) -> tuple | None:
+    """What an alerting status alerts on (its firing rules, or its bad slice); None when it is
+    not alerting."""
+    if status.fired:
+        return tuple(sorted(f.rule for f in status.fired))
+    if status.state in (SloState.WARNING, SloState.BREACH) and status.details.get("slice"):
+        return ("slice", status.details["slice"])
+    return None
 
 
 def _chunks(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
@@ -141,29 +152,40 @@ class Monitor:
                 statuses = (occurrence_status(ctx, slo, series, t, evaluated_at) for t in times)
                 keep(self._explained(ctx, slo, statuses, times[0]))
             else:
-                keep(timeslice_status(ctx, slo, t, evaluated_at) for t in slice_times)
+                statuses = (timeslice_status(ctx, slo, t, evaluated_at) for t in slice_times)
+                keep(self._explained(ctx, slo, statuses, slice_times[0]))
         self.store.put_status(batch)
         return last
 
     def _explained(
         self, ctx: Context, slo, statuses: Iterable[SloStatus], first: datetime
     ) -> Iterator[SloStatus]:
-        """Alerting statuses with the slices their bad events come from (``suspects``), over
-        the longest window of the rules that fire, wherever the set of firing rules changes
-        from the time before (an alert opens or escalates): they read the logs, so not every
-        time gets them. The time before ``first`` is read from the store, so a run and a
-        backfill find them at the same times."""
+        """Alerting statuses with the slices their bad events come from (``suspects``) wherever
+        what alerts changes from the time before: the set of firing rules (occurrences: over
+        the longest of their windows), or the bad slice shown (timeslices: over that slice,
+        with the labels known then). They read the logs, so not every time gets them; the time
+        before ``first`` is read from the store, so a run and a backfill find them at the same
+        times."""
+        if not explainable(slo, ctx.signal):
+            yield from statuses
+            return
+        lookback = slo.objective.timeslice or timedelta(hours=1)
         before = self.store.status_history(
-            ctx.signal.name, slo.name, first - timedelta(hours=1), first - BUCKET
+            ctx.signal.name, slo.name, first - lookback, first - BUCKET
         )
-        fired_before = {f.rule for f in before[-1].fired} if before else set()
+        alerting_before = _alerting(before[-1]) if before else None
         for status in statuses:
-            fired = {f.rule for f in status.fired}
-            if fired and fired != fired_before and explainable(slo):
-                window = max(LONG_WINDOW[rule] for rule in fired)
-                found = suspects(self.data_dir, ctx.signal, slo, status.at - window, status.at)
+            alerting = _alerting(status)
+            if alerting is not None and alerting != alerting_before:
+                if status.fired:
+                    window = max(LONG_WINDOW[f.rule] for f in status.fired)
+                    span = (status.at - window, status.at)
+                else:
+                    start = datetime.fromisoformat(status.details["slice"])
+                    span = (start, min(start + slo.objective.timeslice, status.at))
+                found = suspects(self.data_dir, ctx.signal, slo, *span, known_at=status.at)
                 status = replace(status, details={**status.details, "suspects": found})
-            fired_before = fired
+            alerting_before = alerting
             yield status
 
     def _update_partials(

@@ -4,38 +4,52 @@ traffic, over the alert's longest firing window.
 
 "78% of the bad events come from model_version=2026.12-rc1, which serves 9% of traffic": no
 grouping needs to be configured. A kind says what a bad event is at the row level with
-``bad_rows(sli, signal) -> (bad, counted)`` (Polars expressions over log columns); the serving
-tables' counts are the same events summed per bucket, so both agree.
+``bad_rows(sli, signal) -> (bad, counted)`` (Polars expressions over log columns; the serving
+tables' counts are the same events summed per bucket, so both agree), or, judged against
+labels, ``bad_labelled(sli, signal)`` over ``predicted`` and ``truth`` (a wrong labelled
+prediction among those the SLI counts; None where it cannot say).
 """
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from pathlib import Path
 
 import polars as pl
 
 from monitors import slis
-from monitors.logs import scan_logs
+from monitors.logs import scan_labels, scan_logs
 from sigwatch.model import SLO, Signal
 
 DIMENSIONS = ("community", "language", "item_kind", "model_version", "served_by")
 TOP = 3
 MIN_BAD = 10  # fewer bad events than this explain nothing
 MIN_EXCESS = 0.05  # a slice must carry at least 5 points more of the bad than of the traffic
+Z = 3.0  # ... and be worse than the rest beyond chance (one-sided, p < 0.0014)
 
 
-def explainable(slo: SLO) -> bool:
-    return hasattr(slis.module(slo.sli.kind), "bad_rows")
+def explainable(slo: SLO, signal: Signal) -> bool:
+    module = slis.module(slo.sli.kind)
+    if hasattr(module, "bad_rows"):
+        return True
+    return hasattr(module, "bad_labelled") and module.bad_labelled(slo.sli, signal) is not None
 
 
 def suspects(
-    data_dir: Path, signal: Signal, slo: SLO, start: datetime, end: datetime
+    data_dir: Path, signal: Signal, slo: SLO, start: datetime, end: datetime, known_at=None
 ) -> list[dict]:
     """The top ``TOP`` slices of ``[start, end)`` by excess share of the bad events, most first:
-    ``dimension``, ``value``, ``bad_share``, ``traffic_share``, ``bad`` and ``events``."""
-    bad, counted = slis.module(slo.sli.kind).bad_rows(slo.sli, signal)
-    logs = scan_logs(data_dir, signal, start, end, [*DIMENSIONS, *_columns(bad, counted)])
+    ``dimension``, ``value``, ``bad_share``, ``traffic_share``, ``bad`` and ``events``. For a
+    kind judged against labels, the events are the served predictions labelled by
+    ``known_at`` that the SLI counts, and the bad ones those it counts wrong."""
+    module = slis.module(slo.sli.kind)
+    if hasattr(module, "bad_rows"):
+        bad, counted = module.bad_rows(slo.sli, signal)
+        logs = scan_logs(data_dir, signal, start, end, [*DIMENSIONS, *_columns(bad, counted)])
+    else:
+        bad, counted = module.bad_labelled(slo.sli, signal)
+        logs = _labelled(data_dir, signal, start, end, known_at or end)
     if logs is None:
         return []
     cells = (
@@ -54,7 +68,12 @@ def suspects(
             continue
         for value, events, n_bad in per_value.iter_rows():
             bad_share, traffic_share = n_bad / total_bad, events / total
-            if n_bad >= MIN_BAD and bad_share - traffic_share >= MIN_EXCESS:
+            excess = bad_share - traffic_share
+            if (
+                n_bad >= MIN_BAD
+                and excess >= MIN_EXCESS
+                and _z(n_bad, events, total_bad, total) >= Z
+            ):
                 found.append(
                     {
                         "dimension": dimension,
@@ -67,6 +86,35 @@ def suspects(
                 )
     found.sort(key=lambda s: (-(s["bad_share"] - s["traffic_share"]), s["dimension"], s["value"]))
     return found[:TOP]
+
+
+def _labelled(
+    data_dir: Path, signal: Signal, start: datetime, end: datetime, known_at: datetime
+) -> pl.LazyFrame | None:
+    """Served predictions of ``[start, end)`` with the label known at ``known_at``:
+    ``predicted`` and ``truth`` beside the dimensions."""
+    logs = scan_logs(data_dir, signal, start, end, [*DIMENSIONS, "status", "item_id", "label"])
+    labels = scan_labels(data_dir, signal, known_at)
+    if logs is None or labels is None:
+        return None
+    return (
+        logs.filter(pl.col("status") == "ok")
+        .rename({"label": "predicted"})
+        .join(labels.select("item_id", pl.col("label").alias("truth")), on="item_id")
+    )
+
+
+def _z(bad: int, events: int, total_bad: int, total: int) -> float:
+    """One-sided two-proportion z of the slice's bad ratio against the rest's (pooled): a
+    slice of 31 labelled items with 11 wrong is not a lead, a canary with 80 of 100 is."""
+    rest = total - events
+    if rest <= 0:
+        return 0.0
+    pooled = total_bad / total
+    se = math.sqrt(pooled * (1 - pooled) * (1 / events + 1 / rest))
+    if se == 0:
+        return 0.0
+    return (bad / events - (total_bad - bad) / rest) / se
 
 
 def _columns(*exprs: pl.Expr) -> list[str]:

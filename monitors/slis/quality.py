@@ -64,6 +64,22 @@ def payload(signal, rows: pl.DataFrame) -> dict:
     }
 
 
+def bad_labelled(sli, signal) -> tuple[pl.Expr, pl.Expr] | None:
+    """Over served, labelled predictions (``predicted``, ``truth``): a wrong one, of those the
+    SLI counts (``monitors.suspects``). Single-label tasks with human labels only."""
+    if signal.task != "multiclass" or sli.labels != "human":
+        return None
+    predicted, truth = pl.col("predicted"), pl.col("truth")
+    wrong = predicted != truth
+    if sli.cls is None:
+        return wrong, predicted.is_not_null() & truth.is_not_null()
+    if sli.metric == "precision":
+        return wrong, predicted == sli.cls
+    if sli.metric == "recall":
+        return wrong, truth == sli.cls
+    return wrong, (predicted == sli.cls) | (truth == sli.cls)  # f1: both kinds of error
+
+
 def measure(ctx: Context, slo, start: datetime, end: datetime, at: datetime) -> SliValue:
     sli = slo.sli
     if sli.labels == "judge":

@@ -71,3 +71,46 @@ def test_row_level_bad_events_agree_with_the_serving_table(registry, tmp_path, s
     rows = frame.filter(counted)
     assert len(rows) == total.sum()
     assert rows.select(bad.sum()).item() == total.sum() - good.sum()
+
+
+def test_a_few_wrong_labels_are_not_a_lead(registry, tmp_path):
+    """A quality SLO's suspects come from the labelled predictions it counts; a slice whose
+    excess is within chance (the two-proportion z below 3) is not named."""
+    frame = content_type_hour().with_columns(
+        pl.when(pl.int_range(pl.len()) % 3 == 0).then(pl.lit("comment")).otherwise(pl.lit("post"))
+        .alias("item_kind")
+    )  # fmt: skip
+    write_logs(tmp_path, "content_type", frame, DAY)
+    served = frame.filter(pl.col("status") == "ok").head(200)
+    # 40 "review" predictions labelled wrong: 16 of the 67 comments, 24 of the 133 posts
+    comments = served.filter(pl.col("item_kind") == "comment")["item_id"].to_list()
+    posts = served.filter(pl.col("item_kind") == "post")["item_id"].to_list()
+    wrong = set(comments[:16] + posts[:24])
+    labels = pl.DataFrame(
+        {
+            "item_id": served["item_id"],
+            "label": [
+                "other" if i in wrong else p
+                for i, p in zip(served["item_id"], served["label"], strict=True)
+            ],
+            "labels": [None] * len(served),
+            "source": ["human"] * len(served),
+            "labeled_at": [TEN] * len(served),
+        },
+        schema_overrides={"labeled_at": pl.Datetime("us", "UTC"), "labels": pl.List(pl.Utf8)},
+    )
+    folder = tmp_path / "labels" / "signal=content_type"
+    folder.mkdir(parents=True)
+    labels.write_parquet(folder / "part-0.parquet")
+    signal = registry.get("content_type")
+    slo = signal.slo("review-precision")
+    assert suspects(tmp_path, signal, slo, *HOUR, known_at=HOUR[1]) == []
+    # the same wrong labels all on comments: now a lead
+    wrong = set(comments[:40])
+    labels = labels.with_columns(
+        pl.when(pl.col("item_id").is_in(list(wrong))).then(pl.lit("other"))
+        .otherwise(pl.lit("review")).alias("label")
+    )  # fmt: skip
+    labels.write_parquet(folder / "part-0.parquet")
+    [first] = suspects(tmp_path, signal, slo, *HOUR, known_at=HOUR[1])
+    assert (first["dimension"], first["value"], first["bad"]) == ("item_kind", "comment", 40)

@@ -4,10 +4,10 @@ reference, by Evidently's per-column drift tests on bounded, seeded samples.
 Only served rows (status ``ok``) are compared, so an outage shows up as coverage, not as
 drift. The reference is the ``previous`` span before the slice less the slices this SLO judged
 drifted (a reference that learnt from them would keep the alert of a finished incident firing),
-or a fixed range. A column's
-test and threshold come from Evidently (by sample size: p-values up to 1,000 rows, distances
-above) unless the SLO pins ``method``; the direction is read from the method (a p-value drifts
-when *below* its threshold, a distance when at or above). A run computes Evidently's column
+or a fixed range. A column's test and threshold come from Evidently (by sample size: p-values
+up to 1,000 rows, distances above) unless the SLO pins ``method``; a column drifted when
+Evidently's test says so (a p-value below its threshold, a distance at or above it). A run
+computes Evidently's column
 tests only; the samples of each SLO's latest slice are kept, and its Evidently report is drawn
 from them when the console asks (``report_html``): drawing the report's plots for every slice
 was most of a drift SLO's cost. Evidently is imported here only: it costs seconds.
@@ -21,6 +21,7 @@ import os
 import warnings
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import polars as pl
 
@@ -207,13 +208,12 @@ def _evidently(ctx, slo, current, reference, columns, method, keep):
     for column, result in zip(columns, results, strict=True):
         value, threshold = float(result.drift_score), float(result.stattest_threshold)
         name = str(result.stattest_name)
-        # the direction by the method: a p-value drifts below its threshold, a distance at
-        # or above it
-        is_drift = value < threshold if "p_value" in name.lower() else value >= threshold
+        is_drift = bool(result.drift_detected)  # Evidently's own verdict for its test
         drifted += is_drift
         out[column] = {"score": value, "method": name, "threshold": threshold, "drifted": is_drift}
     if keep:
-        _keep_samples(ctx.reports_dir / ctx.signal.name / slo.name, current, reference, method)
+        _keep_samples(report_folder(ctx.reports_dir, ctx.signal.name, slo.name), current,
+                      reference, method)  # fmt: skip
     return out, drifted
 
 
@@ -232,7 +232,7 @@ def report_folder(reports_dir, signal: str, slo: str):
     return reports_dir / signal / slo
 
 
-def report_html(folder) -> str | None:
+def report_html(folder) -> Path | None:
     """The Evidently report (self-contained HTML) of the latest slice kept in ``folder``,
     drawn from its samples on first request and kept beside them until new samples arrive;
     None if no slice was kept."""
@@ -242,20 +242,18 @@ def report_html(folder) -> str | None:
     html = folder / "report.html"
     newest = max(path.stat().st_mtime_ns for path in samples)
     if html.exists() and html.stat().st_mtime_ns >= newest:
-        return html.read_text(encoding="utf-8")
+        return html
     current, reference = (pl.read_parquet(path) for path in samples)
     method = json.loads((folder / "method.json").read_text()).get("method")
-    snapshot = report(current, reference, method)
-    text = snapshot.get_html_str(as_iframe=False)
     tmp = folder / f".report.html.{os.getpid()}.tmp"
-    tmp.write_text(text, encoding="utf-8")
+    tmp.write_text(report(current, reference, method).get_html_str(as_iframe=False), "utf-8")
     tmp.replace(html)
-    return text
+    return html
 
 
 def report(current: pl.DataFrame, reference: pl.DataFrame, method: str | None):
     """Evidently's report (a ``Snapshot``) of a ``ValueDrift`` metric per column of the
-    samples, the column tests the monitors ran with the report's plots."""
+    samples, the column tests the monitors ran with the report's plots and their verdicts."""
     DataDefinition, Dataset, Report, ValueDrift = _import_evidently()
     columns = current.columns
     definition = DataDefinition(
@@ -267,7 +265,7 @@ def report(current: pl.DataFrame, reference: pl.DataFrame, method: str | None):
     ]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pandas/scipy chatter inside Evidently's tests
-        return Report(metrics).run(
+        return Report(metrics, include_tests=True).run(
             current_data=Dataset.from_pandas(current.to_pandas(), data_definition=definition),
             reference_data=Dataset.from_pandas(reference.to_pandas(), data_definition=definition),
         )

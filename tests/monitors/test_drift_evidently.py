@@ -25,15 +25,21 @@ def _sample(seed: int, n: int, shift: int, communities: list[str]) -> pl.DataFra
 
 
 def _report_values(current: pl.DataFrame, reference: pl.DataFrame, method: str | None):
-    """Evidently's Report over the same rows: per column (score, method, threshold)."""
-    snapshot = drift.report(current, reference, method)
+    """Evidently's Report over the same rows: per column (score, method, threshold, whether
+    its drift test failed)."""
+    snapshot = drift.report(current, reference, method).dict()
+    failed = {
+        test["name"].removeprefix("Value Drift for column "): str(test["status"]).endswith("FAIL")
+        for test in snapshot["tests"]
+    }
     out = {}
-    for metric in snapshot.dict()["metrics"]:
+    for metric in snapshot["metrics"]:
         config = metric["config"]
         out[config["column"]] = (
             float(metric["value"]),
             str(config["method"]),
             float(config["threshold"]),
+            failed[config["column"]],
         )
     return out
 
@@ -58,9 +64,10 @@ def test_column_tests_equal_evidentlys_report(n, shift, method):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             result = test(current.to_pandas(), reference.to_pandas(), column, method)
-        score, name, threshold = expected[column]
+        score, name, threshold, failed = expected[column]
         assert float(result.drift_score) == pytest.approx(score, rel=1e-12, abs=1e-15)
         assert float(result.stattest_threshold) == threshold
+        assert bool(result.drift_detected) == failed  # the verdict the monitors take
         if method is None:  # a pinned method the report names by the id it was given
             assert str(result.stattest_name) == name
 
@@ -95,10 +102,12 @@ def test_the_latest_slice_keeps_its_samples_and_the_report_is_drawn_on_request(r
     assert kept.columns == ["community", "text_len"] and len(kept) == 1000
 
     html = drift.report_html(folder)
-    assert html is not None and "text_len" in html and "community" in html
-    drawn = (folder / "report.html").stat().st_mtime_ns
+    assert html == folder / "report.html"
+    text = html.read_text()
+    assert "text_len" in text and "community" in text
+    drawn = html.stat().st_mtime_ns
     assert drift.report_html(folder) == html  # kept, not drawn again
-    assert (folder / "report.html").stat().st_mtime_ns == drawn
+    assert html.stat().st_mtime_ns == drawn
 
     with Store.open(tmp_path / "s.db", clock=FixedClock(at)) as store:
         ctx = Context(tmp_path, store, signal, reports_dir=reports)

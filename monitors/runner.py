@@ -169,11 +169,8 @@ class Monitor:
         if not explainable(slo, ctx.signal):
             yield from statuses
             return
-        lookback = slo.objective.timeslice or timedelta(hours=1)
-        before = self.store.status_history(
-            ctx.signal.name, slo.name, first - lookback, first - BUCKET
-        )
-        alerting_before = _alerting(before[-1]) if before else None
+        before = self.store.status_before(ctx.signal.name, slo.name, first)
+        alerting_before = _alerting(before) if before else None
         for status in statuses:
             alerting = _alerting(status)
             if alerting is not None and alerting != alerting_before:

@@ -291,6 +291,15 @@ class Store:
             args.append(signal)
         return self._status_rows(sql + " ORDER BY s.signal, s.slo", args)
 
+    def status_before(self, signal: str, slo: str, at: datetime) -> SloStatus | None:
+        """The SLO's latest status evaluated before ``at``, or None."""
+        rows = self._status_rows(
+            "SELECT * FROM slo_status WHERE signal = ? AND slo = ? AND at < ?"
+            " ORDER BY at DESC LIMIT 1",
+            [signal, slo, to_epoch(at)],
+        )
+        return rows[0] if rows else None
+
     def status_history(
         self, signal: str, slo: str, start: datetime | None = None, end: datetime | None = None
     ) -> list[SloStatus]:

@@ -171,6 +171,9 @@ def test_status_and_runs_round_trip_and_replace(store):
     (latest,) = store.latest_status()
     assert latest == later
     assert latest.burn_rates == {"1h": 0.5, "5m": None}
+    assert store.status_before("s", "coverage", later.at) == status  # strictly before
+    assert store.status_before("s", "coverage", later.at + timedelta(days=9)) == later
+    assert store.status_before("s", "coverage", T0) is None
 
     store.record_run(Run("s", T0, T0, 12.5, "ok"))
     store.record_run(Run("t", T0, T0 + timedelta(seconds=1), 3.0, "error", "boom"))

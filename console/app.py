@@ -11,37 +11,16 @@ import streamlit as st
 HERE = Path(__file__).parent / "views"
 
 st.set_page_config(page_title="sigwatch", page_icon=":material/monitoring:", layout="wide")
+PAGES = (  # file, title, icon (Streamlit's own Material Symbols font), path
+    ("overview.py", "Overview", "traffic", "overview"),
+    ("signal_detail.py", "Signal detail", "search", "signal"),
+    ("trends.py", "SLO trends", "trending_up", "trends"),
+    ("alert_center.py", "Alerts", "notifications_active", "alerts"),
+    ("signal_registry.py", "Registry", "menu_book", "registry"),
+    ("spotcheck.py", "Spot-check", "science", "spotcheck"),
+)
 pages = [
-    st.Page(
-        HERE / "overview.py",
-        title="Overview",
-        icon=":material/traffic:",
-        url_path="overview",
-        default=True,
-    ),
-    st.Page(
-        HERE / "signal_detail.py",
-        title="Signal detail",
-        icon=":material/search:",
-        url_path="signal",
-    ),
-    st.Page(
-        HERE / "trends.py", title="SLO trends", icon=":material/trending_up:", url_path="trends"
-    ),
-    st.Page(
-        HERE / "alert_center.py",
-        title="Alerts",
-        icon=":material/notifications_active:",
-        url_path="alerts",
-    ),
-    st.Page(
-        HERE / "signal_registry.py",
-        title="Registry",
-        icon=":material/menu_book:",
-        url_path="registry",
-    ),
-    st.Page(
-        HERE / "spotcheck.py", title="Spot-check", icon=":material/science:", url_path="spotcheck"
-    ),
+    st.Page(HERE / file, title=title, icon=f":material/{icon}:", url_path=path, default=k == 0)
+    for k, (file, title, icon, path) in enumerate(PAGES)
 ]
 st.navigation(pages).run()

@@ -1,6 +1,6 @@
-"""Where a breach comes from: for an alerting occurrence SLO, the slices (one value of one
-dimension column of the logs) whose share of the bad events most exceeds their share of the
-traffic, over the alert's longest firing window.
+"""Where a breach comes from: for an alerting SLO, the slices (one value of one dimension
+column of the logs) whose share of the bad events most exceeds their share of the traffic,
+over the alert's longest firing window (occurrences) or its bad slice (quality).
 
 "78% of the bad events come from model_version=2026.12-rc1, which serves 9% of traffic": no
 grouping needs to be configured. A kind says what a bad event is at the row level with

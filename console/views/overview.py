@@ -54,13 +54,14 @@ if states:
 if kinds:
     shown = shown.filter(pl.col("sli").is_in(kinds))
 
+words = pl.col("state").replace_strict({s.value: s.words for s in SloState})
 lines = spark.group_by("signal", "slo", maintain_order=True).agg(pl.col("value").alias("trend"))
 table = (
     shown.join(lines, on=["signal", "slo"], how="left")
     .with_columns(
         pl.when(pl.col("budget_exhausted"))
-        .then(pl.col("state").str.replace("_", " ") + " · " + common.BUDGET_SPENT)
-        .otherwise(pl.col("state").str.replace("_", " ")).alias("state"),
+        .then(words + " · " + common.BUDGET_SPENT)
+        .otherwise(words).alias("state"),
         ("/signal?signal=" + pl.col("signal")).alias("page"),
         pl.when(pl.col("target").is_not_null()).then(pl.col("target"))
         .otherwise(pl.format("≥ {}", pl.col("objective"))).alias("target / objective"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry
@@ -50,36 +51,25 @@ def test_every_signal_gets_one_resumable_job_that_runs_and_is_recorded(registry,
 
 def test_collector_exports_state_value_budget_burn_and_last_run(tmp_path):
     path = tmp_path / "sigwatch.db"
+    coverage = SloStatus(
+        signal="sentiment",
+        slo="coverage",
+        at=T0,
+        sli="coverage",
+        state=SloState.BREACH,
+        objective=0.95,
+        evaluated_at=T0,
+        window_end=T0,
+        value=0.8,
+        budget_remaining=-3.0,
+        burn_rates={"1h": 4.0, "5m": None},
+    )
+    latency = replace(  # budget left: not exhausted
+        coverage, slo="latency", sli="latency", state=SloState.OK, value=0.995,
+        budget_remaining=0.5, burn_rates={},
+    )  # fmt: skip
     with Store.open(path, clock=FixedClock(T0)) as store:
-        store.put_status(
-            [
-                SloStatus(
-                    signal="sentiment",
-                    slo="coverage",
-                    at=T0,
-                    sli="coverage",
-                    state=SloState.BREACH,
-                    objective=0.95,
-                    evaluated_at=T0,
-                    window_end=T0,
-                    value=0.8,
-                    budget_remaining=-3.0,
-                    burn_rates={"1h": 4.0, "5m": None},
-                ),
-                SloStatus(
-                    signal="sentiment",
-                    slo="latency",
-                    at=T0,
-                    sli="latency",
-                    state=SloState.OK,
-                    objective=0.99,
-                    evaluated_at=T0,
-                    window_end=T0,
-                    value=0.995,
-                    budget_remaining=0.5,
-                ),
-            ]
-        )
+        store.put_status([coverage, latency])
         store.record_run(Run("sentiment", T0, T0, 10.0, "ok"))
     registry = CollectorRegistry()
     registry.register(StatusCollector(path, FixedClock(T0)))
@@ -90,8 +80,8 @@ def test_collector_exports_state_value_budget_burn_and_last_run(tmp_path):
     assert get("sigwatch_sli_value", labels) == 0.8
     assert get("sigwatch_slo_error_budget_remaining", labels) == -3.0
     assert get("sigwatch_slo_error_budget_exhausted", labels) == 1.0
-    latency = {"signal": "sentiment", "slo": "latency"}
-    assert get("sigwatch_slo_error_budget_exhausted", latency) == 0.0
+    other = {"signal": "sentiment", "slo": "latency"}
+    assert get("sigwatch_slo_error_budget_exhausted", other) == 0.0
     assert get("sigwatch_slo_burn_rate", {**labels, "window": "1h"}) == 4.0
     assert get("sigwatch_slo_burn_rate", {**labels, "window": "5m"}) is None
     last = get(

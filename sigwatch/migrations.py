@@ -246,4 +246,56 @@ MIGRATIONS: tuple[Migration, ...] = (
             "DROP TABLE partials",
         ),
     ),
+    Migration(
+        8,
+        "grouped SLOs: a status and measurements per group",
+        (
+            # One row per group of a grouped SLO per evaluation time (``grp``: the group as
+            # JSON, e.g. {"community":"headphones"}); the SLO's own row stays in slo_status.
+            """
+            CREATE TABLE group_status (
+                signal           TEXT    NOT NULL,
+                slo              TEXT    NOT NULL,
+                grp              TEXT    NOT NULL,
+                at               BIGINT  NOT NULL,
+                sli              TEXT    NOT NULL,
+                state            TEXT    NOT NULL,
+                value            DOUBLE PRECISION,
+                target           TEXT,
+                objective        DOUBLE PRECISION NOT NULL,
+                ci_low           DOUBLE PRECISION,
+                ci_high          DOUBLE PRECISION,
+                samples          BIGINT,
+                budget_remaining DOUBLE PRECISION,
+                burn_rates       TEXT    NOT NULL,
+                fired            TEXT    NOT NULL,
+                window_end       BIGINT  NOT NULL,
+                evaluated_at     BIGINT  NOT NULL,
+                details          TEXT,
+                PRIMARY KEY (signal, slo, at, grp)
+            )
+            """,
+            # A grouped timeslice SLO's slices, per group: re-measuring replaces the row.
+            """
+            CREATE TABLE group_measurements (
+                signal       TEXT    NOT NULL,
+                slo          TEXT    NOT NULL,
+                grp          TEXT    NOT NULL,
+                window_start BIGINT  NOT NULL,
+                window_end   BIGINT  NOT NULL,
+                sli          TEXT    NOT NULL,
+                good         DOUBLE PRECISION,
+                total        DOUBLE PRECISION,
+                value        DOUBLE PRECISION,
+                ci_low       DOUBLE PRECISION,
+                ci_high      DOUBLE PRECISION,
+                samples      BIGINT,
+                details      TEXT,
+                evaluated_at BIGINT  NOT NULL,
+                PRIMARY KEY (signal, slo, grp, window_start, window_end),
+                CHECK (window_end > window_start)
+            )
+            """,
+        ),
+    ),
 )

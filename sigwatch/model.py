@@ -44,6 +44,10 @@ PREDICTION_COLUMN = {
     "score": None,
 }
 
+# The log contract's dimension columns: what suspects are found among and SLOs are grouped by.
+DIMENSIONS = ("community", "language", "item_kind", "model_version", "served_by")
+OTHER = "(other)"  # the group that pools the values outside a ``top`` grouping
+
 # Evidently 0.7 stat-test names a drift SLI may pin (``method``); unset, Evidently picks by size.
 DRIFT_METHODS = (
     "chisquare",
@@ -85,6 +89,7 @@ class SLIKind:
     reads_human_labels: ClassVar[bool] = False  # the monitors keep a quality table for it
     judge_based: ClassVar[bool] = False  # the LLM judge's labels, corrected for its error
     spend: ClassVar[bool] = False  # measures US dollars (the digest's and console's cost)
+    groupable: ClassVar[bool] = False  # may be evaluated per group (``Grouping``)
 
     def spec_fields(self) -> dict:
         """This SLI as the fields of its YAML ``sli:`` mapping (``sigwatch.spec``)."""
@@ -97,6 +102,7 @@ class CoverageSLI(SLIKind):
 
     kind: ClassVar[str] = "coverage"
     budgeting: ClassVar[Budgeting] = Budgeting.OCCURRENCES
+    groupable: ClassVar[bool] = True
 
 
 @dataclass(frozen=True)
@@ -105,6 +111,7 @@ class ErrorRateSLI(SLIKind):
 
     kind: ClassVar[str] = "error_rate"
     budgeting: ClassVar[Budgeting] = Budgeting.OCCURRENCES
+    groupable: ClassVar[bool] = True
 
 
 @dataclass(frozen=True)
@@ -114,6 +121,7 @@ class LatencySLI(SLIKind):
     threshold_ms: float
     kind: ClassVar[str] = "latency"
     budgeting: ClassVar[Budgeting] = Budgeting.OCCURRENCES
+    groupable: ClassVar[bool] = True
 
 
 @dataclass(frozen=True)
@@ -142,6 +150,10 @@ class QualitySLI(SLIKind):
     @property
     def judge_based(self) -> bool:  # type: ignore[override]
         return self.labels == "judge"
+
+    @property
+    def groupable(self) -> bool:  # type: ignore[override]
+        return self.labels == "human"  # the judge's sample is not stratified by group
 
     def spec_fields(self) -> dict:
         out: dict = {"kind": self.kind, "min_labels": self.min_labels}
@@ -267,6 +279,36 @@ class Alerting:
 
 
 @dataclass(frozen=True)
+class Grouping:
+    """An SLO evaluated per value of one or two dimension columns (``by``), each group an SLO
+    instance with its own budget and state. Cardinality is bounded: the ``top`` groups by
+    volume over the window (the rest pooled as ``OTHER``), or ``only`` the values listed (of a
+    single column). A group with fewer than ``min_events`` events over the window (occurrence
+    kinds; quality kinds use their ``min_labels`` per slice) cannot be judged."""
+
+    by: tuple[str, ...]
+    top: int | None = None
+    only: tuple[str, ...] | None = None
+    min_events: int = 100
+
+    def key(self, values: tuple[str, ...]) -> dict[str, str]:
+        """A group as ``{"community": "headphones"}``."""
+        return dict(zip(self.by, values, strict=True))
+
+    def spec_fields(self) -> dict:
+        groups: dict = {"top": self.top} if self.top is not None else {"only": list(self.only)}
+        return {"group_by": list(self.by), "groups": {**groups, "min_events": self.min_events}}
+
+
+def group_label(group: dict[str, str] | None) -> str:
+    """``community=headphones`` (``language=de, community=x`` for two); the whole signal when
+    None."""
+    if not group:
+        return "all"
+    return ", ".join(f"{k}={v}" for k, v in group.items())
+
+
+@dataclass(frozen=True)
 class SLO:
     name: str
     signal: str
@@ -274,6 +316,7 @@ class SLO:
     objective: Objective
     alerting: Alerting = field(default_factory=Alerting)
     description: str | None = None
+    grouping: Grouping | None = None
 
     @property
     def key(self) -> str:

@@ -88,6 +88,19 @@ def _slo_to_model(slo: s.SLOSpec, signal: str) -> m.SLO:
             page=slo.alerting.page, ticket=slo.alerting.ticket, runbook=slo.alerting.runbook
         ),
         description=slo.description,
+        grouping=_grouping(slo),
+    )
+
+
+def _grouping(slo: s.SLOSpec) -> m.Grouping | None:
+    if not slo.group_by or slo.groups is None:
+        return None
+    groups = slo.groups
+    return m.Grouping(
+        by=tuple(slo.group_by),
+        top=groups.top,
+        only=tuple(groups.only) if groups.only else None,
+        min_events=groups.min_events,
     )
 
 
@@ -144,4 +157,6 @@ def _slo_to_dict(slo: m.SLO) -> dict:
     if slo.alerting.runbook:
         alerting["runbook"] = slo.alerting.runbook
     out["alerting"] = alerting
+    if slo.grouping is not None:
+        out.update(slo.grouping.spec_fields())
     return out

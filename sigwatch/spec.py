@@ -18,7 +18,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from sigwatch import model as m
-from sigwatch.model import DRIFT_METHODS, TASKS
+from sigwatch.model import DIMENSIONS, DRIFT_METHODS, TASKS
 from sigwatch.units import DURATION_HELP, TARGET_HELP, parse_duration, parse_target
 
 VERSION = "sigwatch/v1"
@@ -270,6 +270,22 @@ class AlertingSpec(_Spec):
     runbook: Url | None = Field(default=None, description="the runbook's http(s) URL")
 
 
+class GroupsSpec(_Spec):
+    """How many groups a grouped SLO keeps: its ``top`` by volume, or ``only`` those listed."""
+
+    top: int | None = Field(
+        default=None, gt=0, le=1000, description="the N largest groups by volume; the rest pooled"
+    )
+    only: list[str] | None = Field(
+        default=None, min_length=1, description="only these values (group_by of one column)"
+    )
+    min_events: int = Field(
+        default=100,
+        gt=0,
+        description="occurrence kinds: fewer events over the window is insufficient data",
+    )
+
+
 class SLOSpec(_Spec):
     name: Name = Field(description=f"unique within the signal: {NAME_HELP}")
     description: str | None = Field(default=None, description="what the SLO protects")
@@ -288,6 +304,15 @@ class SLOSpec(_Spec):
     )
     alerting: AlertingSpec = Field(
         default_factory=AlertingSpec, description="{page: true, ticket: true, runbook: URL}"
+    )
+    group_by: list[Literal[DIMENSIONS]] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=2,
+        description="evaluate per group of one or two columns: " + ", ".join(DIMENSIONS),
+    )
+    groups: GroupsSpec | None = Field(
+        default=None, description="with group_by: {top: 20} or {only: [...]}, and min_events"
     )
 
 

@@ -21,6 +21,7 @@ class SloState(StrEnum):
     WARNING = "warning"  # a ticket rule fires, or the latest judged slice is bad
     NO_DATA = "no_data"  # nothing to measure: no eligible item lately, no slice measurable
     INSUFFICIENT_LABELS = "insufficient_labels"  # a quality slice below its min_labels
+    INSUFFICIENT_DATA = "insufficient_data"  # a group with fewer events than its min_events
     OK = "ok"
 
     @property

@@ -29,6 +29,25 @@ def wilson_interval(successes: float, trials: float, z: float = Z_95) -> tuple[f
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+def newcombe_interval(
+    x1: float, n1: float, x2: float, n2: float, z: float = Z_95
+) -> tuple[float, float]:
+    """Newcombe's hybrid score interval (his method 10) for the difference of two proportions
+    ``x1/n1 - x2/n2``, from each one's Wilson interval (l, u):
+
+    lower = d - sqrt((p1 - l1)² + (u2 - p2)²); upper = d + sqrt((u1 - p1)² + (p2 - l2)²)
+    """
+    if n1 <= 0 or n2 <= 0:
+        raise ValueError(f"need trials on both sides, got {n1} and {n2}")
+    p1, p2 = x1 / n1, x2 / n2
+    l1, u1 = wilson_interval(x1, n1, z)
+    l2, u2 = wilson_interval(x2, n2, z)
+    d = p1 - p2
+    return d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2), d + math.sqrt(
+        (u1 - p1) ** 2 + (p2 - l2) ** 2
+    )
+
+
 def roc_auc(positive, scores) -> float:
     """ROC AUC as the Mann-Whitney probability that a positive outscores a negative, ties
     counted half (average ranks); NaN without both classes. Arrays of equal length."""

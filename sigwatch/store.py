@@ -24,6 +24,11 @@ from sigwatch.states import Fired, SloState
 _BUSY_TIMEOUT_MS = 10_000
 
 
+def group_key(group: dict[str, str] | None) -> str:
+    """A group as stored (``grp``): its JSON, columns in ``group_by`` order."""
+    return json.dumps(group, separators=(",", ":"), ensure_ascii=False) if group else ""
+
+
 def to_epoch(at: datetime) -> int:
     if at.tzinfo is None:
         raise ValueError(f"{at!r} has no time zone; the store keeps UTC times")
@@ -51,6 +56,7 @@ class Measurement:
     ci_high: float | None = None
     samples: int | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    group: dict[str, str] | None = None  # one group of a grouped SLO; None: the whole signal
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,9 @@ class SloStatus:
     burn_rates: dict[str, float | None] = field(default_factory=dict)
     fired: list[Fired] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
+    # One group of a grouped SLO (``{"community": "headphones"}``); None for the SLO's own row
+    # (the whole signal, or for a grouped SLO its worst group and the count of groups by state).
+    group: dict[str, str] | None = None
 
     @property
     def budget_exhausted(self) -> bool:
@@ -173,9 +182,11 @@ class Store:
     # --- measurements -----------------------------------------------------------------------
 
     def put_measurements(self, rows: Iterable[Measurement]) -> int:
-        """Insert or replace measurements by (signal, slo, window); return how many were written."""
-        params = [
-            (
+        """Insert or replace measurements by (signal, slo, window), a group's by (signal, slo,
+        group, window); return how many were written."""
+        plain, grouped = [], []
+        for r in rows:
+            values = (
                 r.signal,
                 r.slo,
                 to_epoch(r.start),
@@ -190,23 +201,32 @@ class Store:
                 json.dumps(r.details, sort_keys=True) if r.details else None,
                 to_epoch(r.evaluated_at),
             )
-            for r in rows
-        ]
-        with self._transaction():
-            self._conn.executemany(
-                """
-                INSERT INTO measurements (signal, slo, window_start, window_end, sli, good, total,
-                    value, ci_low, ci_high, samples, details, evaluated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (signal, slo, window_start, window_end) DO UPDATE SET
+            if r.group is None:
+                plain.append(values)
+            else:
+                grouped.append((*values, group_key(r.group)))
+        updates = """
                     sli = excluded.sli, good = excluded.good, total = excluded.total,
                     value = excluded.value, ci_low = excluded.ci_low, ci_high = excluded.ci_high,
                     samples = excluded.samples, details = excluded.details,
-                    evaluated_at = excluded.evaluated_at
-                """,
-                params,
-            )
-        return len(params)
+                    evaluated_at = excluded.evaluated_at"""
+        columns = """signal, slo, window_start, window_end, sli, good, total,
+                    value, ci_low, ci_high, samples, details, evaluated_at"""
+        with self._transaction():
+            if plain:
+                self._conn.executemany(
+                    f"INSERT INTO measurements ({columns}) VALUES ({', '.join('?' * 13)})"
+                    f" ON CONFLICT (signal, slo, window_start, window_end) DO UPDATE SET{updates}",
+                    plain,
+                )
+            if grouped:
+                self._conn.executemany(
+                    f"INSERT INTO group_measurements ({columns}, grp)"
+                    f" VALUES ({', '.join('?' * 14)}) ON CONFLICT"
+                    f" (signal, slo, grp, window_start, window_end) DO UPDATE SET{updates}",
+                    grouped,
+                )
+        return len(plain) + len(grouped)
 
     def measurements(
         self,
@@ -214,10 +234,16 @@ class Store:
         slo: str,
         start: datetime | None = None,
         end: datetime | None = None,
+        group: dict[str, str] | None = None,
     ) -> list[Measurement]:
-        """Measurements of one SLO whose windows lie within ``[start, end)``, oldest first."""
-        sql = "SELECT * FROM measurements WHERE signal = ? AND slo = ?"
-        args: list[Any] = [signal, slo]
+        """Measurements of one SLO (of one of its groups) whose windows lie within
+        ``[start, end)``, oldest first."""
+        if group is None:
+            sql = "SELECT * FROM measurements WHERE signal = ? AND slo = ?"
+            args: list[Any] = [signal, slo]
+        else:
+            sql = "SELECT * FROM group_measurements WHERE signal = ? AND slo = ? AND grp = ?"
+            args = [signal, slo, group_key(group)]
         if start is not None:
             sql += " AND window_start >= ?"
             args.append(to_epoch(start))
@@ -232,8 +258,11 @@ class Store:
     # --- SLO status --------------------------------------------------------------------------
 
     def put_status(self, rows: Iterable[SloStatus]) -> int:
-        params = [
-            (
+        """Insert or replace statuses by (signal, slo, at), a group's by (signal, slo, at,
+        group)."""
+        plain, grouped = [], []
+        for r in rows:
+            values = (
                 r.signal,
                 r.slo,
                 to_epoch(r.at),
@@ -252,27 +281,35 @@ class Store:
                 to_epoch(r.evaluated_at),
                 json.dumps(r.details, sort_keys=True, default=str) if r.details else None,
             )
-            for r in rows
-        ]
-        with self._transaction():
-            self._conn.executemany(
-                """
-                INSERT INTO slo_status (signal, slo, at, sli, state, value, target, objective,
+            if r.group is None:
+                plain.append(values)
+            else:
+                grouped.append((*values, group_key(r.group)))
+        columns = """signal, slo, at, sli, state, value, target, objective,
                     ci_low, ci_high, samples, budget_remaining, burn_rates, fired, window_end,
-                    evaluated_at, details)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (signal, slo, at) DO UPDATE SET
+                    evaluated_at, details"""
+        updates = """
                     sli = excluded.sli, state = excluded.state, value = excluded.value,
                     target = excluded.target, objective = excluded.objective,
                     ci_low = excluded.ci_low, ci_high = excluded.ci_high,
                     samples = excluded.samples, budget_remaining = excluded.budget_remaining,
                     burn_rates = excluded.burn_rates, fired = excluded.fired,
                     window_end = excluded.window_end, evaluated_at = excluded.evaluated_at,
-                    details = excluded.details
-                """,
-                params,
-            )
-        return len(params)
+                    details = excluded.details"""
+        with self._transaction():
+            if plain:
+                self._conn.executemany(
+                    f"INSERT INTO slo_status ({columns}) VALUES ({', '.join('?' * 17)})"
+                    f" ON CONFLICT (signal, slo, at) DO UPDATE SET{updates}",
+                    plain,
+                )
+            if grouped:
+                self._conn.executemany(
+                    f"INSERT INTO group_status ({columns}, grp) VALUES ({', '.join('?' * 18)})"
+                    f" ON CONFLICT (signal, slo, at, grp) DO UPDATE SET{updates}",
+                    grouped,
+                )
+        return len(plain) + len(grouped)
 
     def latest_status(
         self, signal: str | None = None, as_of: datetime | None = None
@@ -313,6 +350,22 @@ class Store:
             args.append(to_epoch(end))
         return self._status_rows(sql + " ORDER BY at", args)
 
+    def group_statuses(
+        self, signal: str, slo: str, start: datetime, end: datetime | None = None
+    ) -> list[SloStatus]:
+        """The statuses of a grouped SLO's groups evaluated in ``[start, end]`` (at ``start``
+        alone when ``end`` is None): by time, then the largest group first, a pooled
+        ``(other)`` last."""
+        rows = self._status_rows(
+            "SELECT * FROM group_status WHERE signal = ? AND slo = ? AND at >= ? AND at <= ?",
+            [signal, slo, to_epoch(start), to_epoch(end or start)],
+        )
+        pooled = "(other)"  # sigwatch.model.OTHER; the store knows no model
+        return sorted(
+            rows,
+            key=lambda r: (r.at, pooled in (r.group or {}).values(), -(r.samples or 0)),
+        )
+
     def _status_rows(self, sql: str, args: list[Any]) -> list[SloStatus]:
         cursor = self._conn.execute(sql, args)
         names = [d[0] for d in cursor.description]
@@ -338,6 +391,7 @@ class Store:
                     burn_rates=json.loads(r["burn_rates"]),
                     fired=[Fired.from_json(f) for f in json.loads(r["fired"])],
                     details=json.loads(r["details"]) if r["details"] else {},
+                    group=json.loads(r["grp"]) if r.get("grp") else None,
                 )
             )
         return out
@@ -449,4 +503,5 @@ def _measurement(row: dict[str, Any]) -> Measurement:
         ci_high=row["ci_high"],
         samples=row["samples"],
         details=json.loads(row["details"]) if row["details"] else {},
+        group=json.loads(row["grp"]) if row.get("grp") else None,
     )

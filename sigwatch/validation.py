@@ -515,8 +515,43 @@ def _slo_problems(slo: SLOSpec, signal: SignalSpec | None) -> Iterable[tuple[Loc
             )
     if isinstance(slo.sli, DriftSpec):
         yield from _drift_problems(slo.sli)
+    yield from _group_problems(slo)
     if signal is not None:
         yield from _task_problems(slo, signal)
+
+
+def _group_problems(slo: SLOSpec) -> Iterable[tuple[Loc, str]]:
+    """A group-by is bounded (``groups``), on distinct columns, of a kind that can be grouped."""
+    groups, by = slo.groups, slo.group_by
+    if by is None:
+        if groups is not None:
+            yield ("groups",), "groups without group_by; allowed: group_by: [community] with it"
+        return
+    if len(set(by)) < len(by):
+        yield ("group_by",), f"group_by {by} names a column twice; allowed: distinct columns"
+    if not slo.sli.model.groupable or getattr(slo.sli, "labels", "human") != "human":
+        allowed = "coverage, error_rate, latency, and precision, recall, f1 on human labels"
+        yield (
+            ("group_by",),
+            f"a {slo.sli.kind} SLO cannot be grouped here; allowed: group_by on {allowed}",
+        )
+    if groups is None:
+        yield (
+            ("group_by",),
+            "group_by without groups is unbounded (a group per value ever seen); allowed: "
+            "groups: {top: 20} (the largest by volume, the rest pooled) or groups: {only: [...]}",
+        )
+        return
+    if (groups.top is None) == (groups.only is None):
+        yield (
+            ("groups",),
+            "groups needs exactly one of top and only; allowed: {top: 20} or {only: [a, b]}",
+        )
+    if groups.only is not None and len(by) > 1:
+        yield (
+            ("groups", "only"),
+            f"only lists values of one column, and group_by has {len(by)}; allowed: top for two",
+        )
 
 
 def _task_problems(slo: SLOSpec, signal: SignalSpec) -> Iterable[tuple[Loc, str]]:

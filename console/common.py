@@ -24,6 +24,7 @@ COLORS = {
     SloState.WARNING: "orange",
     SloState.NO_DATA: "gray",
     SloState.INSUFFICIENT_LABELS: "blue",
+    SloState.INSUFFICIENT_DATA: "gray",
     SloState.OK: "green",
 }
 SYMBOLS = {
@@ -31,6 +32,7 @@ SYMBOLS = {
     SloState.WARNING: "warning",
     SloState.NO_DATA: "radio_button_unchecked",
     SloState.INSUFFICIENT_LABELS: "help",
+    SloState.INSUFFICIENT_DATA: "help",
     SloState.OK: "check_circle",
 }
 STATE_MD = {s: f":{COLORS[s]}[:material/{SYMBOLS[s]}: {s.words}]" for s in SloState}
@@ -39,7 +41,8 @@ BUDGET_SPENT_MD = ":violet-badge[:material/block: error budget spent]"
 BUDGET_SPENT_LABEL = f":violet[:material/block: {BUDGET_SPENT}]"
 # cell backgrounds of state columns in tables (a table cell shows no icons)
 CELL = {"breach": "#f8d0d0", "warning": "#fde5c4", "no data": "#e6e6e6",
-        "insufficient labels": "#d6e4f5", "ok": "#d9f0dc", "firing": "#f8d0d0",
+        "insufficient labels": "#d6e4f5", "insufficient data": "#e6e6e6", "ok": "#d9f0dc",
+        "firing": "#f8d0d0",
         "acknowledged": "#fde5c4", "resolved": "#d9f0dc", BUDGET_SPENT: "#e9d8f2"}  # fmt: skip
 
 

@@ -22,7 +22,7 @@ The contract of ``Engine.partials(data_dir, signal, start, end, versions)``:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
@@ -36,8 +36,11 @@ from monitors.partials import (
     BUCKET,
     HIST,
     MAX_BIN,
+    grouped_schema,
+    groupings,
     latency_thresholds,
     le_column,
+    quality_dims,
     quality_schema,
     serving_schema,
 )
@@ -66,6 +69,7 @@ class Partials:
 
     serving: pl.DataFrame
     quality: pl.DataFrame | None = None
+    grouped: dict[tuple[str, ...], pl.DataFrame] = field(default_factory=dict)  # by group_by
 
 
 class Engine(Protocol):
@@ -158,18 +162,26 @@ class PolarsEngine:
         versions: pl.DataFrame | None,
     ) -> Partials:
         predicted = _predicted_column(signal)
-        columns = SERVING_COLUMNS + (["item_id", predicted] if versions is not None else [])
+        by_columns = groupings(signal)
+        dims = quality_dims(signal)
+        columns = [
+            *SERVING_COLUMNS,
+            *(column for by in by_columns for column in by),
+            *(["item_id", predicted, *dims] if versions is not None else []),
+        ]
         logs = scan_logs(data_dir, signal, start, end, list(dict.fromkeys(columns)))
         quality = pl.DataFrame(schema=quality_schema(signal)) if versions is not None else None
         if logs is None or start >= end:
-            return Partials(_serving_table(None, signal, start, end), quality)
+            grouped = {by: pl.DataFrame(schema=grouped_schema(signal, by)) for by in by_columns}
+            return Partials(_serving_table(None, signal, start, end), quality, grouped)
         # A long range streams (memory follows the aggregates); a run's few new buckets go
         # through the in-memory engine, whose start-up is cheaper.
         long = end - start > STREAM_FROM
         plans = [_counts(logs, signal, start)]
+        plans += [_grouped_counts(logs, signal, start, by) for by in by_columns]
         if versions is not None:
             rows = logs.with_columns(pl.col("event_time").dt.truncate(STEP).alias("bucket"))
-            plans.append(_served_labelled(rows, predicted, self._labelled(versions)))
+            plans.append(_served_labelled(rows, predicted, self._labelled(versions), dims))
         if long:
             # Each plan streams its own scan: sharing one (common subplan elimination) caches
             # the columns read, and memory would follow the rows, not the tables.
@@ -178,11 +190,15 @@ class PolarsEngine:
             # One after the other: collect_all on the in-memory engine was seen to hang (a
             # full test run under libfaketime, in Polars' thread pool).
             counts, *rest = [plan.collect() for plan in plans]
+        grouped = {
+            by: _grouped_table(rest[k], signal, start, by) for k, by in enumerate(by_columns)
+        }
+        rest = rest[len(by_columns) :]
         if rest:
             quality = _quality(rest[0], versions, signal).sort(
-                "bucket", "known", "until", nulls_last=True
+                "bucket", *dims, "known", "until", nulls_last=True
             )
-        return Partials(_serving_table(counts, signal, start, end), quality)
+        return Partials(_serving_table(counts, signal, start, end), quality, grouped)
 
     def _labelled(self, versions: pl.DataFrame) -> pl.Series:
         """The labelled items' hashes (the runner asks chunk after chunk with the same
@@ -206,23 +222,55 @@ def _predicted_column(signal: Signal) -> str:
 
 
 BINS = MAX_BIN + 2  # the histogram's bins, and one for answers without a latency
+TIME = pl.Datetime("us", "UTC")
+_BUCKET_US = int(BUCKET.total_seconds() * 1_000_000)
+
+
+def _bucket_index(start: datetime) -> pl.Expr:
+    since = pl.col("event_time").dt.epoch("us") - int(start.timestamp() * 1_000_000)
+    return since // int(BUCKET.total_seconds() * 1_000_000)
 
 
 def _counts(logs: pl.LazyFrame, signal: Signal, start: datetime) -> pl.LazyFrame:
     """Counts per (bucket, latency bin), keyed by one integer: bucket index x BINS + bin."""
-    status = pl.col("status")
-    external = pl.col("served_by") == "external_api"
-    latency = pl.col("latency_ms")
     binned = (
-        (latency.clip(lower_bound=1.0).log10() * BINS_PER_DECADE)
+        (pl.col("latency_ms").clip(lower_bound=1.0).log10() * BINS_PER_DECADE)
         .floor()
         .clip(0, MAX_BIN)
         .cast(pl.Int64)
         .fill_null(BINS - 1)
     )
-    since = pl.col("event_time").dt.epoch("us") - int(start.timestamp() * 1_000_000)
-    index = since // int(BUCKET.total_seconds() * 1_000_000)
-    return logs.group_by((index * BINS + binned).alias("key")).agg(
+    key = _bucket_index(start) * BINS + binned
+    return logs.group_by(key.alias("key")).agg(*_count_columns(signal))
+
+
+def _grouped_counts(
+    logs: pl.LazyFrame, signal: Signal, start: datetime, by: tuple[str, ...]
+) -> pl.LazyFrame:
+    """The same counts per (bucket index, group), without the histogram."""
+    groups = [pl.col(column).fill_null("(none)") for column in by]
+    return logs.group_by(_bucket_index(start).alias("index"), *groups).agg(*_count_columns(signal))
+
+
+def _grouped_table(
+    counts: pl.DataFrame, signal: Signal, start: datetime, by: tuple[str, ...]
+) -> pl.DataFrame:
+    schema = grouped_schema(signal, by)
+    table = counts.with_columns(
+        (pl.lit(start, TIME) + pl.duration(microseconds=pl.col("index") * _BUCKET_US)).alias(
+            "bucket"
+        ),
+        *[pl.col("total").alias(name) for name in ("latency_total", "requests")],
+    )
+    return table.select([pl.col(c).cast(t) for c, t in schema.items()]).sort("bucket", *by)
+
+
+def _count_columns(signal: Signal) -> list[pl.Expr]:
+    """The serving counts of a group of log rows (``_serving_table`` names the rest)."""
+    status = pl.col("status")
+    external = pl.col("served_by") == "external_api"
+    latency = pl.col("latency_ms")
+    return [
         pl.len().cast(pl.Int64).alias("total"),
         *[
             (status == s).sum().cast(pl.Int64).alias(s)
@@ -239,7 +287,7 @@ def _counts(logs: pl.LazyFrame, signal: Signal, start: datetime) -> pl.LazyFrame
         ],
         pl.col("cost_usd").sum().alias("cost"),
         pl.col("cost_usd").filter(external).sum().alias("cost_external"),
-    )
+    ]
 
 
 def _serving_table(
@@ -269,13 +317,18 @@ def _serving_table(
     return pl.DataFrame(columns).select([pl.col(c).cast(t) for c, t in schema.items()])
 
 
-def _served_labelled(rows: pl.LazyFrame, predicted: str, hashes: pl.Series) -> pl.LazyFrame:
+def _served_labelled(
+    rows: pl.LazyFrame, predicted: str, hashes: pl.Series, dims: tuple[str, ...]
+) -> pl.LazyFrame:
     """The plan of the served rows whose item may be labelled (its hash is a labelled item's):
-    ``bucket``, ``item_id``, ``predicted``. Few (labels are a sample), so a chunk collects
-    them and joins them with its items' label versions only."""
+    ``bucket``, the ``dims`` columns, ``item_id``, ``predicted``. Few (labels are a sample), so
+    a chunk collects them and joins them with its items' label versions only."""
     maybe = pl.col("item_id").hash(ITEM_SEED).is_in(hashes)
     return rows.filter((pl.col("status") == "ok") & maybe).select(
-        "bucket", "item_id", pl.col(predicted).alias("predicted")
+        "bucket",
+        *[pl.col(d).fill_null("(none)") for d in dims],
+        "item_id",
+        pl.col(predicted).alias("predicted"),
     )
 
 
@@ -286,7 +339,7 @@ def _quality(served: pl.DataFrame, versions: pl.DataFrame, signal: Signal) -> pl
     items = served["item_id"].unique().implode()
     mine = versions.filter(pl.col("item_id").is_in(items))
     joined = served.lazy().join(mine.lazy(), on="item_id")
-    span = ["bucket", "known", "until"]
+    span = ["bucket", *quality_dims(signal), "known", "until"]
     if signal.task == "entities":
         counts = _entity_counts(joined, signal, span)
     elif signal.task == "score":

@@ -144,6 +144,7 @@ def measure_slice(ctx: Context, slo: SLO, start: datetime, at: datetime) -> Meas
             "verdict": verdict,
             "measured_until": min(at, start + timeslice).isoformat(),
         },
+        group=ctx.group,
     )  # fmt: skip
     ctx.store.put_measurements([measurement])
     return measurement
@@ -157,13 +158,17 @@ def timeslice_status(ctx: Context, slo: SLO, at: datetime, evaluated_at: datetim
     current_start = floor if at > floor else at - timeslice  # at a boundary: the slice just done
     previous_start = current_start - timeslice
     current = measure_slice(ctx, slo, current_start, at)
-    stored = ctx.store.measurements(slo.signal, slo.name, previous_start, current_start)
+    stored = ctx.store.measurements(
+        slo.signal, slo.name, previous_start, current_start, group=ctx.group
+    )
     current_judged = verdict_of(current).judged
     if slo.sli.labelled or (not stored and not current_judged):  # late labels change it
         previous = measure_slice(ctx, slo, previous_start, at)
     else:
         previous = stored[-1] if stored else None
-    history = ctx.store.measurements(slo.signal, slo.name, at - objective.window, at + timeslice)
+    history = ctx.store.measurements(
+        slo.signal, slo.name, at - objective.window, at + timeslice, group=ctx.group
+    )
     verdicts = {m.start: verdict_of(m) for m in history}
     slots = int(objective.window / timeslice)
     bad = sum(1 for v in verdicts.values() if v is Verdict.BAD)
@@ -197,4 +202,5 @@ def timeslice_status(ctx: Context, slo: SLO, at: datetime, evaluated_at: datetim
         details={"slice": shown.start.isoformat(), "verdict": shown.details.get("verdict"),
                  "bad_slices": bad, "slices_in_window": slots,
                  **{k: v for k, v in shown.details.items() if k not in ("verdict",)}},
+        group=ctx.group,
     )  # fmt: skip

@@ -32,9 +32,16 @@ task (``quality_schema``): ``predicted``, ``truth``, ``n`` (multiclass: a confus
 ``fp``, ``fn``, ``n`` (entities: per entity type, and a row with a null ``cls`` whose ``n``
 counts the labelled items).
 
-Both tables have room for dimension columns (community, language, item_kind, model_version,
-served_by) between ``bucket`` and the counts: a table grouped by them has a row per bucket and
-dimension value, and every sum over it stays a sum.
+**serving by group** — for each ``group_by`` of the signal's grouped occurrence SLOs, the
+serving counts per bucket and group (``grouped_schema``): ``bucket``, the group's dimension
+columns, then the serving table's counts without the histogram. Only (bucket, group) pairs
+with rows are stored; a missing pair is zeros. Latency and cost are always the logs' (a
+serving source such as Prometheus knows no community). Stored under
+``<data>/partials/serving-by-<columns>/``.
+
+The quality table carries the dimension columns its grouped quality SLOs need
+(``quality_dims``) between ``bucket`` and ``known``: a row per bucket, group and span, and
+every sum over it stays a sum. A null dimension value is stored as ``(none)``.
 
 Storage: ``<data>/partials/<part>/signal=<name>/date=<YYYY-MM-DD>.parquet``, a file per UTC
 day of buckets, rewritten whole (atomically) when buckets of that day are computed again.
@@ -56,7 +63,7 @@ import numpy as np
 import polars as pl
 
 from monitors.logs import days_touched
-from sigwatch.model import LatencySLI, Signal
+from sigwatch.model import DIMENSIONS, Budgeting, LatencySLI, Signal
 
 BUCKET = timedelta(minutes=5)
 RECOMPUTE = 3 * BUCKET  # the last buckets are recounted each run, for logs written late
@@ -74,6 +81,38 @@ def latency_thresholds(signal: Signal) -> list[float]:
 
 def le_column(threshold_ms: float) -> str:
     return f"le_{threshold_ms:g}"
+
+
+def groupings(signal: Signal) -> list[tuple[str, ...]]:
+    """The ``group_by`` columns of the signal's grouped occurrence SLOs, each once."""
+    found = [
+        slo.grouping.by
+        for slo in signal.slos
+        if slo.grouping is not None and slo.objective.budgeting is Budgeting.OCCURRENCES
+    ]
+    return list(dict.fromkeys(found))
+
+
+def quality_dims(signal: Signal) -> tuple[str, ...]:
+    """The dimension columns the quality table keeps: those its grouped quality SLOs group by."""
+    wanted = {
+        column
+        for slo in signal.slos
+        if slo.grouping is not None and slo.sli.reads_human_labels
+        for column in slo.grouping.by
+    }
+    return tuple(d for d in DIMENSIONS if d in wanted)
+
+
+def grouped_schema(signal: Signal, by: tuple[str, ...]) -> pl.Schema:
+    """The serving-by-group table's columns: the serving counts without the histogram."""
+    serving = serving_schema(signal)
+    counts = {
+        name: kind
+        for name, kind in serving.items()
+        if name not in ("bucket", "source", "source_error") and not name.startswith("hist_")
+    }
+    return pl.Schema({"bucket": TIME, **{column: pl.Utf8() for column in by}, **counts})
 
 
 def serving_schema(signal: Signal) -> pl.Schema:
@@ -102,7 +141,10 @@ def quality_schema(signal: Signal) -> pl.Schema:
         counts = {"score": pl.Float64(), "truth": pl.Utf8()}
     else:
         counts = {"predicted": pl.Utf8(), "truth": pl.Utf8()}
-    return pl.Schema({"bucket": TIME, "known": TIME, "until": TIME, **counts, "n": pl.Int64()})
+    dims = {column: pl.Utf8() for column in quality_dims(signal)}
+    return pl.Schema(
+        {"bucket": TIME, **dims, "known": TIME, "until": TIME, **counts, "n": pl.Int64()}
+    )
 
 
 def write_atomic(frame: pl.DataFrame, path: Path) -> None:
@@ -281,6 +323,30 @@ class ServingTables(Tables):
         if latest.is_empty() or latest["source"][0] != source:
             return None
         return latest["bucket"][0] + BUCKET
+
+
+class GroupedTables(Tables):
+    """The serving-by-group tables of one ``group_by`` in a data folder."""
+
+    def __init__(self, data_dir: Path, by: tuple[str, ...]) -> None:
+        super().__init__(data_dir, "serving-by-" + "+".join(by))
+        self.by = by
+
+    def read(  # type: ignore[override]
+        self, signal: Signal, start: datetime, end: datetime
+    ) -> pl.DataFrame:
+        return super().read(signal.name, grouped_schema(signal, self.by), start, end)
+
+    def end(self, signal: Signal) -> datetime | None:
+        """The end of the latest stored bucket; None when nothing is stored or the columns
+        changed since (then every bucket is computed again)."""
+        days = self.days(signal.name)
+        if not days or pl.read_parquet_schema(days[-1]) != dict(grouped_schema(signal, self.by)):
+            return None
+        # Only buckets with rows are stored: after a quiet spell this is earlier than where the
+        # computation ended, and those buckets are computed again (no harm: it is idempotent).
+        latest = pl.read_parquet(days[-1], columns=["bucket"])["bucket"].max()
+        return latest + BUCKET if latest is not None else None
 
 
 @dataclass(frozen=True)

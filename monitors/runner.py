@@ -24,7 +24,16 @@ from monitors.evaluate import (
     occurrence_status,
     timeslice_status,
 )
-from monitors.partials import BUCKET, RECOMPUTE, QualityTables, ServingTables, write_atomic
+from monitors.groups import evaluate_grouped
+from monitors.partials import (
+    BUCKET,
+    RECOMPUTE,
+    GroupedTables,
+    QualityTables,
+    ServingTables,
+    groupings,
+    write_atomic,
+)
 from monitors.slis.base import Context
 from monitors.sources import LogsSource, ServingSource
 from monitors.suspects import explainable, suspects
@@ -122,7 +131,8 @@ class Monitor:
         update = self._update_partials(signal, at)
         ctx = self.context(signal, compact=True)
         if update.fresh:  # nothing was stored before: the tables just computed are all there is
-            ctx.prime(EPOCH, update.end, update.partials.serving, update.partials.quality)
+            partials = update.partials
+            ctx.prime(EPOCH, update.end, partials.serving, partials.quality, partials.grouped)
         return self._evaluate(ctx, [at], [at])
 
     def _evaluate(
@@ -146,8 +156,21 @@ class Monitor:
             if final is not None:
                 last.append(final)
 
+        def with_groups(rows: Iterable[tuple[SloStatus, list[SloStatus]]]):
+            for row, groups in rows:
+                batch.extend(groups)  # stored with the rows; the SLO row is what alerts read
+                yield row
+
         for slo in ctx.signal.slos:
-            if slo.objective.budgeting is Budgeting.OCCURRENCES:
+            occurrences = slo.objective.budgeting is Budgeting.OCCURRENCES
+            if slo.grouping is not None:
+                at = times if occurrences else slice_times
+                # a backfill keeps its groups' statuses at the slice times (the console's
+                # heatmap), not at every 5-minute bucket
+                kept = set(slice_times) if occurrences and len(times) > 1 else None
+                rows = evaluate_grouped(ctx, slo, at, evaluated_at, kept)
+                keep(self._explained(ctx, slo, with_groups(rows), at[0]))
+            elif occurrences:
                 series = occurrence_series(ctx, slo, times[0] - slo.objective.window, times[-1])
                 statuses = (occurrence_status(ctx, slo, series, t, evaluated_at) for t in times)
                 keep(self._explained(ctx, slo, statuses, times[0]))
@@ -213,6 +236,11 @@ class Monitor:
                 if state.labels != fingerprint:
                     # the current and previous slice, which ``timeslice_status`` measures again
                     starts.append(end - 2 * signal.label_timeslice)
+        for by in groupings(signal):  # a new group_by is computed over the whole window
+            grouped_end = GroupedTables(self.data_dir, by).end(signal)
+            starts.append(
+                grouped_end - RECOMPUTE if grouped_end else self._first_bucket(signal, end)
+            )
         if start is None:
             start = min(starts)
         start = floor_time(start, BUCKET)
@@ -223,16 +251,25 @@ class Monitor:
             start = min(start, failed.min())
         start = min(start, end)
         serving, quality = [], []
+        grouped: dict[tuple[str, ...], list[pl.DataFrame]] = {}
         for lo, hi in _chunks(start, end):  # memory follows a chunk, not the range
             part = self.engine.partials(self.data_dir, signal, lo, hi, versions)
             serving.append(self.source.fill(signal, part.serving))
             if hi > lo:
                 self.tables.write(signal.name, serving[-1], lo, hi)
+            for by, table in part.grouped.items():
+                grouped.setdefault(by, []).append(table)
+                if hi > lo:
+                    GroupedTables(self.data_dir, by).write(signal.name, table, lo, hi)
             if part.quality is not None:
                 quality.append(part.quality)
                 if hi > lo:
                     self.quality.write(signal.name, part.quality, lo, hi)
-        partials = Partials(pl.concat(serving), pl.concat(quality) if quality else None)
+        partials = Partials(
+            pl.concat(serving),
+            pl.concat(quality) if quality else None,
+            {by: pl.concat(tables) for by, tables in grouped.items()},
+        )
         if versions is not None:
             self.quality.save_state(signal, end, fingerprint)
         return Update(partials, start, end, last is None)
@@ -296,7 +333,8 @@ class Monitor:
         update = self._update_partials(signal, end, start=first)
         ctx = self.context(signal)
         # every bucket the evaluation needs, just computed
-        ctx.prime(update.start, end, update.partials.serving, update.partials.quality)
+        partials = update.partials
+        ctx.prime(update.start, end, partials.serving, partials.quality, partials.grouped)
         times = []
         cursor = start + BUCKET
         while cursor <= end:

@@ -19,7 +19,7 @@ grid = common.get("overview")
 spark = common.get("sparklines", at, timedelta(hours=24))
 
 counts = grid.group_by("state").len()
-columns = st.columns(6)
+columns = st.columns(len(SloState) + 1)
 for column, state in zip(columns, SloState, strict=False):
     n = counts.filter(pl.col("state") == state)["len"].sum()
     column.metric(common.STATE_MD[state], int(n))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -12,7 +13,7 @@ import numpy as np
 import polars as pl
 
 from monitors.logs import days_touched
-from monitors.partials import BUCKET, QualityTables, ServingTables
+from monitors.partials import BUCKET, GroupedTables, QualityTables, ServingTables
 from monitors.windows import WINDOWS
 from sigwatch.clock import floor_time
 from sigwatch.model import Signal
@@ -104,6 +105,10 @@ class Context:
     # A run at one time reads a long window's older days as one row each (``read_compact``):
     # its sums end at that time. Many times (a backfill) need every bucket.
     compact: bool = False
+    # One group of a grouped SLO (``monitors.groups``): its quality rows are those matching
+    # ``group_filter``, and what is measured is stored as that group's.
+    group: dict[str, str] | None = None
+    group_filter: pl.Expr | None = None
     _serving: _Cached = field(init=False, repr=False)
     _quality: _Cached = field(init=False, repr=False)
 
@@ -120,6 +125,25 @@ class Context:
 
         self._serving = _Cached(serving)
         self._quality = _Cached(lambda lo, hi, fine: (quality.read(self.signal, lo, hi), set()))
+        self._grouped: dict[tuple[str, ...], _Cached] = {}
+
+    def for_group(self, group: dict[str, str], match: pl.Expr) -> Context:
+        """This context for one group: the same tables read (shared), its quality rows only."""
+        scoped = copy.copy(self)
+        scoped.group, scoped.group_filter = group, match
+        return scoped
+
+    def grouped(self, by: tuple[str, ...], start: datetime, end: datetime) -> pl.DataFrame:
+        """The serving-by-group table of ``by``: its rows of the buckets of ``[start, end)``."""
+        return self._grouped_cache(by).slice(start, end)
+
+    def _grouped_cache(self, by: tuple[str, ...]) -> _Cached:
+        if by not in self._grouped:
+            tables = GroupedTables(self.data_dir, by)
+            self._grouped[by] = _Cached(
+                lambda lo, hi, fine: (tables.read(self.signal, lo, hi), set())
+            )
+        return self._grouped[by]
 
     def serving(self, start: datetime, end: datetime) -> pl.DataFrame:
         """The serving table's buckets starting in ``[start, end)``."""
@@ -135,8 +159,10 @@ class Context:
         )
 
     def quality(self, start: datetime, end: datetime) -> pl.DataFrame:
-        """The quality table's rows of the buckets starting in ``[start, end)``."""
-        return self._quality.slice(start, end)
+        """The quality table's rows of the buckets starting in ``[start, end)`` (of this
+        context's group only, for a group's)."""
+        rows = self._quality.slice(start, end)
+        return rows if self.group_filter is None else rows.filter(self.group_filter)
 
     def sums(self, columns: tuple[str, ...], start: datetime, end: datetime) -> np.ndarray:
         """The sums of the serving table's ``columns`` over the buckets of ``[start, end)``,
@@ -158,9 +184,12 @@ class Context:
         end: datetime,
         serving: pl.DataFrame,
         quality: pl.DataFrame | None = None,
+        grouped: dict[tuple[str, ...], pl.DataFrame] | None = None,
     ) -> None:
         """Use the tables just computed (ordered by bucket) as those of ``[start, end)``,
         sparing a read."""
         self._serving.prime(serving, start, end)
         if quality is not None:
             self._quality.prime(quality, start, end)
+        for by, table in (grouped or {}).items():
+            self._grouped_cache(by).prime(table, start, end)

@@ -13,12 +13,13 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from sigwatch import __version__
 from sigwatch.cli import processes
 from sigwatch.clock import Clock, clock_at
-from sigwatch.model import DriftSLI, LatencySLI, QualitySLI
+from sigwatch.model import DriftSLI, LatencySLI, QualitySLI, group_label
 from sigwatch.registry import DefinitionError, load_registry, to_spec_dict
 from sigwatch.settings import ENV_VARS, Settings
 from sigwatch.spec import json_schema
@@ -314,6 +315,7 @@ STATE_STYLE = {
     SloState.BREACH: "bold red",
     SloState.NO_DATA: "magenta",
     SloState.INSUFFICIENT_LABELS: "cyan",
+    SloState.INSUFFICIENT_DATA: "cyan",
 }
 
 
@@ -508,11 +510,15 @@ def status(
         Path | None,
         typer.Option(help="Data folder holding sigwatch.db \\[default: $SIGWATCH_DATA or ./var]."),
     ] = None,
+    groups: Annotated[
+        bool,
+        typer.Option("--groups", help="Also list each group of the grouped SLOs, after its SLO."),
+    ] = False,
 ) -> None:
     """The latest state of every SLO: value, interval, budget left and burn rates.
 
-    The JSON form is a list with one object per (signal, SLO); its fields are documented in
-    the README.
+    The JSON form is a list with one object per (signal, SLO) — and with --groups one per
+    group of a grouped SLO, whose ``group`` is set; its fields are documented in the README.
     """
     from sigwatch.store import Store
 
@@ -523,6 +529,12 @@ def status(
         raise typer.Exit(code=1)
     with Store.open(path, clock=_clock(at)) as store:
         rows = store.latest_status(signal, as_of=_utc(at) if at else None)
+        if groups:
+            rows = [
+                shown
+                for row in rows
+                for shown in [row, *store.group_statuses(row.signal, row.slo, row.at)]
+            ]
     if as_json:
         print(json.dumps([_status_json(s) for s in rows], indent=2))
         return
@@ -552,8 +564,9 @@ def status(
         style = STATE_STYLE.get(s.state, "")
         ci = "" if s.ci_low is None else f"[{s.ci_low:.3f}, {s.ci_high:.3f}]"
         burns = [v for v in s.burn_rates.values() if v is not None]
+        name = s.slo if s.group is None else f"  {escape(group_label(s.group))}"
         table.add_row(
-            s.signal, s.slo, s.sli, f"[{style}]{s.state}",
+            "" if s.group else s.signal, name, s.sli, f"[{style}]{s.state}",
             "" if s.value is None else f"{s.value:.4g}", ci,
             "" if s.samples is None else f"{s.samples:,}",
             _budget_cell(s), f"{max(burns):.2f}x" if burns else "", f"{s.at:%Y-%m-%d %H:%M}",
@@ -570,9 +583,19 @@ def _budget_cell(s) -> str:
 
 
 def _status_json(s) -> dict:
+    grouped = {}
+    if s.group is None and "group_by" in s.details:  # a grouped SLO's own row
+        grouped = {
+            "groups": s.details.get("groups", {}),
+            "worst_group": s.details.get("worst"),
+            "alerting_groups": s.details.get("alerting", []),
+        }
+        if "gap" in s.details:
+            grouped["gap"] = s.details["gap"]
     return {
         "signal": s.signal,
         "slo": s.slo,
+        "group": s.group,
         "sli": s.sli,
         "state": str(s.state),
         "value": s.value,
@@ -587,6 +610,7 @@ def _status_json(s) -> dict:
         "fired": [f.rule for f in s.fired],
         "window_end": s.window_end.isoformat(),
         "evaluated_at": s.evaluated_at.isoformat(),
+        **grouped,
     }
 
 

@@ -1,0 +1,334 @@
+"""Grouped SLOs (``group_by``): each group of a dimension column's values is an SLO instance
+of its own — value, interval, budget, burn rates, state — and the SLO's own row is its worst
+group with the count of groups in each state.
+
+    serving-by-group table ──► GroupMatrix (buckets x groups, cumulative) ──► a status per group
+    quality table (dims)   ──► a Context per group ──► timeslice_status      ──► a status per group
+                                                                         └──► summary: the SLO row
+
+Which groups: at each evaluation time, the ``top`` N by volume over the SLO window (served
+events; labelled predictions for quality kinds), the rest pooled as ``(other)``; or ``only``
+the values listed (a value with no events is ``no_data``). An occurrence group with fewer than
+``min_events`` events over the window is ``insufficient_data`` and never fires: a burn rate of
+a community with 12 posts is noise. Quality groups use their SLI's ``min_labels`` per slice.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import datetime
+
+import numpy as np
+import polars as pl
+
+from monitors import slis
+from monitors.evaluate import NO_DATA_AFTER, timeslice_status
+from monitors.partials import BUCKET, known_at
+from monitors.slis.base import Context
+from monitors.windows import WINDOWS, budget_remaining, burn_rate, fired_rules, label
+from sigwatch.model import OTHER, SLO, Grouping
+from sigwatch.states import Fired, Severity, SloState
+from sigwatch.stats import newcombe_interval
+from sigwatch.store import SloStatus, to_epoch
+
+ALERTING = (SloState.BREACH, SloState.WARNING)
+# The SLO row's state: the first of these any group is in.
+PRECEDENCE = (
+    SloState.BREACH,
+    SloState.WARNING,
+    SloState.OK,
+    SloState.INSUFFICIENT_LABELS,
+    SloState.INSUFFICIENT_DATA,
+    SloState.NO_DATA,
+)
+
+
+class GroupMatrix:
+    """One grouped occurrence SLO's good and total events per bucket and group over
+    ``[start, end)``, cumulative along time: a window's sums for every group are two rows."""
+
+    def __init__(
+        self, slo: SLO, ctx: Context, table: pl.DataFrame, start: datetime, end: datetime
+    ) -> None:
+        grouping = slo.grouping
+        assert grouping is not None
+        self.start, self.by = start, grouping.by
+        keys = table.select(grouping.by).unique(maintain_order=True).sort(grouping.by)
+        self.groups: list[tuple[str, ...]] = keys.rows()
+        position = {g: k for k, g in enumerate(self.groups)}
+        rows = int((end - start) / BUCKET)
+        if "source_error" not in table.columns:  # latency's count asks; logs have no errors
+            table = table.with_columns(pl.lit(None, pl.Utf8).alias("source_error"))
+        good, total = slis.module(slo.sli.kind).good_total(slo.sli, ctx.signal, table)
+        bucket = ((table["bucket"].dt.epoch("s").to_numpy() - to_epoch(start)) // 300).astype(int)
+        column = np.array([position[g] for g in table.select(grouping.by).rows()], dtype=int)
+        shape = (rows + 1, max(1, len(self.groups)))
+        self.good, self.total = np.zeros(shape), np.zeros(shape)
+        np.add.at(self.good, (bucket + 1, column), good)
+        np.add.at(self.total, (bucket + 1, column), total)
+        self.good, self.total = self.good.cumsum(axis=0), self.total.cumsum(axis=0)
+
+    def sums(self, lo: datetime, hi: datetime) -> tuple[np.ndarray, np.ndarray]:
+        """Good and total events of every group over ``[lo, hi)``."""
+        last = len(self.good) - 1
+        a, b = (min(last, max(0, int((t - self.start) / BUCKET))) for t in (lo, hi))
+        return self.good[b] - self.good[a], self.total[b] - self.total[a]
+
+
+def chosen(grouping: Grouping, groups: list[tuple[str, ...]], volume: np.ndarray) -> list:
+    """The groups evaluated, as (group values, column indices): the ``top`` by ``volume``
+    (most first, then by name) with the rest that had any volume pooled as ``OTHER``; or the
+    ``only`` values in their listed order (no column when a value never occurred)."""
+    if grouping.only is not None:
+        position = {g: k for k, g in enumerate(groups)}
+        return [((v,), [position[(v,)]] if (v,) in position else []) for v in grouping.only]
+    order = sorted(
+        (k for k in range(len(groups)) if volume[k] > 0), key=lambda k: (-volume[k], groups[k])
+    )
+    picked = [(groups[k], [k]) for k in order[: grouping.top]]
+    rest = order[grouping.top :]
+    if rest:
+        picked.append((tuple(OTHER for _ in grouping.by), rest))
+    return picked
+
+
+def occurrence_groups(
+    ctx: Context, slo: SLO, matrix: GroupMatrix, at: datetime, evaluated_at: datetime
+) -> list[SloStatus]:
+    """A status per group of a grouped occurrence SLO at ``at``."""
+    grouping, objective = slo.grouping, slo.objective
+    assert grouping is not None
+    window_good, window_total = matrix.sums(at - objective.window, at)
+    sums = {w: matrix.sums(at - w, at) for w in WINDOWS}
+    out = []
+    for values, columns in chosen(grouping, matrix.groups, window_total):
+        good = float(window_good[columns].sum())
+        total = float(window_total[columns].sum())
+        rates, counts = {}, {}
+        for w, (g, t) in sums.items():
+            g, t = float(g[columns].sum()), float(t[columns].sum())
+            rates[w] = burn_rate(t - g, t, objective.ratio)
+            counts[w] = (t - g, t)
+        fired: list[Fired] = []
+        if total == 0:
+            state = SloState.NO_DATA
+        elif total < grouping.min_events:
+            state = SloState.INSUFFICIENT_DATA
+        else:
+            fired = fired_rules(rates, objective.window, counts, objective.error_budget)
+            state = _occurrence_state(fired)
+        out.append(
+            _status(
+                slo,
+                at,
+                evaluated_at,
+                state,
+                value=good / total if total else None,
+                samples=int(total),
+                budget_remaining=budget_remaining(total - good, total, objective.ratio),
+                burn_rates={label(w): r for w, r in rates.items()},
+                fired=fired,
+                details={"good": good, "total": total, "window": label(objective.window)},
+                group=grouping.key(values),
+            )
+        )
+    return out
+
+
+def _status(slo: SLO, at: datetime, evaluated_at: datetime, state: SloState, **facts):
+    return SloStatus(
+        signal=slo.signal,
+        slo=slo.name,
+        at=at,
+        sli=slo.sli.kind,
+        state=state,
+        objective=slo.objective.ratio,
+        evaluated_at=evaluated_at,
+        window_end=at,
+        **facts,
+    )
+
+
+def _occurrence_state(fired: list[Fired]) -> SloState:
+    if any(f.severity is Severity.PAGE for f in fired):
+        return SloState.BREACH
+    return SloState.WARNING if fired else SloState.OK
+
+
+def timeslice_groups(
+    ctx: Context, slo: SLO, at: datetime, evaluated_at: datetime
+) -> list[SloStatus]:
+    """A status per group of a grouped quality SLO at ``at``: each group's slices measured
+    from its rows of the quality table, with its own history of slices."""
+    grouping = slo.grouping
+    assert grouping is not None
+    by = list(grouping.by)
+    labelled = (
+        known_at(ctx.quality(at - slo.objective.window, at), at)
+        .group_by(by)
+        .agg(pl.col("n").sum())
+        .sort(by)
+    )
+    groups = labelled.select(by).rows()
+    volume = labelled["n"].to_numpy()
+    out = []
+    for values, columns in chosen(grouping, groups, volume):
+        if values[0] == OTHER and grouping.only is None:
+            others = [groups[k] for k in columns]
+            match = pl.any_horizontal([_is(by, g) for g in others])
+        else:
+            match = _is(by, values)
+        group = grouping.key(values)
+        out.append(timeslice_status(ctx.for_group(group, match), slo, at, evaluated_at))
+    return out
+
+
+def _is(by: list[str], values: tuple[str, ...]) -> pl.Expr:
+    return pl.all_horizontal([pl.col(c) == v for c, v in zip(by, values, strict=True)])
+
+
+def summary(slo: SLO, groups: list[SloStatus], at: datetime, evaluated_at: datetime) -> SloStatus:
+    """The SLO's own row: the worst group's value, budget and burn rates; the state of the
+    worst group (``PRECEDENCE``); every firing rule (each at its fastest group's burn, so an
+    alert's severity is the worst group's); the count of groups per state, and the groups
+    alerting with their severity and burn (the alert lists them)."""
+    objective = slo.objective
+    states = Counter(g.state for g in groups)
+    state = next((s for s in PRECEDENCE if states[s]), SloState.NO_DATA)
+    alerting = sorted(
+        (g for g in groups if g.state in ALERTING),
+        key=lambda g: (PRECEDENCE.index(g.state), -_burn(g)),
+    )
+    judged = sorted(
+        (g for g in groups if g.budget_remaining is not None and g.state not in ALERTING),
+        key=lambda g: g.budget_remaining,
+    )
+    worst = (alerting or judged or groups or [None])[0]
+    fired: dict[str, Fired] = {}
+    for g in groups:
+        for f in g.fired:
+            if f.rule not in fired or f.long_burn > fired[f.rule].long_burn:
+                fired[f.rule] = f
+    details = {
+        "groups": {s.value: n for s, n in states.items()},
+        "group_by": list(slo.grouping.by) if slo.grouping else [],
+        "alerting": [
+            {
+                "group": g.group,
+                "state": g.state.value,
+                "severity": _severity(g),
+                "burn": _burn(g) or None,
+                "value": g.value,
+                **({"slice": g.details["slice"]} if g.details.get("slice") else {}),
+            }
+            for g in alerting
+        ],
+    }
+    row = _status(
+        slo,
+        at,
+        evaluated_at,
+        state,
+        target=str(objective.target) if objective.target else None,
+        fired=list(fired.values()),
+        details=details,
+    )
+    if worst is None:
+        return row
+    details["worst"] = worst.group
+    if worst.details.get("slice") and worst.state in ALERTING:
+        details["slice"] = worst.details["slice"]
+    if slo.sli.labelled:
+        gap = _gap(slo, groups)
+        if gap is not None:
+            details["gap"] = gap
+    return replace(
+        row,
+        value=worst.value,
+        ci_low=worst.ci_low,
+        ci_high=worst.ci_high,
+        samples=worst.samples,
+        budget_remaining=worst.budget_remaining,
+        burn_rates=worst.burn_rates,
+    )
+
+
+def _gap(slo: SLO, groups: list[SloStatus]) -> dict | None:
+    """The best and the worst judged group of a quality SLO's latest slices, and the gap
+    between them: the team's bias view of the SLI by language or community. For one class's
+    precision or recall (a proportion per group) the gap has Newcombe's interval for a
+    difference of proportions; for macro averages and F1 only the difference is given."""
+    judged = [
+        g for g in groups if g.value is not None and g.group and OTHER not in g.group.values()
+    ]
+    if len(judged) < 2:
+        return None
+    best = max(judged, key=lambda g: (g.value, g.samples or 0))
+    worst = min(judged, key=lambda g: (g.value, -(g.samples or 0)))
+    difference = best.value - worst.value
+    gap: dict = {
+        side: {
+            "group": g.group,
+            "value": g.value,
+            "ci_low": g.ci_low,
+            "ci_high": g.ci_high,
+            "samples": g.samples,
+            "slice": g.details.get("slice"),
+        }
+        for side, g in (("best", best), ("worst", worst))
+    }
+    gap.update(difference=difference, ci_low=None, ci_high=None, method=None)
+    proportion = getattr(slo.sli, "cls", None) is not None and slo.sli.kind in (
+        "precision",
+        "recall",
+    )
+    if proportion and best.samples and worst.samples:
+        low, high = newcombe_interval(
+            round(best.value * best.samples),
+            best.samples,
+            round(worst.value * worst.samples),
+            worst.samples,
+        )
+        gap.update(ci_low=low, ci_high=high, method="newcombe")
+    return gap
+
+
+def _burn(status: SloStatus) -> float:
+    return max((f.long_burn for f in status.fired), default=0.0)
+
+
+def _severity(status: SloStatus) -> str:
+    if any(f.severity is Severity.PAGE for f in status.fired) or (status.state is SloState.BREACH):
+        return Severity.PAGE.value
+    return Severity.TICKET.value
+
+
+def evaluate_grouped(
+    ctx: Context,
+    slo: SLO,
+    times: list[datetime],
+    evaluated_at: datetime,
+    keep_groups: set[datetime] | None = None,
+) -> Iterator[tuple[SloStatus, list[SloStatus]]]:
+    """The SLO row and its groups' statuses at each of ``times`` (ascending). The groups are
+    returned only at the times in ``keep_groups`` (all when None): a backfill keeps them at
+    its slice times, not at every 5-minute bucket."""
+    grouping = slo.grouping
+    assert grouping is not None
+    occurrences = not slo.sli.labelled
+    matrix = None
+    if occurrences:
+        lo, hi = times[0] - slo.objective.window, times[-1]
+        matrix = GroupMatrix(slo, ctx, ctx.grouped(grouping.by, lo, hi), lo, hi)
+    for at in times:
+        if matrix is not None:
+            groups = occurrence_groups(ctx, slo, matrix, at, evaluated_at)
+            row = summary(slo, groups, at, evaluated_at)
+            if not matrix.sums(at - NO_DATA_AFTER, at)[1].sum():  # as an ungrouped SLO says
+                row = replace(row, state=SloState.NO_DATA)
+        else:
+            groups = timeslice_groups(ctx, slo, at, evaluated_at)
+            row = summary(slo, groups, at, evaluated_at)
+        yield row, groups if keep_groups is None or at in keep_groups else []

@@ -22,6 +22,13 @@ alert resolves when a slice is judged good.
 Announcements are outbox rows (``alerts.delivery`` sends them): the first is a post; a change
 of state, a burn rate ``policy.worse`` times the last announced one, or a page still firing
 ``policy.renotify`` after its last announcement edits the post and adds a thread reply.
+
+Grouped SLOs (``group_by``) alert like Alertmanager groups: one alert per (signal, SLO,
+severity) lists the groups alerting at its severity (``details["groups"]``). A group that joins
+or recovers edits the post and says so in the thread ("+ community=headphones (burn 22.0x)",
+"- community=audio recovered"). A group that stops alerting stays listed (``clear_since``)
+until it has been clear for ``policy.hold``, like an alert: a group that flaps within the hold
+is announced neither as recovered nor as joining again.
 """
 
 from __future__ import annotations
@@ -45,13 +52,13 @@ from alerts.model import (
 )  # fmt: skip
 from alerts.records import Records
 from alerts.render import render_alert
-from sigwatch.model import Budgeting, Registry
+from sigwatch.model import Budgeting, Registry, group_label
 from sigwatch.states import Severity, SloState
 from sigwatch.store import SloStatus
 from sigwatch.units import format_duration
 
 HOLD = "hold"  # a condition that is unknown: it neither opens nor resolves an alert
-UNKNOWN = (SloState.INSUFFICIENT_LABELS, SloState.NO_DATA)
+UNKNOWN = (SloState.INSUFFICIENT_LABELS, SloState.INSUFFICIENT_DATA, SloState.NO_DATA)
 
 
 class AlertError(ValueError):
@@ -162,6 +169,10 @@ class Lifecycle:
         at: datetime,
     ) -> Alert:  # fmt: skip
         facts = _facts(status, slo)
+        if "groups" in facts["details"] and severity == PAGE:  # a ticket lists every group
+            facts["details"]["groups"] = [
+                g for g in facts["details"]["groups"] if g["severity"] == Severity.PAGE
+            ]
         silenced = self._silenced(signal, slo, at)
         if alert is None:
             alert = Alert(
@@ -174,8 +185,25 @@ class Lifecycle:
             return alert
         if "suspects" not in facts["details"] and alert.details.get("suspects"):
             facts["details"]["suspects"] = alert.details["suspects"]  # the latest found stay
+        if "groups" in facts["details"]:
+            facts["details"]["groups"] = self._held_groups(
+                alert.details.get("groups", []), facts["details"]["groups"], at
+            )
         alert = replace(alert, updated_at=at, clear_since=None, silenced=silenced, **facts)
         return self.records.save(alert)
+
+    def _held_groups(self, before: list[dict], now: list[dict], at: datetime) -> list[dict]:
+        """The groups an alert lists: those alerting now, and those that stopped less than
+        ``policy.hold`` ago (marked ``clear_since``)."""
+        current = {group_label(g["group"]) for g in now}
+        listed = [dict(g) for g in now]
+        for g in before:
+            if group_label(g["group"]) in current:
+                continue
+            since = datetime.fromisoformat(g.get("clear_since") or at.isoformat())
+            if at - since < self.policy.hold:
+                listed.append({**g, "clear_since": since.isoformat()})
+        return listed
 
     def _resolve(
         self, alert: Alert, at: datetime, resolution: str | None, *, tail: bool = False
@@ -208,7 +236,11 @@ class Lifecycle:
 
     def _announce(self, alert: Alert, at: datetime) -> int:
         shown = alert.notified
-        now_view = {"state": alert.state, "severity": alert.severity, "burn": alert.fastest_burn}
+        groups = {group_label(g["group"]): g for g in alert.details.get("groups", [])}
+        now_view = {
+            "state": alert.state, "severity": alert.severity, "burn": alert.fastest_burn,
+            **({"groups": sorted(groups)} if "groups" in alert.details else {}),
+        }  # fmt: skip
         signal = self.registry.get(alert.signal)
         text, blocks = render_alert(alert, signal, self.policy)
         if shown is None:
@@ -219,8 +251,11 @@ class Lifecycle:
             return 1
         reply = None
         last_burn = shown.get("burn") or 0.0
+        changed = _group_changes(shown.get("groups"), groups) if alert.state != RESOLVED else ""
         if alert.state != shown["state"]:
             reply = _state_change(alert, at)
+        elif changed:
+            reply = changed
         elif (
             alert.state != RESOLVED and last_burn > 0
             and alert.fastest_burn >= self.policy.worse * last_burn
@@ -236,8 +271,13 @@ class Lifecycle:
             )
         if reply is None:
             return 0
+        if changed and reply != changed:
+            reply += "\n" + changed
         self.records.enqueue(alert.id, "update", alert.channel, text, blocks, at)
-        self.records.enqueue(alert.id, "reply", alert.channel, reply, None, at)
+        # the reply may name groups (values from the logs): shown as plain text, escaped in
+        # the notification's fallback text
+        plain = [{"type": "section", "text": {"type": "plain_text", "text": reply, "emoji": False}}]
+        self.records.enqueue(alert.id, "reply", alert.channel, slack_escape(reply), plain, at)
         self.records.add_event(alert.id, at, "notified", reply)
         self.records.save(replace(alert, notified=now_view, notified_at=at))
         return 2
@@ -302,12 +342,38 @@ def _facts(status: SloStatus, slo: str) -> dict:
         details["slice"] = status.details["slice"]
     if status.details.get("suspects"):
         details["suspects"] = status.details["suspects"]
+    if "group_by" in status.details:  # a grouped SLO: the groups alerting, worst first
+        details["groups"] = [
+            {"group": g["group"], "severity": g["severity"], "burn": g.get("burn"),
+             "value": g.get("value")}
+            for g in status.details.get("alerting", [])
+        ]  # fmt: skip
     return {
         "burn_rates": {k: v for k, v in status.burn_rates.items() if v is not None},
         "details": details,
         "last_value": status.value,
         "fired": fired[0].rule if fired else (None if slo == STALE else "slice"),
     }
+
+
+def _group_changes(shown: list[str] | None, now: dict[str, dict]) -> str:
+    """Thread lines for the groups that joined or recovered since the last announcement (a
+    group still held after it stopped alerting has not recovered yet)."""
+    if shown is None:
+        return ""
+    lines = []
+    for name, group in now.items():
+        if name not in shown and not group.get("clear_since"):
+            burn = f" (burn {group['burn']:.1f}x)" if group.get("burn") else ""
+            lines.append(f"+ {name}{burn}")
+    lines += [f"- {name} recovered" for name in shown if name not in now]
+    return "\n".join(lines)
+
+
+def slack_escape(text: str) -> str:
+    """Text for Slack's mrkdwn fallback: ``&``, ``<`` and ``>`` as entities, so a value from
+    the logs such as ``<!channel>`` shows as written and pings nobody."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _summary(alert: Alert) -> str:

@@ -2,9 +2,9 @@
 
 The message carries what on-call needs to decide without opening anything: signal and SLO,
 state and severity, the value against its target or objective, the burn-rate rule that fired,
-the error budget left, for quality SLOs the interval and label count, where the bad events
-come from (``monitors.suspects``), the owner, and links to the runbook and the signal's
-console page."""
+the error budget left, for quality SLOs the interval and label count, for grouped SLOs the
+groups alerting, where the bad events come from (``monitors.suspects``), the owner, and
+links to the runbook and the signal's console page."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from alerts.model import ACKNOWLEDGED, PAGE, RESOLVED, STALE, TICKET, Alert, Policy
 from monitors.suspects import sentence
-from sigwatch.model import Signal
+from sigwatch.model import Signal, group_label
 
 ICONS = {(PAGE, "firing"): ":red_circle:", (TICKET, "firing"): ":large_orange_circle:",
          ACKNOWLEDGED: ":eyes:", RESOLVED: ":white_check_mark:"}  # fmt: skip
@@ -69,6 +69,11 @@ def render_alert(alert: Alert, signal: Signal, policy: Policy) -> tuple[str, lis
     if mention:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": mention.strip()}})
     blocks.append({"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]})
+    if d.get("groups") and alert.state != RESOLVED:
+        # Group values come from the logs too: plain text.
+        listed = "; ".join(_group(g) for g in d["groups"])
+        text_block = {"type": "plain_text", "emoji": False, "text": f"Groups: {listed}"}
+        blocks.append({"type": "section", "text": text_block})
     if d.get("suspects") and alert.state != RESOLVED:
         # Slice values come from the logs: plain text, so a community named "<!channel>" or
         # "*urgent*" neither pings nor formats.
@@ -97,6 +102,19 @@ def _value(alert: Alert) -> str:
         return f"{shown} vs target {d['target']} ({d['objective']:.0%} of slices)"
     # an occurrence SLO: its value is the share of good events
     return f"{v:.2%} good vs objective {d['objective']:.2%}"
+
+
+def _group(group: dict) -> str:
+    """``community=headphones (burn 22.0x, 91.20% good)``; a group held after it stopped
+    alerting says so."""
+    facts = []
+    if group.get("clear_since"):
+        facts.append("clear, held")
+    elif group.get("burn"):
+        facts.append(f"burn {group['burn']:.1f}x")
+    if group.get("value") is not None:
+        facts.append(f"value {group['value']:.3f}")
+    return group_label(group["group"]) + (f" ({', '.join(facts)})" if facts else "")
 
 
 def _slice(start: str | None) -> str:

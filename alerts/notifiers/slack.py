@@ -77,7 +77,11 @@ class SlackNotifier:
             elif item.kind == "reply":
                 channel, ts = _thread(alert)
                 out = self.client.chat_postMessage(
-                    channel=channel, thread_ts=ts, text=item.text, metadata=metadata
+                    channel=channel,
+                    thread_ts=ts,
+                    text=item.text,
+                    blocks=item.blocks,
+                    metadata=metadata,
                 )
             else:
                 raise Permanent(f"unknown outbox kind {item.kind!r}")

@@ -285,7 +285,9 @@ def _describe(err: dict[str, Any], raw: dict[str, Any]) -> tuple[Loc, str]:
     if kind == "union_tag_not_found":
         return loc, f"the SLI has no 'kind'; allowed: {', '.join(SLI_SPECS)}"
     if kind == "literal_error":
-        return loc, f"{value!r} is not allowed; allowed: {_plain(ctx.get('expected', ''))}"
+        allowed = _plain(ctx.get("expected", ""))
+        hint = _did_you_mean(value, allowed.split(", ")) if isinstance(value, str) else ""
+        return loc, f"{value!r} is not allowed; {hint}allowed: {allowed}"
     if kind == "value_error":
         return loc, str(ctx.get("error", err["msg"]))
     if kind == "string_type":

@@ -20,9 +20,8 @@ import polars as pl
 
 from monitors import slis
 from monitors.logs import scan_labels, scan_logs
-from sigwatch.model import SLO, Signal
+from sigwatch.model import DIMENSIONS, SLO, Signal
 
-DIMENSIONS = ("community", "language", "item_kind", "model_version", "served_by")
 TOP = 3
 MIN_BAD = 10  # fewer bad events than this explain nothing
 MIN_EXCESS = 0.05  # a slice must carry at least 5 points more of the bad than of the traffic

@@ -1,6 +1,11 @@
 """A Prometheus collector over the store: every SLO's state, SLI value, error budget and burn
 rates, and each signal's last run, read from the store at scrape time (so it is never staler
-than the last evaluation, and an existing Grafana/Alertmanager stack can use them)."""
+than the last evaluation, and an existing Grafana/Alertmanager stack can use them).
+
+The groups of grouped SLOs have families of their own, ``sigwatch_group_*``, labelled with the
+dimension columns (``community="headphones"``; the columns an SLO is not grouped by are empty,
+which Prometheus reads as absent). Their number is bounded by each SLO's ``groups`` rule (the
+top N and ``(other)``, or the values listed), as the store keeps them."""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from pathlib import Path
 from prometheus_client.core import GaugeMetricFamily
 
 from sigwatch.clock import Clock
+from sigwatch.model import DIMENSIONS
 from sigwatch.states import SloState
 from sigwatch.store import Store
 
@@ -44,10 +50,43 @@ class StatusCollector:
             "Start of the last monitor run.",
             labels=["signal", "status"],
         )
+        group_state = GaugeMetricFamily(
+            "sigwatch_group_slo_state",
+            "1 for the state of one group of a grouped SLO.",
+            labels=["signal", "slo", *DIMENSIONS, "state"],
+        )
+        group_value = GaugeMetricFamily(
+            "sigwatch_group_sli_value",
+            "SLI value of one group of a grouped SLO.",
+            labels=["signal", "slo", *DIMENSIONS],
+        )
+        group_budget = GaugeMetricFamily(
+            "sigwatch_group_error_budget_remaining",
+            "Share of the error budget left, of one group of a grouped SLO.",
+            labels=["signal", "slo", *DIMENSIONS],
+        )
+        group_burn = GaugeMetricFamily(
+            "sigwatch_group_burn_rate",
+            "Burn rate over a window, of one group of a grouped SLO.",
+            labels=["signal", "slo", *DIMENSIONS, "window"],
+        )
+        groups = []
         if self.store_path.exists():
             with Store.open(self.store_path, clock=self.clock, migrate=False) as store:
                 statuses = store.latest_status()
+                groups = [g for s in statuses for g in store.group_statuses(s.signal, s.slo, s.at)]
                 runs = store.runs(limit=1000)
+            for g in groups:
+                key = [g.signal, g.slo, *((g.group or {}).get(d, "") for d in DIMENSIONS)]
+                for name in SloState:
+                    group_state.add_metric([*key, name], 1.0 if g.state is name else 0.0)
+                if g.value is not None:
+                    group_value.add_metric(key, g.value)
+                if g.budget_remaining is not None:
+                    group_budget.add_metric(key, g.budget_remaining)
+                for window, rate in g.burn_rates.items():
+                    if rate is not None:
+                        group_burn.add_metric([*key, window], rate)
             for s in statuses:
                 for name in SloState:
                     state.add_metric([s.signal, s.slo, name], 1.0 if s.state is name else 0.0)
@@ -65,3 +104,4 @@ class StatusCollector:
                     seen.add(run.signal)
                     last_run.add_metric([run.signal, run.status], run.started.timestamp())
         yield from (state, value, budget, exhausted, burn, last_run)
+        yield from (group_state, group_value, group_budget, group_burn)

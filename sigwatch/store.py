@@ -355,7 +355,9 @@ class Store:
     ) -> list[SloStatus]:
         """The statuses of a grouped SLO's groups evaluated in ``[start, end]`` (at ``start``
         alone when ``end`` is None): by time, then the largest group first, a pooled
-        ``(other)`` last."""
+        ``(other)`` last. None in a store not yet migrated to grouped SLOs."""
+        if not self._has_table("group_status"):
+            return []
         rows = self._status_rows(
             "SELECT * FROM group_status WHERE signal = ? AND slo = ? AND at >= ? AND at <= ?",
             [signal, slo, to_epoch(start), to_epoch(end or start)],

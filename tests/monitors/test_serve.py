@@ -94,3 +94,50 @@ def test_collector_without_a_store_exports_nothing(tmp_path):
     registry = CollectorRegistry()
     registry.register(StatusCollector(tmp_path / "missing.db", FixedClock(T0)))
     assert registry.get_sample_value("sigwatch_sli_value", {"signal": "x", "slo": "y"}) is None
+
+
+def test_collector_exports_each_group_with_its_columns_as_labels(tmp_path):
+    path = tmp_path / "sigwatch.db"
+    row = SloStatus(
+        signal="content_type",
+        slo="coverage-by-community",
+        at=T0,
+        sli="coverage",
+        state=SloState.BREACH,
+        objective=0.97,
+        evaluated_at=T0,
+        window_end=T0,
+        value=0.6,
+        budget_remaining=-1.0,
+        burn_rates={"1h": 14.0},
+        details={"group_by": ["community"]},
+    )
+    bad = replace(row, group={"community": "<!channel>"})
+    fine = replace(
+        row,
+        state=SloState.OK,
+        value=0.99,
+        budget_remaining=0.7,
+        burn_rates={"1h": 0.3},
+        group={"community": "cars"},
+    )
+    with Store.open(path, clock=FixedClock(T0)) as store:
+        store.put_status([row, bad, fine])
+    registry = CollectorRegistry()
+    registry.register(StatusCollector(path, FixedClock(T0)))
+    get = registry.get_sample_value
+    empty = {"language": "", "item_kind": "", "model_version": "", "served_by": ""}
+    labels = {"signal": "content_type", "slo": "coverage-by-community", **empty}
+    odd = {**labels, "community": "<!channel>"}
+    assert get("sigwatch_group_slo_state", {**odd, "state": "breach"}) == 1.0
+    assert get("sigwatch_group_sli_value", odd) == 0.6
+    assert get("sigwatch_group_burn_rate", {**odd, "window": "1h"}) == 14.0
+    cars = {**labels, "community": "cars"}
+    assert get("sigwatch_group_error_budget_remaining", cars) == 0.7
+    # the SLO's own row keeps its families and labels
+    own = {"signal": "content_type", "slo": "coverage-by-community"}
+    assert get("sigwatch_sli_value", own) == 0.6
+    from prometheus_client import generate_latest
+
+    text = generate_latest(registry).decode()
+    assert 'community="<!channel>"' in text and text.count("sigwatch_group_sli_value{") == 2

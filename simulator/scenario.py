@@ -5,10 +5,17 @@ which SLIs it should push out of ``ok`` (``BREAKS``); ``manifest()`` turns that 
 names of ``incidents.json``. Everything outside these windows is healthy traffic, so an alert
 that no incident explains is a false alarm.
 
-The default scenario places one incident of each kind on a different signal, at fixed shares
-of the simulated range, counted in whole days from its first UTC midnight (so 7 and 14 days
-both work, ending at any time of day); incidents judged per day (cost, drift, quality) cover
-whole UTC days. A YAML scenario file lists incidents explicitly::
+Three kinds are confined to one slice of a signal's traffic (``where``): a coverage drop in one
+community, a canary model version that is slow, a quality drop in one community. Each is
+diluted enough that the signal-level SLOs stay quiet; the SLOs grouped by that column
+(``group_by``) are the ones that should alert.
+
+The default scenario places one incident of each signal-wide kind on a different signal, and
+the three slice incidents on content_type and sentiment, at fixed shares of the simulated
+range, counted in whole days from its first UTC midnight (so 7 and 14 days both work, ending at
+any time of day); incidents judged per day (cost, drift, quality) cover whole UTC days.
+
+A YAML scenario file lists incidents explicitly::
 
     incidents:
       - signal: sentiment
@@ -16,6 +23,17 @@ whole UTC days. A YAML scenario file lists incidents explicitly::
         start: 2d          # after the simulation start, or an ISO time like 2026-11-20T06:00:00Z
         duration: 12h      # or end: (same forms as start)
         params: {abstain_share: 0.3}
+      - signal: content_type
+        kind: slice_coverage_drop
+        where: {community: sports}   # the slice: one dimension column and its value
+        start: 1d6h
+        duration: 10h
+      - signal: sentiment
+        kind: slice_quality_regression
+        where: {community: movies}
+        miss: negative     # the model misses this class there (default: any class, wrongly)
+        start: 2d
+        duration: 2d
 """
 
 from __future__ import annotations
@@ -37,7 +55,11 @@ BREAKS: dict[str, tuple[str, ...]] = {
     "input_drift": ("drift",),
     "quality_regression": ("precision", "recall", "f1", "auc"),
     "outage": ("coverage", "error_rate"),
+    "slice_coverage_drop": ("coverage",),
+    "canary_latency": ("latency",),
+    "slice_quality_regression": ("precision", "recall", "f1"),
 }
+SLICED = ("slice_coverage_drop", "canary_latency", "slice_quality_regression")  # need ``where``
 # kind -> parameter -> (default, low, high)
 PARAMS: dict[str, dict[str, tuple[Any, float, float]]] = {
     "coverage_drop": {"abstain_share": (0.5, 0.0, 1.0)},
@@ -46,10 +68,20 @@ PARAMS: dict[str, dict[str, tuple[Any, float, float]]] = {
     "input_drift": {"share": (0.5, 0.0, 1.0)},
     "quality_regression": {"corrupt_share": (0.5, 0.0, 1.0)},
     "outage": {},
+    "slice_coverage_drop": {"abstain_share": (0.7, 0.0, 1.0)},
+    "canary_latency": {"factor": (2.5, 1.0, 100.0), "canary_share": (0.1, 0.0, 1.0)},
+    "slice_quality_regression": {"corrupt_share": (0.6, 0.0, 1.0)},
+}
+# The slice each sliced kind is confined to may be any of these columns; a canary is a version.
+WHERE = {
+    "slice_coverage_drop": ("community", "language", "item_kind"),
+    "canary_latency": ("model_version",),
+    "slice_quality_regression": ("community", "language", "item_kind"),
 }
 # New model versions rolled out by the incidents that are bad deploys.
 BAD_VERSION = {"coverage_drop": "2026.12-rc1", "quality_regression": "2026.12-rc2"}
 DRIFT_COMMUNITY = "health"
+CANARY_VERSION = "2026.12-rc3"
 
 
 @dataclass(frozen=True)
@@ -59,17 +91,26 @@ class Incident:
     start: datetime
     end: datetime
     params: dict[str, float] = field(default_factory=dict)
+    where: dict[str, str] = field(default_factory=dict)  # the slice it is confined to
+    miss: str | None = None  # a slice quality regression: the class the model misses
 
     def param(self, name: str) -> float:
         return self.params.get(name, PARAMS[self.kind][name][0])
 
     def slos(self, signal: Signal) -> list[str]:
         """The SLOs of ``signal`` this incident should push out of ``ok`` (not judge-based
-        ones: the simulator writes human labels only, the LLM judge labels nothing here)."""
+        ones: the simulator writes human labels only, the LLM judge labels nothing here). A
+        slice incident breaks only the SLOs grouped by its slice's column: it is diluted below
+        every signal-level threshold."""
         return [
             slo.name
             for slo in signal.slos
-            if slo.sli.kind in BREAKS[self.kind] and getattr(slo.sli, "labels", "") != "judge"
+            if slo.sli.kind in BREAKS[self.kind]
+            and getattr(slo.sli, "labels", "") != "judge"
+            and (
+                not self.where
+                or (slo.grouping is not None and set(self.where) <= set(slo.grouping.by))
+            )
         ]
 
 
@@ -110,8 +151,37 @@ def default_scenario(start: datetime, days: int, registry: Registry) -> list[Inc
         ("content_type", "quality_regression", at(0.7), 2 * day),
         ("commercial_intent", "outage", at(0.85) + timedelta(hours=9), timedelta(hours=3)),
     ]
+    sliced = [
+        # sports carries 7% of content_type's traffic: 70% of it unserved burns its group's
+        # 7% budget at 10x, and the signal's 3% at about 2x
+        (
+            "content_type",
+            "slice_coverage_drop",
+            {"community": "sports"},
+            at(0.1) + timedelta(hours=6),
+            timedelta(hours=10),
+        ),
+        # a canary on 10% of traffic, 2.5x slower: about 15% of its answers over 100 ms, a
+        # 15x burn in its group and 1.5x at the signal level, for 8 hours
+        (
+            "sentiment",
+            "canary_latency",
+            {"model_version": CANARY_VERSION},
+            at(0.7) + timedelta(hours=6),
+            timedelta(hours=8),
+        ),
+        # movies holds about a quarter of sentiment's negatives: the model misses 60% of them
+        # there (its negative recall 0.5 -> 0.2), the signal's recall stays above its target
+        # (two days: late labels judge the first inside the incident)
+        ("sentiment", "slice_quality_regression", {"community": "movies"}, at(0.2), 2 * day),
+    ]
     known = set(registry.names)
-    return [Incident(s, k, t, t + d) for s, k, t, d in plan if s in known]
+    missed = {"slice_quality_regression": "negative"}
+    return [Incident(s, k, t, t + d) for s, k, t, d in plan if s in known] + [
+        Incident(s, k, t, t + d, where=dict(w), miss=missed.get(k))
+        for s, k, w, t, d in sliced
+        if s in known
+    ]
 
 
 def load_scenario(path: Path, start: datetime, end: datetime, registry: Registry) -> list[Incident]:
@@ -145,9 +215,9 @@ def load_scenario(path: Path, start: datetime, end: datetime, registry: Registry
                 loc, "expected a mapping; allowed: signal, kind, start, duration or end, params"
             )
             continue
-        unknown = set(item) - {"signal", "kind", "start", "duration", "end", "params"}
-        for key in sorted(unknown):
-            problem((*loc, key), "unknown key; allowed: signal, kind, start, duration, end, params")
+        keys = ("signal", "kind", "start", "duration", "end", "params", "where", "miss")
+        for key in sorted(set(item) - set(keys)):
+            problem((*loc, key), f"unknown key; allowed: {', '.join(keys)}")
         signal, kind = item.get("signal"), item.get("kind")
         if signal not in registry.names:
             problem(
@@ -192,11 +262,45 @@ def load_scenario(path: Path, start: datetime, end: datetime, registry: Registry
                     f"window {begin.isoformat()} .. {finish.isoformat()} is outside the simulated "
                     f"range; allowed: within {start.isoformat()} .. {end.isoformat()}",
                 )
+        where = _where(item.get("where"), kind, (*loc, "where"), problem)
+        miss = item.get("miss")
+        if miss is not None and signal in registry.names:
+            classes = registry.get(signal).classes
+            if kind != "slice_quality_regression" or registry.get(signal).task != "multiclass":
+                problem(
+                    (*loc, "miss"),
+                    "miss is for a slice_quality_regression of a multiclass signal; allowed: "
+                    "remove it",
+                )
+            elif miss not in classes:
+                problem((*loc, "miss"), f"{miss!r} is not a class; allowed: {', '.join(classes)}")
         if not problems:
-            incidents.append(Incident(signal, kind, begin, finish, dict(params)))
+            incidents.append(Incident(signal, kind, begin, finish, dict(params), where, miss))
     if problems:
         raise ScenarioError(problems)
     return incidents
+
+
+def _where(value, kind, loc: tuple, problem) -> dict[str, str]:
+    """A slice incident's ``where``: one column of the kind's ``WHERE`` and its value."""
+    if kind not in SLICED:
+        if value is not None:
+            problem(loc, f"{kind} hits the whole signal; allowed: where with {', '.join(SLICED)}")
+        return {}
+    columns = WHERE.get(kind, ())
+    allowed = f"a mapping of one of {', '.join(columns)} to its value, e.g. {{{columns[0]}: x}}"
+    if value is None:
+        problem(loc[:-1], f"a {kind} incident is confined to a slice; add where: {allowed}")
+        return {}
+    if (
+        not isinstance(value, dict)
+        or len(value) != 1
+        or not set(value) <= set(columns)
+        or not all(isinstance(v, str) and v for v in value.values())
+    ):
+        problem(loc, f"cannot read {value!r}; allowed: {allowed}")
+        return {}
+    return dict(value)
 
 
 def _when(value, start: datetime, loc: tuple, problem) -> datetime | None:
@@ -236,7 +340,10 @@ def manifest(incidents: list[Incident], registry: Registry) -> list[dict]:
                 "slo": slos[0] if slos else None,
                 "slos": slos,
                 "params": {name: incident.param(name) for name in PARAMS[incident.kind]},
-                "model_version": BAD_VERSION.get(incident.kind),
+                "model_version": incident.where.get("model_version")
+                or BAD_VERSION.get(incident.kind),
+                "where": incident.where,
+                "miss": incident.miss,
             }
         )
     return out

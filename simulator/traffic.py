@@ -20,6 +20,9 @@ from simulator.corpus import GOLD_COMMUNITIES
 from simulator.scenario import BAD_VERSION, DRIFT_COMMUNITY, Incident
 
 STEP = timedelta(minutes=5)
+# The language column: assigned at these shares, independently of the (English) text.
+LANGUAGES = np.array(["en", "de", "es", "fr"])
+LANGUAGE_SHARES = np.array([0.82, 0.08, 0.06, 0.04])
 
 # Baseline share of eligible items per community (health arrives only with a drift incident).
 COMMUNITY_WEIGHTS = {
@@ -147,9 +150,28 @@ class Replay:
         version = np.full(n, self.signal.model.version, dtype=object)
         label_col = self.corpus[f"{self.signal.name}__label"].to_numpy()[idx].astype(object)
         labels_idx = idx.copy()  # rows of the corpus whose `labels` a row carries
+        # Languages are assigned here, not detected: the corpus is English (see the README).
+        slice_rng = self.rng(start, salt=2)  # its own stream: other draws stay as they were
+        language = slice_rng.choice(LANGUAGES, size=n, p=LANGUAGE_SHARES)
         for incident in mine:
             hit = _active(times, incident)
-            if incident.kind == "coverage_drop":
+            if incident.where:  # a slice incident: confined to the rows of its slice
+                hit &= self._in_slice(incident, idx, language, version, hit, slice_rng)
+            if incident.kind == "slice_coverage_drop":
+                drop = hit & (status == "ok") & (rng.random(n) < incident.param("abstain_share"))
+                status[drop] = "abstain"
+                score[drop] = rng.uniform(0, self.signal.serving_threshold, int(drop.sum()))
+            elif incident.kind == "canary_latency":
+                latency[hit & ~external] *= incident.param("factor")
+            elif incident.kind == "slice_quality_regression":
+                bad = hit & (rng.random(n) < incident.param("corrupt_share"))
+                if incident.miss:  # the model misses one class: it says the next one instead
+                    missed = bad & (label_col == incident.miss)
+                    k = list(self.classes).index(incident.miss)
+                    label_col[missed] = self.classes[(k + 1) % len(self.classes)]
+                else:
+                    self._corrupt(rng, bad, label_col, score, labels_idx)
+            elif incident.kind == "coverage_drop":
                 version[hit] = BAD_VERSION["coverage_drop"]
                 drop = hit & (status == "ok") & (rng.random(n) < incident.param("abstain_share"))
                 status[drop] = "abstain"
@@ -190,8 +212,21 @@ class Replay:
             cost,
             external,
             failed,
+            language,
         )
         return frame, idx
+
+    def _in_slice(self, incident, idx, language, version, active, rng) -> np.ndarray:
+        """The rows of an incident's slice. A canary is a new model version serving
+        ``canary_share`` of the traffic while it is active: those rows are given its version."""
+        [(column, value)] = incident.where.items()
+        if column == "model_version":
+            canary = active & (rng.random(len(idx)) < incident.param("canary_share"))
+            version[canary] = value
+            return canary
+        if column == "language":
+            return language == value
+        return self.corpus[column].to_numpy()[idx] == value
 
     def _sample_items(self, rng: np.random.Generator, n: int) -> np.ndarray:
         which = rng.choice(len(self.base_names), size=n, p=self.base_p)
@@ -230,6 +265,7 @@ class Replay:
         cost,
         external,
         failed,
+        language,
     ) -> pl.DataFrame:
         n = len(times)
         corpus = self.corpus
@@ -240,6 +276,7 @@ class Replay:
                 "seq": np.arange(n, dtype=np.int64),
                 "item_kind": corpus["item_kind"].gather(idx),
                 "community": corpus["community"].gather(idx),
+                "language": pl.Series(language.astype(str), dtype=pl.Utf8),
                 "text_len": corpus["text_len"].gather(idx),
                 "model_version": pl.Series(version.astype(str), dtype=pl.Utf8),
                 "status": pl.Series(status.astype(str), dtype=pl.Utf8),
@@ -259,7 +296,6 @@ class Replay:
                 pl.format("{}-{}-{}", pl.lit(self.prefix), pl.lit(stamp), pl.col("seq")).alias(
                     "item_id"
                 ),
-                pl.lit("en").alias("language"),
                 pl.when(pl.col("status").is_in(["error", "timeout"]))
                 .then(None)
                 .otherwise(pl.col("labels"))

@@ -115,10 +115,17 @@ def test_manifest_lists_each_incident_with_the_slos_it_breaks(simulated, registr
         "input_drift",
         "quality_regression",
         "outage",
+        "slice_coverage_drop",
+        "canary_latency",
+        "slice_quality_regression",
     }
     for incident in manifest["incidents"]:
         signal = registry.get(incident["signal"])
         assert incident["slos"], incident
+        if incident["where"]:  # a slice incident breaks only the SLOs grouped by its column
+            [column] = incident["where"]
+            for name in incident["slos"]:
+                assert column in signal.slo(name).grouping.by, (incident, name)
         assert incident["slo"] == incident["slos"][0]
         assert {s.name for s in signal.slos} >= set(incident["slos"])
         assert manifest["start"] <= incident["start"] < incident["end"] <= manifest["end"]

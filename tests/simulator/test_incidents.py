@@ -158,11 +158,87 @@ def test_the_default_scenario_fits_any_week_or_more_in_whole_days(registry, days
     end = END.replace(hour=end_hour, minute=20 if end_hour else 0)
     start = end - timedelta(days=days)
     incidents = default_scenario(start, days, registry)
-    assert len(incidents) == 6
+    assert len(incidents) == 9  # six signal-wide kinds, three confined to a slice
     assert len({i.signal for i in incidents}) == 5
     for incident in incidents:
         assert start <= incident.start < incident.end <= end
-        if incident.kind in ("cost_spike", "input_drift", "quality_regression"):
+        overlapping = [
+            other.kind
+            for other in incidents
+            if other is not incident
+            and other.signal == incident.signal
+            and other.start < incident.end
+            and incident.start < other.end
+        ]
+        assert overlapping == [], (incident.kind, overlapping)
+        if incident.kind in (
+            "cost_spike",
+            "input_drift",
+            "quality_regression",
+            "slice_quality_regression",
+        ):
             # judged per UTC day: the incident covers whole days
             assert (incident.start.hour, incident.start.minute) == (0, 0)
             assert (incident.end - incident.start) % timedelta(days=1) == timedelta(0)
+
+
+def test_a_slice_coverage_drop_abstains_in_its_community_only(simulated):
+    data, result = simulated
+    incident = incident_of(result, "slice_coverage_drop")
+    [(column, value)] = incident["where"].items()
+    inside, outside = window(data, incident["signal"], incident)
+    mine = pl.col(column) == value
+    served = pl.col("status") == "ok"
+    assert share(inside.filter(mine), served) < 0.6
+    assert share(inside.filter(~mine), served) > 0.97
+    assert share(outside, served) > 0.97
+    # diluted: the signal as a whole stays within a few points of its healthy coverage
+    assert share(inside, served) > 0.9
+    # not a new model version: the slice is the community
+    assert share(inside, pl.col("model_version") == "2026.11") == 1.0
+
+
+def test_a_canary_version_serves_a_tenth_of_the_traffic_and_is_slow(simulated, registry):
+    data, result = simulated
+    incident = incident_of(result, "canary_latency")
+    canary = pl.col("model_version") == incident["where"]["model_version"]
+    threshold = registry.get(incident["signal"]).slo("latency").sli.threshold_ms
+    inside, outside = window(data, incident["signal"], incident)
+    assert 0.07 < share(inside, canary) < 0.13
+    assert share(outside, canary) == 0.0
+    slow = pl.col("latency_ms") > threshold
+    in_house = pl.col("served_by") == "in_house"
+    assert share(inside.filter(canary & in_house), slow) > 0.12
+    assert share(inside.filter(~canary & in_house), slow) < 0.01
+    assert share(inside, slow) < 0.04  # diluted below the signal's thresholds
+
+
+def test_a_slice_quality_regression_breaks_recall_in_its_community_only(simulated):
+    data, result = simulated
+    incident = incident_of(result, "slice_quality_regression")
+    signal = incident["signal"]
+    [(column, value)] = incident["where"].items()
+    labels = pl.scan_parquet(data / "labels" / f"signal={signal}" / "*.parquet").select(
+        "item_id", pl.col("label").alias("truth")
+    )
+    inside, outside = window(data, signal, incident)
+
+    def recall(frame):
+        negatives = frame.join(labels, on="item_id").filter(pl.col("truth") == "negative")
+        return share(negatives, pl.col("label") == "negative")
+
+    mine = pl.col(column) == value
+    # the model misses 60% of them there: its recall falls well under its usual ~0.5
+    assert recall(inside.filter(mine)) < recall(outside.filter(mine)) - 0.15
+    assert recall(outside.filter(mine)) > 0.4
+    assert recall(inside.filter(~mine)) > 0.6
+
+
+def test_languages_are_assigned_at_their_shares(simulated):
+    data, _ = simulated
+    frame = window(data, "sentiment")
+    counts = frame.group_by("language").len().collect()
+    shares = dict(zip(counts["language"], counts["len"] / counts["len"].sum(), strict=True))
+    assert set(shares) == {"en", "de", "es", "fr"}
+    assert shares["en"] == pytest.approx(0.82, abs=0.02)
+    assert shares["fr"] == pytest.approx(0.04, abs=0.01)

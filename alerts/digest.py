@@ -1,7 +1,8 @@
 """The daily digest for leadership: per signal, SLOs met, the lowest error budget left, the
 SLOs whose budget is spent (the error-budget policy's release freeze, whatever their state),
-yesterday's spend and external-API share, and the day's incidents. Posted like an alert
-(through the outbox) to the digest channel."""
+yesterday's spend and external-API share, and the day's incidents (an alert superseded by a
+page, or a grouped SLO's alert recorded as part of a signal-level one, is not an incident of
+its own). Posted like an alert (through the outbox) to the digest channel."""
 
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ def build_digest(records: Records, registry: Registry, at: datetime) -> tuple[st
         + (f" to {a.resolved_at:%H:%M} ({_minutes(a.resolved_at - a.started_at)})"
            if a.resolved_at else " (still open)")
         for a in sorted(opened, key=lambda a: a.started_at)
-        if a.resolution != "superseded by a page"
+        if a.resolution != "superseded by a page" and not a.details.get("inhibited_by")
     ]  # fmt: skip
     title = f"sigwatch daily digest for {day_start:%Y-%m-%d} (UTC)"
     text = f"{title}: {len(incidents)} incident(s), spend ${total_spend:,.2f}" + (

@@ -16,6 +16,10 @@ alert resolves when a slice is judged good.
   condition that continues from a page opens no ticket until the SLO has once been clear.
 - Flap control: an alert resolves only after its condition has been clear for ``policy.hold``;
   a condition that returns within the hold continues the same alert.
+- Inhibition of groups: a grouped SLO's alert that opens while an alert of a signal-level SLO
+  of the same SLI kind is open (an outage breaks every community) is part of that incident: it
+  is recorded (``details["inhibited_by"]``) but not announced until that alert has been
+  resolved for ``INHIBIT_TAIL`` (what the slow ticket rules of its groups still remember).
 - Silences: a silenced alert is recorded but not announced; when the silence ends, whatever
   is now true (still firing, or resolved after having been announced) is announced.
 
@@ -58,6 +62,7 @@ from sigwatch.store import SloStatus
 from sigwatch.units import format_duration
 
 HOLD = "hold"  # a condition that is unknown: it neither opens nor resolves an alert
+INHIBIT_TAIL = timedelta(hours=6)  # the slow ticket rule's short window
 UNKNOWN = (SloState.INSUFFICIENT_LABELS, SloState.INSUFFICIENT_DATA, SloState.NO_DATA)
 
 
@@ -101,11 +106,26 @@ class Lifecycle:
         slo = self.registry.get(status.signal).slo(status.slo)
         if slo.objective.budgeting is Budgeting.TIMESLICES and status.state in UNKNOWN:
             return HOLD
+        if status.details.get("unknown") and self._listed_unknown(status):
+            return HOLD  # a group its alert lists cannot be judged now: unknown, not healthy
         if status.state is SloState.BREACH:
             return PAGE if slo.alerting.page else (TICKET if slo.alerting.ticket else None)
         if status.state is SloState.WARNING:
             return TICKET if slo.alerting.ticket else None
         return None
+
+    def _listed_unknown(self, status: SloStatus) -> bool:
+        """Whether an open alert of this grouped timeslice SLO lists a group that cannot be
+        judged now (its slices wait for late labels), while no group alerts."""
+        if status.state in (SloState.BREACH, SloState.WARNING):
+            return False
+        unknown = {group_label(g) for g in status.details["unknown"]}
+        for severity in (PAGE, TICKET):
+            alert = self._open(status.signal, status.slo, severity)
+            listed = alert.details.get("groups", []) if alert is not None else []
+            if any(group_label(g["group"]) in unknown for g in listed):
+                return True
+        return False
 
     def _stale(self, signal: str, rows: list[SloStatus], at: datetime) -> SloStatus | None:
         spec = self.registry.get(signal)
@@ -175,6 +195,9 @@ class Lifecycle:
             ]
         silenced = self._silenced(signal, slo, at)
         if alert is None:
+            inhibitor = self._inhibitor(signal, slo)
+            if inhibitor is not None:
+                facts["details"]["inhibited_by"] = inhibitor
             alert = Alert(
                 id=None, key=alert_key(signal, slo, severity), signal=signal, slo=slo,
                 severity=severity, state=FIRING, started_at=at, updated_at=at,
@@ -185,12 +208,40 @@ class Lifecycle:
             return alert
         if "suspects" not in facts["details"] and alert.details.get("suspects"):
             facts["details"]["suspects"] = alert.details["suspects"]  # the latest found stay
+        if alert.details.get("inhibited_by"):
+            facts["details"]["inhibited_by"] = alert.details["inhibited_by"]
         if "groups" in facts["details"]:
             facts["details"]["groups"] = self._held_groups(
                 alert.details.get("groups", []), facts["details"]["groups"], at
             )
         alert = replace(alert, updated_at=at, clear_since=None, silenced=silenced, **facts)
         return self.records.save(alert)
+
+    def _inhibitor(self, signal: str, slo: str) -> str | None:
+        """The key of the open alert of a signal-level SLO of the same SLI kind, for a grouped
+        SLO (None otherwise)."""
+        spec = self.registry.get(signal)
+        grouped = next((s for s in spec.slos if s.name == slo), None)
+        if grouped is None or grouped.grouping is None:
+            return None
+        for other in spec.slos:
+            if other.grouping is None and other.sli.kind == grouped.sli.kind:
+                for severity in (PAGE, TICKET):
+                    found = self._open(signal, other.name, severity)
+                    if found is not None:
+                        return found.key
+        return None
+
+    def _inhibited(self, alert: Alert, at: datetime) -> bool:
+        """An alert opened inside a signal-level incident, which is open or ended less than
+        ``INHIBIT_TAIL`` ago."""
+        key = alert.details.get("inhibited_by")
+        if not key:
+            return False
+        source = self.records.find(key)
+        if source is None or source.open:
+            return source is not None
+        return source.resolved_at is not None and at - source.resolved_at < INHIBIT_TAIL
 
     def _held_groups(self, before: list[dict], now: list[dict], at: datetime) -> list[dict]:
         """The groups an alert lists: those alerting now, and those that stopped less than
@@ -229,7 +280,7 @@ class Lifecycle:
             silenced = self._silenced(alert.signal, alert.slo, at)
             if silenced != alert.silenced:
                 alert = self.records.save(replace(alert, silenced=silenced))
-            if silenced:
+            if silenced or self._inhibited(alert, at):
                 continue
             count += self._announce(alert, at)
         return count
@@ -238,9 +289,11 @@ class Lifecycle:
         shown = alert.notified
         groups = {group_label(g["group"]): g for g in alert.details.get("groups", [])}
         now_view = {
-            "state": alert.state, "severity": alert.severity, "burn": alert.fastest_burn,
+            "state": alert.state,
+            "severity": alert.severity,
+            "burn": alert.fastest_burn,
             **({"groups": sorted(groups)} if "groups" in alert.details else {}),
-        }  # fmt: skip
+        }
         signal = self.registry.get(alert.signal)
         text, blocks = render_alert(alert, signal, self.policy)
         if shown is None:
@@ -255,7 +308,7 @@ class Lifecycle:
         if alert.state != shown["state"]:
             reply = _state_change(alert, at)
         elif changed:
-            reply = changed
+            reply = ""
         elif (
             alert.state != RESOLVED and last_burn > 0
             and alert.fastest_burn >= self.policy.worse * last_burn
@@ -271,14 +324,19 @@ class Lifecycle:
             )
         if reply is None:
             return 0
-        if changed and reply != changed:
-            reply += "\n" + changed
         self.records.enqueue(alert.id, "update", alert.channel, text, blocks, at)
-        # the reply may name groups (values from the logs): shown as plain text, escaped in
-        # the notification's fallback text
-        plain = [{"type": "section", "text": {"type": "plain_text", "text": reply, "emoji": False}}]
-        self.records.enqueue(alert.id, "reply", alert.channel, slack_escape(reply), plain, at)
-        self.records.add_event(alert.id, at, "notified", reply)
+        said, thread_blocks = reply, None
+        if changed:
+            # Group names come from the logs: plain text in the blocks (no ping, no format),
+            # escaped in the notification's fallback text; what sigwatch wrote (a mention)
+            # stays mrkdwn.
+            said = "\n".join(filter(None, [reply, slack_escape(changed)]))
+            thread_blocks = [
+                *([_section("mrkdwn", reply)] if reply else []),
+                _section("plain_text", changed),
+            ]
+        self.records.enqueue(alert.id, "reply", alert.channel, said, thread_blocks, at)
+        self.records.add_event(alert.id, at, "notified", "\n".join(filter(None, [reply, changed])))
         self.records.save(replace(alert, notified=now_view, notified_at=at))
         return 2
 
@@ -344,10 +402,14 @@ def _facts(status: SloStatus, slo: str) -> dict:
         details["suspects"] = status.details["suspects"]
     if "group_by" in status.details:  # a grouped SLO: the groups alerting, worst first
         details["groups"] = [
-            {"group": g["group"], "severity": g["severity"], "burn": g.get("burn"),
-             "value": g.get("value")}
+            {
+                "group": g["group"],
+                "severity": g["severity"],
+                "burn": g.get("burn"),
+                "value": g.get("value"),
+            }
             for g in status.details.get("alerting", [])
-        ]  # fmt: skip
+        ]
     return {
         "burn_rates": {k: v for k, v in status.burn_rates.items() if v is not None},
         "details": details,
@@ -368,6 +430,13 @@ def _group_changes(shown: list[str] | None, now: dict[str, dict]) -> str:
             lines.append(f"+ {name}{burn}")
     lines += [f"- {name} recovered" for name in shown if name not in now]
     return "\n".join(lines)
+
+
+def _section(kind: str, text: str) -> dict:
+    body = {"type": kind, "text": text[:3000]}
+    if kind == "plain_text":
+        body["emoji"] = False
+    return {"type": "section", "text": body}
 
 
 def slack_escape(text: str) -> str:

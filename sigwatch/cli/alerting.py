@@ -44,6 +44,7 @@ def alert_json(a) -> dict:
         "acknowledged_by": a.acknowledged_by, "resolution": a.resolution,
         "silenced": a.silenced, "slack_ts": a.slack_ts, "channel": a.channel,
         "suspects": a.details.get("suspects", []),
+        "groups": a.details.get("groups"),
     }  # fmt: skip
 
 

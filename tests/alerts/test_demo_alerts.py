@@ -78,27 +78,34 @@ def test_each_alert_ends_soon_after_its_incident(demo, registry):
             # A quality slice is judged once it has min_labels labels, which arrive late
             # (median 20 h after the prediction): the alert ends at the first evaluation after
             # the day after the incident could be judged, plus the hold (one more step).
-            judgeable = _judgeable(data, registry.get(alert.signal), slo, end)
+            where = incident["where"] or None
+            judgeable = _judgeable(data, registry.get(alert.signal), slo, end, where)
             assert alert.resolved_at <= judgeable + 2 * STEP, (alert.key, judgeable)
             assert late > timedelta(hours=26)  # with this label lag the 26 h are out of reach
 
 
-def _judgeable(data, signal, slo, day: datetime) -> datetime:
-    """When the slice ``[day, day + 1d)`` of a precision SLO first has ``min_labels`` labelled
-    predictions of its class: an oracle from the logs and label files."""
+def _judgeable(data, signal, slo, day: datetime, where: dict | None = None) -> datetime:
+    """When the slice ``[day, day + 1d)`` of a precision or recall SLO (of one group: the
+    rows ``where`` holds) first has ``min_labels`` labelled predictions that it counts (its
+    class predicted, or true): an oracle from the logs and label files."""
     sli = slo.sli
-    assert sli.kind == "precision" and sli.cls, "the oracle counts precision's labels only"
-    predicted = (
-        pl.scan_parquet(data / "predictions" / f"signal={signal.name}" / f"date={day.date()}")
-        .filter((pl.col("status") == "ok") & (pl.col("label") == sli.cls))
-        .select("item_id")
-        .collect()
-    )
+    assert sli.kind in ("precision", "recall") and sli.cls, "the oracle counts one class's labels"
+    rows = pl.scan_parquet(
+        data / "predictions" / f"signal={signal.name}" / f"date={day.date()}"
+    ).filter(pl.col("status") == "ok")
+    for column, value in (where or {}).items():
+        rows = rows.filter(pl.col(column) == value)
     labels = pl.read_parquet(data / "labels" / f"signal={signal.name}").filter(
         pl.col("source") == "human"
     )
+    joined = (
+        rows.select("item_id", "label")
+        .collect()
+        .join(labels.select("item_id", "labeled_at", truth="label"), on="item_id")
+    )
+    side = "label" if sli.kind == "precision" else "truth"
     first = (
-        predicted.join(labels, on="item_id")
+        joined.filter(pl.col(side) == sli.cls)
         .group_by("item_id")
         .agg(pl.col("labeled_at").min())
         .sort("labeled_at")
@@ -108,3 +115,136 @@ def _judgeable(data, signal, slo, day: datetime) -> datetime:
     return floor_time(known - timedelta(microseconds=1), timedelta(minutes=5)) + timedelta(
         minutes=5
     )
+
+
+def _slice_events(data, signal, slo, incident) -> tuple[float, pl.Series]:
+    """The burn rate of the slice's own events during the incident, and the times of its
+    events from 3 days before to the end: an oracle from the logs (the kind's ``bad_rows``,
+    as the monitors count them)."""
+    from monitors import slis
+
+    start = datetime.fromisoformat(incident["start"])
+    end = datetime.fromisoformat(incident["end"])
+    [(column, value)] = incident["where"].items()
+    bad, counted = slis.module(slo.sli.kind).bad_rows(slo.sli, signal)
+    rows = (
+        pl.scan_parquet(data / "predictions" / f"signal={signal.name}" / "**" / "*.parquet")
+        .filter(pl.col("event_time").is_between(start - timedelta(days=3), end, closed="left"))
+        .filter((pl.col(column) == value) & counted)
+        .select("event_time", bad.alias("bad"))
+        .collect()
+        .sort("event_time")
+    )
+    inside = rows.filter(pl.col("event_time") >= start)
+    return inside["bad"].mean() / slo.objective.error_budget, rows["event_time"]
+
+
+def _counted_by(times: pl.Series, start: datetime, window: timedelta, needed: int) -> timedelta:
+    """How long after ``start`` a window of ``window`` ending then first holds ``needed``
+    events of ``times`` (sorted)."""
+    for t in times.filter(times >= start):
+        if ((times > t - window) & (times <= t)).sum() >= needed:
+            return t - start
+    return timedelta(days=365)
+
+
+def test_a_slice_incident_alerts_within_the_workbooks_detection_time(demo, registry):
+    """The workbook's detection time for a rule is ``long window x factor / burn rate``. A rule
+    also waits for ``MIN_EVENTS`` of the group in its long window, and the group for its
+    ``min_events`` over the SLO window (a canary starts from none), and the lower end of the
+    Wilson interval must clear the factor, a little later than the point estimate: the grouped
+    SLO opens its alert within the soonest rule's time, with a quarter more for the interval
+    and 10 minutes for the evaluation step. The signal-level SLO of the same kind never
+    alerts."""
+    from monitors.windows import MIN_EVENTS, RULES
+
+    result, alerts, data = demo
+    checked = 0
+    for incident in result.incidents:
+        if not incident["where"] or incident["kind"] == "slice_quality_regression":
+            continue
+        signal = registry.get(incident["signal"])
+        start = datetime.fromisoformat(incident["start"])
+        [name] = incident["slos"]
+        slo = signal.slo(name)
+        burn, times = _slice_events(data, signal, slo, incident)
+        group_ready = _counted_by(times, start, timedelta(days=3), slo.grouping.min_events)
+        bounds = [
+            max(
+                rule.long * rule.factor(slo.objective.window) / burn,
+                _counted_by(times, start, rule.long, MIN_EVENTS),
+                group_ready,
+            )
+            for rule in RULES
+            if burn >= rule.factor(slo.objective.window)
+        ]
+        assert bounds, (incident["kind"], burn)
+        [alert] = [a for a in alerts if _incident_of(a, [incident]) is incident]
+        assert alert.slo == name
+        assert alert.started_at - start <= 1.25 * min(bounds) + timedelta(minutes=10), (
+            incident["kind"],
+            alert.started_at - start,
+            min(bounds),
+        )
+        signal_level = [
+            a
+            for a in alerts
+            if a.signal == signal.name
+            and signal.slo(a.slo).grouping is None
+            and signal.slo(a.slo).sli.kind == slo.sli.kind
+            and start <= a.started_at <= datetime.fromisoformat(incident["end"])
+        ]
+        assert signal_level == [], [a.key for a in signal_level]
+        checked += 1
+    assert checked == 2
+
+
+def test_each_slice_incident_is_one_slack_message(demo, registry, tmp_path):
+    """Each slice incident's statuses, evaluation by evaluation through the lifecycle to the
+    local Slack server: one message for the incident (not one per group), edited as it
+    resolves, and nothing else posted for the signal meanwhile."""
+    from alerts.notifiers.slack import SlackNotifier
+    from sigwatch.settings import Secret
+    from tests.alerts.slack_server import TOKEN, FakeSlack
+
+    result, alerts, data = demo
+    for incident in result.incidents:
+        if not incident["where"]:
+            continue
+        start = datetime.fromisoformat(incident["start"]) - timedelta(hours=1)
+        # until the incident's alert resolved (a quality slice's: once late labels judge the
+        # day after)
+        [replayed] = [a for a in alerts if _incident_of(a, [incident]) is incident]
+        end = replayed.resolved_at + timedelta(minutes=5)
+        signal = registry.get(incident["signal"])
+        clock = FixedClock(start)
+        slack = FakeSlack().start()
+        try:
+            with (
+                Store.open(data / "sigwatch.db", clock=clock) as source,
+                Store.open(tmp_path / f"{incident['kind']}.db", clock=clock) as store,
+            ):
+                by_time: dict[datetime, list] = {}
+                for slo in signal.slos:
+                    for row in source.status_history(signal.name, slo.name, start, end):
+                        by_time.setdefault(row.at, []).append(row)
+                records = Records(store)
+                notifier = SlackNotifier(Secret(TOKEN), slack.api_url, timeout=5, backoff=0.05)
+                lifecycle = Lifecycle(records, registry, POLICY)
+                delivery = Delivery(records, notifier, clock, [Secret(TOKEN)])
+                for at in sorted(by_time):
+                    clock.set(at)
+                    lifecycle.evaluate(by_time[at])
+                    assert delivery.flush().error is None
+            posted = [m for m in slack.top_level() if f"/ {incident['slos'][0]}:" in m["text"]]
+            assert len(posted) == 1, (incident["kind"], [m["text"] for m in slack.top_level()])
+            # nothing at the signal level: the incident is diluted below its thresholds
+            kind = signal.slo(incident["slos"][0]).sli.kind
+            level = [s.name for s in signal.slos if s.grouping is None and s.sli.kind == kind]
+            others = [m["text"] for m in slack.top_level() if m not in posted]
+            assert not [t for t in others if any(f"/ {n}:" in t for n in level)], others
+            [message] = posted
+            assert message["edits"], incident["kind"]
+            assert message["text"].startswith(":white_check_mark: RESOLVED"), message["text"]
+        finally:
+            slack.stop()

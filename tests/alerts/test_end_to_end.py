@@ -76,8 +76,15 @@ def test_an_outage_is_posted_updated_and_resolved_evaluation_by_evaluation(
             for alert in alerting.records.open_alerts():
                 opened.setdefault(alert.key, at)
         alerts = alerting.records.alerts(include_resolved=True)
-    keys = {a.key for a in alerts}
+    keys = {a.key for a in alerts if not a.slo.endswith("-by-community")}
     assert keys == {"content_type/coverage/page", "content_type/errors/page"}
+    # every community breaks too: the grouped SLO's alert is recorded as part of the outage's
+    # page, and not posted
+    grouped = [a for a in alerts if a.slo == "coverage-by-community"]
+    assert grouped and all(
+        a.details["inhibited_by"] == "content_type/coverage/page" for a in grouped
+    )
+    alerts = [a for a in alerts if a.key in keys]
     page_rule = RULES[0]  # 1h/5m: a full outage pages once the hour has spent factor x budget
     for alert in alerts:
         objective = registry.get("content_type").slo(alert.slo).objective
@@ -136,7 +143,10 @@ def test_the_cli_never_shows_a_secret_over_a_full_run(traffic, slack, tmp_path):
         for secret in secrets:
             assert secret not in run.stdout and secret not in run.stderr, run.args
     listed = json.loads(runs[2].stdout)
-    assert {a["key"] for a in listed} == {"content_type/coverage/page", "content_type/errors/page"}
+    assert {a["key"] for a in listed if "-by-" not in a["slo"]} == {
+        "content_type/coverage/page",
+        "content_type/errors/page",
+    }
     assert all(a["slack_ts"] and a["channel"] == "#acu-oncall" for a in listed)
     assert "delivery stopped" in runs[0].stdout  # the 500s: queued, retried by the next run
     assert len(slack.top_level("#acu-oncall")) == 2
@@ -205,5 +215,8 @@ def test_serve_posts_the_open_incident_to_slack(registry, corpus_cache, slack, t
     assert titles == [":red_circle: FIRING [page] content_type / coverage",
                       ":red_circle: FIRING [page] content_type / errors"]  # fmt: skip
     listed = json.loads(_cli(["alerts", "--json"], env, data).stdout)
-    assert {a["key"] for a in listed} == {"content_type/coverage/page", "content_type/errors/page"}
-    assert all(a["slack_ts"] for a in listed)
+    posted = [a for a in listed if "-by-" not in a["slo"]]
+    assert {a["key"] for a in posted} == {"content_type/coverage/page", "content_type/errors/page"}
+    assert all(a["slack_ts"] for a in posted)
+    # every community breaks with the outage: recorded as part of its page, never posted
+    assert all(a["slack_ts"] is None for a in listed if "-by-" in a["slo"])

@@ -23,6 +23,22 @@ from tests.alerts.slack_server import TOKEN
 ODD = "<!channel> *urgent*"
 
 
+def group_status(slo, at, community: str, state: SloState, **facts) -> SloStatus:
+    """One community's status of a grouped SLO at ``at``, as the monitors would store it."""
+    return SloStatus(
+        signal=slo.signal,
+        slo=slo.name,
+        at=at,
+        sli=slo.sli.kind,
+        state=state,
+        objective=slo.objective.ratio,
+        evaluated_at=at,
+        window_end=at,
+        group={"community": community},
+        **facts,
+    )
+
+
 @pytest.fixture
 def grouped_world(registry, tmp_path):
     """A World whose content_type has ``coverage-by-community`` (coverage, grouped)."""
@@ -49,22 +65,18 @@ def evaluate(world, groups: dict[str, float]) -> None:
     for community in ("headphones", "audio", ODD, "cars"):
         burn = groups.get(community)
         fired = [Fired(Severity.PAGE, "1h/5m", 13.44, burn, burn)] if burn else []
+        state = SloState.BREACH if burn else SloState.OK
         rows.append(
-            SloStatus(
-                signal="content_type",
-                slo=world.slo.name,
-                at=at,
-                sli="coverage",
-                state=SloState.BREACH if burn else SloState.OK,
-                objective=0.97,
-                evaluated_at=at,
-                window_end=at,
+            group_status(
+                world.slo,
+                at,
+                community,
+                state,
                 value=0.5 if burn else 0.99,
                 samples=5000,
                 budget_remaining=0.2 if burn else 0.9,
                 burn_rates={"1h": burn or 0.3},
                 fired=fired,
-                group={"community": community},
             )
         )
     row = summary(world.slo, rows, at, at)
@@ -148,21 +160,16 @@ def test_the_worst_group_sets_the_severity_and_a_ticket_group_is_not_on_the_page
     page = [Fired(Severity.PAGE, "1h/5m", 13.44, 20.0, 20.0)]
     ticket = [Fired(Severity.TICKET, "1d/2h", 2.8, 3.5, 3.5)]
     rows = [
-        SloStatus(
-            signal="content_type",
-            slo=world.slo.name,
-            at=at,
-            sli="coverage",
-            state=state,
-            objective=0.97,
-            evaluated_at=at,
-            window_end=at,
+        group_status(
+            world.slo,
+            at,
+            name,
+            state,
             value=0.6,
             samples=900,
             budget_remaining=0.1,
             burn_rates={"1h": 1.0},
             fired=fired,
-            group={"community": name},
         )
         for name, state, fired in (
             ("audio", SloState.WARNING, ticket),
@@ -175,3 +182,92 @@ def test_the_worst_group_sets_the_severity_and_a_ticket_group_is_not_on_the_page
     [alert] = world.records.open_alerts()
     assert alert.severity == "page"
     assert [g["group"] for g in alert.details["groups"]] == [{"community": "headphones"}]
+
+
+def test_a_grouped_alert_inside_a_signal_level_incident_is_recorded_not_announced(
+    grouped_world,
+):
+    """An outage breaks every community: the signal's coverage page says it once; the grouped
+    SLO's alert is recorded as part of it, and not announced while the outage's alert is open
+    or just ended (its slow ticket windows still remember it)."""
+    from alerts.lifecycle import INHIBIT_TAIL
+    from tests.alerts.conftest import status
+
+    world = grouped_world
+    for _ in range(3):
+        at = world.clock.advance(STEP)
+        coverage = status("coverage", at, "breach", burn=30.0)
+        burn = [Fired(Severity.PAGE, "1h/5m", 13.44, 30.0, 30.0)]
+        group = group_status(
+            world.slo,
+            at,
+            "cars",
+            SloState.BREACH,
+            value=0.0,
+            samples=500,
+            budget_remaining=-1.0,
+            burn_rates={"1h": 30.0},
+            fired=burn,
+        )
+        world.lifecycle.evaluate([coverage, summary(world.slo, [group], at, at)])
+    alerts = {a.slo: a for a in world.records.open_alerts()}
+    assert set(alerts) == {"coverage", "coverage-by-community"}
+    assert alerts["coverage-by-community"].details["inhibited_by"] == "content_type/coverage/page"
+    posted = [(item.kind, item.text) for item in world.records.outbox()]
+    assert len(posted) == 1 and "content_type / coverage:" in posted[0][1]
+    # the outage ends; the grouped alert goes on (slow windows) and resolves within the tail
+    world.clock.advance(INHIBIT_TAIL / 2)
+    for _ in range(5):
+        at = world.clock.advance(STEP)
+        world.lifecycle.evaluate([status("coverage", at, "ok")])
+    assert [a.slo for a in world.records.open_alerts()] == ["coverage-by-community"]
+    grouped = alerts["coverage-by-community"].id
+    assert [i for i in world.records.outbox() if i.alert_id == grouped] == []
+    # past the tail, a grouped alert still open is news of its own: it is announced
+    world.clock.advance(INHIBIT_TAIL)
+    world.lifecycle.announce(world.clock.now())
+    [item] = [i for i in world.records.outbox() if i.alert_id == grouped]
+    assert item.kind == "post" and item.text.startswith(
+        ":red_circle: FIRING [page] content_type / coverage-by-community"
+    )
+
+
+def test_a_quality_group_waiting_for_labels_holds_its_alert_open(registry, tmp_path):
+    """A grouped quality SLO's bad community goes back to "not enough labels" between bursts
+    of late labels while the other communities are fine: its alert stays open (unknown is not
+    healthy), and resolves once a slice of that community is judged good."""
+    world = World(registry, tmp_path / "sigwatch.db", Policy())
+    slo = registry.get("sentiment").slo("negative-recall-by-community")
+
+    def evaluate(movies: SloState) -> None:
+        at = world.clock.advance(STEP)
+        groups = [
+            group_status(
+                slo,
+                at,
+                name,
+                state,
+                target=">= 0.40",
+                budget_remaining=0.5,
+                value=None if state is SloState.INSUFFICIENT_LABELS else value,
+                details={"slice": "2026-11-20T00:00:00+00:00"},
+            )
+            for name, state, value in (
+                ("movies", movies, 0.2 if movies is SloState.WARNING else 0.55),
+                ("airlines", SloState.OK, 0.9),
+            )
+        ]
+        world.lifecycle.evaluate([summary(slo, groups, at, at)])
+
+    evaluate(SloState.WARNING)
+    [alert] = world.records.open_alerts()
+    assert alert.key == "sentiment/negative-recall-by-community/ticket"
+    for _ in range(12):  # an hour of "not enough labels" for movies, airlines ok
+        evaluate(SloState.INSUFFICIENT_LABELS)
+    assert [a.key for a in world.records.open_alerts()] == [alert.key]
+    for _ in range(4):  # movies judged good: clear for the hold, then resolved
+        evaluate(SloState.OK)
+    assert world.records.open_alerts() == []
+    [done] = world.records.alerts(include_resolved=True)
+    assert done.id == alert.id  # one alert for the incident, not one per burst of labels
+    world.store.close()

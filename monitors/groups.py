@@ -62,7 +62,8 @@ class GroupMatrix:
         if "source_error" not in table.columns:  # latency's count asks; logs have no errors
             table = table.with_columns(pl.lit(None, pl.Utf8).alias("source_error"))
         good, total = slis.module(slo.sli.kind).good_total(slo.sli, ctx.signal, table)
-        bucket = ((table["bucket"].dt.epoch("s").to_numpy() - to_epoch(start)) // 300).astype(int)
+        since = table["bucket"].dt.epoch("s").to_numpy() - to_epoch(start)
+        bucket = (since // int(BUCKET.total_seconds())).astype(int)
         column = np.array([position[g] for g in table.select(grouping.by).rows()], dtype=int)
         shape = (rows + 1, max(1, len(self.groups)))
         self.good, self.total = np.zeros(shape), np.zeros(shape)
@@ -117,7 +118,9 @@ def occurrence_groups(
         elif total < grouping.min_events:
             state = SloState.INSUFFICIENT_DATA
         else:
-            fired = fired_rules(rates, objective.window, counts, objective.error_budget)
+            fired = fired_rules(
+                rates, objective.window, counts, objective.error_budget, sure_short=True
+            )
             state = _occurrence_state(fired)
         out.append(
             _status(
@@ -211,8 +214,12 @@ def summary(slo: SLO, groups: list[SloStatus], at: datetime, evaluated_at: datet
         for f in g.fired:
             if f.rule not in fired or f.long_burn > fired[f.rule].long_burn:
                 fired[f.rule] = f
+    unknown = [
+        g.group for g in groups if g.state in (SloState.INSUFFICIENT_LABELS, SloState.NO_DATA)
+    ]
     details = {
         "groups": {s.value: n for s, n in states.items()},
+        **({"unknown": unknown} if slo.sli.labelled else {}),
         "group_by": list(slo.grouping.by) if slo.grouping else [],
         "alerting": [
             {

@@ -11,8 +11,8 @@ from pathlib import Path
 import polars as pl
 
 from monitors import slis
-from monitors.partials import HIST, ServingTables, serving_schema
-from sigwatch.model import SLO, Signal
+from monitors.partials import HIST, GroupedTables, ServingTables, serving_schema
+from sigwatch.model import OTHER, SLO, Signal, group_label
 
 SCHEMA = {"slo": pl.Utf8, "t": pl.Datetime("us", "UTC"), "good": pl.Float64, "total": pl.Float64}
 
@@ -49,4 +49,50 @@ def occurrence_counts(
         .sort("slo", "t")
         .select(list(SCHEMA))
         .cast(SCHEMA)
+    )
+
+
+GROUP_SCHEMA = {
+    "group": pl.Utf8,
+    "t": pl.Datetime("us", "UTC"),
+    "good": pl.Float64,
+    "total": pl.Float64,
+}
+
+
+def group_counts(
+    data_dir: Path,
+    signal: Signal,
+    slo: SLO,
+    shown: list[dict[str, str]],
+    start: datetime,
+    end: datetime,
+    every: timedelta,
+) -> pl.DataFrame:
+    """A grouped occurrence SLO's ``good`` and ``total`` per ``group`` (its label, e.g.
+    ``community=cars``) and ``t`` (each ``every``) over ``[start, end)``, from the serving-by-group
+    table. The groups in ``shown`` keep their label; with a ``top`` grouping every other value
+    is pooled as ``(other)``, with ``only`` it is left out."""
+    grouping = slo.grouping
+    assert grouping is not None
+    table = GroupedTables(data_dir, grouping.by).read(signal, start, end)
+    if table.is_empty():
+        return pl.DataFrame(schema=GROUP_SCHEMA)
+    table = table.with_columns(pl.lit(None, pl.Utf8).alias("source_error"))
+    good, total = slis.module(slo.sli.kind).good_total(slo.sli, signal, table)
+    wanted = {tuple(g[c] for c in grouping.by): group_label(g) for g in shown}
+    pooled = group_label(grouping.key(tuple(OTHER for _ in grouping.by)))
+    labels = [
+        wanted.get(values, None if grouping.only else pooled)
+        for values in table.select(grouping.by).rows()
+    ]
+    return (
+        pl.DataFrame({"group": labels, "t": table["bucket"], "good": good, "total": total})
+        .drop_nulls("group")
+        .with_columns(pl.col("t").dt.truncate(f"{int(every.total_seconds())}s"))
+        .group_by("group", "t")
+        .agg(pl.col("good").sum(), pl.col("total").sum())
+        .filter(pl.col("total") > 0)
+        .sort("group", "t")
+        .cast(GROUP_SCHEMA)
     )

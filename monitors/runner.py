@@ -185,10 +185,11 @@ class Monitor:
     ) -> Iterator[SloStatus]:
         """Alerting statuses with the slices their bad events come from (``suspects``) wherever
         what alerts changes from the time before: the set of firing rules (occurrences: over
-        the longest of their windows), or the bad slice shown (timeslices: over that slice,
-        with the labels known then). They read the logs, so not every time gets them; the time
-        before ``first`` is read from the store, so a run and a backfill find them at the same
-        times."""
+        the longest of their windows, from the worst group's first event when it is younger:
+        a canary), or the bad slice shown
+        (timeslices: over that slice, with the labels known then). They read the logs, so not
+        every time gets them; the time before ``first`` is read from the store, so a run and a
+        backfill find them at the same times."""
         if not explainable(slo, ctx.signal):
             yield from statuses
             return
@@ -200,6 +201,12 @@ class Monitor:
                 if status.fired:
                     window = max(LONG_WINDOW[f.rule] for f in status.fired)
                     span = (status.at - window, status.at)
+                    worst = status.details.get("worst")
+                    if slo.grouping is not None and worst:
+                        # a group younger than the window (a canary) is read from its first
+                        # event: before it, the window holds other groups' traffic only
+                        seen = ctx.first_seen(slo.grouping.by, worst, *span)
+                        span = (max(span[0], seen or span[0]), status.at)
                 else:
                     start = datetime.fromisoformat(status.details["slice"])
                     span = (start, min(start + slo.objective.timeslice, status.at))

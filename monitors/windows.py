@@ -71,6 +71,7 @@ def fired_rules(
     slo_window: timedelta,
     counts: dict[timedelta, tuple[float, float]] | None = None,
     error_budget: float | None = None,
+    sure_short: bool = False,
 ) -> list[Fired]:
     """The rules whose long and short windows both burn at least their factor.
 
@@ -79,6 +80,12 @@ def fired_rules(
     95% Wilson interval of its bad ratio at or above ``factor * budget``. Four slow answers among
     the first 341 of a quiet night are not a 1x burn; a full outage clears the bar at once, and
     at production volumes the bound sits within a few per cent of the point estimate.
+
+    ``sure_short`` asks the same bound of the ticket rules' short windows (the groups of a
+    grouped SLO): a small community's 6 hours after an incident are a few dozen events, and a
+    3-day window still remembering the incident would turn their noise into a ticket. The page
+    rules' short windows (5 and 30 minutes) only say the burn goes on; a bound over a handful
+    of events would make a real page flap.
     """
     out = []
     for rule in RULES:
@@ -87,6 +94,10 @@ def fired_rules(
         if counts is not None and error_budget is not None:
             bad, total = counts.get(rule.long, (0.0, 0.0))
             if total < MIN_EVENTS or wilson_interval(bad, total)[0] < factor * error_budget:
+                continue
+            bad, total = counts.get(rule.short, (0.0, 0.0))
+            unsure = not total or wilson_interval(bad, total)[0] < factor * error_budget
+            if sure_short and rule.severity is Severity.TICKET and unsure:
                 continue
         if long is not None and short is not None and long >= factor and short >= factor:
             out.append(Fired(rule.severity, rule.name, factor, long, short))

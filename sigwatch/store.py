@@ -255,6 +255,21 @@ class Store:
         names = [d[0] for d in cursor.description]
         return [_measurement(dict(zip(names, row, strict=True))) for row in cursor]
 
+    def group_measurements(
+        self, signal: str, slo: str, start: datetime, end: datetime
+    ) -> list[Measurement]:
+        """Every group's measurements of a grouped SLO whose windows start in
+        ``[start, end)``, by window then group."""
+        if not self._has_table("group_measurements"):
+            return []
+        cursor = self._conn.execute(
+            "SELECT * FROM group_measurements WHERE signal = ? AND slo = ?"
+            " AND window_start >= ? AND window_start < ? ORDER BY window_start, grp",
+            [signal, slo, to_epoch(start), to_epoch(end)],
+        )
+        names = [d[0] for d in cursor.description]
+        return [_measurement(dict(zip(names, row, strict=True))) for row in cursor]
+
     # --- SLO status --------------------------------------------------------------------------
 
     def put_status(self, rows: Iterable[SloStatus]) -> int:

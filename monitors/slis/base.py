@@ -137,6 +137,16 @@ class Context:
         """The serving-by-group table of ``by``: its rows of the buckets of ``[start, end)``."""
         return self._grouped_cache(by).slice(start, end)
 
+    def first_seen(
+        self, by: tuple[str, ...], group: dict[str, str], start: datetime, end: datetime
+    ) -> datetime | None:
+        """The first bucket of ``[start, end)`` with events of ``group`` (None without any)."""
+        rows = self.grouped(by, start, end)
+        mine = rows.filter(
+            pl.all_horizontal([pl.col(c) == group.get(c) for c in by]) & (pl.col("total") > 0)
+        )
+        return mine["bucket"].min() if len(mine) else None
+
     def _grouped_cache(self, by: tuple[str, ...]) -> _Cached:
         if by not in self._grouped:
             tables = GroupedTables(self.data_dir, by)

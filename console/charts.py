@@ -303,3 +303,46 @@ def lines(frame: pl.DataFrame, x: str, y: str, color: str, fmt: str = ".3f") -> 
                 color=f"{color}:N", tooltip=list(frame.columns))
         .properties(height=240)
     )  # fmt: skip
+
+
+def group_heatmap(
+    frame: pl.DataFrame,
+    order: list[str],
+    alerts: pl.DataFrame,
+    middle: float,
+    start: datetime,
+    end: datetime,
+    step: timedelta,
+    fmt: str,
+) -> alt.LayerChart:
+    """A grouped SLO's SLI by group (rows, in ``order``) over time (a cell per ``step`` or
+    slice): red under ``middle`` (the objective or target), green above, white at it; the
+    SLO's alerts shaded over every row. A cell's tooltip gives its value and volume."""
+    lowest = frame["value"].min() if not frame.is_empty() else None
+    floor = min(middle - 1e-9, lowest if lowest is not None else middle - 0.1)
+    color = alt.Scale(domain=[floor, middle, 1.0], range=["#d0021b", "#f7f7f7", "#2e7d32"])
+    cells = frame.with_columns((pl.col("t") + step).alias("until"))
+    heat = (
+        alt.Chart(cells)
+        .mark_rect()
+        .encode(
+            x=alt.X("t:T", title=None, scale=_time(start, end), axis=_time_axis(start, end)),
+            x2="until:T",
+            y=alt.Y(
+                "group:N",
+                title=None,
+                sort=order,
+                axis=alt.Axis(minExtent=48, labelLimit=220, labelOverlap=False),
+            ),
+            color=alt.Color("value:Q", scale=color, legend=alt.Legend(format=fmt, title=None)),
+            tooltip=[
+                "group:N",
+                alt.Tooltip("t:T", format="%m-%d %H:%M", title="from"),
+                alt.Tooltip("value:Q", format=fmt),
+                alt.Tooltip("samples:Q", format=","),
+                "verdict:N",
+            ],
+        )
+    )
+    # a band per group (Vega-Lite sizes a discrete axis by its step)
+    return alt.layer(heat, *_alert_layers(alerts, start, end)).properties(height=alt.Step(28))

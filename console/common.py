@@ -47,11 +47,25 @@ CELL = {"breach": "#f8d0d0", "warning": "#fde5c4", "no data": "#e6e6e6",
 
 
 SUSPECTS_COLUMN = {
+    "part_of": st.column_config.TextColumn(
+        "part of",
+        help="A grouped SLO's alert opened inside a signal-level alert of the same kind (an "
+        "outage breaks every community): recorded as part of it, and not posted to Slack.",
+    ),
     "suspects": st.column_config.TextColumn(
         "where it comes from", width="large",
         help="The slices whose share of the bad events most exceeds their share of traffic.",
     )
 }  # fmt: skip
+
+
+MARKDOWN = set("\\`*_{}[]()<>#+-.!|~:$=")
+
+
+def plain(text: str) -> str:
+    """``text`` from the logs (a community, a version) as literal Markdown: every character
+    Markdown or Streamlit would read (``*urgent*``, ``[x](y)``, ``:red[...]``) escaped."""
+    return "".join(f"\\{c}" if c in MARKDOWN else c for c in str(text))
 
 
 def styled(frame, *columns: str):
@@ -106,7 +120,7 @@ def read(name: str, db: str, definitions: str, *args):
     function = getattr(data, name)
     with Store.open(Path(db), clock=clock()) as opened:
         # these read the data folder
-        if name in ("sparklines", "compliance", "sli_history", "latest_quality"):
+        if name in ("sparklines", "compliance", "sli_history", "latest_quality", "group_heatmap"):
             return function(opened, _registry(definitions), Path(db).parent, *args)
         if name in ("overview", "daily_cost"):  # these read the definitions
             return function(opened, _registry(definitions), *args)

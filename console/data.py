@@ -13,10 +13,10 @@ from pathlib import Path
 import polars as pl
 
 from alerts.records import Records
-from monitors.history import occurrence_counts
+from monitors.history import group_counts, occurrence_counts
 from monitors.suspects import sentence
 from sigwatch.clock import floor_time
-from sigwatch.model import Budgeting, CostPer1kSLI, Registry
+from sigwatch.model import Budgeting, CostPer1kSLI, Registry, group_label
 from sigwatch.states import SloState, Verdict
 from sigwatch.store import Store, from_epoch, to_epoch
 
@@ -60,6 +60,7 @@ def overview(store: Store, registry: Registry) -> pl.DataFrame:
                 "budget_exhausted": s.budget_exhausted if s else False,
                 "fastest_burn": max(burns) if burns else None,
                 "open_alerts": open_alerts.get((signal.name, slo.name), 0) + stale,
+                "groups": group_states(s) if slo.grouping is not None else "",
                 "at": s.at if s else None,
             })  # fmt: skip
     frame = pl.DataFrame(rows, schema_overrides={"at": pl.Datetime("us", "UTC")})
@@ -77,6 +78,13 @@ def overview(store: Store, registry: Registry) -> pl.DataFrame:
         .sort(["open_alerts", "_rank", "signal", "slo"], descending=[True, False, False, False])
         .drop("_rank")
     )
+
+
+def group_states(status) -> str:
+    """A grouped SLO's groups per state, worst first: ``1 breach · 19 ok``."""
+    counts = status.details.get("groups", {}) if status is not None else {}
+    shown = [f"{counts[s]} {SloState(s).words}" for s in SloState if counts.get(s)]
+    return " · ".join(shown) or "no groups yet"
 
 
 def sparklines(
@@ -160,6 +168,85 @@ def sli_history(
     )  # fmt: skip
 
 
+GROUPS_SCHEMA = {
+    "group": pl.Utf8,
+    "state": pl.Utf8,
+    "value": pl.Float64,
+    "ci_low": pl.Float64,
+    "ci_high": pl.Float64,
+    "samples": pl.Int64,
+    "budget_remaining": pl.Float64,
+    "fastest_burn": pl.Float64,
+}
+HEATMAP_SCHEMA = {
+    "group": pl.Utf8,
+    "t": pl.Datetime("us", "UTC"),
+    "value": pl.Float64,
+    "samples": pl.Int64,
+    "verdict": pl.Utf8,
+}
+
+
+def group_table(store: Store, signal: str, slo: str, at: datetime) -> pl.DataFrame:
+    """The groups of a grouped SLO at ``at`` (its latest evaluation): one row each, largest
+    first and a pooled ``(other)`` last, with state, value, interval, volume, budget and the
+    fastest burn rate."""
+    rows = []
+    for g in store.group_statuses(signal, slo, at):
+        burns = [v for v in g.burn_rates.values() if v is not None]
+        rows.append(
+            {
+                "group": group_label(g.group),
+                "state": g.state.words,
+                "value": g.value,
+                "ci_low": g.ci_low,
+                "ci_high": g.ci_high,
+                "samples": g.samples,
+                "budget_remaining": g.budget_remaining,
+                "fastest_burn": max(burns, default=None),
+            }
+        )
+    return pl.DataFrame(rows, schema=GROUPS_SCHEMA)
+
+
+def group_heatmap(
+    store: Store,
+    registry: Registry,
+    data_dir: Path,
+    signal: str,
+    slo: str,
+    at: datetime,
+    start: datetime,
+    step: timedelta,
+) -> pl.DataFrame:
+    """The SLI of each group over ``[start, at)``: per ``step`` from the serving-by-group table
+    for occurrence SLOs (the groups of the latest evaluation, the rest pooled), per slice from
+    the groups' measurements for quality SLOs (with each slice's verdict)."""
+    spec = registry.get(signal)
+    definition = spec.slo(slo)
+    if definition.objective.budgeting is Budgeting.OCCURRENCES:
+        shown = [g.group for g in store.group_statuses(signal, slo, at) if g.group]
+        counts = group_counts(data_dir, spec, definition, shown, start, at, step)
+        return counts.select(
+            "group",
+            "t",
+            (pl.col("good") / pl.col("total")).alias("value"),
+            pl.col("total").cast(pl.Int64).alias("samples"),
+            pl.lit(None, pl.Utf8).alias("verdict"),
+        ).cast(HEATMAP_SCHEMA)
+    rows = [
+        {
+            "group": group_label(m.group),
+            "t": m.start,
+            "value": m.value,
+            "samples": m.samples,
+            "verdict": m.details.get("verdict"),
+        }
+        for m in store.group_measurements(signal, slo, start, at)
+    ]
+    return pl.DataFrame(rows, schema=HEATMAP_SCHEMA)
+
+
 BURN_WINDOWS = ("1h", "6h", "1d")  # the long windows of the page rules and the fast ticket
 
 
@@ -198,11 +285,13 @@ def alerts_frame(store: Store, include_resolved: bool = True, signal: str | None
             "silenced": a.silenced,
             "posted": bool(a.slack_ts), "channel": a.channel,
             "suspects": "; ".join(sentence(s) for s in a.details.get("suspects", [])) or None,
+            "part_of": a.details.get("inhibited_by"),
         })  # fmt: skip
     return pl.DataFrame(
         rows,
         schema_overrides={"started_at": pl.Datetime("us", "UTC"),
-                          "resolved_at": pl.Datetime("us", "UTC"), "suspects": pl.Utf8},
+                          "resolved_at": pl.Datetime("us", "UTC"), "suspects": pl.Utf8,
+                          "part_of": pl.Utf8},
     )  # fmt: skip
 
 

@@ -37,7 +37,7 @@ else:
     st.dataframe(
         common.styled(open_alerts.select(
             "state", "key", "severity", "started_at", "last_value", "fastest_burn", "suspects",
-            "silenced",
+            "part_of", "silenced",
         ), "state"),
         hide_index=True, width="stretch", column_config=common.SUSPECTS_COLUMN,
     )  # fmt: skip
@@ -66,8 +66,8 @@ table = (
         pl.when(pl.col("target").is_not_null()).then(pl.col("target"))
         .otherwise(pl.format("≥ {}", pl.col("objective"))).alias("target / objective"),
     )
-    .select("page", "slo", "state", "value", "target / objective", "budget_remaining",
-            "fastest_burn", "trend", "open_alerts", "sli", "owner")
+    .select("page", "slo", "state", "groups", "value", "target / objective",
+            "budget_remaining", "fastest_burn", "trend", "open_alerts", "sli", "owner")
 )  # fmt: skip
 st.subheader(f"SLOs ({len(table)} of {len(grid)})")
 st.dataframe(
@@ -83,5 +83,10 @@ st.dataframe(
         "fastest_burn": st.column_config.NumberColumn("fastest burn", format="%.1fx"),
         "trend": st.column_config.LineChartColumn("last 24 h"),
         "open_alerts": st.column_config.NumberColumn("alerts"),
+        "groups": st.column_config.TextColumn(
+            "groups",
+            help="A grouped SLO (group_by): its groups per state; its own state and "
+            "value are its worst group's.",
+        ),
     },
 )

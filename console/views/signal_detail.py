@@ -12,12 +12,13 @@ from datetime import datetime, timedelta
 import polars as pl
 import streamlit as st
 
-from console import charts, common
+from console import charts, common, data
 from monitors.slis import drift as drift_sli
 from monitors.slis.quality import SEP
 from monitors.windows import RULES
-from sigwatch.model import Budgeting
+from sigwatch.model import Budgeting, group_label
 from sigwatch.stats import wilson_interval
+from sigwatch.units import format_duration
 
 JUDGE_BASED = (
     ":material/smart_toy: judge-based: the LLM judge's daily sample, corrected for its error "
@@ -33,6 +34,80 @@ def reference_note(span: list[str], left_out: list[list[str]]) -> str:
         days = ", ".join(f"{datetime.fromisoformat(lo):%m-%d}" for lo, _ in left_out)
         note += f", less {days} (judged drifted: a reference does not learn from an incident)"
     return note
+
+
+def grouped(slo, status, mine: pl.DataFrame, occurrences: bool) -> None:
+    """A grouped SLO: its groups by state, the gap between its best and worst group (quality),
+    a table of the groups and a heatmap of the SLI by group over the range."""
+    st.caption(f"grouped by {', '.join(slo.grouping.by)} · groups: {data.group_states(status)}")
+    if status is None:
+        return
+    worst = status.details.get("worst")
+    if worst:
+        st.caption(
+            f"Its state and value are its worst group's: {common.plain(group_label(worst))}."
+        )
+    gap = status.details.get("gap")
+    if gap:
+        best, low = gap["best"], gap["worst"]
+        interval = (
+            f" (95% CI {gap['ci_low']:.3f} to {gap['ci_high']:.3f}, Newcombe)"
+            if gap.get("ci_low") is not None
+            else ""
+        )
+        st.markdown(
+            f"**Gap between groups: {gap['difference']:.3f}**{interval} — best "
+            f"{common.plain(group_label(best['group']))} {best['value']:.3f} "
+            f"[{best['ci_low']:.3f}, {best['ci_high']:.3f}], n={best['samples']}; worst "
+            f"{common.plain(group_label(low['group']))} {low['value']:.3f} "
+            f"[{low['ci_low']:.3f}, {low['ci_high']:.3f}], n={low['samples']}."
+        )
+    table = common.get("group_table", chosen, slo.name, status.at)
+    if table.is_empty():
+        st.caption("No group evaluated yet.")
+        return
+    if occurrences:
+        table = table.drop("ci_low", "ci_high")
+        value_format = "%.2f%%"
+        table = table.with_columns(pl.col("value") * 100)
+    else:
+        table = table.with_columns(
+            pl.format("[{}, {}]", pl.col("ci_low").round(3), pl.col("ci_high").round(3)).alias(
+                "95% CI"
+            )
+        ).select("group", "state", "value", "95% CI", "samples", "budget_remaining")
+        value_format = "%.3f"
+    st.dataframe(
+        common.styled(table, "state"),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "value": st.column_config.NumberColumn(format=value_format),
+            "samples": st.column_config.NumberColumn("events" if occurrences else "labels"),
+            "budget_remaining": st.column_config.NumberColumn("budget left", format="percent"),
+            "fastest_burn": st.column_config.NumberColumn("fastest burn", format="%.1fx"),
+        },
+    )
+    every = step if occurrences else slo.objective.timeslice
+    heat = common.get("group_heatmap", chosen, slo.name, at, start, every)
+    if heat.is_empty():
+        st.caption("No group has data in this range.")
+        return
+    middle = slo.objective.ratio if occurrences else slo.objective.target.value
+    order = [g for g in table["group"] if g in set(heat["group"])]
+    order += sorted(set(heat["group"]) - set(order))
+    st.altair_chart(
+        charts.group_heatmap(
+            heat, order, mine, middle, start, at, every, ".2%" if occurrences else ".3f"
+        ),
+        width="stretch",
+    )
+    unit = "per hour" if every == timedelta(hours=1) else f"per {format_duration(every)}"
+    st.caption(
+        f"The SLI of each group {unit} (red under "
+        f"{'the objective' if occurrences else 'the target'}, green above); shaded: the SLO's "
+        "alerts."
+    )
 
 
 st.title("Signal detail")
@@ -81,19 +156,23 @@ for slo in signal.slos:
             shown = f"{status.value:.2%}" if occurrences else f"{status.value:.3f}"
             if status.ci_low is not None:
                 shown += f" [{status.ci_low:.3f}, {status.ci_high:.3f}]"
-            value.metric("value", shown, help=f"{status.samples} samples")
+            label = "value (worst group)" if slo.grouping is not None else "value"
+            value.metric(label, shown, help=f"{status.samples} samples")
         if status is not None and status.budget_remaining is not None:
             budget.metric(
                 "budget left", f"{status.budget_remaining:.0%}",
                 help="Spent: the error-budget policy freezes this signal's releases until the "
                 "window's budget recovers." if status.budget_exhausted else None,
             )  # fmt: skip
+        mine = alerts.filter(pl.col("slo") == slo.name) if not alerts.is_empty() else alerts
+        if slo.grouping is not None:
+            grouped(slo, status, mine, occurrences)
+            continue
         history = common.get("sli_history", chosen, slo.name, start, at,
                              step if occurrences else slo.objective.timeslice)  # fmt: skip
         if history.is_empty():
             st.caption("No measurements in this range.")
             continue
-        mine = alerts.filter(pl.col("slo") == slo.name) if not alerts.is_empty() else alerts
         if occurrences:
             burns = common.get("burn_history", chosen, slo.name, start, at, step)
             rules = [(f"{r.severity} {r.name}: {r.factor(slo.objective.window):.3g}x",

@@ -50,11 +50,19 @@ def test_overview_counts_states_lists_open_alerts_and_warns_when_stale(console_e
     alerts_table = at.dataframe[0].value
     assert set(alerts_table["key"]) == open_keys
     grid = at.dataframe[1].value
-    assert len(grid) == 29
+    assert len(grid) == 34
     # a spent budget shows on its row whatever the state, and ranks after alerting states
     marked = grid[grid["state"].str.endswith("budget spent")]
     assert len(marked) == len(spent)
-    order = ["breach", "warning", "budget spent", "no data", "insufficient labels", "ok"]
+    order = [
+        "breach",
+        "warning",
+        "budget spent",
+        "no data",
+        "insufficient labels",
+        "insufficient data",
+        "ok",
+    ]
 
     def rank(state: str) -> int:
         first = state.split(" · ")[0]
@@ -94,10 +102,31 @@ def test_signal_page_shows_each_slo_quality_drift_runs_and_definition(console_en
         [heading] = [h for h in subheaders if h.startswith(f"{name} · ")]
         assert heading.endswith(common.BUDGET_SPENT_MD) == status.budget_exhausted, heading
     assert any(c.value.startswith("Reference: ") for c in at.caption)  # the drift reference
-    per_class = at.dataframe[0].value
+    [per_class] = [d.value for d in at.dataframe if "metric" in d.value.columns]
     assert set(per_class["metric"]) == {"precision", "recall"}
     assert (per_class["ci_low"] <= per_class["value"]).all()
     assert "name: content_type" in at.code[0].value
+
+
+def test_a_grouped_slo_shows_its_groups_a_heatmap_and_the_gap(console_env):
+    at = page("signal_detail", signal="sentiment")
+    assert not at.exception
+    with Store.open(console_env / "sigwatch.db", clock=FixedClock(END)) as store:
+        latest = {s.slo: s for s in store.latest_status("sentiment")}
+        row = latest["coverage-by-language"]
+        groups = store.group_statuses("sentiment", "coverage-by-language", row.at)
+        recall = latest["negative-recall-by-community"]
+    tables = [d.value for d in at.dataframe if "group" in d.value.columns]
+    by_language = next(t for t in tables if set(t["group"]) >= {"language=en"})
+    assert list(by_language["group"]) == [f"language={g.group['language']}" for g in groups]
+    assert list(by_language["samples"]) == [g.samples for g in groups]
+    captions = "\n".join(c.value for c in at.caption)
+    assert "grouped by language · groups: " in captions
+    assert "The SLI of each group per hour" in captions
+    assert len(at.get("vega_lite_chart")) >= 8
+    if "gap" in recall.details:  # the bias view: best and worst community and their gap
+        gap = recall.details["gap"]
+        assert f"Gap between groups: {gap['difference']:.3f}" in shown_text(at)
 
 
 def test_the_drift_report_is_drawn_from_the_kept_samples_when_asked(console_env):

@@ -42,7 +42,7 @@ def test_only_working_commands_are_registered():
 def test_registry_table_lists_every_signal_and_slo():
     result = runner.invoke(app, ["registry", "-d", str(DEFINITIONS)], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
-    assert "5 signals, 29 SLOs" in result.output
+    assert "5 signals, 34 SLOs" in result.output
     for name in ("content_type", "sentiment", "product_entities", "product_category"):
         assert name in result.output
     assert "review-precision" in result.output

@@ -31,6 +31,8 @@ LONG_AGO = TEN - timedelta(days=60)  # beyond every SLO window
 def _old_folder(registry, data) -> tuple[Registry, list]:
     """``data`` (the content_type hour of test_runner) as the old main left it."""
     signal = registry.get("content_type")
+    # the old main's definitions: no grouped SLOs (the old store has no table for their groups)
+    signal = dataclasses.replace(signal, slos=tuple(s for s in signal.slos if s.grouping is None))
     only = Registry((signal,))
     path = data / "sigwatch.db"
     with Store.open(path, clock=FixedClock(TEN), migrate=False) as store:

@@ -55,16 +55,11 @@ class GroupMatrix:
         grouping = slo.grouping
         assert grouping is not None
         self.start, self.by = start, grouping.by
-        keys = table.select(grouping.by).unique(maintain_order=True).sort(grouping.by)
-        self.groups: list[tuple[str, ...]] = keys.rows()
-        position = {g: k for k, g in enumerate(self.groups)}
         rows = int((end - start) / BUCKET)
         if "source_error" not in table.columns:  # latency's count asks; logs have no errors
             table = table.with_columns(pl.lit(None, pl.Utf8).alias("source_error"))
         good, total = slis.module(slo.sli.kind).good_total(slo.sli, ctx.signal, table)
-        since = table["bucket"].dt.epoch("s").to_numpy() - to_epoch(start)
-        bucket = (since // int(BUCKET.total_seconds())).astype(int)
-        column = np.array([position[g] for g in table.select(grouping.by).rows()], dtype=int)
+        self.groups, bucket, column = _layout(table, grouping.by, start)
         shape = (rows + 1, max(1, len(self.groups)))
         self.good, self.total = np.zeros(shape), np.zeros(shape)
         np.add.at(self.good, (bucket + 1, column), good)
@@ -76,6 +71,18 @@ class GroupMatrix:
         last = len(self.good) - 1
         a, b = (min(last, max(0, int((t - self.start) / BUCKET))) for t in (lo, hi))
         return self.good[b] - self.good[a], self.total[b] - self.total[a]
+
+
+def _layout(
+    table: pl.DataFrame, by: tuple[str, ...], start: datetime
+) -> tuple[list[tuple[str, ...]], np.ndarray, np.ndarray]:
+    """The groups of a serving-by-group table (sorted), and each row's bucket index from
+    ``start`` and group index."""
+    keys = table.select(by).unique().sort(by).with_row_index("column")
+    column = table.select(by).join(keys, on=list(by), how="left", maintain_order="left")
+    since = table["bucket"].dt.epoch("s").to_numpy() - to_epoch(start)
+    bucket = (since // int(BUCKET.total_seconds())).astype(int)
+    return keys.select(by).rows(), bucket, column["column"].to_numpy().astype(int)
 
 
 def chosen(grouping: Grouping, groups: list[tuple[str, ...]], volume: np.ndarray) -> list:

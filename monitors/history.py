@@ -78,16 +78,18 @@ def group_counts(
     table = GroupedTables(data_dir, grouping.by).read(signal, start, end)
     if table.is_empty():
         return pl.DataFrame(schema=GROUP_SCHEMA)
-    table = table.with_columns(pl.lit(None, pl.Utf8).alias("source_error"))
     good, total = slis.module(slo.sli.kind).good_total(slo.sli, signal, table)
-    wanted = {tuple(g[c] for c in grouping.by): group_label(g) for g in shown}
-    pooled = group_label(grouping.key(tuple(OTHER for _ in grouping.by)))
-    labels = [
-        wanted.get(values, None if grouping.only else pooled)
-        for values in table.select(grouping.by).rows()
-    ]
+    by = list(grouping.by)
+    labels = pl.DataFrame(
+        {**{c: [g[c] for g in shown] for c in by}, "group": [group_label(g) for g in shown]},
+        schema={**{c: pl.Utf8 for c in by}, "group": pl.Utf8},
+    )
+    pooled = None if grouping.only else group_label(grouping.key(tuple(OTHER for _ in by)))
+    named = table.select(by).join(labels, on=by, how="left", maintain_order="left")["group"]
     return (
-        pl.DataFrame({"group": labels, "t": table["bucket"], "good": good, "total": total})
+        pl.DataFrame(
+            {"group": named.fill_null(pooled), "t": table["bucket"], "good": good, "total": total}
+        )
         .drop_nulls("group")
         .with_columns(pl.col("t").dt.truncate(f"{int(every.total_seconds())}s"))
         .group_by("group", "t")

@@ -20,7 +20,12 @@ QUANTILES_OVER = timedelta(hours=1)
 
 
 def good_total(sli, signal, table: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    failed = table["source_error"].is_not_null().to_numpy()
+    """Per row of a serving table (or a serving-by-group table, which is always the logs' and
+    has no ``source_error``)."""
+    if "source_error" in table.columns:
+        failed = table["source_error"].is_not_null().to_numpy()
+    else:
+        failed = np.zeros(len(table), dtype=bool)
     good = np.where(failed, 0.0, table[le_column(sli.threshold_ms)].to_numpy())
     return good, np.where(failed, 0.0, table["latency_total"].to_numpy())
 

@@ -321,3 +321,26 @@ def test_the_gap_between_the_best_and_worst_group_has_newcombes_interval(evaluat
     low, high = confint_proportions_2indep(x1, n1, x2, n2, method="newcomb", compare="diff")
     assert (gap["ci_low"], gap["ci_high"]) == pytest.approx((low, high))
     assert gap["method"] == "newcombe" and gap["ci_low"] > 0  # a real gap, beyond chance
+
+
+def test_the_consoles_counts_per_group_and_hour_equal_a_polars_group_by(evaluated, folder):
+    from monitors.history import group_counts
+
+    root, logs = folder
+    registry, _, _, _ = evaluated
+    signal = registry.get("grouped")
+    slo = signal.slo("coverage-by-community")
+    shown = [{"community": "headphones"}, {"community": "movies"}]
+    got = group_counts(root, signal, slo, shown, START, AT, timedelta(hours=1))
+    served = (pl.col("status") == "ok") & (pl.col("score") >= 0.5)
+    named = pl.col("community").replace_strict(
+        {"headphones": "community=headphones", "movies": "community=movies"},
+        default="community=(other)",
+    )
+    expected = (
+        in_window(logs, START)
+        .group_by(named.alias("group"), pl.col("event_time").dt.truncate("1h").alias("t"))
+        .agg(served.sum().cast(pl.Float64).alias("good"), pl.len().cast(pl.Float64).alias("total"))
+        .sort("group", "t")
+    )
+    assert got.select("group", "t", "good", "total").equals(expected)

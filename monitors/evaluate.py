@@ -77,21 +77,10 @@ def occurrence_status(
     display = getattr(slis.module(slo.sli.kind), "display", None)
     good, total = series.between(at - objective.window, at)
     bad = total - good
-    rates, counts = {}, {}
-    for window in WINDOWS:
-        g, t = series.between(at - window, at)
-        rates[window] = burn_rate(t - g, t, objective.ratio)
-        counts[window] = (t - g, t)
+    rates, counts = window_rates({w: series.between(at - w, at) for w in WINDOWS}, objective)
     fired = fired_rules(rates, objective.window, counts, objective.error_budget)
     _, recent = series.between(at - NO_DATA_AFTER, at)
-    if recent == 0:
-        state = SloState.NO_DATA
-    elif any(f.severity is Severity.PAGE for f in fired):
-        state = SloState.BREACH
-    elif fired:
-        state = SloState.WARNING
-    else:
-        state = SloState.OK
+    state = SloState.NO_DATA if recent == 0 else fired_state(fired)
     return SloStatus(
         signal=slo.signal, slo=slo.name, at=at, sli=slo.sli.kind, state=state,
         objective=objective.ratio, evaluated_at=evaluated_at, window_end=at,
@@ -108,6 +97,21 @@ def occurrence_status(
             **(display(ctx, at) if display else {}),
         },
     )  # fmt: skip
+
+
+def window_rates(
+    sums: dict[timedelta, tuple[float, float]], objective
+) -> tuple[dict[timedelta, float | None], dict[timedelta, tuple[float, float]]]:
+    """Burn rates and (bad, total) counts per alerting window, from its (good, total)."""
+    rates = {w: burn_rate(t - g, t, objective.ratio) for w, (g, t) in sums.items()}
+    return rates, {w: (t - g, t) for w, (g, t) in sums.items()}
+
+
+def fired_state(fired: list) -> SloState:
+    """An occurrence SLO's state from the rules that fire: a page is a breach."""
+    if any(f.severity is Severity.PAGE for f in fired):
+        return SloState.BREACH
+    return SloState.WARNING if fired else SloState.OK
 
 
 def slice_verdict(slo: SLO, value: SliValue) -> Verdict:

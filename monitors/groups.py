@@ -24,10 +24,10 @@ import numpy as np
 import polars as pl
 
 from monitors import slis
-from monitors.evaluate import NO_DATA_AFTER, timeslice_status
+from monitors.evaluate import NO_DATA_AFTER, fired_state, timeslice_status, window_rates
 from monitors.partials import BUCKET, known_at
 from monitors.slis.base import Context
-from monitors.windows import WINDOWS, budget_remaining, burn_rate, fired_rules, label
+from monitors.windows import WINDOWS, budget_remaining, fired_rules, label
 from sigwatch.model import OTHER, SLO, Grouping
 from sigwatch.states import Fired, Severity, SloState
 from sigwatch.stats import newcombe_interval
@@ -56,8 +56,6 @@ class GroupMatrix:
         assert grouping is not None
         self.start, self.by = start, grouping.by
         rows = int((end - start) / BUCKET)
-        if "source_error" not in table.columns:  # latency's count asks; logs have no errors
-            table = table.with_columns(pl.lit(None, pl.Utf8).alias("source_error"))
         good, total = slis.module(slo.sli.kind).good_total(slo.sli, ctx.signal, table)
         self.groups, bucket, column = _layout(table, grouping.by, start)
         shape = (rows + 1, max(1, len(self.groups)))
@@ -114,11 +112,8 @@ def occurrence_groups(
     for values, columns in chosen(grouping, matrix.groups, window_total):
         good = float(window_good[columns].sum())
         total = float(window_total[columns].sum())
-        rates, counts = {}, {}
-        for w, (g, t) in sums.items():
-            g, t = float(g[columns].sum()), float(t[columns].sum())
-            rates[w] = burn_rate(t - g, t, objective.ratio)
-            counts[w] = (t - g, t)
+        mine = {w: (float(g[columns].sum()), float(t[columns].sum())) for w, (g, t) in sums.items()}
+        rates, counts = window_rates(mine, objective)
         fired: list[Fired] = []
         if total == 0:
             state = SloState.NO_DATA
@@ -128,7 +123,7 @@ def occurrence_groups(
             fired = fired_rules(
                 rates, objective.window, counts, objective.error_budget, sure_short=True
             )
-            state = _occurrence_state(fired)
+            state = fired_state(fired)
         out.append(
             _status(
                 slo,
@@ -159,12 +154,6 @@ def _status(slo: SLO, at: datetime, evaluated_at: datetime, state: SloState, **f
         window_end=at,
         **facts,
     )
-
-
-def _occurrence_state(fired: list[Fired]) -> SloState:
-    if any(f.severity is Severity.PAGE for f in fired):
-        return SloState.BREACH
-    return SloState.WARNING if fired else SloState.OK
 
 
 def timeslice_groups(
@@ -227,7 +216,7 @@ def summary(slo: SLO, groups: list[SloStatus], at: datetime, evaluated_at: datet
     details = {
         "groups": {s.value: n for s, n in states.items()},
         **({"unknown": unknown} if slo.sli.labelled else {}),
-        "group_by": list(slo.grouping.by) if slo.grouping else [],
+        "group_by": list(slo.grouping.by),
         "alerting": [
             {
                 "group": g.group,

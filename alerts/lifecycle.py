@@ -239,8 +239,10 @@ class Lifecycle:
         if not key:
             return False
         source = self.records.find(key)
-        if source is None or source.open:
-            return source is not None
+        if source is None:
+            return False
+        if source.open:
+            return True
         return source.resolved_at is not None and at - source.resolved_at < INHIBIT_TAIL
 
     def _held_groups(self, before: list[dict], now: list[dict], at: datetime) -> list[dict]:

@@ -19,6 +19,7 @@ from typing import Any
 
 from sigwatch.clock import Clock
 from sigwatch.migrations import MIGRATIONS, Migration
+from sigwatch.model import OTHER
 from sigwatch.states import Fired, SloState
 
 _BUSY_TIMEOUT_MS = 10_000
@@ -250,10 +251,7 @@ class Store:
         if end is not None:
             sql += " AND window_end <= ?"
             args.append(to_epoch(end))
-        sql += " ORDER BY window_start, window_end"
-        cursor = self._conn.execute(sql, args)
-        names = [d[0] for d in cursor.description]
-        return [_measurement(dict(zip(names, row, strict=True))) for row in cursor]
+        return self._measurement_rows(sql + " ORDER BY window_start, window_end", args)
 
     def group_measurements(
         self, signal: str, slo: str, start: datetime, end: datetime
@@ -262,11 +260,14 @@ class Store:
         ``[start, end)``, by window then group."""
         if not self._has_table("group_measurements"):
             return []
-        cursor = self._conn.execute(
+        return self._measurement_rows(
             "SELECT * FROM group_measurements WHERE signal = ? AND slo = ?"
             " AND window_start >= ? AND window_start < ? ORDER BY window_start, grp",
             [signal, slo, to_epoch(start), to_epoch(end)],
         )
+
+    def _measurement_rows(self, sql: str, args: list[Any]) -> list[Measurement]:
+        cursor = self._conn.execute(sql, args)
         names = [d[0] for d in cursor.description]
         return [_measurement(dict(zip(names, row, strict=True))) for row in cursor]
 
@@ -377,10 +378,8 @@ class Store:
             "SELECT * FROM group_status WHERE signal = ? AND slo = ? AND at >= ? AND at <= ?",
             [signal, slo, to_epoch(start), to_epoch(end or start)],
         )
-        pooled = "(other)"  # sigwatch.model.OTHER; the store knows no model
         return sorted(
-            rows,
-            key=lambda r: (r.at, pooled in (r.group or {}).values(), -(r.samples or 0)),
+            rows, key=lambda r: (r.at, OTHER in (r.group or {}).values(), -(r.samples or 0))
         )
 
     def _status_rows(self, sql: str, args: list[Any]) -> list[SloStatus]:

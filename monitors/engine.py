@@ -44,7 +44,7 @@ from monitors.partials import (
     quality_schema,
     serving_schema,
 )
-from sigwatch.model import Signal
+from sigwatch.model import NONE, Signal
 
 STEP = f"{int(BUCKET.total_seconds())}s"
 SERVING_COLUMNS = ["status", "score", "latency_ms", "cost_usd", "served_by"]
@@ -248,7 +248,7 @@ def _grouped_counts(
     logs: pl.LazyFrame, signal: Signal, start: datetime, by: tuple[str, ...]
 ) -> pl.LazyFrame:
     """The same counts per (bucket index, group), without the histogram."""
-    groups = [pl.col(column).fill_null("(none)") for column in by]
+    groups = [pl.col(column).fill_null(NONE) for column in by]
     return logs.group_by(_bucket_index(start).alias("index"), *groups).agg(*_count_columns(signal))
 
 
@@ -326,7 +326,7 @@ def _served_labelled(
     maybe = pl.col("item_id").hash(ITEM_SEED).is_in(hashes)
     return rows.filter((pl.col("status") == "ok") & maybe).select(
         "bucket",
-        *[pl.col(d).fill_null("(none)") for d in dims],
+        *[pl.col(d).fill_null(NONE) for d in dims],
         "item_id",
         pl.col(predicted).alias("predicted"),
     )

@@ -20,7 +20,7 @@ import polars as pl
 
 from monitors import slis
 from monitors.logs import scan_labels, scan_logs
-from sigwatch.model import DIMENSIONS, SLO, Signal
+from sigwatch.model import DIMENSIONS, NONE, SLO, Signal
 
 TOP = 3
 MIN_BAD = 10  # fewer bad events than this explain nothing
@@ -53,7 +53,7 @@ def suspects(
         return []
     cells = (
         logs.filter(counted)
-        .group_by(*[pl.col(d).fill_null("(none)") for d in DIMENSIONS])
+        .group_by(*[pl.col(d).fill_null(NONE) for d in DIMENSIONS])
         .agg(pl.len().alias("events"), bad.sum().cast(pl.Int64).alias("bad"))
         .collect()
     )

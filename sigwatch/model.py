@@ -47,6 +47,7 @@ PREDICTION_COLUMN = {
 # The log contract's dimension columns: what suspects are found among and SLOs are grouped by.
 DIMENSIONS = ("community", "language", "item_kind", "model_version", "served_by")
 OTHER = "(other)"  # the group that pools the values outside a ``top`` grouping
+NONE = "(none)"  # a dimension column's null, as a slice or a group names it
 
 # Evidently 0.7 stat-test names a drift SLI may pin (``method``); unset, Evidently picks by size.
 DRIFT_METHODS = (

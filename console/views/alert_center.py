@@ -26,9 +26,8 @@ st.header(f"Open ({len(open_alerts)})")
 if open_alerts.is_empty():
     st.success("No open alerts.")
 else:
-    shown = open_alerts.select("state", "key", "started_at", "fastest_burn", "suspects",
-                               pl.exclude("id", "state", "key", "started_at", "fastest_burn",
-                                          "suspects"))  # fmt: skip
+    first = ["state", "key", "part_of", "started_at", "fastest_burn", "suspects"]
+    shown = open_alerts.select(*first, pl.exclude("id", *first))
     st.dataframe(common.styled(shown, "state"), hide_index=True, width="stretch",
                  column_config=common.SUSPECTS_COLUMN)  # fmt: skip
     with st.form("ack"):
@@ -93,6 +92,7 @@ else:
     st.caption("No active silences.")
 
 st.header("Past alerts")
+PAST = ["key", "part_of", "started_at", "resolved_at", "minutes", "suspects"]  # shown first
 past = frame.filter(pl.col("state") == "resolved") if not frame.is_empty() else frame
 if past.is_empty():
     st.caption("None yet.")
@@ -100,8 +100,7 @@ else:
     st.dataframe(
         past.with_columns(
             (pl.col("resolved_at") - pl.col("started_at")).dt.total_minutes().alias("minutes")
-        ).select("key", "started_at", "resolved_at", "minutes", "suspects",
-                 pl.exclude("id", "key", "started_at", "resolved_at", "minutes", "suspects")),
+        ).select(*PAST, pl.exclude("id", *PAST)),
         hide_index=True, width="stretch", column_config=common.SUSPECTS_COLUMN,
     )  # fmt: skip
 

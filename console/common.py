@@ -49,6 +49,7 @@ CELL = {"breach": "#f8d0d0", "warning": "#fde5c4", "no data": "#e6e6e6",
 SUSPECTS_COLUMN = {
     "part_of": st.column_config.TextColumn(
         "part of",
+        width="medium",
         help="A grouped SLO's alert opened inside a signal-level alert of the same kind (an "
         "outage breaks every community): recorded as part of it, and not posted to Slack.",
     ),

@@ -446,14 +446,9 @@ def latest_quality(
     return None, {}
 
 
-def latest_measurement(store: Store, signal: str, slo: str):
-    row = store.execute(
-        "SELECT MAX(window_start) FROM measurements WHERE signal = ? AND slo = ?", (signal, slo)
-    ).fetchone()
-    if not row or row[0] is None:
-        return None
-    found = store.measurements(signal, slo, from_epoch(row[0]))
-    return found[-1] if found else None
+def latest_measurement(store: Store, signal: str, slo: str, group: dict | None = None):
+    """The latest slice's measurement of an SLO, or of one group of a grouped SLO."""
+    return store.latest_measurement(signal, slo, group)
 
 
 def recent_predictions(data_dir, signal, at: datetime, n: int = 25, seed: int = 0):

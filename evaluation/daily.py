@@ -22,7 +22,7 @@ from evaluation.labels import call, stored
 from evaluation.sampling import stratified_sample
 from monitors.logs import scan_content, scan_logs
 from sigwatch.clock import floor_time
-from sigwatch.model import Signal
+from sigwatch.model import DIMENSIONS, Signal
 from sigwatch.store import Store, to_epoch
 
 MONITORING = "monitoring"
@@ -61,8 +61,10 @@ def yesterday(now: datetime) -> datetime:
 
 
 def served(data_dir: Path, signal: Signal, start: datetime, end: datetime) -> pl.DataFrame:
-    """The day's predictions that were served (status ``ok``)."""
-    logs = scan_logs(data_dir, signal, start, end, ["item_id", "status", "label", "score"])
+    """The day's predictions that were served (status ``ok``), with where they were served
+    (the dimension columns: a judge-labelled SLO may be grouped by them)."""
+    columns = ["item_id", "status", "label", "score", *DIMENSIONS]
+    logs = scan_logs(data_dir, signal, start, end, columns)
     if logs is None:
         return pl.DataFrame()
     return logs.filter(pl.col("status") == "ok").drop("status").collect()
@@ -122,8 +124,8 @@ def judge_day(
     post = texts(data_dir, signal, start, end, sample["item_id"].to_list())
     per_call = expected_cost(store, signal.name, client.model)
     done: dict[str, str] = {}  # item -> label, judged fine (this run or before)
-    rows = sample.select("item_id", "event_time", "label", "stratum").iter_rows()
-    for k, (item, event_time, predicted, stratum) in enumerate(rows):
+    rows = sample.select("item_id", "event_time", "label", "stratum", *DIMENSIONS).iter_rows()
+    for k, (item, event_time, predicted, stratum, *where) in enumerate(rows):
         prior = stored(store, signal.name, item, MONITORING, client.model, rubric.version)
         if prior is not None:
             run.reused += 1
@@ -136,7 +138,8 @@ def judge_day(
             break
         else:
             meta = {"event_time": to_epoch(event_time), "predicted": predicted,
-                    "stratum": stratum, "weight": None}  # fmt: skip
+                    "stratum": stratum, "weight": None,
+                    **dict(zip(DIMENSIONS, where, strict=True))}  # fmt: skip
             label = _call(
                 store, client, signal.name, item, post[item], rubric, MONITORING, run, meta
             )

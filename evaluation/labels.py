@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from evaluation.judge import JudgeClient, JudgeError, Rubric, Verdict
+from sigwatch.model import DIMENSIONS
 from sigwatch.store import Store, to_epoch
 
 
@@ -50,10 +51,11 @@ def record(store: Store, signal: str, item: str, purpose: str, model: str, versi
     store.execute(
         "INSERT OR REPLACE INTO judge_labels (signal, item_id, purpose, label, error, rationale,"
         " confidence, model, prompt_version, tokens_in, tokens_out, latency_ms, cost_usd,"
-        " labeled_at, event_time, predicted, stratum, weight)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " labeled_at, event_time, predicted, stratum, weight, " + ", ".join(DIMENSIONS) + ")"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (signal, item, purpose, v and v.label, error, v and v.rationale, v and v.confidence,
          v.model if v else model, version, v and v.tokens_in, v and v.tokens_out,
          v and v.latency_ms, v.cost_usd if v else 0.0, to_epoch(store.now()),
-         meta.get("event_time"), meta.get("predicted"), meta.get("stratum"), meta.get("weight")),
+         meta.get("event_time"), meta.get("predicted"), meta.get("stratum"), meta.get("weight"),
+         *(meta.get(d) for d in DIMENSIONS)),
     )  # fmt: skip

@@ -3,14 +3,16 @@ of its own — value, interval, budget, burn rates, state — and the SLO's own 
 group with the count of groups in each state.
 
     serving-by-group table ──► GroupMatrix (buckets x groups, cumulative) ──► a status per group
-    quality table (dims)   ──► a Context per group ──► timeslice_status      ──► a status per group
+    serving-by-group, quality table (dims), logs, judge sample
+                           ──► a Context per group ──► timeslice_status      ──► a status per group
                                                                          └──► summary: the SLO row
 
-Which groups: at each evaluation time, the ``top`` N by volume over the SLO window (served
-events; labelled predictions for quality kinds), the rest pooled as ``(other)``; or ``only``
-the values listed (a value with no events is ``no_data``). An occurrence group with fewer than
-``min_events`` events over the window is ``insufficient_data`` and never fires: a burn rate of
-a community with 12 posts is noise. Quality groups use their SLI's ``min_labels`` per slice.
+Which groups: at each evaluation time, the ``top`` N by volume over the SLO window (events;
+labelled predictions for labelled kinds), the rest pooled as ``(other)``; or ``only`` the values
+listed (a value with no events is ``no_data``). A group of a kind without labels (occurrences,
+cost, drift) with fewer than ``min_events`` events over the window is ``insufficient_data`` and
+never fires: a burn rate of a community with 12 posts is noise. Labelled kinds use their SLI's
+``min_labels`` per slice.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from monitors.evaluate import NO_DATA_AFTER, fired_state, timeslice_status, wind
 from monitors.partials import BUCKET, known_at
 from monitors.slis.base import Context
 from monitors.windows import WINDOWS, budget_remaining, fired_rules, label
-from sigwatch.model import OTHER, SLO, Grouping
+from sigwatch.model import OTHER, SLO, Budgeting, Grouping
 from sigwatch.states import Fired, Severity, SloState
 from sigwatch.stats import newcombe_interval
 from sigwatch.store import SloStatus, to_epoch
@@ -159,19 +161,16 @@ def _status(slo: SLO, at: datetime, evaluated_at: datetime, state: SloState, **f
 def timeslice_groups(
     ctx: Context, slo: SLO, at: datetime, evaluated_at: datetime
 ) -> list[SloStatus]:
-    """A status per group of a grouped quality SLO at ``at``: each group's slices measured
-    from its rows of the quality table, with its own history of slices."""
+    """A status per group of a grouped timeslice SLO at ``at``: each group's slices measured
+    from its own rows (``Context.for_group``), with its own history of slices. A group of a
+    kind without labels (cost, drift) with fewer than ``min_events`` events over the window is
+    ``insufficient_data`` and is not measured."""
     grouping = slo.grouping
     assert grouping is not None
     by = list(grouping.by)
-    labelled = (
-        known_at(ctx.quality(at - slo.objective.window, at), at)
-        .group_by(by)
-        .agg(pl.col("n").sum())
-        .sort(by)
-    )
-    groups = labelled.select(by).rows()
-    volume = labelled["n"].to_numpy()
+    volumes = _volumes(ctx, slo, at)
+    groups = volumes.select(by).rows()
+    volume = volumes["n"].to_numpy()
     out = []
     for values, columns in chosen(grouping, groups, volume):
         if values[0] == OTHER and grouping.only is None:
@@ -180,8 +179,41 @@ def timeslice_groups(
         else:
             match = _is(by, values)
         group = grouping.key(values)
+        events = float(volume[columns].sum())
+        if not slo.sli.labelled and events < grouping.min_events:
+            state = SloState.NO_DATA if events == 0 else SloState.INSUFFICIENT_DATA
+            details = {"events": events, "min_events": grouping.min_events}
+            target = str(slo.objective.target)
+            out.append(
+                _status(
+                    slo,
+                    at,
+                    evaluated_at,
+                    state,
+                    samples=int(events),
+                    target=target,
+                    details=details,
+                    group=group,
+                )
+            )
+            continue
         out.append(timeslice_status(ctx.for_group(group, match), slo, at, evaluated_at))
     return out
+
+
+def _volumes(ctx: Context, slo: SLO, at: datetime) -> pl.DataFrame:
+    """Each group's volume over the SLO's window (columns: the group's, and ``n``), sorted by
+    group: labelled predictions known at ``at`` for human labels, predictions the judge
+    labelled for judge labels, served events (requests, for cost) for the rest."""
+    by = list(slo.grouping.by)
+    start = at - slo.objective.window
+    if slo.sli.reads_human_labels:
+        rows = known_at(ctx.quality(start, at), at).select(*by, "n")
+    elif slo.sli.judge_based:
+        rows = ctx.judge_labels(start, at, at).select(*by, n=pl.lit(1))
+    else:
+        rows = ctx.grouped(slo.grouping.by, start, at).select(*by, n=pl.col("total"))
+    return rows.group_by(by).agg(pl.col("n").sum()).sort(by)
 
 
 def _is(by: list[str], values: tuple[str, ...]) -> pl.Expr:
@@ -320,7 +352,7 @@ def evaluate_grouped(
     its slice times, not at every 5-minute bucket."""
     grouping = slo.grouping
     assert grouping is not None
-    occurrences = not slo.sli.labelled
+    occurrences = slo.objective.budgeting is Budgeting.OCCURRENCES
     matrix = None
     if occurrences:
         lo, hi = times[0] - slo.objective.window, times[-1]

@@ -86,10 +86,10 @@ def group_counts(
     )
     pooled = None if grouping.only else group_label(grouping.key(tuple(OTHER for _ in by)))
     named = table.select(by).join(labels, on=by, how="left", maintain_order="left")["group"]
+    if pooled is not None:
+        named = named.fill_null(pooled)
     return (
-        pl.DataFrame(
-            {"group": named.fill_null(pooled), "t": table["bucket"], "good": good, "total": total}
-        )
+        pl.DataFrame({"group": named, "t": table["bucket"], "good": good, "total": total})
         .drop_nulls("group")
         .with_columns(pl.col("t").dt.truncate(f"{int(every.total_seconds())}s"))
         .group_by("group", "t")

@@ -84,13 +84,20 @@ def le_column(threshold_ms: float) -> str:
 
 
 def groupings(signal: Signal) -> list[tuple[str, ...]]:
-    """The ``group_by`` columns of the signal's grouped occurrence SLOs, each once."""
+    """The ``group_by`` columns, each once, of the signal's grouped SLOs that read serving
+    counts per group: occurrence kinds (good/total), cost (spend and requests) and drift
+    (served events, to rank its groups). Labelled kinds rank theirs by labelled predictions."""
     found = [
         slo.grouping.by
         for slo in signal.slos
-        if slo.grouping is not None and slo.objective.budgeting is Budgeting.OCCURRENCES
+        if slo.grouping is not None and reads_serving_by_group(slo)
     ]
     return list(dict.fromkeys(found))
+
+
+def reads_serving_by_group(slo) -> bool:
+    """Whether a grouped SLO's groups are measured or ranked from a serving-by-group table."""
+    return slo.objective.budgeting is Budgeting.OCCURRENCES or not slo.sli.labelled
 
 
 def quality_dims(signal: Signal) -> tuple[str, ...]:

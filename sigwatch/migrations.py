@@ -298,4 +298,17 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    Migration(
+        9,
+        "judge labels of served predictions keep the prediction's dimension columns",
+        (
+            # So a judge-labelled SLO can be grouped (group_by: [language]): each daily sample
+            # row keeps where its prediction was served. Rows labelled before stay null.
+            "ALTER TABLE judge_labels ADD COLUMN community TEXT",
+            "ALTER TABLE judge_labels ADD COLUMN language TEXT",
+            "ALTER TABLE judge_labels ADD COLUMN item_kind TEXT",
+            "ALTER TABLE judge_labels ADD COLUMN model_version TEXT",
+            "ALTER TABLE judge_labels ADD COLUMN served_by TEXT",
+        ),
+    ),
 )

@@ -139,6 +139,7 @@ class QualitySLI(SLIKind):
     budgeting: ClassVar[Budgeting] = Budgeting.TIMESLICES
     ratio_target: ClassVar[bool] = True
     labelled: ClassVar[bool] = True
+    groupable: ClassVar[bool] = True
 
     @property
     def kind(self) -> str:  # type: ignore[override]
@@ -151,10 +152,6 @@ class QualitySLI(SLIKind):
     @property
     def judge_based(self) -> bool:  # type: ignore[override]
         return self.labels == "judge"
-
-    @property
-    def groupable(self) -> bool:  # type: ignore[override]
-        return self.labels == "human"  # the judge's sample is not stratified by group
 
     def spec_fields(self) -> dict:
         out: dict = {"kind": self.kind, "min_labels": self.min_labels}
@@ -175,6 +172,7 @@ class AucSLI(SLIKind):
     ratio_target: ClassVar[bool] = True
     labelled: ClassVar[bool] = True
     reads_human_labels: ClassVar[bool] = True
+    groupable: ClassVar[bool] = True
 
 
 @dataclass(frozen=True)
@@ -201,6 +199,7 @@ class DriftSLI(SLIKind):
     kind: ClassVar[str] = "drift"
     budgeting: ClassVar[Budgeting] = Budgeting.TIMESLICES
     ratio_target: ClassVar[bool] = True
+    groupable: ClassVar[bool] = True
 
     def spec_fields(self) -> dict:
         ref = self.reference
@@ -227,6 +226,7 @@ class CostPer1kSLI(SLIKind):
     kind: ClassVar[str] = "cost_per_1k"
     budgeting: ClassVar[Budgeting] = Budgeting.TIMESLICES
     spend: ClassVar[bool] = True
+    groupable: ClassVar[bool] = True
 
 
 @dataclass(frozen=True)
@@ -236,6 +236,7 @@ class DailySpendSLI(SLIKind):
     kind: ClassVar[str] = "daily_spend"
     budgeting: ClassVar[Budgeting] = Budgeting.TIMESLICES
     spend: ClassVar[bool] = True
+    groupable: ClassVar[bool] = True
 
 
 SLI = SLIKind

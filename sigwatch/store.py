@@ -15,11 +15,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import polars as pl
 
 from sigwatch.clock import Clock
 from sigwatch.migrations import MIGRATIONS, Migration
-from sigwatch.model import OTHER
+from sigwatch.model import DIMENSIONS, NONE, OTHER
 from sigwatch.states import Fired, SloState
 
 _BUSY_TIMEOUT_MS = 10_000
@@ -253,6 +256,21 @@ class Store:
             args.append(to_epoch(end))
         return self._measurement_rows(sql + " ORDER BY window_start, window_end", args)
 
+    def latest_measurement(
+        self, signal: str, slo: str, group: dict[str, str] | None = None
+    ) -> Measurement | None:
+        """The measurement of the latest slice of one SLO (of one of its groups), if any."""
+        table, args = "measurements", [signal, slo]
+        if group is not None:
+            table, args = "group_measurements", [signal, slo, group_key(group)]
+        where = "signal = ? AND slo = ?" + (" AND grp = ?" if group is not None else "")
+        found = self._measurement_rows(
+            f"SELECT * FROM {table} WHERE {where} ORDER BY window_start DESC, window_end DESC"
+            " LIMIT 1",
+            args,
+        )
+        return found[0] if found else None
+
     def group_measurements(
         self, signal: str, slo: str, start: datetime, end: datetime
     ) -> list[Measurement]:
@@ -443,6 +461,34 @@ class Store:
             Run(s, from_epoch(a), from_epoch(st), d, status, error)
             for s, a, st, d, status, error in rows
         ]
+
+    def judge_sample(
+        self,
+        signal: str,
+        model: str,
+        version: str,
+        start: datetime,
+        end: datetime,
+        at: datetime,
+    ) -> pl.DataFrame:
+        """The daily judge sample's labels of predictions served in ``[start, end)`` and
+        labelled by ``at`` by this judge model and prompt version: ``label``, ``weight``,
+        ``predicted`` and the prediction's dimension columns (null for rows labelled before
+        they were kept)."""
+        import polars as pl
+
+        columns = ["label", "weight", "predicted", *DIMENSIONS]
+        rows = self._conn.execute(
+            f"SELECT {', '.join(columns)} FROM judge_labels WHERE signal = ?"
+            " AND purpose = 'monitoring' AND model = ? AND prompt_version = ?"
+            " AND label IS NOT NULL AND event_time >= ? AND event_time < ? AND labeled_at <= ?"
+            " ORDER BY event_time, item_id",
+            (signal, model, version, to_epoch(start), to_epoch(end), to_epoch(at)),
+        ).fetchall()
+        schema = {c: pl.Utf8 for c in columns} | {"weight": pl.Float64}
+        return pl.DataFrame(rows, schema=schema, orient="row").with_columns(
+            pl.col(DIMENSIONS).fill_null(NONE)
+        )
 
     # --- helpers -------------------------------------------------------------------------
 

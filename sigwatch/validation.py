@@ -531,12 +531,8 @@ def _group_problems(slo: SLOSpec) -> Iterable[tuple[Loc, str]]:
         return
     if len(set(by)) < len(by):
         yield ("group_by",), f"group_by {by} names a column twice; allowed: distinct columns"
-    if not slo.sli.model.groupable or getattr(slo.sli, "labels", "human") != "human":
-        allowed = "coverage, error_rate, latency, and precision, recall, f1 on human labels"
-        yield (
-            ("group_by",),
-            f"a {slo.sli.kind} SLO cannot be grouped here; allowed: group_by on {allowed}",
-        )
+    if not slo.sli.model.groupable:  # a kind that has not said how a group is measured
+        yield ("group_by",), f"a {slo.sli.kind} SLO cannot be grouped; allowed: no group_by"
     if groups is None:
         yield (
             ("group_by",),

@@ -259,21 +259,26 @@ st.header("Drift")
 for slo in signal.slos:
     if slo.sli.kind != "drift":
         continue
-    measured = common.get("latest_measurement", chosen, slo.name)
+    # a grouped drift SLO shows its worst group's slice (the others are in the group table)
+    shown = latest[slo.name].details.get("worst") if slo.name in latest else None
+    shown = shown if slo.grouping is not None else None
+    measured = common.get("latest_measurement", chosen, slo.name, shown)
+    name = slo.name + (f" ({common.plain(group_label(shown))}, its worst group)" if shown else "")
     if measured is None or not measured.details.get("columns"):
         reason = measured.details.get("reason") if measured else "not measured yet"
-        st.info(f"{slo.name}: no drift result ({reason}).")
+        st.info(f"{name}: no drift result ({reason}).")
         continue
     d = measured.details
     rows_note = f"{d.get('current_rows')} vs {d.get('reference_rows')} reference rows, sampled"
-    st.caption(f"{slo.name}: slice from {measured.start:%Y-%m-%d %H:%M} UTC, {rows_note}")
+    st.caption(f"{name}: slice from {measured.start:%Y-%m-%d %H:%M} UTC, {rows_note}")
     if d.get("reference"):
         st.caption(reference_note(d["reference"], d.get("reference_left_out", [])))
     drift = pl.DataFrame(
         [{"column": c, **v} for c, v in measured.details["columns"].items()]
     ).select("column", "score", "method", "threshold", "drifted")
     st.dataframe(drift, hide_index=True, width="stretch")
-    kept = drift_sli.report_folder(common.settings().data_dir / "reports", chosen, slo.name)
+    reports = common.settings().data_dir / "reports"
+    kept = drift_sli.report_folder(reports, chosen, slo.name, shown)
     if (kept / "current.parquet").exists():
         with st.expander("Latest Evidently report"):
             # drawn from the latest slice's kept samples; the first takes a few seconds

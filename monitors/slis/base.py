@@ -15,6 +15,7 @@ import polars as pl
 from monitors.logs import days_touched
 from monitors.partials import BUCKET, GroupedTables, QualityTables, ServingTables
 from monitors.windows import WINDOWS
+from sigwatch.calibration import latest_calibration
 from sigwatch.clock import floor_time
 from sigwatch.model import Signal
 from sigwatch.states import Verdict
@@ -105,7 +106,8 @@ class Context:
     # A run at one time reads a long window's older days as one row each (``read_compact``):
     # its sums end at that time. Many times (a backfill) need every bucket.
     compact: bool = False
-    # One group of a grouped SLO (``monitors.groups``): its quality rows are those matching
+    # One group of a grouped SLO (``monitors.groups``): its rows of the serving-by-group
+    # table, of the quality table, of the logs and of the judge's labels are those matching
     # ``group_filter``, and what is measured is stored as that group's.
     group: dict[str, str] | None = None
     group_filter: pl.Expr | None = None
@@ -156,8 +158,13 @@ class Context:
         return self._grouped[by]
 
     def serving(self, start: datetime, end: datetime) -> pl.DataFrame:
-        """The serving table's buckets starting in ``[start, end)``."""
-        return self._serving.slice(start, end)
+        """The serving table's buckets starting in ``[start, end)``; for a group, its rows of
+        the serving-by-group table (counted from the logs: a serving source such as Prometheus
+        has no group labels), a bucket once per value pooled into it."""
+        if self.group is None:
+            return self._serving.slice(start, end)
+        rows = self.grouped(tuple(self.group), start, end).filter(self.group_filter)
+        return rows.with_columns(source=pl.lit("logs"), source_error=pl.lit(None, pl.Utf8))
 
     def row_ends(self, table: pl.DataFrame) -> np.ndarray:
         """Epoch seconds where each row of a slice of the serving table ends: a bucket after
@@ -172,6 +179,18 @@ class Context:
         """The quality table's rows of the buckets starting in ``[start, end)`` (of this
         context's group only, for a group's)."""
         rows = self._quality.slice(start, end)
+        return rows if self.group_filter is None else rows.filter(self.group_filter)
+
+    def judge_labels(self, start: datetime, end: datetime, at: datetime) -> pl.DataFrame:
+        """The judge's labels of predictions served in ``[start, end)`` known at ``at``, by the
+        judge model and prompt version of the latest calibration known at ``at`` (none without
+        one); of this context's group only, for a group's."""
+        calibration = latest_calibration(self.store, self.signal.name, at)
+        if calibration is None:
+            return self.store.judge_sample(self.signal.name, "", "", start, start, at)
+        rows = self.store.judge_sample(
+            self.signal.name, calibration.model, calibration.prompt_version, start, end, at
+        )
         return rows if self.group_filter is None else rows.filter(self.group_filter)
 
     def sums(self, columns: tuple[str, ...], start: datetime, end: datetime) -> np.ndarray:

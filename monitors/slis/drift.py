@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import warnings
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -28,6 +29,7 @@ import polars as pl
 from monitors.logs import scan_logs
 from monitors.partials import write_atomic
 from monitors.slis.base import Context, SliValue
+from sigwatch.model import NONE
 from sigwatch.states import Verdict
 
 KINDS = ("drift",)
@@ -49,10 +51,14 @@ def _frame(
     leave_out: Sequence[tuple[datetime, datetime]] = (),
 ):
     read = [c for c in columns if c != "labels"] + (["labels"] if "labels" in columns else [])
-    frame = scan_logs(ctx.data_dir, ctx.signal, start, end, ["status", "event_time", *read])
+    where = [c for c in (ctx.group or {}) if c not in read]
+    frame = scan_logs(ctx.data_dir, ctx.signal, start, end, ["status", "event_time", *read, *where])
     if frame is None:
         return None
     served = pl.col("status") == "ok"
+    if ctx.group_filter is not None:  # one group's rows (a null dimension is the group NONE)
+        frame = frame.with_columns(pl.col(list(ctx.group)).fill_null(NONE))
+        served &= ctx.group_filter
     for lo, hi in leave_out:
         served &= ~pl.col("event_time").is_between(lo, hi, closed="left")
     frame = frame.filter(served).select(read).collect()
@@ -69,7 +75,7 @@ def drifted_slices(ctx: Context, slo, start: datetime, end: datetime) -> list[tu
     """This SLO's slices within ``[start, end)`` judged drifted, as ``(start, end)``."""
     return [
         (m.start, m.end)
-        for m in ctx.store.measurements(ctx.signal.name, slo.name, start, end)
+        for m in ctx.store.measurements(ctx.signal.name, slo.name, start, end, group=ctx.group)
         if m.details.get("verdict") == Verdict.BAD
     ]
 
@@ -86,12 +92,13 @@ def _reference(
     if end > at - SETTLED:  # logs of the span may still arrive
         return _frame(ctx, columns, start, end, sli.sample_size, seed, leave_out)
     spans = [[lo.isoformat(), hi.isoformat()] for lo, hi in leave_out]
-    key = hashlib.sha256(
-        json.dumps(
-            [columns, start.isoformat(), end.isoformat(), seed, sli.sample_size, spans]
-        ).encode()
-    ).hexdigest()[:16]
+    drawn = [columns, start.isoformat(), end.isoformat(), seed, sli.sample_size, spans]
+    if ctx.group is not None:
+        drawn.append(ctx.group)
+    key = hashlib.sha256(json.dumps(drawn).encode()).hexdigest()[:16]
     folder = ctx.data_dir / "partials" / "drift" / f"signal={ctx.signal.name}" / slo.name
+    if ctx.group is not None:
+        folder = folder / group_folder(ctx.group)
     path = folder / f"reference-{key}.parquet"
     try:
         return pl.read_parquet(path)
@@ -212,8 +219,8 @@ def _evidently(ctx, slo, current, reference, columns, method, keep):
         drifted += is_drift
         out[column] = {"score": value, "method": name, "threshold": threshold, "drifted": is_drift}
     if keep:
-        _keep_samples(report_folder(ctx.reports_dir, ctx.signal.name, slo.name), current,
-                      reference, method)  # fmt: skip
+        folder = report_folder(ctx.reports_dir, ctx.signal.name, slo.name, ctx.group)
+        _keep_samples(folder, current, reference, method)
     return out, drifted
 
 
@@ -227,9 +234,19 @@ def _keep_samples(folder, current: pl.DataFrame, reference: pl.DataFrame, method
     meta.replace(folder / "method.json")
 
 
-def report_folder(reports_dir, signal: str, slo: str):
-    """Where the latest slice's samples (and its drawn report) of a drift SLO are kept."""
-    return reports_dir / signal / slo
+def report_folder(reports_dir, signal: str, slo: str, group: dict[str, str] | None = None):
+    """Where the latest slice's samples (and its drawn report) of a drift SLO are kept; of one
+    group of a grouped drift SLO, in a folder of its own below."""
+    folder = reports_dir / signal / slo
+    return folder if group is None else folder / group_folder(group)
+
+
+def group_folder(group: dict[str, str]) -> str:
+    """A folder name for a group: readable, and distinct for any values (they come from the
+    logs: a value may hold a slash or dots)."""
+    readable = "_".join(re.sub(r"[^A-Za-z0-9.-]+", "-", v).strip(".-")[:40] for v in group.values())
+    digest = hashlib.sha256(json.dumps(group, sort_keys=True).encode()).hexdigest()[:8]
+    return f"group={readable or 'x'}-{digest}"
 
 
 def report_html(folder) -> Path | None:

@@ -26,7 +26,6 @@ from monitors.slis.base import Context, SliValue
 from sigwatch.calibration import CalibrationError, latest_calibration, weighted_share
 from sigwatch.states import Verdict
 from sigwatch.stats import wilson_interval
-from sigwatch.store import to_epoch
 
 KINDS = ("precision", "recall", "f1")
 
@@ -198,12 +197,8 @@ def judged(ctx: Context, sli, start: datetime, end: datetime, at: datetime) -> S
             unknown=Verdict.INSUFFICIENT_LABELS, details={"labels": "judge", "reason": reason}
         )
     model, version = calibration.model, calibration.prompt_version
-    rows = ctx.store.execute(
-        "SELECT label, weight FROM judge_labels WHERE signal = ? AND purpose = 'monitoring'"
-        " AND model = ? AND prompt_version = ? AND predicted = ? AND label IS NOT NULL"
-        " AND event_time >= ? AND event_time < ? AND labeled_at <= ?",
-        (signal, model, version, sli.cls, to_epoch(start), to_epoch(end), to_epoch(at)),
-    ).fetchall()
+    sample = ctx.judge_labels(start, end, at).filter(pl.col("predicted") == sli.cls)
+    rows = list(zip(sample["label"].to_list(), sample["weight"].to_list(), strict=True))
     details = {"labels": "judge", "judge_model": model, "prompt_version": version,
                "kappa": calibration.kappa, "gold_items": calibration.n,
                "judged": len(rows)}  # fmt: skip

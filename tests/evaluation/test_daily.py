@@ -10,8 +10,10 @@ import hashlib
 import json
 import math
 import shutil
+from dataclasses import replace
 from datetime import datetime, timedelta
 
+import polars as pl
 import pytest
 from typer.testing import CliRunner
 
@@ -133,6 +135,16 @@ def test_self_consistency_catches_a_judge_that_follows_the_label_order(registry,
     assert run.consistency is not None and run.consistency <= 0.5  # 1/5 by chance
 
 
+def _calibrate(store: Store, rates: ClassRates) -> None:
+    """A calibration of the fake judge's prompt version with these rates, as of DAY."""
+    version = store.execute("SELECT DISTINCT prompt_version FROM judge_labels").fetchone()[0]
+    store.execute(
+        "INSERT INTO judge_calibrations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        ("content_type", "fake-judge", version, to_epoch(DAY), 200, 0, 0.8,
+         json.dumps({"review": rates.__dict__}), 0.0),
+    )  # fmt: skip
+
+
 def test_judged_precision_is_the_corrected_weighted_share(registry, day_data, server):
     signal = registry.get("content_type")
     slo = next(s for s in signal.slos if s.name == "review-precision-judged")
@@ -143,12 +155,7 @@ def test_judged_precision_is_the_corrected_weighted_share(registry, day_data, se
         assert before.unknown == "insufficient_labels"
         assert "not calibrated" in before.details["reason"]
         judge_day(store, _client(server), signal, day_data, DAY, calls=200, dollars=1.0, seed=4)
-        version = store.execute("SELECT DISTINCT prompt_version FROM judge_labels").fetchone()[0]
-        store.execute(
-            "INSERT INTO judge_calibrations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            ("content_type", "fake-judge", version, to_epoch(DAY), 200, 0, 0.8,
-             json.dumps({"review": rates.__dict__}), 0.0),
-        )  # fmt: skip
+        _calibrate(store, rates)
         value = quality.measure(ctx, slo, DAY, END, END)
         rows = store.execute(
             "SELECT label, weight FROM judge_labels WHERE purpose = 'monitoring'"
@@ -251,3 +258,51 @@ def test_the_daily_job_judges_yesterday_and_one_failing_signal_spares_the_others
         again = judge_yesterday(registry, day_data, settings, FixedClock(END), store)
     assert again["content_type"].reused == run.sampled  # no recalibration, no new labels
     assert content_type_calls() == calls
+
+
+def test_judge_labels_keep_where_each_prediction_was_served_and_group_by_language(
+    registry, day_data, server
+):
+
+    from monitors.groups import timeslice_groups
+    from sigwatch.model import Grouping
+
+    signal = registry.get("content_type")
+    slo = next(s for s in signal.slos if s.name == "review-precision-judged")
+    grouped = replace(slo, grouping=Grouping(("language",), top=2))
+    rates = ClassRates("review", tp=45, fn=5, tn=140, fp=10)
+    with Store.open(day_data / "sigwatch.db", clock=FixedClock(END)) as store:
+        judge_day(store, _client(server), signal, day_data, DAY, calls=300, dollars=1.0, seed=4)
+        _calibrate(store, rates)
+        labelled = pl.DataFrame(
+            store.execute(
+                "SELECT item_id, label, weight, predicted, language, community FROM judge_labels"
+                " WHERE purpose = 'monitoring' AND label IS NOT NULL"
+            ).fetchall(),
+            schema=["item_id", "label", "weight", "predicted", "language", "community"],
+            orient="row",
+        )
+        groups = timeslice_groups(Context(day_data, store, signal), grouped, END, END)
+    logs = served(day_data, signal, DAY, END).select("item_id", "language", "community")
+    where = labelled.join(logs, on="item_id", suffix="_served")
+    assert len(where) == len(labelled) > 0
+    for column in ("language", "community"):
+        assert where[column].to_list() == where[f"{column}_served"].to_list()
+    by_volume = (
+        labelled.group_by("language").len().sort(["len", "language"], descending=[True, False])
+    )
+    top = by_volume["language"].head(2).to_list()
+    assert [g.group["language"] for g in groups] == [*top, "(other)"]
+    for status in groups:
+        name = status.group["language"]
+        mine = labelled.filter(
+            ~pl.col("language").is_in(top) if name == "(other)" else pl.col("language") == name
+        ).filter(pl.col("predicted") == "review")
+        assert status.samples == len(mine)
+        if len(mine) < slo.sli.min_labels:
+            assert status.state == "insufficient_labels"
+            continue
+        weights = mine["weight"].to_numpy()
+        apparent = weights[mine["label"].to_numpy() == "review"].sum() / weights.sum()
+        assert status.value == pytest.approx(rogan_gladen(apparent, 0.9, 140 / 150))
+    assert groups[0].value is not None  # English has enough judged rows to be measured

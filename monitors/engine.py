@@ -175,8 +175,12 @@ class PolarsEngine:
             grouped = {by: pl.DataFrame(schema=grouped_schema(signal, by)) for by in by_columns}
             return Partials(_serving_table(None, signal, start, end), quality, grouped)
         # A long range streams (memory follows the aggregates); a run's few new buckets go
-        # through the in-memory engine, whose start-up is cheaper.
+        # through the in-memory engine, whose start-up is cheaper, from one read of the logs:
+        # each plan scanning them again would decode their row groups again (a day's file may
+        # be a few row groups, of which the new minutes are a sliver).
         long = end - start > STREAM_FROM
+        if not long:
+            logs = logs.collect().lazy()
         plans = [_counts(logs, signal, start)]
         plans += [_grouped_counts(logs, signal, start, by) for by in by_columns]
         if versions is not None:

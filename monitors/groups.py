@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 import polars as pl
@@ -36,6 +36,7 @@ from sigwatch.stats import newcombe_interval
 from sigwatch.store import SloStatus, to_epoch
 
 ALERTING = (SloState.BREACH, SloState.WARNING)
+DAY = timedelta(days=1)
 # The SLO row's state: the first of these any group is in.
 PRECEDENCE = (
     SloState.BREACH,
@@ -65,9 +66,15 @@ class GroupMatrix:
         np.add.at(self.good, (bucket + 1, column), good)
         np.add.at(self.total, (bucket + 1, column), total)
         self.good, self.total = self.good.cumsum(axis=0), self.total.cumsum(axis=0)
+        # a day read rolled up (a run's compact read) sits on its midnight's row: no window
+        # may start or end inside it
+        self.rolled = [(start_of, start_of + DAY) for start_of in ctx.rolled_days(grouping.by)]
 
     def sums(self, lo: datetime, hi: datetime) -> tuple[np.ndarray, np.ndarray]:
         """Good and total events of every group over ``[lo, hi)``."""
+        for t in (lo, hi):
+            if any(a < t < b for a, b in self.rolled):
+                raise ValueError(f"{t} falls inside a rolled-up day of the serving-by-group table")
         last = len(self.good) - 1
         a, b = (min(last, max(0, int((t - self.start) / BUCKET))) for t in (lo, hi))
         return self.good[b] - self.good[a], self.total[b] - self.total[a]

@@ -55,6 +55,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -162,6 +164,67 @@ def write_atomic(frame: pl.DataFrame, path: Path) -> None:
     tmp.replace(path)
 
 
+def stamp(path: Path) -> str | None:
+    """What identifies a file's content: a rewrite (``write_atomic``) changes it. None when
+    there is no file."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return f"{st.st_ino}-{st.st_mtime_ns}-{st.st_size}"
+
+
+class FileCache:
+    """The partial tables' files this process read or wrote, by path and ``stamp``: a run of
+    a long-lived scheduler (``sigwatch serve``) reads a window's days again every few minutes,
+    and all but today's are unchanged. A file changed by anyone since is read again; the
+    least recently used go past ``max_bytes``."""
+
+    def __init__(self, max_bytes: int = 128 * 2**20) -> None:
+        self.max_bytes = max_bytes
+        self._files: OrderedDict[Path, tuple[str, pl.DataFrame, int]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def read(self, path: Path) -> pl.DataFrame:
+        """The file's rows (FileNotFoundError when there is none)."""
+        now = stamp(path)
+        if now is None:
+            raise FileNotFoundError(path)
+        with self._lock:
+            found = self._files.get(path)
+            if found is not None and found[0] == now:
+                self._files.move_to_end(path)
+                return found[1]
+        frame = pl.read_parquet(path)
+        self._keep(path, now, frame)
+        return frame
+
+    def write(self, frame: pl.DataFrame, path: Path) -> None:
+        """``write_atomic``, keeping the rows as the file's."""
+        write_atomic(frame, path)
+        now = stamp(path)
+        if now is not None:
+            self._keep(path, now, frame)
+
+    def _keep(self, path: Path, now: str, frame: pl.DataFrame) -> None:
+        size = frame.estimated_size()
+        with self._lock:
+            old = self._files.pop(path, None)
+            if old is not None:
+                self._bytes -= old[2]
+            if size > self.max_bytes:
+                return
+            self._files[path] = (now, frame, size)
+            self._bytes += size
+            while self._bytes > self.max_bytes:
+                _, (_, _, dropped) = self._files.popitem(last=False)
+                self._bytes -= dropped
+
+
+FILES = FileCache()
+
+
 def _midnight(day: date, like: datetime, days: int = 0) -> datetime:
     return datetime.combine(day + timedelta(days=days), datetime.min.time(), like.tzinfo)
 
@@ -170,6 +233,26 @@ def known_at(table: pl.DataFrame, at: datetime) -> pl.DataFrame:
     """The quality rows whose label is the item's latest known at ``at``."""
     return table.filter(
         (pl.col("known") <= at) & (pl.col("until").is_null() | (pl.col("until") > at))
+    )
+
+
+def _conform(frames: list[pl.DataFrame], schema: pl.Schema) -> pl.DataFrame:
+    """Stored files' rows with ``schema``'s columns: a column missing from a file (written
+    before it was added) is null, one no longer in the schema is left out."""
+    if not frames:
+        return pl.DataFrame(schema=schema)
+    if all(frame.schema == schema for frame in frames):
+        return pl.concat(frames, rechunk=False)
+    return pl.concat(
+        [
+            frame.select(
+                [
+                    pl.col(c).cast(t) if c in frame.columns else pl.lit(None, t).alias(c)
+                    for c, t in schema.items()
+                ]
+            )
+            for frame in frames
+        ]
     )
 
 
@@ -215,21 +298,71 @@ class Tables:
             lo, hi = max(start, _midnight(day, start)), min(end, _midnight(day, start, 1))
             rows = by_day.get(day, table.clear())
             path = self._file(signal, day)
-            if path.exists():
-                kept = pl.read_parquet(path).filter(
-                    ~pl.col("bucket").is_between(lo, hi, closed="left")
-                )
+            exists = path.exists()
+            if exists:
+                kept = FILES.read(path).filter(~pl.col("bucket").is_between(lo, hi, closed="left"))
                 if not kept.is_empty():
                     rows = pl.concat([kept, rows.select(kept.columns)]).sort("bucket")
-            if not rows.is_empty() or path.exists():
-                write_atomic(rows, path)
+            if not rows.is_empty() or exists:
+                FILES.write(rows, path)
                 written[day] = rows
-        if written:
-            self._written(signal, written)
         return written
 
-    def _written(self, signal: str, days: dict[date, pl.DataFrame]) -> None:
-        """Called with the days ``write`` stored (each day's rows as stored)."""
+    def _rollup(self, stored: pl.DataFrame) -> pl.DataFrame:
+        """Each day of ``stored`` summed into a row (per group) at its midnight."""
+        raise NotImplementedError(f"{type(self).__name__} does not roll up")
+
+    def _read_compact(
+        self, signal: str, schema: pl.Schema, start: datetime, end: datetime, fine: set[date]
+    ) -> tuple[pl.DataFrame, set[date]]:
+        """The buckets of ``[start, end)`` with each full day not in ``fine`` as its rollup:
+        a 28-day window is a few days of buckets and a row (per group) for each other day,
+        however long the tables are. Returns the table and the days it holds rolled up; a sum
+        between two times on bucket boundaries outside those days equals the sum over the
+        buckets.
+
+        The rollups are a cache kept in ``days.parquet``: each row carries the ``stamp`` of
+        the day file it summed (inode, modification time and size), and a day whose file has
+        changed since, or was never rolled up, is summed from its buckets here and kept. So
+        writing (every run appends to today's file) never pays for it, and a day is summed
+        once after its last change."""
+        whole = {
+            d
+            for d in days_touched(start, end)
+            if d not in fine and _midnight(d, start) >= start and _midnight(d, start, 1) <= end
+        }
+        stamps = {d: now for d in whole if (now := stamp(self._file(signal, d))) is not None}
+        path = self.folder(signal) / "days.parquet"
+        cached = pl.DataFrame(schema={**schema, "stamp": pl.Utf8()})
+        if stamps and path.exists():
+            kept = FILES.read(path)
+            if kept.schema == cached.schema:
+                cached = kept
+        current = pl.DataFrame(
+            {"day": list(stamps), "stamp": list(stamps.values())},
+            schema={"day": pl.Date(), "stamp": pl.Utf8()},
+        )
+        fresh = cached.join(
+            current, left_on=[pl.col("bucket").dt.date(), "stamp"], right_on=["day", "stamp"]
+        ).select(cached.columns)
+        stale = set(stamps) - set(fresh["bucket"].dt.date().to_list())
+        if stale:
+            summed = self._rollup(self._days(signal, schema, sorted(stale)))
+            day = pl.col("bucket").dt.date()
+            summed = summed.with_columns(
+                day.replace_strict(stamps, return_dtype=pl.Utf8).alias("stamp")
+            ).select(cached.columns)
+            fresh = pl.concat([fresh, summed])
+            kept = cached.filter(~day.is_in(sorted(stale)))
+            FILES.write(pl.concat([kept, summed]).sort("bucket"), path)
+        compacted = set(stamps)
+        buckets = Tables.read(self, signal, schema, start, end, skip=compacted)
+        table = pl.concat([fresh.select(buckets.columns), buckets]).sort("bucket")
+        return table, compacted
+
+    def _days(self, signal: str, schema: pl.Schema, days: list[date]) -> pl.DataFrame:
+        """Every stored row of these days."""
+        return _conform([FILES.read(self._file(signal, d)) for d in days], schema)
 
     def read(
         self,
@@ -243,14 +376,14 @@ class Tables:
         (the files of the days in ``skip`` are not read)."""
         wanted = {f"date={day}" for day in days_touched(start, end) if day not in skip}
         files = [path for path in self.days(signal) if path.stem in wanted]
-        if not files:
-            return pl.DataFrame(schema=schema)
-        return (
-            pl.scan_parquet(files, extra_columns="ignore", missing_columns="insert")
-            .filter(pl.col("bucket").is_between(start, end, closed="left"))
-            .select([pl.col(c).cast(t) for c, t in schema.items()])
-            .collect()
-        )
+        frames = []
+        for path in files:
+            try:
+                frames.append(FILES.read(path))
+            except FileNotFoundError:  # replaced or removed since listed
+                continue
+        table = _conform(frames, schema)
+        return table.filter(pl.col("bucket").is_between(start, end, closed="left"))
 
 
 class ServingTables(Tables):
@@ -269,13 +402,11 @@ class ServingTables(Tables):
             schema = pl.Schema({c: schema[c] for c in columns})
         return super().read(signal.name, schema, start, end)
 
-    def _written(self, signal: str, days: dict[date, pl.DataFrame]) -> None:
-        """``days.parquet``: a row per stored day, its buckets summed (bucket = midnight; a
-        source error stays on the day's buckets, whose latency and cost the source left at
-        zero). A window's full days are read from here (``read_compact``)."""
-        stored = pl.concat([rows for rows in days.values() if len(rows)])
+    def _rollup(self, stored: pl.DataFrame) -> pl.DataFrame:
+        """A day's buckets summed; a source error stays on the day's buckets, whose latency
+        and cost the source left at zero."""
         numeric = [c for c, t in stored.schema.items() if t.is_numeric()]
-        rows = (
+        return (
             stored.group_by(pl.col("bucket").dt.truncate("1d"), maintain_order=True)
             .agg(
                 *[pl.col(c).sum() for c in numeric],
@@ -284,37 +415,12 @@ class ServingTables(Tables):
             )
             .select(stored.columns)
         )
-        path = self.folder(signal) / "days.parquet"
-        if path.exists():
-            kept = pl.read_parquet(path)
-            if kept.columns == rows.columns:
-                rows = pl.concat(
-                    [kept.filter(~pl.col("bucket").is_in(rows["bucket"].implode())), rows]
-                )
-        write_atomic(rows.sort("bucket"), path)
 
     def read_compact(
         self, signal: Signal, start: datetime, end: datetime, fine: set[date]
     ) -> tuple[pl.DataFrame, set[date]]:
-        """The buckets of ``[start, end)`` with each full day not in ``fine`` as one row (its
-        rollup): a 28-day window is a few days of buckets and a row per other day, however
-        long the tables are. Returns the table and the days it holds as one row each; a sum
-        between two times on bucket boundaries outside those days equals the sum over the
-        buckets."""
-        schema = serving_schema(signal)
-        whole = {
-            d
-            for d in days_touched(start, end)
-            if d not in fine and _midnight(d, start) >= start and _midnight(d, start, 1) <= end
-        }
-        rolled = pl.DataFrame(schema=schema)
-        path = self.folder(signal.name) / "days.parquet"
-        if whole and path.exists() and pl.read_parquet_schema(path) == dict(schema):
-            rolled = pl.read_parquet(path).filter(pl.col("bucket").dt.date().is_in(list(whole)))
-        compacted = set(rolled["bucket"].dt.date().to_list())
-        buckets = Tables.read(self, signal.name, schema, start, end, skip=compacted)
-        table = pl.concat([rolled.select(buckets.columns), buckets]).sort("bucket")
-        return table, compacted
+        """``[start, end)`` with its full days outside ``fine`` a row each (``_read_compact``)."""
+        return self._read_compact(signal.name, serving_schema(signal), start, end, fine)
 
     def end(self, signal: Signal, source: str) -> datetime | None:
         """The end of the latest stored bucket (where the next computation starts); None when
@@ -323,17 +429,18 @@ class ServingTables(Tables):
         days = self.days(signal.name)
         if not days:
             return None
-        stored = pl.read_parquet_schema(days[-1])
-        if stored != dict(serving_schema(signal)):
+        stored = FILES.read(days[-1])
+        if stored.schema != serving_schema(signal):
             return None
-        latest = pl.read_parquet(days[-1], columns=["bucket", "source"]).tail(1)
+        latest = stored.select("bucket", "source").tail(1)
         if latest.is_empty() or latest["source"][0] != source:
             return None
         return latest["bucket"][0] + BUCKET
 
 
 class GroupedTables(Tables):
-    """The serving-by-group tables of one ``group_by`` in a data folder."""
+    """The serving-by-group tables of one ``group_by`` in a data folder: a row per bucket and
+    group with events."""
 
     def __init__(self, data_dir: Path, by: tuple[str, ...]) -> None:
         super().__init__(data_dir, "serving-by-" + "+".join(by))
@@ -344,15 +451,34 @@ class GroupedTables(Tables):
     ) -> pl.DataFrame:
         return super().read(signal.name, grouped_schema(signal, self.by), start, end)
 
+    def _rollup(self, stored: pl.DataFrame) -> pl.DataFrame:
+        """A day's rows summed per group."""
+        numeric = [c for c, t in stored.schema.items() if t.is_numeric()]
+        return (
+            stored.group_by(pl.col("bucket").dt.truncate("1d"), *self.by, maintain_order=True)
+            .agg(pl.col(numeric).sum())
+            .select(stored.columns)
+            .sort("bucket", *self.by)
+        )
+
+    def read_compact(
+        self, signal: Signal, start: datetime, end: datetime, fine: set[date]
+    ) -> tuple[pl.DataFrame, set[date]]:
+        """``[start, end)`` with its full days outside ``fine`` a row per group each
+        (``_read_compact``)."""
+        schema = grouped_schema(signal, self.by)
+        return self._read_compact(signal.name, schema, start, end, fine)
+
     def end(self, signal: Signal) -> datetime | None:
         """The end of the latest stored bucket; None when nothing is stored or the columns
         changed since (then every bucket is computed again)."""
         days = self.days(signal.name)
-        if not days or pl.read_parquet_schema(days[-1]) != dict(grouped_schema(signal, self.by)):
+        stored = FILES.read(days[-1]) if days else None
+        if stored is None or stored.schema != grouped_schema(signal, self.by):
             return None
         # Only buckets with rows are stored: after a quiet spell this is earlier than where the
         # computation ended, and those buckets are computed again (no harm: it is idempotent).
-        latest = pl.read_parquet(days[-1], columns=["bucket"])["bucket"].max()
+        latest = stored["bucket"].max()
         return latest + BUCKET if latest is not None else None
 
 

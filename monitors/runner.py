@@ -27,12 +27,12 @@ from monitors.evaluate import (
 from monitors.groups import evaluate_grouped
 from monitors.partials import (
     BUCKET,
+    FILES,
     RECOMPUTE,
     GroupedTables,
     QualityTables,
     ServingTables,
     groupings,
-    write_atomic,
 )
 from monitors.slis.base import Context
 from monitors.sources import LogsSource, ServingSource
@@ -233,9 +233,9 @@ class Monitor:
             if state is None or state.labels != fingerprint or not path.exists():
                 versions = label_versions(self.data_dir, signal)
                 path.parent.mkdir(parents=True, exist_ok=True)
-                write_atomic(versions, path)
+                FILES.write(versions, path)
             else:
-                versions = pl.read_parquet(path)
+                versions = FILES.read(path)
             if state is None:
                 starts.append(self._first_bucket(signal, end))
             else:

@@ -121,9 +121,7 @@ class Context:
         def serving(lo: datetime, hi: datetime, fine: set[date]):
             if not self.compact:
                 return tables.read(self.signal, lo, hi), set()
-            # the days the burn-rate windows end in stay in buckets: only older days are rolled up
-            recent = set(days_touched(hi - max(WINDOWS), hi + BUCKET))
-            return tables.read_compact(self.signal, lo, hi, fine | recent)
+            return tables.read_compact(self.signal, lo, hi, fine | self._recent(hi))
 
         self._serving = _Cached(serving)
         self._quality = _Cached(lambda lo, hi, fine: (quality.read(self.signal, lo, hi), set()))
@@ -143,7 +141,7 @@ class Context:
         self, by: tuple[str, ...], group: dict[str, str], start: datetime, end: datetime
     ) -> datetime | None:
         """The first bucket of ``[start, end)`` with events of ``group`` (None without any)."""
-        rows = self.grouped(by, start, end)
+        rows = GroupedTables(self.data_dir, by).read(self.signal, start, end)  # every bucket
         mine = rows.filter(
             pl.all_horizontal([pl.col(c) == group.get(c) for c in by]) & (pl.col("total") > 0)
         )
@@ -152,10 +150,24 @@ class Context:
     def _grouped_cache(self, by: tuple[str, ...]) -> _Cached:
         if by not in self._grouped:
             tables = GroupedTables(self.data_dir, by)
-            self._grouped[by] = _Cached(
-                lambda lo, hi, fine: (tables.read(self.signal, lo, hi), set())
-            )
+
+            def read(lo: datetime, hi: datetime, fine: set[date]):
+                if not self.compact:
+                    return tables.read(self.signal, lo, hi), set()
+                return tables.read_compact(self.signal, lo, hi, fine | self._recent(hi))
+
+            self._grouped[by] = _Cached(read)
         return self._grouped[by]
+
+    def rolled_days(self, by: tuple[str, ...]) -> list[datetime]:
+        """The midnights of the days the serving-by-group table of ``by`` holds rolled up."""
+        return self._grouped_cache(by).compacted_starts()
+
+    @staticmethod
+    def _recent(hi: datetime) -> set[date]:
+        """The days the burn-rate windows ending at ``hi`` touch: kept in buckets by a
+        compact read (only older days are rolled up)."""
+        return set(days_touched(hi - max(WINDOWS), hi + BUCKET))
 
     def serving(self, start: datetime, end: datetime) -> pl.DataFrame:
         """The serving table's buckets starting in ``[start, end)``; for a group, its rows of

@@ -100,3 +100,35 @@ def test_a_day_with_no_stored_buckets_reads_as_an_empty_table(signal, tmp_path):
     table = ServingTables(tmp_path).read(signal, DAY, DAY + timedelta(days=1))
     assert table.is_empty() and table.schema == serving_schema(signal)
     assert ServingTables(tmp_path).end(signal, "logs") is None
+
+
+def test_the_file_cache_reads_a_file_again_once_anyone_changed_it(tmp_path):
+    from monitors.partials import FileCache, write_atomic
+
+    cache = FileCache(max_bytes=10_000)
+    path = tmp_path / "date=2026-11-20.parquet"
+    mine = pl.DataFrame({"n": [1, 2, 3]})
+    cache.write(mine, path)
+    assert cache.read(path) is mine  # what this process wrote is not read back
+    # another process rewrites the file: the next read sees its rows
+    write_atomic(pl.DataFrame({"n": [7]}), path)
+    assert cache.read(path)["n"].to_list() == [7]
+    assert cache.read(path) is cache.read(path)  # and keeps them while the file stays
+    path.unlink()
+    with pytest.raises(FileNotFoundError):
+        cache.read(path)
+
+
+def test_the_file_cache_forgets_the_least_recently_used_past_its_size(tmp_path):
+    from monitors.partials import FileCache
+
+    big = pl.DataFrame({"n": list(range(500))})  # 4,000 bytes
+    cache = FileCache(max_bytes=9_000)
+    paths = [tmp_path / f"{k}.parquet" for k in range(3)]
+    for path in paths[:2]:
+        cache.write(big, path)
+    cache.read(paths[0])  # the first is now the most recently used
+    cache.write(big, paths[2])
+    assert cache.read(paths[0]) is big and cache.read(paths[2]) is big
+    assert cache.read(paths[1]) is not big  # forgotten, read from its file
+    assert cache.read(paths[1]).equals(big)

@@ -1,5 +1,6 @@
-"""Day rollups of the serving table: a run reads the full days of a long window as one row
-each, and every status it computes equals the one computed from the buckets."""
+"""Day rollups of the serving tables: a run reads the full days of a long window as one row
+each (per group), and every status it computes equals the one computed from the buckets. The
+rollups are a cache of the day files, summed on first read and again after a day changes."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import pytest
 
 from monitors.engine import buckets
 from monitors.evaluate import occurrence_series, occurrence_status
-from monitors.partials import ServingTables, serving_schema
+from monitors.groups import GroupMatrix, evaluate_grouped
+from monitors.partials import GroupedTables, ServingTables, grouped_schema, serving_schema
 from monitors.slis.base import Context
 from sigwatch.clock import FixedClock
 from sigwatch.model import Budgeting
@@ -50,7 +52,8 @@ def test_statuses_from_rolled_up_days_equal_those_from_buckets(registry, tmp_pat
     signal = registry.get("content_type")
     table = _table(signal)
     ServingTables(tmp_path).write(signal.name, table)
-    assert (tmp_path / "partials" / "serving" / "signal=content_type" / "days.parquet").exists()
+    days = tmp_path / "partials" / "serving" / "signal=content_type" / "days.parquet"
+    assert not days.exists()  # writing does not sum days: the first compact read does
     with Store.open(tmp_path / "s.db", clock=FixedClock(END)) as store:
         full = Context(tmp_path, store, signal)
         full.prime(START, END + timedelta(hours=3), table)
@@ -71,6 +74,7 @@ def test_statuses_from_rolled_up_days_equal_those_from_buckets(registry, tmp_pat
                 compared += 1
         assert compared >= 4
         assert compact._serving.compacted, "the long window was read with rolled-up days"
+        assert days.exists()
         assert len(compact._serving.table) < len(table) / 3
         # a slice starting inside a rolled-up day reads that day in buckets again: still exact
         odd = END - timedelta(days=8, minutes=35)
@@ -96,7 +100,81 @@ def test_rewriting_a_day_updates_its_rollup(registry, tmp_path):
     recount = table.filter(pl.col("bucket").dt.date() == day.date()).with_columns(
         pl.lit(1, pl.Int64).alias("total")
     )
+    before, _ = tables.read_compact(signal, START, END, set())  # sums every day and keeps it
     tables.write(signal.name, recount)
     rolled, compacted = tables.read_compact(signal, START, END, set())
     assert day.date() in compacted
     assert rolled.filter(pl.col("bucket") == day)["total"].to_list() == [288]
+    assert before.filter(pl.col("bucket") == day)["total"].item() > 288
+    # the other days came from the kept rollups: the same rows as the first read
+    others = pl.col("bucket") != day
+    assert rolled.filter(others).equals(before.filter(others))
+    kept = pl.read_parquet(tables.folder(signal.name) / "days.parquet")
+    assert kept.filter(pl.col("bucket") == day)["total"].to_list() == [288]
+
+
+def test_the_rollup_cache_sums_a_day_again_only_when_its_file_changed(registry, tmp_path):
+    signal = registry.get("content_type")
+    tables = ServingTables(tmp_path)
+    tables.write(signal.name, _table(signal))
+    tables.read_compact(signal, START, END, set())
+    days = tables.folder(signal.name) / "days.parquet"
+    first = days.stat().st_mtime_ns
+    tables.read_compact(signal, START, END, set())
+    assert days.stat().st_mtime_ns == first  # nothing changed: nothing summed or written
+    # a day file replaced by another process with the same rows is summed again (new stamp)
+    day = tables.days(signal.name)[3]
+    pl.read_parquet(day).write_parquet(day.with_name("tmp.parquet"))
+    day.with_name("tmp.parquet").replace(day)
+    table, _ = tables.read_compact(signal, START, END, set())
+    assert days.stat().st_mtime_ns != first
+    full = tables.read(signal, START, END)
+    numeric = pl.selectors.numeric()
+    assert table.select(numeric.sum()).equals(full.select(numeric.sum()))
+
+
+def _grouped(signal, by: tuple[str, ...]) -> pl.DataFrame:
+    """The serving table's twelve days spread over four communities (one joins late), as the
+    serving-by-group table keeps them: rows only where a group had events."""
+    table = _table(signal).drop("source", "source_error", *pl.selectors.expand_selector(
+        _table(signal), pl.selectors.starts_with("hist_")))  # fmt: skip
+    rng = np.random.default_rng(9)
+    parts = []
+    for k, community in enumerate(("cars", "movies", "headphones", "late")):
+        rows = table.with_columns(pl.lit(community).alias(by[0]))
+        if community == "late":
+            rows = rows.filter(pl.col("bucket") >= END - timedelta(days=2))
+        keep = rng.random(len(rows)) < (0.9 - 0.2 * k)
+        parts.append(rows.filter(pl.Series(keep)))
+    return pl.concat(parts).select(grouped_schema(signal, by).names()).sort("bucket", *by)
+
+
+def test_group_statuses_from_rolled_up_days_equal_those_from_buckets(registry, tmp_path):
+    signal = registry.get("content_type")
+    slo = signal.slo("coverage-by-community")
+    table = _grouped(signal, slo.grouping.by)
+    tables = GroupedTables(tmp_path, slo.grouping.by)
+    tables.write(signal.name, table)
+    with Store.open(tmp_path / "s.db", clock=FixedClock(END)) as store:
+        for at in (END, END - timedelta(days=2, minutes=5)):
+            compact = Context(tmp_path, store, signal, compact=True)  # a run at one time
+            full = Context(tmp_path, store, signal)
+            [(got, got_groups)] = evaluate_grouped(compact, slo, [at], END)
+            [(want, want_groups)] = evaluate_grouped(full, slo, [at], END)
+            assert got == want and got_groups == want_groups
+            late = {"late"} if at == END else set()  # it joins two days before END
+            assert {g.group["community"] for g in got_groups} == {
+                "cars",
+                "movies",
+                "headphones",
+            } | late
+            assert compact.rolled_days(slo.grouping.by), "older days were read rolled up"
+            assert (
+                len(compact.grouped(slo.grouping.by, at - timedelta(days=28), at)) < len(table) / 2
+            )
+        # a sum over the matrix starting inside a rolled-up day is refused, not wrong
+        compact = Context(tmp_path, store, signal, compact=True)
+        lo = END - slo.objective.window
+        matrix = GroupMatrix(slo, compact, compact.grouped(slo.grouping.by, lo, END), lo, END)
+        with pytest.raises(ValueError, match="inside a rolled-up day"):
+            matrix.sums(END - timedelta(days=9, minutes=5), END)

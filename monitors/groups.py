@@ -11,8 +11,9 @@ Which groups: at each evaluation time, the ``top`` N by volume over the SLO wind
 labelled predictions for labelled kinds), the rest pooled as ``(other)``; or ``only`` the values
 listed (a value with no events is ``no_data``). A group of a kind without labels (occurrences,
 cost, drift) with fewer than ``min_events`` events over the window is ``insufficient_data`` and
-never fires: a burn rate of a community with 12 posts is noise. Labelled kinds use their SLI's
-``min_labels`` per slice.
+never fires: a burn rate of a community with 12 posts is noise. An occurrence group with no
+events over the last ``GONE_AFTER`` is ``no_data`` and does not set the SLO row's budget.
+Labelled kinds use their SLI's ``min_labels`` per slice.
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ from sigwatch.store import SloStatus, to_epoch
 
 ALERTING = (SloState.BREACH, SloState.WARNING)
 DAY = timedelta(days=1)
+# An occurrence group with no events over the longest alerting window is ``no_data``: a canary
+# version retired days ago keeps its spent budget in its own row, but no longer sets the SLO's.
+GONE_AFTER = max(WINDOWS)
 # The SLO row's state: the first of these any group is in.
 PRECEDENCE = (
     SloState.BREACH,
@@ -50,7 +54,8 @@ PRECEDENCE = (
 
 class GroupMatrix:
     """One grouped occurrence SLO's good and total events per bucket and group over
-    ``[start, end)``, cumulative along time: a window's sums for every group are two rows."""
+    ``[start, end)``, cumulative along time: a window's sums for every group are two rows
+    found by bisection."""
 
     def __init__(
         self, slo: SLO, ctx: Context, table: pl.DataFrame, start: datetime, end: datetime
@@ -58,13 +63,16 @@ class GroupMatrix:
         grouping = slo.grouping
         assert grouping is not None
         self.start, self.by = start, grouping.by
-        rows = int((end - start) / BUCKET)
         good, total = slis.module(slo.sli.kind).good_total(slo.sli, ctx.signal, table)
         self.groups, bucket, column = _layout(table, grouping.by, start)
-        shape = (rows + 1, max(1, len(self.groups)))
+        # a row per bucket that has events (a rolled-up day is one), not per bucket of the
+        # range: a run's 28 days read compact are about 900 rows, whatever the group count
+        self.steps = np.unique(bucket)
+        row = np.searchsorted(self.steps, bucket)
+        shape = (len(self.steps) + 1, max(1, len(self.groups)))
         self.good, self.total = np.zeros(shape), np.zeros(shape)
-        np.add.at(self.good, (bucket + 1, column), good)
-        np.add.at(self.total, (bucket + 1, column), total)
+        np.add.at(self.good, (row + 1, column), good)
+        np.add.at(self.total, (row + 1, column), total)
         self.good, self.total = self.good.cumsum(axis=0), self.total.cumsum(axis=0)
         # a day read rolled up (a run's compact read) sits on its midnight's row: no window
         # may start or end inside it
@@ -75,8 +83,8 @@ class GroupMatrix:
         for t in (lo, hi):
             if any(a < t < b for a, b in self.rolled):
                 raise ValueError(f"{t} falls inside a rolled-up day of the serving-by-group table")
-        last = len(self.good) - 1
-        a, b = (min(last, max(0, int((t - self.start) / BUCKET))) for t in (lo, hi))
+        # the rows of buckets before lo, and before hi
+        a, b = np.searchsorted(self.steps, [(t - self.start) // BUCKET for t in (lo, hi)])
         return self.good[b] - self.good[a], self.total[b] - self.total[a]
 
 
@@ -124,7 +132,7 @@ def occurrence_groups(
         mine = {w: (float(g[columns].sum()), float(t[columns].sum())) for w, (g, t) in sums.items()}
         rates, counts = window_rates(mine, objective)
         fired: list[Fired] = []
-        if total == 0:
+        if total == 0 or mine[GONE_AFTER][1] == 0:  # none, or none lately: a retired canary
             state = SloState.NO_DATA
         elif total < grouping.min_events:
             state = SloState.INSUFFICIENT_DATA
@@ -240,7 +248,11 @@ def summary(slo: SLO, groups: list[SloStatus], at: datetime, evaluated_at: datet
         key=lambda g: (PRECEDENCE.index(g.state), -_burn(g)),
     )
     judged = sorted(
-        (g for g in groups if g.budget_remaining is not None and g.state not in ALERTING),
+        (
+            g
+            for g in groups
+            if g.budget_remaining is not None and g.state not in (*ALERTING, SloState.NO_DATA)
+        ),
         key=lambda g: g.budget_remaining,
     )
     worst = (alerting or judged or groups or [None])[0]

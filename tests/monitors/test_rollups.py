@@ -178,3 +178,31 @@ def test_group_statuses_from_rolled_up_days_equal_those_from_buckets(registry, t
         matrix = GroupMatrix(slo, compact, compact.grouped(slo.grouping.by, lo, END), lo, END)
         with pytest.raises(ValueError, match="inside a rolled-up day"):
             matrix.sums(END - timedelta(days=9, minutes=5), END)
+        # a row per bucket read (a rolled-up day is one), not per 5 minutes of the 28 days
+        assert len(matrix.good) == len(matrix.steps) + 1 < 28 * 288 / 4
+
+
+def test_a_group_silent_for_three_days_is_no_data_and_does_not_set_the_slos_budget(
+    registry, tmp_path
+):
+    """A canary version retired four days ago: its budget, spent while it served, stays in
+    its own row; the SLO's row is the worst group still serving."""
+    signal = registry.get("content_type")
+    slo = signal.slo("coverage-by-community")
+    table = _grouped(signal, slo.grouping.by)
+    retired = table.filter(
+        pl.col("community") == "cars", pl.col("bucket") < END - timedelta(days=4)
+    ).with_columns(
+        pl.lit("retired").alias("community"), pl.lit(0, pl.Int64).alias("served")
+    )  # every event bad
+    GroupedTables(tmp_path, slo.grouping.by).write(signal.name, pl.concat([table, retired]))
+    with Store.open(tmp_path / "s.db", clock=FixedClock(END)) as store:
+        ctx = Context(tmp_path, store, signal, compact=True)
+        [(row, groups)] = evaluate_grouped(ctx, slo, [END], END)
+    got = {g.group["community"]: g for g in groups}
+    assert got["retired"].state == "no_data" and got["retired"].budget_remaining < 0
+    assert not got["retired"].fired
+    worst = row.details["worst"]["community"]
+    assert worst != "retired" and row.budget_remaining == got[worst].budget_remaining
+    assert "retired" not in [a["group"]["community"] for a in row.details["alerting"]]
+    assert row.details["groups"]["no_data"] == 1

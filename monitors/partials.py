@@ -68,6 +68,7 @@ from monitors.logs import days_touched
 from sigwatch.model import DIMENSIONS, Budgeting, LatencySLI, Signal
 
 BUCKET = timedelta(minutes=5)
+KEEP_WRITES_UP_TO = timedelta(hours=6)  # a write this short is a run's: its files are kept
 RECOMPUTE = 3 * BUCKET  # the last buckets are recounted each run, for logs written late
 # Latency histogram: bin k holds latencies in [10^(k/20), 10^((k+1)/20)) ms (12% wide), 0..5 s.
 BINS_PER_DECADE = 20
@@ -186,8 +187,9 @@ class FileCache:
         self._bytes = 0
         self._lock = threading.Lock()
 
-    def read(self, path: Path) -> pl.DataFrame:
-        """The file's rows (FileNotFoundError when there is none)."""
+    def read(self, path: Path, keep: bool = True) -> pl.DataFrame:
+        """The file's rows (FileNotFoundError when there is none), kept for the next read
+        when ``keep`` (a backfill, reading each day once, does not)."""
         now = stamp(path)
         if now is None:
             raise FileNotFoundError(path)
@@ -197,22 +199,30 @@ class FileCache:
                 self._files.move_to_end(path)
                 return found[1]
         frame = pl.read_parquet(path)
-        self._keep(path, now, frame)
+        if keep:
+            self._keep(path, now, frame)
         return frame
 
-    def write(self, frame: pl.DataFrame, path: Path) -> None:
-        """``write_atomic``, keeping the rows as the file's."""
+    def write(self, frame: pl.DataFrame, path: Path, keep: bool = True) -> None:
+        """``write_atomic``, keeping the rows as the file's (``keep``), or forgetting the file
+        (a backfill writes every day once: keeping them would only grow the process)."""
         write_atomic(frame, path)
         now = stamp(path)
-        if now is not None:
+        if now is not None and keep:
             self._keep(path, now, frame)
+        else:
+            self.forget(path)
 
-    def _keep(self, path: Path, now: str, frame: pl.DataFrame) -> None:
-        size = frame.estimated_size()
+    def forget(self, path: Path) -> None:
         with self._lock:
             old = self._files.pop(path, None)
             if old is not None:
                 self._bytes -= old[2]
+
+    def _keep(self, path: Path, now: str, frame: pl.DataFrame) -> None:
+        size = frame.estimated_size()
+        self.forget(path)
+        with self._lock:
             if size > self.max_bytes:
                 return
             self._files[path] = (now, frame, size)
@@ -278,15 +288,20 @@ class Tables:
         table: pl.DataFrame,
         start: datetime | None = None,
         end: datetime | None = None,
+        keep: bool | None = None,
     ) -> dict[date, pl.DataFrame]:
         """Store ``table`` as the rows of the buckets ``[start, end)`` (by default: from its
         first bucket to the end of its last), replacing whatever was stored for them (a
-        recomputed bucket with no rows left is emptied). Returns each day's rows as stored."""
+        recomputed bucket with no rows left is emptied). Returns each day's rows as stored.
+        The process keeps the files written in memory (``FILES``) when ``keep``, by default
+        when the span is a run's few new buckets, not a backfill's days."""
         written: dict[date, pl.DataFrame] = {}
         if start is None or end is None:
             if table.is_empty():
                 return written
             start, end = table["bucket"].min(), table["bucket"].max() + BUCKET
+        if keep is None:
+            keep = end - start <= KEEP_WRITES_UP_TO
         self.folder(signal).mkdir(parents=True, exist_ok=True)
         by_day = {
             key[0]: rows
@@ -304,7 +319,7 @@ class Tables:
                 if not kept.is_empty():
                     rows = pl.concat([kept, rows.select(kept.columns)]).sort("bucket")
             if not rows.is_empty() or exists:
-                FILES.write(rows, path)
+                FILES.write(rows, path, keep)
                 written[day] = rows
         return written
 
@@ -371,15 +386,17 @@ class Tables:
         start: datetime,
         end: datetime,
         skip: set[date] = frozenset(),
+        keep: bool = True,
     ) -> pl.DataFrame:
         """Stored rows of the buckets of ``[start, end)``, by bucket, with ``schema``'s columns
-        (the files of the days in ``skip`` are not read)."""
+        (the files of the days in ``skip`` are not read; those read are kept in memory for
+        the next read when ``keep``)."""
         wanted = {f"date={day}" for day in days_touched(start, end) if day not in skip}
         files = [path for path in self.days(signal) if path.stem in wanted]
         frames = []
         for path in files:
             try:
-                frames.append(FILES.read(path))
+                frames.append(FILES.read(path, keep))
             except FileNotFoundError:  # replaced or removed since listed
                 continue
         table = _conform(frames, schema)
@@ -393,14 +410,19 @@ class ServingTables(Tables):
         super().__init__(data_dir, "serving")
 
     def read(  # type: ignore[override]
-        self, signal: Signal, start: datetime, end: datetime, columns: list[str] | None = None
+        self,
+        signal: Signal,
+        start: datetime,
+        end: datetime,
+        columns: list[str] | None = None,
+        keep: bool = True,
     ) -> pl.DataFrame:
         """Stored buckets of ``[start, end)``, oldest first, with this signal's schema (only
         ``columns`` of it when given: a reader that only counts skips the histogram)."""
         schema = serving_schema(signal)
         if columns is not None:
             schema = pl.Schema({c: schema[c] for c in columns})
-        return super().read(signal.name, schema, start, end)
+        return super().read(signal.name, schema, start, end, keep=keep)
 
     def _rollup(self, stored: pl.DataFrame) -> pl.DataFrame:
         """A day's buckets summed; a source error stays on the day's buckets, whose latency
@@ -447,9 +469,9 @@ class GroupedTables(Tables):
         self.by = by
 
     def read(  # type: ignore[override]
-        self, signal: Signal, start: datetime, end: datetime
+        self, signal: Signal, start: datetime, end: datetime, keep: bool = True
     ) -> pl.DataFrame:
-        return super().read(signal.name, grouped_schema(signal, self.by), start, end)
+        return super().read(signal.name, grouped_schema(signal, self.by), start, end, keep=keep)
 
     def _rollup(self, stored: pl.DataFrame) -> pl.DataFrame:
         """A day's rows summed per group."""
@@ -500,9 +522,9 @@ class QualityTables(Tables):
         super().__init__(data_dir, "quality")
 
     def read(  # type: ignore[override]
-        self, signal: Signal, start: datetime, end: datetime
+        self, signal: Signal, start: datetime, end: datetime, keep: bool = True
     ) -> pl.DataFrame:
-        return super().read(signal.name, quality_schema(signal), start, end)
+        return super().read(signal.name, quality_schema(signal), start, end, keep=keep)
 
     def state(self, signal: Signal) -> QualityState | None:
         """What is stored, or None when nothing is or the task's schema changed since."""

@@ -120,11 +120,13 @@ class Context:
 
         def serving(lo: datetime, hi: datetime, fine: set[date]):
             if not self.compact:
-                return tables.read(self.signal, lo, hi), set()
+                return tables.read(self.signal, lo, hi, keep=False), set()
             return tables.read_compact(self.signal, lo, hi, fine | self._recent(hi))
 
         self._serving = _Cached(serving)
-        self._quality = _Cached(lambda lo, hi, fine: (quality.read(self.signal, lo, hi), set()))
+        self._quality = _Cached(
+            lambda lo, hi, fine: (quality.read(self.signal, lo, hi, keep=self.compact), set())
+        )
         self._grouped: dict[tuple[str, ...], _Cached] = {}
 
     def for_group(self, group: dict[str, str], match: pl.Expr) -> Context:
@@ -141,7 +143,7 @@ class Context:
         self, by: tuple[str, ...], group: dict[str, str], start: datetime, end: datetime
     ) -> datetime | None:
         """The first bucket of ``[start, end)`` with events of ``group`` (None without any)."""
-        rows = GroupedTables(self.data_dir, by).read(self.signal, start, end)  # every bucket
+        rows = GroupedTables(self.data_dir, by).read(self.signal, start, end, keep=self.compact)
         mine = rows.filter(
             pl.all_horizontal([pl.col(c) == group.get(c) for c in by]) & (pl.col("total") > 0)
         )
@@ -153,7 +155,7 @@ class Context:
 
             def read(lo: datetime, hi: datetime, fine: set[date]):
                 if not self.compact:
-                    return tables.read(self.signal, lo, hi), set()
+                    return tables.read(self.signal, lo, hi, keep=False), set()
                 return tables.read_compact(self.signal, lo, hi, fine | self._recent(hi))
 
             self._grouped[by] = _Cached(read)

@@ -309,18 +309,26 @@ def group_heatmap(
     frame: pl.DataFrame,
     order: list[str],
     alerts: pl.DataFrame,
-    middle: float,
     start: datetime,
     end: datetime,
     step: timedelta,
     fmt: str,
+    middle: float | None = None,
 ) -> alt.LayerChart:
     """A grouped SLO's SLI by group (rows, in ``order``) over time (a cell per ``step`` or
-    slice): red under ``middle`` (the objective or target), green above, white at it; the
-    SLO's alerts shaded over every row. A cell's tooltip gives its value and volume."""
-    lowest = frame["value"].min() if not frame.is_empty() else None
-    floor = min(middle - 1e-9, lowest if lowest is not None else middle - 0.1)
-    color = alt.Scale(domain=[floor, middle, 1.0], range=["#d0021b", "#f7f7f7", "#2e7d32"])
+    slice), the SLO's alerts shaded over every row. With ``middle`` (an occurrence SLO's
+    objective) a cell is red under it, green above, white at it; without, a slice is coloured
+    by its verdict (a target may be a floor or a ceiling: only the verdict says which side is
+    bad). A cell's tooltip gives its value, volume and verdict."""
+    if middle is not None:
+        lowest = frame["value"].min() if not frame.is_empty() else None
+        floor = min(middle - 1e-9, lowest if lowest is not None else middle - 0.1)
+        scale = alt.Scale(domain=[floor, middle, 1.0], range=["#d0021b", "#f7f7f7", "#2e7d32"])
+        color = alt.Color("value:Q", scale=scale, legend=alt.Legend(format=fmt, title=None))
+    else:
+        verdicts = ["good", "bad", "insufficient_labels", "no_data"]
+        scale = alt.Scale(domain=verdicts, range=["#2e7d32", "#d0021b", "#bdbdbd", "#e6e6e6"])
+        color = alt.Color("verdict:N", scale=scale, legend=alt.Legend(title=None))
     cells = frame.with_columns((pl.col("t") + step).alias("until"))
     heat = (
         alt.Chart(cells)
@@ -334,7 +342,7 @@ def group_heatmap(
                 sort=order,
                 axis=alt.Axis(minExtent=48, labelLimit=220, labelOverlap=False),
             ),
-            color=alt.Color("value:Q", scale=color, legend=alt.Legend(format=fmt, title=None)),
+            color=color,
             tooltip=[
                 "group:N",
                 alt.Tooltip("t:T", format="%m-%d %H:%M", title="from"),

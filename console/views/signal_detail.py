@@ -36,6 +36,17 @@ def reference_note(span: list[str], left_out: list[list[str]]) -> str:
     return note
 
 
+# what a group's volume counts, by SLI kind (labelled kinds: labels)
+VOLUME = {
+    "coverage": "events",
+    "error_rate": "events",
+    "latency": "events",
+    "cost_per_1k": "items",
+    "daily_spend": "items",
+    "drift": "rows compared",
+}
+
+
 def grouped(slo, status, mine: pl.DataFrame, occurrences: bool) -> None:
     """A grouped SLO: its groups by state, the gap between its best and worst group (quality),
     a table of the groups and a heatmap of the SLI by group over the range."""
@@ -76,6 +87,8 @@ def grouped(slo, status, mine: pl.DataFrame, occurrences: bool) -> None:
                 "95% CI"
             )
         ).select("group", "state", "value", "95% CI", "samples", "budget_remaining")
+        if table["95% CI"].null_count() == len(table):  # a kind without intervals (cost)
+            table = table.drop("95% CI")
         value_format = "%.3f"
     st.dataframe(
         common.styled(table, "state"),
@@ -83,7 +96,7 @@ def grouped(slo, status, mine: pl.DataFrame, occurrences: bool) -> None:
         width="stretch",
         column_config={
             "value": st.column_config.NumberColumn(format=value_format),
-            "samples": st.column_config.NumberColumn("events" if occurrences else "labels"),
+            "samples": st.column_config.NumberColumn(VOLUME.get(slo.sli.kind, "labels")),
             "budget_remaining": st.column_config.NumberColumn("budget left", format="percent"),
             "fastest_burn": st.column_config.NumberColumn("fastest burn", format="%.1fx"),
         },
@@ -93,21 +106,26 @@ def grouped(slo, status, mine: pl.DataFrame, occurrences: bool) -> None:
     if heat.is_empty():
         st.caption("No group has data in this range.")
         return
-    middle = slo.objective.ratio if occurrences else slo.objective.target.value
     order = [g for g in table["group"] if g in set(heat["group"])]
     order += sorted(set(heat["group"]) - set(order))
-    st.altair_chart(
-        charts.group_heatmap(
-            heat, order, mine, middle, start, at, every, ".2%" if occurrences else ".3f"
-        ),
-        width="stretch",
-    )
+    if occurrences:
+        chart = charts.group_heatmap(
+            heat, order, mine, start, at, every, ".2%", middle=slo.objective.ratio
+        )
+    else:  # a slice's colour is its verdict: a target may be a floor or a ceiling
+        chart = charts.group_heatmap(heat, order, mine, start, at, every, ".3f")
+    st.altair_chart(chart, width="stretch")
     unit = "per hour" if every == timedelta(hours=1) else f"per {format_duration(every)}"
-    st.caption(
-        f"The SLI of each group {unit} (red under "
-        f"{'the objective' if occurrences else 'the target'}, green above); shaded: the SLO's "
-        "alerts."
-    )
+    if occurrences:
+        shown = f"The SLI of each group {unit} (red under the objective, green above)"
+    else:
+        shown = (
+            f"Each slice of each group ({unit}): green judged good against the target "
+            f"{slo.objective.target}, red bad (with an interval: all of it beyond the target), "
+            "grey not judged; "
+            "the value is in the tooltip"
+        )
+    st.caption(f"{shown}; shaded: the SLO's alerts.")
 
 
 st.title("Signal detail")
@@ -276,7 +294,13 @@ for slo in signal.slos:
     drift = pl.DataFrame(
         [{"column": c, **v} for c, v in measured.details["columns"].items()]
     ).select("column", "score", "method", "threshold", "drifted")
-    st.dataframe(drift, hide_index=True, width="stretch")
+    st.dataframe(
+        drift,
+        hide_index=True,
+        width="stretch",
+        # a p-value may be 1e-300: in fixed notation, a row of zeros
+        column_config={"score": st.column_config.NumberColumn(format="%.3g")},
+    )
     reports = common.settings().data_dir / "reports"
     kept = drift_sli.report_folder(reports, chosen, slo.name, shown)
     if (kept / "current.parquet").exists():
@@ -290,9 +314,16 @@ for slo in signal.slos:
 
 st.header("Latency and cost")
 left, right = st.columns(2)
+if not any(s.sli.kind == "latency" and s.grouping is None for s in signal.slos):
+    grouped_latency = [s.name for s in signal.slos if s.sli.kind == "latency" and s.grouping]
+    left.info(
+        f"Latency is measured per group: see {', '.join(grouped_latency)} above."
+        if grouped_latency
+        else "No latency SLO on this signal."
+    )
 for slo in signal.slos:
     status = latest.get(slo.name)
-    if slo.sli.kind == "latency" and status is not None:
+    if slo.sli.kind == "latency" and slo.grouping is None and status is not None:
         d = status.details
         quantiles = "  ·  ".join(
             f"p{q} {d[f'p{q}_ms']:.0f} ms" for q in (50, 95, 99) if d.get(f"p{q}_ms") is not None
@@ -301,8 +332,14 @@ for slo in signal.slos:
             f"latency over the last {d.get('quantiles_over', '1h')}", quantiles or "no data"
         )
 costs = common.get("daily_cost").filter(pl.col("signal") == chosen)
-if costs.is_empty():
-    right.info("No cost slices yet.")
+cost_slos = [s for s in signal.slos if s.sli.kind == "cost_per_1k"]
+if costs.is_empty() and not cost_slos:
+    right.info("No cost_per_1k SLO on this signal.")
+elif costs.is_empty() and all(s.grouping is not None for s in cost_slos):
+    names = ", ".join(s.name for s in cost_slos)
+    right.info(f"Cost is measured per group: see {names} above.")
+elif costs.is_empty():
+    right.info("No daily cost slices yet (a cost_per_1k SLO with 1d slices).")
 else:
     last = costs.sort("day").row(-1, named=True)
     right.metric("cost per 1k (latest day)", f"${last['cost_per_1k']:.3f}",

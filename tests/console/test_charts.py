@@ -151,3 +151,35 @@ def test_the_burn_chart_draws_every_rule_threshold_and_keeps_an_outage_on_scale(
     assert sorted(r["label"] for r in _data(names, spec)) == ["1h burn", "6h burn"]
     objective = top.to_dict()
     assert any(row.get("y") == 0.99 for rows in objective["datasets"].values() for row in rows)
+
+
+def test_the_group_heatmap_colours_a_slice_by_its_verdict_and_an_occurrence_cell_by_value():
+    """A cost target is a ceiling: the costly group's slices are bad though their value is
+    the highest. Occurrence cells are red under the objective, green above it."""
+    cells = pl.DataFrame(
+        {
+            "group": ["community=cheap", "community=costly", "community=quiet"],
+            "t": [T0, T0, T0],
+            "value": [0.1, 0.5, None],
+            "samples": [900, 800, 12],
+            "verdict": ["good", "bad", "no_data"],
+        },
+        schema_overrides={"t": TIME},
+    )
+    order = list(cells["group"])
+    by_verdict = charts.group_heatmap(
+        cells, order, _alerts(), T0, END, timedelta(hours=1), ".3f"
+    ).to_dict()
+    color = by_verdict["layer"][0]["encoding"]["color"]
+    assert color["field"] == "verdict"
+    colours = dict(zip(color["scale"]["domain"], color["scale"]["range"], strict=True))
+    assert colours["bad"] == "#d0021b" and colours["good"] == "#2e7d32"
+    assert colours["no_data"] not in (colours["bad"], colours["good"])
+    values = cells.with_columns(pl.Series("value", [0.99, 0.90, 0.97]))
+    hourly = timedelta(hours=1)
+    by_value = charts.group_heatmap(values, order, _alerts(), T0, END, hourly, ".2%", middle=0.97)
+    by_value = by_value.to_dict()
+    color = by_value["layer"][0]["encoding"]["color"]
+    assert color["field"] == "value"
+    assert color["scale"]["domain"][1] == 0.97 and color["scale"]["domain"][0] <= 0.90
+    assert color["scale"]["range"] == ["#d0021b", "#f7f7f7", "#2e7d32"]

@@ -73,9 +73,9 @@ class Delivery:
                     if item.sending_at is not None and now - item.sending_at < LEASE:
                         result.error = f"outbox item {item.id} is being sent by another process"
                         return result
-                    ts = self.notifier.find(item, alert)
-                    if ts is not None:
-                        self._sent(item, ts, None, alert)
+                    found = self.notifier.find(item, alert)
+                    if found is not None:
+                        self._sent(item, *found, alert)
                         result.sent += 1
                         continue
                 if not self._claim(item, now):
@@ -119,12 +119,16 @@ class Delivery:
         return redact(f"{type(exc).__name__}: {exc}", self.secrets)[:500]
 
 
-def notifier_from_settings(settings, *, timeout: float = 10) -> Notifier | None:
-    """Slack bot token first, then webhook URL; None (outbox only) when neither is set."""
+def notifier_from_settings(settings, *, timeout: float = 10, store=None) -> Notifier | None:
+    """Slack bot token first, then webhook URL; None (outbox only) when neither is set. With
+    a ``store``, the Slack channel ids the notifier learns are kept in it."""
     if settings.slack_token is not None:
-        from alerts.notifiers.slack import SlackNotifier
+        from alerts.notifiers.slack import SlackNotifier, StoreChannelIds
 
-        return SlackNotifier(settings.slack_token, settings.slack_api_url, timeout=timeout)
+        channels = StoreChannelIds(store) if store is not None else None
+        return SlackNotifier(
+            settings.slack_token, settings.slack_api_url, timeout=timeout, channels=channels
+        )
     if settings.slack_webhook_url is not None:
         from alerts.notifiers.webhook import WebhookNotifier
 

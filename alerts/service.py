@@ -59,7 +59,7 @@ class Alerting:
                     logger.addFilter(_Redact(secrets))
         records = Records(store)
         lifecycle = Lifecycle(records, registry, policy_from_settings(settings))
-        delivery = Delivery(records, notifier_from_settings(settings), clock, secrets)
+        delivery = Delivery(records, notifier_from_settings(settings, store=store), clock, secrets)
         return cls(lifecycle, delivery)
 
     @property

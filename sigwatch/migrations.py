@@ -311,4 +311,19 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE judge_labels ADD COLUMN served_by TEXT",
         ),
     ),
+    Migration(
+        10,
+        "Slack channel ids by name",
+        (
+            # The definitions name channels (#acu-oncall); Slack's history and edits want ids.
+            # An id learnt from a post, or looked up once (conversations.list), is kept here.
+            """
+            CREATE TABLE slack_channels (
+                name        TEXT    PRIMARY KEY,
+                id          TEXT    NOT NULL,
+                resolved_at BIGINT  NOT NULL
+            )
+            """,
+        ),
+    ),
 )

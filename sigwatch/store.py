@@ -462,6 +462,23 @@ class Store:
             for s, a, st, d, status, error in rows
         ]
 
+    def slack_channel_id(self, name: str) -> str | None:
+        """The Slack id of channel ``name`` (without ``#``), if it was learnt."""
+        if not self._has_table("slack_channels"):
+            return None
+        row = self._conn.execute("SELECT id FROM slack_channels WHERE name = ?", (name,))
+        found = row.fetchone()
+        return found[0] if found else None
+
+    def remember_slack_channel(self, name: str, channel_id: str) -> None:
+        """Keep channel ``name``'s id (a renamed or re-created channel's replaces it)."""
+        self._conn.execute(
+            "INSERT INTO slack_channels (name, id, resolved_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (name) DO UPDATE"
+            " SET id = excluded.id, resolved_at = excluded.resolved_at",
+            (name, channel_id, to_epoch(self.now())),
+        )
+
     def judge_sample(
         self,
         signal: str,

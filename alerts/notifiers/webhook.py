@@ -44,5 +44,5 @@ class WebhookNotifier:
             raise Permanent(f"webhook answered {response.status_code}: {response.body[:200]}")
         return None, None
 
-    def find(self, item: OutboxItem, alert: Alert | None) -> str | None:
+    def find(self, item: OutboxItem, alert: Alert | None) -> tuple[str, str | None] | None:
         return None

@@ -1,8 +1,13 @@
 """A local HTTP server that speaks the part of Slack's Web API sigwatch uses: chat.postMessage
 (with ``thread_ts`` and message metadata), chat.update, conversations.history and
-conversations.replies (with ``include_all_metadata``), and an incoming-webhook path. It checks
-the bearer token, and can be told to answer the next calls with 429 + Retry-After, 500, 503
-("Slack is down"), a permanent error, or to accept a message and then hang."""
+conversations.replies (with ``include_all_metadata``), conversations.list (paginated by cursor),
+and an incoming-webhook path. It checks the bearer token, and can be told to answer the next
+calls with 429 + Retry-After, 500, 503 ("Slack is down"), a permanent error, or to accept a
+message and then hang.
+
+Like Slack, only chat.postMessage takes a channel's name (``#acu-oncall``); chat.update and
+conversations.history/replies want its id (``C00000001``) and answer ``channel_not_found`` to a
+name."""
 
 from __future__ import annotations
 
@@ -59,10 +64,21 @@ class FakeSlack:
 
     # --- the server -----------------------------------------------------------------------
 
+    def add_channels(self, *names: str) -> None:
+        """Channels that exist before anyone posts to them (they are listed)."""
+        with self._lock:
+            for name in names:
+                self._channel_id(name)
+
     def _channel_id(self, name: str) -> str:
+        """The id of a channel given by id or name (as chat.postMessage accepts either)."""
         if name in self.channels.values():
             return name
         return self.channels.setdefault(name, f"C{len(self.channels) + 1:08d}")
+
+    def _known_id(self, channel: str) -> str | None:
+        """``channel`` if it is a channel's id; None for a name (or an unknown id)."""
+        return channel if channel in self.channels.values() else None
 
     def _channel_name(self, channel: str) -> str:
         return next((n for n, i in self.channels.items() if i == channel), channel)
@@ -93,8 +109,21 @@ class FakeSlack:
             if behaviour == "hang":
                 time.sleep(self.hang_seconds)
             return 200, {}, {"ok": True, "channel": channel, "ts": ts, "message": message}
+        if method == "conversations.list":
+            listed = sorted(self.channels.items(), key=lambda item: item[1])
+            start = int(body.get("cursor") or 0)
+            limit = int(body.get("limit") or 100)
+            shown = listed[start : start + limit]
+            page = [{"id": i, "name": n.removeprefix("#")} for n, i in shown]
+            more = start + limit < len(listed)
+            cursor = str(start + limit) if more else ""
+            return 200, {}, {"ok": True, "channels": page,
+                             "response_metadata": {"next_cursor": cursor}}  # fmt: skip
+        if method in ("chat.update", "conversations.history", "conversations.replies"):
+            channel = self._known_id(body.get("channel", ""))
+            if channel is None:  # Slack wants an id here, not a name
+                return 200, {}, {"ok": False, "error": "channel_not_found"}
         if method == "chat.update":
-            channel = self._channel_id(body["channel"])
             for message in self.messages:
                 if message["ts"] == body["ts"] and message["channel"] == channel:
                     message["edits"].append(
@@ -104,7 +133,6 @@ class FakeSlack:
                     return 200, {}, {"ok": True, "channel": channel, "ts": body["ts"]}
             return 200, {}, {"ok": False, "error": "message_not_found"}
         if method in ("conversations.history", "conversations.replies"):
-            channel = self._channel_id(body["channel"])
             if method == "conversations.history":
                 found = [m for m in self.messages if m["channel"] == channel and not m["thread_ts"]]
             else:

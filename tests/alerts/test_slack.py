@@ -7,15 +7,22 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
+import pytest
+
 from alerts.delivery import LEASE, Delivery
-from alerts.notifiers.slack import SlackNotifier
+from alerts.notifiers import Permanent
+from alerts.notifiers.slack import SlackNotifier, StoreChannelIds
 from alerts.notifiers.webhook import WebhookNotifier
 from sigwatch.settings import Secret
 from tests.alerts.slack_server import TOKEN
 
 
 def delivery(world, slack, timeout: float = 5) -> Delivery:
-    notifier = SlackNotifier(Secret(TOKEN), slack.api_url, timeout=timeout, backoff=0.05)
+    """As ``Alerting.open`` builds it: channel ids kept in the store."""
+    channels = StoreChannelIds(world.records.store)
+    notifier = SlackNotifier(
+        Secret(TOKEN), slack.api_url, timeout=timeout, backoff=0.05, channels=channels
+    )
     return Delivery(world.records, notifier, world.clock, [Secret(TOKEN)])
 
 
@@ -77,6 +84,54 @@ def test_a_send_interrupted_by_a_hang_is_not_duplicated_across_a_restart(world, 
     world.step("breach", burn=50)  # later changes edit that message
     delivery(world, slack).flush()
     assert len(slack.top_level()) == 1 and len(message["edits"]) == 1
+    # the lookup asked for the channel's id by name once (the post that would have told it
+    # never answered), kept it, and the alert edits by id: Slack refuses a name there
+    assert [m for m, _ in slack.calls].count("conversations.list") == 1
+    assert world.records.store.slack_channel_id("acu-oncall") == message["channel"]
+    assert world.records.open_alerts()[0].slack_channel == message["channel"]
+
+
+def test_the_local_slack_refuses_a_channel_name_where_slack_wants_an_id(slack):
+    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError
+
+    client = WebClient(token=TOKEN, base_url=slack.api_url)
+    posted = client.chat_postMessage(channel="#acu-oncall", text="hello")  # a name is fine here
+    for call in (
+        lambda channel: client.conversations_history(channel=channel),
+        lambda channel: client.conversations_replies(channel=channel, ts=posted["ts"]),
+        lambda channel: client.chat_update(channel=channel, ts=posted["ts"], text="edited"),
+    ):
+        with pytest.raises(SlackApiError, match="channel_not_found"):
+            call("#acu-oncall")
+        assert call(posted["channel"])["ok"]
+
+
+def test_a_channel_id_is_looked_up_by_name_through_every_page_and_kept(world, slack):
+    slack.add_channels(*[f"#team-{k:03d}" for k in range(450)], "#acu-oncall")
+    store = world.records.store
+    notifier = SlackNotifier(Secret(TOKEN), slack.api_url, channels=StoreChannelIds(store))
+    assert notifier.channel_id("#acu-oncall") == slack.channels["#acu-oncall"]
+    assert [m for m, _ in slack.calls].count("conversations.list") == 3  # 200 a page
+    again = SlackNotifier(Secret(TOKEN), slack.api_url, channels=StoreChannelIds(store))
+    assert again.channel_id("acu-oncall") == slack.channels["#acu-oncall"]  # from the store
+    assert [m for m, _ in slack.calls].count("conversations.list") == 3
+    assert again.channel_id("C12345678") == "C12345678"  # an id is used as it is
+    with pytest.raises(Permanent, match="no channel #nowhere this app can see"):
+        again.channel_id("#nowhere")
+
+
+def test_a_post_teaches_the_channel_id_so_no_lookup_is_needed(world, slack):
+    notifier = SlackNotifier(
+        Secret(TOKEN), slack.api_url, channels=StoreChannelIds(world.records.store)
+    )
+    send = Delivery(world.records, notifier, world.clock, [Secret(TOKEN)])
+    world.step("breach")
+    assert send.flush().sent == 1
+    [message] = slack.top_level()
+    assert world.records.store.slack_channel_id("acu-oncall") == message["channel"]
+    assert notifier.channel_id("#acu-oncall") == message["channel"]
+    assert "conversations.list" not in [m for m, _ in slack.calls]
 
 
 def test_an_hour_of_slack_outage_loses_nothing_and_delivers_in_order(world, slack):

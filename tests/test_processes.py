@@ -120,3 +120,39 @@ def test_a_child_does_not_outlive_a_parent_killed_outright():
         if parent.poll() is None:
             parent.kill()
     wait_until(lambda: not alive(child), 10, "the orphaned child to be stopped")
+
+
+def _serve(folder: Path, port: int) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIGWATCH_SLACK")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "sigwatch.cli", "serve", "--data", str(folder), "--port",
+         str(port)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+
+
+def test_a_second_serve_on_the_same_data_folder_is_refused_until_the_first_is_gone(tmp_path):
+    """SQLite takes one scheduler per data folder: a second `serve` says which process holds
+    it and exits; once the holder is killed outright, the folder is free again."""
+    first_port, second_port = free_port(), free_port()
+    first = _serve(tmp_path, first_port)
+    try:
+        wait_until(lambda: answers(first_port), 90, "the first serve's /metrics")
+        second = _serve(tmp_path, second_port)
+        output, _ = second.communicate(timeout=90)
+        assert second.returncode == 1, output
+        assert "another scheduler already runs on" in output
+        assert f"pid {first.pid}" in output and not answers(second_port)
+        first.kill()  # SIGKILL: no clean-up runs, the kernel drops the lock
+        first.communicate(timeout=30)
+        third = _serve(tmp_path, second_port)
+        try:
+            wait_until(lambda: answers(second_port), 90, "serve on a freed folder")
+        finally:
+            third.send_signal(signal.SIGTERM)
+            third.communicate(timeout=60)
+        assert third.returncode == 0
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.communicate(timeout=30)

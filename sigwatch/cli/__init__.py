@@ -440,13 +440,8 @@ def serve(
     outbox is retried every minute; the daily digest goes out at 09:00 UTC. Jobs live in
     <data>/scheduler.db, so a restart resumes them. Ctrl-C stops cleanly.
     """
-    import threading
-
-    from prometheus_client import CollectorRegistry, start_http_server
-
-    from alerts.jobs import digest_job, flush_job, monitor_and_alert_job
-    from monitors.exporter import StatusCollector
-    from monitors.scheduler import ExtraJob, build_scheduler
+    from alerts.jobs import digest_job, flush_job
+    from monitors.scheduler import ExtraJob
 
     reg = _load(definitions)
     settings = Settings.from_env()
@@ -463,37 +458,62 @@ def serve(
 
         extra += (ExtraJob("judge:daily", judge_job, "cron", {"hour": 2, "minute": 0}),)
     clock = _clock(None)  # a service runs on the wall clock
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        lock = processes.acquire(folder / "serve.lock", "sigwatch serve")
+    except processes.Taken as holder:
+        err.print(
+            f"[red]another scheduler already runs on {folder}: {holder}. The SQLite store "
+            "takes one `sigwatch serve` per data folder; stop that one first, or give this one "
+            "another --data."
+        )
+        raise typer.Exit(code=1) from None
+    with lock:
+        _serve(reg, settings, folder, definitions, clock, extra, judging, host, port)
+
+
+def _serve(reg, settings, folder, definitions, clock, extra, judging, host, port) -> None:
+    """``serve`` once it holds the data folder: the scheduler, /metrics, until stopped."""
+    import threading
+
+    from prometheus_client import CollectorRegistry, start_http_server
+
+    from alerts.jobs import monitor_and_alert_job
+    from monitors.exporter import StatusCollector
+    from monitors.scheduler import build_scheduler
+
     scheduler = build_scheduler(
         reg, folder, definitions or settings.definitions_dir, clock, job=monitor_and_alert_job,
         extra=extra,
     )  # fmt: skip
     metrics = CollectorRegistry()
     metrics.register(StatusCollector(folder / "sigwatch.db", clock))
-    try:
-        server, thread = start_http_server(port, addr=host, registry=metrics)
-    except OSError as exc:
-        err.print(f"[red]cannot serve /metrics on {host}:{port}: {exc.strerror}; use --port")
-        raise typer.Exit(code=1) from None
-    scheduler.start()
-    slack = (
-        "posting alerts to Slack" if settings.slack_token or settings.slack_webhook_url
-        else "alerts to the outbox only (no SIGWATCH_SLACK_TOKEN)"
-    )  # fmt: skip
-    out.print(f"serving: {len(reg)} signals on schedule; metrics at http://{host}:{port}/metrics;"
-              f" {slack}; digest daily 09:00 UTC to {settings.digest_channel}"
-              + ("; judge daily 02:00 UTC" if judging else ""))  # fmt: skip
-    out.print("Ctrl-C stops.")
     stop = threading.Event()
-    try:
-        with processes.signals_set(stop):  # Ctrl-C or SIGTERM
+    # Ctrl-C or SIGTERM from here on stops cleanly, even one that comes while starting
+    with processes.signals_set(stop):
+        try:
+            server, thread = start_http_server(port, addr=host, registry=metrics)
+        except OSError as exc:
+            err.print(f"[red]cannot serve /metrics on {host}:{port}: {exc.strerror}; use --port")
+            raise typer.Exit(code=1) from None
+        scheduler.start()
+        slack = (
+            "posting alerts to Slack" if settings.slack_token or settings.slack_webhook_url
+            else "alerts to the outbox only (no SIGWATCH_SLACK_TOKEN)"
+        )  # fmt: skip
+        out.print(f"serving: {len(reg)} signals on schedule; metrics at http://{host}:{port}/metrics;"
+                  f" {slack}; digest daily 09:00 UTC to {settings.digest_channel}"
+                  + ("; judge daily 02:00 UTC" if judging else ""))  # fmt: skip
+        out.print("Ctrl-C stops.")
+        try:
             while not stop.wait(1.0):  # short waits: the handler runs between them
                 pass
-    finally:
-        scheduler.shutdown(wait=True)
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-        out.print("stopped")
+        finally:
+            scheduler.shutdown(wait=True)
+            server.shutdown()
+            server.server_close()
+            thread.join(timeout=10)
+            out.print("stopped")
 
 
 @app.command()

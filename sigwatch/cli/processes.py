@@ -86,3 +86,31 @@ def run(name: str, args: list[str], env: dict[str, str], report: Callable[[str],
         except KeyboardInterrupt:
             stop({name: child}, report)
             raise
+
+
+class Taken(Exception):
+    """Another process holds the lock; its message names it."""
+
+
+def acquire(path, what: str):
+    """An exclusive lock on ``path`` (created if missing), as an open file: closing it (or the
+    process ending, however it ends: a killed process leaves no lock behind) releases it.
+    Raises ``Taken`` naming the holder (``what``, its pid and start) when another has it."""
+    import fcntl
+    import os
+    from datetime import UTC, datetime
+
+    handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - the caller holds it
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "a process that has not said who it is"
+        handle.close()
+        raise Taken(holder) from None
+    handle.seek(0)
+    handle.truncate()
+    started = datetime.now(UTC).replace(microsecond=0).isoformat()
+    handle.write(f"{what} (pid {os.getpid()}, since {started})")
+    handle.flush()
+    return handle

@@ -13,6 +13,7 @@ from evaluation.labels import call, stored
 from sigwatch.calibration import ClassRates, class_rates, cohen_kappa
 from sigwatch.model import Signal
 from sigwatch.store import Store, to_epoch
+from sigwatch.store.judge import CalibrationRow
 
 CALIBRATION = "calibration"
 
@@ -68,10 +69,8 @@ def calibrate(store: Store, client: JudgeClient, signal: Signal, items: Sequence
     result = Calibration(signal.name, client.model, rubric.version, len(items), errors,
                          cohen_kappa(truth, judged) if truth else None, rates, cost)  # fmt: skip
     per_class = {c: r.__dict__ for c, r in rates.items()}
-    store.execute(
-        "INSERT OR REPLACE INTO judge_calibrations (signal, model, prompt_version, at, n, errors,"
-        " kappa, per_class, cost_usd) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (signal.name, client.model, rubric.version, to_epoch(store.now()), result.n, errors,
-         result.kappa, json.dumps(per_class), cost),
+    store.judge.put_calibration(
+        CalibrationRow(signal.name, client.model, rubric.version, to_epoch(store.now()),
+                       result.n, errors, result.kappa, json.dumps(per_class), cost)
     )  # fmt: skip
     return result

@@ -81,12 +81,7 @@ def texts(data_dir: Path, signal: Signal, start: datetime, end: datetime, ids: l
 
 def expected_cost(store: Store, signal: str, model: str) -> float:
     """The mean cost of this judge's last 200 calls (0 when it has none)."""
-    row = store.execute(
-        "SELECT AVG(cost_usd) FROM (SELECT cost_usd FROM judge_labels WHERE signal = ?"
-        " AND model = ? AND error IS NULL ORDER BY labeled_at DESC LIMIT 200)",
-        (signal, model),
-    ).fetchone()
-    return float(row[0] or 0.0)
+    return store.judge.mean_cost(signal, model, last=200)
 
 
 def judge_day(
@@ -167,19 +162,10 @@ def judge_day(
 def _reweight(store, signal, model, version, start, end, sizes: dict[str, int]) -> None:
     """Weight = the stratum's served rows / its rows the judge labelled (errors and a stopped
     run leave fewer), so weighted shares stay estimates over the whole day."""
-    judged = store.execute(
-        "SELECT stratum, COUNT(*) FROM judge_labels WHERE signal = ? AND purpose = ?"
-        " AND model = ? AND prompt_version = ? AND label IS NOT NULL AND event_time >= ?"
-        " AND event_time < ? GROUP BY stratum",
-        (signal, MONITORING, model, version, to_epoch(start), to_epoch(end)),
-    ).fetchall()
-    for stratum, n in judged:
-        store.execute(
-            "UPDATE judge_labels SET weight = ? WHERE signal = ? AND purpose = ? AND model = ?"
-            " AND prompt_version = ? AND stratum = ? AND event_time >= ? AND event_time < ?",
-            (sizes.get(stratum, n) / n, signal, MONITORING, model, version, stratum,
-             to_epoch(start), to_epoch(end)),
-        )  # fmt: skip
+    judged = store.judge.labelled_per_stratum(signal, model, version, start, end)
+    for stratum, n in judged.items():
+        weight = sizes.get(stratum, n) / n
+        store.judge.set_weight(signal, model, version, stratum, start, end, weight)
 
 
 def _call(store, client, signal, item, text, rubric, purpose, run, meta, salt=0) -> str | None:

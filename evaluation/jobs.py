@@ -47,11 +47,7 @@ def _calibrate_if_new(store: Store, client, signal) -> None:
     """A new judge model or prompt version is measured on the gold set before its labels are
     used (the SLIs use only labels of the latest calibration's model and prompt)."""
     version = Rubric.of(signal).version
-    known = store.execute(
-        "SELECT 1 FROM judge_calibrations WHERE signal = ? AND model = ? AND prompt_version = ?",
-        (signal.name, client.model, version),
-    ).fetchone()
-    if known:
+    if store.judge.calibrated(signal.name, client.model, version):
         return
     try:
         items = gold_items(signal)

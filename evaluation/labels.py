@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from evaluation.judge import JudgeClient, JudgeError, Rubric, Verdict
 from sigwatch.model import DIMENSIONS
-from sigwatch.store import Store, to_epoch
+from sigwatch.store import Store
+from sigwatch.store.judge import JudgeCall
 
 
 @dataclass(frozen=True)
@@ -22,12 +23,10 @@ class Call:
 
 def stored(store: Store, signal: str, item: str, purpose: str, model: str, version: str):
     """The stored ``Call`` for this item, purpose, model and prompt version, or None."""
-    row = store.execute(
-        "SELECT label, error, cost_usd, latency_ms FROM judge_labels WHERE signal = ?"
-        " AND item_id = ? AND purpose = ? AND model = ? AND prompt_version = ?",
-        (signal, item, purpose, model, version),
-    ).fetchone()
-    return None if row is None else Call(row[0], row[1], row[2] or 0.0, row[3])
+    found = store.judge.call(signal, item, purpose, model, version)
+    if found is None:
+        return None
+    return Call(found.label, found.error, found.cost_usd or 0.0, found.latency_ms)
 
 
 def call(store: Store, client: JudgeClient, signal: str, item: str, text: str, rubric: Rubric,
@@ -48,14 +47,16 @@ def record(store: Store, signal: str, item: str, purpose: str, model: str, versi
            meta: dict | None = None) -> None:  # fmt: skip
     """Store a verdict, or (``verdict`` None) the error that replaced it."""
     v, meta = verdict, meta or {}
-    store.execute(
-        "INSERT OR REPLACE INTO judge_labels (signal, item_id, purpose, label, error, rationale,"
-        " confidence, model, prompt_version, tokens_in, tokens_out, latency_ms, cost_usd,"
-        " labeled_at, event_time, predicted, stratum, weight, " + ", ".join(DIMENSIONS) + ")"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (signal, item, purpose, v and v.label, error, v and v.rationale, v and v.confidence,
-         v.model if v else model, version, v and v.tokens_in, v and v.tokens_out,
-         v and v.latency_ms, v.cost_usd if v else 0.0, to_epoch(store.now()),
-         meta.get("event_time"), meta.get("predicted"), meta.get("stratum"), meta.get("weight"),
-         *(meta.get(d) for d in DIMENSIONS)),
+    store.judge.put_call(
+        JudgeCall(
+            signal=signal, item_id=item, purpose=purpose, model=v.model if v else model,
+            prompt_version=version, label=v and v.label, error=error,
+            rationale=v and v.rationale, confidence=v and v.confidence,
+            tokens_in=v and v.tokens_in, tokens_out=v and v.tokens_out,
+            latency_ms=v and v.latency_ms, cost_usd=v.cost_usd if v else 0.0,
+            event_time=meta.get("event_time"), predicted=meta.get("predicted"),
+            stratum=meta.get("stratum"), weight=meta.get("weight"),
+            **{d: meta.get(d) for d in DIMENSIONS},
+        ),
+        store.now(),
     )  # fmt: skip

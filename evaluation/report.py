@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sigwatch.calibration import CalibrationError, Corrected, latest_calibration, weighted_share
-from sigwatch.store import Store, to_epoch
+from sigwatch.store import Store
 
 MIN_FOR_ESTIMATE = 10
 
@@ -29,40 +29,28 @@ class JudgedDay:
 def days(store: Store, signal: str, since: datetime, until: datetime) -> list[JudgedDay]:
     """Judged traffic per UTC day of the predictions' event time, oldest first."""
     cal = latest_calibration(store, signal)
-    rows = store.execute(
-        "SELECT item_id, event_time, label, error, cost_usd, tokens_in, tokens_out, latency_ms,"
-        " predicted, weight, model, prompt_version FROM judge_labels WHERE signal = ?"
-        " AND purpose = 'monitoring' AND event_time >= ? AND event_time < ? ORDER BY event_time",
-        (signal, to_epoch(since), to_epoch(until)),
-    ).fetchall()
-    repeats = dict(
-        store.execute(
-            "SELECT item_id, label FROM judge_labels WHERE signal = ? AND purpose = 'consistency'"
-            " AND label IS NOT NULL",
-            (signal,),
-        ).fetchall()
-    )
+    calls = store.judge.monitoring_calls(signal, since, until)
+    repeats = store.judge.consistency_labels(signal)
     out: dict[str, JudgedDay] = {}
     by_class: dict[tuple[str, str], tuple[list[bool], list[float]]] = {}
     latencies: dict[str, list[float]] = {}
-    for row in rows:
-        item, event, label, error, cost, t_in, t_out, latency, predicted, weight, *judge = row
-        day = datetime.fromtimestamp(event, UTC).date().isoformat()
+    for c in calls:
+        day = datetime.fromtimestamp(c.event_time, UTC).date().isoformat()
         d = out.setdefault(day, JudgedDay(day))
         d.calls += 1
-        d.cost_usd += cost or 0.0
-        d.tokens += (t_in or 0) + (t_out or 0)
-        if error is not None:
+        d.cost_usd += c.cost_usd or 0.0
+        d.tokens += (c.tokens_in or 0) + (c.tokens_out or 0)
+        if c.error is not None:
             d.errors += 1
             continue
-        latencies.setdefault(day, []).append(latency or 0.0)
-        if item in repeats:
+        latencies.setdefault(day, []).append(c.latency_ms or 0.0)
+        if c.item_id in repeats:
             d.repeats += 1
-            d.repeats_agreeing += repeats[item] == label
-        if cal is not None and tuple(judge) == (cal.model, cal.prompt_version):
-            hits, weights = by_class.setdefault((day, predicted), ([], []))
-            hits.append(label == predicted)
-            weights.append(weight or 1.0)
+            d.repeats_agreeing += repeats[c.item_id] == c.label
+        if cal is not None and (c.model, c.prompt_version) == (cal.model, cal.prompt_version):
+            hits, weights = by_class.setdefault((day, c.predicted), ([], []))
+            hits.append(c.label == c.predicted)
+            weights.append(c.weight or 1.0)
     for day, d in out.items():
         d.latency_ms = sum(latencies.get(day, [])) / max(1, len(latencies.get(day, [])))
     for (day, cls), (hits, weights) in sorted(by_class.items()):

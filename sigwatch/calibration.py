@@ -23,7 +23,7 @@ from datetime import datetime
 from itertools import product
 
 from sigwatch.stats import wilson_interval
-from sigwatch.store import from_epoch, to_epoch
+from sigwatch.store import from_epoch
 
 
 class CalibrationError(ValueError):
@@ -142,13 +142,17 @@ class StoredCalibration:
 
 def latest_calibration(store, signal: str, at: datetime | None = None) -> StoredCalibration | None:
     """The signal's most recent calibration (known at ``at``, when given), or None."""
-    row = store.execute(
-        "SELECT model, prompt_version, at, n, errors, kappa, per_class, cost_usd"
-        " FROM judge_calibrations WHERE signal = ? AND at <= ? ORDER BY at DESC LIMIT 1",
-        (signal, to_epoch(at) if at is not None else 2**62),
-    ).fetchone()
+    row = store.judge.latest_calibration(signal, at)
     if row is None:
         return None
-    model, version, when, n, errors, kappa, per_class, cost = row
-    rates = {c: ClassRates(**r) for c, r in json.loads(per_class).items()}
-    return StoredCalibration(model, version, from_epoch(when), n, errors, kappa, rates, cost)
+    rates = {c: ClassRates(**r) for c, r in json.loads(row.per_class).items()}
+    return StoredCalibration(
+        row.model,
+        row.prompt_version,
+        from_epoch(row.at),
+        row.n,
+        row.errors,
+        row.kappa,
+        rates,
+        row.cost_usd,
+    )

@@ -201,8 +201,8 @@ class Context:
         one); of this context's group only, for a group's."""
         calibration = latest_calibration(self.store, self.signal.name, at)
         if calibration is None:
-            return self.store.judge_sample(self.signal.name, "", "", start, start, at)
-        rows = self.store.judge_sample(
+            return self.store.judge.sample(self.signal.name, "", "", start, start, at)
+        rows = self.store.judge.sample(
             self.signal.name, calibration.model, calibration.prompt_version, start, end, at
         )
         return rows if self.group_filter is None else rows.filter(self.group_filter)

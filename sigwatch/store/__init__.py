@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    import polars as pl
+    from sigwatch.store.judge import JudgeTables
 
 from sigwatch.clock import Clock
 from sigwatch.migrations import MIGRATIONS, Migration
-from sigwatch.model import DIMENSIONS, NONE, OTHER
+from sigwatch.model import OTHER
 from sigwatch.states import Fired, SloState
 
 _BUSY_TIMEOUT_MS = 10_000
@@ -479,33 +479,14 @@ class Store:
             (name, channel_id, to_epoch(self.now())),
         )
 
-    def judge_sample(
-        self,
-        signal: str,
-        model: str,
-        version: str,
-        start: datetime,
-        end: datetime,
-        at: datetime,
-    ) -> pl.DataFrame:
-        """The daily judge sample's labels of predictions served in ``[start, end)`` and
-        labelled by ``at`` by this judge model and prompt version: ``label``, ``weight``,
-        ``predicted`` and the prediction's dimension columns (null for rows labelled before
-        they were kept)."""
-        import polars as pl
+    # --- the query modules of other table families ------------------------------------------
 
-        columns = ["label", "weight", "predicted", *DIMENSIONS]
-        rows = self._conn.execute(
-            f"SELECT {', '.join(columns)} FROM judge_labels WHERE signal = ?"
-            " AND purpose = 'monitoring' AND model = ? AND prompt_version = ?"
-            " AND label IS NOT NULL AND event_time >= ? AND event_time < ? AND labeled_at <= ?"
-            " ORDER BY event_time, item_id",
-            (signal, model, version, to_epoch(start), to_epoch(end), to_epoch(at)),
-        ).fetchall()
-        schema = {c: pl.Utf8 for c in columns} | {"weight": pl.Float64}
-        return pl.DataFrame(rows, schema=schema, orient="row").with_columns(
-            pl.col(DIMENSIONS).fill_null(NONE)
-        )
+    @property
+    def judge(self) -> JudgeTables:
+        """The LLM judge's labels and calibrations."""
+        from sigwatch.store.judge import JudgeTables
+
+        return JudgeTables(self)
 
     # --- helpers -------------------------------------------------------------------------
 

@@ -315,7 +315,9 @@ class Tables:
             path = self._file(signal, day)
             exists = path.exists()
             if exists:
-                kept = FILES.read(path).filter(~pl.col("bucket").is_between(lo, hi, closed="left"))
+                kept = FILES.read(path, keep).filter(
+                    ~pl.col("bucket").is_between(lo, hi, closed="left")
+                )
                 if not kept.is_empty():
                     rows = pl.concat([kept, rows.select(kept.columns)]).sort("bucket")
             if not rows.is_empty() or exists:

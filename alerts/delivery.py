@@ -22,7 +22,6 @@ from alerts.notifiers import Notifier, Permanent, Retryable
 from alerts.records import Records
 from sigwatch.clock import Clock
 from sigwatch.settings import Secret
-from sigwatch.store import to_epoch
 
 LEASE = timedelta(minutes=2)  # longer than a send with all its retries can take
 _LOCK = threading.Lock()  # one flush at a time per process (scheduler threads, CLI)
@@ -99,12 +98,7 @@ class Delivery:
         return result
 
     def _claim(self, item: OutboxItem, now) -> bool:
-        cursor = self.records.store.execute(
-            "UPDATE outbox SET status = 'sending', sending_at = ?, attempts = attempts + 1"
-            " WHERE id = ? AND status = ?",
-            (to_epoch(now), item.id, item.status),
-        )
-        return cursor.rowcount == 1
+        return self.records.claim(item, now)
 
     def _sent(self, item: OutboxItem, ts: str | None, channel: str | None, alert) -> None:
         now = self.clock.now()

@@ -174,7 +174,7 @@ def child(kind: str, data: str, *args: str) -> dict:
             monitor = Monitor(_registry("all but drift"), folder, store, FixedClock(END))
             outcomes = monitor.backfill(END - timedelta(days=days), END)
             assert all(o.ok for o in outcomes), [o.error for o in outcomes]
-            statuses = store.execute("SELECT COUNT(*) FROM slo_status").fetchone()[0]
+            statuses = store.history.status_count()
         out = {"seconds": time.perf_counter() - started, "statuses": statuses}
     elif kind == "scan":
         scans = json.loads((folder / "scans.json").read_text())

@@ -6,7 +6,6 @@ Streamlit's cache with a short TTL). Occurrence SLOs are counted from the servin
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -27,14 +26,12 @@ STALE_AFTER = timedelta(minutes=15)  # three missed 5-minute evaluations
 
 
 def last_evaluation(store: Store) -> datetime | None:
-    row = store.execute("SELECT MAX(evaluated_at) FROM slo_status").fetchone()
-    return from_epoch(row[0]) if row and row[0] is not None else None
+    return store.history.last_evaluation()
 
 
 def data_time(store: Store) -> datetime | None:
     """The latest time evaluated (the end of the data seen)."""
-    row = store.execute("SELECT MAX(at) FROM slo_status").fetchone()
-    return from_epoch(row[0]) if row and row[0] is not None else None
+    return store.history.data_time()
 
 
 def overview(store: Store, registry: Registry) -> pl.DataFrame:
@@ -102,16 +99,11 @@ def sparklines(
         for slo in signal.slos:
             if slo.objective.budgeting is Budgeting.OCCURRENCES:
                 continue
-            rows = store.execute(
-                "SELECT (window_start / 3600) * 3600 AS hour, SUM(good), SUM(total), AVG(value)"
-                " FROM measurements WHERE signal = ? AND slo = ? AND window_start >= ?"
-                " AND window_start < ? GROUP BY hour ORDER BY hour",
-                (signal.name, slo.name, to_epoch(end - span), to_epoch(end)),
-            ).fetchall()
             out += [
-                {"signal": signal.name, "slo": slo.name, "t": from_epoch(h),
-                 "value": (g / t) if t else (None if g is not None else v)}
-                for h, g, t, v in rows
+                {"signal": signal.name, "slo": slo.name, "t": b.t,
+                 "value": (b.good / b.total) if b.total else (None if b.good is not None
+                                                              else b.value)}
+                for b in store.history.slices(signal.name, slo.name, end - span, end, 3600)
             ]  # fmt: skip
     return pl.DataFrame(
         out, schema={"signal": pl.Utf8, "slo": pl.Utf8, "t": pl.Datetime("us", "UTC"),
@@ -147,20 +139,12 @@ def sli_history(
             pl.col("total").cast(pl.Int64).alias("samples"),
             pl.lit(None, pl.Utf8).alias("verdict"),
         )
-    width = int(step.total_seconds())
-    rows = store.execute(
-        f"SELECT (window_start / {width}) * {width} AS t, SUM(good), SUM(total), AVG(value),"
-        " MIN(ci_low), MAX(ci_high), SUM(samples), MAX(details) FROM measurements"
-        " WHERE signal = ? AND slo = ? AND window_start >= ? AND window_start < ?"
-        " GROUP BY t ORDER BY t",
-        (signal, slo, to_epoch(start), to_epoch(end)),
-    ).fetchall()
     out = []
-    for t, good, total, value, low, high, samples, details in rows:
-        verdict = json.loads(details).get("verdict") if details else None
+    for b in store.history.slices(signal, slo, start, end, int(step.total_seconds())):
         out.append({
-            "t": from_epoch(t), "value": (good / total) if total else value,
-            "ci_low": low, "ci_high": high, "samples": samples, "verdict": verdict,
+            "t": b.t, "value": (b.good / b.total) if b.total else b.value,
+            "ci_low": b.ci_low, "ci_high": b.ci_high, "samples": b.samples,
+            "verdict": b.verdict,
         })  # fmt: skip
     return pl.DataFrame(
         out, schema={"t": pl.Datetime("us", "UTC"), "value": pl.Float64, "ci_low": pl.Float64,
@@ -256,14 +240,10 @@ def burn_history(
     """An occurrence SLO's burn rates over the ``BURN_WINDOWS`` (``t``, ``window``, ``burn``),
     the highest of each ``step`` (a burst inside an hour must not be averaged away)."""
     width = int(step.total_seconds())
-    rows = store.execute(
-        f"SELECT (at / {width}) * {width} AS t, burn_rates FROM slo_status"
-        " WHERE signal = ? AND slo = ? AND at >= ? AND at <= ? ORDER BY at",
-        (signal, slo, to_epoch(start), to_epoch(end)),
-    ).fetchall()
     out: dict[tuple[int, str], float] = {}
-    for t, raw in rows:
-        for window, burn in (json.loads(raw) if raw else {}).items():
+    for at, rates in store.history.burn_rates(signal, slo, start, end):
+        t = to_epoch(at) // width * width
+        for window, burn in rates.items():
             if window in BURN_WINDOWS and burn is not None:
                 out[(t, window)] = max(burn, out.get((t, window), 0.0))
     return pl.DataFrame(
@@ -322,17 +302,12 @@ def compliance(
         for slo in signal.slos:
             if slo.objective.budgeting is Budgeting.OCCURRENCES:
                 continue
-            got = store.execute(
-                "SELECT window_start, details FROM measurements"
-                " WHERE signal = ? AND slo = ? AND window_start < ?",
-                (signal.name, slo.name, to_epoch(end)),
-            ).fetchall()
-            for start, details in got:
-                stored = (json.loads(details) if details else {}).get("verdict")
-                verdict = Verdict(stored or Verdict.NO_DATA)
+            for start, verdict in store.history.verdicts(signal.name, slo.name, end):
                 if verdict.judged:
                     good = float(verdict is Verdict.GOOD)
-                    rows.append((signal.name, slo.name, start, good, 1.0, slo.objective.ratio))
+                    rows.append(
+                        (signal.name, slo.name, to_epoch(start), good, 1.0, slo.objective.ratio)
+                    )
     frame = pl.DataFrame(
         rows, orient="row",
         schema={"signal": pl.Utf8, "slo": pl.Utf8, "start": pl.Int64, "good": pl.Float64,
@@ -358,13 +333,9 @@ def compliance(
 
 
 def budget_burndown(store: Store, signal: str, slo: str, start: datetime, end: datetime):
-    rows = store.execute(
-        "SELECT (at / 3600) * 3600 AS t, MIN(budget_remaining) FROM slo_status"
-        " WHERE signal = ? AND slo = ? AND at >= ? AND at <= ? GROUP BY t ORDER BY t",
-        (signal, slo, to_epoch(start), to_epoch(end)),
-    ).fetchall()
+    rows = store.history.lowest_budget(signal, slo, start, end, 3600)
     return pl.DataFrame(
-        [{"t": from_epoch(t), "budget_remaining": b} for t, b in rows],
+        [{"t": t, "budget_remaining": b} for t, b in rows],
         schema={"t": pl.Datetime("us", "UTC"), "budget_remaining": pl.Float64},
     )
 

@@ -326,4 +326,18 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    Migration(
+        11,
+        "alerts: what was last announced of an alert's state, as a column",
+        (
+            # Read by the query of alerts whose announcement is behind their state, which
+            # filtered the JSON text of `notified` before. Only "resolved" matters to it; the
+            # open state is rewritten exactly at an alert's next save.
+            "ALTER TABLE alerts ADD COLUMN notified_state TEXT",
+            "UPDATE alerts SET notified_state = 'resolved'"
+            ' WHERE notified LIKE \'%"state": "resolved"%\'',
+            "UPDATE alerts SET notified_state = 'firing'"
+            " WHERE notified IS NOT NULL AND notified_state IS NULL",
+        ),
+    ),
 )

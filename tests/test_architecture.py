@@ -4,6 +4,7 @@ simulator uses inference and the kernel; only sigwatch/cli/ composes everything.
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -133,3 +134,61 @@ def test_the_wall_clock_checker_sees_each_way_of_reading_it(tmp_path):
         "def c(clock):\n    return clock.now(), time.perf_counter()\n"
     )
     assert wall_clock_reads(bad) == [("a", 4), ("b", 6), ("b", 6), ("b", 6)]
+
+
+# SQL as our modules write it: a statement's opening words
+SQL = re.compile(
+    r"\b(SELECT\s.+\sFROM|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE\s+TABLE|"
+    r"ALTER\s+TABLE|DROP\s+TABLE)\b",
+    re.IGNORECASE | re.DOTALL,
+)
+STORE = (ROOT / "sigwatch" / "store", ROOT / "sigwatch" / "migrations.py")
+
+
+def sql_in(path: Path) -> list[str]:
+    """The string literals of a module that read as SQL (docstrings left out)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    parts = {id(v) for n in ast.walk(tree) if isinstance(n, ast.JoinedStr) for v in n.values}
+    found = []
+    for node in ast.walk(tree):
+        if id(node) in parts:  # a piece of an f-string, read whole below
+            continue
+        if isinstance(node, ast.JoinedStr):
+            text = "".join(v.value for v in node.values if isinstance(v, ast.Constant))
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if id(node) in docstrings:
+                continue
+            text = node.value
+        else:
+            continue
+        if SQL.search(text):
+            found.append(f"line {node.lineno}: {text[:60]!r}")
+    return found
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for _, p in modules() if not any(p.is_relative_to(s) for s in STORE)],
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
+def test_no_module_outside_the_store_holds_sql(path):
+    assert not sql_in(path), f"{path.relative_to(ROOT)} holds SQL: {sql_in(path)}"
+
+
+def test_the_sql_checker_sees_sql_and_not_prose(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text(
+        '"""We select from the logs and update the tables."""\n'
+        'A = "SELECT MAX(at) FROM slo_status"\n'
+        'B = f"UPDATE outbox SET {x} WHERE id = ?"\n'
+        'C = "choose the rows to update, then set them"\n'
+    )
+    assert [f[:7] for f in sql_in(module)] == ["line 2:", "line 3:"]

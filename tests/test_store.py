@@ -181,3 +181,27 @@ def test_status_and_runs_round_trip_and_replace(store):
         ("t", "error", "boom"),
         ("s", "ok", None),
     ]
+
+
+def test_alerts_announced_resolved_before_migration_11_are_not_announced_again(tmp_path):
+    """Migration 11 turns the JSON text of what was last announced into a column; an alert
+    announced resolved stays announced, one announced firing and since resolved is behind."""
+    import json
+
+    path = tmp_path / "s.db"
+    with Store.open(path, clock=FixedClock(T0), migrate=False) as store:
+        store.migrate(MIGRATIONS[:10])
+    columns = (
+        "alert_key, signal, slo, severity, state, started_at, updated_at, burn_rates, details,"
+        " channel, silenced, notified"
+    )
+    with sqlite3.connect(path) as conn:
+        for key, notified in (("done", "resolved"), ("behind", "firing")):
+            conn.execute(
+                f"INSERT INTO alerts ({columns}) VALUES (?, 's', 'x', 'page', 'resolved', 0, 0,"
+                " '{}', '{}', '#c', 0, ?)",
+                (key, json.dumps({"state": notified, "severity": "page", "burn": 20.0})),
+            )
+    with Store.open(path, clock=FixedClock(T0)) as store:
+        assert store.schema_version == len(MIGRATIONS)
+        assert [a.key for a in store.alerts.unannounced()] == ["behind"]

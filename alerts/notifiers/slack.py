@@ -71,10 +71,10 @@ class StoreChannelIds:
         self.store = store
 
     def get(self, name: str) -> str | None:
-        return self.store.slack_channel_id(name)
+        return self.store.alerts.slack_channel_id(name)
 
     def put(self, name: str, channel_id: str) -> None:
-        self.store.remember_slack_channel(name, channel_id)
+        self.store.alerts.remember_slack_channel(name, channel_id, self.store.now())
 
 
 class ShareJitter(Jitter):

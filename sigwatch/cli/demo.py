@@ -75,7 +75,7 @@ def demo(
 ) -> None:
     """Simulate history with incidents (first run only), backfill the monitors, then run the
     scheduler, the live simulator and the console together. Ctrl-C stops all of them."""
-    from sigwatch.store import Store, from_epoch
+    from sigwatch.store import Store
 
     _load(definitions)  # refuse to start on a broken registry, with its problems listed
     settings = Settings.from_env()
@@ -100,10 +100,10 @@ def demo(
         out.print(f"[bold]1/3[/bold] {folder} already holds simulated traffic (delete it to "
                   "start over)")  # fmt: skip
     with Store.open(folder / "sigwatch.db", clock=clock) as store:
-        latest = store.execute("SELECT MAX(at) FROM slo_status").fetchone()[0]
+        latest = store.history.data_time()
     behind = timedelta(days=days)
     if latest is not None:
-        behind = min(behind, now - from_epoch(latest))
+        behind = min(behind, now - latest)
     if behind > timedelta(minutes=10):
         hours = max(1, int(behind.total_seconds() // 3600) + 1)
         out.print(f"[bold]2/3[/bold] backfilling the monitors over the last {hours}h")

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from sigwatch.store.alerts import AlertTables
+    from sigwatch.store.history import HistoryQueries
     from sigwatch.store.judge import JudgeTables
 
 from sigwatch.clock import Clock
@@ -462,24 +464,21 @@ class Store:
             for s, a, st, d, status, error in rows
         ]
 
-    def slack_channel_id(self, name: str) -> str | None:
-        """The Slack id of channel ``name`` (without ``#``), if it was learnt."""
-        if not self._has_table("slack_channels"):
-            return None
-        row = self._conn.execute("SELECT id FROM slack_channels WHERE name = ?", (name,))
-        found = row.fetchone()
-        return found[0] if found else None
-
-    def remember_slack_channel(self, name: str, channel_id: str) -> None:
-        """Keep channel ``name``'s id (a renamed or re-created channel's replaces it)."""
-        self._conn.execute(
-            "INSERT INTO slack_channels (name, id, resolved_at) VALUES (?, ?, ?)"
-            " ON CONFLICT (name) DO UPDATE"
-            " SET id = excluded.id, resolved_at = excluded.resolved_at",
-            (name, channel_id, to_epoch(self.now())),
-        )
-
     # --- the query modules of other table families ------------------------------------------
+
+    @property
+    def alerts(self) -> AlertTables:
+        """Alerts, their events, silences, the outbox and Slack channel ids."""
+        from sigwatch.store.alerts import AlertTables
+
+        return AlertTables(self)
+
+    @property
+    def history(self) -> HistoryQueries:
+        """Statuses and measurements summed per bucket of time."""
+        from sigwatch.store.history import HistoryQueries
+
+        return HistoryQueries(self)
 
     @property
     def judge(self) -> JudgeTables:
@@ -503,10 +502,13 @@ class Store:
         ).fetchone()
         return row is not None
 
-    # --- for the packages that own their tables (alerts) -----------------------------------
+    # --- raw statements: for tests that inspect the database -------------------------------
 
     def execute(self, sql: str, args: Iterable[Any] = ()) -> sqlite3.Cursor:
-        """Run one statement on this connection (outside ``transaction()`` it autocommits)."""
+        """Run one statement on this connection (outside ``transaction()`` it autocommits).
+        No module outside ``sigwatch.store`` writes SQL (tests/test_architecture.py): code reads
+        and writes through the query modules (``store.alerts``, ``store.judge``,
+        ``store.history``) and the methods here."""
         return self._conn.execute(sql, tuple(args))
 
     def transaction(self) -> _Transaction:

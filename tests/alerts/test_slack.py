@@ -87,7 +87,7 @@ def test_a_send_interrupted_by_a_hang_is_not_duplicated_across_a_restart(world, 
     # the lookup asked for the channel's id by name once (the post that would have told it
     # never answered), kept it, and the alert edits by id: Slack refuses a name there
     assert [m for m, _ in slack.calls].count("conversations.list") == 1
-    assert world.records.store.slack_channel_id("acu-oncall") == message["channel"]
+    assert world.records.store.alerts.slack_channel_id("acu-oncall") == message["channel"]
     assert world.records.open_alerts()[0].slack_channel == message["channel"]
 
 
@@ -129,7 +129,7 @@ def test_a_post_teaches_the_channel_id_so_no_lookup_is_needed(world, slack):
     world.step("breach")
     assert send.flush().sent == 1
     [message] = slack.top_level()
-    assert world.records.store.slack_channel_id("acu-oncall") == message["channel"]
+    assert world.records.store.alerts.slack_channel_id("acu-oncall") == message["channel"]
     assert notifier.channel_id("#acu-oncall") == message["channel"]
     assert "conversations.list" not in [m for m, _ in slack.calls]
 

@@ -1,0 +1,338 @@
+"""The alerts' tables (migrations 3, 10 and 11): alerts and their events, silences, the outbox
+of notifications, and the Slack channel ids learnt by name. The alert lifecycle (``alerts``)
+decides what these rows say; this module is how they are stored and read."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sigwatch.store import from_epoch, to_epoch
+
+if TYPE_CHECKING:
+    from sigwatch.store import Store
+
+FIRING, ACKNOWLEDGED, RESOLVED = "firing", "acknowledged", "resolved"
+
+
+def alert_key(signal: str, slo: str, severity: str) -> str:
+    return f"{signal}/{slo}/{severity}"
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One alert from opening to resolution. ``notified`` is what was last announced for it
+    (state, severity, fastest burn rate), or None if nothing was ever announced."""
+
+    id: int | None
+    key: str
+    signal: str
+    slo: str
+    severity: str
+    state: str
+    started_at: datetime
+    updated_at: datetime
+    channel: str
+    burn_rates: dict[str, float] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+    resolved_at: datetime | None = None
+    clear_since: datetime | None = None
+    acknowledged_by: str | None = None
+    resolution: str | None = None
+    last_value: float | None = None
+    fired: str | None = None
+    silenced: bool = False
+    notified: dict[str, Any] | None = None
+    notified_at: datetime | None = None
+    slack_ts: str | None = None
+    slack_channel: str | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.state != RESOLVED
+
+    @property
+    def fastest_burn(self) -> float:
+        return max(self.burn_rates.values(), default=0.0)
+
+
+@dataclass(frozen=True)
+class Silence:
+    id: int | None
+    signal: str | None
+    slo: str | None
+    author: str
+    reason: str
+    created_at: datetime
+    expires_at: datetime
+    ended_at: datetime | None = None
+
+    def active(self, at: datetime) -> bool:
+        end = min(self.expires_at, self.ended_at) if self.ended_at else self.expires_at
+        return self.created_at <= at < end
+
+    def matches(self, signal: str, slo: str) -> bool:
+        return self.signal in (None, signal) and self.slo in (None, slo)
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """One notification. ``kind``: post (the alert's message), update (edit it in place),
+    reply (in its thread), digest (a message of its own). ``status``: queued, sending (a send
+    began and its outcome is unknown), sent, or recorded (no notifier configured)."""
+
+    id: int
+    alert_id: int | None
+    kind: str
+    channel: str
+    text: str
+    blocks: list[dict] | None
+    status: str
+    created_at: datetime
+    attempts: int = 0
+    sending_at: datetime | None = None
+    sent_at: datetime | None = None
+    slack_ts: str | None = None
+    last_error: str | None = None
+
+
+_ALERT_COLUMNS = (
+    "id, alert_key, signal, slo, severity, state, started_at, updated_at, resolved_at, "
+    "clear_since, acknowledged_by, resolution, last_value, burn_rates, fired, details, channel, "
+    "silenced, notified, notified_at, slack_ts, slack_channel, notified_state"
+)
+_OUTBOX_COLUMNS = (
+    "id, alert_id, kind, channel, text, blocks, status, created_at, attempts, sending_at, "
+    "sent_at, slack_ts, last_error"
+)
+
+
+def _t(at: datetime | None) -> int | None:
+    return to_epoch(at) if at is not None else None
+
+
+def _dt(seconds: int | None) -> datetime | None:
+    return from_epoch(seconds) if seconds is not None else None
+
+
+class AlertTables:
+    """Reads and writes of the alerts' tables (typed rows in and out)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._conn = store._conn
+
+    # --- alerts ---------------------------------------------------------------------------
+
+    def save(self, alert: Alert) -> Alert:
+        """Insert (``id`` None) or update an alert; return it with its id."""
+        values = (
+            alert.key, alert.signal, alert.slo, alert.severity, alert.state,
+            to_epoch(alert.started_at), to_epoch(alert.updated_at), _t(alert.resolved_at),
+            _t(alert.clear_since), alert.acknowledged_by, alert.resolution, alert.last_value,
+            json.dumps(alert.burn_rates, sort_keys=True), alert.fired,
+            json.dumps(alert.details, sort_keys=True, default=str), alert.channel,
+            int(alert.silenced), json.dumps(alert.notified) if alert.notified else None,
+            _t(alert.notified_at), alert.slack_ts, alert.slack_channel,
+            alert.notified.get("state") if alert.notified else None,
+        )  # fmt: skip
+        if alert.id is None:
+            cursor = self._conn.execute(
+                f"INSERT INTO alerts ({_ALERT_COLUMNS.removeprefix('id, ')})"
+                f" VALUES ({', '.join('?' * len(values))})",
+                values,
+            )
+            return replace(alert, id=cursor.lastrowid)
+        names = _ALERT_COLUMNS.removeprefix("id, ").split(", ")
+        self._conn.execute(
+            f"UPDATE alerts SET {', '.join(f'{n} = ?' for n in names)} WHERE id = ?",
+            (*values, alert.id),
+        )
+        return alert
+
+    def get(self, alert_id: int) -> Alert | None:
+        rows = self._alerts("WHERE id = ?", (alert_id,))
+        return rows[0] if rows else None
+
+    def find(self, key_or_id: str) -> Alert | None:
+        """The open alert with this key, else the latest with it; or the alert with this id."""
+        if key_or_id.isdigit():
+            return self.get(int(key_or_id))
+        rows = self._alerts(
+            "WHERE alert_key = ? ORDER BY (state = 'resolved'), started_at DESC LIMIT 1",
+            (key_or_id,),
+        )
+        return rows[0] if rows else None
+
+    def open_alerts(self, signal: str | None = None) -> list[Alert]:
+        if signal is None:
+            return self._alerts("WHERE state != ? ORDER BY started_at, id", (RESOLVED,))
+        return self._alerts(
+            "WHERE state != ? AND signal = ? ORDER BY started_at, id", (RESOLVED, signal)
+        )
+
+    def unannounced(self) -> list[Alert]:
+        """Alerts whose last announcement differs from their state (resolved ones included)."""
+        return self._alerts(
+            "WHERE state != ? OR (notified IS NOT NULL AND COALESCE(notified_state, '') != ?)"
+            " ORDER BY started_at, id",
+            (RESOLVED, RESOLVED),
+        )
+
+    def alerts(self, *, include_resolved: bool = False, limit: int = 500) -> list[Alert]:
+        where = "" if include_resolved else f"WHERE state != '{RESOLVED}'"
+        return self._alerts(f"{where} ORDER BY started_at DESC, id DESC LIMIT ?", (limit,))
+
+    def _alerts(self, where: str, args: tuple) -> list[Alert]:
+        rows = self._conn.execute(f"SELECT {_ALERT_COLUMNS} FROM alerts {where}", args)
+        return [_alert(row) for row in rows]
+
+    def add_event(self, alert_id: int, at: datetime, kind: str, text: str) -> None:
+        self._conn.execute(
+            "INSERT INTO alert_events (alert_id, at, kind, text) VALUES (?, ?, ?, ?)",
+            (alert_id, to_epoch(at), kind, text),
+        )
+
+    def events(self, alert_id: int) -> list[tuple[datetime, str, str]]:
+        rows = self._conn.execute(
+            "SELECT at, kind, text FROM alert_events WHERE alert_id = ? ORDER BY rowid",
+            (alert_id,),
+        )
+        return [(from_epoch(at), kind, text) for at, kind, text in rows]
+
+    def had_data(self, signal: str, slo: str, before: datetime) -> bool:
+        """Whether this SLO was ever evaluated with data before ``before``."""
+        row = self._conn.execute(
+            "SELECT 1 FROM slo_status WHERE signal = ? AND slo = ? AND at < ?"
+            " AND state != 'no_data' LIMIT 1",
+            (signal, slo, to_epoch(before)),
+        ).fetchone()
+        return row is not None
+
+    # --- silences -------------------------------------------------------------------------
+
+    def add_silence(self, silence: Silence) -> Silence:
+        cursor = self._conn.execute(
+            "INSERT INTO silences (signal, slo, author, reason, created_at, expires_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (silence.signal, silence.slo, silence.author, silence.reason,
+             to_epoch(silence.created_at), to_epoch(silence.expires_at)),
+        )  # fmt: skip
+        return Silence(
+            cursor.lastrowid, silence.signal, silence.slo, silence.author, silence.reason,
+            silence.created_at, silence.expires_at,
+        )  # fmt: skip
+
+    def end_silence(self, silence_id: int, at: datetime) -> bool:
+        cursor = self._conn.execute(
+            "UPDATE silences SET ended_at = ? WHERE id = ? AND ended_at IS NULL",
+            (to_epoch(at), silence_id),
+        )
+        return cursor.rowcount == 1
+
+    def silences(self, active_at: datetime | None = None) -> list[Silence]:
+        rows = self._conn.execute(
+            "SELECT id, signal, slo, author, reason, created_at, expires_at, ended_at"
+            " FROM silences ORDER BY id"
+        )
+        out = [
+            Silence(i, sig, slo, author, reason, from_epoch(c), from_epoch(e), _dt(ended))
+            for i, sig, slo, author, reason, c, e, ended in rows
+        ]
+        return out if active_at is None else [s for s in out if s.active(active_at)]
+
+    # --- outbox ---------------------------------------------------------------------------
+
+    def enqueue(
+        self, alert_id: int | None, kind: str, channel: str, text: str, blocks: list | None,
+        at: datetime,
+    ) -> int:  # fmt: skip
+        cursor = self._conn.execute(
+            "INSERT INTO outbox (alert_id, kind, channel, text, blocks, status, created_at,"
+            " attempts) VALUES (?, ?, ?, ?, ?, 'queued', ?, 0)",
+            (alert_id, kind, channel, text, json.dumps(blocks) if blocks else None, to_epoch(at)),
+        )
+        return int(cursor.lastrowid)
+
+    def outbox(
+        self, *, statuses: tuple[str, ...] | None = None, limit: int = 500
+    ) -> list[OutboxItem]:
+        """Outbox items, oldest first (only the given statuses, if any)."""
+        if statuses:
+            marks = ", ".join("?" * len(statuses))
+            rows = self._conn.execute(
+                f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE status IN ({marks})"
+                " ORDER BY id LIMIT ?",
+                (*statuses, limit),
+            )
+        else:
+            rows = self._conn.execute(
+                f"SELECT {_OUTBOX_COLUMNS} FROM outbox ORDER BY id DESC LIMIT ?", (limit,)
+            )
+            rows = list(rows)[::-1]
+        return [_item(row) for row in rows]
+
+    def claim(self, item: OutboxItem, at: datetime) -> bool:
+        """Mark an outbox item ``sending`` if it is still in the status it was read in; False
+        when another process claimed it first."""
+        cursor = self._conn.execute(
+            "UPDATE outbox SET status = 'sending', sending_at = ?, attempts = attempts + 1"
+            " WHERE id = ? AND status = ?",
+            (to_epoch(at), item.id, item.status),
+        )
+        return cursor.rowcount == 1
+
+    # --- Slack channel ids -------------------------------------------------------------------
+
+    def slack_channel_id(self, name: str) -> str | None:
+        """The Slack id of channel ``name`` (without ``#``), if it was learnt."""
+        row = self._conn.execute("SELECT id FROM slack_channels WHERE name = ?", (name,))
+        found = row.fetchone()
+        return found[0] if found else None
+
+    def remember_slack_channel(self, name: str, channel_id: str, at: datetime) -> None:
+        """Keep channel ``name``'s id (a renamed or re-created channel's replaces it)."""
+        self._conn.execute(
+            "INSERT INTO slack_channels (name, id, resolved_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (name) DO UPDATE"
+            " SET id = excluded.id, resolved_at = excluded.resolved_at",
+            (name, channel_id, to_epoch(at)),
+        )
+
+    def mark(self, item_id: int, status: str, at: datetime, **fields: Any) -> None:
+        """Set an outbox item's status (and ``sending_at``, ``sent_at``, ``slack_ts``,
+        ``last_error``, ``attempts`` as given)."""
+        sets, args = ["status = ?"], [status]
+        for name, value in fields.items():
+            if name not in ("sending_at", "sent_at", "slack_ts", "last_error", "attempts"):
+                raise ValueError(f"outbox has no settable field {name!r}")
+            sets.append(f"{name} = ?")
+            args.append(to_epoch(value) if isinstance(value, datetime) else value)
+        self._conn.execute(f"UPDATE outbox SET {', '.join(sets)} WHERE id = ?", (*args, item_id))
+
+
+def _alert(row: tuple) -> Alert:
+    (id_, key, signal, slo, severity, state, started, updated, resolved, clear, ack, resolution,
+     value, burn, fired, details, channel, silenced, notified, notified_at, ts,
+     slack_channel, _) = row  # fmt: skip
+    return Alert(
+        id=id_, key=key, signal=signal, slo=slo, severity=severity, state=state,
+        started_at=from_epoch(started), updated_at=from_epoch(updated), channel=channel,
+        burn_rates=json.loads(burn), details=json.loads(details), resolved_at=_dt(resolved),
+        clear_since=_dt(clear), acknowledged_by=ack, resolution=resolution, last_value=value,
+        fired=fired, silenced=bool(silenced), notified=json.loads(notified) if notified else None,
+        notified_at=_dt(notified_at), slack_ts=ts, slack_channel=slack_channel,
+    )  # fmt: skip
+
+
+def _item(row: tuple) -> OutboxItem:
+    (id_, alert_id, kind, channel, text, blocks, status, created, attempts, sending, sent, ts,
+     error) = row  # fmt: skip
+    return OutboxItem(
+        id=id_, alert_id=alert_id, kind=kind, channel=channel, text=text,
+        blocks=json.loads(blocks) if blocks else None, status=status,
+        created_at=from_epoch(created), attempts=attempts, sending_at=_dt(sending),
+        sent_at=_dt(sent), slack_ts=ts, last_error=error,
+    )  # fmt: skip

@@ -1,0 +1,116 @@
+"""Statuses and measurements over time, summed per bucket of time: what the console draws and
+the demo waits for. The rows of ``slo_status`` and ``measurements`` themselves are read and
+written by ``Store``."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sigwatch.states import Verdict
+
+if TYPE_CHECKING:
+    from sigwatch.store import Store
+
+
+@dataclass(frozen=True)
+class SliceBucket:
+    """The measurements of one SLO whose window starts in one bucket of time: ``good`` and
+    ``total`` summed (None for timeslice kinds, which keep a value), the mean value, the widest
+    interval, the samples summed, and one slice's verdict."""
+
+    t: datetime
+    good: float | None
+    total: float | None
+    value: float | None
+    ci_low: float | None
+    ci_high: float | None
+    samples: int | None
+    verdict: str | None
+
+
+class HistoryQueries:
+    def __init__(self, store: Store) -> None:
+        self._conn = store._conn
+
+    def last_evaluation(self) -> datetime | None:
+        """When the monitors last evaluated anything."""
+        return self._max("SELECT MAX(evaluated_at) FROM slo_status")
+
+    def data_time(self) -> datetime | None:
+        """The latest time evaluated (the end of the data seen)."""
+        return self._max("SELECT MAX(at) FROM slo_status")
+
+    def status_count(self) -> int:
+        """How many SLO statuses are stored (the SLOs' own rows, not their groups')."""
+        return int(self._conn.execute("SELECT COUNT(*) FROM slo_status").fetchone()[0])
+
+    def _max(self, sql: str) -> datetime | None:
+        from sigwatch.store import from_epoch
+
+        row = self._conn.execute(sql).fetchone()
+        return from_epoch(row[0]) if row and row[0] is not None else None
+
+    def slices(
+        self, signal: str, slo: str, start: datetime, end: datetime, width: int
+    ) -> list[SliceBucket]:
+        """The SLO's measurements with windows starting in ``[start, end)``, per bucket of
+        ``width`` seconds, oldest first."""
+        from sigwatch.store import from_epoch, to_epoch
+
+        rows = self._conn.execute(
+            "SELECT (window_start / ?) * ? AS t, SUM(good), SUM(total), AVG(value),"
+            " MIN(ci_low), MAX(ci_high), SUM(samples), MAX(details) FROM measurements"
+            " WHERE signal = ? AND slo = ? AND window_start >= ? AND window_start < ?"
+            " GROUP BY t ORDER BY t",
+            (width, width, signal, slo, to_epoch(start), to_epoch(end)),
+        ).fetchall()
+        return [
+            SliceBucket(from_epoch(t), good, total, value, low, high, samples,
+                        json.loads(details).get("verdict") if details else None)
+            for t, good, total, value, low, high, samples, details in rows
+        ]  # fmt: skip
+
+    def verdicts(self, signal: str, slo: str, before: datetime) -> list[tuple[datetime, Verdict]]:
+        """Each slice of a timeslice SLO starting before ``before``, with its verdict (a slice
+        measured before verdicts were kept counts as not measurable)."""
+        from sigwatch.store import from_epoch, to_epoch
+
+        rows = self._conn.execute(
+            "SELECT window_start, details FROM measurements"
+            " WHERE signal = ? AND slo = ? AND window_start < ? ORDER BY window_start",
+            (signal, slo, to_epoch(before)),
+        ).fetchall()
+        out = []
+        for start, details in rows:
+            stored = (json.loads(details) if details else {}).get("verdict")
+            out.append((from_epoch(start), Verdict(stored or Verdict.NO_DATA)))
+        return out
+
+    def burn_rates(
+        self, signal: str, slo: str, start: datetime, end: datetime
+    ) -> list[tuple[datetime, dict[str, float | None]]]:
+        """The SLO's burn rates per window at each evaluation in ``[start, end]``."""
+        from sigwatch.store import from_epoch, to_epoch
+
+        rows = self._conn.execute(
+            "SELECT at, burn_rates FROM slo_status"
+            " WHERE signal = ? AND slo = ? AND at >= ? AND at <= ? ORDER BY at",
+            (signal, slo, to_epoch(start), to_epoch(end)),
+        ).fetchall()
+        return [(from_epoch(at), json.loads(raw) if raw else {}) for at, raw in rows]
+
+    def lowest_budget(
+        self, signal: str, slo: str, start: datetime, end: datetime, width: int
+    ) -> list[tuple[datetime, float | None]]:
+        """The SLO's lowest budget left per bucket of ``width`` seconds of ``[start, end]``."""
+        from sigwatch.store import from_epoch, to_epoch
+
+        rows = self._conn.execute(
+            "SELECT (at / ?) * ? AS t, MIN(budget_remaining) FROM slo_status"
+            " WHERE signal = ? AND slo = ? AND at >= ? AND at <= ? GROUP BY t ORDER BY t",
+            (width, width, signal, slo, to_epoch(start), to_epoch(end)),
+        ).fetchall()
+        return [(from_epoch(t), low) for t, low in rows]

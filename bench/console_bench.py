@@ -48,7 +48,7 @@ def _store(folder: Path, definitions: Path) -> int:
     from sigwatch.model import Budgeting
     from sigwatch.registry import load_registry
     from sigwatch.states import SloState
-    from sigwatch.store import SloStatus, Store, to_epoch
+    from sigwatch.store import Measurement, SloStatus, Store, from_epoch, to_epoch
 
     registry = load_registry(definitions)
     rng = random.Random(7)
@@ -79,10 +79,13 @@ def _store(folder: Path, definitions: Path) -> int:
             for slo in signal.slos:
                 if slo.objective.budgeting is not Budgeting.OCCURRENCES:
                     for t in range(start, end, 86400):
-                        value = rng.uniform(0.7, 0.95)
-                        good = '{"verdict": "good"}'
-                        row = (t, t + 86400, slo.sli.kind, 1, 1, value, None, None, 1, good)
-                        params.append((signal.name, slo.name, *row, t + 86400))
+                        params.append(Measurement(
+                            signal=signal.name, slo=slo.name, start=from_epoch(t),
+                            end=from_epoch(t + 86400), sli=slo.sli.kind,
+                            evaluated_at=from_epoch(t + 86400), good=1, total=1,
+                            value=rng.uniform(0.7, 0.95), samples=1,
+                            details={"verdict": "good"},
+                        ))  # fmt: skip
                 for t in range(start + 3600, end + 1, 3600):  # hourly status history
                     at = datetime.fromtimestamp(t, UTC)
                     statuses.append(SloStatus(
@@ -91,13 +94,7 @@ def _store(folder: Path, definitions: Path) -> int:
                         window_end=at, value=0.99, budget_remaining=0.5,
                         burn_rates={"1h": 0.4, "5m": 0.2},
                     ))  # fmt: skip
-            with store.transaction():
-                store._conn.executemany(
-                    "INSERT INTO measurements (signal, slo, window_start, window_end, sli, good,"
-                    " total, value, ci_low, ci_high, samples, details, evaluated_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    params,
-                )
+            store.put_measurements(params)
             store.put_status(statuses)
             rows += len(params)
     return rows

@@ -22,6 +22,7 @@ from sigwatch.states import Severity, SloState
 from sigwatch.store import Store, to_epoch
 from tests.conftest import ROOT
 from tests.monitors.test_runner import TEN, content_type_folder
+from tests.sql import query, write
 
 runner = CliRunner()
 OLD_VERSION = 5  # the store of d869a75, the main this issue was filed against
@@ -54,28 +55,24 @@ def _old_folder(registry, data) -> tuple[Registry, list]:
                 "short_burn": 30.0,
             }
         ]
-        store.execute(
-            "UPDATE slo_status SET fired = ? WHERE signal = ? AND slo = ? AND at = ?",
-            (json.dumps(fired), old.signal, old.slo, to_epoch(LONG_AGO)),
-        )
-        with store.transaction():
-            for part, payload in (
-                ("serving", {"total": 84, "ok": 80}),
-                ("quality", {"labelled": 3, "confusion": {"review\u241freview": 3}}),
-            ):
-                store.execute(
-                    "INSERT INTO partials (signal, part, bucket_start, bucket_end, payload,"
-                    " computed_at) VALUES (?, ?, ?, ?, ?, ?)",
-                    (
-                        "content_type",
-                        part,
-                        to_epoch(TEN),
-                        to_epoch(TEN + timedelta(minutes=5)),
-                        json.dumps(payload),
-                        to_epoch(TEN),
-                    ),
-                )
-        history = store.execute("SELECT * FROM slo_status ORDER BY signal, slo, at").fetchall()
+    # the old main wrote these itself: through a connection of its own
+    write(
+        path,
+        "UPDATE slo_status SET fired = ? WHERE signal = ? AND slo = ? AND at = ?",
+        (json.dumps(fired), old.signal, old.slo, to_epoch(LONG_AGO)),
+    )
+    for part, payload in (
+        ("serving", {"total": 84, "ok": 80}),
+        ("quality", {"labelled": 3, "confusion": {"review\u241freview": 3}}),
+    ):
+        write(
+            path,
+            "INSERT INTO partials (signal, part, bucket_start, bucket_end, payload,"
+            " computed_at) VALUES (?, ?, ?, ?, ?, ?)",
+            ("content_type", part, to_epoch(TEN), to_epoch(TEN + timedelta(minutes=5)),
+             json.dumps(payload), to_epoch(TEN)),
+        )  # fmt: skip
+    history = query(path, "SELECT * FROM slo_status ORDER BY signal, slo, at")
     shutil.rmtree(data / "partials")  # the old main kept no Parquet tables
     return only, history
 
@@ -96,9 +93,7 @@ def test_an_old_data_folder_is_upgraded_and_keeps_its_history(registry, tmp_path
     with Store.open(data / "sigwatch.db", clock=FixedClock(TEN)) as store:
         assert store.schema_version == max(m.version for m in MIGRATIONS)
         assert "partials" not in store.tables()
-        assert store.execute("SELECT * FROM slo_status ORDER BY signal, slo, at").fetchall() == (
-            history
-        )
+        assert query(store, "SELECT * FROM slo_status ORDER BY signal, slo, at") == history
         (old,) = [
             s
             for s in store.status_history("content_type", "coverage", end=LONG_AGO)
@@ -115,7 +110,7 @@ def test_an_old_data_folder_is_upgraded_and_keeps_its_history(registry, tmp_path
     with Store.open(data / "sigwatch.db", clock=FixedClock(end)) as store:
         (outcome,) = Monitor(only, data, store, FixedClock(end)).run(end)
         assert outcome.ok, outcome.error
-        after = store.execute("SELECT * FROM slo_status ORDER BY signal, slo, at").fetchall()
+        after = query(store, "SELECT * FROM slo_status ORDER BY signal, slo, at")
     assert set(history) <= set(after)  # every old row is still there, unchanged
     windows = max(s.objective.window for s in only.get("content_type").slos)
     days = sorted(p.stem for p in (data / "partials" / "serving").rglob("date=*.parquet"))

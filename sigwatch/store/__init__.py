@@ -113,9 +113,10 @@ class Run:
 class Store:
     """One connection to the store. Use as a context manager, or ``close()`` it."""
 
-    def __init__(self, conn: sqlite3.Connection, clock: Clock) -> None:
+    def __init__(self, conn: sqlite3.Connection, clock: Clock, path: Path | None = None) -> None:
         self._conn = conn
         self._clock = clock
+        self.path = path  # the database file (None in memory)
 
     @classmethod
     def open(cls, path: Path | str, *, clock: Clock, migrate: bool = True) -> Store:
@@ -133,7 +134,7 @@ class Store:
             _wal(conn)
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
-        store = cls(conn, clock)
+        store = cls(conn, clock, None if str(path) == ":memory:" else Path(path))
         if migrate:
             store.migrate()
         return store
@@ -502,14 +503,7 @@ class Store:
         ).fetchone()
         return row is not None
 
-    # --- raw statements: for tests that inspect the database -------------------------------
-
-    def execute(self, sql: str, args: Iterable[Any] = ()) -> sqlite3.Cursor:
-        """Run one statement on this connection (outside ``transaction()`` it autocommits).
-        No module outside ``sigwatch.store`` writes SQL (tests/test_architecture.py): code reads
-        and writes through the query modules (``store.alerts``, ``store.judge``,
-        ``store.history``) and the methods here."""
-        return self._conn.execute(sql, tuple(args))
+    # --- writes that go together ---------------------------------------------------------
 
     def transaction(self) -> _Transaction:
         """``with store.transaction():`` groups statements into one atomic write."""

@@ -24,6 +24,7 @@ from sigwatch.store import Store
 from simulator.run import simulate
 from tests.alerts.slack_server import TOKEN
 from tests.conftest import DEFINITIONS, ROOT
+from tests.sql import query
 
 END = datetime(2026, 11, 22, tzinfo=UTC)
 OUTAGE = (datetime(2026, 11, 21, 0, 0, tzinfo=UTC), datetime(2026, 11, 21, 1, 0, tzinfo=UTC))
@@ -153,8 +154,8 @@ def test_the_cli_never_shows_a_secret_over_a_full_run(traffic, slack, tmp_path):
     assert len(slack.top_level("#ml-signals-leadership")) == 1
     assert len(slack.webhook_posts) == 1
     with Store.open(data / "sigwatch.db", clock=FixedClock(END)) as store:
-        tables = [r[0] for r in store.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        dump = repr([store.execute(f"SELECT * FROM {t}").fetchall() for t in tables])
+        tables = [r[0] for r in query(store, "SELECT name FROM sqlite_master WHERE type='table'")]
+        dump = repr([query(store, f"SELECT * FROM {t}") for t in tables])
     assert "outbox" in tables
     for secret in secrets:
         assert secret not in dump

@@ -15,6 +15,7 @@ from alerts.notifiers.slack import SlackNotifier, StoreChannelIds
 from alerts.notifiers.webhook import WebhookNotifier
 from sigwatch.settings import Secret
 from tests.alerts.slack_server import TOKEN
+from tests.sql import query
 
 
 def delivery(world, slack, timeout: float = 5) -> Delivery:
@@ -210,7 +211,7 @@ def test_the_token_never_reaches_the_store(world, slack):
     send.flush()
     world.clock.advance(timedelta(minutes=5))
     for table in ("alerts", "outbox", "alert_events", "silences"):
-        rows = world.store.execute(f"SELECT * FROM {table}").fetchall()
+        rows = query(world.store, f"SELECT * FROM {table}")
         assert TOKEN not in repr(rows)
 
 

@@ -13,6 +13,7 @@ from console import common
 from sigwatch.clock import FixedClock
 from sigwatch.states import SloState
 from sigwatch.store import Store
+from sigwatch.store.judge import CalibrationRow
 from tests.conftest import ROOT
 from tests.console.conftest import END
 
@@ -163,10 +164,9 @@ def test_signal_page_shows_the_judge_its_agreement_and_cost(console_env):
     assert len(judge_based) == 1  # review-precision-judged, and only it
     with Store.open(console_env / "sigwatch.db", clock=FixedClock(END)) as store:
         rates = {"cls": "review", "tp": 40, "fn": 10, "tn": 90, "fp": 10}
-        store.execute(
-            "INSERT INTO judge_calibrations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            ("content_type", "judge-x", "v1-abc", to_epoch(END), 150, 2, 0.712,
-             json.dumps({"review": rates}), 0.05),
+        store.judge.put_calibration(
+            CalibrationRow("content_type", "judge-x", "v1-abc", to_epoch(END), 150, 2, 0.712,
+                           json.dumps({"review": rates}), 0.05)
         )  # fmt: skip
         for k in range(3):
             verdict = Verdict("review", "r", 0.9, "judge-x", "v1-abc", 300, 20, 800.0, 0.25, 1)

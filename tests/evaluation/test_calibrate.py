@@ -16,6 +16,7 @@ from sigwatch.cli import app
 from sigwatch.clock import FixedClock
 from sigwatch.store import Store
 from tests.evaluation.chat_server import KEY, ChatServer
+from tests.sql import query
 
 LIMIT = 60
 T0 = datetime(2026, 11, 26, tzinfo=UTC)  # the time the calibration is stamped with
@@ -66,11 +67,11 @@ def test_calibrate_reports_kappa_and_rates_as_scikit_learn_does(judge, tmp_path)
     again = CliRunner().invoke(app, args, env=env)  # stored labels are reused
     assert again.exit_code == 0 and len(server.requests) == calls
     with Store.open(tmp_path / "sigwatch.db", clock=FixedClock(T0)) as store:
-        errors = store.execute(
-            "SELECT COUNT(*) FROM judge_labels WHERE error LIKE 'judge_error: malformed'"
-        ).fetchone()[0]
-        labels = store.execute("SELECT COUNT(*) FROM judge_labels WHERE label IS NOT NULL")
-        assert errors == 1 and labels.fetchone()[0] == LIMIT - 1
+        [(errors,)] = query(
+            store, "SELECT COUNT(*) FROM judge_labels WHERE error LIKE 'judge_error: malformed'"
+        )
+        [(labels,)] = query(store, "SELECT COUNT(*) FROM judge_labels WHERE label IS NOT NULL")
+        assert errors == 1 and labels == LIMIT - 1
 
 
 def test_calibrate_without_a_judge_says_what_to_set(tmp_path, monkeypatch):

@@ -27,8 +27,10 @@ from sigwatch.cli import app
 from sigwatch.clock import FixedClock
 from sigwatch.stats import wilson_interval
 from sigwatch.store import Store, to_epoch
+from sigwatch.store.judge import CalibrationRow
 from tests.conftest import SCENARIO_END
 from tests.evaluation.chat_server import ChatServer
+from tests.sql import query
 
 END = datetime.fromisoformat(SCENARIO_END)
 DAY = END - timedelta(days=1)
@@ -67,10 +69,11 @@ def test_the_day_is_sampled_by_stratum_within_the_call_budget(registry, day_data
     with Store.open(day_data / "sigwatch.db", clock=FixedClock(END)) as store:
         run = judge_day(store, _client(server), signal, day_data, DAY, calls=120, dollars=1.0,
                         seed=3)  # fmt: skip
-        rows = store.execute(
+        rows = query(
+            store,
             "SELECT stratum, weight, predicted, label, error FROM judge_labels"
-            " WHERE purpose = 'monitoring'"
-        ).fetchall()
+            " WHERE purpose = 'monitoring'",
+        )
     population = strata(served(day_data, signal, DAY, END)).group_by("stratum").len()
     sizes = dict(population.iter_rows())
     repeats = math.ceil(120 * REPEAT_SHARE)
@@ -111,9 +114,7 @@ def test_judge_errors_are_stored_as_errors_never_as_labels(registry, day_data, s
     with Store.open(day_data / "sigwatch.db", clock=FixedClock(END)) as store:
         run = judge_day(store, _client(server), signal, day_data, DAY, calls=10, dollars=1.0,
                         seed=5)  # fmt: skip
-        errors = store.execute(
-            "SELECT label, error FROM judge_labels WHERE error IS NOT NULL"
-        ).fetchall()
+        errors = query(store, "SELECT label, error FROM judge_labels WHERE error IS NOT NULL")
     assert run.errors == 2 and run.judged == 8
     assert sorted(errors) == [(None, "judge_error: http"), (None, "judge_error: wrong_label")]
     assert sum(run.labels.values()) == 8
@@ -137,11 +138,10 @@ def test_self_consistency_catches_a_judge_that_follows_the_label_order(registry,
 
 def _calibrate(store: Store, rates: ClassRates) -> None:
     """A calibration of the fake judge's prompt version with these rates, as of DAY."""
-    version = store.execute("SELECT DISTINCT prompt_version FROM judge_labels").fetchone()[0]
-    store.execute(
-        "INSERT INTO judge_calibrations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        ("content_type", "fake-judge", version, to_epoch(DAY), 200, 0, 0.8,
-         json.dumps({"review": rates.__dict__}), 0.0),
+    [(version,)] = query(store, "SELECT DISTINCT prompt_version FROM judge_labels")
+    store.judge.put_calibration(
+        CalibrationRow("content_type", "fake-judge", version, to_epoch(DAY), 200, 0, 0.8,
+                       json.dumps({"review": rates.__dict__}), 0.0)
     )  # fmt: skip
 
 
@@ -157,10 +157,11 @@ def test_judged_precision_is_the_corrected_weighted_share(registry, day_data, se
         judge_day(store, _client(server), signal, day_data, DAY, calls=200, dollars=1.0, seed=4)
         _calibrate(store, rates)
         value = quality.measure(ctx, slo, DAY, END, END)
-        rows = store.execute(
+        rows = query(
+            store,
             "SELECT label, weight FROM judge_labels WHERE purpose = 'monitoring'"
-            " AND predicted = 'review' AND label IS NOT NULL"
-        ).fetchall()
+            " AND predicted = 'review' AND label IS NOT NULL",
+        )
     weights = [w for _, w in rows]
     apparent = sum(w for label, w in rows if label == "review") / sum(weights)
     assert value.samples == len(rows) >= slo.sli.min_labels
@@ -250,10 +251,11 @@ def test_the_daily_job_judges_yesterday_and_one_failing_signal_spares_the_others
 
     assert content_type_calls() == calls
     with Store.open(day_data / "sigwatch.db", clock=FixedClock(END)) as store:
-        (n,) = store.execute(
+        [(n,)] = query(
+            store,
             "SELECT n FROM judge_calibrations WHERE signal = 'content_type' AND model = ?",
             ("fake-judge",),
-        ).fetchone()
+        )
         assert n == gold
         again = judge_yesterday(registry, day_data, settings, FixedClock(END), store)
     assert again["content_type"].reused == run.sampled  # no recalibration, no new labels
@@ -275,10 +277,11 @@ def test_judge_labels_keep_where_each_prediction_was_served_and_group_by_languag
         judge_day(store, _client(server), signal, day_data, DAY, calls=300, dollars=1.0, seed=4)
         _calibrate(store, rates)
         labelled = pl.DataFrame(
-            store.execute(
+            query(
+                store,
                 "SELECT item_id, label, weight, predicted, language, community FROM judge_labels"
-                " WHERE purpose = 'monitoring' AND label IS NOT NULL"
-            ).fetchall(),
+                " WHERE purpose = 'monitoring' AND label IS NOT NULL",
+            ),
             schema=["item_id", "label", "weight", "predicted", "language", "community"],
             orient="row",
         )

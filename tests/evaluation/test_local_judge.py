@@ -17,6 +17,7 @@ from evaluation.local import DEFAULT, WEIGHTS, _part
 from sigwatch.cli import app
 from sigwatch.clock import FixedClock
 from sigwatch.store import Store
+from tests.sql import query
 
 pytestmark = pytest.mark.llm
 POSTS = 8
@@ -47,9 +48,9 @@ def test_the_embedded_judge_labels_gold_posts_and_is_measured(tmp_path):
     assert gguf.stat().st_size == sum(p.stat().st_size for p in parts)
     assert gguf.read_bytes()[:4] == b"GGUF"
     with Store.open(tmp_path / "sigwatch.db", clock=FixedClock(T0)) as store:
-        rows = store.execute(
-            "SELECT label, error, latency_ms, cost_usd, tokens_in FROM judge_labels"
-        ).fetchall()
+        rows = query(
+            store, "SELECT label, error, latency_ms, cost_usd, tokens_in FROM judge_labels"
+        )
     labels = [r[0] for r in rows if r[1] is None]
     assert len(rows) == POSTS and report["judge_errors"] == POSTS - len(labels) <= 1
     classes = {"review", "recommendation_request", "comparison", "question", "other"}

@@ -14,6 +14,7 @@ from monitors.runner import Monitor
 from sigwatch.clock import FixedClock
 from sigwatch.store import Store
 from simulator.traffic import LABEL_SCHEMA, LOG_SCHEMA
+from tests.sql import query
 
 DAY = datetime(2026, 11, 25, tzinfo=UTC)
 TEN = DAY + timedelta(hours=10)
@@ -170,16 +171,16 @@ def test_running_the_same_time_twice_writes_no_duplicates(registry, data):
     store, _ = run(registry, data, ELEVEN)
     first = (
         len(store.latest_status()),
-        store._conn.execute("SELECT COUNT(*) FROM slo_status").fetchone(),
+        query(store, "SELECT COUNT(*) FROM slo_status"),
     )
-    measured = store._conn.execute("SELECT COUNT(*) FROM measurements").fetchone()
+    measured = query(store, "SELECT COUNT(*) FROM measurements")
     store.close()
     store, _ = run(registry, data, ELEVEN)
     assert (
         len(store.latest_status()),
-        store._conn.execute("SELECT COUNT(*) FROM slo_status").fetchone(),
+        query(store, "SELECT COUNT(*) FROM slo_status"),
     ) == first
-    assert store._conn.execute("SELECT COUNT(*) FROM measurements").fetchone() == measured
+    assert query(store, "SELECT COUNT(*) FROM measurements") == measured
 
 
 def test_a_bad_log_file_fails_its_signal_only(registry, data):

@@ -10,6 +10,7 @@ stops the others' jobs.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC
@@ -28,6 +29,7 @@ from sigwatch.settings import Settings
 from sigwatch.store import Store
 
 MISFIRE_GRACE_S = 120
+log = logging.getLogger(__name__)
 
 
 def monitor_signal(registry: Registry, data_dir: Path, store: Store, clock, signal: str):
@@ -42,6 +44,14 @@ def run_signal_job(signal: str, data_dir: str, definitions: str, clock: Clock) -
     registry = load_registry(Path(definitions))
     with Store.open(Path(data_dir) / "sigwatch.db", clock=clock) as store:
         monitor_signal(registry, Path(data_dir), store, clock, signal)
+
+
+def prune_job(data_dir: str, definitions: str, clock: Clock) -> None:
+    """The daily prune: what the store keeps no longer (``SIGWATCH_RETENTION``) is deleted."""
+    keep = Settings.from_env().retention
+    with Store.open(Path(data_dir) / "sigwatch.db", clock=clock) as store:
+        pruned = store.retention.prune(clock.now() - keep)
+    log.info("pruned rows older than %s: %s", keep, pruned)
 
 
 @dataclass(frozen=True)

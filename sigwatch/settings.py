@@ -25,6 +25,8 @@ ENV_VARS = {
     "SIGWATCH_CONSOLE_URL": "the console's public URL, for links in alerts",
     "SIGWATCH_CONSOLE_AT": "the time the console takes as now (ISO 8601, e.g. "
     "2026-11-26T01:00:00+00:00; default: the wall clock); `sigwatch console --at` sets it",
+    "SIGWATCH_RETENTION": "how long the store keeps statuses, measurements, runs, resolved "
+    "alerts and sent notifications (the daily prune; default 400d)",
     "SIGWATCH_ALERT_HOLD": "how long a condition must stay clear before its alert resolves "
     "(default 15m)",
     "SIGWATCH_ALERT_RENOTIFY": "how often a still-firing page is re-announced (default 2h)",
@@ -80,6 +82,7 @@ class Settings:
     slack_api_url: str = "https://slack.com/api/"
     console_url: str | None = None
     console_at: datetime | None = None
+    retention: timedelta = timedelta(days=400)
     alert_hold: timedelta = timedelta(minutes=15)
     alert_renotify: timedelta = timedelta(hours=2)
     page_mention: str | None = None
@@ -118,6 +121,7 @@ class Settings:
             slack_api_url=get("SIGWATCH_SLACK_API_URL") or cls.slack_api_url,
             console_url=get("SIGWATCH_CONSOLE_URL"),
             console_at=_time(get, "SIGWATCH_CONSOLE_AT"),
+            retention=_duration(get, "SIGWATCH_RETENTION", cls.retention),
             alert_hold=_duration(get, "SIGWATCH_ALERT_HOLD", cls.alert_hold),
             alert_renotify=_duration(get, "SIGWATCH_ALERT_RENOTIFY", cls.alert_renotify),
             page_mention=get("SIGWATCH_PAGE_MENTION"),

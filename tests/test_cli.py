@@ -18,7 +18,7 @@ from tests.conftest import DEFINITIONS, FIXTURES, ROOT
 runner = CliRunner()
 COMMANDS = (
     "validate", "schema", "registry", "simulate", "train", "monitor", "serve", "status",
-    "alerts", "ack", "silence", "digest", "console", "demo", "judge", "distill",
+    "alerts", "ack", "silence", "digest", "console", "demo", "judge", "distill", "prune",
 )  # fmt: skip
 
 

@@ -437,11 +437,12 @@ def serve(
 
     Every signal is evaluated at start, then at its `schedule` (default 5m), and its alerts
     updated and sent (Slack with SIGWATCH_SLACK_TOKEN or a webhook, else the outbox). The
-    outbox is retried every minute; the daily digest goes out at 09:00 UTC. Jobs live in
+    outbox is retried every minute; the daily digest goes out at 09:00 UTC; what is older than
+    SIGWATCH_RETENTION is pruned at 03:30 UTC. Jobs live in
     <data>/scheduler.db, so a restart resumes them. Ctrl-C stops cleanly.
     """
     from alerts.jobs import digest_job, flush_job
-    from monitors.scheduler import ExtraJob
+    from monitors.scheduler import ExtraJob, prune_job
 
     reg = _load(definitions)
     settings = Settings.from_env()
@@ -449,6 +450,7 @@ def serve(
     extra = (
         ExtraJob("alerts:flush", flush_job, "interval", {"seconds": 60}),
         ExtraJob("alerts:digest", digest_job, "cron", {"hour": 9, "minute": 0}),
+        ExtraJob("store:prune", prune_job, "cron", {"hour": 3, "minute": 30}),
     )
     from evaluation.local import available
 
@@ -636,6 +638,47 @@ def _status_json(s) -> dict:
 
 def _utc(when: datetime) -> datetime:
     return when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+@app.command()
+def prune(
+    data: DataOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would go; delete nothing.")
+    ] = False,
+    at: AtOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Delete what the store keeps no longer: rows dated more than SIGWATCH_RETENTION (default
+    400d) before now.
+
+    Statuses, measurements of ended slices, runs, resolved alerts and their events, sent
+    notifications, ended silences and the judge's daily labels. Open alerts, queued
+    notifications and the judge's calibrations are kept whatever their age. `serve` runs this
+    daily at 03:30 UTC.
+    """
+    from sigwatch.store import Store
+    from sigwatch.units import format_duration
+
+    settings = Settings.from_env()
+    folder = data or settings.data_dir
+    if not (folder / "sigwatch.db").exists():
+        err.print(f"[red]no store at {folder / 'sigwatch.db'}: nothing to prune")
+        raise typer.Exit(code=1)
+    clock = _clock(at)
+    before = clock.now() - settings.retention
+    with Store.open(folder / "sigwatch.db", clock=clock) as store:
+        counts = store.retention.prune(before, dry_run=dry_run)
+    if as_json:
+        print(json.dumps({"before": before.isoformat(), "dry_run": dry_run, "rows": counts}))
+        return
+    verb = "would delete" if dry_run else "deleted"
+    total = sum(counts.values())
+    out.print(f"{verb} {total:,} rows dated before {before:%Y-%m-%d %H:%M} UTC "
+              f"(SIGWATCH_RETENTION {format_duration(settings.retention)})")  # fmt: skip
+    for table, n in counts.items():
+        if n:
+            out.print(f"  {table}: {n:,}")
 
 
 @app.command()

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from sigwatch.store.alerts import AlertTables
     from sigwatch.store.history import HistoryQueries
     from sigwatch.store.judge import JudgeTables
+    from sigwatch.store.retention import RetentionQueries
 
 from sigwatch.clock import Clock
 from sigwatch.migrations import MIGRATIONS, Migration
@@ -473,6 +474,13 @@ class Store:
         from sigwatch.store.alerts import AlertTables
 
         return AlertTables(self)
+
+    @property
+    def retention(self) -> RetentionQueries:
+        """Deleting what is older than the store keeps."""
+        from sigwatch.store.retention import RetentionQueries
+
+        return RetentionQueries(self)
 
     @property
     def history(self) -> HistoryQueries:

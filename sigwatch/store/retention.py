@@ -1,0 +1,61 @@
+"""Retention: rows older than the store keeps them (``SIGWATCH_RETENTION``, 400 days by
+default), deleted by the daily job (``sigwatch prune``; ``serve`` runs it at 03:30 UTC).
+
+What goes, by the time that dates it: statuses and group statuses (``at``), measurements of
+slices that ended (``window_end``), runs, resolved alerts (``resolved_at``) with their events,
+notifications no longer waiting to be sent, silences that ended or expired, and the judge's
+monitoring and consistency labels (``labeled_at``). Kept whatever their age: open alerts, queued
+or sending notifications, the judge's calibrations and the gold-set labels they were measured
+on, and the learnt Slack channel ids. The partial tables (Parquet files) are not the store's:
+their day files are kept as written."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sigwatch.store import Store
+
+RESOLVED_BEFORE = "SELECT id FROM alerts WHERE state = 'resolved' AND resolved_at < ?"
+# (table, which rows are past retention): each condition takes the cut-off once per "?".
+RULES: tuple[tuple[str, str], ...] = (
+    ("slo_status", "at < ?"),
+    ("group_status", "at < ?"),
+    ("measurements", "window_end <= ?"),
+    ("group_measurements", "window_end <= ?"),
+    ("runs", "at < ?"),
+    ("outbox", "status NOT IN ('queued', 'sending') AND created_at < ?"),
+    ("alert_events", f"alert_id IN ({RESOLVED_BEFORE})"),
+    ("alerts", "state = 'resolved' AND resolved_at < ?"),
+    ("silences", "(ended_at IS NOT NULL AND ended_at < ?) OR expires_at < ?"),
+    ("judge_labels", "purpose IN ('monitoring', 'consistency') AND labeled_at < ?"),
+)
+
+
+class RetentionQueries:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._conn = store._conn
+
+    def prune(self, before: datetime, *, dry_run: bool = False) -> dict[str, int]:
+        """Delete the rows dated before ``before`` (count them only, with ``dry_run``); the
+        rows per table, in one transaction."""
+        from sigwatch.store import to_epoch
+
+        cut = to_epoch(before)
+        counts: dict[str, int] = {}
+        tables = set(self.store.tables())
+        with self.store.transaction():
+            for table, where in RULES:
+                if table not in tables:
+                    continue
+                args = (cut,) * where.count("?")
+                if dry_run:
+                    (n,) = self._conn.execute(
+                        f"SELECT COUNT(*) FROM {table} WHERE {where}", args
+                    ).fetchone()
+                else:
+                    n = self._conn.execute(f"DELETE FROM {table} WHERE {where}", args).rowcount
+                counts[table] = int(n)
+        return counts

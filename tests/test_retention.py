@@ -1,0 +1,162 @@
+"""Retention: the daily prune deletes what is dated before SIGWATCH_RETENTION and keeps what
+must outlive it (open alerts, queued notifications, calibrations); ``sigwatch prune --dry-run``
+counts without deleting."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from typer.testing import CliRunner
+
+from sigwatch.cli import app
+from sigwatch.clock import FixedClock
+from sigwatch.states import SloState
+from sigwatch.store import Measurement, Run, SloStatus, Store
+from sigwatch.store.alerts import RESOLVED, Alert, Silence
+from sigwatch.store.judge import CalibrationRow, JudgeCall
+from tests.sql import query
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+OLD = NOW - timedelta(days=500)  # past the default 400 days
+RECENT = NOW - timedelta(days=10)
+
+
+def _seed(store: Store) -> None:
+    """One row of every pruned kind dated OLD and one dated RECENT, and what must stay."""
+    for at in (OLD, RECENT):
+        store.put_status(
+            [
+                SloStatus(
+                    signal="s",
+                    slo="coverage",
+                    at=at,
+                    sli="coverage",
+                    state=SloState.OK,
+                    objective=0.99,
+                    evaluated_at=at,
+                    window_end=at,
+                    value=0.995,
+                )
+            ]
+        )
+        store.put_measurements(
+            [
+                Measurement(
+                    signal="s",
+                    slo="precision",
+                    start=at - timedelta(days=1),
+                    end=at,
+                    sli="precision",
+                    evaluated_at=at,
+                    value=0.9,
+                    details={"verdict": "good"},
+                )
+            ]
+        )
+        store.record_run(Run("s", at, at, 12.0, "ok"))
+        resolved = store.alerts.save(
+            Alert(
+                id=None,
+                key="s/coverage/page",
+                signal="s",
+                slo="coverage",
+                severity="page",
+                state=RESOLVED,
+                started_at=at - timedelta(hours=2),
+                updated_at=at,
+                channel="#c",
+                resolved_at=at,
+            )
+        )
+        store.alerts.add_event(resolved.id, at, "resolved", "resolved after 2h")
+        item = store.alerts.enqueue(resolved.id, "post", "#c", "text", None, at)
+        store.alerts.mark(item, "sent", at, sent_at=at)
+        store.alerts.add_silence(
+            Silence(None, "s", None, "ana", "deploy", at - timedelta(hours=1), at)
+        )
+        store.judge.put_call(
+            JudgeCall(
+                "s",
+                f"item-{at:%j}",
+                "monitoring",
+                "judge",
+                "v1",
+                label="review",
+                event_time=int(at.timestamp()),
+            ),
+            at,
+        )
+    # kept whatever their age
+    store.alerts.save(
+        Alert(
+            id=None,
+            key="s/latency/ticket",
+            signal="s",
+            slo="latency",
+            severity="ticket",
+            state="firing",
+            started_at=OLD,
+            updated_at=OLD,
+            channel="#c",
+        )
+    )
+    store.alerts.enqueue(None, "digest", "#c", "queued long ago", None, OLD)
+    store.judge.put_calibration(
+        CalibrationRow("s", "judge", "v1", int(OLD.timestamp()), 100, 0, 0.8, "{}", 0.1)
+    )
+
+
+def test_prune_deletes_what_is_past_retention_and_keeps_the_rest(tmp_path):
+    with Store.open(tmp_path / "sigwatch.db", clock=FixedClock(NOW)) as store:
+        _seed(store)
+        counted = store.retention.prune(NOW - timedelta(days=400), dry_run=True)
+        assert query(store, "SELECT COUNT(*) FROM slo_status") == [(2,)]  # nothing deleted
+        pruned = store.retention.prune(NOW - timedelta(days=400))
+    assert pruned == counted
+    assert {t: n for t, n in pruned.items() if n} == {
+        "slo_status": 1,
+        "measurements": 1,
+        "runs": 1,
+        "outbox": 1,
+        "alert_events": 1,
+        "alerts": 1,
+        "silences": 1,
+        "judge_labels": 1,
+    }
+    with Store.open(tmp_path / "sigwatch.db", clock=FixedClock(NOW)) as store:
+        assert [s.at for s in store.status_history("s", "coverage", OLD, NOW)] == [RECENT]
+        assert [m.end for m in store.measurements("s", "precision")] == [RECENT]
+        assert [r.at for r in store.runs()] == [RECENT]
+        alerts = store.alerts.alerts(include_resolved=True)
+        assert sorted((a.slo, a.state) for a in alerts) == [
+            ("coverage", "resolved"),
+            ("latency", "firing"),  # the open one stays, however old
+        ]
+        outbox = store.alerts.outbox()
+        assert sorted(i.text for i in outbox) == ["queued long ago", "text"]
+        assert store.judge.latest_calibration("s") is not None
+        assert [c.item_id for c in store.judge.monitoring_calls("s", OLD, NOW + timedelta(1))] == [
+            f"item-{RECENT:%j}"
+        ]
+        # a second prune finds nothing more
+        assert not any(store.retention.prune(NOW - timedelta(days=400)).values())
+
+
+def test_the_prune_command_counts_with_dry_run_and_honours_the_retention_setting(tmp_path):
+    with Store.open(tmp_path / "sigwatch.db", clock=FixedClock(NOW)) as store:
+        _seed(store)
+    runner = CliRunner()
+    args = ["prune", "--data", str(tmp_path), "--at", NOW.isoformat(), "--json"]
+    dry = runner.invoke(app, [*args, "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    report = json.loads(dry.output)
+    assert report["dry_run"] and report["rows"]["slo_status"] == 1
+    assert query(tmp_path / "sigwatch.db", "SELECT COUNT(*) FROM slo_status") == [(2,)]
+    # a retention of 5 days takes the recent rows too
+    short = runner.invoke(app, args, env={"SIGWATCH_RETENTION": "5d"})
+    assert short.exit_code == 0, short.output
+    assert json.loads(short.output)["rows"]["slo_status"] == 2
+    assert query(tmp_path / "sigwatch.db", "SELECT COUNT(*) FROM slo_status") == [(0,)]
+    missing = runner.invoke(app, ["prune", "--data", str(tmp_path / "nowhere")])
+    assert missing.exit_code == 1 and "no store at" in missing.output

@@ -14,6 +14,7 @@ from monitors import slis
 from monitors.partials import HIST, GroupedTables, ServingTables, serving_schema
 from sigwatch.model import OTHER, SLO, Signal, group_label
 
+DAY = timedelta(days=1)
 SCHEMA = {"slo": pl.Utf8, "t": pl.Datetime("us", "UTC"), "good": pl.Float64, "total": pl.Float64}
 
 
@@ -28,7 +29,16 @@ def occurrence_counts(
     """``slo``, ``t`` (the start of each ``every`` with events), ``good`` and ``total`` of each
     of the signal's occurrence ``slos`` over ``[start, end)``: one read of the table for all."""
     counted = [c for c in serving_schema(signal) if c not in HIST]  # no histogram needed
-    table = ServingTables(data_dir).read(signal, start, end, counted)
+    tables = ServingTables(data_dir)
+    if every >= DAY and not every % DAY:
+        # whole days as their rollups: old months whose 5-minute buckets were pruned still count
+        first = tables.first_day(signal.name)
+        if first is None:
+            return pl.DataFrame(schema=SCHEMA)
+        start = max(start, datetime.combine(first, datetime.min.time(), start.tzinfo))
+        table = tables.read_compact(signal, start, end, set())[0].select(counted)
+    else:
+        table = tables.read(signal, start, end, counted)
     if table.is_empty() or not slos:
         return pl.DataFrame(schema=SCHEMA)
     step = f"{int(every.total_seconds())}s"

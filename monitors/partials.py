@@ -58,7 +58,7 @@ import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -351,7 +351,7 @@ class Tables:
         stamps = {d: now for d in whole if (now := stamp(self._file(signal, d))) is not None}
         path = self.folder(signal) / "days.parquet"
         cached = pl.DataFrame(schema={**schema, "stamp": pl.Utf8()})
-        if stamps and path.exists():
+        if whole and path.exists():
             kept = FILES.read(path)
             if kept.schema == cached.schema:
                 cached = kept
@@ -362,6 +362,10 @@ class Tables:
         fresh = cached.join(
             current, left_on=[pl.col("bucket").dt.date(), "stamp"], right_on=["day", "stamp"]
         ).select(cached.columns)
+        # a day whose file was pruned (``prune_days``): its rollup is all that is left of it
+        pruned = sorted(whole - set(stamps))
+        if pruned:
+            fresh = pl.concat([fresh, cached.filter(pl.col("bucket").dt.date().is_in(pruned))])
         stale = set(stamps) - set(fresh["bucket"].dt.date().to_list())
         if stale:
             summed = self._rollup(self._days(signal, schema, sorted(stale)))
@@ -372,10 +376,40 @@ class Tables:
             fresh = pl.concat([fresh, summed])
             kept = cached.filter(~day.is_in(sorted(stale)))
             FILES.write(pl.concat([kept, summed]).sort("bucket"), path)
-        compacted = set(stamps)
+        compacted = set(stamps) | set(fresh["bucket"].dt.date().to_list())
         buckets = Tables.read(self, signal, schema, start, end, skip=compacted)
         table = pl.concat([fresh.select(buckets.columns), buckets]).sort("bucket")
         return table, compacted
+
+    def first_day(self, signal: str) -> date | None:
+        """The first day stored, as a day file or (once pruned) as a rollup."""
+        files = self.days(signal)
+        first = [date.fromisoformat(files[0].stem[5:])] if files else []
+        path = self.folder(signal) / "days.parquet"
+        if path.exists():
+            rolled = FILES.read(path)["bucket"].min()
+            if rolled is not None:
+                first.append(rolled.date())
+        return min(first) if first else None
+
+    def prune_days(
+        self, signal: str, schema: pl.Schema, before: date, *, rolled: bool, dry_run: bool = False
+    ) -> int:
+        """Delete the day files of days before ``before``; with ``rolled``, each day's rollup is
+        made first (kept in ``days.parquet``: compliance over old months reads it). The number
+        of files that go."""
+        old = [p for p in self.days(signal) if date.fromisoformat(p.stem[5:]) < before]
+        if dry_run or not old:
+            return len(old)
+        if rolled:
+            first = date.fromisoformat(old[0].stem[5:])
+            start = datetime.combine(first, datetime.min.time(), UTC)
+            end = datetime.combine(before, datetime.min.time(), UTC)
+            self._read_compact(signal, schema, start, end, set())
+        for path in old:
+            FILES.forget(path)
+            path.unlink(missing_ok=True)
+        return len(old)
 
     def _days(self, signal: str, schema: pl.Schema, days: list[date]) -> pl.DataFrame:
         """Every stored row of these days."""
@@ -557,3 +591,31 @@ def latency_quantile(hist: np.ndarray, q: float) -> float | None:
         return None
     k = int(np.searchsorted(np.cumsum(hist), q * total, side="left"))
     return math.pow(10, (min(k, MAX_BIN) + 1) / BINS_PER_DECADE)
+
+
+def prune_partials(data_dir: Path, registry, before: date, *, dry_run: bool = False) -> dict:
+    """Delete the partial tables' day files of days before ``before`` (``SIGWATCH_BUCKET_
+    RETENTION``): the 5-minute buckets of the serving and serving-by-group tables, summed into
+    their day rollups first (weekly and monthly compliance read those), and the quality tables'
+    rows (every quality slice is measured and stored long before). Files per table kind."""
+    counts: dict[str, int] = {}
+
+    def add(part: str, n: int) -> None:
+        counts[part] = counts.get(part, 0) + n
+
+    for signal in registry:
+        serving = ServingTables(data_dir)
+        add("serving", serving.prune_days(signal.name, serving_schema(signal), before,
+                                          rolled=True, dry_run=dry_run))  # fmt: skip
+        for folder in sorted((data_dir / "partials").glob("serving-by-*")):
+            by = tuple(folder.name.removeprefix("serving-by-").split("+"))
+            if not set(by) <= set(DIMENSIONS):
+                continue
+            grouped = GroupedTables(data_dir, by)
+            schema = grouped_schema(signal, by)
+            add("serving-by-group", grouped.prune_days(signal.name, schema, before, rolled=True,
+                                                       dry_run=dry_run))  # fmt: skip
+        quality = QualityTables(data_dir)
+        add("quality", quality.prune_days(signal.name, quality_schema(signal), before,
+                                          rolled=False, dry_run=dry_run))  # fmt: skip
+    return counts

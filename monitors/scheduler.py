@@ -19,6 +19,7 @@ from pathlib import Path
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from monitors.partials import prune_partials
 from monitors.prometheus import PrometheusSource
 from monitors.runner import Monitor
 from monitors.sources import PrometheusServing
@@ -47,11 +48,16 @@ def run_signal_job(signal: str, data_dir: str, definitions: str, clock: Clock) -
 
 
 def prune_job(data_dir: str, definitions: str, clock: Clock) -> None:
-    """The daily prune: what the store keeps no longer (``SIGWATCH_RETENTION``) is deleted."""
-    keep = Settings.from_env().retention
+    """The daily prune: the store's rows older than ``SIGWATCH_RETENTION``, and the partial
+    tables' buckets older than ``SIGWATCH_BUCKET_RETENTION`` (kept as day rollups)."""
+    settings = Settings.from_env()
     with Store.open(Path(data_dir) / "sigwatch.db", clock=clock) as store:
-        pruned = store.retention.prune(clock.now() - keep)
-    log.info("pruned rows older than %s: %s", keep, pruned)
+        pruned = store.retention.prune(clock.now() - settings.retention)
+    registry = load_registry(Path(definitions))
+    before = (clock.now() - settings.bucket_retention).date()
+    files = prune_partials(Path(data_dir), registry, before)
+    log.info("pruned rows older than %s: %s; day files before %s: %s", settings.retention,
+             pruned, before, files)  # fmt: skip
 
 
 @dataclass(frozen=True)

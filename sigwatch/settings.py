@@ -27,6 +27,8 @@ ENV_VARS = {
     "2026-11-26T01:00:00+00:00; default: the wall clock); `sigwatch console --at` sets it",
     "SIGWATCH_RETENTION": "how long the store keeps statuses, measurements, runs, resolved "
     "alerts and sent notifications (the daily prune; default 400d)",
+    "SIGWATCH_BUCKET_RETENTION": "how long the partial tables keep 5-minute buckets; older "
+    "days are kept as one row each (default 90d)",
     "SIGWATCH_ALERT_HOLD": "how long a condition must stay clear before its alert resolves "
     "(default 15m)",
     "SIGWATCH_ALERT_RENOTIFY": "how often a still-firing page is re-announced (default 2h)",
@@ -83,6 +85,7 @@ class Settings:
     console_url: str | None = None
     console_at: datetime | None = None
     retention: timedelta = timedelta(days=400)
+    bucket_retention: timedelta = timedelta(days=90)
     alert_hold: timedelta = timedelta(minutes=15)
     alert_renotify: timedelta = timedelta(hours=2)
     page_mention: str | None = None
@@ -122,6 +125,7 @@ class Settings:
             console_url=get("SIGWATCH_CONSOLE_URL"),
             console_at=_time(get, "SIGWATCH_CONSOLE_AT"),
             retention=_duration(get, "SIGWATCH_RETENTION", cls.retention),
+            bucket_retention=_duration(get, "SIGWATCH_BUCKET_RETENTION", cls.bucket_retention),
             alert_hold=_duration(get, "SIGWATCH_ALERT_HOLD", cls.alert_hold),
             alert_renotify=_duration(get, "SIGWATCH_ALERT_RENOTIFY", cls.alert_renotify),
             page_mention=get("SIGWATCH_PAGE_MENTION"),

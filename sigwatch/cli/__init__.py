@@ -643,20 +643,24 @@ def _utc(when: datetime) -> datetime:
 @app.command()
 def prune(
     data: DataOption = None,
+    definitions: DefinitionsOption = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Count what would go; delete nothing.")
     ] = False,
     at: AtOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Delete what the store keeps no longer: rows dated more than SIGWATCH_RETENTION (default
-    400d) before now.
+    """Delete what is kept no longer: the store's rows dated more than SIGWATCH_RETENTION
+    (default 400d) before now, and the partial tables' 5-minute buckets older than
+    SIGWATCH_BUCKET_RETENTION (default 90d).
 
-    Statuses, measurements of ended slices, runs, resolved alerts and their events, sent
-    notifications, ended silences and the judge's daily labels. Open alerts, queued
-    notifications and the judge's calibrations are kept whatever their age. `serve` runs this
-    daily at 03:30 UTC.
+    Rows: statuses, measurements of ended slices, runs, resolved alerts and their events, sent
+    notifications, ended silences and the judge's daily labels; open alerts, queued
+    notifications and the judge's calibrations are kept whatever their age. Buckets: each old
+    day of the serving tables is kept as one row (weekly and monthly compliance read it). `serve`
+    runs this daily at 03:30 UTC.
     """
+    from monitors.partials import prune_partials
     from sigwatch.store import Store
     from sigwatch.units import format_duration
 
@@ -669,8 +673,17 @@ def prune(
     before = clock.now() - settings.retention
     with Store.open(folder / "sigwatch.db", clock=clock) as store:
         counts = store.retention.prune(before, dry_run=dry_run)
+    buckets_before = (clock.now() - settings.bucket_retention).date()
+    files = prune_partials(folder, _load(definitions), buckets_before, dry_run=dry_run)
     if as_json:
-        print(json.dumps({"before": before.isoformat(), "dry_run": dry_run, "rows": counts}))
+        report = {
+            "before": before.isoformat(),
+            "dry_run": dry_run,
+            "rows": counts,
+            "buckets_before": buckets_before.isoformat(),
+            "day_files": files,
+        }
+        print(json.dumps(report))
         return
     verb = "would delete" if dry_run else "deleted"
     total = sum(counts.values())
@@ -679,6 +692,11 @@ def prune(
     for table, n in counts.items():
         if n:
             out.print(f"  {table}: {n:,}")
+    keep = format_duration(settings.bucket_retention)
+    out.print(
+        f"{verb} {sum(files.values()):,} day files of 5-minute buckets before "
+        f"{buckets_before} (SIGWATCH_BUCKET_RETENTION {keep}; their day totals are kept)"
+    )
 
 
 @app.command()

@@ -206,3 +206,37 @@ def test_a_group_silent_for_three_days_is_no_data_and_does_not_set_the_slos_budg
     assert worst != "retired" and row.budget_remaining == got[worst].budget_remaining
     assert "retired" not in [a["group"]["community"] for a in row.details["alerting"]]
     assert row.details["groups"]["no_data"] == 1
+
+
+def test_pruned_buckets_leave_their_day_totals_and_compliance_unchanged(registry, tmp_path):
+    """`SIGWATCH_BUCKET_RETENTION`: old day files go, each summed into its rollup first; daily
+    counts (weekly and monthly compliance) read the same before and after, hourly ones no
+    longer reach the pruned days."""
+    from monitors.history import occurrence_counts
+    from monitors.partials import prune_partials
+    from sigwatch.model import Registry
+
+    signal = registry.get("content_type")
+    only = Registry((signal,))
+    ServingTables(tmp_path).write(signal.name, _table(signal))
+    slo = signal.slo("coverage-by-community")
+    GroupedTables(tmp_path, slo.grouping.by).write(signal.name, _grouped(signal, slo.grouping.by))
+    occurrence = [s for s in signal.slos if s.objective.budgeting is Budgeting.OCCURRENCES]
+    daily = occurrence_counts(tmp_path, signal, occurrence, START, END, timedelta(days=1))
+    cut = (END - timedelta(days=5)).date()
+    files = prune_partials(tmp_path, only, cut, dry_run=True)
+    assert files["serving"] == files["serving-by-group"] == (cut - START.date()).days
+    assert ServingTables(tmp_path).days(signal.name)[0].stem == f"date={START.date()}"
+    assert prune_partials(tmp_path, only, cut) == files
+    left = ServingTables(tmp_path).days(signal.name)
+    assert left[0].stem == f"date={cut}"  # the older day files are gone
+    after = occurrence_counts(tmp_path, signal, occurrence, START, END, timedelta(days=1))
+    assert after.equals(daily)
+    hourly = occurrence_counts(tmp_path, signal, occurrence, START, END, timedelta(hours=1))
+    assert hourly["t"].min() >= datetime.combine(cut, datetime.min.time(), UTC)
+    # a run's compact read still sums a window across the pruned days from their rollups
+    with Store.open(tmp_path / "s.db", clock=FixedClock(END)) as store:
+        compact = Context(tmp_path, store, signal, compact=True)
+        series = occurrence_series(compact, signal.slo("coverage"), START, END)
+    whole = _table(signal).filter(pl.col("bucket") < END)
+    assert series.between(START, END)[1] == pytest.approx(float(whole["total"].sum()))

@@ -1,16 +1,17 @@
-"""Run every benchmark: ``python -m bench [inference|replay|monitor|console ...]``."""
+"""Run every benchmark: ``python -m bench [inference|replay|monitor|console|store ...]``."""
 
 from __future__ import annotations
 
 import sys
 
-from bench import console_bench, inference_bench, monitor_bench, replay_bench
+from bench import console_bench, inference_bench, monitor_bench, replay_bench, store_bench
 
 BENCHES = {
     "inference": inference_bench.main,
     "replay": replay_bench.main,
     "monitor": monitor_bench.main,
     "console": console_bench.main,
+    "store": store_bench.main,
 }
 
 

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sigwatch.states import Verdict
+from sigwatch.store import from_epoch, to_epoch
 
 if TYPE_CHECKING:
     from sigwatch.store import Store
@@ -48,8 +49,6 @@ class HistoryQueries:
         return int(self._conn.execute("SELECT COUNT(*) FROM slo_status").fetchone()[0])
 
     def _max(self, sql: str) -> datetime | None:
-        from sigwatch.store import from_epoch
-
         row = self._conn.execute(sql).fetchone()
         return from_epoch(row[0]) if row and row[0] is not None else None
 
@@ -58,8 +57,6 @@ class HistoryQueries:
     ) -> list[SliceBucket]:
         """The SLO's measurements with windows starting in ``[start, end)``, per bucket of
         ``width`` seconds, oldest first."""
-        from sigwatch.store import from_epoch, to_epoch
-
         rows = self._conn.execute(
             "SELECT (window_start / ?) * ? AS t, SUM(good), SUM(total), AVG(value),"
             " MIN(ci_low), MAX(ci_high), SUM(samples), MAX(details) FROM measurements"
@@ -76,8 +73,6 @@ class HistoryQueries:
     def verdicts(self, signal: str, slo: str, before: datetime) -> list[tuple[datetime, Verdict]]:
         """Each slice of a timeslice SLO starting before ``before``, with its verdict (a slice
         measured before verdicts were kept counts as not measurable)."""
-        from sigwatch.store import from_epoch, to_epoch
-
         rows = self._conn.execute(
             "SELECT window_start, details FROM measurements"
             " WHERE signal = ? AND slo = ? AND window_start < ? ORDER BY window_start",
@@ -93,8 +88,6 @@ class HistoryQueries:
         self, signal: str, slo: str, start: datetime, end: datetime
     ) -> list[tuple[datetime, dict[str, float | None]]]:
         """The SLO's burn rates per window at each evaluation in ``[start, end]``."""
-        from sigwatch.store import from_epoch, to_epoch
-
         rows = self._conn.execute(
             "SELECT at, burn_rates FROM slo_status"
             " WHERE signal = ? AND slo = ? AND at >= ? AND at <= ? ORDER BY at",
@@ -106,8 +99,6 @@ class HistoryQueries:
         self, signal: str, slo: str, start: datetime, end: datetime, width: int
     ) -> list[tuple[datetime, float | None]]:
         """The SLO's lowest budget left per bucket of ``width`` seconds of ``[start, end]``."""
-        from sigwatch.store import from_epoch, to_epoch
-
         rows = self._conn.execute(
             "SELECT (at / ?) * ? AS t, MIN(budget_remaining) FROM slo_status"
             " WHERE signal = ? AND slo = ? AND at >= ? AND at <= ? GROUP BY t ORDER BY t",

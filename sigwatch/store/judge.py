@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sigwatch.model import DIMENSIONS, NONE
+from sigwatch.store import to_epoch
 
 if TYPE_CHECKING:
     import polars as pl
@@ -93,8 +94,6 @@ class JudgeTables:
 
     def put_call(self, call: JudgeCall, labeled_at: datetime) -> None:
         """Store a call (a call for the same key replaces it)."""
-        from sigwatch.store import to_epoch
-
         columns = [*_CALL_COLUMNS, "labeled_at"]
         values = [getattr(call, c) for c in _CALL_COLUMNS] + [to_epoch(labeled_at)]
         key = ("signal", "item_id", "purpose", "model", "prompt_version")
@@ -119,8 +118,6 @@ class JudgeTables:
         self, signal: str, model: str, version: str, start: datetime, end: datetime
     ) -> dict[str, int]:
         """How many monitoring calls of ``[start, end)`` (event time) got a label, by stratum."""
-        from sigwatch.store import to_epoch
-
         rows = self._conn.execute(
             "SELECT stratum, COUNT(*) FROM judge_labels WHERE signal = ? AND purpose = ?"
             " AND model = ? AND prompt_version = ? AND label IS NOT NULL AND event_time >= ?"
@@ -134,8 +131,6 @@ class JudgeTables:
         end: datetime, weight: float,
     ) -> None:  # fmt: skip
         """The sampling weight of one stratum's monitoring calls of ``[start, end)``."""
-        from sigwatch.store import to_epoch
-
         self._conn.execute(
             "UPDATE judge_labels SET weight = ? WHERE signal = ? AND purpose = ? AND model = ?"
             " AND prompt_version = ? AND stratum = ? AND event_time >= ? AND event_time < ?",
@@ -144,8 +139,6 @@ class JudgeTables:
 
     def monitoring_calls(self, signal: str, since: datetime, until: datetime) -> list[JudgeCall]:
         """Every monitoring call of predictions served in ``[since, until)``, by event time."""
-        from sigwatch.store import to_epoch
-
         rows = self._conn.execute(
             f"SELECT {', '.join(_CALL_COLUMNS)} FROM judge_labels WHERE signal = ?"
             " AND purpose = ? AND event_time >= ? AND event_time < ? ORDER BY event_time",
@@ -176,8 +169,6 @@ class JudgeTables:
         ``predicted`` and the prediction's dimension columns (``NONE`` for rows labelled
         before they were kept)."""
         import polars as pl
-
-        from sigwatch.store import to_epoch
 
         columns = ["label", "weight", "predicted", *DIMENSIONS]
         rows = self._conn.execute(
@@ -218,8 +209,6 @@ class JudgeTables:
 
     def latest_calibration(self, signal: str, at: datetime | None = None) -> CalibrationRow | None:
         """The signal's most recent calibration (known at ``at``, when given)."""
-        from sigwatch.store import to_epoch
-
         row = self._conn.execute(
             "SELECT signal, model, prompt_version, at, n, errors, kappa, per_class, cost_usd"
             " FROM judge_calibrations WHERE signal = ? AND at <= ? ORDER BY at DESC LIMIT 1",

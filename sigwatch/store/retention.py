@@ -14,6 +14,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from sigwatch.store import to_epoch
+
 if TYPE_CHECKING:
     from sigwatch.store import Store
 
@@ -41,8 +43,6 @@ class RetentionQueries:
     def prune(self, before: datetime, *, dry_run: bool = False) -> dict[str, int]:
         """Delete the rows dated before ``before`` (count them only, with ``dry_run``); the
         rows per table, in one transaction."""
-        from sigwatch.store import to_epoch
-
         cut = to_epoch(before)
         counts: dict[str, int] = {}
         tables = set(self.store.tables())

@@ -31,6 +31,7 @@ from monitors.evaluate import NO_DATA_AFTER, fired_state, timeslice_status, wind
 from monitors.partials import BUCKET, known_at
 from monitors.slis.base import Context
 from monitors.windows import WINDOWS, budget_remaining, fired_rules, label
+from sigwatch.calibration import latest_calibration
 from sigwatch.model import OTHER, SLO, Budgeting, Grouping
 from sigwatch.states import Fired, Severity, SloState
 from sigwatch.stats import newcombe_interval
@@ -225,7 +226,10 @@ def _volumes(ctx: Context, slo: SLO, at: datetime) -> pl.DataFrame:
     if slo.sli.reads_human_labels:
         rows = known_at(ctx.quality(start, at), at).select(*by, "n")
     elif slo.sli.judge_based:
-        rows = ctx.judge_labels(start, at, at).select(*by, n=pl.lit(1))
+        calibration = latest_calibration(ctx.store, ctx.signal.name, at)
+        if calibration is None:  # no judge label counts yet: no group
+            return pl.DataFrame(schema={**dict.fromkeys(by, pl.Utf8), "n": pl.Int64})
+        rows = ctx.judge_labels(calibration, start, at, at).select(*by, n=pl.lit(1, pl.Int64))
     else:
         rows = ctx.grouped(slo.grouping.by, start, at).select(*by, n=pl.col("total"))
     return rows.group_by(by).agg(pl.col("n").sum()).sort(by)

@@ -15,7 +15,6 @@ import polars as pl
 from monitors.logs import days_touched
 from monitors.partials import BUCKET, GroupedTables, QualityTables, ServingTables
 from monitors.windows import WINDOWS
-from sigwatch.calibration import latest_calibration
 from sigwatch.clock import floor_time
 from sigwatch.model import Signal
 from sigwatch.states import Verdict
@@ -195,13 +194,12 @@ class Context:
         rows = self._quality.slice(start, end)
         return rows if self.group_filter is None else rows.filter(self.group_filter)
 
-    def judge_labels(self, start: datetime, end: datetime, at: datetime) -> pl.DataFrame:
+    def judge_labels(
+        self, calibration, start: datetime, end: datetime, at: datetime
+    ) -> pl.DataFrame:
         """The judge's labels of predictions served in ``[start, end)`` known at ``at``, by the
-        judge model and prompt version of the latest calibration known at ``at`` (none without
-        one); of this context's group only, for a group's."""
-        calibration = latest_calibration(self.store, self.signal.name, at)
-        if calibration is None:
-            return self.store.judge.sample(self.signal.name, "", "", start, start, at)
+        judge model and prompt version of ``calibration`` (``sigwatch.calibration``); of this
+        context's group only, for a group's."""
         rows = self.store.judge.sample(
             self.signal.name, calibration.model, calibration.prompt_version, start, end, at
         )

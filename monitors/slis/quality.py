@@ -197,7 +197,7 @@ def judged(ctx: Context, sli, start: datetime, end: datetime, at: datetime) -> S
             unknown=Verdict.INSUFFICIENT_LABELS, details={"labels": "judge", "reason": reason}
         )
     model, version = calibration.model, calibration.prompt_version
-    sample = ctx.judge_labels(start, end, at).filter(pl.col("predicted") == sli.cls)
+    sample = ctx.judge_labels(calibration, start, end, at).filter(pl.col("predicted") == sli.cls)
     rows = list(zip(sample["label"].to_list(), sample["weight"].to_list(), strict=True))
     details = {"labels": "judge", "judge_model": model, "prompt_version": version,
                "kappa": calibration.kappa, "gold_items": calibration.n,

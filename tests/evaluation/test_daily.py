@@ -275,6 +275,8 @@ def test_judge_labels_keep_where_each_prediction_was_served_and_group_by_languag
     rates = ClassRates("review", tp=45, fn=5, tn=140, fp=10)
     with Store.open(day_data / "sigwatch.db", clock=FixedClock(END)) as store:
         judge_day(store, _client(server), signal, day_data, DAY, calls=300, dollars=1.0, seed=4)
+        # labels of a judge never calibrated count nowhere: no group is evaluated
+        assert timeslice_groups(Context(day_data, store, signal), grouped, END, END) == []
         _calibrate(store, rates)
         labelled = pl.DataFrame(
             query(

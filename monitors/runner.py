@@ -186,10 +186,9 @@ class Monitor:
         """Alerting statuses with the slices their bad events come from (``suspects``) wherever
         what alerts changes from the time before: the set of firing rules (occurrences: over
         the longest of their windows, from the worst group's first event when it is younger:
-        a canary), or the bad slice shown
-        (timeslices: over that slice, with the labels known then). They read the logs, so not
-        every time gets them; the time before ``first`` is read from the store, so a run and a
-        backfill find them at the same times."""
+        a canary), or the bad slice shown (timeslices: over that slice, with the labels known
+        then). They read the logs, so not every time gets them; the time before ``first`` is
+        read from the store, so a run and a backfill find them at the same times."""
         if not explainable(slo, ctx.signal):
             yield from statuses
             return

@@ -462,7 +462,7 @@ def serve(
     clock = _clock(None)  # a service runs on the wall clock
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        lock = processes.acquire(folder / "serve.lock", "sigwatch serve")
+        lock = processes.acquire(folder / "serve.lock", "sigwatch serve", clock.now())
     except processes.Taken as holder:
         err.print(
             f"[red]another scheduler already runs on {folder}: {holder}. The SQLite store "

@@ -92,13 +92,13 @@ class Taken(Exception):
     """Another process holds the lock; its message names it."""
 
 
-def acquire(path, what: str):
+def acquire(path, what: str, since):
     """An exclusive lock on ``path`` (created if missing), as an open file: closing it (or the
     process ending, however it ends: a killed process leaves no lock behind) releases it.
-    Raises ``Taken`` naming the holder (``what``, its pid and start) when another has it."""
+    Raises ``Taken`` naming the holder (``what``, its pid and ``since``, when it started) when
+    another has it."""
     import fcntl
     import os
-    from datetime import UTC, datetime
 
     handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - the caller holds it
     try:
@@ -110,7 +110,6 @@ def acquire(path, what: str):
         raise Taken(holder) from None
     handle.seek(0)
     handle.truncate()
-    started = datetime.now(UTC).replace(microsecond=0).isoformat()
-    handle.write(f"{what} (pid {os.getpid()}, since {started})")
+    handle.write(f"{what} (pid {os.getpid()}, since {since:%Y-%m-%dT%H:%M:%SZ})")
     handle.flush()
     return handle

@@ -150,7 +150,11 @@ def test_a_second_serve_on_the_same_data_folder_is_refused_until_the_first_is_go
             wait_until(lambda: answers(second_port), 90, "serve on a freed folder")
         finally:
             third.send_signal(signal.SIGTERM)
-            third.communicate(timeout=60)
+            try:
+                third.communicate(timeout=60)
+            except subprocess.TimeoutExpired:  # fail, but leave no serve behind
+                third.kill()
+                third.communicate(timeout=30)
         assert third.returncode == 0
     finally:
         if first.poll() is None:

@@ -4,40 +4,35 @@ plain arguments, because the job store pickles references to them."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from alerts.digest import post_digest
 from alerts.service import Alerting
 from monitors.scheduler import monitor_signal
 from sigwatch.clock import Clock
-from sigwatch.registry import load_registry
-from sigwatch.settings import Settings
-from sigwatch.store import Store
+from sigwatch.runtime import Runtime
 
 
 def monitor_and_alert_job(signal: str, data_dir: str, definitions: str, clock: Clock) -> None:
-    registry = load_registry(Path(definitions))
-    settings = Settings.from_env()
-    with Store.open(Path(data_dir) / "sigwatch.db", clock=clock) as store:
-        outcomes = monitor_signal(registry, Path(data_dir), store, clock, signal)
+    runtime = Runtime.from_env(data=data_dir, definitions=definitions, clock=clock)
+    with runtime.open_store() as store:
+        outcomes = monitor_signal(runtime, store, signal)
         statuses = [s for o in outcomes for s in o.statuses]
-        Alerting.open(store, registry, settings, clock).process(statuses)
+        Alerting.open(store, runtime.registry, runtime.settings, clock).process(statuses)
 
 
 def flush_job(data_dir: str, definitions: str, clock: Clock) -> None:
     """Send what is queued (Slack was down, or rate limited us) and lift expired silences."""
-    registry = load_registry(Path(definitions))
-    with Store.open(Path(data_dir) / "sigwatch.db", clock=clock) as store:
-        alerting = Alerting.open(store, registry, Settings.from_env(), clock)
+    runtime = Runtime.from_env(data=data_dir, definitions=definitions, clock=clock)
+    with runtime.open_store() as store:
+        alerting = Alerting.open(store, runtime.registry, runtime.settings, clock)
         with store.transaction():
             alerting.lifecycle.announce(clock.now())
         alerting.delivery.flush()
 
 
 def digest_job(data_dir: str, definitions: str, clock: Clock) -> None:
-    registry = load_registry(Path(definitions))
-    settings = Settings.from_env()
-    with Store.open(Path(data_dir) / "sigwatch.db", clock=clock) as store:
-        alerting = Alerting.open(store, registry, settings, clock)
-        post_digest(alerting.records, registry, settings.digest_channel, clock.now())
+    runtime = Runtime.from_env(data=data_dir, definitions=definitions, clock=clock)
+    with runtime.open_store() as store:
+        alerting = Alerting.open(store, runtime.registry, runtime.settings, clock)
+        post_digest(alerting.records, runtime.registry, runtime.settings.digest_channel,
+                    clock.now())  # fmt: skip
         alerting.delivery.flush()

@@ -9,12 +9,12 @@ from pathlib import Path
 import streamlit as st
 
 from console import data
-from sigwatch.clock import Clock, clock_at
+from sigwatch.clock import Clock
 from sigwatch.model import Registry
 from sigwatch.registry import load_registry
+from sigwatch.runtime import Runtime
 from sigwatch.settings import Settings
 from sigwatch.states import SloState
-from sigwatch.store import Store
 
 TTL = 30  # seconds a page may show before reading the store again
 # Icons from Streamlit's own Material Symbols font and colours, never emoji: emoji need a
@@ -95,19 +95,21 @@ def registry() -> Registry:
     return _registry(str(settings().definitions_dir.resolve()))
 
 
-def db_path() -> Path:
-    return settings().store_path
+def runtime() -> Runtime:
+    """The console's runtime: settings from the environment, its clock the wall clock or the
+    time ``SIGWATCH_CONSOLE_AT`` fixes (set by ``sigwatch console --at``, the console's
+    composition root, and by tests)."""
+    current = settings()
+    return Runtime.from_env(settings=current, at=current.console_at)
 
 
 def clock() -> Clock:
-    """The console's clock: the wall clock, or the time ``SIGWATCH_CONSOLE_AT`` fixes (set by
-    ``sigwatch console --at``, the console's composition root, and by tests)."""
-    return clock_at(settings().console_at)
+    return runtime().clock
 
 
 @contextmanager
 def store():
-    with Store.open(db_path(), clock=clock()) as opened:
+    with runtime().open_store() as opened:
         yield opened
 
 
@@ -116,26 +118,29 @@ def now() -> datetime:
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def read(name: str, db: str, definitions: str, *args):
-    """``console.data.<name>(store, [registry,] *args)``, cached per arguments for ``TTL``."""
+def read(name: str, folder: str, where: str, definitions: str, *args):
+    """``console.data.<name>(store, [registry,] *args)``, cached per arguments (the data
+    folder, the store as printed and the definitions among them) for ``TTL``."""
     function = getattr(data, name)
-    with Store.open(Path(db), clock=clock()) as opened:
+    with runtime().open_store() as opened:
         # these read the data folder
         if name in ("sparklines", "compliance", "sli_history", "latest_quality", "group_heatmap"):
-            return function(opened, _registry(definitions), Path(db).parent, *args)
+            return function(opened, _registry(definitions), Path(folder), *args)
         if name in ("overview", "daily_cost"):  # these read the definitions
             return function(opened, _registry(definitions), *args)
         return function(opened, *args)
 
 
 def get(name: str, *args):
-    return read(name, str(db_path()), str(settings().definitions_dir.resolve()), *args)
+    current = runtime()
+    folder, where = str(current.data_dir.resolve()), str(current.store_url)
+    return read(name, folder, where, str(current.definitions.resolve()), *args)
 
 
 def require_data() -> datetime:
     """Stop the page with instructions when nothing has been evaluated yet; else return the
     latest evaluated time."""
-    if not db_path().exists():
+    if not runtime().store_exists():
         _empty()
     at = get("data_time")
     if at is None:
@@ -146,9 +151,9 @@ def require_data() -> datetime:
 def _empty() -> None:
     st.info(
         "**No evaluations yet.** The console shows what the monitors stored in "
-        f"`{db_path()}`. To get data: `make demo` (simulates 14 days with incidents, backfills "
-        "the monitors and keeps them running), or by hand: `sigwatch simulate --days 7` then "
-        "`sigwatch monitor --backfill 7d`. Set `SIGWATCH_DATA` if your data lives elsewhere."
+        f"`{runtime().store_url}`. To get data: `make demo` (simulates 14 days with incidents, "
+        "backfills the monitors and keeps them running), or by hand: `sigwatch simulate --days 7`"
+        " then `sigwatch monitor --backfill 7d`. Set `SIGWATCH_DATA` if your data lives elsewhere."
     )
     st.stop()
 

@@ -13,7 +13,7 @@ from evaluation.daily import DayRun, judge_day, yesterday
 from evaluation.judge import Rubric
 from evaluation.local import LocalJudgeError, open_judge
 from sigwatch.clock import Clock
-from sigwatch.registry import load_registry
+from sigwatch.runtime import Runtime
 from sigwatch.settings import Settings
 from sigwatch.store import Store
 
@@ -59,10 +59,12 @@ def _calibrate_if_new(store: Store, client, signal) -> None:
 
 
 def judge_job(data_dir: str, definitions: str, clock: Clock) -> None:
-    registry = load_registry(Path(definitions))
-    with Store.open(Path(data_dir) / "sigwatch.db", clock=clock) as store:
+    runtime = Runtime.from_env(data=data_dir, definitions=definitions, clock=clock)
+    with runtime.open_store() as store:
         try:
-            results = judge_yesterday(registry, Path(data_dir), Settings.from_env(), clock, store)
+            results = judge_yesterday(
+                runtime.registry, runtime.data_dir, runtime.settings, clock, store
+            )
         except LocalJudgeError as exc:
             log.warning("daily judge run skipped: %s", exc)
             return

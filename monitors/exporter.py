@@ -17,11 +17,13 @@ from sigwatch.clock import Clock
 from sigwatch.model import DIMENSIONS
 from sigwatch.states import SloState
 from sigwatch.store import Store
+from sigwatch.store.connection import StoreURL
 
 
 class StatusCollector:
-    def __init__(self, store_path: Path, clock: Clock) -> None:
-        self.store_path, self.clock = store_path, clock
+    def __init__(self, store: StoreURL | Path, clock: Clock) -> None:
+        self.store = store if isinstance(store, StoreURL) else StoreURL.parse(store)
+        self.clock = clock
 
     def collect(self):
         state = GaugeMetricFamily(
@@ -71,8 +73,8 @@ class StatusCollector:
             labels=["signal", "slo", *DIMENSIONS, "window"],
         )
         groups = []
-        if self.store_path.exists():
-            with Store.open(self.store_path, clock=self.clock, migrate=False) as store:
+        if self.store.path is None or self.store.path.exists():
+            with Store.open(self.store, clock=self.clock, migrate=False) as store:
                 statuses = store.latest_status()
                 groups = [g for s in statuses for g in store.group_statuses(s.signal, s.slo, s.at)]
                 runs = store.runs(limit=1000)

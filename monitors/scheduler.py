@@ -20,42 +20,45 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from monitors.partials import prune_partials
-from monitors.prometheus import PrometheusSource
 from monitors.runner import Monitor
-from monitors.sources import PrometheusServing
+from monitors.sources import serving_source
 from sigwatch.clock import Clock
 from sigwatch.model import Registry
-from sigwatch.registry import load_registry
-from sigwatch.settings import Settings
+from sigwatch.runtime import Runtime
 from sigwatch.store import Store
 
 MISFIRE_GRACE_S = 120
 log = logging.getLogger(__name__)
 
 
-def monitor_signal(registry: Registry, data_dir: Path, store: Store, clock, signal: str):
+def monitor_signal(runtime: Runtime, store: Store, signal: str):
     """Evaluate one signal now, with Prometheus when configured; return the outcomes."""
-    url = Settings.from_env().prometheus_url
-    source = PrometheusServing(PrometheusSource(url)) if url else None
-    return Monitor(registry, data_dir, store, clock, source=source).run(signals=[signal])
+    monitor = Monitor(
+        runtime.registry,
+        runtime.data_dir,
+        store,
+        runtime.clock,
+        source=serving_source(runtime.settings),
+    )
+    return monitor.run(signals=[signal])
 
 
 def run_signal_job(signal: str, data_dir: str, definitions: str, clock: Clock) -> None:
     """One scheduled evaluation of one signal (module-level: the job store pickles its path)."""
-    registry = load_registry(Path(definitions))
-    with Store.open(Path(data_dir) / "sigwatch.db", clock=clock) as store:
-        monitor_signal(registry, Path(data_dir), store, clock, signal)
+    runtime = Runtime.from_env(data=data_dir, definitions=definitions, clock=clock)
+    with runtime.open_store() as store:
+        monitor_signal(runtime, store, signal)
 
 
 def prune_job(data_dir: str, definitions: str, clock: Clock) -> None:
     """The daily prune: the store's rows older than ``SIGWATCH_RETENTION``, and the partial
     tables' buckets older than ``SIGWATCH_BUCKET_RETENTION`` (kept as day rollups)."""
-    settings = Settings.from_env()
-    with Store.open(Path(data_dir) / "sigwatch.db", clock=clock) as store:
+    runtime = Runtime.from_env(data=data_dir, definitions=definitions, clock=clock)
+    settings = runtime.settings
+    with runtime.open_store() as store:
         pruned = store.retention.prune(clock.now() - settings.retention)
-    registry = load_registry(Path(definitions))
     before = (clock.now() - settings.bucket_retention).date()
-    files = prune_partials(Path(data_dir), registry, before)
+    files = prune_partials(runtime.data_dir, runtime.registry, before)
     log.info("pruned rows older than %s: %s; day files before %s: %s", settings.retention,
              pruned, before, files)  # fmt: skip
 

@@ -20,6 +20,7 @@ import polars as pl
 from monitors.partials import BUCKET, latency_thresholds, le_column
 from monitors.prometheus import PrometheusError, PrometheusSource
 from sigwatch.model import Signal
+from sigwatch.settings import Settings
 
 
 class ServingSource(Protocol):
@@ -89,3 +90,11 @@ class PrometheusServing:
             )
             .select(table.columns)
         )
+
+
+def serving_source(settings: Settings) -> PrometheusServing | None:
+    """Prometheus as the serving metrics' source when ``SIGWATCH_PROMETHEUS_URL`` is set;
+    None: latency and cost come from the logs."""
+    if not settings.prometheus_url:
+        return None
+    return PrometheusServing(PrometheusSource(settings.prometheus_url))

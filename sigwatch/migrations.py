@@ -1,7 +1,11 @@
 """The store's schema as an ordered list of migrations; later features append, never edit.
 
 Each migration is a version number and a tuple of SQL statements kept to what both SQLite and
-Postgres accept (plain types, no SQLite-only syntax), so the schema can move to Postgres at scale.
+PostgreSQL accept (plain types, no SQLite-only syntax); the one translation is SQLite's
+``INTEGER PRIMARY KEY`` (its rowid), an identity column in PostgreSQL
+(``sigwatch.store.connection.Dialect.ddl``). ``sqlite_only`` statements fix up rows that only a
+SQLite store can hold: PostgreSQL stores begin at version 12, so every PostgreSQL store ran the
+whole list on empty tables.
 Times are integer seconds since the epoch, UTC; windows are half-open ``[start, end)``.
 """
 
@@ -15,6 +19,7 @@ class Migration:
     version: int
     name: str
     statements: tuple[str, ...]
+    sqlite_only: tuple[str, ...] = ()
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -339,5 +344,17 @@ MIGRATIONS: tuple[Migration, ...] = (
             "UPDATE alerts SET notified_state = 'firing'"
             " WHERE notified IS NOT NULL AND notified_state IS NULL",
         ),
+    ),
+    Migration(
+        12,
+        "alert events: their order as a column (PostgreSQL has no rowid)",
+        (
+            # Each event's place among its alert's (the Slack thread's order). Written as one
+            # more than the alert's latest; events of one alert are added under its signal's
+            # evaluation, one writer at a time.
+            "ALTER TABLE alert_events ADD COLUMN seq BIGINT",
+            "CREATE INDEX alert_events_by_alert ON alert_events (alert_id, seq)",
+        ),
+        sqlite_only=("UPDATE alert_events SET seq = rowid",),
     ),
 )

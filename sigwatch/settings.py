@@ -13,10 +13,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sigwatch.store.connection import SQLITE, StoreURL, StoreURLError
 from sigwatch.units import parse_duration
 
 ENV_VARS = {
     "SIGWATCH_DATA": "data folder: prediction logs, labels, the SQLite store (default ./var)",
+    "SIGWATCH_STORE_URL": "the store: sqlite:///path (default: <data>/sigwatch.db) or "
+    "postgresql://user@host:port/database for a team; the password from PGPASSWORD, never "
+    "printed",
     "SIGWATCH_DEFINITIONS": "folder of SLO files (default ./slo_definitions)",
     "SIGWATCH_PROMETHEUS_URL": "Prometheus base URL; unset: latency and cost come from the logs",
     "SIGWATCH_SLACK_TOKEN": "Slack bot token (secret); unset: alerts go to the outbox only",
@@ -78,6 +82,7 @@ class Secret:
 class Settings:
     data_dir: Path = Path("var")
     definitions_dir: Path = Path("slo_definitions")
+    store_url: Secret | None = None  # None: <data>/sigwatch.db; a Secret: it may hold a password
     prometheus_url: str | None = None
     slack_token: Secret | None = None
     slack_webhook_url: Secret | None = None
@@ -101,9 +106,12 @@ class Settings:
     judge_daily_calls: int = 200
     judge_daily_dollars: float = 1.0
 
-    @property
-    def store_path(self) -> Path:
-        return self.data_dir / "sigwatch.db"
+    def store(self, data_dir: Path | None = None) -> StoreURL:
+        """Where the store is: ``SIGWATCH_STORE_URL``, else ``sigwatch.db`` in the data folder
+        (``data_dir``, a command's ``--data``, else ``SIGWATCH_DATA``)."""
+        if self.store_url is not None:
+            return StoreURL.parse(self.store_url.reveal())
+        return StoreURL(SQLITE, path=(data_dir or self.data_dir) / "sigwatch.db")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -117,6 +125,7 @@ class Settings:
         token, webhook = get("SIGWATCH_SLACK_TOKEN"), get("SIGWATCH_SLACK_WEBHOOK_URL")
         return cls(
             data_dir=Path(get("SIGWATCH_DATA") or cls.data_dir),
+            store_url=_store_url(get),
             definitions_dir=Path(get("SIGWATCH_DEFINITIONS") or cls.definitions_dir),
             prometheus_url=get("SIGWATCH_PROMETHEUS_URL"),
             slack_token=Secret(token) if token else None,
@@ -141,6 +150,17 @@ class Settings:
             judge_daily_calls=int(_number(get, "SIGWATCH_JUDGE_DAILY_CALLS", 200)),
             judge_daily_dollars=_number(get, "SIGWATCH_JUDGE_DAILY_DOLLARS", 1.0),
         )
+
+
+def _store_url(get) -> Secret | None:
+    raw = get("SIGWATCH_STORE_URL")
+    if raw is None:
+        return None
+    try:
+        StoreURL.parse(raw)
+    except StoreURLError as exc:
+        raise ValueError(f"environment variable SIGWATCH_STORE_URL: {exc}") from None
+    return Secret(raw)
 
 
 def _duration(get, name: str, default: timedelta) -> timedelta:

@@ -7,13 +7,15 @@ import pytest
 
 from sigwatch.clock import FixedClock, SystemClock
 from sigwatch.settings import Secret, Settings
+from sigwatch.store.connection import POSTGRES, SQLITE, StoreURL, redact
 
 
 def test_defaults_are_the_embedded_set_up():
     settings = Settings.from_env({})
     assert settings.data_dir == Path("var")
     assert settings.definitions_dir == Path("slo_definitions")
-    assert settings.store_path == Path("var/sigwatch.db")
+    assert settings.store() == StoreURL(SQLITE, path=Path("var/sigwatch.db"))
+    assert settings.store(Path("/elsewhere")).path == Path("/elsewhere/sigwatch.db")
     assert settings.prometheus_url is None
     assert settings.slack_token is None and settings.slack_webhook_url is None
     assert settings.slack_api_url == "https://slack.com/api/"
@@ -32,7 +34,7 @@ def test_environment_overrides_and_empty_values_count_as_unset():
         }
     )
     assert settings.data_dir == Path("/srv/sigwatch")
-    assert settings.store_path == Path("/srv/sigwatch/sigwatch.db")
+    assert settings.store().path == Path("/srv/sigwatch/sigwatch.db")
     assert settings.definitions_dir == Path("/etc/sigwatch/slos")
     assert settings.prometheus_url == "http://127.0.0.1:9090"
     assert settings.slack_token == Secret("xoxb-secret-value")
@@ -48,6 +50,36 @@ def test_secrets_never_show_in_repr_str_or_formatting():
     for text in (repr(settings), str(settings), f"{settings}", f"{settings.slack_token}"):
         assert "xoxb-123-abc" not in text and "https://hooks/x" not in text
     assert "***" in repr(settings)
+
+
+def test_the_store_url_names_sqlite_or_postgresql_and_never_shows_its_password():
+    url = "postgresql://sw:hunter2@db.internal:5433/sigwatch?sslmode=require"
+    settings = Settings.from_env({"SIGWATCH_STORE_URL": url, "SIGWATCH_DATA": "/srv/x"})
+    store = settings.store(Path("/ignored"))  # the URL wins over any data folder
+    assert store.dialect == POSTGRES and store.dsn == url and store.path is None
+    for text in (repr(settings), str(settings), str(store), repr(str(store))):
+        assert "hunter2" not in text
+    assert str(store) == "postgresql://sw:***@db.internal:5433/sigwatch?sslmode=require"
+    assert (
+        redact("postgresql://h/db?password=x&user=sw") == "postgresql://h/db?password=***&user=sw"
+    )
+    assert StoreURL.parse("sqlite:////abs/s.db").path == Path("/abs/s.db")
+    assert StoreURL.parse("sqlite:///rel/s.db").path == Path("rel/s.db")
+    assert StoreURL.parse("postgres://sw@h/db").dsn == "postgresql://sw@h/db"
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("mysql://sw:pw@h/db", "unknown store scheme 'mysql'; allowed: sqlite:///path"),
+        ("postgresql:///db", "a PostgreSQL URL needs a host"),
+        ("sqlite:///", "needs the database file's path"),
+    ],
+)
+def test_a_bad_store_url_is_refused_naming_the_variable_and_what_is_allowed(url, says):
+    with pytest.raises(ValueError, match="SIGWATCH_STORE_URL") as caught:
+        Settings.from_env({"SIGWATCH_STORE_URL": url})
+    assert says in str(caught.value) and "pw" not in str(caught.value)
 
 
 def test_fixed_clock_stands_still_until_moved():

@@ -21,6 +21,7 @@ from sigwatch.cli import processes
 from sigwatch.clock import Clock, clock_at
 from sigwatch.model import DriftSLI, LatencySLI, QualitySLI, group_label
 from sigwatch.registry import DefinitionError, load_registry, to_spec_dict
+from sigwatch.runtime import Runtime
 from sigwatch.settings import ENV_VARS, Settings
 from sigwatch.spec import json_schema
 from sigwatch.states import SloState
@@ -347,10 +348,11 @@ def monitor(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from monitors.runner import Monitor
-    from sigwatch.store import Store
+    from monitors.sources import serving_source
     from sigwatch.units import parse_duration
 
-    reg = _load(definitions)
+    runtime = _runtime(data, definitions, at)
+    reg = runtime.registry
     unknown = sorted(set(signal or ()) - set(reg.names))
     if unknown:
         err.print(f"[red]unknown signal(s): {', '.join(unknown)}; known: {', '.join(reg.names)}")
@@ -361,18 +363,12 @@ def monitor(
     except ValueError as exc:
         err.print(f"[red]{exc}")
         raise typer.Exit(code=2) from None
-    settings = Settings.from_env()
-    folder = data or settings.data_dir
-    clock = _clock(at)
+    settings, clock = runtime.settings, runtime.clock
     when = clock.now()
-    source = None
-    if settings.prometheus_url:
-        from monitors.prometheus import PrometheusSource
-        from monitors.sources import PrometheusServing
-
-        source = PrometheusServing(PrometheusSource(settings.prometheus_url))
-    with Store.open(folder / "sigwatch.db", clock=clock) as store:
-        runner = Monitor(reg, folder, store, clock, source=source)
+    with runtime.open_store() as store:
+        runner = Monitor(
+            reg, runtime.data_dir, store, clock, source=serving_source(runtime.settings)
+        )
         if span:
             columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
             with Progress(*columns, console=err, transient=True) as progress:
@@ -489,7 +485,7 @@ def _serve(reg, settings, folder, definitions, clock, extra, judging, host, port
         extra=extra,
     )  # fmt: skip
     metrics = CollectorRegistry()
-    metrics.register(StatusCollector(folder / "sigwatch.db", clock))
+    metrics.register(StatusCollector(settings.store(folder), clock))
     stop = threading.Event()
     # Ctrl-C or SIGTERM from here on stops cleanly, even one that comes while starting
     with processes.signals_set(stop):
@@ -542,14 +538,12 @@ def status(
     The JSON form is a list with one object per (signal, SLO) — and with --groups one per
     group of a grouped SLO, whose ``group`` is set; its fields are documented in the README.
     """
-    from sigwatch.store import Store
-
-    folder = data or Settings.from_env().data_dir
-    path = folder / "sigwatch.db"
-    if not path.exists():
-        err.print(f"no store at {path}: run `sigwatch simulate` then `sigwatch monitor` first")
+    runtime = _runtime(data, at=at, registry=False)
+    if not runtime.store_exists():
+        err.print(f"no store at {runtime.store_url}: run `sigwatch simulate` then"
+                  " `sigwatch monitor` first")  # fmt: skip
         raise typer.Exit(code=1)
-    with Store.open(path, clock=_clock(at)) as store:
+    with runtime.open_store() as store:
         rows = store.latest_status(signal, as_of=_utc(at) if at else None)
         if groups:
             rows = [
@@ -661,20 +655,18 @@ def prune(
     runs this daily at 03:30 UTC.
     """
     from monitors.partials import prune_partials
-    from sigwatch.store import Store
     from sigwatch.units import format_duration
 
-    settings = Settings.from_env()
-    folder = data or settings.data_dir
-    if not (folder / "sigwatch.db").exists():
-        err.print(f"[red]no store at {folder / 'sigwatch.db'}: nothing to prune")
+    runtime = _runtime(data, definitions, at)
+    settings, clock = runtime.settings, runtime.clock
+    if not runtime.store_exists():
+        err.print(f"[red]no store at {runtime.store_url}: nothing to prune")
         raise typer.Exit(code=1)
-    clock = _clock(at)
     before = clock.now() - settings.retention
-    with Store.open(folder / "sigwatch.db", clock=clock) as store:
+    with runtime.open_store() as store:
         counts = store.retention.prune(before, dry_run=dry_run)
     buckets_before = (clock.now() - settings.bucket_retention).date()
-    files = prune_partials(folder, _load(definitions), buckets_before, dry_run=dry_run)
+    files = prune_partials(runtime.data_dir, runtime.registry, buckets_before, dry_run=dry_run)
     if as_json:
         report = {
             "before": before.isoformat(),
@@ -744,6 +736,19 @@ def train(
         if "product-entities" in chosen:
             result = evaluate_entities()
             out.print(f"{result.model_id}: {result.headline} -> {result.card}")
+
+
+def _runtime(
+    data: Path | None, definitions: Path | None = None, at: datetime | None = None,
+    *, registry: bool = True,
+) -> Runtime:  # fmt: skip
+    """The command's runtime (the composition root): the settings, ``--data``,
+    ``--definitions`` and its clock (``--at``, else the wall clock); with ``registry`` the
+    definitions are loaded now, their problems listed and the command stopped if any."""
+    runtime = Runtime.from_env(data=data, definitions=definitions, clock=_clock(at))
+    if registry:
+        runtime._registry.append(_load(runtime.definitions))
+    return runtime
 
 
 def _load(definitions: Path | None):

@@ -12,8 +12,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from sigwatch.cli import AtOption, DataOption, DefinitionsOption, _clock, _load, app, err, out
-from sigwatch.settings import Settings
+from sigwatch.cli import (
+    AtOption,
+    DataOption,
+    DefinitionsOption,
+    _runtime,
+    app,
+    err,
+    out,
+)
 
 silence_app = typer.Typer(help="Silence alerts of a signal and/or SLO for a while.",
                           no_args_is_help=True)  # fmt: skip
@@ -25,13 +32,11 @@ ALERT_STYLE = {"firing": "bold red", "acknowledged": "yellow", "resolved": "gree
 @contextmanager
 def _alerting(data: Path | None, definitions: Path | None, at):
     from alerts.service import Alerting
-    from sigwatch.store import Store
 
-    reg = _load(definitions)
-    settings = Settings.from_env()
-    clock = _clock(at)
-    with Store.open((data or settings.data_dir) / "sigwatch.db", clock=clock) as store:
-        yield Alerting.open(store, reg, settings, clock), reg, settings
+    runtime = _runtime(data, definitions, at)
+    with runtime.open_store() as store:
+        yield (Alerting.open(store, runtime.registry, runtime.settings, runtime.clock),
+               runtime.registry, runtime.settings)  # fmt: skip
 
 
 def alert_json(a) -> dict:

@@ -99,7 +99,7 @@ def demo(
     else:
         out.print(f"[bold]1/3[/bold] {folder} already holds simulated traffic (delete it to "
                   "start over)")  # fmt: skip
-    with Store.open(folder / "sigwatch.db", clock=clock) as store:
+    with Store.open(Settings.from_env().store(folder), clock=clock) as store:
         latest = store.history.data_time()
     behind = timedelta(days=days)
     if latest is not None:

@@ -73,7 +73,7 @@ def calibrate(
     items = items[:limit] if limit else items
     folder = data or settings.data_dir
     try:
-        with Store.open(folder / "sigwatch.db", clock=_clock(at)) as store, \
+        with Store.open(Settings.from_env().store(folder), clock=_clock(at)) as store, \
                 _judge(settings, folder) as client, \
                 Progress("{task.description}", BarColumn(), MofNCompleteColumn(), console=err,
                          transient=True) as progress:  # fmt: skip
@@ -171,7 +171,7 @@ def run_day(
     dollars = settings.judge_daily_dollars if dollars is None else dollars
     runs = []
     try:
-        store = Store.open(folder / "sigwatch.db", clock=clock)
+        store = Store.open(Settings.from_env().store(folder), clock=clock)
         with store, _judge(settings, folder) as client:
             for spec in signals:
                 with Progress("{task.description}", BarColumn(), MofNCompleteColumn(),
@@ -230,7 +230,7 @@ def report(
     clock = _clock(at)
     until = clock.now()
     doc = []
-    with Store.open(folder / "sigwatch.db", clock=clock) as store:
+    with Store.open(Settings.from_env().store(folder), clock=clock) as store:
         for spec in signals:
             cal = latest_calibration(store, spec.name)
             rows = judged_days(store, spec.name, until - timedelta(days=days), until)
@@ -316,7 +316,7 @@ def distill(
     if price is None:
         price = 0.0 if settings.judge_url else EMBEDDED_PRICE_HOUR
     try:
-        store = Store.open(folder / "sigwatch.db", clock=_clock(at))
+        store = Store.open(Settings.from_env().store(folder), clock=_clock(at))
         with store, _judge(settings, folder) as client, Progress(
             "{task.description}", BarColumn(), MofNCompleteColumn(), console=err, transient=True
         ) as bar:  # fmt: skip

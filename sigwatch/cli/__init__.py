@@ -766,3 +766,4 @@ def _load(definitions: Path | None):
 from sigwatch.cli import alerting as _alerting  # noqa: E402, F401  (registers its commands)
 from sigwatch.cli import demo as _demo  # noqa: E402, F401
 from sigwatch.cli import judging as _judging  # noqa: E402, F401
+from sigwatch.cli import storing as _storing  # noqa: E402, F401

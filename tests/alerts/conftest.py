@@ -64,8 +64,9 @@ class World:
 
 
 @pytest.fixture
-def world(registry, tmp_path):
-    w = World(registry, tmp_path / "sigwatch.db")
+def world(registry, store_url):
+    """A world on SQLite and on PostgreSQL."""
+    w = World(registry, store_url)
     yield w
     w.store.close()
 

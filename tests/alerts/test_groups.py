@@ -40,7 +40,7 @@ def group_status(slo, at, community: str, state: SloState, **facts) -> SloStatus
 
 
 @pytest.fixture
-def grouped_world(registry, tmp_path):
+def grouped_world(registry, store_url):
     """A World whose content_type has ``coverage-by-community`` (coverage, grouped)."""
     signal = registry.get("content_type")
     coverage = signal.slo("coverage")
@@ -51,7 +51,7 @@ def grouped_world(registry, tmp_path):
         replace(s, slos=(*s.slos, by_community)) if s.name == "content_type" else s
         for s in registry
     ]
-    world = World(Registry(tuple(signals)), tmp_path / "sigwatch.db", Policy())
+    world = World(Registry(tuple(signals)), store_url, Policy())
     world.slo = by_community
     yield world
     world.store.close()
@@ -232,11 +232,11 @@ def test_a_grouped_alert_inside_a_signal_level_incident_is_recorded_not_announce
     )
 
 
-def test_a_quality_group_waiting_for_labels_holds_its_alert_open(registry, tmp_path):
+def test_a_quality_group_waiting_for_labels_holds_its_alert_open(registry, store_url):
     """A grouped quality SLO's bad community goes back to "not enough labels" between bursts
     of late labels while the other communities are fine: its alert stays open (unknown is not
     healthy), and resolves once a slice of that community is judged good."""
-    world = World(registry, tmp_path / "sigwatch.db", Policy())
+    world = World(registry, store_url, Policy())
     slo = registry.get("sentiment").slo("negative-recall-by-community")
 
     def evaluate(movies: SloState) -> None:

@@ -150,14 +150,15 @@ def test_a_quality_slice_without_enough_labels_neither_opens_nor_resolves(world)
     assert [kind for kind, _ in world.outbox()] == ["post", "update", "reply"]
 
 
-def test_a_still_firing_page_is_announced_again_with_the_mention(registry, tmp_path):
-    w = World(registry, tmp_path / "s.db", Policy(renotify=timedelta(minutes=30),
+def test_a_still_firing_page_is_announced_again_with_the_mention(registry, store_url):
+    w = World(registry, store_url, Policy(renotify=timedelta(minutes=30),
                                                   mention="<!subteam^S1|ml-oncall>"))  # fmt: skip
     for _ in range(7):
         w.step("breach", burn=15)
     assert [k for k, _ in w.outbox()] == ["post", "update", "reply"]
     assert w.outbox()[-1][1] == "<!subteam^S1|ml-oncall> still firing after 30m"
     assert w.outbox()[0][1].startswith("<!subteam^S1|ml-oncall> ")
+    w.store.close()
 
 
 def test_acknowledge_updates_and_replies_and_stops_renotification(world):

@@ -36,11 +36,11 @@ def judge():
     server.stop()
 
 
-def test_calibrate_reports_kappa_and_rates_as_scikit_learn_does(judge, tmp_path):
+def test_calibrate_reports_kappa_and_rates_as_scikit_learn_does(judge, tmp_path, store_url):
     server, _, flips = judge
     server.plan.extend(["malformed"] * 3)  # the first gold post: retried, then a judge_error
     env = {"SIGWATCH_JUDGE_URL": server.url, "SIGWATCH_JUDGE_MODEL": "fake-judge",
-           "SIGWATCH_JUDGE_KEY": KEY}  # fmt: skip
+           "SIGWATCH_JUDGE_KEY": KEY, "SIGWATCH_STORE_URL": store_url}  # fmt: skip
     args = ["judge", "calibrate", "-s", "content_type", "--at", T0.isoformat()]
     args += ["--limit", str(LIMIT), "--json", "--data", str(tmp_path)]
     result = CliRunner().invoke(app, args, env=env)
@@ -66,7 +66,7 @@ def test_calibrate_reports_kappa_and_rates_as_scikit_learn_does(judge, tmp_path)
     calls = len(server.requests)
     again = CliRunner().invoke(app, args, env=env)  # stored labels are reused
     assert again.exit_code == 0 and len(server.requests) == calls
-    with Store.open(tmp_path / "sigwatch.db", clock=FixedClock(T0)) as store:
+    with Store.open(store_url, clock=FixedClock(T0)) as store:
         [(errors,)] = query(
             store, "SELECT COUNT(*) FROM judge_labels WHERE error LIKE 'judge_error: malformed'"
         )

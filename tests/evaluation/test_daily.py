@@ -64,9 +64,11 @@ def _client(server, **kw) -> JudgeClient:
     return JudgeClient(server.url, "fake-judge", timeout=2, retries=1, **kw)
 
 
-def test_the_day_is_sampled_by_stratum_within_the_call_budget(registry, day_data, server):
+def test_the_day_is_sampled_by_stratum_within_the_call_budget(
+    store_url, registry, day_data, server
+):
     signal = registry.get("content_type")
-    with Store.open(day_data / "sigwatch.db", clock=FixedClock(END)) as store:
+    with Store.open(store_url, clock=FixedClock(END)) as store:
         run = judge_day(store, _client(server), signal, day_data, DAY, calls=120, dollars=1.0,
                         seed=3)  # fmt: skip
         rows = query(
@@ -94,11 +96,11 @@ def test_the_day_is_sampled_by_stratum_within_the_call_budget(registry, day_data
     assert run.repeats == repeats and run.repeats_agreeing == repeats  # a stable judge
 
 
-def test_the_dollar_budget_stops_the_run_and_a_rerun_resumes(registry, day_data, server):
+def test_the_dollar_budget_stops_the_run_and_a_rerun_resumes(store_url, registry, day_data, server):
     signal = registry.get("content_type")
     # 300 prompt + 20 completion tokens a call (the fake's usage) at $1 / $2 per 1k: $0.34 a call
     client = _client(server, price_in_per_1k=1.0, price_out_per_1k=2.0)
-    with Store.open(day_data / "sigwatch.db", clock=FixedClock(END)) as store:
+    with Store.open(store_url, clock=FixedClock(END)) as store:
         first = judge_day(store, client, signal, day_data, DAY, calls=100, dollars=3.0, seed=1)
         assert first.stopped and "dollar budget" in first.stopped
         assert first.judged == 8 and first.cost_usd == pytest.approx(8 * 0.34)
@@ -108,10 +110,10 @@ def test_the_dollar_budget_stops_the_run_and_a_rerun_resumes(registry, day_data,
         assert len(server.requests) == calls + 1
 
 
-def test_judge_errors_are_stored_as_errors_never_as_labels(registry, day_data, server):
+def test_judge_errors_are_stored_as_errors_never_as_labels(store_url, registry, day_data, server):
     signal = registry.get("content_type")
     server.plan.extend(["500", "500", "wrong_label", "wrong_label"])  # two posts, each retried
-    with Store.open(day_data / "sigwatch.db", clock=FixedClock(END)) as store:
+    with Store.open(store_url, clock=FixedClock(END)) as store:
         run = judge_day(store, _client(server), signal, day_data, DAY, calls=10, dollars=1.0,
                         seed=5)  # fmt: skip
         errors = query(store, "SELECT label, error FROM judge_labels WHERE error IS NOT NULL")
@@ -120,14 +122,16 @@ def test_judge_errors_are_stored_as_errors_never_as_labels(registry, day_data, s
     assert sum(run.labels.values()) == 8
 
 
-def test_self_consistency_catches_a_judge_that_follows_the_label_order(registry, day_data):
+def test_self_consistency_catches_a_judge_that_follows_the_label_order(
+    store_url, registry, day_data
+):
     def first_listed(post: str) -> str:  # a judge with position bias: the first label shown
         system = order_server.requests[-1]["messages"][0]["content"]
         return system.split("Labels:\n- ")[1].split(":")[0]
 
     order_server = ChatServer(first_listed)
     try:
-        with Store.open(day_data / "sigwatch.db", clock=FixedClock(END)) as store:
+        with Store.open(store_url, clock=FixedClock(END)) as store:
             run = judge_day(store, _client(order_server), registry.get("content_type"),
                             day_data, DAY, calls=200, dollars=1.0, seed=2)  # fmt: skip
     finally:
@@ -145,11 +149,11 @@ def _calibrate(store: Store, rates: ClassRates) -> None:
     )  # fmt: skip
 
 
-def test_judged_precision_is_the_corrected_weighted_share(registry, day_data, server):
+def test_judged_precision_is_the_corrected_weighted_share(store_url, registry, day_data, server):
     signal = registry.get("content_type")
     slo = next(s for s in signal.slos if s.name == "review-precision-judged")
     rates = ClassRates("review", tp=45, fn=5, tn=140, fp=10)  # TPR 0.9, TNR 0.933
-    with Store.open(day_data / "sigwatch.db", clock=FixedClock(END)) as store:
+    with Store.open(store_url, clock=FixedClock(END)) as store:
         ctx = Context(day_data, store, signal)
         before = quality.measure(ctx, slo, DAY, END, END)
         assert before.unknown == "insufficient_labels"
@@ -173,9 +177,9 @@ def test_judged_precision_is_the_corrected_weighted_share(registry, day_data, se
     assert value.ci_high - value.ci_low > high - low  # the judge's own error widens it
 
 
-def test_judge_run_and_report_from_the_command_line(day_data, server):
+def test_judge_run_and_report_from_the_command_line(store_url, day_data, server):
     env = {"SIGWATCH_JUDGE_URL": server.url, "SIGWATCH_JUDGE_MODEL": "fake-judge",
-           "SIGWATCH_JUDGE_PRICE_IN": "0.001"}  # fmt: skip
+           "SIGWATCH_JUDGE_PRICE_IN": "0.001", "SIGWATCH_STORE_URL": store_url}  # fmt: skip
     args = ["judge", "run", "-s", "content_type", "--day", f"{DAY:%Y-%m-%d}", "--calls", "40",
             "--json", "--data", str(day_data)]  # fmt: skip
     result = CliRunner().invoke(app, args, env=env)
@@ -217,8 +221,8 @@ def test_judge_run_and_report_from_the_command_line(day_data, server):
     assert bad.exit_code == 2 and "unknown signal 'sentiment_x'" in bad.output
 
 
-def test_a_day_without_predictions_is_no_data(registry, tmp_path, server):
-    with Store.open(tmp_path / "sigwatch.db", clock=FixedClock(END)) as store:
+def test_a_day_without_predictions_is_no_data(store_url, registry, tmp_path, server):
+    with Store.open(store_url, clock=FixedClock(END)) as store:
         run = judge_day(store, _client(server), registry.get("content_type"), tmp_path, DAY,
                         calls=10, dollars=1.0, seed=0)  # fmt: skip
     assert run.served == 0 and run.judged == 0 and "no served predictions" in run.stopped
@@ -226,7 +230,7 @@ def test_a_day_without_predictions_is_no_data(registry, tmp_path, server):
 
 
 def test_the_daily_job_judges_yesterday_and_one_failing_signal_spares_the_others(
-    registry, day_data, server
+    store_url, registry, day_data, server
 ):
     from evaluation.calibrate import gold_items
     from evaluation.jobs import judge_yesterday
@@ -236,7 +240,7 @@ def test_the_daily_job_judges_yesterday_and_one_failing_signal_spares_the_others
     broken.mkdir(parents=True)
     (broken / "part-0.parquet").write_bytes(b"not parquet")
     settings = Settings(judge_url=server.url, judge_model="fake-judge", judge_daily_calls=30)
-    with Store.open(day_data / "sigwatch.db", clock=FixedClock(END)) as store:
+    with Store.open(store_url, clock=FixedClock(END)) as store:
         results = judge_yesterday(registry, day_data, settings, FixedClock(END), store)
     assert set(results) == {"content_type", "sentiment"}
     assert "not a readable Parquet" in results["sentiment"]
@@ -250,7 +254,7 @@ def test_the_daily_job_judges_yesterday_and_one_failing_signal_spares_the_others
         return sum("signal 'content_type'" in r["messages"][0]["content"] for r in server.requests)
 
     assert content_type_calls() == calls
-    with Store.open(day_data / "sigwatch.db", clock=FixedClock(END)) as store:
+    with Store.open(store_url, clock=FixedClock(END)) as store:
         [(n,)] = query(
             store,
             "SELECT n FROM judge_calibrations WHERE signal = 'content_type' AND model = ?",
@@ -263,7 +267,7 @@ def test_the_daily_job_judges_yesterday_and_one_failing_signal_spares_the_others
 
 
 def test_judge_labels_keep_where_each_prediction_was_served_and_group_by_language(
-    registry, day_data, server
+    store_url, registry, day_data, server
 ):
 
     from monitors.groups import timeslice_groups
@@ -273,7 +277,7 @@ def test_judge_labels_keep_where_each_prediction_was_served_and_group_by_languag
     slo = next(s for s in signal.slos if s.name == "review-precision-judged")
     grouped = replace(slo, grouping=Grouping(("language",), top=2))
     rates = ClassRates("review", tp=45, fn=5, tn=140, fp=10)
-    with Store.open(day_data / "sigwatch.db", clock=FixedClock(END)) as store:
+    with Store.open(store_url, clock=FixedClock(END)) as store:
         judge_day(store, _client(server), signal, day_data, DAY, calls=300, dollars=1.0, seed=4)
         # labels of a judge never calibrated count nowhere: no group is evaluated
         assert timeslice_groups(Context(day_data, store, signal), grouped, END, END) == []

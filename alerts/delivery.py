@@ -25,6 +25,9 @@ from sigwatch.settings import Secret
 
 LEASE = timedelta(minutes=2)  # longer than a send with all its retries can take
 _LOCK = threading.Lock()  # one flush at a time per process (scheduler threads, CLI)
+# ... and one at a time among the processes sharing a PostgreSQL store (``Store.exclusive``):
+# a flush that waited this long leaves its items to the one flushing, or to the next flush.
+SHARED_WAIT_S = 10.0
 
 
 def redact(text: str, secrets: Iterable[Secret | None]) -> str:
@@ -52,8 +55,11 @@ class Delivery:
         self.secrets = [s for s in secrets if s is not None]
 
     def flush(self, limit: int = 500) -> FlushResult:
-        with _LOCK:
-            result = self._flush(limit)
+        with _LOCK, self.records.store.exclusive("outbox", wait=SHARED_WAIT_S) as mine:
+            if mine:
+                result = self._flush(limit)
+            else:
+                result = FlushResult(error="another process is sending the outbox")
         result.pending = len(self.records.outbox(statuses=("queued", "sending"), limit=100_000))
         return result
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from alerts.digest import post_digest
 from alerts.service import Alerting
-from monitors.scheduler import monitor_signal
+from monitors.scheduler import evaluate_once
 from sigwatch.clock import Clock
 from sigwatch.runtime import Runtime
 
@@ -14,7 +14,9 @@ from sigwatch.runtime import Runtime
 def monitor_and_alert_job(signal: str, data_dir: str, definitions: str, clock: Clock) -> None:
     runtime = Runtime.from_env(data=data_dir, definitions=definitions, clock=clock)
     with runtime.open_store() as store:
-        outcomes = monitor_signal(runtime, store, signal)
+        outcomes = evaluate_once(runtime, store, signal)
+        if outcomes is None:  # another scheduler has it
+            return
         statuses = [s for o in outcomes for s in o.statuses]
         Alerting.open(store, runtime.registry, runtime.settings, clock).process(statuses)
 
@@ -30,9 +32,13 @@ def flush_job(data_dir: str, definitions: str, clock: Clock) -> None:
 
 
 def digest_job(data_dir: str, definitions: str, clock: Clock) -> None:
+    """The day's digest, once a day however many schedulers share the store."""
     runtime = Runtime.from_env(data=data_dir, definitions=definitions, clock=clock)
-    with runtime.open_store() as store:
+    channel, now = runtime.settings.digest_channel, clock.now()
+    with runtime.open_store() as store, store.exclusive("digest") as mine:
+        last = store.alerts.last_enqueued("digest", channel)
+        if not mine or (last is not None and last.date() == now.date()):
+            return  # another scheduler is posting it, or posted it today
         alerting = Alerting.open(store, runtime.registry, runtime.settings, clock)
-        post_digest(alerting.records, runtime.registry, runtime.settings.digest_channel,
-                    clock.now())  # fmt: skip
+        post_digest(alerting.records, runtime.registry, channel, now)
         alerting.delivery.flush()

@@ -60,7 +60,10 @@ def _calibrate_if_new(store: Store, client, signal) -> None:
 
 def judge_job(data_dir: str, definitions: str, clock: Clock) -> None:
     runtime = Runtime.from_env(data=data_dir, definitions=definitions, clock=clock)
-    with runtime.open_store() as store:
+    with runtime.open_store() as store, store.exclusive("judge:daily") as mine:
+        if not mine:
+            log.info("daily judge run: another scheduler is running it")
+            return
         try:
             results = judge_yesterday(
                 runtime.registry, runtime.data_dir, runtime.settings, clock, store

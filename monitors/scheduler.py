@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
 
+from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from monitors.partials import prune_partials
+from monitors.partials import BUCKET, prune_partials
 from monitors.runner import Monitor
 from monitors.sources import serving_source
-from sigwatch.clock import Clock
+from sigwatch.clock import Clock, floor_time
 from sigwatch.model import Registry
 from sigwatch.runtime import Runtime
 from sigwatch.store import Store
@@ -43,11 +44,27 @@ def monitor_signal(runtime: Runtime, store: Store, signal: str):
     return monitor.run(signals=[signal])
 
 
+def evaluate_once(runtime: Runtime, store: Store, signal: str):
+    """A scheduled evaluation of one signal that happens once however many schedulers share
+    the store: the outcomes, or None when another scheduler is evaluating the signal right
+    now or already evaluated it at this time (its 5-minute bucket). A scheduler that died
+    holds nothing: its lock went with its connection, and the next one evaluates."""
+    at = floor_time(runtime.clock.now(), BUCKET)
+    with store.exclusive(f"evaluate:{signal}") as mine:
+        if not mine:
+            log.info("%s at %s: another scheduler is evaluating it", signal, f"{at:%H:%M}")
+            return None
+        if store.evaluated(signal, at):
+            log.info("%s at %s: already evaluated", signal, f"{at:%H:%M}")
+            return None
+        return monitor_signal(runtime, store, signal)
+
+
 def run_signal_job(signal: str, data_dir: str, definitions: str, clock: Clock) -> None:
     """One scheduled evaluation of one signal (module-level: the job store pickles its path)."""
     runtime = Runtime.from_env(data=data_dir, definitions=definitions, clock=clock)
     with runtime.open_store() as store:
-        monitor_signal(runtime, store, signal)
+        evaluate_once(runtime, store, signal)
 
 
 def prune_job(data_dir: str, definitions: str, clock: Clock) -> None:
@@ -83,13 +100,21 @@ def build_scheduler(
     start_now: bool = True,
     job: Callable[..., None] = run_signal_job,
     extra: tuple[ExtraJob, ...] = (),
+    persist: bool = True,
 ) -> BackgroundScheduler:
     """The scheduler with a job per signal and the ``extra`` jobs. Triggers fire on the wall
     clock (APScheduler's); each job is handed ``clock`` (pickled with it: a ``SystemClock``
-    or a ``FixedClock``) for what it evaluates and stamps."""
+    or a ``FixedClock``) for what it evaluates and stamps. ``persist``: jobs are kept in
+    ``<data>/scheduler.db`` (one scheduler per folder); else in memory, for schedulers that
+    share a folder and a PostgreSQL store (APScheduler's job stores are not to be shared)."""
     data_dir.mkdir(parents=True, exist_ok=True)
+    jobs = (
+        SQLAlchemyJobStore(url=f"sqlite:///{data_dir / 'scheduler.db'}")
+        if persist
+        else MemoryJobStore()
+    )
     scheduler = BackgroundScheduler(
-        jobstores={"default": SQLAlchemyJobStore(url=f"sqlite:///{data_dir / 'scheduler.db'}")},
+        jobstores={"default": jobs},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_S},
         timezone=UTC,
     )

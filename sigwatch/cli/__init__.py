@@ -434,15 +434,19 @@ def serve(
     Every signal is evaluated at start, then at its `schedule` (default 5m), and its alerts
     updated and sent (Slack with SIGWATCH_SLACK_TOKEN or a webhook, else the outbox). The
     outbox is retried every minute; the daily digest goes out at 09:00 UTC; what is older than
-    SIGWATCH_RETENTION is pruned at 03:30 UTC. Jobs live in
-    <data>/scheduler.db, so a restart resumes them. Ctrl-C stops cleanly.
+    SIGWATCH_RETENTION is pruned at 03:30 UTC. Ctrl-C stops cleanly.
+
+    On the SQLite store (the default), one `serve` runs per data folder (a second is refused)
+    and its jobs live in <data>/scheduler.db, so a restart resumes them. On PostgreSQL
+    (SIGWATCH_STORE_URL), run `serve` on two hosts for when one is down: each evaluation,
+    alert and Slack post happens once, by whichever scheduler gets to it first.
     """
     from alerts.jobs import digest_job, flush_job
     from monitors.scheduler import ExtraJob, prune_job
+    from sigwatch.store.connection import POSTGRES
 
-    reg = _load(definitions)
-    settings = Settings.from_env()
-    folder = data or settings.data_dir
+    runtime = _runtime(data, definitions)
+    settings, folder = runtime.settings, runtime.data_dir
     extra = (
         ExtraJob("alerts:flush", flush_job, "interval", {"seconds": 60}),
         ExtraJob("alerts:digest", digest_job, "cron", {"hour": 9, "minute": 0}),
@@ -455,23 +459,27 @@ def serve(
         from evaluation.jobs import judge_job
 
         extra += (ExtraJob("judge:daily", judge_job, "cron", {"hour": 2, "minute": 0}),)
-    clock = _clock(None)  # a service runs on the wall clock
     folder.mkdir(parents=True, exist_ok=True)
+    if runtime.store_url.dialect == POSTGRES:  # shared: other schedulers are welcome
+        _serve(runtime, extra, judging, host, port, shared=True)
+        return
     try:
-        lock = processes.acquire(folder / "serve.lock", "sigwatch serve", clock.now())
+        lock = processes.acquire(folder / "serve.lock", "sigwatch serve", runtime.clock.now())
     except processes.Taken as holder:
         err.print(
             f"[red]another scheduler already runs on {folder}: {holder}. The SQLite store "
             "takes one `sigwatch serve` per data folder; stop that one first, or give this one "
-            "another --data."
+            "another --data (two schedulers share a PostgreSQL store: SIGWATCH_STORE_URL)."
         )
         raise typer.Exit(code=1) from None
     with lock:
-        _serve(reg, settings, folder, definitions, clock, extra, judging, host, port)
+        _serve(runtime, extra, judging, host, port, shared=False)
 
 
-def _serve(reg, settings, folder, definitions, clock, extra, judging, host, port) -> None:
-    """``serve`` once it holds the data folder: the scheduler, /metrics, until stopped."""
+def _serve(runtime: Runtime, extra, judging: bool, host: str, port: int, *, shared: bool) -> None:
+    """``serve`` once it may run: the scheduler, /metrics, until stopped. ``shared``: the
+    store is PostgreSQL, which other schedulers may share (its jobs are kept in memory: each
+    scheduler builds them from the definitions when it starts)."""
     import threading
 
     from prometheus_client import CollectorRegistry, start_http_server
@@ -480,12 +488,13 @@ def _serve(reg, settings, folder, definitions, clock, extra, judging, host, port
     from monitors.exporter import StatusCollector
     from monitors.scheduler import build_scheduler
 
+    reg, settings, clock = runtime.registry, runtime.settings, runtime.clock
     scheduler = build_scheduler(
-        reg, folder, definitions or settings.definitions_dir, clock, job=monitor_and_alert_job,
-        extra=extra,
+        reg, runtime.data_dir, runtime.definitions, clock, job=monitor_and_alert_job,
+        extra=extra, persist=not shared,
     )  # fmt: skip
     metrics = CollectorRegistry()
-    metrics.register(StatusCollector(settings.store(folder), clock))
+    metrics.register(StatusCollector(runtime.store_url, clock))
     stop = threading.Event()
     # Ctrl-C or SIGTERM from here on stops cleanly, even one that comes while starting
     with processes.signals_set(stop):
@@ -502,7 +511,8 @@ def _serve(reg, settings, folder, definitions, clock, extra, judging, host, port
         out.print(f"serving: {len(reg)} signals on schedule; metrics at http://{host}:{port}/metrics;"
                   f" {slack}; digest daily 09:00 UTC to {settings.digest_channel}"
                   + ("; judge daily 02:00 UTC" if judging else ""))  # fmt: skip
-        out.print("Ctrl-C stops.")
+        where = "shared with any other scheduler on it" if shared else "this scheduler's alone"
+        out.print(f"store: {runtime.store_url} ({where}). Ctrl-C stops.")
         try:
             while not stop.wait(1.0):  # short waits: the handler runs between them
                 pass

@@ -10,7 +10,9 @@ Measurements are keyed by (signal, slo, window): writing a window again replaces
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,12 +29,12 @@ from sigwatch.migrations import MIGRATIONS, Migration
 from sigwatch.model import OTHER
 from sigwatch.states import Fired, SloState
 from sigwatch.store.connection import (
-    MIGRATION_LOCK,
     POSTGRES,
     SQLITE,
     Dialect,
     StoreURL,
     connect,
+    lock_key,
 )
 
 
@@ -174,8 +176,8 @@ class Store:
     def migrate(self, migrations: Iterable[Migration] = MIGRATIONS) -> list[int]:
         """Apply the migrations newer than the store's version, in order; return those applied.
 
-        The whole run holds the database's write lock (SQLite) or an advisory lock
-        (PostgreSQL), so two processes starting at once apply each migration once.
+        The whole run is one write transaction, which holds the store's write lock
+        (``Dialect.begin``), so two processes starting at once apply each migration once.
         """
         ordered = sorted(migrations, key=lambda mig: mig.version)
         versions = [mig.version for mig in ordered]
@@ -183,8 +185,6 @@ class Store:
             raise ValueError(f"migration versions repeat: {versions}")
         applied: list[int] = []
         with self._transaction():
-            if self.dialect == POSTGRES:
-                self._conn.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
             self._conn.execute(
                 "CREATE TABLE IF NOT EXISTS schema_version ("
                 " version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)"
@@ -534,20 +534,55 @@ class Store:
     def now(self) -> datetime:
         return self._clock.now()
 
+    @contextmanager
+    def exclusive(self, name: str, wait: float = 0.0) -> Iterator[bool]:
+        """``with store.exclusive("evaluate:content_type") as mine:`` — whether this connection
+        holds the named lock, waiting up to ``wait`` seconds for it; released at the end (or
+        when the process dies: the server drops a lost connection's locks).
+
+        On PostgreSQL, several schedulers share one store and this is what keeps a signal's
+        evaluation, or a flush of the outbox, to one of them at a time. A SQLite store has one
+        scheduler (``serve`` holds ``<data>/serve.lock``), so it is always held there."""
+        if self.dialect != POSTGRES:
+            yield True
+            return
+        key = lock_key(name)
+        deadline = time.monotonic() + wait
+        while True:
+            (held,) = self._conn.execute("SELECT pg_try_advisory_lock(?)", (key,)).fetchone()
+            if held or time.monotonic() >= deadline:
+                break
+            time.sleep(0.1)
+        try:
+            yield bool(held)
+        finally:
+            if held:
+                self._conn.execute("SELECT pg_advisory_unlock(?)", (key,))
+
+    def evaluated(self, signal: str, at: datetime) -> bool:
+        """Whether a run evaluated ``signal`` at ``at`` and succeeded (so a second scheduler
+        that fires for the same time has nothing to do)."""
+        row = self._conn.execute(
+            "SELECT 1 FROM runs WHERE signal = ? AND at = ? AND status = 'ok' LIMIT 1",
+            (signal, to_epoch(at)),
+        ).fetchone()
+        return row is not None
+
     def _transaction(self) -> _Transaction:
         return _Transaction(self._conn, self._dialect.begin)
 
 
 class _Transaction:
-    """``BEGIN`` (SQLite: ``BEGIN IMMEDIATE``, the write lock at once) ... ``COMMIT``, rolled
-    back on any exception."""
+    """``BEGIN`` and the write lock (``Dialect.begin``) ... ``COMMIT``, rolled back on any
+    exception."""
 
-    def __init__(self, conn: Any, begin: str) -> None:
+    def __init__(self, conn: Any, begin: tuple[str, ...]) -> None:
         self._conn = conn
         self._begin = begin
 
     def __enter__(self) -> None:
-        self._conn.execute(self._begin)
+        for statement in self._begin:
+            self._conn.execute(statement)
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
         self._conn.execute("ROLLBACK" if exc_type else "COMMIT")

@@ -275,6 +275,13 @@ class AlertTables:
             rows = list(rows)[::-1]
         return [_item(row) for row in rows]
 
+    def last_enqueued(self, kind: str, channel: str) -> datetime | None:
+        """When the latest notification of ``kind`` to ``channel`` was queued, if ever."""
+        (at,) = self._conn.execute(
+            "SELECT MAX(created_at) FROM outbox WHERE kind = ? AND channel = ?", (kind, channel)
+        ).fetchone()
+        return _dt(at)
+
     def claim(self, item: OutboxItem, at: datetime) -> bool:
         """Mark an outbox item ``sending`` if it is still in the status it was read in; False
         when another process claimed it first."""

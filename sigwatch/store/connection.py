@@ -14,6 +14,7 @@ The query modules write one SQL for both: ``?`` placeholders, ``ON CONFLICT`` up
 
 from __future__ import annotations
 
+import hashlib
 import re
 import sqlite3
 import time
@@ -25,9 +26,6 @@ from urllib.parse import urlsplit, urlunsplit
 
 SQLITE, POSTGRES = "sqlite", "postgresql"
 BUSY_TIMEOUT_MS = 10_000
-# Held for the whole migration run, so two processes starting at once apply each migration once
-# (SQLite's write lock does this for a file).
-MIGRATION_LOCK = 0x51657761  # "sigwatch", a number of our own in PostgreSQL's advisory lock space
 
 
 class StoreURLError(ValueError):
@@ -121,12 +119,22 @@ def _wal(conn: sqlite3.Connection) -> None:
             time.sleep(0.05)
 
 
+def lock_key(name: str) -> int:
+    """A named lock's key in PostgreSQL's advisory lock space (a signed 64-bit number)."""
+    digest = hashlib.sha256(f"sigwatch:{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
 @dataclass(frozen=True)
 class Dialect:
     """What differs between the two databases, in one place."""
 
     name: str
-    begin: str  # starts a transaction that writes
+    # Start a transaction that writes. Writes that go together are serialized on both: SQLite
+    # takes its write lock at once (BEGIN IMMEDIATE); PostgreSQL takes one advisory lock for
+    # the transaction, so that what a transaction read (an alert's state, what was announced)
+    # is still true when it commits, across processes and hosts.
+    begin: tuple[str, ...]
     tables: str  # the names of the store's tables, one per row
 
     def ddl(self, statement: str) -> str:
@@ -139,14 +147,15 @@ class Dialect:
         return statement
 
 
+WRITES = lock_key("writes")
 SQLITE_DIALECT = Dialect(
     SQLITE,
-    begin="BEGIN IMMEDIATE",
+    begin=("BEGIN IMMEDIATE",),
     tables="SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
 )
 POSTGRES_DIALECT = Dialect(
     POSTGRES,
-    begin="BEGIN",
+    begin=("BEGIN", f"SELECT pg_advisory_xact_lock({WRITES})"),
     tables="SELECT table_name FROM information_schema.tables"
     " WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name",
 )

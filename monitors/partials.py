@@ -55,6 +55,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import socket
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -157,10 +158,16 @@ def quality_schema(signal: Signal) -> pl.Schema:
     )
 
 
+def writer() -> str:
+    """Who writes a temporary file: host and process (hosts that share the data folder on a
+    volume can have the same process ids)."""
+    return f"{socket.gethostname()}.{os.getpid()}"
+
+
 def write_atomic(frame: pl.DataFrame, path: Path) -> None:
     """Write ``frame`` to ``path`` as Parquet under a temporary name, then rename it: a
     concurrent reader sees the old file or the new one, never half of one."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{writer()}.tmp")
     frame.write_parquet(tmp, compression="lz4", statistics=False)
     tmp.replace(path)
 
@@ -575,7 +582,7 @@ class QualityTables(Tables):
         folder = self.folder(signal.name)
         folder.mkdir(parents=True, exist_ok=True)
         raw = {"end": end.isoformat(), "labels": labels, "schema": str(quality_schema(signal))}
-        tmp = folder / f".state.{os.getpid()}.tmp"
+        tmp = folder / f".state.{writer()}.tmp"
         tmp.write_text(json.dumps(raw))
         tmp.replace(folder / "state.json")
 

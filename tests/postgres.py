@@ -68,11 +68,13 @@ class PostgresServer:
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://{USER}@127.0.0.1:{self.port}/{database}"
 
-    def new_database(self, prefix: str = "t") -> str:
-        """A new empty database; its URL."""
+    def new_database(self, prefix: str = "t", template: str | None = None) -> str:
+        """A new database, empty or a copy of ``template`` (a database nobody is connected
+        to); its URL."""
         import psycopg
 
         name = f"{prefix}_{next(self._names)}"
+        copy = f' TEMPLATE "{template}"' if template else ""
         with psycopg.connect(self.url(), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"{copy}')
         return self.url(name)

@@ -19,6 +19,7 @@ runner = CliRunner()
 COMMANDS = (
     "validate", "schema", "registry", "simulate", "train", "monitor", "serve", "status",
     "alerts", "ack", "silence", "digest", "console", "demo", "judge", "distill", "prune",
+    "store",
 )  # fmt: skip
 
 

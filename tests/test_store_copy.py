@@ -131,3 +131,21 @@ def test_store_copy_says_why_it_cannot_reach_the_target_without_the_password(tmp
     assert "hunter2" not in result.output
     bad = runner.invoke(app, ["store", "copy", "--data", str(tmp_path), "--to", "mysql://x/y"])
     assert bad.exit_code == 2 and "unknown store scheme 'mysql'" in " ".join(bad.output.split())
+
+
+def test_an_unreachable_store_is_one_line_naming_it_without_its_password():
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+    from tests.postgres import free_port
+
+    url = f"postgresql://sw:hunter2@127.0.0.1:{free_port()}/sigwatch"
+    env = {**os.environ, "SIGWATCH_STORE_URL": url}
+    done = subprocess.run([sys.executable, "-m", "sigwatch.cli", "status"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 1
+    said = " ".join(done.stderr.split())
+    assert said.startswith("cannot connect to the store at postgresql://sw:***@127.0.0.1:")
+    assert "Traceback" not in done.stderr and "hunter2" not in done.stdout + done.stderr

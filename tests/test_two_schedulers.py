@@ -207,6 +207,15 @@ def test_two_serve_processes_on_one_postgresql_post_each_alert_and_each_edit_onc
     for out, err in outputs:
         assert "pg-secret" not in out + err and TOKEN not in out + err
     assert "sw:***@" in survivor_out
+    # nor in the store, nor in any file the schedulers wrote (no job store: jobs in memory)
+    for (table,) in query(url, "SELECT table_name FROM information_schema.tables"
+                               " WHERE table_schema = 'public'"):  # fmt: skip
+        dump = repr(query(url, f"SELECT * FROM {table}"))
+        assert "pg-secret" not in dump and TOKEN not in dump, table
+    assert not (data / "scheduler.db").exists()
+    for path in data.rglob("*"):
+        if path.is_file():
+            assert b"pg-secret" not in path.read_bytes(), path
 
 
 @pytest.mark.parametrize("when", ["the same day", "the next day"])

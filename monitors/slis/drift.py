@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import warnings
 from collections.abc import Sequence
@@ -27,7 +26,7 @@ from pathlib import Path
 import polars as pl
 
 from monitors.logs import scan_logs
-from monitors.partials import write_atomic
+from monitors.partials import write_atomic, writer
 from monitors.slis.base import Context, SliValue
 from sigwatch.model import NONE
 from sigwatch.states import Verdict
@@ -262,7 +261,7 @@ def report_html(folder) -> Path | None:
         return html
     current, reference = (pl.read_parquet(path) for path in samples)
     method = json.loads((folder / "method.json").read_text()).get("method")
-    tmp = folder / f".report.html.{os.getpid()}.tmp"
+    tmp = folder / f".report.html.{writer()}.tmp"
     tmp.write_text(report(current, reference, method).get_html_str(as_iframe=False), "utf-8")
     tmp.replace(html)
     return html

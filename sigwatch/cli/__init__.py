@@ -777,3 +777,13 @@ from sigwatch.cli import alerting as _alerting  # noqa: E402, F401  (registers i
 from sigwatch.cli import demo as _demo  # noqa: E402, F401
 from sigwatch.cli import judging as _judging  # noqa: E402, F401
 from sigwatch.cli import storing as _storing  # noqa: E402, F401
+
+
+def run() -> None:
+    """The ``sigwatch`` command: the app, with a store that cannot be reached said in one line
+    (the URL without its password) instead of a traceback."""
+    try:
+        app()
+    except ConnectionError as exc:
+        err.print(f"[red]{escape(str(exc))}")
+        raise SystemExit(1) from None

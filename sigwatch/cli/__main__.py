@@ -1,3 +1,3 @@
-from sigwatch.cli import app
+from sigwatch.cli import run
 
-app()
+run()

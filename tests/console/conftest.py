@@ -36,17 +36,40 @@ def console_data(default_scenario, registry, tmp_path_factory):
     return folder
 
 
-@pytest.fixture
-def console_env(console_data, monkeypatch, tmp_path):
+@pytest.fixture(scope="session")
+def console_template(console_data, postgres):
+    """``console_data``'s store copied into PostgreSQL once: the template of each test's
+    database there."""
+    from sigwatch.store.copy import copy_store
+
+    url = postgres.new_database("console")
+    clock = FixedClock(END)
+    with (
+        Store.open(console_data / "sigwatch.db", clock=clock) as src,
+        Store.open(url, clock=clock) as dst,
+    ):
+        copy_store(src, dst)
+    return url.rsplit("/", 1)[1]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def console_env(request, console_data, monkeypatch, tmp_path):
     """The console pointed at a copy of ``console_data`` (pages may write: ack, silence), its
-    clock an hour after the data ends, its cache empty."""
+    clock an hour after the data ends, its cache empty; its store a SQLite file in the data
+    folder, or a PostgreSQL database (``SIGWATCH_STORE_URL``)."""
     import shutil
 
     from console import common
 
     folder = tmp_path / "data"
     folder.mkdir()
-    shutil.copy(console_data / "sigwatch.db", folder / "sigwatch.db")
+    if request.param == "sqlite":
+        shutil.copy(console_data / "sigwatch.db", folder / "sigwatch.db")
+        monkeypatch.delenv("SIGWATCH_STORE_URL", raising=False)
+    else:
+        template = request.getfixturevalue("console_template")
+        server = request.getfixturevalue("postgres")
+        monkeypatch.setenv("SIGWATCH_STORE_URL", server.new_database(template=template))
     for part in ("predictions", "labels", "partials"):
         if (console_data / part).exists():
             (folder / part).symlink_to((console_data / part).resolve())

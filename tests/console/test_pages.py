@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from alerts.records import Records
 from console import common
 from sigwatch.clock import FixedClock
+from sigwatch.settings import Settings
 from sigwatch.states import SloState
 from sigwatch.store import Store
 from sigwatch.store.judge import CalibrationRow
@@ -36,7 +37,7 @@ def shown_text(at: AppTest) -> str:
 def test_overview_counts_states_lists_open_alerts_and_warns_when_stale(console_env):
     at = page("overview")
     assert not at.exception
-    with Store.open(console_env / "sigwatch.db", clock=FixedClock(END)) as store:
+    with Store.open(Settings.from_env().store(console_env), clock=FixedClock(END)) as store:
         latest = store.latest_status()
         open_keys = {a.key for a in Records(store).open_alerts()}
     states = Counter(s.state for s in latest)
@@ -97,7 +98,7 @@ def test_signal_page_shows_each_slo_quality_drift_runs_and_definition(console_en
     for slo in ("coverage", "latency", "errors", "review-precision", "input-drift", "cost"):
         assert any(s.startswith(f"{slo} · ") for s in subheaders), slo
     assert len(at.get("vega_lite_chart")) >= 6
-    with Store.open(console_env / "sigwatch.db", clock=FixedClock(END)) as store:
+    with Store.open(Settings.from_env().store(console_env), clock=FixedClock(END)) as store:
         latest = {s.slo: s for s in store.latest_status("content_type")}
     for name, status in latest.items():  # a spent budget is badged whatever the state
         [heading] = [h for h in subheaders if h.startswith(f"{name} · ")]
@@ -112,7 +113,7 @@ def test_signal_page_shows_each_slo_quality_drift_runs_and_definition(console_en
 def test_a_grouped_slo_shows_its_groups_a_heatmap_and_the_gap(console_env):
     at = page("signal_detail", signal="sentiment")
     assert not at.exception
-    with Store.open(console_env / "sigwatch.db", clock=FixedClock(END)) as store:
+    with Store.open(Settings.from_env().store(console_env), clock=FixedClock(END)) as store:
         latest = {s.slo: s for s in store.latest_status("sentiment")}
         row = latest["coverage-by-language"]
         groups = store.group_statuses("sentiment", "coverage-by-language", row.at)
@@ -162,7 +163,7 @@ def test_signal_page_shows_the_judge_its_agreement_and_cost(console_env):
         if c.value.startswith(":material/smart_toy: judge-based")
     ]
     assert len(judge_based) == 1  # review-precision-judged, and only it
-    with Store.open(console_env / "sigwatch.db", clock=FixedClock(END)) as store:
+    with Store.open(Settings.from_env().store(console_env), clock=FixedClock(END)) as store:
         rates = {"cls": "review", "tp": 40, "fn": 10, "tn": 90, "fp": 10}
         store.judge.put_calibration(
             CalibrationRow("content_type", "judge-x", "v1-abc", to_epoch(END), 150, 2, 0.712,
@@ -203,7 +204,7 @@ def test_trends_show_compliance_budget_incidents_cost_and_offer_csv(console_env)
 def test_acknowledging_and_silencing_from_the_alerts_page_change_the_store(console_env):
     at = page("alert_center")
     assert not at.exception
-    with Store.open(console_env / "sigwatch.db", clock=FixedClock(END)) as store:
+    with Store.open(Settings.from_env().store(console_env), clock=FixedClock(END)) as store:
         firing = [a.key for a in Records(store).open_alerts() if a.state == "firing"]
     assert firing
     ack_form = at.selectbox[0]
@@ -217,7 +218,7 @@ def test_acknowledging_and_silencing_from_the_alerts_page_change_the_store(conso
     at.text_input[3].input("bo")
     at.button[1].click().run()
     assert "Silence 1 until" in shown_text(at)
-    with Store.open(console_env / "sigwatch.db", clock=FixedClock(END)) as store:
+    with Store.open(Settings.from_env().store(console_env), clock=FixedClock(END)) as store:
         records = Records(store)
         assert records.find(firing[0]).acknowledged_by == "ana"
         [silence] = records.silences()

@@ -72,12 +72,15 @@ def prune_job(data_dir: str, definitions: str, clock: Clock) -> None:
     tables' buckets older than ``SIGWATCH_BUCKET_RETENTION`` (kept as day rollups)."""
     runtime = Runtime.from_env(data=data_dir, definitions=definitions, clock=clock)
     settings = runtime.settings
-    with runtime.open_store() as store:
+    with runtime.open_store() as store, store.exclusive("prune") as mine:
+        if not mine:
+            return  # another scheduler is pruning
         pruned = store.retention.prune(clock.now() - settings.retention)
-    before = (clock.now() - settings.bucket_retention).date()
-    files = prune_partials(runtime.data_dir, runtime.registry, before)
-    log.info("pruned rows older than %s: %s; day files before %s: %s", settings.retention,
-             pruned, before, files)  # fmt: skip
+        compacted = store.retention.compact(clock.now() - settings.status_detail)
+        before = (clock.now() - settings.bucket_retention).date()
+        files = prune_partials(runtime.data_dir, runtime.registry, before)
+    log.info("pruned rows older than %s: %s; statuses compacted: %s; day files before %s: %s",
+             settings.retention, pruned, compacted, before, files)  # fmt: skip
 
 
 @dataclass(frozen=True)

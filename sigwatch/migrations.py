@@ -357,4 +357,19 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
         sqlite_only=("UPDATE alert_events SET seq = rowid",),
     ),
+    Migration(
+        13,
+        "status compaction: how far each status table is compacted",
+        (
+            # Statuses older than SIGWATCH_STATUS_DETAIL keep one evaluation an hour and every
+            # change of state or fired rule (store.retention.compact); ``through``: the rows
+            # before it are done, so each daily run compacts only what aged since.
+            """
+            CREATE TABLE compactions (
+                tbl     TEXT    PRIMARY KEY,
+                through BIGINT  NOT NULL
+            )
+            """,
+        ),
+    ),
 )

@@ -31,6 +31,8 @@ ENV_VARS = {
     "2026-11-26T01:00:00+00:00; default: the wall clock); `sigwatch console --at` sets it",
     "SIGWATCH_RETENTION": "how long the store keeps statuses, measurements, runs, resolved "
     "alerts and sent notifications (the daily prune; default 400d)",
+    "SIGWATCH_STATUS_DETAIL": "how long statuses keep every evaluation; older ones are "
+    "compacted to one an hour and every change of state (the daily prune; default 7d)",
     "SIGWATCH_BUCKET_RETENTION": "how long the partial tables keep 5-minute buckets; older "
     "days are kept as one row each (default 90d)",
     "SIGWATCH_ALERT_HOLD": "how long a condition must stay clear before its alert resolves "
@@ -91,6 +93,7 @@ class Settings:
     console_at: datetime | None = None
     retention: timedelta = timedelta(days=400)
     bucket_retention: timedelta = timedelta(days=90)
+    status_detail: timedelta = timedelta(days=7)
     alert_hold: timedelta = timedelta(minutes=15)
     alert_renotify: timedelta = timedelta(hours=2)
     page_mention: str | None = None
@@ -135,6 +138,7 @@ class Settings:
             console_at=_time(get, "SIGWATCH_CONSOLE_AT"),
             retention=_duration(get, "SIGWATCH_RETENTION", cls.retention),
             bucket_retention=_duration(get, "SIGWATCH_BUCKET_RETENTION", cls.bucket_retention),
+            status_detail=_duration(get, "SIGWATCH_STATUS_DETAIL", cls.status_detail),
             alert_hold=_duration(get, "SIGWATCH_ALERT_HOLD", cls.alert_hold),
             alert_renotify=_duration(get, "SIGWATCH_ALERT_RENOTIFY", cls.alert_renotify),
             page_mention=get("SIGWATCH_PAGE_MENTION"),

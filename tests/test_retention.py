@@ -164,3 +164,80 @@ def test_the_prune_command_counts_with_dry_run_and_honours_the_retention_setting
         app, ["prune", "--data", str(tmp_path / "nowhere")], env={"SIGWATCH_STORE_URL": ""}
     )
     assert missing.exit_code == 1 and "no store at" in missing.output
+
+
+def _series(store: Store, start: datetime, hours: int, breach: tuple[datetime, datetime]):
+    """A status every 5 minutes for ``hours`` (and a group's the same): ok, but for a breach
+    that fires a page rule at each evaluation inside ``breach`` with a rising burn rate."""
+    from sigwatch.states import Fired, Severity
+
+    rows, at = [], start
+    while at < start + timedelta(hours=hours):
+        inside = breach[0] <= at < breach[1]
+        burn = 14.0 + (at - breach[0]).total_seconds() / 300 if inside else 0.5
+        fired = [Fired(Severity.PAGE, "1h/5m", 14.4, burn, burn)] if inside else []
+        status = SloStatus(
+            signal="s", slo="coverage", at=at, sli="coverage",
+            state=SloState.BREACH if inside else SloState.OK, objective=0.99, evaluated_at=at,
+            window_end=at, value=0.9 if inside else 0.995, burn_rates={"1h": burn}, fired=fired,
+        )  # fmt: skip
+        rows += [status, SloStatus(**{**status.__dict__, "group": {"community": "a"}})]
+        at += timedelta(minutes=5)
+    store.put_status(rows)
+    return [r for r in rows if r.group is None]
+
+
+def _kept(rows: list[SloStatus], cut: datetime) -> list[datetime]:
+    """What compaction keeps, computed here: before the cut, a status at a whole hour or one
+    whose state or fired rules differ from the one before it; everything from the cut on."""
+    kept = []
+    for before, row in zip([None, *rows], rows, strict=False):
+        changed = before is None or (before.state, before.fired) != (row.state, row.fired)
+        if row.at >= cut or row.at.minute == 0 or changed:
+            kept.append(row.at)
+    return kept
+
+
+def test_old_statuses_are_compacted_to_one_an_hour_and_every_change(store_url):
+    start = NOW - timedelta(days=9, minutes=35)
+    breach = (start + timedelta(hours=5, minutes=20), start + timedelta(hours=6, minutes=10))
+    cut = NOW - timedelta(days=7)
+    with Store.open(store_url, clock=FixedClock(NOW)) as store:
+        rows = _series(store, start, 60, breach)
+        counted = store.retention.compact(cut, dry_run=True)
+        assert query(store, "SELECT COUNT(*) FROM slo_status") == [(len(rows),)]
+        deleted = store.retention.compact(cut)
+        assert deleted == counted and deleted["slo_status"] == deleted["group_status"] > 0
+        kept = [s.at for s in store.status_history("s", "coverage")]
+        assert kept == _kept(rows, cut)
+        assert deleted["slo_status"] == len(rows) - len(kept)
+        # every evaluation of the breach is still there, and the evaluation that ended it
+        during = [s for s in store.status_history("s", "coverage") if s.state is SloState.BREACH]
+        assert len(during) == (breach[1] - breach[0]) // timedelta(minutes=5)
+        groups = store.group_statuses("s", "coverage", start, NOW)
+        assert [g.at for g in groups] == kept
+        # a second run resumes where the first stopped: nothing more before the same cut
+        assert store.retention.compact(cut) == {"slo_status": 0, "group_status": 0}
+        # a day later, only the day that aged is compacted (its first status's predecessor
+        # is the kept one before the old cut)
+        later = store.retention.compact(cut + timedelta(days=1))
+        assert [s.at for s in store.status_history("s", "coverage")] == _kept(
+            rows, cut + timedelta(days=1)
+        )
+        assert later["slo_status"] > 0
+
+
+def test_prune_compacts_statuses_older_than_the_detail_setting(tmp_path, store_url):
+    start = NOW - timedelta(days=3)
+    with Store.open(store_url, clock=FixedClock(NOW)) as store:
+        rows = _series(store, start, 24, (start, start))
+    runner = CliRunner(env={"SIGWATCH_STORE_URL": store_url})
+    args = ["prune", "--data", str(tmp_path), "--at", NOW.isoformat(), "--json"]
+    kept = runner.invoke(app, args)  # 7 days of detail: nothing to compact yet
+    assert kept.exit_code == 0, kept.output
+    assert json.loads(kept.output)["compacted"] == {"slo_status": 0, "group_status": 0}
+    short = runner.invoke(app, args, env={"SIGWATCH_STATUS_DETAIL": "2d"})
+    report = json.loads(short.output)
+    assert report["compacted_before"] == (NOW - timedelta(days=2)).isoformat()
+    assert report["compacted"]["slo_status"] == len(rows) - 24  # one an hour is left
+    assert query(store_url, "SELECT COUNT(*) FROM slo_status") == [(24,)]

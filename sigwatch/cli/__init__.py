@@ -660,9 +660,10 @@ def prune(
 
     Rows: statuses, measurements of ended slices, runs, resolved alerts and their events, sent
     notifications, ended silences and the judge's daily labels; open alerts, queued
-    notifications and the judge's calibrations are kept whatever their age. Buckets: each old
-    day of the serving tables is kept as one row (weekly and monthly compliance read it). `serve`
-    runs this daily at 03:30 UTC.
+    notifications and the judge's calibrations are kept whatever their age. Statuses older than
+    SIGWATCH_STATUS_DETAIL (default 7d) are compacted: one an hour, and every one whose state or
+    fired rules changed. Buckets: each old day of the serving tables is kept as one row (weekly
+    and monthly compliance read it). `serve` runs this daily at 03:30 UTC.
     """
     from monitors.partials import prune_partials
     from sigwatch.units import format_duration
@@ -673,8 +674,10 @@ def prune(
         err.print(f"[red]no store at {runtime.store_url}: nothing to prune")
         raise typer.Exit(code=1)
     before = clock.now() - settings.retention
+    detail = clock.now() - settings.status_detail
     with runtime.open_store() as store:
         counts = store.retention.prune(before, dry_run=dry_run)
+        compacted = store.retention.compact(detail, dry_run=dry_run)
     buckets_before = (clock.now() - settings.bucket_retention).date()
     files = prune_partials(runtime.data_dir, runtime.registry, buckets_before, dry_run=dry_run)
     if as_json:
@@ -682,6 +685,8 @@ def prune(
             "before": before.isoformat(),
             "dry_run": dry_run,
             "rows": counts,
+            "compacted_before": detail.isoformat(),
+            "compacted": compacted,
             "buckets_before": buckets_before.isoformat(),
             "day_files": files,
         }
@@ -694,6 +699,9 @@ def prune(
     for table, n in counts.items():
         if n:
             out.print(f"  {table}: {n:,}")
+    out.print(f"{verb} {sum(compacted.values()):,} statuses evaluated before "
+              f"{detail:%Y-%m-%d %H:%M} UTC, keeping one an hour and every change "
+              f"(SIGWATCH_STATUS_DETAIL {format_duration(settings.status_detail)})")  # fmt: skip
     keep = format_duration(settings.bucket_retention)
     out.print(
         f"{verb} {sum(files.values()):,} day files of 5-minute buckets before "

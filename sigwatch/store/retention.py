@@ -1,5 +1,7 @@
 """Retention: rows older than the store keeps them (``SIGWATCH_RETENTION``, 400 days by
-default), deleted by the daily job (``sigwatch prune``; ``serve`` runs it at 03:30 UTC).
+default), deleted by the daily job (``sigwatch prune``; ``serve`` runs it at 03:30 UTC), and
+statuses older than ``SIGWATCH_STATUS_DETAIL`` (7 days) compacted by it to one an hour and
+every change (``compact``).
 
 What goes, by the time that dates it: statuses and group statuses (``at``), measurements of
 slices that ended (``window_end``), runs, resolved alerts (``resolved_at``) with their events,
@@ -35,6 +37,10 @@ RULES: tuple[tuple[str, str], ...] = (
 )
 
 
+# The status tables compacted, with the columns that name one series of statuses.
+SERIES = (("slo_status", "signal, slo"), ("group_status", "signal, slo, grp"))
+
+
 class RetentionQueries:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -57,5 +63,52 @@ class RetentionQueries:
                     ).fetchone()
                 else:
                     n = self._conn.execute(f"DELETE FROM {table} WHERE {where}", args).rowcount
+                counts[table] = int(n)
+        return counts
+
+    def compact(
+        self, before: datetime, *, every: int = 3600, dry_run: bool = False
+    ) -> dict[str, int]:
+        """Thin the statuses evaluated before ``before`` to one each ``every`` seconds (those
+        at a whole hour) plus every status whose state, or whose fired rules, differ from the
+        one before it: a breach keeps all its evaluations, a steady week one an hour. Each
+        table resumes where the last compaction stopped. The rows deleted (that would be, with
+        ``dry_run``) per table."""
+        cut = to_epoch(before)
+        counts: dict[str, int] = {}
+        tables = set(self.store.tables())
+        with self.store.transaction():
+            for table, series in SERIES:
+                if table not in tables:
+                    continue
+                row = self._conn.execute(
+                    "SELECT through FROM compactions WHERE tbl = ?", (table,)
+                ).fetchone()
+                floor = row[0] if row else 0
+                if cut <= floor:
+                    counts[table] = 0
+                    continue
+                # the row before the first one compacted is within the hour before: kept
+                thinned = (
+                    f"SELECT {series}, at FROM (SELECT {series}, at, state, fired,"
+                    f" LAG(state) OVER (PARTITION BY {series} ORDER BY at) AS prev_state,"
+                    f" LAG(fired) OVER (PARTITION BY {series} ORDER BY at) AS prev_fired"
+                    f" FROM {table} WHERE at >= ? AND at < ?) w"
+                    " WHERE at >= ? AND at % ? != 0 AND state = prev_state AND fired = prev_fired"
+                )
+                args = (max(floor - every, 0), cut, floor, every)
+                if dry_run:
+                    (n,) = self._conn.execute(
+                        f"SELECT COUNT(*) FROM ({thinned}) t", args
+                    ).fetchone()
+                else:
+                    n = self._conn.execute(
+                        f"DELETE FROM {table} WHERE ({series}, at) IN ({thinned})", args
+                    ).rowcount
+                    self._conn.execute(
+                        "INSERT INTO compactions (tbl, through) VALUES (?, ?)"
+                        " ON CONFLICT (tbl) DO UPDATE SET through = excluded.through",
+                        (table, cut),
+                    )
                 counts[table] = int(n)
         return counts

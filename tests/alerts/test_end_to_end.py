@@ -58,11 +58,11 @@ def _settings(slack) -> Settings:
 
 
 def test_an_outage_is_posted_updated_and_resolved_evaluation_by_evaluation(
-    traffic, registry, slack, tmp_path, caplog
+    traffic, registry, slack, tmp_path, caplog, store_url
 ):
     caplog.set_level(logging.DEBUG)
     clock = FixedClock(OUTAGE[0] - timedelta(minutes=20))
-    with Store.open(tmp_path / "sigwatch.db", clock=clock) as store:
+    with Store.open(store_url, clock=clock) as store:
         monitor = Monitor(registry, traffic, store, clock, reports_dir=tmp_path / "reports")
         alerting = Alerting.open(store, registry, _settings(slack), clock)
         monitor.backfill(clock.now() - timedelta(hours=6), clock.now(), signals=["content_type"])

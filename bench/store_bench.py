@@ -1,7 +1,8 @@
 """The store's size as ``sigwatch serve`` fills it: 50 signals (the shipped five, cloned), every
 SLO's status every 5 minutes, each grouped SLO's groups at every evaluation, every slice of the
-timeslice SLOs, a run per signal per evaluation. Two days are written for real; the 90-day and
-the retention figures are that size scaled (rows per day do not change with time), and say so.
+timeslice SLOs, a run per signal per evaluation. Two days are written for real, into SQLite and
+into PostgreSQL; the 90-day and the retention figures are that size scaled (rows per day do not
+change with time), with and without the daily compaction of statuses, and say so.
 """
 
 from __future__ import annotations
@@ -116,4 +117,52 @@ def main() -> None:
         f"   with the default SIGWATCH_RETENTION (400d) it stops growing at about "
         f"{(detail * per_day + (400 - detail) * compact_day) / 2**30:.1f} GB (scaled; "
         f"{400 * per_day / 2**30:.1f} GB uncompacted); `sigwatch prune` keeps it there"
+    )
+    _postgres()
+
+
+def _postgres() -> None:
+    """The same two days written into a real PostgreSQL (started here, as the tests do): its
+    size on disk and write time beside SQLite's."""
+    from bench.console_bench import _registry
+    from sigwatch.clock import FixedClock
+    from sigwatch.registry import load_registry
+    from sigwatch.store import Store
+    from tests.postgres import PostgresServer
+
+    try:
+        server = PostgresServer().start()
+    except RuntimeError as exc:
+        print(f"3. PostgreSQL: not measured ({exc})")
+        return
+    try:
+        import psycopg
+
+        url = server.new_database("bench")
+        with tempfile.TemporaryDirectory() as tmp:
+            registry = load_registry(_registry(Path(tmp)))
+            started = time.perf_counter()
+            rows = _fill(url, registry)
+            seconds = time.perf_counter() - started
+
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE")
+            (full,) = conn.execute("SELECT pg_database_size(current_database())").fetchone()
+        with Store.open(url, clock=FixedClock(END)) as store:
+            started = time.perf_counter()
+            gone = sum(store.retention.compact(END - timedelta(days=DAYS_WRITTEN - 1)).values())
+            compact_s = time.perf_counter() - started
+    finally:
+        server.stop()
+    # the space of deleted rows is reused by later ones (autovacuum); the files do not shrink
+    per_day = full / DAYS_WRITTEN
+    compact_day = per_day - gone * full / sum(rows.values())
+    print(f"3. the same in PostgreSQL {server.bin.parent.name} (a server on 127.0.0.1): "
+          f"{sum(rows.values()):,} rows written in {seconds:.1f} s, {full / 2**20:.0f} MB; "
+          f"a day compacted in {compact_s:.1f} s")  # fmt: skip
+    print(
+        f"   90 days (scaled, 7d full then compacted): "
+        f"{(7 * per_day + 83 * compact_day) / 2**30:.1f} GB; 400 days: "
+        f"{(7 * per_day + 393 * compact_day) / 2**30:.1f} GB "
+        f"({400 * per_day / 2**30:.1f} GB uncompacted)"
     )

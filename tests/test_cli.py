@@ -168,3 +168,11 @@ def test_status_at_a_time_shows_the_state_as_it_was_then(default_scenario, tmp_p
     assert coverage()["state"] != "breach"
     before = runner.invoke(app, ["status", "--at", "2020-01-01", "--data", str(store.parent)])
     assert before.exit_code == 0 and "no evaluation at or before 2020-01-01 00:00" in before.output
+
+
+def test_the_console_refuses_another_address_without_sign_in_unless_told():
+    refused = runner.invoke(app, ["console", "--host", "0.0.0.0", "--port", "1"])
+    said = " ".join(refused.output.split())
+    assert refused.exit_code == 2
+    assert "refusing to serve the console on 0.0.0.0 without sign-in" in said
+    assert "--allow-anonymous" in said

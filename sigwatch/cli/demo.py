@@ -38,18 +38,47 @@ def _streamlit_args(host: str, port: int) -> list[str]:
             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]  # fmt: skip
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
 @app.command()
 def console(
     host: Annotated[str, typer.Option(help="Address to serve on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 8501,
     at: AtOption = None,
     data: DataOption = None,
+    allow_anonymous: Annotated[
+        bool,
+        typer.Option(
+            "--allow-anonymous",
+            help="Serve on an address other machines reach without sign-in: anyone who "
+            "reaches the port can acknowledge and silence alerts, in any name.",
+        ),
+    ] = False,
 ) -> None:
     """Serve the Streamlit console (it reads the store in the data folder).
 
+    Without sign-in the console is in local mode: it binds 127.0.0.1 and says so on every
+    page. Binding another address needs --allow-anonymous, and every page then warns that
+    anyone who reaches it acts in any name.
+
     With --at, the console takes that time as now (freshness, the spot-check's recent
     predictions, silences): for reviewing a replayed or copied data folder."""
+    anonymous = host not in LOOPBACK
+    if anonymous and not allow_anonymous:
+        err.print(
+            f"[red]refusing to serve the console on {host} without sign-in: anyone who reaches "
+            "it could acknowledge and silence alerts in any name. Serve on 127.0.0.1 (local "
+            "mode), or pass --allow-anonymous to accept that."
+        )
+        raise typer.Exit(code=2)
+    if anonymous:
+        err.print(
+            f"[bold red]WARNING: the console on {host}:{port} has no sign-in: anyone who "
+            "reaches this port can acknowledge and silence alerts, in any name."
+        )
     env = dict(os.environ)
+    env["SIGWATCH_CONSOLE_MODE"] = "anonymous" if anonymous else "local"
     if data is not None:
         env["SIGWATCH_DATA"] = str(data)
     if at is not None:

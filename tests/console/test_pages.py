@@ -275,3 +275,14 @@ def test_the_app_navigates_to_the_overview_by_default(console_env):
     at = AppTest.from_file(str(ROOT / "console" / "app.py"), default_timeout=180).run()
     assert not at.exception
     assert [t.value for t in at.title] == ["Overview"]
+    # without sign-in, every page says it is in local mode
+    assert any("Local mode" in c.value for c in at.caption) and not at.error
+
+
+def test_an_anonymous_console_warns_on_every_page(console_env, monkeypatch):
+    monkeypatch.setenv("SIGWATCH_CONSOLE_MODE", "anonymous")
+    at = AppTest.from_file(str(ROOT / "console" / "app.py"), default_timeout=180).run()
+    assert not at.exception
+    (banner,) = at.error
+    assert "No sign-in, and served to other machines" in banner.value
+    assert not any("Local mode" in c.value for c in at.caption)

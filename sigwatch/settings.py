@@ -40,6 +40,7 @@ ENV_VARS = {
     "SIGWATCH_ALERT_RENOTIFY": "how often a still-firing page is re-announced (default 2h)",
     "SIGWATCH_PAGE_MENTION": "who a page mentions, e.g. <!subteam^S0123|ml-oncall> (default none)",
     "SIGWATCH_DIGEST_CHANNEL": "channel of the daily digest (default #ml-signals-leadership)",
+    "SIGWATCH_DIGEST_AT": "when `serve` posts the daily digest, HH:MM UTC (default 09:00)",
     "SIGWATCH_JUDGE_URL": "base URL of an OpenAI-compatible chat-completions server (LLM judge)",
     "SIGWATCH_JUDGE_MODEL": "the judge's model name on that server",
     "SIGWATCH_JUDGE_KEY": "the judge server's API key (secret), if it needs one",
@@ -98,6 +99,7 @@ class Settings:
     alert_renotify: timedelta = timedelta(hours=2)
     page_mention: str | None = None
     digest_channel: str = "#ml-signals-leadership"
+    digest_at: tuple[int, int] = (9, 0)  # hour, minute (UTC)
     judge_url: str | None = None
     judge_model: str | None = None
     judge_key: Secret | None = None
@@ -143,6 +145,7 @@ class Settings:
             alert_renotify=_duration(get, "SIGWATCH_ALERT_RENOTIFY", cls.alert_renotify),
             page_mention=get("SIGWATCH_PAGE_MENTION"),
             digest_channel=get("SIGWATCH_DIGEST_CHANNEL") or cls.digest_channel,
+            digest_at=_clock_time(get, "SIGWATCH_DIGEST_AT", cls.digest_at),
             judge_url=get("SIGWATCH_JUDGE_URL"),
             judge_model=get("SIGWATCH_JUDGE_MODEL"),
             judge_key=Secret(key) if (key := get("SIGWATCH_JUDGE_KEY")) else None,
@@ -165,6 +168,20 @@ def _store_url(get) -> Secret | None:
     except StoreURLError as exc:
         raise ValueError(f"environment variable SIGWATCH_STORE_URL: {exc}") from None
     return Secret(raw)
+
+
+def _clock_time(get, name: str, default: tuple[int, int]) -> tuple[int, int]:
+    raw = get(name)
+    if raw is None:
+        return default
+    hour, _, minute = raw.partition(":")
+    if (
+        not (hour.isdigit() and minute.isdigit() and len(minute) == 2)
+        or not 0 <= int(hour) <= 23
+        or not 0 <= int(minute) <= 59
+    ):
+        raise ValueError(f"environment variable {name}: {raw!r}; allowed: HH:MM (UTC), e.g. 09:00")
+    return int(hour), int(minute)
 
 
 def _duration(get, name: str, default: timedelta) -> timedelta:

@@ -82,6 +82,14 @@ def test_a_bad_store_url_is_refused_naming_the_variable_and_what_is_allowed(url,
     assert says in str(caught.value) and "pw" not in str(caught.value)
 
 
+def test_the_digest_time_is_a_setting_and_a_bad_one_names_the_variable():
+    assert Settings.from_env({}).digest_at == (9, 0)
+    assert Settings.from_env({"SIGWATCH_DIGEST_AT": "7:30"}).digest_at == (7, 30)
+    for bad in ("25:00", "9", "09:5", "nine"):
+        with pytest.raises(ValueError, match=r"SIGWATCH_DIGEST_AT: .*allowed: HH:MM \(UTC\)"):
+            Settings.from_env({"SIGWATCH_DIGEST_AT": bad})
+
+
 def test_fixed_clock_stands_still_until_moved():
     start = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
     clock = FixedClock(start)

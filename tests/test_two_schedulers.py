@@ -139,6 +139,7 @@ def test_two_serve_processes_on_one_postgresql_post_each_alert_and_each_edit_onc
         "SIGWATCH_STORE_URL": url,
         "SIGWATCH_SLACK_TOKEN": TOKEN,
         "SIGWATCH_SLACK_API_URL": slack.api_url,
+        "SIGWATCH_DIGEST_AT": "07:30",
     }
 
     def serve() -> subprocess.Popen:
@@ -220,6 +221,7 @@ def test_two_serve_processes_on_one_postgresql_post_each_alert_and_each_edit_onc
     survivor_out, survivor_err = outputs[1]
     assert schedulers[1].returncode == 0, survivor_err
     assert "shared with any other scheduler" in survivor_out
+    assert "digest daily 07:30 UTC" in " ".join(survivor_out.split())
     for out, err in outputs:
         assert "pg-secret" not in out + err and TOKEN not in out + err
     assert "sw:***@" in survivor_out

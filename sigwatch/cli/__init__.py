@@ -433,8 +433,9 @@ def serve(
 
     Every signal is evaluated at start, then at its `schedule` (default 5m), and its alerts
     updated and sent (Slack with SIGWATCH_SLACK_TOKEN or a webhook, else the outbox). The
-    outbox is retried every minute; the daily digest goes out at 09:00 UTC; what is older than
-    SIGWATCH_RETENTION is pruned at 03:30 UTC. Ctrl-C stops cleanly.
+    outbox is retried every minute; the daily digest goes out at SIGWATCH_DIGEST_AT (default
+    09:00 UTC); what is older than SIGWATCH_RETENTION is pruned at 03:30 UTC. Ctrl-C stops
+    cleanly.
 
     On the SQLite store (the default), one `serve` runs per data folder (a second is refused)
     and its jobs live in <data>/scheduler.db, so a restart resumes them. On PostgreSQL
@@ -447,9 +448,10 @@ def serve(
 
     runtime = _runtime(data, definitions)
     settings, folder = runtime.settings, runtime.data_dir
+    digest = dict(zip(("hour", "minute"), settings.digest_at, strict=True))
     extra = (
         ExtraJob("alerts:flush", flush_job, "interval", {"seconds": 60}),
-        ExtraJob("alerts:digest", digest_job, "cron", {"hour": 9, "minute": 0}),
+        ExtraJob("alerts:digest", digest_job, "cron", digest),
         ExtraJob("store:prune", prune_job, "cron", {"hour": 3, "minute": 30}),
     )
     from evaluation.local import available
@@ -509,7 +511,8 @@ def _serve(runtime: Runtime, extra, judging: bool, host: str, port: int, *, shar
             else "alerts to the outbox only (no SIGWATCH_SLACK_TOKEN)"
         )  # fmt: skip
         out.print(f"serving: {len(reg)} signals on schedule; metrics at http://{host}:{port}/metrics;"
-                  f" {slack}; digest daily 09:00 UTC to {settings.digest_channel}"
+                  f" {slack}; digest daily {settings.digest_at[0]:02d}:"
+                  f"{settings.digest_at[1]:02d} UTC to {settings.digest_channel}"
                   + ("; judge daily 02:00 UTC" if judging else ""))  # fmt: skip
         where = "shared with any other scheduler on it" if shared else "this scheduler's alone"
         out.print(f"store: {runtime.store_url} ({where}). Ctrl-C stops.")

@@ -10,7 +10,8 @@ settings hold secrets that must never be written to disk.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,7 +32,6 @@ class Runtime:
     clock: Clock
     data_dir: Path
     definitions: Path
-    _registry: list = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
     def from_env(
@@ -71,11 +71,10 @@ class Runtime:
         url = self.store_url
         return url.path is None or url.path.exists()
 
-    @property
+    @cached_property
     def registry(self) -> Registry:
-        """The signals and SLOs of the definitions folder, loaded once."""
-        if not self._registry:
-            from sigwatch.registry import load_registry
+        """The signals and SLOs of the definitions folder, loaded once (``DefinitionError``
+        lists the problems of a broken folder)."""
+        from sigwatch.registry import load_registry
 
-            self._registry.append(load_registry(self.definitions))
-        return self._registry[0]
+        return load_registry(self.definitions)

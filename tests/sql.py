@@ -20,6 +20,15 @@ def query(where, sql: str, args: tuple = ()) -> list[tuple[Any, ...]]:
         conn.close()
 
 
+def columns_of(where, table: str) -> list[str]:
+    """The names of ``table``'s columns, in order."""
+    conn = _connect(where)
+    try:
+        return [d[0] for d in conn.execute(f"SELECT * FROM {table} LIMIT 0").description]
+    finally:
+        conn.close()
+
+
 def write(where, sql: str, args: tuple = ()) -> int:
     """Run one writing statement (as an older sigwatch, or a test's set-up, would); the rows
     it changed."""

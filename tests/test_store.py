@@ -13,7 +13,7 @@ from sigwatch.clock import FixedClock
 from sigwatch.migrations import MIGRATIONS, Migration
 from sigwatch.states import SloState
 from sigwatch.store import Measurement, Store
-from tests.sql import query
+from tests.sql import columns_of, query
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -62,22 +62,9 @@ def test_both_databases_hold_the_same_tables_and_columns(postgres, tmp_path):
     columns = {}
     for url in (str(tmp_path / "s.db"), postgres.new_database()):
         with Store.open(url, clock=FixedClock(T0)) as store:
-            columns[store.dialect] = {
-                table: [d[0] for d in store_columns(store, table)] for table in store.tables()
-            }
+            columns[store.dialect] = {table: columns_of(store, table) for table in store.tables()}
     assert columns["sqlite"] == columns["postgresql"]
     assert "seq" in columns["sqlite"]["alert_events"]
-
-
-def store_columns(store: Store, table: str):
-    """The columns of ``table``, in order (read through a connection of the test's own)."""
-    from tests.sql import _connect
-
-    conn = _connect(store)
-    try:
-        return conn.execute(f"SELECT * FROM {table} LIMIT 0").description
-    finally:
-        conn.close()
 
 
 def test_a_new_sqlite_store_is_in_wal_mode(tmp_path):

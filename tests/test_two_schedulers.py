@@ -37,7 +37,7 @@ def test_a_signal_fired_by_two_schedulers_at_once_is_evaluated_once(registry, po
     url = postgres.new_database()
     runtime = Runtime.from_env(data=data, definitions=DEFINITIONS, clock=FixedClock(ELEVEN),
                                settings=Settings.from_env({"SIGWATCH_STORE_URL": url}))  # fmt: skip
-    runtime._registry.append(registry)
+    assert runtime.registry == registry  # the same definitions as the session's
     Store.open(url, clock=runtime.clock).close()  # migrated before the race
     barrier = threading.Barrier(2)
     results: list = []
@@ -67,9 +67,10 @@ def test_a_signal_fired_by_two_schedulers_at_once_is_evaluated_once(registry, po
 
 HOLD = """
 import sys, time
-from sigwatch.clock import SystemClock
+from datetime import datetime
+from sigwatch.clock import FixedClock
 from sigwatch.store import Store
-with Store.open(sys.argv[1], clock=SystemClock()) as store:
+with Store.open(sys.argv[1], clock=FixedClock(datetime.fromisoformat(sys.argv[2]))) as store:
     with store.exclusive("evaluate:content_type") as mine:
         print("held" if mine else "refused", flush=True)
         time.sleep(600)
@@ -80,8 +81,8 @@ def test_a_scheduler_killed_while_it_evaluates_leaves_the_signal_to_the_other(po
     """The evaluation lock lives with the connection: SIGKILL the process that holds it and
     the other scheduler gets it at once (nothing to wait out, nothing to clean up)."""
     url = postgres.new_database()
-    holder = subprocess.Popen([sys.executable, "-c", HOLD, url], cwd=ROOT, text=True,
-                              stdout=subprocess.PIPE)  # fmt: skip
+    command = [sys.executable, "-c", HOLD, url, ELEVEN.isoformat()]
+    holder = subprocess.Popen(command, cwd=ROOT, text=True, stdout=subprocess.PIPE)
     try:
         assert holder.stdout.readline().strip() == "held"
         with Store.open(url, clock=FixedClock(ELEVEN)) as store:

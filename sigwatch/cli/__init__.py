@@ -768,14 +768,20 @@ def _runtime(
     definitions are loaded now, their problems listed and the command stopped if any."""
     runtime = Runtime.from_env(data=data, definitions=definitions, clock=_clock(at))
     if registry:
-        runtime._registry.append(_load(runtime.definitions))
+        _listing_problems(lambda: runtime.registry, runtime.definitions)
     return runtime
 
 
 def _load(definitions: Path | None):
     folder = definitions or Settings.from_env().definitions_dir
+    return _listing_problems(lambda: load_registry(folder), folder)
+
+
+def _listing_problems(load, folder: Path):
+    """``load()``'s registry; a broken definitions folder has its problems listed and stops
+    the command."""
     try:
-        return load_registry(folder)
+        return load()
     except DefinitionError as exc:
         for problem in exc.problems:
             print(problem)

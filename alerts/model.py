@@ -28,10 +28,12 @@ class Policy:
     """Flap control and routing. ``hold``: how long a condition must stay clear before its
     alert resolves; ``renotify``: how often a still-firing page is announced again; ``worse``:
     the factor by which the fastest burn rate must grow to be announced; ``mention``: who a
-    page mentions (a Slack user group)."""
+    page mentions (a Slack user group); ``buttons``: messages carry Acknowledge and Silence 1h
+    (Slack's interactivity is configured: ``SIGWATCH_SLACK_SIGNING_SECRET``)."""
 
     hold: timedelta = timedelta(minutes=15)
     renotify: timedelta = timedelta(hours=2)
     worse: float = 2.0
     mention: str | None = None
     console_url: str | None = None
+    buttons: bool = False

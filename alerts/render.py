@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from alerts.model import ACKNOWLEDGED, PAGE, RESOLVED, STALE, TICKET, Alert, Policy
+from alerts.model import ACKNOWLEDGED, FIRING, PAGE, RESOLVED, STALE, TICKET, Alert, Policy
 from monitors.suspects import sentence
 from sigwatch.model import Signal, group_label
 
@@ -83,9 +83,43 @@ def render_alert(alert: Alert, signal: Signal, policy: Policy) -> tuple[str, lis
     if links:
         blocks.append({"type": "context", "elements": [
             {"type": "mrkdwn", "text": " · ".join(links)}]})  # fmt: skip
+    if policy.buttons:
+        actions = buttons(alert)
+        if actions is not None:
+            blocks.append(actions)
     blocks.append({"type": "context", "elements": [
         {"type": "mrkdwn", "text": f"alert `{alert.key}` · sigwatch"}]})  # fmt: skip
     return text, blocks
+
+
+ACK_ACTION = "sigwatch_ack"
+SILENCE_ACTION = "sigwatch_silence_1h"
+
+
+def buttons(alert: Alert) -> dict | None:
+    """What on-call can do from the message (``alerts.actions`` answers the clicks): a firing
+    alert can be acknowledged or silenced for an hour, an acknowledged one silenced; the value
+    is the alert's id, so a click on an old message never touches a newer alert of the same
+    key."""
+    if alert.state == RESOLVED or alert.id is None:
+        return None
+    elements = []
+    if alert.state == FIRING:
+        elements.append(_button("Acknowledge", ACK_ACTION, alert.id, style="primary"))
+    elements.append(_button("Silence 1h", SILENCE_ACTION, alert.id))
+    return {"type": "actions", "block_id": f"sigwatch_alert_{alert.id}", "elements": elements}
+
+
+def _button(label: str, action: str, alert_id: int, style: str | None = None) -> dict:
+    button = {
+        "type": "button",
+        "action_id": action,
+        "value": str(alert_id),
+        "text": {"type": "plain_text", "text": label},
+    }
+    if style:
+        button["style"] = style
+    return button
 
 
 def _value(alert: Alert) -> str:

@@ -40,6 +40,7 @@ def policy_from_settings(settings: Settings) -> Policy:
     return Policy(
         hold=settings.alert_hold, renotify=settings.alert_renotify,
         mention=settings.page_mention, console_url=settings.console_url,
+        buttons=settings.slack_signing_secret is not None,
     )  # fmt: skip
 
 

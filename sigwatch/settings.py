@@ -26,6 +26,13 @@ ENV_VARS = {
     "SIGWATCH_SLACK_TOKEN": "Slack bot token (secret); unset: alerts go to the outbox only",
     "SIGWATCH_SLACK_WEBHOOK_URL": "Slack incoming-webhook URL (secret), for teams without a bot",
     "SIGWATCH_SLACK_API_URL": "Slack Web API base URL (default https://slack.com/api/)",
+    "SIGWATCH_SLACK_SIGNING_SECRET": "the Slack app's signing secret (secret); set: alert "
+    "messages carry Acknowledge and Silence 1h buttons and `serve` answers Slack's "
+    "interactivity requests, verified with it",
+    "SIGWATCH_ROLES": "YAML file of who is viewer, oncall (for which signals) or admin, for the "
+    "console's sign-in and Slack's buttons",
+    "SIGWATCH_ADMINS": "comma list of admins' identities (e-mails), beside SIGWATCH_ROLES",
+    "SIGWATCH_ONCALL": "comma list of identities on call for every signal, beside SIGWATCH_ROLES",
     "SIGWATCH_CONSOLE_URL": "the console's public URL, for links in alerts",
     "SIGWATCH_CONSOLE_AT": "the time the console takes as now (ISO 8601, e.g. "
     "2026-11-26T01:00:00+00:00; default: the wall clock); `sigwatch console --at` sets it",
@@ -41,6 +48,8 @@ ENV_VARS = {
     "SIGWATCH_PAGE_MENTION": "who a page mentions, e.g. <!subteam^S0123|ml-oncall> (default none)",
     "SIGWATCH_DIGEST_CHANNEL": "channel of the daily digest (default #ml-signals-leadership)",
     "SIGWATCH_DIGEST_AT": "when `serve` posts the daily digest, HH:MM UTC (default 09:00)",
+    "SIGWATCH_WEEKLY_AT": "when `serve` posts the weekly SLO review of the week before, "
+    "DAY HH:MM UTC (default mon 09:00); to SIGWATCH_DIGEST_CHANNEL",
     "SIGWATCH_JUDGE_URL": "base URL of an OpenAI-compatible chat-completions server (LLM judge)",
     "SIGWATCH_JUDGE_MODEL": "the judge's model name on that server",
     "SIGWATCH_JUDGE_KEY": "the judge server's API key (secret), if it needs one",
@@ -90,6 +99,7 @@ class Settings:
     slack_token: Secret | None = None
     slack_webhook_url: Secret | None = None
     slack_api_url: str = "https://slack.com/api/"
+    slack_signing_secret: Secret | None = None
     console_url: str | None = None
     console_at: datetime | None = None
     retention: timedelta = timedelta(days=400)
@@ -100,6 +110,7 @@ class Settings:
     page_mention: str | None = None
     digest_channel: str = "#ml-signals-leadership"
     digest_at: tuple[int, int] = (9, 0)  # hour, minute (UTC)
+    weekly_at: tuple[str, int, int] = ("mon", 9, 0)  # day of week, hour, minute (UTC)
     judge_url: str | None = None
     judge_model: str | None = None
     judge_key: Secret | None = None
@@ -136,6 +147,9 @@ class Settings:
             slack_token=Secret(token) if token else None,
             slack_webhook_url=Secret(webhook) if webhook else None,
             slack_api_url=get("SIGWATCH_SLACK_API_URL") or cls.slack_api_url,
+            slack_signing_secret=Secret(sign)
+            if (sign := get("SIGWATCH_SLACK_SIGNING_SECRET"))
+            else None,
             console_url=get("SIGWATCH_CONSOLE_URL"),
             console_at=_time(get, "SIGWATCH_CONSOLE_AT"),
             retention=_duration(get, "SIGWATCH_RETENTION", cls.retention),
@@ -146,6 +160,7 @@ class Settings:
             page_mention=get("SIGWATCH_PAGE_MENTION"),
             digest_channel=get("SIGWATCH_DIGEST_CHANNEL") or cls.digest_channel,
             digest_at=_clock_time(get, "SIGWATCH_DIGEST_AT", cls.digest_at),
+            weekly_at=_weekly_time(get, "SIGWATCH_WEEKLY_AT", cls.weekly_at),
             judge_url=get("SIGWATCH_JUDGE_URL"),
             judge_model=get("SIGWATCH_JUDGE_MODEL"),
             judge_key=Secret(key) if (key := get("SIGWATCH_JUDGE_KEY")) else None,
@@ -182,6 +197,22 @@ def _clock_time(get, name: str, default: tuple[int, int]) -> tuple[int, int]:
     ):
         raise ValueError(f"environment variable {name}: {raw!r}; allowed: HH:MM (UTC), e.g. 09:00")
     return int(hour), int(minute)
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _weekly_time(get, name: str, default: tuple[str, int, int]) -> tuple[str, int, int]:
+    raw = get(name)
+    if raw is None:
+        return default
+    day, _, time = raw.lower().partition(" ")
+    if day[:3] not in WEEKDAYS or len(day) < 3:
+        raise ValueError(
+            f"environment variable {name}: {raw!r}; allowed: DAY HH:MM (UTC), e.g. mon 09:00"
+        )
+    hour, minute = _clock_time(lambda _: time.strip() or None, name, (9, 0))
+    return day[:3], hour, minute
 
 
 def _duration(get, name: str, default: timedelta) -> timedelta:

@@ -90,6 +90,20 @@ def test_the_digest_time_is_a_setting_and_a_bad_one_names_the_variable():
             Settings.from_env({"SIGWATCH_DIGEST_AT": bad})
 
 
+def test_the_weekly_review_time_is_a_setting_and_a_bad_one_names_the_variable():
+    assert Settings.from_env({}).weekly_at == ("mon", 9, 0)
+    assert Settings.from_env({"SIGWATCH_WEEKLY_AT": "Friday 16:30"}).weekly_at == ("fri", 16, 30)
+    for bad in ("someday 09:00", "mon 9", "mon 24:00", "fr 09:00"):
+        with pytest.raises(ValueError, match=r"SIGWATCH_WEEKLY_AT: .*allowed: "):
+            Settings.from_env({"SIGWATCH_WEEKLY_AT": bad})
+
+
+def test_the_signing_secret_is_a_secret():
+    settings = Settings.from_env({"SIGWATCH_SLACK_SIGNING_SECRET": "s3cr3t-signing"})
+    assert settings.slack_signing_secret.reveal() == "s3cr3t-signing"
+    assert "s3cr3t" not in repr(settings)
+
+
 def test_fixed_clock_stands_still_until_moved():
     start = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
     clock = FixedClock(start)

@@ -7,6 +7,7 @@ wired at import time, so ``sigwatch --help`` stays fast.
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -427,6 +428,13 @@ def serve(
     data: DataOption = None,
     host: Annotated[str, typer.Option(help="Address of the /metrics endpoint.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port of the /metrics endpoint.")] = 9465,
+    actions_port: Annotated[
+        int,
+        typer.Option(
+            help="Port of Slack's interactivity endpoint (POST /slack/actions, on --host), "
+            "served when SIGWATCH_SLACK_SIGNING_SECRET is set."
+        ),
+    ] = 9466,
     definitions: DefinitionsOption = None,
 ) -> None:
     """Run the monitors and alerts on schedule and serve SLO metrics on /metrics.
@@ -436,6 +444,10 @@ def serve(
     outbox is retried every minute; the daily digest goes out at SIGWATCH_DIGEST_AT (default
     09:00 UTC); what is older than SIGWATCH_RETENTION is pruned at 03:30 UTC. Ctrl-C stops
     cleanly.
+
+    With SIGWATCH_SLACK_SIGNING_SECRET, alert messages carry Acknowledge and Silence 1h buttons
+    and serve answers their clicks on --actions-port at /slack/actions (the Slack app's
+    interactivity URL, behind your HTTPS proxy); only people on call in SIGWATCH_ROLES act.
 
     On the SQLite store (the default), one `serve` runs per data folder (a second is refused)
     and its jobs live in <data>/scheduler.db, so a restart resumes them. On PostgreSQL
@@ -463,7 +475,7 @@ def serve(
         extra += (ExtraJob("judge:daily", judge_job, "cron", {"hour": 2, "minute": 0}),)
     folder.mkdir(parents=True, exist_ok=True)
     if runtime.store_url.dialect == POSTGRES:  # shared: other schedulers are welcome
-        _serve(runtime, extra, judging, host, port, shared=True)
+        _serve(runtime, extra, judging, (host, port, actions_port), shared=True)
         return
     try:
         lock = processes.acquire(folder / "serve.lock", "sigwatch serve", runtime.clock.now())
@@ -475,13 +487,14 @@ def serve(
         )
         raise typer.Exit(code=1) from None
     with lock:
-        _serve(runtime, extra, judging, host, port, shared=False)
+        _serve(runtime, extra, judging, (host, port, actions_port), shared=False)
 
 
-def _serve(runtime: Runtime, extra, judging: bool, host: str, port: int, *, shared: bool) -> None:
-    """``serve`` once it may run: the scheduler, /metrics, until stopped. ``shared``: the
-    store is PostgreSQL, which other schedulers may share (its jobs are kept in memory: each
-    scheduler builds them from the definitions when it starts)."""
+def _serve(runtime: Runtime, extra, judging: bool, addresses, *, shared: bool) -> None:
+    """``serve`` once it may run: the scheduler, /metrics (and Slack's buttons), until
+    stopped. ``addresses``: host, metrics port, actions port. ``shared``: the store is PostgreSQL,
+    which other schedulers may share (its jobs are kept in memory: each scheduler builds them
+    from the definitions when it starts)."""
     import threading
 
     from prometheus_client import CollectorRegistry, start_http_server
@@ -490,7 +503,9 @@ def _serve(runtime: Runtime, extra, judging: bool, host: str, port: int, *, shar
     from monitors.exporter import StatusCollector
     from monitors.scheduler import build_scheduler
 
+    host, port, actions_port = addresses
     reg, settings, clock = runtime.registry, runtime.settings, runtime.clock
+    actions = _slack_actions(runtime)
     scheduler = build_scheduler(
         reg, runtime.data_dir, runtime.definitions, clock, job=monitor_and_alert_job,
         extra=extra, persist=not shared,
@@ -505,6 +520,17 @@ def _serve(runtime: Runtime, extra, judging: bool, host: str, port: int, *, shar
         except OSError as exc:
             err.print(f"[red]cannot serve /metrics on {host}:{port}: {exc.strerror}; use --port")
             raise typer.Exit(code=1) from None
+        buttons = None
+        if actions is not None:
+            from alerts.actions import PATH, serve_actions
+
+            try:
+                buttons = serve_actions(actions, host, actions_port)
+            except OSError as exc:
+                server.shutdown()
+                err.print(f"[red]cannot serve Slack's actions on {host}:{actions_port}: "
+                          f"{exc.strerror}; use --actions-port")  # fmt: skip
+                raise typer.Exit(code=1) from None
         scheduler.start()
         slack = (
             "posting alerts to Slack" if settings.slack_token or settings.slack_webhook_url
@@ -515,16 +541,50 @@ def _serve(runtime: Runtime, extra, judging: bool, host: str, port: int, *, shar
                   f"{settings.digest_at[1]:02d} UTC to {settings.digest_channel}"
                   + ("; judge daily 02:00 UTC" if judging else ""))  # fmt: skip
         where = "shared with any other scheduler on it" if shared else "this scheduler's alone"
+        if buttons is not None:
+            people = sum(1 for p in actions.roles.people.values() if p.slack)
+            source = actions.roles.source
+            out.print(
+                f"Slack's buttons: http://{host}:{actions_port}{PATH} (signed requests only; "
+                f"{people} people with a Slack user id in {source})"
+            )
         out.print(f"store: {runtime.store_url} ({where}). Ctrl-C stops.")
         try:
             while not stop.wait(1.0):  # short waits: the handler runs between them
                 pass
         finally:
             scheduler.shutdown(wait=True)
+            if buttons is not None:
+                buttons[0].shutdown()
+                buttons[0].server_close()
             server.shutdown()
             server.server_close()
             thread.join(timeout=10)
             out.print("stopped")
+
+
+def _slack_actions(runtime: Runtime):
+    """What answers Slack's buttons, when SIGWATCH_SLACK_SIGNING_SECRET is set; bad roles
+    stop serve before it starts."""
+    settings = runtime.settings
+    if settings.slack_signing_secret is None:
+        return None
+    from alerts.actions import SlackActions
+    from alerts.service import Alerting
+    from sigwatch.access import Roles, RolesError
+
+    try:
+        roles = Roles.from_env()
+    except RolesError as exc:
+        err.print(f"[red]{exc}")
+        raise typer.Exit(code=2) from None
+
+    @contextmanager
+    def alerting():
+        with runtime.open_store() as store:
+            yield Alerting.open(store, runtime.registry, settings, runtime.clock)
+
+    return SlackActions(settings.slack_signing_secret, roles, alerting, runtime.clock)
 
 
 @app.command()

@@ -1,9 +1,9 @@
 """A local HTTP server that speaks the part of Slack's Web API sigwatch uses: chat.postMessage
 (with ``thread_ts`` and message metadata), chat.update, conversations.history and
-conversations.replies (with ``include_all_metadata``), conversations.list (paginated by cursor),
-and an incoming-webhook path. It checks the bearer token, and can be told to answer the next
-calls with 429 + Retry-After, 500, 503 ("Slack is down"), a permanent error, or to accept a
-message and then hang.
+conversations.replies (with ``include_all_metadata``), conversations.list (paginated by
+cursor), an incoming-webhook path and a click's response_url. It checks the bearer token, and
+can be told to answer the next calls with 429 + Retry-After, 500, 503 ("Slack is down"), a
+permanent error, or to accept a message and then hang.
 
 Like Slack, only chat.postMessage takes a channel's name (``#acu-oncall``); chat.update and
 conversations.history/replies want its id (``C00000001``) and answer ``channel_not_found`` to a
@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlparse
 
 TOKEN = "xoxb-test-0000-SECRET-TOKEN-do-not-print"
 WEBHOOK_PATH = "/services/T000/B000/SECRETWEBHOOKdonotprint"
+RESPONSE_PATH = "/actions/T000/respond"  # a click's response_url (ephemeral answers)
 
 
 class FakeSlack:
@@ -28,6 +29,7 @@ class FakeSlack:
         self.messages: list[dict] = []  # every message, in the order accepted
         self.calls: list[tuple[str, float]] = []  # (method, time) of every request
         self.webhook_posts: list[dict] = []
+        self.responses: list[dict] = []  # what was said to a clicker through a response_url
         self.plan: deque = deque()  # behaviours for the next calls: "429", "500", "hang", ...
         self.down = False  # answer every call 503 while set
         self.hang_seconds = 3.0
@@ -35,7 +37,9 @@ class FakeSlack:
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def api_url(self) -> str:
@@ -44,6 +48,10 @@ class FakeSlack:
     @property
     def webhook_url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_port}{WEBHOOK_PATH}"
+
+    @property
+    def response_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_port}{RESPONSE_PATH}"
 
     def start(self) -> FakeSlack:
         self._thread.start()
@@ -180,6 +188,9 @@ class FakeSlack:
                     if fake.down or behaviour == "500":
                         return self._reply(503 if fake.down else 500, {}, b"down")
                     fake.webhook_posts.append(body)
+                    return self._reply(200, {}, b"ok")
+                if path == RESPONSE_PATH:
+                    fake.responses.append(body)
                     return self._reply(200, {}, b"ok")
                 if not path.startswith("/api/"):
                     return self._reply(404, {}, {"ok": False, "error": "not_found"})

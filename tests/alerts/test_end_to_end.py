@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from alerts.render import ACK_ACTION
 from alerts.service import Alerting
 from monitors.runner import Monitor
 from monitors.windows import RULES
@@ -23,7 +24,10 @@ from sigwatch.settings import Settings
 from sigwatch.store import Store
 from simulator.run import simulate
 from tests.alerts.slack_server import TOKEN
+from tests.alerts.test_actions import SECRET as SIGNING_SECRET
+from tests.alerts.test_actions import click_body, post, signed
 from tests.conftest import DEFINITIONS, ROOT
+from tests.postgres import free_port
 from tests.sql import query
 
 END = datetime(2026, 11, 22, tzinfo=UTC)
@@ -167,7 +171,6 @@ def test_serve_posts_the_open_incident_to_slack(registry, corpus_cache, slack, t
     timeslice SLO's current slice is the part of today before now, so what it holds (a
     night's few rows, a busy afternoon's) would depend on the time of day the test runs."""
     import signal as signals
-    import socket
     import time
 
     import yaml
@@ -183,9 +186,11 @@ def test_serve_posts_the_open_incident_to_slack(registry, corpus_cache, slack, t
     )
     simulate(registry, data, days=1, seed=9, end=now, rate=20_000, scenario=scenario,
              cache_dir=corpus_cache)  # fmt: skip
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port, actions_port = free_port(), free_port()
+    roles = tmp_path / "roles.yaml"
+    roles.write_text(
+        "people:\n  bob@example.com: {role: oncall, for: '#acu-oncall', slack: U02BOB}\n"
+    )
     definitions = tmp_path / "definitions"
     definitions.mkdir()
     spec = yaml.safe_load((DEFINITIONS / "content_type.yaml").read_text())
@@ -196,9 +201,12 @@ def test_serve_posts_the_open_incident_to_slack(registry, corpus_cache, slack, t
         "SIGWATCH_DEFINITIONS": str(definitions),
         "SIGWATCH_SLACK_TOKEN": TOKEN,
         "SIGWATCH_SLACK_API_URL": slack.api_url,
+        "SIGWATCH_SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SIGWATCH_ROLES": str(roles),
     }
     serve = subprocess.Popen(
-        [sys.executable, "-m", "sigwatch.cli", "serve", "--data", str(data), "--port", str(port)],
+        [sys.executable, "-m", "sigwatch.cli", "serve", "--data", str(data), "--port", str(port),
+         "--actions-port", str(actions_port)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
@@ -206,16 +214,39 @@ def test_serve_posts_the_open_incident_to_slack(registry, corpus_cache, slack, t
         while time.monotonic() < deadline and len(slack.top_level("#acu-oncall")) < 2:
             assert serve.poll() is None, serve.communicate()
             time.sleep(0.5)
+        # on-call clicks Acknowledge on the coverage page: the real endpoint, signed as Slack
+        # signs, on the wall clock serve runs on
+        listed = json.loads(_cli(["alerts", "--json"], env, data).stdout)
+        posted = {a["key"]: a for a in listed if a["slack_ts"]}
+        assert "content_type/coverage/page" in posted, sorted(posted)
+        coverage = posted["content_type/coverage/page"]
+        body = click_body("U02BOB", ACK_ACTION, coverage["id"], slack.response_url)
+        url = f"http://127.0.0.1:{actions_port}/slack/actions"
+        forged = signed(body, int(time.time()), "a-guess")
+        assert post(url, body, forged) == 401
+        assert post(url, body, signed(body, int(time.time()), SIGNING_SECRET)) == 200
+        while time.monotonic() < deadline and not slack.top_level("#acu-oncall")[0]["edits"]:
+            time.sleep(0.2)
     finally:
         serve.send_signal(signals.SIGTERM)
         stdout, stderr = serve.communicate(timeout=60)
     assert serve.returncode == 0, stderr
     assert "posting alerts to Slack" in stdout and "stopped" in stdout
-    assert TOKEN not in stdout + stderr
+    said = stdout.replace("\n", "")  # rich wraps long lines
+    assert f"Slack's buttons: http://127.0.0.1:{actions_port}/slack/actions" in said
+    assert "1 people with a Slack user id" in said
+    assert TOKEN not in stdout + stderr and SIGNING_SECRET not in stdout + stderr
     titles = sorted(m["blocks"][0]["text"]["text"] for m in slack.top_level())
-    assert titles == [":red_circle: FIRING [page] content_type / coverage",
+    assert titles == [":eyes: ACKNOWLEDGED [page] content_type / coverage",
                       ":red_circle: FIRING [page] content_type / errors"]  # fmt: skip
+    [acked] = [m for m in slack.top_level() if "coverage" in m["text"]]
+    assert [r["text"] for r in slack.replies(acked["ts"])] == [
+        "acknowledged by bob@example.com via Slack"
+    ]
     listed = json.loads(_cli(["alerts", "--json"], env, data).stdout)
+    by = {a["key"]: a["acknowledged_by"] for a in listed}
+    assert by["content_type/coverage/page"] == "bob@example.com via Slack"
+    assert by["content_type/errors/page"] is None
     posted = [a for a in listed if "-by-" not in a["slo"]]
     assert {a["key"] for a in posted} == {"content_type/coverage/page", "content_type/errors/page"}
     assert all(a["slack_ts"] for a in posted)

@@ -4,10 +4,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import streamlit as st
+
+from console import signin
 
 HERE = Path(__file__).parent / "views"
 
@@ -24,16 +25,6 @@ pages = [
     st.Page(HERE / file, title=title, icon=f":material/{icon}:", url_path=path, default=k == 0)
     for k, (file, title, icon, path) in enumerate(PAGES)
 ]
+signin.gate()  # the sign-in page, or who is looking (said on every page)
 page = st.navigation(pages)
-if os.environ.get("SIGWATCH_CONSOLE_MODE") == "anonymous":
-    st.error(
-        "**No sign-in, and served to other machines** (`--allow-anonymous`): anyone who reaches "
-        "this console can acknowledge and silence alerts, in any name.",
-        icon=":material/warning:",
-    )
-else:
-    st.caption(
-        ":material/lock_open: **Local mode**: no sign-in; the console answers on this machine "
-        "(127.0.0.1) only, and acknowledgements carry the name typed."
-    )
 page.run()

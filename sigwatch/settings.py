@@ -29,6 +29,12 @@ ENV_VARS = {
     "SIGWATCH_SLACK_SIGNING_SECRET": "the Slack app's signing secret (secret); set: alert "
     "messages carry Acknowledge and Silence 1h buttons and `serve` answers Slack's "
     "interactivity requests, verified with it",
+    "SIGWATCH_OIDC_METADATA_URL": "the console's sign-in: the OIDC provider's "
+    "/.well-known/openid-configuration URL (with the three below and SIGWATCH_CONSOLE_URL)",
+    "SIGWATCH_OIDC_CLIENT_ID": "the console's client id at the OIDC provider",
+    "SIGWATCH_OIDC_CLIENT_SECRET": "the console's client secret at the OIDC provider (secret)",
+    "SIGWATCH_CONSOLE_COOKIE_SECRET": "the key that signs the console's sign-in cookie (secret; "
+    "a long random string)",
     "SIGWATCH_ROLES": "YAML file of who is viewer, oncall (for which signals) or admin, for the "
     "console's sign-in and Slack's buttons",
     "SIGWATCH_ADMINS": "comma list of admins' identities (e-mails), beside SIGWATCH_ROLES",

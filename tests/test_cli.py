@@ -176,3 +176,64 @@ def test_the_console_refuses_another_address_without_sign_in_unless_told():
     assert refused.exit_code == 2
     assert "refusing to serve the console on 0.0.0.0 without sign-in" in said
     assert "--allow-anonymous" in said
+
+
+SIGNIN_ENV = {
+    "SIGWATCH_OIDC_METADATA_URL": "https://id.example.com/.well-known/openid-configuration",
+    "SIGWATCH_OIDC_CLIENT_ID": "sigwatch",
+    "SIGWATCH_OIDC_CLIENT_SECRET": "client-secret-never-printed",
+    "SIGWATCH_CONSOLE_COOKIE_SECRET": "cookie-secret-never-printed",
+    "SIGWATCH_CONSOLE_URL": "https://sigwatch.example.com/",
+}
+
+
+def test_sign_in_from_the_environment_is_written_for_streamlit_privately_and_removed():
+    import stat
+    import tomllib
+
+    from sigwatch.cli.signin import configured
+
+    with configured(None, SIGNIN_ENV, places=[]) as signin:
+        assert signin.describe().startswith("sign-in through id.example.com (OIDC")
+        mode = stat.S_IMODE(signin.secrets.stat().st_mode)
+        assert mode == 0o600 and stat.S_IMODE(signin.secrets.parent.stat().st_mode) == 0o700
+        auth = tomllib.loads(signin.secrets.read_text())["auth"]
+        assert auth["redirect_uri"] == "https://sigwatch.example.com/oauth2callback"
+        assert auth["client_secret"] == "client-secret-never-printed"
+        assert "never-printed" not in signin.describe()
+    assert not signin.secrets.exists() and not signin.secrets.parent.exists()
+    with configured(None, {}, places=[]) as nothing:
+        assert nothing is None
+
+
+@pytest.mark.parametrize(
+    ("secrets", "env", "message"),
+    [
+        (None, {"SIGWATCH_OIDC_CLIENT_ID": "x"}, "environment: sign-in is configured by "
+         "SIGWATCH_OIDC_CLIENT_ID but SIGWATCH_OIDC_METADATA_URL, SIGWATCH_OIDC_CLIENT_SECRET, "
+         "SIGWATCH_CONSOLE_COOKIE_SECRET, SIGWATCH_CONSOLE_URL are not set"),
+        ("[server]\nport = 1\n", {}, "no [auth] section"),
+        ('[auth]\nredirect_uri = "https://x/oauth2callback"\n', {}, "[auth] needs cookie_secret"),
+        ('[auth]\nredirect_uri = "r"\ncookie_secret = "c"\n', {}, "[auth] names no provider"),
+        ('[auth]\nredirect_uri = "r"\ncookie_secret = "c"\n[auth.google]\nclient_id = "i"\n',
+         {}, "[auth.google] needs client_secret, server_metadata_url"),
+        ("[auth\n", {}, "not TOML"),
+    ],
+    ids=["partial environment", "no auth", "no cookie secret", "no provider",
+         "provider lacks keys", "not toml"],
+)  # fmt: skip
+def test_sign_in_configured_but_unusable_is_refused_naming_what_is_missing(
+    tmp_path, monkeypatch, secrets, env, message
+):
+    for name in SIGNIN_ENV:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    args = ["console", "--port", "1"]
+    if secrets is not None:
+        path = tmp_path / "secrets.toml"
+        path.write_text(secrets)
+        args += ["--secrets", str(path)]
+    refused = runner.invoke(app, args)
+    assert refused.exit_code == 2, refused.output
+    assert message in " ".join(refused.output.split())

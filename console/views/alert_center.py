@@ -8,12 +8,23 @@ import streamlit as st
 
 from alerts.lifecycle import AlertError
 from alerts.service import Alerting
-from console import common
+from console import common, signin
 from sigwatch.units import parse_duration
 
 st.title("Alerts")
 common.require_data()
 registry = common.registry()
+who = signin.viewer()
+
+
+def _may_change(signal: str | None) -> bool:
+    return who.person.can_act(registry.get(signal) if signal in registry.names else None)
+
+
+def _name(typed: str) -> str | None:
+    """Who an action is recorded under: the signed-in (or local) identity; typed only when
+    the console is anonymous."""
+    return typed.strip() or None if who.typed else who.identity
 
 
 def _alerting(store):
@@ -30,47 +41,58 @@ else:
     shown = open_alerts.select(*first, pl.exclude("id", *first))
     st.dataframe(common.styled(shown, "state"), hide_index=True, width="stretch",
                  column_config=common.SUSPECTS_COLUMN)  # fmt: skip
-    with st.form("ack"):
-        st.subheader("Acknowledge")
-        firing = open_alerts.filter(pl.col("state") == "firing")["key"].to_list()
-        key = st.selectbox("Alert", firing or ["(none firing)"])
-        who = st.text_input("Your name")
-        if st.form_submit_button("Acknowledge", disabled=not firing):
-            if not who.strip():
-                st.error("Say who acknowledges (your name).")
-            else:
-                with common.store() as store:
-                    try:
-                        alerting = _alerting(store)
-                        alerting.lifecycle.acknowledge(key, who.strip())
-                        alerting.delivery.flush()
-                        st.success(f"{key} acknowledged by {who.strip()}.")
-                        common.read.clear()
-                    except AlertError as exc:
-                        st.error(str(exc))
+    firing = open_alerts.filter(pl.col("state") == "firing")
+    mine = [k for k, s in zip(firing["key"], firing["signal"], strict=True) if _may_change(s)]
+    if firing.height and not mine:
+        st.caption(signin.can_act_note(who))
+    elif firing.height:
+        with st.form("ack"):
+            st.subheader("Acknowledge")
+            key = st.selectbox("Alert", mine)
+            typed = st.text_input("Your name") if who.typed else ""
+            if st.form_submit_button("Acknowledge"):
+                if not _name(typed):
+                    st.error("Say who acknowledges (your name).")
+                else:
+                    with common.store() as store:
+                        try:
+                            alerting = _alerting(store)
+                            alerting.lifecycle.acknowledge(key, _name(typed))
+                            alerting.delivery.flush()
+                            st.success(f"{key} acknowledged by {_name(typed)}.")
+                            common.read.clear()
+                        except AlertError as exc:
+                            st.error(str(exc))
 
 st.header("Silences")
-with st.form("silence"):
-    left, right = st.columns(2)
-    signal = left.selectbox("Signal", ["(any)", *registry.names])
-    slos = sorted({s.name for sig in registry for s in sig.slos} | {"no-data"})
-    slo = right.selectbox("SLO", ["(any)", *slos])
-    reason = st.text_input("Reason")
-    duration = st.text_input("For", value="2h", help="e.g. 30m, 2h, 1d")
-    author = st.text_input("Author")
-    if st.form_submit_button("Silence"):
-        try:
-            span = parse_duration(duration)
-            with common.store() as store:
-                made = _alerting(store).lifecycle.silence(
-                    signal=None if signal == "(any)" else signal,
-                    slo=None if slo == "(any)" else slo,
-                    author=author.strip() or "console", reason=reason, duration=span,
-                )  # fmt: skip
-            st.success(f"Silence {made.id} until {made.expires_at:%Y-%m-%d %H:%M} UTC.")
-            common.read.clear()
-        except (AlertError, ValueError) as exc:
-            st.error(str(exc))
+signals = [name for name in registry.names if _may_change(name)]
+if not signals:
+    st.caption(signin.can_act_note(who))
+else:
+    with st.form("silence"):
+        left, right = st.columns(2)
+        anywhere = ["(any)"] if _may_change(None) else []
+        signal = left.selectbox("Signal", [*anywhere, *signals])
+        slos = sorted({s.name for sig in registry for s in sig.slos} | {"no-data"})
+        slo = right.selectbox("SLO", ["(any)", *slos])
+        reason = st.text_input("Reason")
+        duration = st.text_input("For", value="2h", help="e.g. 30m, 2h, 1d")
+        typed = st.text_input("Author") if who.typed else ""
+        if st.form_submit_button("Silence"):
+            try:
+                span = parse_duration(duration)
+                with common.store() as store:
+                    made = _alerting(store).lifecycle.silence(
+                        signal=None if signal == "(any)" else signal,
+                        slo=None if slo == "(any)" else slo,
+                        author=_name(typed) or "console",
+                        reason=reason,
+                        duration=span,
+                    )
+                st.success(f"Silence {made.id} until {made.expires_at:%Y-%m-%d %H:%M} UTC.")
+                common.read.clear()
+            except (AlertError, ValueError) as exc:
+                st.error(str(exc))
 with common.store() as store:
     active = _alerting(store).records.silences(active_at=common.now())
 if active:
@@ -80,8 +102,9 @@ if active:
                       for s in active]),
         hide_index=True, width="stretch",
     )  # fmt: skip
-    ending = st.selectbox("End a silence", [s.id for s in active])
-    if st.button("End silence"):
+    endable = [s.id for s in active if _may_change(s.signal)]
+    ending = st.selectbox("End a silence", endable) if endable else None
+    if ending is not None and st.button("End silence"):
         with common.store() as store:
             alerting = _alerting(store)
             alerting.lifecycle.unsilence(int(ending))

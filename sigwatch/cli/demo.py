@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from sigwatch.cli import (
     AtOption,
@@ -32,10 +33,13 @@ from sigwatch.settings import Settings
 APP = Path(__file__).resolve().parent.parent.parent / "console" / "app.py"
 
 
-def _streamlit_args(host: str, port: int) -> list[str]:
-    return [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true",
+def _streamlit_args(host: str, port: int, secrets: Path | None = None) -> list[str]:
+    args = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true",
             "--server.address", host, "--server.port", str(port),
             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]  # fmt: skip
+    if secrets is not None:
+        args += ["--secrets.files", str(secrets)]
+    return args
 
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -55,8 +59,19 @@ def console(
             "reaches the port can acknowledge and silence alerts, in any name.",
         ),
     ] = False,
+    secrets: Annotated[
+        Path | None,
+        typer.Option(
+            help="A Streamlit secrets.toml with an [auth] section: sign-in through its OIDC "
+            "provider \\[default: SIGWATCH_OIDC_* variables, else .streamlit/secrets.toml].",
+        ),
+    ] = None,
 ) -> None:
     """Serve the Streamlit console (it reads the store in the data folder).
+
+    With sign-in configured (an [auth] section: --secrets, the SIGWATCH_OIDC_* variables, or
+    .streamlit/secrets.toml), everyone signs in through the OIDC provider and acts under that
+    identity, with the role SIGWATCH_ROLES gives it (viewer, oncall, admin).
 
     Without sign-in the console is in local mode: it binds 127.0.0.1 and says so on every
     page. Binding another address needs --allow-anonymous, and every page then warns that
@@ -64,7 +79,22 @@ def console(
 
     With --at, the console takes that time as now (freshness, the spot-check's recent
     predictions, silences): for reviewing a replayed or copied data folder."""
-    anonymous = host not in LOOPBACK
+    from sigwatch.access import Roles, RolesError
+    from sigwatch.cli.signin import SigninError, configured
+
+    try:
+        with configured(secrets) as signin:
+            if signin is not None:
+                roles = Roles.from_env()
+                out.print(f"{signin.describe()}; roles from {roles.source}")
+            _console(host, port, at, data, allow_anonymous, signin)
+    except (SigninError, RolesError) as exc:
+        err.print(f"[red]{escape(str(exc))}")
+        raise typer.Exit(code=2) from None
+
+
+def _console(host, port, at, data, allow_anonymous: bool, signin) -> None:
+    anonymous = host not in LOOPBACK and signin is None
     if anonymous and not allow_anonymous:
         err.print(
             f"[red]refusing to serve the console on {host} without sign-in: anyone who reaches "
@@ -78,7 +108,7 @@ def console(
             "reaches this port can acknowledge and silence alerts, in any name."
         )
     env = dict(os.environ)
-    env["SIGWATCH_CONSOLE_MODE"] = "anonymous" if anonymous else "local"
+    env["SIGWATCH_CONSOLE_MODE"] = "signin" if signin else "anonymous" if anonymous else "local"
     if data is not None:
         env["SIGWATCH_DATA"] = str(data)
     if at is not None:
@@ -86,7 +116,7 @@ def console(
     url = f"http://{host}:{port}"
     out.print(f"console at {url} (Ctrl-C stops it)")
     with processes.stop_signals():
-        child = processes.start(_streamlit_args(host, port), env)
+        child = processes.start(_streamlit_args(host, port, signin and signin.secrets), env)
     code = _supervise({"console": child}, url)
     out.print("console stopped")
     raise typer.Exit(code)

@@ -3,6 +3,7 @@ monitored and alerted): what it shows, and that acknowledging and silencing chan
 
 from __future__ import annotations
 
+import getpass
 from collections import Counter
 
 import pytest
@@ -207,29 +208,42 @@ def test_acknowledging_and_silencing_from_the_alerts_page_change_the_store(conso
     with Store.open(Settings.from_env().store(console_env), clock=FixedClock(END)) as store:
         firing = [a.key for a in Records(store).open_alerts() if a.state == "firing"]
     assert firing
+    # local mode: no name to type; the system user who runs the console is recorded
+    me = getpass.getuser()
     ack_form = at.selectbox[0]
     ack_form.select(firing[0])
-    at.text_input[0].input("ana")
     at.button[0].click().run()
-    assert f"{firing[0]} acknowledged by ana." in shown_text(at)
+    assert f"{firing[0]} acknowledged by {me}." in shown_text(at)
     at.selectbox[1].select("sentiment")
-    at.text_input[1].input("planned re-index")
-    at.text_input[2].input("3h")
-    at.text_input[3].input("bo")
+    assert [t.label for t in at.text_input] == ["Reason", "For"]
+    at.text_input[0].input("planned re-index")
+    at.text_input[1].input("3h")
     at.button[1].click().run()
     assert "Silence 1 until" in shown_text(at)
     with Store.open(Settings.from_env().store(console_env), clock=FixedClock(END)) as store:
         records = Records(store)
-        assert records.find(firing[0]).acknowledged_by == "ana"
+        assert records.find(firing[0]).acknowledged_by == me
         [silence] = records.silences()
         assert (silence.signal, silence.slo, silence.author, silence.reason) == (
             "sentiment",
             None,
-            "bo",
+            me,
             "planned re-index",
         )
         outbox = records.outbox()
     assert len(at.dataframe[-1].value) == len(outbox)
+
+
+def test_an_anonymous_console_records_the_name_typed(console_env, monkeypatch):
+    monkeypatch.setenv("SIGWATCH_CONSOLE_MODE", "anonymous")
+    at = page("alert_center")
+    firing = at.selectbox[0].options[0]
+    assert at.text_input[0].label == "Your name"
+    at.button[0].click().run()
+    assert "Say who acknowledges" in at.error[0].value
+    at.text_input[0].input("ana")
+    at.button[0].click().run()
+    assert f"{firing} acknowledged by ana." in shown_text(at)
 
 
 def test_registry_is_searchable(console_env):

@@ -4,11 +4,15 @@ plain arguments, because the job store pickles references to them."""
 
 from __future__ import annotations
 
+import logging
+
 from alerts.digest import post_digest
 from alerts.service import Alerting
 from monitors.scheduler import evaluate_once
 from sigwatch.clock import Clock
 from sigwatch.runtime import Runtime
+
+log = logging.getLogger(__name__)
 
 
 def monitor_and_alert_job(signal: str, data_dir: str, definitions: str, clock: Clock) -> None:
@@ -42,3 +46,18 @@ def digest_job(data_dir: str, definitions: str, clock: Clock) -> None:
         alerting = Alerting.open(store, runtime.registry, runtime.settings, clock)
         post_digest(alerting.records, runtime.registry, channel, now)
         alerting.delivery.flush()
+
+
+def weekly_job(data_dir: str, definitions: str, clock: Clock) -> None:
+    """The weekly SLO review of the week before, once a week however many schedulers share the
+    store."""
+    from alerts.weekly import last_full_week, posted_this_week, publish
+
+    runtime = Runtime.from_env(data=data_dir, definitions=definitions, clock=clock)
+    now, channel = clock.now(), runtime.settings.digest_channel
+    with runtime.open_store() as store, store.exclusive("weekly") as mine:
+        if not mine or posted_this_week(store, channel, now):
+            return  # another scheduler is posting it, or posted it this week
+        done = publish(store, runtime.registry, runtime.settings, runtime.data_dir,
+                       last_full_week(now), now)  # fmt: skip
+        log.info("weekly review: %s", done.said)

@@ -168,6 +168,22 @@ class SlackNotifier:
                 return message.get("ts"), channel
         return None
 
+    def upload(self, channel: str, files: list[tuple[str, bytes, str]], comment: str) -> list[str]:
+        """Share ``files`` (name, content, title) in ``channel`` with ``comment`` as one message
+        (Slack's external upload: a URL per file, the bytes, then completion); their ids."""
+        try:
+            answer = self.client.files_upload_v2(
+                channel=self.channel_id(channel),
+                file_uploads=[{"content": body, "filename": name, "title": title}
+                              for name, body, title in files],
+                initial_comment=comment,
+            )  # fmt: skip
+        except SlackApiError as exc:
+            raise _classify(exc) from None
+        except (OSError, URLError) as exc:
+            raise Retryable(f"upload failed: {type(exc).__name__}") from None
+        return [f["id"] for f in answer.get("files", [])]
+
     def channel_id(self, channel: str) -> str:
         """The id of a channel given by id or by name (``#acu-oncall``): kept, learnt from a
         post, or looked up once in the channels this app can see."""

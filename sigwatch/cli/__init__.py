@@ -442,6 +442,7 @@ def serve(
     Every signal is evaluated at start, then at its `schedule` (default 5m), and its alerts
     updated and sent (Slack with SIGWATCH_SLACK_TOKEN or a webhook, else the outbox). The
     outbox is retried every minute; the daily digest goes out at SIGWATCH_DIGEST_AT (default
+    09:00 UTC), the weekly SLO review of the week before at SIGWATCH_WEEKLY_AT (default Monday
     09:00 UTC); what is older than SIGWATCH_RETENTION is pruned at 03:30 UTC. Ctrl-C stops
     cleanly.
 
@@ -454,16 +455,18 @@ def serve(
     (SIGWATCH_STORE_URL), run `serve` on two hosts for when one is down: each evaluation,
     alert and Slack post happens once, by whichever scheduler gets to it first.
     """
-    from alerts.jobs import digest_job, flush_job
+    from alerts.jobs import digest_job, flush_job, weekly_job
     from monitors.scheduler import ExtraJob, prune_job
     from sigwatch.store.connection import POSTGRES
 
     runtime = _runtime(data, definitions)
     settings, folder = runtime.settings, runtime.data_dir
     digest = dict(zip(("hour", "minute"), settings.digest_at, strict=True))
+    weekly = dict(zip(("day_of_week", "hour", "minute"), settings.weekly_at, strict=True))
     extra = (
         ExtraJob("alerts:flush", flush_job, "interval", {"seconds": 60}),
         ExtraJob("alerts:digest", digest_job, "cron", digest),
+        ExtraJob("report:weekly", weekly_job, "cron", weekly),
         ExtraJob("store:prune", prune_job, "cron", {"hour": 3, "minute": 30}),
     )
     from evaluation.local import available
@@ -538,7 +541,9 @@ def _serve(runtime: Runtime, extra, judging: bool, addresses, *, shared: bool) -
         )  # fmt: skip
         out.print(f"serving: {len(reg)} signals on schedule; metrics at http://{host}:{port}/metrics;"
                   f" {slack}; digest daily {settings.digest_at[0]:02d}:"
-                  f"{settings.digest_at[1]:02d} UTC to {settings.digest_channel}"
+                  f"{settings.digest_at[1]:02d} UTC to {settings.digest_channel}; weekly review "
+                  f"{settings.weekly_at[0]} {settings.weekly_at[1]:02d}:{settings.weekly_at[2]:02d}"
+                  " UTC"
                   + ("; judge daily 02:00 UTC" if judging else ""))  # fmt: skip
         where = "shared with any other scheduler on it" if shared else "this scheduler's alone"
         if buttons is not None:

@@ -214,3 +214,56 @@ def digest(
         result = alerting.delivery.flush()
     out.print(f"digest queued for {settings.digest_channel}"
               + (f"; not yet delivered: {result.error}" if result.error else ""))  # fmt: skip
+
+
+report_app = typer.Typer(help="Reports for leadership.", no_args_is_help=True)
+app.add_typer(report_app, name="report")
+
+
+@report_app.command("weekly")
+def report_weekly(
+    week: Annotated[
+        str | None,
+        typer.Option(help="ISO week, e.g. 2026-W47 \\[default: the last full week before now]."),
+    ] = None,
+    post: Annotated[
+        bool,
+        typer.Option("--post", help="Share it in SIGWATCH_DIGEST_CHANNEL (needs a bot token)."),
+    ] = False,
+    at: AtOption = None,
+    data: DataOption = None,
+    definitions: DefinitionsOption = None,
+) -> None:
+    """The weekly SLO review: compliance per SLO against its objective, error budget burned,
+    incidents with time to detect and resolve, cost and spend, the worst three SLOs. Written as
+    Markdown, a PNG and SVGs into <data>/reports/weekly and printed; with --post, shared in the
+    digest channel (serve does that every SIGWATCH_WEEKLY_AT, default Monday 09:00 UTC)."""
+    from alerts.notifiers import Permanent, Retryable
+    from alerts.weekly import WeekError, build_review, last_full_week, parse_week, publish
+
+    runtime = _runtime(data, definitions, at)
+    now = runtime.clock.now()
+    try:
+        start = parse_week(week) if week else last_full_week(now)
+    except WeekError as exc:
+        err.print(f"[red]{exc}")
+        raise typer.Exit(code=2) from None
+    with runtime.open_store() as store:
+        if store.history.data_time() is None:
+            err.print("[red]no evaluations yet: run `sigwatch monitor` (or `make demo`) first")
+            raise typer.Exit(code=1)
+        review = build_review(store, runtime.registry, runtime.data_dir, start)
+        if not any(s.compliance is not None for s in review.slos):
+            err.print(f"[red]nothing was measured in {review.name} ({review.start:%Y-%m-%d} to "
+                      f"{review.end:%Y-%m-%d}); pick another --week")  # fmt: skip
+            raise typer.Exit(code=1)
+        try:
+            done = publish(store, runtime.registry, runtime.settings, runtime.data_dir, start,
+                           now, post=post)  # fmt: skip
+        except (Permanent, Retryable) as exc:
+            err.print(f"[red]the review was written but not posted: {exc}")
+            raise typer.Exit(code=1) from None
+    print(review.markdown())
+    out.print(f"{done.said}: " + ", ".join(p.name for p in done.files))
+    if post and not done.posted:
+        raise typer.Exit(code=1)

@@ -1,9 +1,10 @@
 """A local HTTP server that speaks the part of Slack's Web API sigwatch uses: chat.postMessage
 (with ``thread_ts`` and message metadata), chat.update, conversations.history and
 conversations.replies (with ``include_all_metadata``), conversations.list (paginated by
-cursor), an incoming-webhook path and a click's response_url. It checks the bearer token, and
-can be told to answer the next calls with 429 + Retry-After, 500, 503 ("Slack is down"), a
-permanent error, or to accept a message and then hang.
+cursor), an incoming-webhook path, a click's response_url, and file uploads
+(files.getUploadURLExternal, the upload URL, files.completeUploadExternal). It checks the bearer
+token, and can be told to answer the next calls with 429 + Retry-After, 500, 503 ("Slack is
+down"), a permanent error, or to accept a message and then hang.
 
 Like Slack, only chat.postMessage takes a channel's name (``#acu-oncall``); chat.update and
 conversations.history/replies want its id (``C00000001``) and answer ``channel_not_found`` to a
@@ -21,6 +22,7 @@ from urllib.parse import parse_qs, urlparse
 TOKEN = "xoxb-test-0000-SECRET-TOKEN-do-not-print"
 WEBHOOK_PATH = "/services/T000/B000/SECRETWEBHOOKdonotprint"
 RESPONSE_PATH = "/actions/T000/respond"  # a click's response_url (ephemeral answers)
+UPLOAD_PATH = "/upload/v1/"  # where files.getUploadURLExternal sends the bytes
 
 
 class FakeSlack:
@@ -30,6 +32,8 @@ class FakeSlack:
         self.calls: list[tuple[str, float]] = []  # (method, time) of every request
         self.webhook_posts: list[dict] = []
         self.responses: list[dict] = []  # what was said to a clicker through a response_url
+        self.files: dict[str, dict] = {}  # uploads by file id: name, bytes, title, channel
+        self.shares: list[dict] = []  # completed uploads: channel, comment, file ids
         self.plan: deque = deque()  # behaviours for the next calls: "429", "500", "hang", ...
         self.down = False  # answer every call 503 while set
         self.hang_seconds = 3.0
@@ -148,6 +152,28 @@ class FakeSlack:
             keep = str(body.get("include_all_metadata")).lower() in ("1", "true")
             out = [{k: v for k, v in m.items() if keep or k != "metadata"} for m in found]
             return 200, {}, {"ok": True, "messages": out[::-1], "has_more": False}
+        if method == "files.getUploadURLExternal":
+            with self._lock:
+                file_id = f"F{len(self.files) + 1:08d}"
+                self.files[file_id] = {"filename": body["filename"], "length": int(body["length"]),
+                                       "bytes": None, "title": None, "channel": None}  # fmt: skip
+            url = f"http://127.0.0.1:{self._server.server_port}{UPLOAD_PATH}{file_id}"
+            return 200, {}, {"ok": True, "upload_url": url, "file_id": file_id}
+        if method == "files.completeUploadExternal":
+            channel = self._known_id(body.get("channel_id", ""))
+            if channel is None:
+                return 200, {}, {"ok": False, "error": "channel_not_found"}
+            shared = json.loads(body["files"])
+            with self._lock:
+                if any(self.files.get(f["id"], {}).get("bytes") is None for f in shared):
+                    return 200, {}, {"ok": False, "error": "file_not_found"}
+                for f in shared:
+                    self.files[f["id"]].update(title=f.get("title"), channel=channel)
+                self.shares.append({"channel": channel, "channel_name": self._channel_name(channel),
+                                    "comment": body.get("initial_comment"),
+                                    "files": [f["id"] for f in shared]})  # fmt: skip
+            return 200, {}, {"ok": True, "files": [{"id": f["id"], "title": f.get("title")}
+                                                   for f in shared]}  # fmt: skip
         return 404, {}, {"ok": False, "error": "unknown_method"}
 
     def _handler(self):
@@ -180,6 +206,14 @@ class FakeSlack:
 
             def _route(self) -> None:
                 path = urlparse(self.path).path
+                if path.startswith(UPLOAD_PATH):  # the file's bytes, as they are
+                    file_id = path.removeprefix(UPLOAD_PATH)
+                    data = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                    known = fake.files.get(file_id)
+                    if known is None or len(data) != known["length"]:
+                        return self._reply(400, {}, b"bad upload")
+                    known["bytes"] = data
+                    return self._reply(200, {}, b"OK - " + str(len(data)).encode())
                 body = self._body()
                 if path == WEBHOOK_PATH:
                     with fake._lock:

@@ -1,39 +1,14 @@
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime, timedelta
 
 import pytest
 
-from alerts.delivery import Delivery
-from alerts.lifecycle import Lifecycle
-from alerts.model import Policy
-from alerts.records import Records
-from alerts.service import Alerting
 from sigwatch.clock import FixedClock
 from sigwatch.store import Store
 from tests.conftest import SCENARIO_END
 
 END = datetime.fromisoformat(SCENARIO_END)
-
-
-@pytest.fixture(scope="session")
-def console_data(default_scenario, registry, tmp_path_factory):
-    """A data folder as the console sees it after a demo: the default scenario's logs and
-    monitors' store, with its alerts replayed (the still-open ones in the outbox)."""
-    result, path = default_scenario
-    folder = tmp_path_factory.mktemp("console-data")
-    with sqlite3.connect(path) as source, sqlite3.connect(folder / "sigwatch.db") as target:
-        source.backup(target)
-    for part in ("predictions", "labels", "reports", "partials"):
-        if (path.parent / part).exists():
-            (folder / part).symlink_to(path.parent / part)
-    clock = FixedClock(END)
-    with Store.open(folder / "sigwatch.db", clock=clock) as store:
-        records = Records(store)
-        alerting = Alerting(Lifecycle(records, registry, Policy()), Delivery(records, None, clock))
-        alerting.replay(result.start, END)
-    return folder
 
 
 @pytest.fixture(scope="session")

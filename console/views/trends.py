@@ -1,11 +1,13 @@
 """SLO trends, for leadership: compliance per signal per week and month, error-budget
-burn-down, incidents and time to resolve, cost per 1k and monthly spend; CSV download."""
+burn-down, incidents and time to resolve, cost per 1k and monthly spend; CSV download; the
+weekly SLO review (the one ``serve`` posts on Mondays) as Markdown and PNG."""
 
 from __future__ import annotations
 
 import polars as pl
 import streamlit as st
 
+from alerts.weekly import WEEK, build_review, last_full_week, week_name
 from console import charts, common
 
 st.title("SLO trends")
@@ -84,3 +86,26 @@ else:
         column_config={"spend_usd": st.column_config.NumberColumn(format="$%.2f"),
                        "external_share": st.column_config.NumberColumn(format="percent")},
     )  # fmt: skip
+
+st.header("Weekly SLO review")
+st.caption(
+    "The review `serve` posts to the digest channel every week (SIGWATCH_WEEKLY_AT): compliance "
+    "against objective, error budget left, incidents with time to detect and resolve, cost, "
+    "and the worst three SLOs."
+)
+weeks = [last_full_week(at) - k * WEEK for k in range(8)]
+picked_week = st.selectbox("Week", weeks, format_func=week_name)
+if st.button("Prepare the review", icon=":material/summarize:"):
+    with common.store() as store:
+        review = build_review(store, registry, common.runtime().data_dir, picked_week)
+    st.session_state["weekly_review"] = (review.markdown(), review.png(), review.name)
+if "weekly_review" in st.session_state:
+    markdown, png, name = st.session_state["weekly_review"]
+    left, right = st.columns(2)
+    left.download_button("Download Markdown", markdown, file_name=f"sigwatch-weekly-{name}.md",
+                         mime="text/markdown")  # fmt: skip
+    right.download_button("Download PNG", png, file_name=f"sigwatch-weekly-{name}.png",
+                          mime="image/png")  # fmt: skip
+    with st.expander(f"Review {name}", expanded=True):
+        st.markdown(markdown)
+        st.image(png)

@@ -199,7 +199,17 @@ def test_trends_show_compliance_budget_incidents_cost_and_offer_csv(console_env)
     compliance = at.dataframe[0].value
     assert {"signal", "slo", "period", "compliance", "met"} <= set(compliance.columns)
     assert len(at.get("download_button")) == 1
-    assert [h.value for h in at.header][1:] == ["Error budget burn-down", "Incidents", "Cost"]
+    assert [h.value for h in at.header][1:] == [
+        "Error budget burn-down", "Incidents", "Cost", "Weekly SLO review"
+    ]  # fmt: skip
+    # the weekly review serve posts, exported: the last full week is offered first
+    week = next(s for s in at.selectbox if s.label == "Week")
+    assert week.options[0] == "2026-W47"
+    next(b for b in at.button if b.label == "Prepare the review").click().run()
+    assert not at.exception
+    assert len(at.get("download_button")) == 3
+    shown = "\n".join(m.value for m in at.markdown)
+    assert "# sigwatch weekly SLO review 2026-W47" in shown and "## Worst three" in shown
 
 
 def test_acknowledging_and_silencing_from_the_alerts_page_change_the_store(console_env):

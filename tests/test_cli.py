@@ -19,7 +19,7 @@ runner = CliRunner()
 COMMANDS = (
     "validate", "schema", "registry", "simulate", "train", "monitor", "serve", "status",
     "alerts", "ack", "silence", "digest", "console", "demo", "judge", "distill", "prune",
-    "store",
+    "store", "report",
 )  # fmt: skip
 
 

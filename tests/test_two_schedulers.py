@@ -221,7 +221,7 @@ def test_two_serve_processes_on_one_postgresql_post_each_alert_and_each_edit_onc
             print(f"--- scheduler {n} ---\n{out}\n{err}")
     survivor_out, survivor_err = outputs[1]
     assert schedulers[1].returncode == 0, survivor_err
-    assert "shared with any other scheduler" in survivor_out
+    assert "shared with any other scheduler" in " ".join(survivor_out.split())
     assert "digest daily 07:30 UTC" in " ".join(survivor_out.split())
     for out, err in outputs:
         assert "pg-secret" not in out + err and TOKEN not in out + err

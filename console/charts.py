@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import altair as alt
 import polars as pl
+from altair.utils.schemapi import debug_mode
+
+T = TypeVar("T")
 
 SEVERITY_COLOR = {"page": "#d0021b", "ticket": "#f5a623"}
 ALERTS_NOTE = (
@@ -16,6 +22,19 @@ VERDICT = alt.Scale(domain=["good", "bad"], range=["#2e7d32", "#d0021b"])
 BLUES = alt.Scale(domain=["1h", "6h", "1d"], range=["#08306b", "#2171b5", "#9ecae1"])
 Y_AXIS = alt.Axis(minExtent=48)  # charts on one time axis start their plots at one place
 NOT_JUDGED = {"insufficient_labels": "not enough labels", "no_data": "no data"}
+
+
+def unchecked(build: Callable[..., T]) -> Callable[..., T]:
+    """Build a chart without Altair's validation of every object as it is made (its debug
+    mode: half the time of a chart). The specs are validated whole by the tests
+    (tests/console/test_charts.py)."""
+
+    @functools.wraps(build)
+    def built(*args, **kwargs) -> T:
+        with debug_mode(False):
+            return build(*args, **kwargs)
+
+    return built
 
 
 def _when(t: datetime) -> alt.DateTime:
@@ -85,6 +104,7 @@ def _alert_layers(alerts: pl.DataFrame, start: datetime, end: datetime) -> list:
     return layers
 
 
+@unchecked
 def occurrence(
     sli: pl.DataFrame,
     burns: pl.DataFrame,
@@ -174,6 +194,7 @@ def occurrence(
     )
 
 
+@unchecked
 def slices(
     history: pl.DataFrame,
     alerts: pl.DataFrame,
@@ -268,6 +289,7 @@ def slices(
     return alt.layer(*layers).properties(height=220)
 
 
+@unchecked
 def class_bars(frame: pl.DataFrame) -> alt.Chart:
     """Precision and recall per class with their 95% intervals."""
     base = alt.Chart(frame).encode(
@@ -279,6 +301,7 @@ def class_bars(frame: pl.DataFrame) -> alt.Chart:
     return (bars + errors).properties(height=max(120, 28 * frame["class"].n_unique()))
 
 
+@unchecked
 def confusion(frame: pl.DataFrame) -> alt.Chart:
     return (
         alt.Chart(frame).mark_rect()
@@ -289,6 +312,7 @@ def confusion(frame: pl.DataFrame) -> alt.Chart:
     )  # fmt: skip
 
 
+@unchecked
 def bars(frame: pl.DataFrame, x: str, y: str, color: str | None = None) -> alt.Chart:
     enc = {"x": alt.X(f"{x}:Q"), "y": alt.Y(f"{y}:N", title=None)}
     if color:
@@ -296,6 +320,7 @@ def bars(frame: pl.DataFrame, x: str, y: str, color: str | None = None) -> alt.C
     return alt.Chart(frame).mark_bar().encode(**enc, tooltip=list(frame.columns))
 
 
+@unchecked
 def lines(frame: pl.DataFrame, x: str, y: str, color: str, fmt: str = ".3f") -> alt.Chart:
     return (
         alt.Chart(frame).mark_line(point=True)
@@ -305,6 +330,7 @@ def lines(frame: pl.DataFrame, x: str, y: str, color: str, fmt: str = ".3f") -> 
     )  # fmt: skip
 
 
+@unchecked
 def group_heatmap(
     frame: pl.DataFrame,
     order: list[str],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ from sigwatch.settings import Settings
 from sigwatch.states import SloState
 
 TTL = 30  # seconds a page may show before reading the store again
+_ALTAIR = threading.Lock()
 # Icons from Streamlit's own Material Symbols font and colours, never emoji: emoji need a
 # system font that a headless browser or a bare server often lacks (they show as boxes).
 COLORS = {
@@ -80,6 +82,23 @@ def styled(frame, *columns: str):
         return f"background-color: {CELL[key]}" if key in CELL else ""
 
     return frame.to_pandas().style.map(cell, subset=list(columns))
+
+
+def draw(chart) -> None:
+    """An Altair chart of ``console.charts``, drawn without Altair's JSON-schema validation of
+    the whole spec at every run (about 20 ms a chart: 240 ms of a Signal detail page), which
+    ``st.altair_chart`` does. The charts are ours and are validated by their tests
+    (tests/console/test_charts.py); their data goes inline, as Vega-Lite ``datasets``."""
+    import altair as alt
+
+    # the theme and the data transformer are Altair's process-wide settings: one at a time
+    with (
+        _ALTAIR,
+        alt.theme.enable("none"),
+        alt.data_transformers.enable("default", max_rows=None),
+    ):
+        spec = chart.to_dict(validate=False)
+    st.vega_lite_chart(spec, width="stretch")
 
 
 def settings() -> Settings:

@@ -87,10 +87,19 @@ def group_states(status) -> str:
 def sparklines(
     store: Store, registry: Registry, data_dir: Path, end: datetime, span=timedelta(hours=24)
 ):
-    """Hourly SLI values over the last ``span`` for every occurrence SLO (from the serving
-    tables), and the slice values of timeslice SLOs: a long frame (signal, slo, t, value)."""
+    """Hourly SLI values over the last ``span`` for every occurrence SLO, and the slice values
+    of timeslice SLOs: a long frame (signal, slo, t, value). An occurrence SLO's hours come
+    from its statuses (the 1-hour burn rate its monitor stored at each whole hour); only a
+    signal with none of those (a schedule that never lands on the hour) is read from its
+    serving tables."""
     out = []
+    seen = set()
+    for signal, slo, t, value in store.history.hourly_sli(end - span, end):
+        out.append({"signal": signal, "slo": slo, "t": t, "value": value})
+        seen.add(signal)
     for signal in registry:
+        if signal.name in seen:
+            continue
         counts = occurrence_counts(data_dir, signal, _occurrences(signal), end - span, end, HOUR)
         out += [
             {"signal": signal.name, "slo": slo, "t": t, "value": good / total}
@@ -340,10 +349,13 @@ def budget_burndown(store: Store, signal: str, slo: str, start: datetime, end: d
     )
 
 
-def daily_cost(store: Store, registry: Registry) -> pl.DataFrame:
-    """Per signal and day: cost per 1k, spend and the external-API share (cost SLO slices)."""
+def daily_cost(store: Store, registry: Registry, only: str | None = None) -> pl.DataFrame:
+    """Per signal (or ``only`` that one) and day: cost per 1k, spend and the external-API share
+    (cost SLO slices)."""
     rows = []
     for signal in registry:
+        if only is not None and signal.name != only:
+            continue
         for slo in signal.slos:
             if not isinstance(slo.sli, CostPer1kSLI):
                 continue

@@ -233,3 +233,37 @@ def test_alerts_announced_resolved_before_migration_11_are_not_announced_again(t
     with Store.open(path, clock=FixedClock(T0)) as store:
         assert store.schema_version == len(MIGRATIONS)
         assert [a.key for a in store.alerts.unannounced()] == ["behind"]
+
+
+def test_the_latest_status_of_each_slo_is_kept_as_statuses_are_written(store_url):
+    """``slo_latest`` moves forward only: a late write of an older time (a backfill) leaves the
+    latest status where it was, and counts as the latest evaluation."""
+    from sigwatch.store import SloStatus
+
+    t0 = datetime(2026, 11, 20, 12, tzinfo=UTC)
+
+    def status(slo: str, at: datetime, evaluated: datetime, value: float) -> SloStatus:
+        return SloStatus(
+            signal="content_type", slo=slo, at=at, sli="coverage", state=SloState.OK,
+            objective=0.99, evaluated_at=evaluated, window_end=at, value=value, samples=10,
+        )  # fmt: skip
+
+    with Store.open(store_url, clock=FixedClock(t0)) as store:
+        hour = timedelta(hours=1)
+        first = [
+            status("coverage", t0, t0, 0.9),
+            status("coverage", t0 + hour, t0 + hour, 0.8),
+            status("latency", t0, t0, 0.7),
+        ]
+        store.put_status(first)
+        store.put_status([status("coverage", t0 - hour, t0 + 2 * hour, 0.5)])  # a backfill
+        latest = {s.slo: (s.at, s.value) for s in store.latest_status()}
+        assert latest == {"coverage": (t0 + hour, 0.8), "latency": (t0, 0.7)}
+        assert store.history.data_time() == t0 + hour
+        assert store.history.last_evaluation() == t0 + 2 * hour
+        assert [s.at for s in store.latest_status(as_of=t0)] == [t0, t0]
+        # the same as reading the history for each SLO's latest
+        scanned = query(store, "SELECT slo, MAX(at) FROM slo_status GROUP BY slo ORDER BY slo")
+        assert [(slo, at) for slo, (at, _) in sorted(latest.items())] == [
+            (slo, datetime.fromtimestamp(at, UTC)) for slo, at in scanned
+        ]

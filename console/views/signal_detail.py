@@ -114,7 +114,7 @@ def grouped(slo, status, mine: pl.DataFrame, occurrences: bool) -> None:
         )
     else:  # a slice's colour is its verdict: a target may be a floor or a ceiling
         chart = charts.group_heatmap(heat, order, mine, start, at, every, ".3f")
-    st.altair_chart(chart, width="stretch")
+    common.draw(chart)
     unit = "per hour" if every == timedelta(hours=1) else f"per {format_duration(every)}"
     if occurrences:
         shown = f"The SLI of each group {unit} (red under the objective, green above)"
@@ -204,7 +204,7 @@ for slo in signal.slos:
             shown = (charts.slices(history, mine, target.value if target else None, start, at,
                                    slo.objective.timeslice, slo.sli.kind, counted),)  # fmt: skip
         for chart in shown:
-            st.altair_chart(chart, width="stretch")
+            common.draw(chart)
         if status is not None and status.burn_rates:
             burns = {k: v for k, v in status.burn_rates.items() if v is not None}
             st.caption("burn rates: " + ", ".join(f"{k} {v:.1f}x" for k, v in burns.items()))
@@ -233,7 +233,7 @@ if rows:
     st.caption(f"Human labels of the slice starting {sliced:%Y-%m-%d %H:%M} UTC "
                f"({counts['labelled']} labelled items); 95% Wilson intervals.")  # fmt: skip
     per_class = pl.DataFrame(rows)
-    st.altair_chart(charts.class_bars(per_class), width="stretch")
+    common.draw(charts.class_bars(per_class))
     st.dataframe(per_class, hide_index=True, width="stretch")
     if counts.get("confusion"):
         matrix = pl.DataFrame(
@@ -241,7 +241,7 @@ if rows:
             schema={"predicted": pl.Utf8, "truth": pl.Utf8, "n": pl.Int64},
         )
         st.subheader("Confusion matrix")
-        st.altair_chart(charts.confusion(matrix), width="stretch")
+        common.draw(charts.confusion(matrix))
 elif counts.get("pairs"):
     st.caption(f"A score signal: its quality SLO is AUC ({len(counts['pairs'])} labelled pairs "
                "in the latest slice); per-class precision/recall does not apply.")  # fmt: skip
@@ -331,7 +331,7 @@ for slo in signal.slos:
         left.metric(
             f"latency over the last {d.get('quantiles_over', '1h')}", quantiles or "no data"
         )
-costs = common.get("daily_cost").filter(pl.col("signal") == chosen)
+costs = common.get("daily_cost", chosen)
 cost_slos = [s for s in signal.slos if s.sli.kind == "cost_per_1k"]
 if costs.is_empty() and not cost_slos:
     right.info("No cost_per_1k SLO on this signal.")
@@ -346,7 +346,7 @@ else:
                  help=f"spend ${last['spend_usd'] or 0:,.2f}")  # fmt: skip
     if last["external_share"] is not None:
         right.metric("served by the external API", f"{last['external_share']:.1%}")
-    st.altair_chart(charts.lines(costs, "day", "cost_per_1k", "signal"), width="stretch")
+    common.draw(charts.lines(costs, "day", "cost_per_1k", "signal"))
 
 st.header("Recent runs")
 runs = common.get("runs_frame", chosen)

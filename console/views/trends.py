@@ -27,8 +27,7 @@ else:
         .agg(pl.col("met").mean().alias("slos_met"), pl.len().alias("slos"))
         .sort("signal", "period")
     )
-    st.altair_chart(charts.lines(per_signal, "period", "slos_met", "signal", fmt=".0%"),
-                    width="stretch")  # fmt: skip
+    common.draw(charts.lines(per_signal, "period", "slos_met", "signal", fmt=".0%"))
     shown = table.with_columns(pl.col("period").dt.strftime("%Y-%m-%d"))
     st.dataframe(
         shown, hide_index=True, width="stretch",
@@ -48,11 +47,8 @@ burn = common.get("budget_burndown", signal_name, slo_name, at - slo.objective.w
 if burn.is_empty():
     st.info("No evaluations of this SLO yet.")
 else:
-    st.altair_chart(
-        charts.lines(burn.with_columns(pl.lit(picked).alias("slo")), "t", "budget_remaining",
-                     "slo", fmt=".0%"),
-        width="stretch",
-    )  # fmt: skip
+    picked_burn = burn.with_columns(pl.lit(picked).alias("slo"))
+    common.draw(charts.lines(picked_burn, "t", "budget_remaining", "slo", fmt=".0%"))
 
 st.header("Incidents")
 incidents = common.get("incidents")
@@ -73,7 +69,7 @@ costs = common.get("daily_cost")
 if costs.is_empty():
     st.info("No cost slices yet.")
 else:
-    st.altair_chart(charts.lines(costs, "day", "cost_per_1k", "signal"), width="stretch")
+    common.draw(charts.lines(costs, "day", "cost_per_1k", "signal"))
     monthly = (
         costs.with_columns(pl.col("day").dt.truncate("1mo").alias("month"))
         .group_by("month", "signal")

@@ -352,12 +352,26 @@ class Store:
                     burn_rates = excluded.burn_rates, fired = excluded.fired,
                     window_end = excluded.window_end, evaluated_at = excluded.evaluated_at,
                     details = excluded.details"""
+        latest: dict[tuple[str, str], tuple[int, int]] = {}
+        for values in plain:
+            at, evaluated = latest.get((values[0], values[1]), (values[2], values[15]))
+            latest[(values[0], values[1])] = (max(at, values[2]), max(evaluated, values[15]))
         with self._transaction():
             if plain:
                 self._conn.executemany(
                     f"INSERT INTO slo_status ({columns}) VALUES ({', '.join('?' * 17)})"
                     f" ON CONFLICT (signal, slo, at) DO UPDATE SET{updates}",
                     plain,
+                )
+            if plain and self._has_table("slo_latest"):  # (a store older than migration 14)
+                self._conn.executemany(
+                    "INSERT INTO slo_latest (signal, slo, at, evaluated_at) VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT (signal, slo) DO UPDATE SET"
+                    " at = CASE WHEN excluded.at > slo_latest.at THEN excluded.at"
+                    " ELSE slo_latest.at END,"
+                    " evaluated_at = CASE WHEN excluded.evaluated_at > slo_latest.evaluated_at"
+                    " THEN excluded.evaluated_at ELSE slo_latest.evaluated_at END",
+                    [(signal, slo, at, ev) for (signal, slo), (at, ev) in latest.items()],
                 )
             if grouped:
                 self._conn.executemany(
@@ -372,15 +386,17 @@ class Store:
     ) -> list[SloStatus]:
         """The most recent status of every SLO (of one signal), ordered by signal and SLO;
         with ``as_of``, the most recent evaluated at or before that time."""
-        bound = "" if as_of is None else " WHERE at <= ?"
-        sql = (
-            "SELECT s.* FROM slo_status s JOIN (SELECT signal, slo, MAX(at) AS at FROM slo_status"
-            f"{bound} GROUP BY signal, slo) latest ON s.signal = latest.signal"
-            " AND s.slo = latest.slo AND s.at = latest.at"
-        )
+        if as_of is None and self._has_table("slo_latest"):  # kept as statuses are written
+            latest = "SELECT signal, slo, at FROM slo_latest"
+        else:
+            bound = "" if as_of is None else " WHERE at <= ?"
+            latest = f"SELECT signal, slo, MAX(at) FROM slo_status{bound} GROUP BY signal, slo"
+        # row values IN the latest: each SLO's row found by its key (as a join, SQLite's planner
+        # may scan the whole history)
+        sql = f"SELECT s.* FROM slo_status s WHERE (s.signal, s.slo, s.at) IN ({latest})"
         args: list[Any] = [] if as_of is None else [to_epoch(as_of)]
         if signal is not None:
-            sql += " WHERE s.signal = ?"
+            sql += " AND s.signal = ?"
             args.append(signal)
         return self._status_rows(sql + " ORDER BY s.signal, s.slo", args)
 

@@ -35,14 +35,19 @@ class SliceBucket:
 class HistoryQueries:
     def __init__(self, store: Store) -> None:
         self._conn = store._conn
+        self._store = store
+
+    def _latest(self) -> str:
+        """``slo_latest`` (a row per SLO); the history itself in a store older than it."""
+        return "slo_latest" if self._store._has_table("slo_latest") else "slo_status"
 
     def last_evaluation(self) -> datetime | None:
         """When the monitors last evaluated anything."""
-        return self._max("SELECT MAX(evaluated_at) FROM slo_status")
+        return self._max(f"SELECT MAX(evaluated_at) FROM {self._latest()}")
 
     def data_time(self) -> datetime | None:
         """The latest time evaluated (the end of the data seen)."""
-        return self._max("SELECT MAX(at) FROM slo_status")
+        return self._max(f"SELECT MAX(at) FROM {self._latest()}")
 
     def status_count(self) -> int:
         """How many SLO statuses are stored (the SLOs' own rows, not their groups')."""
@@ -94,6 +99,27 @@ class HistoryQueries:
             (signal, slo, to_epoch(start), to_epoch(end)),
         ).fetchall()
         return [(from_epoch(at), json.loads(raw) if raw else {}) for at, raw in rows]
+
+    def hourly_sli(self, start: datetime, end: datetime) -> list[tuple[str, str, datetime, float]]:
+        """Every occurrence SLO's SLI per hour of ``(start, end]``, as its monitor saw it: the
+        status at each whole hour holds the 1-hour burn rate, ``(1 - SLI) / (1 - objective)``
+        over the hour before it. (signal, slo, start of that hour, SLI), one statement for
+        all SLOs (through ``slo_latest``, so each SLO's range is read from its index)."""
+        rows = self._conn.execute(
+            # as row values IN the list of SLOs: both databases then read each SLO's hours
+            # from its index (a join lets SQLite's planner scan the whole history instead)
+            "SELECT signal, slo, at, objective, burn_rates FROM slo_status"
+            " WHERE (signal, slo) IN (SELECT signal, slo FROM slo_latest)"
+            " AND at > ? AND at <= ? AND at % 3600 = 0 ORDER BY signal, slo, at",
+            (to_epoch(start), to_epoch(end)),
+        ).fetchall()
+        out = []
+        for signal, slo, at, objective, raw in rows:
+            burn = json.loads(raw).get("1h") if raw else None
+            if burn is not None:
+                sli = min(1.0, max(0.0, 1.0 - burn * (1.0 - objective)))
+                out.append((signal, slo, from_epoch(at - 3600), sli))
+        return out
 
     def lowest_budget(
         self, signal: str, slo: str, start: datetime, end: datetime, width: int

@@ -25,6 +25,7 @@ RESOLVED_BEFORE = "SELECT id FROM alerts WHERE state = 'resolved' AND resolved_a
 # (table, which rows are past retention): each condition takes the cut-off once per "?".
 RULES: tuple[tuple[str, str], ...] = (
     ("slo_status", "at < ?"),
+    ("slo_latest", "at < ?"),  # an SLO none of whose statuses is kept any more
     ("group_status", "at < ?"),
     ("measurements", "window_end <= ?"),
     ("group_measurements", "window_end <= ?"),

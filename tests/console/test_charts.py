@@ -183,3 +183,21 @@ def test_the_group_heatmap_colours_a_slice_by_its_verdict_and_an_occurrence_cell
     assert color["field"] == "value"
     assert color["scale"]["domain"][1] == 0.97 and color["scale"]["domain"][0] <= 0.90
     assert color["scale"]["range"] == ["#d0021b", "#f7f7f7", "#2e7d32"]
+
+
+def test_every_chart_the_pages_draw_is_valid_vega_lite():
+    """The pages draw without Altair's validation at each run (``common.draw``): it is done
+    here, for the charts the tests above do not build."""
+    per_class = pl.DataFrame(
+        {"class": ["review", "review"], "metric": ["precision", "recall"], "value": [0.9, 0.8],
+         "ci_low": [0.85, 0.7], "ci_high": [0.94, 0.87], "n": [120, 90]}
+    )  # fmt: skip
+    matrix = pl.DataFrame({"predicted": ["a", "b"], "truth": ["a", "a"], "n": [10, 2]})
+    daily = pl.DataFrame(
+        {"day": [T0, END], "cost_per_1k": [0.04, 0.05], "signal": ["s", "s"]},
+        schema_overrides={"day": TIME},
+    )
+    for chart in (charts.class_bars(per_class), charts.confusion(matrix),
+                  charts.lines(daily, "day", "cost_per_1k", "signal", fmt=".0%")):  # fmt: skip
+        spec = chart.to_dict(validate=True)  # raises on a spec Vega-Lite would refuse
+        assert spec["datasets"] and spec["$schema"].startswith("https://vega.github.io/schema")

@@ -310,3 +310,26 @@ def test_an_anonymous_console_warns_on_every_page(console_env, monkeypatch):
     (banner,) = at.error
     assert "No sign-in, and served to other machines" in banner.value
     assert not any("Local mode" in c.value for c in at.caption)
+
+
+def test_the_overview_sparklines_are_the_hourly_sli_the_monitors_stored(console_env, registry):
+    """Read from the statuses' 1-hour burn rates, not recomputed from the partial tables: the
+    same values, for every SLO whose row is its own (a grouped SLO's row is its worst group's)."""
+    from datetime import timedelta
+
+    from console import data
+    from monitors.history import occurrence_counts
+
+    with Store.open(Settings.from_env().store(console_env), clock=FixedClock(END)) as store:
+        spark = data.sparklines(store, registry, console_env, END, timedelta(hours=24))
+    stored = {(r["signal"], r["slo"], r["t"]): r["value"] for r in spark.iter_rows(named=True)}
+    compared = 0
+    for signal in registry:
+        plain = [s for s in signal.slos if s.grouping is None and s.sli.kind != "quality"]
+        plain = [s for s in plain if s.objective.timeslice is None]
+        counts = occurrence_counts(console_env, signal, plain, END - timedelta(hours=24), END,
+                                   timedelta(hours=1))  # fmt: skip
+        for slo, t, good, total in counts.iter_rows():
+            assert stored[(signal.name, slo, t)] == pytest.approx(good / total, abs=1e-12)
+            compared += 1
+    assert compared >= 24 * 10

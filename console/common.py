@@ -143,9 +143,9 @@ def read(name: str, folder: str, where: str, definitions: str, *args):
     function = getattr(data, name)
     with runtime().open_store() as opened:
         # these read the data folder
-        if name in ("sparklines", "compliance", "sli_history", "latest_quality", "group_heatmap"):
+        if name in ("sparklines", "compliance", "sli_history", "group_heatmap"):
             return function(opened, _registry(definitions), Path(folder), *args)
-        if name in ("overview", "daily_cost"):  # these read the definitions
+        if name in ("overview", "daily_cost", "latest_quality"):  # these read the definitions
             return function(opened, _registry(definitions), *args)
         return function(opened, *args)
 

@@ -405,28 +405,28 @@ def latest_statuses(store: Store, signal: str) -> dict:
     return {s.slo: s for s in store.latest_status(signal)}
 
 
-def latest_quality(
-    store: Store, registry: Registry, data_dir: Path, signal: str
-) -> tuple[datetime | None, dict]:
-    """The quality counts (a confusion matrix, or per-type entity counts) of the latest of the
-    last three slices that holds labels, with the labels known at the latest evaluation."""
-    from monitors.partials import QualityTables, known_at
-    from monitors.slis.quality import payload
-
+def latest_quality(store: Store, registry: Registry, signal: str) -> tuple[datetime | None, dict]:
+    """The class report (``monitors.slis.quality.class_report``) its monitor kept with the
+    latest of the last three slices that holds human labels, and that slice's start; read from
+    the store, never recomputed from the partial tables."""
     chosen = registry.get(signal)
+    human = [s for s in chosen.slos if s.sli.reads_human_labels and s.grouping is None]
     latest = store.latest_status(signal)
-    if not latest:
+    if not latest or not human:
         return None, {}
     at = max(s.at for s in latest)
     length = chosen.label_timeslice or timedelta(days=1)
-    current = floor_time(at, length)
-    table = QualityTables(data_dir).read(chosen, current - 2 * length, at)
-    for start in (current, current - length, current - 2 * length):
-        rows = table.filter(pl.col("bucket").is_between(start, start + length, closed="left"))
-        counts = payload(chosen, known_at(rows, at))
-        if counts.get("labelled"):
-            return start, counts
-    return None, {}
+    since = floor_time(at, length) - 2 * length
+    found: dict[datetime, dict] = {}
+    for slo in human:
+        for m in store.measurements(signal, slo.name, since, at + length):
+            report = m.details.get("report")
+            if report and report.get("labelled") and m.start not in found:
+                found[m.start] = report
+    if not found:
+        return None, {}
+    start = max(found)
+    return start, found[start]
 
 
 def latest_measurement(store: Store, signal: str, slo: str, group: dict | None = None):

@@ -14,10 +14,8 @@ import streamlit as st
 
 from console import charts, common, data
 from monitors.slis import drift as drift_sli
-from monitors.slis.quality import SEP
 from monitors.windows import RULES
 from sigwatch.model import Budgeting, group_label
-from sigwatch.stats import wilson_interval
 from sigwatch.units import format_duration
 
 JUDGE_BASED = (
@@ -210,40 +208,22 @@ for slo in signal.slos:
             st.caption("burn rates: " + ", ".join(f"{k} {v:.1f}x" for k, v in burns.items()))
 
 st.header("Quality per class")
-sliced, counts = common.get("latest_quality", chosen)
-rows = []
-if counts.get("confusion"):
-    cells = [(k.split(SEP)[0], k.split(SEP)[1], n) for k, n in counts["confusion"].items()]
-    for cls in signal.classes:
-        tp = sum(n for p, t, n in cells if p == cls and t == cls)
-        for metric, n in (("precision", sum(n for p, _, n in cells if p == cls)),
-                          ("recall", sum(n for _, t, n in cells if t == cls))):  # fmt: skip
-            if n:
-                low, high = wilson_interval(tp, n)
-                rows.append({"class": cls, "metric": metric, "value": tp / n, "ci_low": low,
-                             "ci_high": high, "n": n})  # fmt: skip
-elif counts.get("per_class"):
-    for cls, c in counts["per_class"].items():
-        for metric, n in (("precision", c["tp"] + c["fp"]), ("recall", c["tp"] + c["fn"])):
-            if n:
-                low, high = wilson_interval(c["tp"], n)
-                rows.append({"class": cls, "metric": metric, "value": c["tp"] / n,
-                             "ci_low": low, "ci_high": high, "n": n})  # fmt: skip
-if rows:
+sliced, report = common.get("latest_quality", chosen)
+if report.get("classes"):
     st.caption(f"Human labels of the slice starting {sliced:%Y-%m-%d %H:%M} UTC "
-               f"({counts['labelled']} labelled items); 95% Wilson intervals.")  # fmt: skip
-    per_class = pl.DataFrame(rows)
+               f"({report['labelled']} labelled items); 95% Wilson intervals.")  # fmt: skip
+    per_class = pl.DataFrame(report["classes"])
     common.draw(charts.class_bars(per_class))
     st.dataframe(per_class, hide_index=True, width="stretch")
-    if counts.get("confusion"):
+    if report.get("confusion"):
         matrix = pl.DataFrame(
-            [{"predicted": p, "truth": t, "n": n} for p, t, n in cells],
+            report["confusion"], orient="row",
             schema={"predicted": pl.Utf8, "truth": pl.Utf8, "n": pl.Int64},
-        )
+        )  # fmt: skip
         st.subheader("Confusion matrix")
         common.draw(charts.confusion(matrix))
-elif counts.get("pairs"):
-    st.caption(f"A score signal: its quality SLO is AUC ({len(counts['pairs'])} labelled pairs "
+elif report.get("pairs"):
+    st.caption(f"A score signal: its quality SLO is AUC ({report['pairs']} labelled pairs "
                "in the latest slice); per-class precision/recall does not apply.")  # fmt: skip
 else:
     st.info("No human labels yet for this signal's recent slices.")

@@ -22,7 +22,8 @@ def measure(ctx: Context, slo, start: datetime, end: datetime, at: datetime) -> 
     scores = np.array([s for s, _ in pairs], dtype=float)
     truth = np.array([t == "1" for _, t in pairs], dtype=bool)
     n_pos, n_neg = int(truth.sum()), int((~truth).sum())
-    details = {"positives": n_pos, "negatives": n_neg}
+    report = quality.class_report(ctx.signal, payload)  # what the signal page shows
+    details = {"positives": n_pos, "negatives": n_neg, "report": report}
     if len(pairs) < slo.sli.min_labels or not n_pos or not n_neg:
         return SliValue(samples=len(pairs), unknown=Verdict.INSUFFICIENT_LABELS, details=details)
     value = roc_auc(truth, scores)

@@ -16,6 +16,7 @@ macro/F1): below ``min_labels`` the slice is ``insufficient_labels``.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 import numpy as np
@@ -85,8 +86,43 @@ def measure(ctx: Context, slo, start: datetime, end: datetime, at: datetime) -> 
         return judged(ctx, sli, start, end, at)
     payload = counts(ctx, start, end, at)
     if ctx.signal.task == "entities":
-        return _entities(payload, sli, seed=ctx.seed)
-    return _multiclass(payload, sli, ctx.signal.classes, seed=ctx.seed)
+        measured = _entities(payload, sli, seed=ctx.seed)
+    else:
+        measured = _multiclass(payload, sli, ctx.signal.classes, seed=ctx.seed)
+    # what the console shows of the slice's human labels, kept with the measurement
+    return replace(
+        measured, details={**measured.details, "report": class_report(ctx.signal, payload)}
+    )
+
+
+def class_report(signal, payload: dict) -> dict:
+    """The slice's human labels per class, as the signal page shows them: precision and recall
+    of every class with its label count and 95% Wilson interval, the confusion matrix
+    (``[predicted, truth, n]``; single-label tasks), the labelled items; a score signal's
+    labelled pairs only (per-class precision and recall do not apply)."""
+    report: dict = {"labelled": int(payload.get("labelled", 0)), "classes": []}
+    if "pairs" in payload:
+        report["pairs"] = len(payload["pairs"])
+        return report
+    if "confusion" in payload:
+        cells = [(*k.split(SEP), n) for k, n in payload["confusion"].items()]
+        report["confusion"] = [[p, t, n] for p, t, n in sorted(cells)]
+        per_class = {}
+        for cls in signal.classes:
+            tp = sum(n for p, t, n in cells if p == cls and t == cls)
+            predicted = sum(n for p, _, n in cells if p == cls)
+            actual = sum(n for _, t, n in cells if t == cls)
+            per_class[cls] = (tp, predicted, actual)
+    else:
+        per_class = {c: (v["tp"], v["tp"] + v["fp"], v["tp"] + v["fn"])
+                     for c, v in payload.get("per_class", {}).items()}  # fmt: skip
+    for cls, (tp, predicted, actual) in per_class.items():
+        for metric, n in (("precision", predicted), ("recall", actual)):
+            if n:
+                low, high = wilson_interval(tp, n)
+                report["classes"].append({"class": cls, "metric": metric, "value": tp / n,
+                                          "ci_low": low, "ci_high": high, "n": n})  # fmt: skip
+    return report
 
 
 def _entities(payload: dict, sli, seed: int = 0) -> SliValue:

@@ -59,3 +59,32 @@ def test_entity_f1_and_its_interval():
     assert (low, high) == entity_f1_interval(tp, fp, fn, seed=3)
     low10, high10 = entity_f1_interval(10 * tp, 10 * fp, 10 * fn, seed=3)
     assert high10 - low10 < (high - low) / 2
+
+
+def test_the_class_report_kept_for_the_console_matches_sklearn_and_statsmodels(registry):
+    """Per-class precision and recall of a slice's labels, with Wilson intervals: what the
+    signal page shows, computed once by the monitors."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    from monitors.slis.quality import SEP, class_report
+
+    signal = registry.get("content_type")
+    rng = np.random.default_rng(3)
+    truth = rng.choice(signal.classes, 400)
+    predicted = np.where(rng.random(400) < 0.7, truth, rng.choice(signal.classes, 400))
+    confusion: dict[str, int] = {}
+    for p, t in zip(predicted, truth, strict=True):
+        confusion[f"{p}{SEP}{t}"] = confusion.get(f"{p}{SEP}{t}", 0) + 1
+    report = class_report(signal, {"labelled": 400, "confusion": confusion})
+    assert report["labelled"] == 400 and sum(n for *_, n in report["confusion"]) == 400
+    classes = list(signal.classes)
+    precision = precision_score(truth, predicted, labels=classes, average=None, zero_division=0)
+    recall = recall_score(truth, predicted, labels=classes, average=None, zero_division=0)
+    rows = {(r["class"], r["metric"]): r for r in report["classes"]}
+    for k, cls in enumerate(classes):
+        for metric, expected, n in (("precision", precision[k], (predicted == cls).sum()),
+                                    ("recall", recall[k], (truth == cls).sum())):  # fmt: skip
+            row = rows[(cls, metric)]
+            assert row["n"] == n and row["value"] == pytest.approx(expected, abs=1e-12)
+            low, high = proportion_confint(round(expected * n), n, alpha=0.05, method="wilson")
+            assert (row["ci_low"], row["ci_high"]) == pytest.approx((low, high), abs=1e-9)

@@ -71,6 +71,13 @@ def plain(text: str) -> str:
     return "".join(f"\\{c}" if c in MARKDOWN else c for c in str(text))
 
 
+def label_color(state: str) -> str:
+    """The colour of a state's words (a spent budget takes its own colour, whatever the
+    state)."""
+    key = BUDGET_SPENT if state.endswith(BUDGET_SPENT) else state
+    return CELL.get(key, "#e6e6e6")
+
+
 def styled(frame, *columns: str):
     """``frame`` for ``st.dataframe`` with the state words of ``columns`` on their colour (a
     state ending in "budget spent" takes its colour: the release freeze shows)."""
@@ -84,21 +91,42 @@ def styled(frame, *columns: str):
     return frame.to_pandas().style.map(cell, subset=list(columns))
 
 
-def draw(chart) -> None:
-    """An Altair chart of ``console.charts``, drawn without Altair's JSON-schema validation of
-    the whole spec at every run (about 20 ms a chart: 240 ms of a Signal detail page), which
-    ``st.altair_chart`` does. The charts are ours and are validated by their tests
-    (tests/console/test_charts.py); their data goes inline, as Vega-Lite ``datasets``."""
+def draw(build, *key) -> None:
+    """Draw the Altair chart (or charts) of ``console.charts`` that ``build()`` returns. With a
+    ``key`` (everything the chart depends on: signal, SLO, range, data time, its alerts), its
+    Vega-Lite spec is kept for ``TTL`` like the data it is drawn from, so a warm page draws
+    kept specs instead of building charts again.
+
+    Specs are made without Altair's JSON-schema validation of the whole spec (about 20 ms a
+    chart, which ``st.altair_chart`` does at every run); the charts are ours and their specs are
+    validated by their tests (tests/console/test_charts.py). Their data goes inline, as
+    Vega-Lite ``datasets``."""
+    specs = _kept_specs(key, build) if key else _specs(build())
+    for spec in specs:
+        st.vega_lite_chart(spec, width="stretch")
+
+
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=2000)
+def _kept_specs(key: tuple, _build) -> list[dict]:
+    return _specs(_build())
+
+
+def _specs(built) -> list[dict]:
     import altair as alt
 
+    charts = built if isinstance(built, tuple | list) else (built,)
     # the theme and the data transformer are Altair's process-wide settings: one at a time
     with (
         _ALTAIR,
         alt.theme.enable("none"),
         alt.data_transformers.enable("default", max_rows=None),
     ):
-        spec = chart.to_dict(validate=False)
-    st.vega_lite_chart(spec, width="stretch")
+        return [chart.to_dict(validate=False) for chart in charts]
+
+
+def fingerprint(frame) -> tuple:
+    """A frame's rows as a hashable key (for small frames: an SLO's alerts)."""
+    return tuple(frame.iter_rows()) if frame is not None and not frame.is_empty() else ()
 
 
 def settings() -> Settings:

@@ -68,13 +68,20 @@ table = (
     )
     .select("page", "slo", "state", "groups", "value", "target / objective",
             "budget_remaining", "fastest_burn", "trend", "open_alerts", "sli", "owner")
+    # the state as a coloured label (a one-item list), not a styled cell: a pandas Styler
+    # formats every cell of the grid at every run
+    .with_columns(pl.concat_list("state").alias("state"))
 )  # fmt: skip
 st.subheader(f"SLOs ({len(table)} of {len(grid)})")
+labels = [s.words for s in SloState] + [f"{s.words} · {common.BUDGET_SPENT}" for s in SloState]
 st.dataframe(
-    common.styled(table, "state"),
+    table,
     hide_index=True,
     width="stretch",
     column_config={
+        "state": st.column_config.MultiselectColumn(
+            "state", options=labels, color=[common.label_color(label) for label in labels]
+        ),
         "page": st.column_config.LinkColumn("signal", display_text=r"/signal\?signal=(.*)"),
         "value": st.column_config.NumberColumn(format="%.4f"),
         "budget_remaining": st.column_config.ProgressColumn(

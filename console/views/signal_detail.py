@@ -8,6 +8,7 @@ YAML and owner."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 
 import polars as pl
 import streamlit as st
@@ -107,12 +108,12 @@ def grouped(slo, status, mine: pl.DataFrame, occurrences: bool) -> None:
     order = [g for g in table["group"] if g in set(heat["group"])]
     order += sorted(set(heat["group"]) - set(order))
     if occurrences:
-        chart = charts.group_heatmap(
-            heat, order, mine, start, at, every, ".2%", middle=slo.objective.ratio
-        )
+        middle = slo.objective.ratio
+        build = partial(charts.group_heatmap, heat, order, mine, start, at, every, ".2%", middle)
     else:  # a slice's colour is its verdict: a target may be a floor or a ceiling
-        chart = charts.group_heatmap(heat, order, mine, start, at, every, ".3f")
-    common.draw(chart)
+        build = partial(charts.group_heatmap, heat, order, mine, start, at, every, ".3f")
+    common.draw(build, "heatmap", chosen, slo.name, start, at, every, tuple(order),
+                common.fingerprint(mine))  # fmt: skip
     unit = "per hour" if every == timedelta(hours=1) else f"per {format_duration(every)}"
     if occurrences:
         shown = f"The SLI of each group {unit} (red under the objective, green above)"
@@ -194,15 +195,14 @@ for slo in signal.slos:
             rules = [(f"{r.severity} {r.name}: {r.factor(slo.objective.window):.3g}x",
                       r.factor(slo.objective.window)) for r in RULES]  # fmt: skip
             every = "5 min" if step == timedelta(minutes=5) else "hour"
-            shown = charts.occurrence(history, burns, mine, slo.objective.ratio, rules,
-                                      start, at, every)  # fmt: skip
+            build = partial(charts.occurrence, history, burns, mine, slo.objective.ratio, rules,
+                            start, at, every)  # fmt: skip
         else:
             target = slo.objective.target
             counted = "labels" if slo.sli.labelled else "rows"
-            shown = (charts.slices(history, mine, target.value if target else None, start, at,
-                                   slo.objective.timeslice, slo.sli.kind, counted),)  # fmt: skip
-        for chart in shown:
-            common.draw(chart)
+            build = partial(charts.slices, history, mine, target.value if target else None,
+                            start, at, slo.objective.timeslice, slo.sli.kind, counted)  # fmt: skip
+        common.draw(build, "slo", chosen, slo.name, start, at, step, common.fingerprint(mine))
         if status is not None and status.burn_rates:
             burns = {k: v for k, v in status.burn_rates.items() if v is not None}
             st.caption("burn rates: " + ", ".join(f"{k} {v:.1f}x" for k, v in burns.items()))
@@ -213,7 +213,7 @@ if report.get("classes"):
     st.caption(f"Human labels of the slice starting {sliced:%Y-%m-%d %H:%M} UTC "
                f"({report['labelled']} labelled items); 95% Wilson intervals.")  # fmt: skip
     per_class = pl.DataFrame(report["classes"])
-    common.draw(charts.class_bars(per_class))
+    common.draw(partial(charts.class_bars, per_class), "classes", chosen, sliced)
     st.dataframe(per_class, hide_index=True, width="stretch")
     if report.get("confusion"):
         matrix = pl.DataFrame(
@@ -221,7 +221,7 @@ if report.get("classes"):
             schema={"predicted": pl.Utf8, "truth": pl.Utf8, "n": pl.Int64},
         )  # fmt: skip
         st.subheader("Confusion matrix")
-        common.draw(charts.confusion(matrix))
+        common.draw(partial(charts.confusion, matrix), "confusion", chosen, sliced)
 elif report.get("pairs"):
     st.caption(f"A score signal: its quality SLO is AUC ({report['pairs']} labelled pairs "
                "in the latest slice); per-class precision/recall does not apply.")  # fmt: skip
@@ -326,7 +326,7 @@ else:
                  help=f"spend ${last['spend_usd'] or 0:,.2f}")  # fmt: skip
     if last["external_share"] is not None:
         right.metric("served by the external API", f"{last['external_share']:.1%}")
-    common.draw(charts.lines(costs, "day", "cost_per_1k", "signal"))
+    common.draw(partial(charts.lines, costs, "day", "cost_per_1k", "signal"), "cost", chosen, at)
 
 st.header("Recent runs")
 runs = common.get("runs_frame", chosen)

@@ -27,7 +27,7 @@ else:
         .agg(pl.col("met").mean().alias("slos_met"), pl.len().alias("slos"))
         .sort("signal", "period")
     )
-    common.draw(charts.lines(per_signal, "period", "slos_met", "signal", fmt=".0%"))
+    common.draw(lambda: charts.lines(per_signal, "period", "slos_met", "signal", fmt=".0%"))
     shown = table.with_columns(pl.col("period").dt.strftime("%Y-%m-%d"))
     st.dataframe(
         shown, hide_index=True, width="stretch",
@@ -48,7 +48,7 @@ if burn.is_empty():
     st.info("No evaluations of this SLO yet.")
 else:
     picked_burn = burn.with_columns(pl.lit(picked).alias("slo"))
-    common.draw(charts.lines(picked_burn, "t", "budget_remaining", "slo", fmt=".0%"))
+    common.draw(lambda: charts.lines(picked_burn, "t", "budget_remaining", "slo", fmt=".0%"))
 
 st.header("Incidents")
 incidents = common.get("incidents")
@@ -69,7 +69,7 @@ costs = common.get("daily_cost")
 if costs.is_empty():
     st.info("No cost slices yet.")
 else:
-    common.draw(charts.lines(costs, "day", "cost_per_1k", "signal"))
+    common.draw(lambda: charts.lines(costs, "day", "cost_per_1k", "signal"))
     monthly = (
         costs.with_columns(pl.col("day").dt.truncate("1mo").alias("month"))
         .group_by("month", "signal")

@@ -129,37 +129,29 @@ CHARTS_DRAWN = """() => {
 }"""
 
 
-def _browser(folder: Path) -> None:
+def _browser() -> None:
     """Navigation to the last chart drawn, in Chromium, cold then warm."""
     import shutil
     import socket
     import subprocess
-    import sys
-    import urllib.request
 
     from playwright.sync_api import sync_playwright
 
-    from console import common
+    from sigwatch.cli.demo import _healthy, _streamlit_args
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    app = Path(common.__file__).parent / "app.py"
+    # as `sigwatch console` starts it
     server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        _streamlit_args("127.0.0.1", port), env=dict(os.environ),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1):
-                    break
-            except OSError:
-                time.sleep(0.3)
+        while time.monotonic() < deadline and not _healthy(url):
+            time.sleep(0.3)
         chromium = shutil.which("chromium") or "/usr/bin/chromium"
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
@@ -226,7 +218,7 @@ def main() -> None:
             print(f"  {name}: cold {cold * 1000:.0f} ms ({cold / base:.1f}x baseline), warm "
                   f"{warm * 1000:.0f} ms ({warm / base:.1f}x) (targets cold <= 300 ms, warm "
                   f"<= 100 ms: {verdict})")  # fmt: skip
-        _browser(folder)
+        _browser()
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import shutil
 from datetime import datetime, timedelta
 
 import pytest
@@ -7,6 +8,11 @@ import pytest
 from sigwatch.clock import FixedClock
 from sigwatch.store import Store
 from tests.conftest import SCENARIO_END
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--no-first-run"]  # fmt: skip
 
 END = datetime.fromisoformat(SCENARIO_END)
 
@@ -55,3 +61,33 @@ def console_env(request, console_data, monkeypatch, tmp_path):
     common.read.clear()
     yield folder
     common.read.clear()
+
+
+def wait_until_answers(url: str, process, log, seconds: float = 90) -> None:
+    """Until ``url`` answers 200; fails with the server's ``log`` if ``process`` dies or the
+    time runs out."""
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            assert process.poll() is None, log.read_text()
+            time.sleep(0.3)
+    process.kill()
+    pytest.fail(f"{url} did not answer: {log.read_text()}")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium through Playwright (never `playwright install`)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield launched
+        launched.close()

@@ -5,23 +5,16 @@ predictions for typed text; a screenshot of each page is written to the test's f
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from datetime import timedelta
 
 import pytest
 
 from tests.conftest import ROOT
-from tests.console.conftest import END
+from tests.console.conftest import END, wait_until_answers
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--no-first-run"]  # fmt: skip
 # Streamlit is done when its "running" status widget and the placeholders are gone.
 DONE = """() => !document.querySelector('[data-testid="stStatusWidget"]')
              && !document.querySelector('[data-testid="stSkeleton"]')"""
@@ -50,31 +43,10 @@ def console_url(console_data, tmp_path_factory):
             cwd=ROOT, env=dict(os.environ), stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            assert server.poll() is None, log.read_text()
-            time.sleep(0.5)
-    else:
-        server.kill()
-        pytest.fail(f"streamlit did not start: {log.read_text()}")
+    wait_until_answers(f"{url}/_stcore/health", server, log)
     yield url
     server.terminate()
     server.wait(timeout=30)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield launched
-        launched.close()
 
 
 def _open(browser, url: str, title: str):

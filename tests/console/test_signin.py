@@ -13,7 +13,6 @@ import shutil
 import subprocess
 import sys
 import time
-import urllib.request
 from datetime import timedelta
 
 import pytest
@@ -23,8 +22,8 @@ from alerts.records import Records
 from sigwatch.clock import FixedClock
 from sigwatch.store import Store
 from tests.conftest import ROOT
-from tests.console.conftest import END
-from tests.console.test_browser import ARGS, CHROMIUM, DONE
+from tests.console.conftest import END, wait_until_answers
+from tests.console.test_browser import DONE
 from tests.postgres import free_port
 
 COOKIE_SECRET = "test-cookie-secret-0f1e2d3c4b5a69788796a5b4c3d2e1f0"
@@ -39,20 +38,6 @@ people:
 """
 
 
-def _wait(url: str, process: subprocess.Popen, log, seconds: float = 90) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            assert process.poll() is None, log.read_text()
-            time.sleep(0.3)
-    process.kill()
-    pytest.fail(f"{url} did not answer: {log.read_text()}")
-
-
 @pytest.fixture(scope="module")
 def provider(tmp_path_factory):
     """A real OIDC provider: discovery, an authorization form, tokens, JWKS."""
@@ -64,7 +49,7 @@ def provider(tmp_path_factory):
             stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    _wait(f"{url}/.well-known/openid-configuration", process, log)
+    wait_until_answers(f"{url}/.well-known/openid-configuration", process, log)
     yield url
     process.terminate()
     process.wait(timeout=30)
@@ -99,23 +84,13 @@ def signed_console(console_data, provider, tmp_path_factory):
              "--port", str(port), "--at", at],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
-    _wait(f"{url}/_stcore/health", process, log)
+    wait_until_answers(f"{url}/_stcore/health", process, log)
     yield url, folder, log
     process.terminate()
     process.wait(timeout=30)
     said = log.read_text()
     assert "sign-in through 127.0.0.1" in said.replace("\n", "")
     assert CLIENT_SECRET not in said and COOKIE_SECRET not in said
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield launched
-        launched.close()
 
 
 def _settled(page) -> None:

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from alerts.records import Records
 from monitors.history import occurrence_counts
 from sigwatch.model import Budgeting, CostPer1kSLI, Registry
 from sigwatch.states import Verdict
@@ -342,12 +343,10 @@ def build_review(store, registry: Registry, data_dir: Path, start: datetime) -> 
                 judged = [v for t, v in store.history.verdicts(signal.name, slo.name, end)
                           if t >= start and v.judged]  # fmt: skip
                 good, total = sum(1.0 for v in judged if v is Verdict.GOOD), float(len(judged))
-            history = store.status_history(signal.name, slo.name, start, end - timedelta(seconds=1))
-            budgets = [s.budget_remaining for s in history if s.budget_remaining is not None]
+            first, last = store.history.budget_span(signal.name, slo.name, start, end)
             slos.append(SloWeek(
                 signal.name, slo.name, slo.objective.ratio, good / total if total else None,
-                total, budgets[0] if budgets else None, budgets[-1] if budgets else None,
-                per_slo.get((signal.name, slo.name), 0),
+                total, first, last, per_slo.get((signal.name, slo.name), 0),
             ))  # fmt: skip
         cost = _cost(store, signal, start, end)
         if cost is not None:
@@ -356,8 +355,6 @@ def build_review(store, registry: Registry, data_dir: Path, start: datetime) -> 
 
 
 def _incidents(store, registry: Registry, start: datetime, end: datetime) -> list[Incident]:
-    from alerts.records import Records
-
     out = []
     for a in Records(store).alerts(include_resolved=True, limit=5000):
         if not start <= a.started_at < end:
@@ -435,7 +432,6 @@ def publish(store, registry: Registry, settings, data_dir: Path, start: datetime
     week was posted."""
     from alerts.delivery import notifier_from_settings
     from alerts.notifiers.slack import SlackNotifier
-    from alerts.records import Records
 
     review = build_review(store, registry, data_dir, start)
     files = review.write(data_dir / "reports" / "weekly")

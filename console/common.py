@@ -71,11 +71,11 @@ def plain(text: str) -> str:
     return "".join(f"\\{c}" if c in MARKDOWN else c for c in str(text))
 
 
-def label_color(state: str) -> str:
+def label_color(state: str) -> str | None:
     """The colour of a state's words (a spent budget takes its own colour, whatever the
-    state)."""
+    state); None for a word that has none."""
     key = BUDGET_SPENT if state.endswith(BUDGET_SPENT) else state
-    return CELL.get(key, "#e6e6e6")
+    return CELL.get(key)
 
 
 def styled(frame, *columns: str):
@@ -83,10 +83,8 @@ def styled(frame, *columns: str):
     state ending in "budget spent" takes its colour: the release freeze shows)."""
 
     def cell(value) -> str:
-        if not isinstance(value, str):
-            return ""
-        key = BUDGET_SPENT if value.endswith(BUDGET_SPENT) else value
-        return f"background-color: {CELL[key]}" if key in CELL else ""
+        color = label_color(value) if isinstance(value, str) else None
+        return f"background-color: {color}" if color else ""
 
     return frame.to_pandas().style.map(cell, subset=list(columns))
 

@@ -74,14 +74,13 @@ table = (
 )  # fmt: skip
 st.subheader(f"SLOs ({len(table)} of {len(grid)})")
 labels = [s.words for s in SloState] + [f"{s.words} · {common.BUDGET_SPENT}" for s in SloState]
+colors = [common.label_color(label) or "#e6e6e6" for label in labels]
 st.dataframe(
     table,
     hide_index=True,
     width="stretch",
     column_config={
-        "state": st.column_config.MultiselectColumn(
-            "state", options=labels, color=[common.label_color(label) for label in labels]
-        ),
+        "state": st.column_config.MultiselectColumn("state", options=labels, color=colors),
         "page": st.column_config.LinkColumn("signal", display_text=r"/signal\?signal=(.*)"),
         "value": st.column_config.NumberColumn(format="%.4f"),
         "budget_remaining": st.column_config.ProgressColumn(

@@ -105,14 +105,9 @@ def class_report(signal, payload: dict) -> dict:
         report["pairs"] = len(payload["pairs"])
         return report
     if "confusion" in payload:
-        cells = [(*k.split(SEP), n) for k, n in payload["confusion"].items()]
+        cells = _cells(payload["confusion"])
         report["confusion"] = [[p, t, n] for p, t, n in sorted(cells)]
-        per_class = {}
-        for cls in signal.classes:
-            tp = sum(n for p, t, n in cells if p == cls and t == cls)
-            predicted = sum(n for p, _, n in cells if p == cls)
-            actual = sum(n for _, t, n in cells if t == cls)
-            per_class[cls] = (tp, predicted, actual)
+        per_class = {cls: _class_counts(cells, cls) for cls in signal.classes}
     else:
         per_class = {c: (v["tp"], v["tp"] + v["fp"], v["tp"] + v["fn"])
                      for c, v in payload.get("per_class", {}).items()}  # fmt: skip
@@ -146,13 +141,10 @@ def _entities(payload: dict, sli, seed: int = 0) -> SliValue:
 
 
 def _multiclass(payload: dict, sli, classes, seed: int) -> SliValue:
-    confusion = payload.get("confusion", {})
-    pairs = [(k.split(SEP)[0], k.split(SEP)[1], n) for k, n in confusion.items()]
+    pairs = _cells(payload.get("confusion", {}))
     labelled = sum(n for _, _, n in pairs)
     if sli.cls is not None:
-        tp = sum(n for p, t, n in pairs if p == sli.cls and t == sli.cls)
-        predicted = sum(n for p, _, n in pairs if p == sli.cls)
-        actual = sum(n for _, t, n in pairs if t == sli.cls)
+        tp, predicted, actual = _class_counts(pairs, sli.cls)
         details = {"tp": tp, "predicted": predicted, "actual": actual, "labelled": labelled}
         if sli.metric in ("precision", "recall"):
             n = predicted if sli.metric == "precision" else actual
@@ -175,6 +167,20 @@ def _multiclass(payload: dict, sli, classes, seed: int) -> SliValue:
         value=value, ci_low=low, ci_high=high, samples=labelled,
         details={"labelled": labelled, "averaging": "macro" if sli.cls is None else sli.cls},
     )  # fmt: skip
+
+
+def _cells(confusion: dict[str, int]) -> list[tuple[str, str, int]]:
+    """A confusion payload's ``(predicted, truth, n)`` cells."""
+    return [(*key.split(SEP), n) for key, n in confusion.items()]
+
+
+def _class_counts(cells: list[tuple[str, str, int]], cls: str) -> tuple[int, int, int]:
+    """One class's true positives, predictions and true labels: the counts of its precision
+    (tp / predicted) and recall (tp / actual)."""
+    tp = sum(n for p, t, n in cells if p == cls and t == cls)
+    predicted = sum(n for p, _, n in cells if p == cls)
+    actual = sum(n for _, t, n in cells if t == cls)
+    return tp, predicted, actual
 
 
 def metric_from_confusion(matrix: np.ndarray, metric: str, cls: int | None) -> float:

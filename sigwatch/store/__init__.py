@@ -352,10 +352,11 @@ class Store:
                     burn_rates = excluded.burn_rates, fired = excluded.fired,
                     window_end = excluded.window_end, evaluated_at = excluded.evaluated_at,
                     details = excluded.details"""
-        latest: dict[tuple[str, str], tuple[int, int]] = {}
-        for values in plain:
-            at, evaluated = latest.get((values[0], values[1]), (values[2], values[15]))
-            latest[(values[0], values[1])] = (max(at, values[2]), max(evaluated, values[15]))
+        latest: dict[tuple[str, str], tuple[datetime, datetime]] = {}  # the batch's, per SLO
+        for r in rows:
+            if r.group is None:
+                at, evaluated = latest.get((r.signal, r.slo), (r.at, r.evaluated_at))
+                latest[(r.signal, r.slo)] = (max(at, r.at), max(evaluated, r.evaluated_at))
         with self._transaction():
             if plain:
                 self._conn.executemany(
@@ -371,7 +372,10 @@ class Store:
                     " ELSE slo_latest.at END,"
                     " evaluated_at = CASE WHEN excluded.evaluated_at > slo_latest.evaluated_at"
                     " THEN excluded.evaluated_at ELSE slo_latest.evaluated_at END",
-                    [(signal, slo, at, ev) for (signal, slo), (at, ev) in latest.items()],
+                    [
+                        (signal, slo, to_epoch(at), to_epoch(evaluated))
+                        for (signal, slo), (at, evaluated) in latest.items()
+                    ],
                 )
             if grouped:
                 self._conn.executemany(

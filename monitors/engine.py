@@ -23,7 +23,7 @@ The contract of ``Engine.partials(data_dir, signal, start, end, versions)``:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
@@ -83,6 +83,23 @@ class Engine(Protocol):
         end: datetime,
         versions: pl.DataFrame | None,
     ) -> Partials: ...
+
+    def first_day(self, data_dir: Path, signal: Signal) -> date | None:
+        """The first UTC day of the signal's logs (a first backfill starts there), or None."""
+        ...
+
+
+def make_engine(settings, choice: str | None = None) -> Engine:
+    """The engine ``choice`` names (a command's ``--engine``), else ``SIGWATCH_ENGINE``'s:
+    ``polars`` or ``spark`` (``monitors.spark_engine``; pyspark is imported when it runs)."""
+    name = choice or settings.engine
+    if name == "polars":
+        return PolarsEngine()
+    if name == "spark":
+        from monitors.spark_engine import SparkEngine
+
+        return SparkEngine.from_settings(settings)
+    raise ValueError(f"engine {name!r} is not known; allowed: polars, spark")
 
 
 def buckets(start: datetime, end: datetime) -> pl.Series:
@@ -218,6 +235,16 @@ class PolarsEngine:
         """The serving table alone."""
         return self.partials(data_dir, signal, start, end, None).serving
 
+    def first_day(self, data_dir: Path, signal: Signal) -> date | None:
+        """The first UTC day the signal has logs for (its first ``date=`` partition)."""
+        return first_log_day(data_dir, signal)
+
+
+def first_log_day(data_dir: Path, signal: Signal) -> date | None:
+    folder = data_dir / "predictions" / f"signal={signal.name}"
+    days = sorted(p.name[5:] for p in folder.glob("date=*")) if folder.exists() else []
+    return date.fromisoformat(days[0]) if days else None
+
 
 def _predicted_column(signal: Signal) -> str:
     if signal.task == "entities":
@@ -235,16 +262,41 @@ def _bucket_index(start: datetime) -> pl.Expr:
     return since // int(BUCKET.total_seconds() * 1_000_000)
 
 
+def _bin_edges() -> np.ndarray:
+    """The lower edges of latency bins 1..MAX_BIN as float32: the least float32 at or above
+    10^(k / BINS_PER_DECADE) ms, so ``x >= edge`` is ``x >= 10^(k/20)`` exactly for any
+    float32 latency (bin 0 is everything below the first edge)."""
+    edges = []
+    for k in range(1, MAX_BIN + 1):
+        exact = 10 ** (k / BINS_PER_DECADE)
+        edge = np.float32(exact)
+        if float(edge) < exact:
+            edge = np.nextafter(edge, np.float32(np.inf))
+        edges.append(edge)
+    return np.array(edges, dtype=np.float32)
+
+
+LATENCY_EDGES = _bin_edges()
+
+
+def latency_bin() -> pl.Expr:
+    """A row's latency histogram bin: ``BINS_PER_DECADE`` a decade from 1 ms, ``BINS - 1``
+    without a latency (null or NaN). Found by comparisons with ``LATENCY_EDGES``, not by a
+    logarithm: Spark's log and Polars' float32 one round differently near the edges, and both
+    engines must put every row in the same bin."""
+    latency = pl.col("latency_ms").fill_nan(None)
+    edges = pl.lit(pl.Series("edges", LATENCY_EDGES))
+    return (
+        pl.when(latency.is_null())
+        .then(BINS - 1)
+        .otherwise(edges.search_sorted(latency, side="right"))
+        .cast(pl.Int64)
+    )
+
+
 def _counts(logs: pl.LazyFrame, signal: Signal, start: datetime) -> pl.LazyFrame:
     """Counts per (bucket, latency bin), keyed by one integer: bucket index x BINS + bin."""
-    binned = (
-        (pl.col("latency_ms").clip(lower_bound=1.0).log10() * BINS_PER_DECADE)
-        .floor()
-        .clip(0, MAX_BIN)
-        .cast(pl.Int64)
-        .fill_null(BINS - 1)
-    )
-    key = _bucket_index(start) * BINS + binned
+    key = _bucket_index(start) * BINS + latency_bin()
     return logs.group_by(key.alias("key")).agg(*_count_columns(signal))
 
 

@@ -282,9 +282,8 @@ class Monitor:
 
     def _first_bucket(self, signal: Signal, end: datetime) -> datetime:
         window = max(slo.objective.window for slo in signal.slos)
-        folder = self.data_dir / "predictions" / f"signal={signal.name}"
-        dates = sorted(p.name[5:] for p in folder.glob("date=*")) if folder.exists() else []
-        first = datetime.fromisoformat(dates[0]).replace(tzinfo=UTC) if dates else end
+        day = self.engine.first_day(self.data_dir, signal)
+        first = datetime.combine(day, datetime.min.time(), UTC) if day else end
         return max(end - window, first)
 
     def _recorded(

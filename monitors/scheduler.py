@@ -20,6 +20,7 @@ from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from monitors.engine import make_engine
 from monitors.partials import BUCKET, prune_partials
 from monitors.runner import Monitor
 from monitors.sources import serving_source
@@ -40,6 +41,7 @@ def monitor_signal(runtime: Runtime, store: Store, signal: str):
         store,
         runtime.clock,
         source=serving_source(runtime.settings),
+        engine=make_engine(runtime.settings),
     )
     return monitor.run(signals=[signal])
 

@@ -23,6 +23,14 @@ ENV_VARS = {
     "printed",
     "SIGWATCH_DEFINITIONS": "folder of SLO files (default ./slo_definitions)",
     "SIGWATCH_PROMETHEUS_URL": "Prometheus base URL; unset: latency and cost come from the logs",
+    "SIGWATCH_ENGINE": "where the monitors compute the partial tables from the logs: polars "
+    "(embedded, default) or spark (the `spark` extra and Java 17+)",
+    "SIGWATCH_SPARK_MASTER": "the Spark engine's cluster: spark://host:7077, local[N], or Spark "
+    "Connect sc://host:15002 (default local[*])",
+    "SIGWATCH_SPARK_LOGS": "the prediction logs' root as Spark reads it: file://, s3a://, gs://, "
+    "abfss:// (default <data>/predictions)",
+    "SIGWATCH_SPARK_CONF": "more Spark settings, key=value separated by ';' "
+    "(values may be secret: never printed)",
     "SIGWATCH_SLACK_TOKEN": "Slack bot token (secret); unset: alerts go to the outbox only",
     "SIGWATCH_SLACK_WEBHOOK_URL": "Slack incoming-webhook URL (secret), for teams without a bot",
     "SIGWATCH_SLACK_API_URL": "Slack Web API base URL (default https://slack.com/api/)",
@@ -102,6 +110,10 @@ class Settings:
     definitions_dir: Path = Path("slo_definitions")
     store_url: Secret | None = None  # None: <data>/sigwatch.db; a Secret: it may hold a password
     prometheus_url: str | None = None
+    engine: str = "polars"
+    spark_master: str = "local[*]"
+    spark_logs: str | None = None  # None: <data>/predictions
+    spark_conf: tuple[tuple[str, Secret], ...] = ()
     slack_token: Secret | None = None
     slack_webhook_url: Secret | None = None
     slack_api_url: str = "https://slack.com/api/"
@@ -150,6 +162,10 @@ class Settings:
             store_url=_store_url(get),
             definitions_dir=Path(get("SIGWATCH_DEFINITIONS") or cls.definitions_dir),
             prometheus_url=get("SIGWATCH_PROMETHEUS_URL"),
+            engine=_choice(get, "SIGWATCH_ENGINE", ENGINES),
+            spark_master=get("SIGWATCH_SPARK_MASTER") or cls.spark_master,
+            spark_logs=get("SIGWATCH_SPARK_LOGS"),
+            spark_conf=_spark_conf(get),
             slack_token=Secret(token) if token else None,
             slack_webhook_url=Secret(webhook) if webhook else None,
             slack_api_url=get("SIGWATCH_SLACK_API_URL") or cls.slack_api_url,
@@ -178,6 +194,28 @@ class Settings:
             judge_daily_calls=int(_number(get, "SIGWATCH_JUDGE_DAILY_CALLS", 200)),
             judge_daily_dollars=_number(get, "SIGWATCH_JUDGE_DAILY_DOLLARS", 1.0),
         )
+
+
+ENGINES = ("polars", "spark")
+
+
+def _spark_conf(get) -> tuple[tuple[str, Secret], ...]:
+    """``SIGWATCH_SPARK_CONF``: ``key=value`` pairs separated by ';' (a value is never shown
+    in an error: it may be a cloud key)."""
+    raw = get("SIGWATCH_SPARK_CONF")
+    pairs = []
+    for k, item in enumerate((raw or "").split(";"), start=1):
+        if not item.strip():
+            continue
+        key, eq, value = item.partition("=")
+        key = key.strip()
+        if not eq or not key.startswith("spark."):
+            raise ValueError(
+                f"environment variable SIGWATCH_SPARK_CONF: item {k} is not spark.<name>=<value> "
+                f"(it starts {key[:24]!r}); allowed: spark.key=value pairs separated by ';'"
+            )
+        pairs.append((key, Secret(value.strip())))
+    return tuple(pairs)
 
 
 def _store_url(get) -> Secret | None:

@@ -337,6 +337,13 @@ def monitor(
         str,
         typer.Option(help="Backfill: evaluate timeslice SLOs (quality, drift, cost) this often."),
     ] = "1h",
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            help="Where the partial tables are computed: polars (embedded) or spark "
+            "(SIGWATCH_SPARK_MASTER) \\[default: SIGWATCH_ENGINE, else polars]."
+        ),
+    ] = None,
     data: DataOption = None,
     definitions: DefinitionsOption = None,
 ) -> None:
@@ -348,6 +355,7 @@ def monitor(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
+    from monitors.engine import make_engine
     from monitors.runner import Monitor
     from monitors.sources import serving_source
     from sigwatch.units import parse_duration
@@ -366,9 +374,10 @@ def monitor(
         raise typer.Exit(code=2) from None
     settings, clock = runtime.settings, runtime.clock
     when = clock.now()
+    chosen = _engine(make_engine, settings, engine)
     with runtime.open_store() as store:
         runner = Monitor(
-            reg, runtime.data_dir, store, clock, source=serving_source(runtime.settings)
+            reg, runtime.data_dir, store, clock, source=serving_source(settings), engine=chosen
         )
         if span:
             columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -402,6 +411,20 @@ def monitor(
     out.print(delivered)
     if failed:
         raise typer.Exit(code=1)
+
+
+def _engine(make_engine, settings, choice: str | None):
+    """The engine, its cluster reached before any work: an engine that cannot run fails the
+    command (exit 2) with what to fix, and nothing is written."""
+    try:
+        chosen = make_engine(settings, choice)
+        if hasattr(chosen, "connect"):
+            err.print(f"computing the partial tables with {chosen.describe()}")
+            chosen.connect()
+    except Exception as exc:  # ValueError for the name, SparkUnavailable for the rest
+        err.print(f"[red]{escape(str(exc))}")
+        raise typer.Exit(code=2) from None
+    return chosen
 
 
 def _alert_after_monitor(store, reg, settings, clock, outcomes, span, when, signals) -> str:

@@ -65,6 +65,16 @@ def postgres():
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def spark_cluster():
+    """A Spark standalone cluster (a master, two workers) on 127.0.0.1 for the session."""
+    from tests.spark import SparkCluster
+
+    cluster = SparkCluster().start()
+    yield cluster
+    cluster.stop()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store_url(request, tmp_path):
     """Where a test's store lives, once per database: a SQLite file in the test's folder, or a

@@ -68,7 +68,8 @@ def test_importing_the_cli_loads_no_heavy_dependency():
     # `sigwatch --help` must stay fast: evidently (~5 s), streamlit and torch load lazily.
     code = (
         "import sys, sigwatch.cli\n"
-        "heavy = {'evidently', 'streamlit', 'torch', 'polars', 'pandas', 'slack_sdk', 'pyspark', 'py4j'}\n"
+        "heavy = {'evidently', 'streamlit', 'torch', 'polars', 'pandas', 'slack_sdk',\n"
+        "         'pyspark', 'py4j', 'grpc'}\n"
         "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

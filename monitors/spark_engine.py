@@ -399,8 +399,5 @@ def _count_columns(signal: Signal) -> list[Column]:
             for t in latency_thresholds(signal)
         ],
         F.coalesce(F.sum("cost_usd"), F.lit(0.0)).alias("cost"),
-        F.coalesce(F.sum(F.when(external, F.col("cost_usd"))), F.lit(0.0)).alias(
-            "cost_external"
-        ),
+        F.coalesce(F.sum(F.when(external, F.col("cost_usd"))), F.lit(0.0)).alias("cost_external"),
     ]
-

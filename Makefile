@@ -23,7 +23,7 @@ help:
 	@echo "make demo   - install, simulate traffic with incidents, run monitors, alerts and the console"
 	@echo "make test   - install (Python and system packages), lint, then run the tests"
 	@echo "              JUDGE=1 also builds the local LLM judge and runs its test (-m llm)"
-	@echo "make bench  - speed and memory figures with same-run baselines (inference, replay, monitor, console, store)"
+	@echo "make bench  - speed and memory figures with same-run baselines (inference, replay, monitor, console, store, spark)"
 	@echo "make format - apply ruff's formatting and safe fixes"
 	@echo "make clean  - remove the virtualenv and generated data (var/)"
 

@@ -1,10 +1,17 @@
-"""Run every benchmark: ``python -m bench [inference|replay|monitor|console|store ...]``."""
+"""Run every benchmark: ``python -m bench [inference|replay|monitor|console|store|spark ...]``."""
 
 from __future__ import annotations
 
 import sys
 
-from bench import console_bench, inference_bench, monitor_bench, replay_bench, store_bench
+from bench import (
+    console_bench,
+    inference_bench,
+    monitor_bench,
+    replay_bench,
+    spark_bench,
+    store_bench,
+)
 
 BENCHES = {
     "inference": inference_bench.main,
@@ -12,6 +19,7 @@ BENCHES = {
     "monitor": monitor_bench.main,
     "console": console_bench.main,
     "store": store_bench.main,
+    "spark": spark_bench.main,
 }
 
 

@@ -347,27 +347,38 @@ def _count_columns(signal: Signal) -> list[pl.Expr]:
 
 
 def _serving_table(
-    counts: pl.DataFrame | None, signal: Signal, start: datetime, end: datetime
+    counts: pl.DataFrame | None,
+    signal: Signal,
+    start: datetime,
+    end: datetime,
+    hist: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The serving table of ``[start, end)`` from the keyed counts: a row for every bucket
     (zeros where there were no logs), the histogram spread into its ``hist_<k>`` columns;
-    latency and cost are the logs' (a serving source may replace them)."""
+    latency and cost are the logs' (a serving source may replace them). With ``hist`` (its
+    ``key`` and ``total``), ``counts`` holds one row per bucket ``index`` instead."""
     schema = serving_schema(signal)
     n = max(0, int((end - start) / BUCKET))
     columns: dict[str, object] = {"bucket": buckets(start, end) if n else []}
-    keys = counts["key"].to_numpy() if counts is not None else np.zeros(0, np.int64)
-    index, binned = keys // BINS, keys % BINS
+    if counts is None:
+        index = keys = np.zeros(0, np.int64)
+    elif hist is not None:
+        index, keys = counts["index"].to_numpy(), hist["key"].to_numpy()
+    else:
+        keys = counts["key"].to_numpy()
+        index, hist = keys // BINS, counts
+    binned = keys % BINS
     for name in schema.names():
         if name in ("bucket", "source", "source_error") or name.startswith("hist_"):
             continue
         source = "total" if name in ("latency_total", "requests") else name
         weights = counts[source].to_numpy() if counts is not None else None
         columns[name] = np.bincount(index, weights=weights, minlength=n)[:n]
-    hist = np.zeros((n, BINS), dtype=np.int64)
-    if counts is not None:
-        np.add.at(hist, (index, binned), counts["total"].to_numpy())
+    spread = np.zeros((n, BINS), dtype=np.int64)
+    if hist is not None:
+        np.add.at(spread, (keys // BINS, binned), hist["total"].to_numpy())
     for k, name in enumerate(HIST):
-        columns[name] = hist[:, k]
+        columns[name] = spread[:, k]
     columns["source"] = ["logs"] * n
     columns["source_error"] = [None] * n
     return pl.DataFrame(columns).select([pl.col(c).cast(t) for c, t in schema.items()])

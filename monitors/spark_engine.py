@@ -71,12 +71,24 @@ class SparkUnavailable(RuntimeError):
     """The Spark engine cannot run here: pyspark or Java missing, or the master unreachable."""
 
 
+def shown(master: str | None) -> str:
+    """The master URL as it may be printed: a Spark Connect URL's parameters (``;token=...``
+    for Databricks) are hidden."""
+    if master is None:
+        return "the master spark-submit gave (else local[*])"
+    base, _, params = master.partition(";")
+    if not params:
+        return master
+    names = [item.partition("=")[0] for item in params.split(";") if item]
+    return base + "".join(f";{name}=***" for name in names)
+
+
 def _reachable(master: str) -> None:
     """Fail fast, naming the URL, when no master answers: Spark's own client retries for a
     minute before it gives up, with a message about executors."""
     if not master.startswith(("spark://", "sc://")):
         return  # local[N], yarn, k8s://...: Spark checks them itself
-    for hostport in urlparse(master).netloc.split(","):  # spark://a:7077,b:7077 (standby)
+    for hostport in urlparse(master.partition(";")[0]).netloc.split(","):  # a:7077,b:7077
         host, _, port = hostport.rpartition(":")
         host = host.split("@")[-1] or "localhost"
         try:
@@ -85,25 +97,29 @@ def _reachable(master: str) -> None:
                 return
         except (OSError, ValueError) as exc:
             error = exc
-    raise SparkUnavailable(f"cannot reach the Spark master at {master}: {error}")
+    raise SparkUnavailable(f"cannot reach the Spark master at {shown(master)}: {error}")
 
 
-def _loopback(master: str) -> bool:
+def _loopback(master: str | None) -> bool:
+    if master is None:
+        return False
     if master.startswith("local"):
         return True
     hosts = [h.rpartition(":")[0] for h in urlparse(master).netloc.split(",")]
     return all(h in ("127.0.0.1", "localhost", "::1", "[::1]") for h in hosts)
 
 
-def open_session(master: str, conf: dict[str, str] | None = None) -> SparkSession:
-    """A Spark session on ``master`` (``sc://`` for Spark Connect): UTC, no web UI of the
-    driver's own; on a loopback cluster the driver binds 127.0.0.1. ``conf`` overrides."""
-    _reachable(master)
+def open_session(master: str | None, conf: dict[str, str] | None = None) -> SparkSession:
+    """A Spark session on ``master`` (``sc://`` for Spark Connect; None: what spark-submit
+    gave, else local[*]): UTC, no web UI of the driver's own; on a loopback cluster the driver
+    binds 127.0.0.1. ``conf`` overrides."""
+    if master is not None:
+        _reachable(master)
     try:
         from pyspark.sql import SparkSession
     except ImportError:
         raise SparkUnavailable(f"the Spark engine needs pyspark: {INSTALL}") from None
-    if master.startswith("sc://"):
+    if master is not None and master.startswith("sc://"):
         try:
             import pyspark.sql.connect.session  # noqa: F401  (grpc and its friends)
         except ImportError as exc:
@@ -118,10 +134,13 @@ def open_session(master: str, conf: dict[str, str] | None = None) -> SparkSessio
                 "the Spark engine needs Java 17 or later on this host (Debian: "
                 "apt install openjdk-17-jre-headless), or JAVA_HOME set"
             )
-        builder = SparkSession.builder.master(master).appName("sigwatch monitors")
+        builder = SparkSession.builder.appName("sigwatch monitors")
+        if master is not None:
+            builder = builder.master(master)
         settings = {
             "spark.sql.session.timeZone": "UTC",
             "spark.ui.enabled": "false",
+            "spark.ui.showConsoleProgress": "false",  # stage bars would garble the CLI's output
             **(
                 {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"}
                 if _loopback(master)
@@ -135,7 +154,9 @@ def open_session(master: str, conf: dict[str, str] | None = None) -> SparkSessio
         return builder.getOrCreate()
     except Exception as exc:  # py4j and grpc raise their own kinds
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise SparkUnavailable(f"cannot start a Spark session on {master}: {first}") from None
+        raise SparkUnavailable(
+            f"cannot start a Spark session on {shown(master)}: {first}"
+        ) from None
 
 
 def _java_home() -> bool:
@@ -150,12 +171,13 @@ class SparkEngine:
     (default: the data folder's ``predictions``, as a ``file://`` URI)."""
 
     def __init__(
-        self, master: str, logs: str | None = None, conf: dict[str, str] | None = None
+        self, master: str | None, logs: str | None = None, conf: dict[str, str] | None = None
     ) -> None:
         self.master, self.logs, self.conf = master, logs, dict(conf or {})
         self._spark: SparkSession | None = None
         self._versions: pl.DataFrame | None = None
         self._items: DataFrame | None = None
+        self.returned: dict[str, int] = {}  # Arrow bytes brought back to this process, by kind
 
     @classmethod
     def from_settings(cls, settings) -> SparkEngine:
@@ -179,7 +201,7 @@ class SparkEngine:
             self._spark = None
 
     def describe(self) -> str:
-        return f"Spark on {self.master}"
+        return f"Spark on {shown(self.master)}"
 
     def root(self, data_dir: Path) -> str:
         if self.logs:
@@ -285,19 +307,30 @@ class SparkEngine:
             grouped = {by: pl.DataFrame(schema=grouped_schema(signal, by)) for by in by_columns}
             return Partials(_serving_table(None, signal, start, end), quality, grouped)
         aggregates = _count_columns(signal)
-        key = (F.col("index") * BINS + spark_latency_bin()).alias("key")
-        counts = _collect(logs.groupBy(key).agg(*aggregates))
+        # Counts per (bucket, latency bin), then per bucket with the bins' totals as a list:
+        # one row a bucket comes back (every count on every bin's row was most of the bytes).
+        per_bin = logs.groupBy(F.col("index"), spark_latency_bin().alias("bin")).agg(*aggregates)
+        sums = [F.sum(c).alias(c) for c in per_bin.columns if c not in ("index", "bin")]
+        bins = F.collect_list(F.struct("bin", "total")).alias("hist")
+        counts = self._collect(per_bin.groupBy("index").agg(*sums, bins), "serving")
+        hist = (
+            counts.select("index", "hist")
+            .explode("hist")
+            .unnest("hist")
+            .select((pl.col("index") * BINS + pl.col("bin")).alias("key"), "total")
+        )
+        counts = counts.drop("hist")
         grouped = {}
         for by in by_columns:
             groups = [F.coalesce(F.col(c), F.lit(NONE)).alias(c) for c in by]
-            table = _collect(logs.groupBy(F.col("index"), *groups).agg(*aggregates))
+            table = self._collect(logs.groupBy(F.col("index"), *groups).agg(*aggregates), "groups")
             grouped[by] = _grouped_table(table, signal, start, by)
         if versions is not None:
             served = self._served_labelled(logs, signal, start, predicted, versions, dims)
             quality = _quality(served, versions, signal).sort(
                 "bucket", *dims, "known", "until", nulls_last=True
             )
-        return Partials(_serving_table(counts, signal, start, end), quality, grouped)
+        return Partials(_serving_table(counts, signal, start, end, hist), quality, grouped)
 
     def _served_labelled(
         self,
@@ -321,7 +354,7 @@ class SparkEngine:
         }
         if versions.is_empty():
             return pl.DataFrame(schema=schema)
-        rows = _collect(
+        rows = self._collect(
             logs.filter(F.col("status") == "ok")
             .join(F.broadcast(self._labelled(versions)), "item_id", "left_semi")
             .select(
@@ -329,7 +362,8 @@ class SparkEngine:
                 *[F.coalesce(F.col(d), F.lit(NONE)).alias(d) for d in dims],
                 "item_id",
                 F.col(predicted).alias("predicted"),
-            )
+            ),
+            "labelled",
         )
         if rows.is_empty():
             return pl.DataFrame(schema=schema)
@@ -339,6 +373,13 @@ class SparkEngine:
         return rows.select(
             bucket.alias("bucket"), *[pl.col(c).cast(t) for c, t in schema.items() if c != "bucket"]
         )
+
+    def _collect(self, frame: DataFrame, kind: str) -> pl.DataFrame:
+        """A small aggregate, brought to this process through Arrow (its bytes counted in
+        ``returned``, by kind: what the driver holds is the tables, never the logs)."""
+        table = frame.toArrow()
+        self.returned[kind] = self.returned.get(kind, 0) + table.nbytes
+        return pl.from_arrow(table)
 
     def _labelled(self, versions: pl.DataFrame) -> DataFrame:
         """The labelled items' ids as a (broadcast) Spark DataFrame, made once per versions."""
@@ -350,11 +391,6 @@ class SparkEngine:
             self._items = self.spark.createDataFrame(frame, schema="item_id string")
             self._versions = versions
         return self._items
-
-
-def _collect(frame: DataFrame) -> pl.DataFrame:
-    """A small aggregate, brought to this process through Arrow."""
-    return pl.from_arrow(frame.toArrow())
 
 
 def spark_latency_bin() -> Column:

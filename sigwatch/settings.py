@@ -25,8 +25,9 @@ ENV_VARS = {
     "SIGWATCH_PROMETHEUS_URL": "Prometheus base URL; unset: latency and cost come from the logs",
     "SIGWATCH_ENGINE": "where the monitors compute the partial tables from the logs: polars "
     "(embedded, default) or spark (the `spark` extra and Java 17+)",
-    "SIGWATCH_SPARK_MASTER": "the Spark engine's cluster: spark://host:7077, local[N], or Spark "
-    "Connect sc://host:15002 (default local[*])",
+    "SIGWATCH_SPARK_MASTER": "the Spark engine's cluster: spark://host:7077, yarn, local[N], or "
+    "Spark Connect sc://host:15002 (a ;token= in it is never printed); default: the master "
+    "spark-submit gave, else local[*]",
     "SIGWATCH_SPARK_LOGS": "the prediction logs' root as Spark reads it: file://, s3a://, gs://, "
     "abfss:// (default <data>/predictions)",
     "SIGWATCH_SPARK_CONF": "more Spark settings, key=value separated by ';' "
@@ -111,7 +112,7 @@ class Settings:
     store_url: Secret | None = None  # None: <data>/sigwatch.db; a Secret: it may hold a password
     prometheus_url: str | None = None
     engine: str = "polars"
-    spark_master: str = "local[*]"
+    spark_master: str | None = None  # None: what spark-submit gave, else local[*]
     spark_logs: str | None = None  # None: <data>/predictions
     spark_conf: tuple[tuple[str, Secret], ...] = ()
     slack_token: Secret | None = None
@@ -163,7 +164,7 @@ class Settings:
             definitions_dir=Path(get("SIGWATCH_DEFINITIONS") or cls.definitions_dir),
             prometheus_url=get("SIGWATCH_PROMETHEUS_URL"),
             engine=_choice(get, "SIGWATCH_ENGINE", ENGINES),
-            spark_master=get("SIGWATCH_SPARK_MASTER") or cls.spark_master,
+            spark_master=get("SIGWATCH_SPARK_MASTER"),
             spark_logs=get("SIGWATCH_SPARK_LOGS"),
             spark_conf=_spark_conf(get),
             slack_token=Secret(token) if token else None,

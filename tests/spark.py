@@ -36,7 +36,8 @@ def spark_home() -> Path:
 
 
 class SparkCluster:
-    def __init__(self) -> None:
+    def __init__(self, workers: int = 2, cores: int = 4) -> None:
+        self.n_workers, self.cores = workers, cores
         self.home = spark_home()
         self.folder = Path(tempfile.mkdtemp(prefix="sigwatch-spark-"))
         self.port, self.ui = free_port(), free_port()
@@ -68,8 +69,8 @@ class SparkCluster:
             "--host", "127.0.0.1", "--port", str(self.port), "--webui-port", str(self.ui),
         )  # fmt: skip
         self._wait(lambda: self.state() is not None, "the master's web UI")
-        for name in ("worker-1", "worker-2"):
-            self.start_worker(name)
+        for k in range(1, self.n_workers + 1):
+            self.start_worker(f"worker-{k}")
         return self
 
     def start_worker(self, name: str) -> None:
@@ -77,7 +78,7 @@ class SparkCluster:
         work.mkdir(exist_ok=True)
         self.workers[name] = self._spawn(
             name, "org.apache.spark.deploy.worker.Worker",
-            "--host", "127.0.0.1", "--cores", "4", "--memory", "4g", "--webui-port",
+            "--host", "127.0.0.1", "--cores", str(self.cores), "--memory", "4g", "--webui-port",
             str(free_port()), "--work-dir", str(work), self.master,
         )  # fmt: skip
         self._wait(lambda: self.alive_workers() >= len(self.workers), f"{name} to register")

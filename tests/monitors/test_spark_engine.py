@@ -187,6 +187,37 @@ def test_the_latency_bins_are_the_same_at_every_edge(engine):
     assert (edges >= pl.Series([10 ** (k / 20) for k in range(1, 75)])).all()
 
 
+def test_ranges_without_logs_and_with_few_are_what_polars_gives(engine, default_scenario, registry):
+    """Before the first log (no ``date=`` partition in the range), an empty range, a signal
+    without any log folder, and a single bucket: the same tables as Polars'."""
+    from monitors.engine import PolarsEngine, label_versions
+
+    _, path = default_scenario
+    data = path.parent
+    polars = PolarsEngine()
+    signal = registry.get("sentiment")
+    versions = label_versions(data, signal)
+    first = END - timedelta(days=7)
+    for start, end in [
+        (first - timedelta(days=2), first - timedelta(days=1)),  # no partition
+        (first - timedelta(hours=1), first + timedelta(hours=1)),  # half before the logs
+        (END - timedelta(minutes=5), END),  # one bucket
+        (END, END),  # nothing asked
+    ]:
+        expected = polars.partials(data, signal, start, end, versions)
+        got = engine.partials(data, signal, start, end, versions)
+        assert_frame_equal(expected.serving, got.serving, rel_tol=1e-9, abs_tol=0)
+        assert_frame_equal(_sorted(expected.quality), _sorted(got.quality))
+        assert expected.grouped.keys() == got.grouped.keys()
+        for by, table in expected.grouped.items():
+            assert_frame_equal(table, got.grouped[by], rel_tol=1e-9, abs_tol=0)
+    assert engine.first_day(data, signal) == first.date()
+    nothing = registry.get("content_type")
+    assert engine.first_day(data / "labels", nothing) is None  # no logs under that root
+    empty = engine.partials(data / "labels", nothing, END - timedelta(hours=1), END, None)
+    assert empty.serving["total"].sum() == 0 and len(empty.serving) == 12
+
+
 def test_a_master_that_is_not_there_fails_the_run_and_writes_nothing(default_scenario, tmp_path):
     _, path = default_scenario
     data = _folder(tmp_path / "data", path.parent)

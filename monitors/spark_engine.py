@@ -83,10 +83,10 @@ def shown(master: str | None) -> str:
     return base + "".join(f";{name}=***" for name in names)
 
 
-def _reachable(master: str) -> None:
+def reachable(master: str | None) -> None:
     """Fail fast, naming the URL, when no master answers: Spark's own client retries for a
     minute before it gives up, with a message about executors."""
-    if not master.startswith(("spark://", "sc://")):
+    if master is None or not master.startswith(("spark://", "sc://")):
         return  # local[N], yarn, k8s://...: Spark checks them itself
     for hostport in urlparse(master.partition(";")[0]).netloc.split(","):  # a:7077,b:7077
         host, _, port = hostport.rpartition(":")
@@ -113,8 +113,7 @@ def open_session(master: str | None, conf: dict[str, str] | None = None) -> Spar
     """A Spark session on ``master`` (``sc://`` for Spark Connect; None: what spark-submit
     gave, else local[*]): UTC, no web UI of the driver's own; on a loopback cluster the driver
     binds 127.0.0.1. ``conf`` overrides."""
-    if master is not None:
-        _reachable(master)
+    reachable(master)
     try:
         from pyspark.sql import SparkSession
     except ImportError:

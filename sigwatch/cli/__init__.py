@@ -427,6 +427,19 @@ def _engine(make_engine, settings, choice: str | None):
     return chosen
 
 
+def _say_spark(settings) -> None:
+    """``serve`` with the Spark engine: where, and a warning (not a stop) when the master does
+    not answer now: a scheduler waits for the cluster, each run failing until it is back."""
+    from monitors.spark_engine import SparkUnavailable, reachable, shown
+
+    out.print(f"partial tables: computed by Spark on {shown(settings.spark_master)}")
+    try:
+        reachable(settings.spark_master)
+    except SparkUnavailable as exc:
+        err.print(f"[yellow]{escape(str(exc))}; each signal's run fails (and is recorded) "
+                  "until it answers")  # fmt: skip
+
+
 def _alert_after_monitor(store, reg, settings, clock, outcomes, span, when, signals) -> str:
     """Alerts from what was just evaluated (a backfill is replayed in time order and only
     what is still open is announced); returns a one-line summary."""
@@ -576,6 +589,8 @@ def _serve(runtime: Runtime, extra, judging: bool, addresses, *, shared: bool) -
                 f"Slack's buttons: http://{host}:{actions_port}{PATH} (signed requests only; "
                 f"{people} people with a Slack user id in {source})"
             )
+        if settings.engine == "spark":
+            _say_spark(settings)
         out.print(f"store: {runtime.store_url} ({where}). Ctrl-C stops.")
         try:
             while not stop.wait(1.0):  # short waits: the handler runs between them

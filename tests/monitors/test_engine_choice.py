@@ -102,3 +102,33 @@ def test_the_cli_refuses_an_unknown_engine_before_any_work(tmp_path):
     assert result.exit_code == 2
     assert "engine 'duckdb' is not known; allowed: polars, spark" in " ".join(result.output.split())
     assert not (tmp_path / "sigwatch.db").exists()
+
+
+def test_a_scheduled_run_on_an_unreachable_cluster_is_a_recorded_failure(tmp_path):
+    """``serve``'s job with the Spark engine and no master answering: each signal's run is
+    recorded as failed, naming the master, and nothing is computed; the scheduler goes on."""
+    from datetime import UTC, datetime
+
+    from monitors.scheduler import monitor_signal
+    from sigwatch.clock import FixedClock
+    from sigwatch.runtime import Runtime
+
+    master = f"spark://127.0.0.1:{free_port()}"
+    environ = {"SIGWATCH_ENGINE": "spark", "SIGWATCH_SPARK_MASTER": master}
+    runtime = Runtime.from_env(
+        data=tmp_path,
+        definitions=DEFINITIONS,
+        clock=FixedClock(datetime(2026, 11, 26, tzinfo=UTC)),
+        settings=Settings.from_env(environ),
+    )
+    with runtime.open_store() as store:
+        outcomes = monitor_signal(runtime, store, "sentiment")
+        runs = store.runs("sentiment")
+    assert [o.ok for o in outcomes] == [False]
+    assert f"cannot reach the Spark master at {master}" in outcomes[0].error
+    first_line = outcomes[0].error.splitlines()[0]
+    assert first_line == f"SparkUnavailable: cannot reach the Spark master at {master}: " + (
+        "[Errno 111] Connection refused"
+    )
+    assert [(r.status, r.error.splitlines()[0]) for r in runs] == [("error", first_line)]
+    assert not (tmp_path / "partials").exists()

@@ -404,9 +404,8 @@ def monitor(
             table.add_row(outcome.signal, "-", "[bold red]run failed", first_line, "")
             continue
         for s in outcome.statuses:
-            style = STATE_STYLE.get(s.state, "")
             value = "" if s.value is None else f"{s.value:.4g}"
-            table.add_row(s.signal, s.slo, f"[{style}]{s.state}", value, _budget_cell(s))
+            table.add_row(s.signal, s.slo, _state_cell(s), value, _budget_cell(s))
     out.print(table)
     out.print(delivered)
     if failed:
@@ -693,17 +692,24 @@ def status(
     ):
         table.add_column(column)
     for s in rows:
-        style = STATE_STYLE.get(s.state, "")
         ci = "" if s.ci_low is None else f"[{s.ci_low:.3f}, {s.ci_high:.3f}]"
         burns = [v for v in s.burn_rates.values() if v is not None]
         name = s.slo if s.group is None else f"  {escape(group_label(s.group))}"
         table.add_row(
-            "" if s.group else s.signal, name, s.sli, f"[{style}]{s.state}",
+            "" if s.group else s.signal, name, s.sli, _state_cell(s),
             "" if s.value is None else f"{s.value:.4g}", ci,
             "" if s.samples is None else f"{s.samples:,}",
             _budget_cell(s), f"{max(burns):.2f}x" if burns else "", f"{s.at:%Y-%m-%d %H:%M}",
         )  # fmt: skip
     out.print(table)
+
+
+def _state_cell(s) -> str:
+    """The state; with a spent budget it says so beside it, as the console does (an "ok" over
+    a spent budget is still a release freeze)."""
+    style = STATE_STYLE.get(s.state)
+    shown = f"[{style}]{s.state}[/]" if style else str(s.state)
+    return f"{shown} · [bold red]budget spent" if s.budget_exhausted else shown
 
 
 def _budget_cell(s) -> str:

@@ -178,19 +178,10 @@ class PolarsEngine:
         end: datetime,
         versions: pl.DataFrame | None,
     ) -> Partials:
-        predicted = _predicted_column(signal)
         by_columns = groupings(signal)
-        dims = quality_dims(signal)
-        columns = [
-            *SERVING_COLUMNS,
-            *(column for by in by_columns for column in by),
-            *(["item_id", predicted, *dims] if versions is not None else []),
-        ]
-        logs = scan_logs(data_dir, signal, start, end, list(dict.fromkeys(columns)))
-        quality = pl.DataFrame(schema=quality_schema(signal)) if versions is not None else None
+        logs = scan_logs(data_dir, signal, start, end, log_columns(signal, versions is not None))
         if logs is None or start >= end:
-            grouped = {by: pl.DataFrame(schema=grouped_schema(signal, by)) for by in by_columns}
-            return Partials(_serving_table(None, signal, start, end), quality, grouped)
+            return no_logs(signal, start, end, versions)
         # A long range streams (memory follows the aggregates); a run's few new buckets go
         # through the in-memory engine, whose start-up is cheaper, from one read of the logs:
         # each plan scanning them again would decode their row groups again (a day's file may
@@ -202,7 +193,8 @@ class PolarsEngine:
         plans += [_grouped_counts(logs, signal, start, by) for by in by_columns]
         if versions is not None:
             rows = logs.with_columns(pl.col("event_time").dt.truncate(STEP).alias("bucket"))
-            plans.append(_served_labelled(rows, predicted, self._labelled(versions), dims))
+            predicted, hashes = _predicted_column(signal), self._labelled(versions)
+            plans.append(_served_labelled(rows, predicted, hashes, quality_dims(signal)))
         if long:
             # Each plan streams its own scan: sharing one (common subplan elimination) caches
             # the columns read, and memory would follow the rows, not the tables.
@@ -215,10 +207,7 @@ class PolarsEngine:
             by: _grouped_table(rest[k], signal, start, by) for k, by in enumerate(by_columns)
         }
         rest = rest[len(by_columns) :]
-        if rest:
-            quality = _quality(rest[0], versions, signal).sort(
-                "bucket", *dims, "known", "until", nulls_last=True
-            )
+        quality = quality_table(rest[0], versions, signal) if rest else None
         return Partials(_serving_table(counts, signal, start, end), quality, grouped)
 
     def _labelled(self, versions: pl.DataFrame) -> pl.Series:
@@ -244,6 +233,37 @@ def first_log_day(data_dir: Path, signal: Signal) -> date | None:
     folder = data_dir / "predictions" / f"signal={signal.name}"
     days = sorted(p.name[5:] for p in folder.glob("date=*")) if folder.exists() else []
     return date.fromisoformat(days[0]) if days else None
+
+
+def log_columns(signal: Signal, labelled: bool) -> list[str]:
+    """The log columns a signal's partials read (``labelled``: its quality table too)."""
+    predicted = _predicted_column(signal)
+    return list(
+        dict.fromkeys(
+            [
+                *SERVING_COLUMNS,
+                *(column for by in groupings(signal) for column in by),
+                *(["item_id", predicted, *quality_dims(signal)] if labelled else []),
+            ]
+        )
+    )
+
+
+def no_logs(
+    signal: Signal, start: datetime, end: datetime, versions: pl.DataFrame | None
+) -> Partials:
+    """The partials of a range without logs: zero buckets, empty quality and grouped tables."""
+    quality = pl.DataFrame(schema=quality_schema(signal)) if versions is not None else None
+    grouped = {by: pl.DataFrame(schema=grouped_schema(signal, by)) for by in groupings(signal)}
+    return Partials(_serving_table(None, signal, start, end), quality, grouped)
+
+
+def quality_table(served: pl.DataFrame, versions: pl.DataFrame, signal: Signal) -> pl.DataFrame:
+    """The quality table of the served, labelled rows, in the order it is stored."""
+    dims = quality_dims(signal)
+    return _quality(served, versions, signal).sort(
+        "bucket", *dims, "known", "until", nulls_last=True
+    )
 
 
 def _predicted_column(signal: Signal) -> str:

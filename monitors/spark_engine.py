@@ -19,6 +19,7 @@ in float32 too (Polars casts a literal to the column's type; Spark would widen t
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 from datetime import date, datetime
@@ -31,22 +32,21 @@ import polars as pl
 from monitors.engine import (
     BINS,
     LATENCY_EDGES,
-    SERVING_COLUMNS,
     Partials,
     _grouped_table,
     _predicted_column,
-    _quality,
     _serving_table,
+    log_columns,
+    no_logs,
+    quality_table,
 )
 from monitors.logs import LOG_CONTRACT, LogError, days_touched
 from monitors.partials import (
     BUCKET,
-    grouped_schema,
     groupings,
     latency_thresholds,
     le_column,
     quality_dims,
-    quality_schema,
 )
 from sigwatch.model import NONE, Signal
 
@@ -159,8 +159,6 @@ def open_session(master: str | None, conf: dict[str, str] | None = None) -> Spar
 
 
 def _java_home() -> bool:
-    import os
-
     home = os.environ.get("JAVA_HOME")
     return bool(home) and (Path(home) / "bin" / "java").exists()
 
@@ -275,8 +273,7 @@ class SparkEngine:
         frame = self._signal_logs(data_dir, signal)
         if frame is None:
             return None
-        first = frame.select(F.min(F.col("date").cast("date")).alias("first")).collect()[0][0]
-        return first
+        return frame.select(F.min(F.col("date").cast("date"))).collect()[0][0]
 
     # --- the seam ----------------------------------------------------------------------------
 
@@ -290,21 +287,10 @@ class SparkEngine:
     ) -> Partials:
         from pyspark.sql import functions as F
 
-        predicted = _predicted_column(signal)
-        by_columns = groupings(signal)
-        dims = quality_dims(signal)
-        columns = [
-            *SERVING_COLUMNS,
-            *(column for by in by_columns for column in by),
-            *(["item_id", predicted, *dims] if versions is not None else []),
-        ]
-        quality = pl.DataFrame(schema=quality_schema(signal)) if versions is not None else None
-        logs = None
-        if start < end:
-            logs = self._scan(data_dir, signal, start, end, list(dict.fromkeys(columns)))
+        columns = log_columns(signal, versions is not None)
+        logs = self._scan(data_dir, signal, start, end, columns) if start < end else None
         if logs is None:
-            grouped = {by: pl.DataFrame(schema=grouped_schema(signal, by)) for by in by_columns}
-            return Partials(_serving_table(None, signal, start, end), quality, grouped)
+            return no_logs(signal, start, end, versions)
         aggregates = _count_columns(signal)
         # Counts per (bucket, latency bin), then per bucket with the bins' totals as a list:
         # one row a bucket comes back (every count on every bin's row was most of the bytes).
@@ -320,15 +306,14 @@ class SparkEngine:
         )
         counts = counts.drop("hist")
         grouped = {}
-        for by in by_columns:
+        for by in groupings(signal):
             groups = [F.coalesce(F.col(c), F.lit(NONE)).alias(c) for c in by]
             table = self._collect(logs.groupBy(F.col("index"), *groups).agg(*aggregates), "groups")
             grouped[by] = _grouped_table(table, signal, start, by)
+        quality = None
         if versions is not None:
-            served = self._served_labelled(logs, signal, start, predicted, versions, dims)
-            quality = _quality(served, versions, signal).sort(
-                "bucket", *dims, "known", "until", nulls_last=True
-            )
+            served = self._served_labelled(logs, signal, start, versions)
+            quality = quality_table(served, versions, signal)
         return Partials(_serving_table(counts, signal, start, end, hist), quality, grouped)
 
     def _served_labelled(
@@ -336,14 +321,13 @@ class SparkEngine:
         logs: DataFrame,
         signal: Signal,
         start: datetime,
-        predicted: str,
         versions: pl.DataFrame,
-        dims: tuple[str, ...],
     ) -> pl.DataFrame:
         """The served rows of labelled items, as ``PolarsEngine`` collects them: ``bucket``,
-        the ``dims``, ``item_id``, ``predicted``."""
+        the quality dimensions, ``item_id``, ``predicted``."""
         from pyspark.sql import functions as F
 
+        predicted, dims = _predicted_column(signal), quality_dims(signal)
         types = {c.name: c.dtype for c in LOG_CONTRACT}
         schema = {
             "bucket": pl.Datetime("us", "UTC"),

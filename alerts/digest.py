@@ -12,6 +12,7 @@ from alerts.records import Records
 from sigwatch.clock import floor_time
 from sigwatch.model import Registry
 from sigwatch.states import SloState
+from sigwatch.units import short_span
 
 DAY = timedelta(days=1)
 
@@ -47,10 +48,10 @@ def build_digest(records: Records, registry: Registry, at: datetime) -> tuple[st
     ]  # fmt: skip
     incidents = [
         f"• {a.key} {a.started_at:%H:%M}"
-        + (f" to {a.resolved_at:%H:%M} ({_minutes(a.resolved_at - a.started_at)})"
+        + (f" to {a.resolved_at:%H:%M} ({short_span(a.resolved_at - a.started_at)})"
            if a.resolved_at else " (still open)")
         for a in sorted(opened, key=lambda a: a.started_at)
-        if a.resolution != "superseded by a page" and not a.details.get("inhibited_by")
+        if a.incident
     ]  # fmt: skip
     title = f"sigwatch daily digest for {day_start:%Y-%m-%d} (UTC)"
     text = f"{title}: {len(incidents)} incident(s), spend ${total_spend:,.2f}" + (
@@ -79,8 +80,3 @@ def _spend(store, signal, start: datetime, end: datetime) -> tuple[float | None,
             if m.start == start and "cost_usd" in m.details:
                 return m.details["cost_usd"], m.details.get("external_share")
     return None, None
-
-
-def _minutes(span: timedelta) -> str:
-    minutes = round(span.total_seconds() / 60)
-    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"

@@ -59,6 +59,7 @@ from alerts.render import render_alert
 from sigwatch.model import Budgeting, Registry, group_label
 from sigwatch.states import Severity, SloState
 from sigwatch.store import SloStatus
+from sigwatch.store.alerts import SUPERSEDED
 from sigwatch.units import format_duration
 
 HOLD = "hold"  # a condition that is unknown: it neither opens nor resolves an alert
@@ -151,7 +152,7 @@ class Lifecycle:
         touched = []
         if condition == PAGE:
             if ticket is not None:
-                touched.append(self._resolve(ticket, at, "superseded by a page"))
+                touched.append(self._resolve(ticket, at, SUPERSEDED))
             touched.append(self._fire(page, signal, slo, PAGE, status, at))
             return touched
         if condition == TICKET and page is None and ticket is None and self._in_tail(signal, slo):

@@ -33,6 +33,7 @@ from alerts.records import Records
 from monitors.history import occurrence_counts
 from sigwatch.model import Budgeting, CostPer1kSLI, Registry
 from sigwatch.states import Verdict
+from sigwatch.units import short_span
 
 WEEK = timedelta(days=7)
 DAY = timedelta(days=1)
@@ -166,9 +167,9 @@ class WeeklyReview:
         resolve = [i.resolve for i in self.incidents if i.resolve is not None]
         times = []
         if detect:
-            times.append(f"median time to detect {_span(statistics.median(detect))}")
+            times.append(f"median time to detect {short_span(statistics.median(detect))}")
         if resolve:
-            times.append(f"to resolve {_span(statistics.median(resolve))}")
+            times.append(f"to resolve {short_span(statistics.median(resolve))}")
         incidents = f"{len(self.incidents)} incident{'' if len(self.incidents) == 1 else 's'}"
         return (
             f"{met} of {len(measured)} SLOs met their objective; {incidents}"
@@ -198,8 +199,8 @@ class WeeklyReview:
             lines += ["| alert | opened (UTC) | time to detect | time to resolve |",
                       "| --- | --- | ---: | ---: |"]  # fmt: skip
             for i in self.incidents:
-                resolve = "still open" if i.resolve is None else _span(i.resolve)
-                detect = "-" if i.detect is None else _span(i.detect)
+                resolve = "still open" if i.resolve is None else short_span(i.resolve)
+                detect = "-" if i.detect is None else short_span(i.detect)
                 lines.append(f"| {i.key} | {i.started_at:%a %H:%M} | {detect} | {resolve} |")
         else:
             lines.append("None.")
@@ -357,9 +358,7 @@ def build_review(store, registry: Registry, data_dir: Path, start: datetime) -> 
 def _incidents(store, registry: Registry, start: datetime, end: datetime) -> list[Incident]:
     out = []
     for a in Records(store).alerts(include_resolved=True, limit=5000):
-        if not start <= a.started_at < end:
-            continue
-        if a.resolution == "superseded by a page" or a.details.get("inhibited_by"):
+        if not (start <= a.started_at < end and a.incident):
             continue
         resolve = a.resolved_at - a.started_at if a.resolved_at else None
         out.append(Incident(a.key, a.signal, a.slo, a.started_at, a.resolved_at,
@@ -408,13 +407,6 @@ def _cost(store, signal, start: datetime, end: datetime) -> Cost | None:
         if found:
             return Cost(signal.name, spend, spend / items * 1000 if items else None)
     return None
-
-
-def _span(span: timedelta) -> str:
-    minutes = round(span.total_seconds() / 60)
-    if minutes >= 24 * 60:
-        return f"{minutes // 1440}d{(minutes % 1440) // 60:02d}h"
-    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
 
 
 @dataclass(frozen=True)

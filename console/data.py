@@ -18,6 +18,7 @@ from sigwatch.clock import floor_time
 from sigwatch.model import Budgeting, CostPer1kSLI, Registry, group_label
 from sigwatch.states import SloState, Verdict
 from sigwatch.store import Store, from_epoch, to_epoch
+from sigwatch.store.alerts import SUPERSEDED
 
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -380,7 +381,7 @@ def incidents(store: Store) -> pl.DataFrame:
     frame = alerts_frame(store)
     if frame.is_empty():
         return frame
-    superseded = pl.col("resolution").fill_null("") == "superseded by a page"
+    superseded = pl.col("resolution").fill_null("") == SUPERSEDED
     return frame.filter(~superseded).with_columns(
         ((pl.col("resolved_at") - pl.col("started_at")).dt.total_minutes()).alias(
             "minutes_to_resolve"

@@ -44,6 +44,14 @@ def format_duration(delta: timedelta) -> str:
     return "".join(parts)
 
 
+def short_span(span: timedelta) -> str:
+    """A span as people read it in a report, to the minute: ``45m``, ``9h30m``, ``2d03h``."""
+    minutes = round(span.total_seconds() / 60)
+    if minutes >= 24 * 60:
+        return f"{minutes // 1440}d{(minutes % 1440) // 60:02d}h"
+    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
+
+
 _COMPARATORS: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge,
     ">": operator.gt,

@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 FIRING, ACKNOWLEDGED, RESOLVED = "firing", "acknowledged", "resolved"
 
 
+SUPERSEDED = "superseded by a page"  # how a ticket is resolved when its page opens
+
+
 def alert_key(signal: str, slo: str, severity: str) -> str:
     return f"{signal}/{slo}/{severity}"
 
@@ -56,6 +59,12 @@ class Alert:
     @property
     def fastest_burn(self) -> float:
         return max(self.burn_rates.values(), default=0.0)
+
+    @property
+    def incident(self) -> bool:
+        """Whether it counts as an incident in a report: not a ticket a page superseded, not
+        a group's alert held under its signal-level one."""
+        return self.resolution != SUPERSEDED and not self.details.get("inhibited_by")
 
 
 @dataclass(frozen=True)

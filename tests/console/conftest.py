@@ -1,13 +1,18 @@
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
+from contextlib import contextmanager
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from sigwatch.clock import FixedClock
 from sigwatch.store import Store
-from tests.conftest import SCENARIO_END
+from tests.conftest import ROOT, SCENARIO_END
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -80,6 +85,30 @@ def wait_until_answers(url: str, process, log, seconds: float = 90) -> None:
             time.sleep(0.3)
     process.kill()
     pytest.fail(f"{url} did not answer: {log.read_text()}")
+
+
+@contextmanager
+def serving(args: list[str], health: str, log: Path, env: dict[str, str] | None = None):
+    """``args`` running as a server, its output in ``log``, from when ``health`` answers until
+    the block ends (then stopped); yields the process."""
+    with open(log, "w") as out:
+        process = subprocess.Popen(
+            args, cwd=ROOT, env=env or dict(os.environ), stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        wait_until_answers(health, process, log)
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def console_args(folder: Path, port: int) -> list[str]:
+    """``sigwatch console`` over ``folder`` as a user starts it, its clock an hour after the
+    data's end."""
+    at = f"{END + timedelta(hours=1):%Y-%m-%dT%H:%M:%S%z}"
+    return [sys.executable, "-m", "sigwatch.cli", "console", "--data", str(folder),
+            "--port", str(port), "--at", at]  # fmt: skip
 
 
 @pytest.fixture(scope="module")

@@ -4,16 +4,10 @@ predictions for typed text; a screenshot of each page is written to the test's f
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-from datetime import timedelta
-
 import pytest
 
-from tests.conftest import ROOT
-from tests.console.conftest import END, wait_until_answers
+from tests.console.conftest import console_args, serving
+from tests.postgres import free_port
 
 # Streamlit is done when its "running" status widget and the placeholders are gone.
 DONE = """() => !document.querySelector('[data-testid="stStatusWidget"]')
@@ -30,23 +24,10 @@ PAGES = {
 
 @pytest.fixture(scope="module")
 def console_url(console_data, tmp_path_factory):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{(port := free_port())}"
     log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
-    # `sigwatch console`, as a user starts it, its clock an hour after the data's end
-    at = f"{END + timedelta(hours=1):%Y-%m-%dT%H:%M:%S%z}"
-    with open(log, "w") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "sigwatch.cli", "console", "--data", str(console_data),
-             "--port", str(port), "--at", at],
-            cwd=ROOT, env=dict(os.environ), stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    wait_until_answers(f"{url}/_stcore/health", server, log)
-    yield url
-    server.terminate()
-    server.wait(timeout=30)
+    with serving(console_args(console_data, port), f"{url}/_stcore/health", log):
+        yield url
 
 
 def _open(browser, url: str, title: str):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 from datetime import timedelta
@@ -22,7 +21,7 @@ from alerts.records import Records
 from sigwatch.clock import FixedClock
 from sigwatch.store import Store
 from tests.conftest import ROOT
-from tests.console.conftest import END, wait_until_answers
+from tests.console.conftest import END, console_args, serving
 from tests.console.test_browser import DONE
 from tests.postgres import free_port
 
@@ -43,16 +42,10 @@ def provider(tmp_path_factory):
     """A real OIDC provider: discovery, an authorization form, tokens, JWKS."""
     port = free_port()
     log = tmp_path_factory.mktemp("oidc") / "oidc.log"
-    with open(log, "w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "oidc_provider_mock", "--port", str(port)],
-            stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    wait_until_answers(f"{url}/.well-known/openid-configuration", process, log)
-    yield url
-    process.terminate()
-    process.wait(timeout=30)
+    args = [sys.executable, "-m", "oidc_provider_mock", "--port", str(port)]
+    with serving(args, f"{url}/.well-known/openid-configuration", log):
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -77,17 +70,8 @@ def signed_console(console_data, provider, tmp_path_factory):
         "SIGWATCH_ROLES": str(roles),
     }
     log = tmp_path_factory.mktemp("streamlit") / "console.log"
-    at = f"{END + timedelta(hours=1):%Y-%m-%dT%H:%M:%S%z}"
-    with open(log, "w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "sigwatch.cli", "console", "--data", str(folder),
-             "--port", str(port), "--at", at],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    wait_until_answers(f"{url}/_stcore/health", process, log)
-    yield url, folder, log
-    process.terminate()
-    process.wait(timeout=30)
+    with serving(console_args(folder, port), f"{url}/_stcore/health", log, env):
+        yield url, folder, log
     said = log.read_text()
     assert "sign-in through 127.0.0.1" in said.replace("\n", "")
     assert CLIENT_SECRET not in said and COOKIE_SECRET not in said

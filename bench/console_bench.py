@@ -123,9 +123,7 @@ def _render(page: Path, query: dict | None = None) -> tuple[float, float]:
     of every element into a tree afterwards, about 100 ms, are the harness's, not the page's."""
     from streamlit.testing.v1 import AppTest
 
-    wrapper = page.with_name(f"timed_{page.name}")
-    if page.parent.name == "views":  # never write into the package
-        wrapper = Path(os.environ["SIGWATCH_DATA"]) / f"timed_{page.name}"
+    wrapper = Path(os.environ["SIGWATCH_DATA"]) / f"timed_{page.name}"  # not in the package
     wrapper.write_text(WRAPPER.format(page=str(page)))
     at = AppTest.from_file(str(wrapper), default_timeout=300)
     for key, value in (query or {}).items():

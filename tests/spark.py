@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -130,8 +132,6 @@ class SparkCluster:
                        start_new_session=True)  # fmt: skip
 
         def listening() -> bool:
-            import socket
-
             try:
                 socket.create_connection(("127.0.0.1", self.connect_port), 1).close()
                 return True
@@ -165,6 +165,4 @@ class SparkCluster:
         if self._master is not None:
             os.killpg(self._master.pid, signal.SIGKILL)
             self._master.wait(timeout=30)
-        import shutil
-
         shutil.rmtree(self.folder, ignore_errors=True)

@@ -355,7 +355,6 @@ def monitor(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from monitors.engine import make_engine
     from monitors.runner import Monitor
     from monitors.sources import serving_source
     from sigwatch.units import parse_duration
@@ -374,7 +373,7 @@ def monitor(
         raise typer.Exit(code=2) from None
     settings, clock = runtime.settings, runtime.clock
     when = clock.now()
-    chosen = _engine(make_engine, settings, engine)
+    chosen = _engine(settings, engine)
     with runtime.open_store() as store:
         runner = Monitor(
             reg, runtime.data_dir, store, clock, source=serving_source(settings), engine=chosen
@@ -412,9 +411,11 @@ def monitor(
         raise typer.Exit(code=1)
 
 
-def _engine(make_engine, settings, choice: str | None):
+def _engine(settings, choice: str | None):
     """The engine, its cluster reached before any work: an engine that cannot run fails the
     command (exit 2) with what to fix, and nothing is written."""
+    from monitors.engine import make_engine
+
     try:
         chosen = make_engine(settings, choice)
         if hasattr(chosen, "connect"):

@@ -282,7 +282,7 @@ def test_a_worker_killed_mid_job_gives_the_same_tables(
                 running = info and info.numTasks >= 64 and info.numActiveTasks >= 2
                 if running and info.numCompletedTasks >= 4:
                     spark_cluster.kill_worker("worker-2")
-                    killed_in = (stage, info.numCompletedTasks, info.numTasks)
+                    killed_in = stage
                     break
             time.sleep(0.01)
         thread.join(timeout=600)
@@ -291,11 +291,9 @@ def test_a_worker_killed_mid_job_gives_the_same_tables(
         if "worker-2" not in spark_cluster.workers:
             spark_cluster.start_worker("worker-2")
     assert killed_in is not None, "the job ended before a worker could be killed in it"
-    stage, done_before, tasks = killed_in
-    assert done_before < tasks
     assert "error" not in result, result.get("error")
-    info = tracker.getStageInfo(stage)
-    assert info is None or info.numCompletedTasks == info.numTasks
+    info = tracker.getStageInfo(killed_in)  # its last attempt, run to the end
+    assert info is not None and info.numCompletedTasks == info.numTasks > 0
     got = result["partials"]
     expected = PolarsEngine().partials(data, signal, start, end, versions)
     once = PolarsEngine().serving(path.parent, signal, start, end)["total"].sum()

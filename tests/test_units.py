@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from sigwatch.units import Target, format_duration, parse_duration, parse_target
+from sigwatch.units import Target, format_duration, parse_duration, parse_target, short_span
 
 
 @pytest.mark.parametrize(
@@ -94,3 +94,18 @@ def test_target_holds_for_point_values_and_prints_back():
     assert target.holds(0.85) and not target.holds(0.849)
     assert str(target) == ">= 0.85"
     assert parse_target(str(parse_target("<=0.40"))) == parse_target("<= 0.4")
+
+
+@pytest.mark.parametrize(
+    ("span", "shown"),
+    [
+        (timedelta(seconds=20), "0m"),
+        (timedelta(minutes=45), "45m"),
+        (timedelta(minutes=59, seconds=40), "1h00m"),
+        (timedelta(hours=9, minutes=30), "9h30m"),
+        (timedelta(hours=23, minutes=59), "23h59m"),
+        (timedelta(days=2, hours=3, minutes=20), "2d03h"),
+    ],
+)
+def test_a_short_span_reads_to_the_minute_and_in_days_past_a_day(span, shown):
+    assert short_span(span) == shown

@@ -55,7 +55,7 @@ from alerts.model import (
     alert_key,
 )  # fmt: skip
 from alerts.records import Records
-from alerts.render import render_alert
+from alerts.render import render_alert, slack_escape
 from sigwatch.model import Budgeting, Registry, group_label
 from sigwatch.states import Severity, SloState
 from sigwatch.store import SloStatus
@@ -442,12 +442,6 @@ def _section(kind: str, text: str) -> dict:
     return {"type": "section", "text": body}
 
 
-def slack_escape(text: str) -> str:
-    """Text for Slack's mrkdwn fallback: ``&``, ``<`` and ``>`` as entities, so a value from
-    the logs such as ``<!channel>`` shows as written and pings nobody."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def _summary(alert: Alert) -> str:
     return f"{alert.severity} opened at burn {alert.fastest_burn:.1f}x"
 
@@ -458,7 +452,7 @@ def _minutes(span: timedelta) -> timedelta:
 
 def _state_change(alert: Alert, at: datetime) -> str:
     if alert.state == ACKNOWLEDGED:
-        return f"acknowledged by {alert.acknowledged_by}"
+        return f"acknowledged by {slack_escape(alert.acknowledged_by or '?')}"
     if alert.state == RESOLVED:
         after = format_duration(_minutes(at - alert.started_at))
         return (

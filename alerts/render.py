@@ -18,6 +18,12 @@ ICONS = {(PAGE, "firing"): ":red_circle:", (TICKET, "firing"): ":large_orange_ci
          ACKNOWLEDGED: ":eyes:", RESOLVED: ":white_check_mark:"}  # fmt: skip
 
 
+def slack_escape(text: str) -> str:
+    """Text for Slack's mrkdwn: ``&``, ``<`` and ``>`` as entities, so a name typed by a
+    person or a value from the logs such as ``<!channel>`` shows as written and pings nobody."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def console_link(base: str | None, signal: str) -> str | None:
     """The signal's console page (the console serves it at ``/signal?signal=NAME``)."""
     return f"{base.rstrip('/')}/signal?signal={quote(signal)}" if base else None
@@ -55,7 +61,8 @@ def render_alert(alert: Alert, signal: Signal, policy: Policy) -> tuple[str, lis
     if alert.state == RESOLVED and alert.resolved_at:
         fields.append(f"*Resolved*\n{alert.resolved_at:%Y-%m-%d %H:%M} UTC")
     if alert.acknowledged_by:
-        fields.append(f"*Acknowledged by*\n{alert.acknowledged_by}")
+        # whoever acked names themselves (``ack --by``): shown as written, never a ping
+        fields.append(f"*Acknowledged by*\n{slack_escape(alert.acknowledged_by)}")
     links = []
     slo = next((s for s in signal.slos if s.name == alert.slo), None)
     if slo is not None and slo.alerting.runbook:

@@ -24,8 +24,10 @@ for people whose ``slack`` user id is listed.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -35,6 +37,7 @@ import yaml
 
 from sigwatch.model import Signal
 
+log = logging.getLogger(__name__)
 SLACK_USER = re.compile(r"[UW][A-Z0-9]{2,}")
 
 
@@ -152,6 +155,47 @@ class Roles:
         if twice:
             raise RolesError(f"{source}: Slack user {twice[0]} is given to two people")
         return cls(Role(default), people, source)
+
+
+class LiveRoles:
+    """The roles as ``SIGWATCH_ROLES`` says now, for a long-running process (``serve``): the
+    file is read again when it changes (its size or modification time), so a person removed
+    from on-call loses their rights at the next request, not at the next restart. A change
+    that does not parse is refused: the last good roles stay, and the problem is logged once.
+    Call it for the current ``Roles``."""
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        self.environ = dict(os.environ if environ is None else environ)
+        path = self.environ.get("SIGWATCH_ROLES", "").strip()
+        self.path = Path(path) if path else None
+        self._lock = threading.Lock()
+        self._stamp = self._stat()
+        self._roles = Roles.from_env(self.environ)  # a bad file at start: RolesError
+        self._refused: tuple[int, int] | None = None
+
+    def _stat(self) -> tuple[int, int] | None:
+        if self.path is None:
+            return None
+        try:
+            seen = self.path.stat()
+        except OSError:
+            return None
+        return seen.st_mtime_ns, seen.st_size
+
+    def __call__(self) -> Roles:
+        stamp = self._stat()
+        with self._lock:
+            if stamp == self._stamp or stamp is None or stamp == self._refused:
+                return self._roles
+            try:
+                self._roles = Roles.from_env(self.environ)
+            except RolesError as exc:
+                self._refused = stamp
+                log.warning("roles not changed (the last good roles stay): %s", exc)
+                return self._roles
+            self._stamp, self._refused = stamp, None
+            log.info("roles read again from %s: %d people", self.path, len(self._roles.people))
+            return self._roles
 
 
 def _person(identity: str, entry: object, where: str) -> Person:

@@ -614,10 +614,10 @@ def _slack_actions(runtime: Runtime):
         return None
     from alerts.actions import SlackActions
     from alerts.service import Alerting
-    from sigwatch.access import Roles, RolesError
+    from sigwatch.access import LiveRoles, RolesError
 
     try:
-        roles = Roles.from_env()
+        roles = LiveRoles()  # read again when the file changes, as the console does
     except RolesError as exc:
         err.print(f"[red]{exc}")
         raise typer.Exit(code=2) from None

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from sigwatch.cli import (
@@ -92,7 +93,11 @@ def ack(
     data: DataOption = None,
     definitions: DefinitionsOption = None,
 ) -> None:
-    """Acknowledge a firing alert: its Slack message is updated and the thread told who."""
+    """Acknowledge a firing alert: its Slack message is updated and the thread told who.
+
+    The CLI acts with the store's credentials, outside the roles of the console and of
+    Slack's buttons (SIGWATCH_ROLES): whoever can open the store can acknowledge, and --by is
+    recorded as given (shown as written in Slack, never as a mention)."""
     from alerts.lifecycle import AlertError
 
     with _alerting(data, definitions, at) as (alerting, _, _):
@@ -102,7 +107,7 @@ def ack(
             err.print(f"[red]{exc}")
             raise typer.Exit(code=1) from None
         result = alerting.delivery.flush()
-    out.print(f"{alert.key} acknowledged by {alert.acknowledged_by}")
+    out.print(f"{alert.key} acknowledged by {escape(alert.acknowledged_by or '')}")
     if result.error:
         err.print(f"[yellow]queued, not yet delivered: {result.error}")
 
@@ -118,7 +123,10 @@ def silence_add(
     data: DataOption = None,
     definitions: DefinitionsOption = None,
 ) -> None:
-    """Silence a signal and/or an SLO: its alerts are recorded but not posted until it ends."""
+    """Silence a signal and/or an SLO: its alerts are recorded but not posted until it ends.
+
+    Like ack, this acts with the store's credentials, outside SIGWATCH_ROLES; --author is
+    recorded as given."""
     from alerts.lifecycle import AlertError
     from sigwatch.units import parse_duration
 
@@ -168,7 +176,9 @@ def silence_list(
     for s in rows:
         active = "yes" if s.active(now) else "no"
         until = f"{s.expires_at:%Y-%m-%d %H:%M}"
-        table.add_row(str(s.id), s.signal or "*", s.slo or "*", s.author, s.reason, until, active)
+        # names and reasons are typed by people: shown as written, not as Rich markup
+        shown = [escape(v) for v in (s.signal or "*", s.slo or "*", s.author, s.reason)]
+        table.add_row(str(s.id), *shown, until, active)
     out.print(table)
 
 

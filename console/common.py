@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 import threading
 from contextlib import contextmanager
 from datetime import datetime
@@ -65,10 +67,32 @@ SUSPECTS_COLUMN = {
 MARKDOWN = set("\\`*_{}[]()<>#+-.!|~:$=")
 
 
+# Streamlit's Markdown turns a bare URL, ``www.`` name or e-mail address in text into a link
+# after escapes are read (GFM's autolink literals), so escaping cannot stop it: a zero-width
+# space where such a link would start can.
+AUTOLINK = re.compile(r"(?i)(?<=:)(?=//)|(?<=www)(?=\.)|(?<=@)")
+ZWSP = "\u200b"
+
+
 def plain(text: str) -> str:
     """``text`` from the logs (a community, a version) as literal Markdown: every character
-    Markdown or Streamlit would read (``*urgent*``, ``[x](y)``, ``:red[...]``) escaped."""
-    return "".join(f"\\{c}" if c in MARKDOWN else c for c in str(text))
+    Markdown or Streamlit would read (``*urgent*``, ``[x](y)``, ``:red[...]``) escaped, and no
+    URL or address made a link (``https://evil.example`` shows as written, not clickable)."""
+    unlinked = AUTOLINK.sub(ZWSP, str(text))
+    return "".join(f"\\{c}" if c in MARKDOWN else c for c in unlinked)
+
+
+def sandboxed(page: str, height: int) -> str:
+    """HTML that shows ``page`` (a report drawn from the logs' values) in a frame of its own
+    origin: sandboxed with scripts but without ``allow-same-origin``, so even a value that
+    escaped escaping could not reach the console, its cookies or its session (``st.iframe``
+    alone gives the page the console's origin)."""
+    return (
+        '<!doctype html><html><body style="margin:0">'
+        f'<iframe sandbox="allow-scripts" title="report" style="border:0;width:100%;'
+        f'height:{int(height)}px" srcdoc="{html.escape(page, quote=True)}"></iframe>'
+        "</body></html>"
+    )
 
 
 def label_color(state: str) -> str | None:

@@ -267,10 +267,27 @@ def report_html(folder) -> Path | None:
     return html
 
 
+def inert(frame: pl.DataFrame) -> pl.DataFrame:
+    """The samples with every text value HTML-escaped (``&``, ``<``, ``>``), as the
+    report is to show them. Evidently writes its data as JSON inside a ``<script>`` block, and
+    JSON does not escape ``</script>``: a community named ``</script><script>...`` in the logs
+    would end the block and run as the console's own script. Escaped, it is text (the plots
+    show it as written, the tables with its entities). Escaping maps distinct values to
+    distinct values, so the drift tests are unchanged."""
+    text = [c for c, kind in frame.schema.items() if kind == pl.String]
+    return frame.with_columns(
+        pl.col(text)
+        .str.replace_all("&", "&amp;", literal=True)
+        .str.replace_all("<", "&lt;", literal=True)
+        .str.replace_all(">", "&gt;", literal=True)
+    )
+
+
 def report(current: pl.DataFrame, reference: pl.DataFrame, method: str | None):
     """Evidently's report (a ``Snapshot``) of a ``ValueDrift`` metric per column of the
     samples, the column tests the monitors ran with the report's plots and their verdicts."""
     DataDefinition, Dataset, Report, ValueDrift = _import_evidently()
+    current, reference = inert(current), inert(reference)
     columns = current.columns
     definition = DataDefinition(
         numerical_columns=[c for c in columns if c in NUMERIC],

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from console.common import MARKDOWN, plain
+from console.common import MARKDOWN, ZWSP, plain
 
 ODD = [
     "<!channel>",
@@ -17,13 +17,17 @@ ODD = [
     ":red[alarm] :material/bolt:",
     "`code` $x$ # heading",
     "back\\slash",
+    "https://evil.example/login",
+    "see www.evil.example",
+    "mail admin@evil.example",
 ]
 
 
 @pytest.mark.parametrize("value", ODD, ids=lambda v: f"a group named {v!r} is literal")
 def test_every_markdown_character_is_escaped_and_nothing_is_lost(value):
     shown = plain(value)
-    assert re.sub(r"\\(.)", r"\1", shown) == value  # unescaping gives the value back
+    # unescaping gives the value back (less the zero-width spaces that stop autolinks)
+    assert re.sub(r"\\(.)", r"\1", shown).replace(ZWSP, "") == value
     specials = [k for k, c in enumerate(shown) if c in MARKDOWN and c != "\\"]
     assert all(shown[k - 1] == "\\" for k in specials), shown
 

@@ -2,10 +2,12 @@
 
     signin     an ``[auth]`` section is configured (Streamlit's OIDC sign-in, ``st.login``):
                nothing but the sign-in page until signed in; the role comes from
-               ``SIGWATCH_ROLES`` by the identity the provider gives (its e-mail, else its
-               subject); acks and silences are recorded under it
-    local      no sign-in, served on 127.0.0.1 only: the person running it (the system user),
-               who may do anything; said at the top of every page
+               ``SIGWATCH_ROLES`` by the identity the provider gives (its verified e-mail,
+               else its subject); acks and silences are recorded under it
+    local      no sign-in, served on a loopback address only: the person running it (the
+               system user), who may do anything; said at the top of every page. On any other
+               address (``streamlit run`` listens on every interface by default) the console
+               refuses to open
     anonymous  no sign-in, served to other machines (``--allow-anonymous``): anyone, in any
                name they type; a red warning on every page
 
@@ -65,10 +67,29 @@ def viewer() -> Viewer:
     """Who is looking (pages call it); ``gate`` has already stopped anyone who may not."""
     current = mode()
     if current == SIGNIN:
-        identity = str(st.user.get("email") or st.user.get("sub") or "")
-        return Viewer(_roles().person(identity), current)
+        return Viewer(_roles().person(identity(st.user)), current)
     who = getpass.getuser()
     return Viewer(Person(who, Role.ADMIN), current)
+
+
+def identity(claims) -> str:
+    """Who the provider says this is: the e-mail, only when the provider has verified it
+    (``email_verified``), else the subject. A provider that lets people set an unverified
+    address would otherwise let anyone take the identity, and the role, of an admin."""
+    verified = claims.get("email_verified") in (True, "true", "True")
+    email = claims.get("email")
+    return str(email if email and verified else claims.get("sub") or "")
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def loopback_only() -> bool:
+    """Whether this Streamlit server answers on this machine only: bound to a loopback
+    address (``sigwatch console`` binds 127.0.0.1). Streamlit's default, no address, listens
+    on every interface."""
+    address = str(st.get_option("server.address") or "").strip().strip("[]")
+    return address in LOOPBACK or address.startswith("127.")
 
 
 def gate() -> Viewer:
@@ -83,6 +104,18 @@ def gate() -> Viewer:
         )
         return viewer()
     if current == LOCAL:
+        if not loopback_only():  # no sign-in must never mean admin for the whole network
+            st.title("sigwatch")
+            shown = st.get_option("server.address") or "every interface"
+            st.error(
+                f"This console has no sign-in and listens on {shown}, not on this machine "
+                "only, so it does not open. Start it with `sigwatch console` (127.0.0.1), or "
+                "`streamlit run console/app.py --server.address 127.0.0.1`; to serve other "
+                "machines, configure sign-in (`sigwatch console --secrets`), or accept anyone "
+                "in any name with `sigwatch console --host H --allow-anonymous`.",
+                icon=":material/block:",
+            )
+            st.stop()
         st.caption(
             ":material/lock_open: **Local mode**: no sign-in; the console answers on this "
             "machine (127.0.0.1) only, and acknowledgements carry your system user's name."

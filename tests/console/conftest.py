@@ -120,3 +120,13 @@ def browser():
         launched = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield launched
         launched.close()
+
+
+@pytest.fixture
+def address():
+    """Sets Streamlit's ``server.address`` for the test, as ``streamlit run`` would."""
+    from streamlit import config
+
+    before = config.get_option("server.address")
+    yield lambda value: config.set_option("server.address", value)
+    config.set_option("server.address", before)

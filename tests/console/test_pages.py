@@ -296,7 +296,8 @@ def test_pages_say_how_to_get_data_when_there_is_none(name, tmp_path, monkeypatc
     assert "No evaluations yet" in at.info[0].value
 
 
-def test_the_app_navigates_to_the_overview_by_default(console_env):
+def test_the_app_navigates_to_the_overview_by_default(console_env, address):
+    address("127.0.0.1")  # as `sigwatch console` binds it
     at = AppTest.from_file(str(ROOT / "console" / "app.py"), default_timeout=180).run()
     assert not at.exception
     assert [t.value for t in at.title] == ["Overview"]

@@ -180,7 +180,8 @@ def test_only_a_valid_unexpired_cookie_signs_in(browser, signed_console, case, s
                                                 signed_in):  # fmt: skip
     url, _, _ = signed_console
     context = browser.new_context()
-    value = _cookie(secret, url, {"email": "lead@example.com", "sub": "lead"}, age)
+    claims = {"email": "lead@example.com", "email_verified": True, "sub": "lead"}
+    value = _cookie(secret, url, claims, age)
     context.add_cookies([{"name": "_streamlit_user", "value": value, "url": url}])
     page = context.new_page()
     page.goto(url, wait_until="domcontentloaded")
@@ -215,7 +216,9 @@ def roles_env(console_env, monkeypatch, tmp_path):
 def _as(script: str, user: dict | None) -> AppTest:
     at = AppTest.from_file(str(ROOT / "console" / script), default_timeout=180)
     at.secrets["auth"] = AUTH
-    at.user = {"is_logged_in": False} if user is None else {"is_logged_in": True, **user}
+    # the provider verified the address (an unverified one is no identity: test_hostile)
+    signed_in = {"is_logged_in": True, "email_verified": True, **(user or {})}
+    at.user = {"is_logged_in": False} if user is None else signed_in
     return at.run()
 
 

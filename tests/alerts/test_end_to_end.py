@@ -165,12 +165,23 @@ def test_the_cli_never_shows_a_secret_over_a_full_run(traffic, slack, tmp_path):
         assert secret not in dump
 
 
+def serve_rss(pid: int) -> int:
+    """A process's resident memory, in bytes."""
+    with open(f"/proc/{pid}/status") as status:
+        line = next(x for x in status if x.startswith("VmRSS:"))
+    return int(line.split()[1]) * 1024
+
+
 def test_serve_posts_the_open_incident_to_slack(registry, corpus_cache, slack, tmp_path):
-    """``sigwatch serve`` runs on the wall clock, so its traffic ends now: an outage over the
-    last 45 minutes is posted once. Only content_type's occurrence SLOs are served: a
+    """``sigwatch serve`` runs on the wall clock: an outage that began 45 minutes ago and goes
+    on is posted once. The traffic is written ahead, to two hours past now, as it would arrive
+    while serve runs: serve reads the logs up to its own now only, so whenever its first cycle
+    runs (a slow machine, a 5-minute boundary crossed while simulating), the newest bucket is
+    full of the outage and it pages. Only content_type's occurrence SLOs are served: a
     timeslice SLO's current slice is the part of today before now, so what it holds (a
     night's few rows, a busy afternoon's) would depend on the time of day the test runs."""
     import signal as signals
+    import socket
     import time
 
     import yaml
@@ -178,13 +189,14 @@ def test_serve_posts_the_open_incident_to_slack(registry, corpus_cache, slack, t
     from sigwatch.clock import floor_time
 
     now = floor_time(datetime.now(UTC), timedelta(minutes=5))
+    ahead = now + timedelta(hours=2)
     data = tmp_path / "data"
     scenario = tmp_path / "scenario.yaml"
     start = (now - timedelta(minutes=45)).strftime("%Y-%m-%dT%H:%M:%SZ")
     scenario.write_text(
-        f"incidents:\n  - {{signal: content_type, kind: outage, start: {start}, duration: 45m}}\n"
+        f"incidents:\n  - {{signal: content_type, kind: outage, start: {start}, duration: 165m}}\n"
     )
-    simulate(registry, data, days=1, seed=9, end=now, rate=20_000, scenario=scenario,
+    simulate(registry, data, days=1, seed=9, end=ahead, rate=20_000, scenario=scenario,
              cache_dir=corpus_cache)  # fmt: skip
     port, actions_port = free_port(), free_port()
     roles = tmp_path / "roles.yaml"
@@ -210,10 +222,24 @@ def test_serve_posts_the_open_incident_to_slack(registry, corpus_cache, slack, t
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 180
+        deadline = time.monotonic() + 300
         while time.monotonic() < deadline and len(slack.top_level("#acu-oncall")) < 2:
             assert serve.poll() is None, serve.communicate()
             time.sleep(0.5)
+        # a body declared -1 bytes long and 200 MiB sent: refused before any of it is read
+        before = serve_rss(serve.pid)
+        with socket.create_connection(("127.0.0.1", actions_port), timeout=10) as conn:
+            conn.sendall(b"POST /slack/actions HTTP/1.1\r\nContent-Length: -1\r\n\r\n")
+            sent, chunk = 0, b"x" * (1 << 20)
+            try:
+                while sent < 200 << 20:
+                    conn.sendall(chunk)
+                    sent += len(chunk)
+            except OSError:  # the endpoint answered and closed: the rest is not read
+                pass
+            answer = conn.recv(64)
+        assert answer.startswith(b"HTTP/1.0 400"), answer
+        assert sent < 200 << 20 and serve_rss(serve.pid) - before < 32 << 20
         # on-call clicks Acknowledge on the coverage page: the real endpoint, signed as Slack
         # signs, on the wall clock serve runs on
         listed = json.loads(_cli(["alerts", "--json"], env, data).stdout)

@@ -21,8 +21,7 @@ def monitor_and_alert_job(signal: str, data_dir: str, definitions: str, clock: C
         outcomes = evaluate_once(runtime, store, signal)
         if outcomes is None:  # another scheduler has it
             return
-        statuses = [s for o in outcomes for s in o.statuses]
-        Alerting.open(store, runtime.registry, runtime.settings, clock).process(statuses)
+        Alerting.open(store, runtime.registry, runtime.settings, clock).after_runs(outcomes)
 
 
 def flush_job(data_dir: str, definitions: str, clock: Clock) -> None:

@@ -45,6 +45,7 @@ from datetime import datetime, timedelta
 from alerts.model import (
     ACKNOWLEDGED,
     FIRING,
+    MONITOR,
     PAGE,
     RESOLVED,
     STALE,
@@ -58,7 +59,7 @@ from alerts.records import Records
 from alerts.render import render_alert, slack_escape
 from sigwatch.model import Budgeting, Registry, group_label
 from sigwatch.states import Severity, SloState
-from sigwatch.store import SloStatus
+from sigwatch.store import Failing, SloStatus
 from sigwatch.store.alerts import SUPERSEDED
 from sigwatch.units import format_duration
 
@@ -102,6 +103,52 @@ class Lifecycle:
                     max((s.at for rows in by_signal.values() for s in rows), default=None)
                 )
         return touched
+
+    def monitor_failed(self, failing: Failing, threshold: int, at: datetime) -> Alert | None:
+        """A signal's monitor failed again (``failing``: its failed runs since the last good
+        one): from ``threshold`` failures in a row it pages on the pseudo-SLO ``monitor``,
+        naming the error, the first failure and the count. Distinct from ``no-data``: the
+        data may well be there; sigwatch cannot read it. Its statuses stay as they were
+        (stale), so no SLO alert opens or resolves meanwhile."""
+        if failing.failures < threshold:
+            return None
+        details = {
+            "reason": failing.error.splitlines()[0] if failing.error else "unknown error",
+            "failures": failing.failures,
+            "since": failing.since.isoformat(),
+            "last_ok": failing.last_ok.isoformat() if failing.last_ok else None,
+            "at": at.isoformat(),
+        }
+        with self.records.store.transaction():
+            alert = self._open(failing.signal, MONITOR, PAGE)
+            silenced = self._silenced(failing.signal, MONITOR, at)
+            if alert is None:
+                alert = self.records.save(Alert(
+                    id=None, key=alert_key(failing.signal, MONITOR, PAGE), signal=failing.signal,
+                    slo=MONITOR, severity=PAGE, state=FIRING, started_at=at, updated_at=at,
+                    channel=self.registry.get(failing.signal).oncall, silenced=silenced,
+                    details=details,
+                ))  # fmt: skip
+                self.records.add_event(
+                    alert.id, at, "opened", f"monitor failing: {details['reason']}"
+                )
+            else:
+                alert = self.records.save(
+                    replace(alert, updated_at=at, silenced=silenced, details=details)
+                )
+            self.announce(at)
+        return alert
+
+    def monitor_ok(self, signal: str, at: datetime) -> Alert | None:
+        """A good run of ``signal``'s monitor: its ``monitor`` page, if open, resolves now (no
+        hold: a run that succeeds is proof, not a sample)."""
+        with self.records.store.transaction():
+            alert = self._open(signal, MONITOR, PAGE)
+            if alert is None:
+                return None
+            alert = self._resolve(alert, at, None)
+            self.announce(at)
+        return alert
 
     def _condition(self, status: SloStatus) -> str | None:
         slo = self.registry.get(status.signal).slo(status.slo)

@@ -16,11 +16,14 @@ from sigwatch.store.alerts import (  # the rows, stored by sigwatch.store.alerts
     alert_key,
 )
 
-__all__ = ["ACKNOWLEDGED", "FIRING", "PAGE", "RESOLVED", "STALE", "TICKET", "Alert",
+__all__ = ["ACKNOWLEDGED", "FIRING", "MONITOR", "PAGE", "RESOLVED", "STALE", "TICKET", "Alert",
            "OutboxItem", "Policy", "Silence", "alert_key"]  # fmt: skip
 
 PAGE, TICKET = Severity.PAGE, Severity.TICKET
 STALE = "no-data"  # the pseudo-SLO of a signal that had data and stopped having it
+# the pseudo-SLO of a signal whose monitor fails run after run: the data may be there, but
+# sigwatch cannot read or evaluate it (a damaged file, a cluster gone, a store error)
+MONITOR = "monitor"
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,17 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from alerts.model import ACKNOWLEDGED, FIRING, PAGE, RESOLVED, STALE, TICKET, Alert, Policy
+from alerts.model import (
+    ACKNOWLEDGED,
+    FIRING,
+    MONITOR,
+    PAGE,
+    RESOLVED,
+    STALE,
+    TICKET,
+    Alert,
+    Policy,
+)
 from monitors.suspects import sentence
 from sigwatch.model import Signal, group_label
 
@@ -44,6 +54,11 @@ def render_alert(alert: Alert, signal: Signal, policy: Policy) -> tuple[str, lis
     fields = [f"*Value*\n{value}"]
     if alert.slo == STALE:
         fields.append(f"*Why*\n{d.get('reason', 'no data')}")
+    elif alert.slo == MONITOR:
+        # the error names files and columns of the logs: shown as written
+        fields.append(f"*Error*\n{slack_escape(str(d.get('reason', '?')))[:1500]}")
+        last_ok = d.get("last_ok")
+        fields.append(f"*Last good run*\n{_slice(last_ok) if last_ok else 'none recorded'}")
     elif alert.fired and alert.fired != "slice":
         fired = next((f for f in d.get("fired", []) if f["rule"] == alert.fired), None)
         if fired:
@@ -134,6 +149,9 @@ def _value(alert: Alert) -> str:
     v = alert.last_value
     if alert.slo == STALE:
         return "no data"
+    if alert.slo == MONITOR:
+        since = _slice(d.get("since"))
+        return f"the monitor failed {d.get('failures', '?')} runs in a row, since {since}"
     if v is None:
         return d.get("state", "no value")
     if d.get("target"):  # a timeslice SLO: value per slice against a target

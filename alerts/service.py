@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -12,6 +13,7 @@ from alerts.delivery import Delivery, FlushResult, notifier_from_settings, redac
 from alerts.lifecycle import Lifecycle
 from alerts.model import Policy
 from alerts.records import Records
+from monitors.runner import Outcome
 from sigwatch.clock import Clock
 from sigwatch.model import Registry
 from sigwatch.settings import Settings
@@ -48,6 +50,7 @@ def policy_from_settings(settings: Settings) -> Policy:
 class Alerting:
     lifecycle: Lifecycle
     delivery: Delivery
+    monitor_failures: int = 3  # failed runs in a row of a signal's monitor that page
 
     @classmethod
     def open(cls, store: Store, registry: Registry, settings: Settings, clock: Clock) -> Alerting:
@@ -61,7 +64,7 @@ class Alerting:
         records = Records(store)
         lifecycle = Lifecycle(records, registry, policy_from_settings(settings))
         delivery = Delivery(records, notifier_from_settings(settings, store=store), clock, secrets)
-        return cls(lifecycle, delivery)
+        return cls(lifecycle, delivery, settings.monitor_failures)
 
     @property
     def records(self) -> Records:
@@ -73,10 +76,37 @@ class Alerting:
             self.lifecycle.evaluate(statuses)
         return self.delivery.flush()
 
-    def replay(self, start: datetime, end: datetime, signals=None) -> FlushResult:
+    def after_runs(self, outcomes: Iterable[Outcome]) -> FlushResult:
+        """One live evaluation of signals (their runs' outcomes): the statuses of the good
+        runs update alerts; a failed run counts towards its signal's ``monitor`` page, a good
+        one resolves it; then announce and send."""
+        outcomes = list(outcomes)
+        statuses = [s for o in outcomes if o.ok for s in o.statuses]
+        if statuses:
+            self.lifecycle.evaluate(statuses)
+        self._monitors(outcomes)
+        return self.delivery.flush()
+
+    def _monitors(self, outcomes: list[Outcome]) -> None:
+        for outcome in outcomes:
+            if outcome.ok:
+                self.lifecycle.monitor_ok(outcome.signal, outcome.at)
+                continue
+            failing = self.records.store.failing(outcome.signal)
+            if failing is not None:
+                self.lifecycle.monitor_failed(failing, self.monitor_failures, outcome.at)
+
+    def replay(
+        self,
+        start: datetime,
+        end: datetime,
+        signals=None,
+        outcomes: Iterable[Outcome] | None = None,
+    ) -> FlushResult:
         """Walk the stored statuses of ``(start, end]`` in time order (a backfill's), recording
         alerts as they would have opened and resolved; only what is open at ``end`` is
-        announced."""
+        announced. ``outcomes``: the backfill's runs, which count for the ``monitor`` pages
+        as live runs do."""
         registry = self.lifecycle.registry
         by_time: dict[datetime, list[SloStatus]] = defaultdict(list)
         for signal in signals or registry.names:
@@ -87,4 +117,6 @@ class Alerting:
         times = sorted(by_time)
         for at in times:
             self.lifecycle.evaluate(by_time[at], announce=at == times[-1])
+        if outcomes is not None:
+            self._monitors(list(outcomes))
         return self.delivery.flush()

@@ -126,6 +126,7 @@ class Settings:
     status_detail: timedelta = timedelta(days=7)
     alert_hold: timedelta = timedelta(minutes=15)
     alert_renotify: timedelta = timedelta(hours=2)
+    monitor_failures: int = 3  # failed runs in a row of a signal's monitor that page
     page_mention: str | None = None
     digest_channel: str = "#ml-signals-leadership"
     digest_at: tuple[int, int] = (9, 0)  # hour, minute (UTC)
@@ -180,6 +181,7 @@ class Settings:
             status_detail=_duration(get, "SIGWATCH_STATUS_DETAIL", cls.status_detail),
             alert_hold=_duration(get, "SIGWATCH_ALERT_HOLD", cls.alert_hold),
             alert_renotify=_duration(get, "SIGWATCH_ALERT_RENOTIFY", cls.alert_renotify),
+            monitor_failures=_count(get, "SIGWATCH_MONITOR_FAILURES", cls.monitor_failures),
             page_mention=get("SIGWATCH_PAGE_MENTION"),
             digest_channel=get("SIGWATCH_DIGEST_CHANNEL") or cls.digest_channel,
             digest_at=_clock_time(get, "SIGWATCH_DIGEST_AT", cls.digest_at),
@@ -297,6 +299,15 @@ def _number(get, name: str, default):
     if value < 0:
         raise ValueError(f"environment variable {name}: {raw!r} must be >= 0")
     return value
+
+
+def _count(get, name: str, default: int) -> int:
+    raw = get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"environment variable {name}: {raw!r}; allowed: a whole number >= 1")
+    return int(raw)
 
 
 def _choice(get, name: str, allowed: tuple[str, ...]) -> str:

@@ -447,9 +447,9 @@ def _alert_after_monitor(store, reg, settings, clock, outcomes, span, when, sign
 
     alerting = Alerting.open(store, reg, settings, clock)
     if span:
-        result = alerting.replay(when - span, when, signals)
+        result = alerting.replay(when - span, when, signals, outcomes)
     else:
-        result = alerting.process([s for o in outcomes for s in o.statuses])
+        result = alerting.after_runs(outcomes)
     opened = alerting.records.open_alerts()
     where = "sent to Slack" if alerting.delivery.notifier else "recorded in the outbox (no token)"
     line = (f"alerts: {len(opened)} open; notifications {where}: "
@@ -661,6 +661,10 @@ def status(
         raise typer.Exit(code=1)
     with runtime.open_store() as store:
         rows = store.latest_status(signal, as_of=_utc(at) if at else None)
+        failing = {
+            name: store.failing(name, as_of=_utc(at) if at else None)
+            for name in dict.fromkeys(r.signal for r in rows)
+        }
         if groups:
             rows = [
                 shown
@@ -668,8 +672,17 @@ def status(
                 for shown in [row, *store.group_statuses(row.signal, row.slo, row.at)]
             ]
     if as_json:
-        print(json.dumps([_status_json(s) for s in rows], indent=2))
+        shown = [{**_status_json(s), "monitor": _monitor_json(failing[s.signal])} for s in rows]
+        print(json.dumps(shown, indent=2))
         return
+    for name, broken in failing.items():
+        if broken is not None:  # above the table: its rows are stale, not the signal's state
+            out.print(
+                f"[bold red]{name}: the monitor is failing[/] since {broken.since:%Y-%m-%d %H:%M}"
+                f" UTC ({broken.failures} runs in a row): "
+                f"{escape(broken.error.splitlines()[0] if broken.error else '?')}; its rows below"
+                f" are stale, from its last good run"
+            )
     if not rows:
         if at:
             out.print(f"no evaluation at or before {_utc(at):%Y-%m-%d %H:%M} UTC")
@@ -719,6 +732,19 @@ def _budget_cell(s) -> str:
         return ""
     shown = f"{s.budget_remaining:.0%}"
     return f"[bold red]{shown} spent" if s.budget_exhausted else shown
+
+
+def _monitor_json(failing) -> dict:
+    """A signal's monitor in ``status --json``: ``ok``, or ``failing`` since its first failed
+    run of those in a row, with their count and the latest error."""
+    if failing is None:
+        return {"state": "ok", "since": None, "error": None, "failures": 0}
+    return {
+        "state": "failing",
+        "since": failing.since.isoformat(),
+        "error": failing.error.splitlines()[0] if failing.error else None,
+        "failures": failing.failures,
+    }
 
 
 def _status_json(s) -> dict:

@@ -118,6 +118,19 @@ class Run:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class Failing:
+    """A signal whose monitor fails: ``failures`` runs in a row since ``since`` (the first of
+    them), the latest at ``latest`` with ``error``; ``last_ok``: its last good run, if any."""
+
+    signal: str
+    failures: int
+    since: datetime
+    latest: datetime
+    error: str
+    last_ok: datetime | None
+
+
 class Store:
     """One connection to the store. Use as a context manager, or ``close()`` it."""
 
@@ -490,6 +503,33 @@ class Store:
                     run.error,
                 ),
             )
+
+    def failing(self, signal: str, as_of: datetime | None = None) -> Failing | None:
+        """The failed runs of ``signal`` since its last good one, of the runs started by
+        ``as_of`` (default: all): how many, the first, and the latest error. None when its
+        latest run was good, or it never ran."""
+        until = to_epoch(as_of) if as_of is not None else 2**62
+        row = self._conn.execute(
+            "SELECT COUNT(*), MIN(started), MAX(started) FROM runs WHERE signal = ?"
+            " AND status = 'error' AND started <= ? AND started > COALESCE((SELECT MAX(started)"
+            " FROM runs WHERE signal = ? AND status = 'ok' AND started <= ?), -1)",
+            (signal, until, signal, until),
+        ).fetchone()
+        count, first, latest = row
+        if not count:
+            return None
+        error = self._conn.execute(
+            "SELECT error FROM runs WHERE signal = ? AND started = ? AND status = 'error'",
+            (signal, latest),
+        ).fetchone()[0]
+        last_ok = self._conn.execute(
+            "SELECT MAX(started) FROM runs WHERE signal = ? AND status = 'ok' AND started <= ?",
+            (signal, until),
+        ).fetchone()[0]
+        return Failing(
+            signal, int(count), from_epoch(first), from_epoch(latest), error or "",
+            from_epoch(last_ok) if last_ok is not None else None,
+        )  # fmt: skip
 
     def runs(self, signal: str | None = None, limit: int = 100) -> list[Run]:
         """The latest runs, newest first."""

@@ -53,6 +53,7 @@ replaced by one file rename, and it is the format a Spark engine writes too.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import socket
@@ -69,6 +70,7 @@ from monitors.logs import days_touched
 from sigwatch.model import DIMENSIONS, Budgeting, LatencySLI, Signal
 
 BUCKET = timedelta(minutes=5)
+log = logging.getLogger(__name__)
 KEEP_WRITES_UP_TO = timedelta(hours=6)  # a write this short is a run's: its files are kept
 RECOMPUTE = 3 * BUCKET  # the last buckets are recounted each run, for logs written late
 # Latency histogram: bin k holds latencies in [10^(k/20), 10^((k+1)/20)) ms (12% wide), 0..5 s.
@@ -220,6 +222,13 @@ class FileCache:
         else:
             self.forget(path)
 
+    def holds(self, path: Path) -> bool:
+        """Whether this process read or wrote the file as it is now (so it is readable)."""
+        now = stamp(path)
+        with self._lock:
+            found = self._files.get(path)
+            return now is not None and found is not None and found[0] == now
+
     def forget(self, path: Path) -> None:
         with self._lock:
             old = self._files.pop(path, None)
@@ -273,11 +282,64 @@ def _conform(frames: list[pl.DataFrame], schema: pl.Schema) -> pl.DataFrame:
     )
 
 
+def readable(path: Path, schema: pl.Schema) -> str | None:
+    """Why a stored table cannot be read as one with ``schema`` (a full disk cut it short, a
+    writer was killed, something else was written there); None when it can. Reads the
+    Parquet footer only, and nothing for a file this process already read as it is now."""
+    if FILES.holds(path):
+        return None
+    try:
+        found = pl.read_parquet_schema(path)
+    except FileNotFoundError:
+        return None  # replaced or removed since listed: nothing to heal
+    except Exception as exc:  # polars raises several kinds for a damaged file
+        return f"not a Parquet file ({type(exc).__name__}: {str(exc).splitlines()[0][:160]})"
+    if "bucket" not in found:
+        return "no bucket column: not a partial table"
+    wrong = [c for c, t in found.items() if c in schema and t != schema[c]]
+    if wrong:
+        return f"column {wrong[0]!r} is {found[wrong[0]]}, expected {schema[wrong[0]]}"
+    # a file written before a column was added lacks it (read as nulls); one that shares not
+    # even half of the columns is another table
+    if 2 * len(set(found) & set(schema)) < len(schema):
+        return f"another table's columns ({', '.join(list(found)[:4])}, ...)"
+    return None
+
+
+def quarantine(data_dir: Path, path: Path, why: str) -> Path:
+    """Move a damaged file of the partial tables aside, to ``partials/quarantine/`` under its
+    own relative path and its modification time, for whoever wants to see what happened to
+    it, and say so in the log (once: the file is gone from where it was); returns where it
+    went. Whoever calls it computes the file's content again."""
+    root = data_dir / "partials"
+    mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC).strftime("%Y%m%dT%H%M%S")
+    target = root / "quarantine" / path.relative_to(root).parent / f"{path.name}.{mtime}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    FILES.forget(path)
+    path.replace(target)
+    log.warning("%s: %s; moved to %s and computed again from the logs", path, why, target)
+    return target
+
+
 class Tables:
     """One part's tables in a data folder, a Parquet file per signal and UTC day."""
 
     def __init__(self, data_dir: Path, part: str) -> None:
+        self.data_dir = data_dir
         self.root = data_dir / "partials" / part
+
+    def damaged(self, signal: str, schema: pl.Schema) -> list[tuple[Path, date | None, str]]:
+        """The signal's stored files that cannot be read as tables of ``schema``: (path, its
+        day or None for the day rollups, why)."""
+        found = []
+        for path in self.days(signal):
+            why = readable(path, schema)
+            if why is not None:
+                found.append((path, date.fromisoformat(path.stem[5:]), why))
+        rollups = self.folder(signal) / "days.parquet"
+        if rollups.exists() and (why := readable(rollups, schema)) is not None:
+            found.append((rollups, None, why))
+        return found
 
     def folder(self, signal: str) -> Path:
         return self.root / f"signal={signal}"
@@ -574,8 +636,13 @@ class QualityTables(Tables):
         path = self.folder(signal.name) / "state.json"
         if not path.exists():
             return None
-        raw = json.loads(path.read_text())
-        state = QualityState(datetime.fromisoformat(raw["end"]), raw["labels"], raw["schema"])
+        try:
+            raw = json.loads(path.read_text())
+            end = datetime.fromisoformat(raw["end"])
+            state = QualityState(end, raw["labels"], raw["schema"])
+        except (ValueError, KeyError, TypeError):  # damaged: computed again, as if new
+            quarantine(self.data_dir, path, "not a readable state file")
+            return None
         return state if state.schema == str(quality_schema(signal)) else None
 
     def save_state(self, signal: Signal, end: datetime, labels: str) -> None:

@@ -32,7 +32,12 @@ from monitors.partials import (
     GroupedTables,
     QualityTables,
     ServingTables,
+    Tables,
+    grouped_schema,
     groupings,
+    quality_schema,
+    quarantine,
+    serving_schema,
 )
 from monitors.slis.base import Context
 from monitors.sources import LogsSource, ServingSource
@@ -48,6 +53,14 @@ RETRY_SOURCE = timedelta(hours=6)  # how far back a bucket the source failed is 
 STATUS_BATCH = 5000  # statuses written at a time by a backfill
 CHUNK = timedelta(days=7)  # the longest range the engine is asked for at once
 LONG_WINDOW = {rule.name: rule.long for rule in RULES}
+
+
+class PartialsLost(RuntimeError):
+    """A stored table was damaged and the logs to compute it again are gone."""
+
+
+def _midnight(day) -> datetime:
+    return datetime.combine(day, datetime.min.time(), UTC)
 
 
 @dataclass(frozen=True)
@@ -222,8 +235,11 @@ class Monitor:
         less the buckets whose serving source failed lately, less the slices late labels still
         change when a label file changed since the last run."""
         end = floor_time(at, BUCKET)
+        healed = self._heal(signal, end)
         last = self.tables.end(signal, self.source.name)
         starts = [last - RECOMPUTE if last else self._first_bucket(signal, end)]
+        if healed is not None:  # a damaged day is computed again, with every day after it
+            starts.append(healed)
         versions, fingerprint = None, ""
         if signal.label_timeslice is not None:  # the signal keeps a quality table
             fingerprint = label_fingerprint(self.data_dir, signal)
@@ -279,6 +295,45 @@ class Monitor:
         if versions is not None:
             self.quality.save_state(signal, end, fingerprint)
         return Update(partials, start, end, last is None)
+
+    def _heal(self, signal: Signal, end: datetime) -> datetime | None:
+        """Set aside the signal's stored tables that cannot be read (truncated, empty, not
+        Parquet, another table's columns: a full disk, a writer killed on another host) and
+        return the first bucket to compute again (None when all are sound). A damaged day
+        inside the SLO window whose logs are gone cannot be computed again: that fails the
+        run (and so pages), naming the file."""
+        parts: list[tuple[Tables, pl.Schema]] = [(self.tables, serving_schema(signal))]
+        parts += [
+            (GroupedTables(self.data_dir, by), grouped_schema(signal, by))
+            for by in groupings(signal)
+        ]
+        if signal.label_timeslice is not None:
+            parts.append((self.quality, quality_schema(signal)))
+            versions = self.quality.versions_path(signal)
+            if versions.exists() and not FILES.holds(versions):
+                try:
+                    pl.read_parquet_schema(versions)
+                except Exception:  # rebuilt from the label files when missing
+                    quarantine(self.data_dir, versions, "not a readable Parquet file")
+        damaged = []
+        for tables, schema in parts:
+            for path, day, why in tables.damaged(signal.name, schema):
+                quarantine(self.data_dir, path, why)
+                if day is not None:
+                    damaged.append((day, path, why))
+        window = max(slo.objective.window for slo in signal.slos)
+        needed = [d for d in damaged if _midnight(d[0]) + timedelta(days=1) > end - window]
+        if not needed:
+            return None
+        day, path, why = min(needed)
+        logs_from = self.engine.first_day(self.data_dir, signal)
+        if logs_from is None or logs_from > day:
+            raise PartialsLost(
+                f"{path} was damaged ({why}) and cannot be computed again: the logs of "
+                f"{day} are gone (they begin {logs_from or 'nowhere'}); it is in "
+                f"{self.data_dir / 'partials' / 'quarantine'}"
+            )
+        return _midnight(day)
 
     def _first_bucket(self, signal: Signal, end: datetime) -> datetime:
         window = max(slo.objective.window for slo in signal.slos)

@@ -26,7 +26,7 @@ from pathlib import Path
 import polars as pl
 
 from monitors.logs import scan_logs
-from monitors.partials import write_atomic, writer
+from monitors.partials import quarantine, write_atomic, writer
 from monitors.slis.base import Context, SliValue
 from sigwatch.model import NONE
 from sigwatch.states import Verdict
@@ -103,6 +103,8 @@ def _reference(
         return pl.read_parquet(path)
     except FileNotFoundError:  # not drawn yet (or just replaced by another process's draw)
         pass
+    except Exception as exc:  # damaged (a full disk, a killed writer): set aside, drawn again
+        quarantine(ctx.data_dir, path, f"not a readable Parquet file ({type(exc).__name__})")
     frame = _frame(ctx, columns, start, end, sli.sample_size, seed, leave_out)
     if frame is not None:
         folder.mkdir(parents=True, exist_ok=True)

@@ -22,19 +22,16 @@ from alerts.model import MONITOR, Policy
 from alerts.records import Records
 from sigwatch.clock import FixedClock
 from sigwatch.store import Run, Store
-from simulator.run import simulate
 from tests.alerts.slack_server import TOKEN
-from tests.conftest import DEFINITIONS, ROOT
+from tests.conftest import DEFINITIONS, ROOT, SCENARIO_END
 
-END = datetime(2026, 11, 22, tzinfo=UTC)
+END = datetime.fromisoformat(SCENARIO_END)
 
 
 @pytest.fixture(scope="module")
-def logs(registry, corpus_cache, tmp_path_factory):
-    data = tmp_path_factory.mktemp("monitor-failures")
-    simulate(registry, data, days=2, seed=11, end=END, rate=6000, scenario="none",
-             cache_dir=corpus_cache)  # fmt: skip
-    return data
+def logs(default_scenario):
+    """The default scenario's data folder (7 days of logs, the monitors' tables and store)."""
+    return default_scenario[1].parent
 
 
 def _monitor(data, at: datetime, slack) -> subprocess.CompletedProcess:
@@ -71,9 +68,11 @@ def test_a_monitor_failing_three_runs_in_a_row_pages_and_a_good_run_resolves_it(
     for part in (logs / "predictions").iterdir():
         if part.name != "signal=content_type":
             (data / "predictions" / part.name).symlink_to(part)
+    shutil.copytree(logs / "partials", data / "partials")
+    shutil.copy(logs / "sigwatch.db", data / "sigwatch.db")
     own = data / "predictions" / "signal=content_type"  # a copy: this test damages it
     shutil.copytree(logs / "predictions" / "signal=content_type", own)
-    times = [END - timedelta(minutes=15) + timedelta(minutes=5 * k) for k in range(4)]
+    times = [END + timedelta(minutes=5 * k) for k in range(1, 5)]  # after the backfill
     first = _monitor(data, times[0] - timedelta(minutes=5), slack)  # a good run, then damage
     assert first.returncode == 0, first.stdout + first.stderr
     newest = sorted(own.glob("date=*/*.parquet"))[-1]

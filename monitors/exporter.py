@@ -1,5 +1,6 @@
 """A Prometheus collector over the store: every SLO's state, SLI value, error budget and burn
-rates, and each signal's last run, read from the store at scrape time (so it is never staler
+rates, each signal's last run, its runs counted by outcome and its last good run (the
+dead-man's switch), read from the store at scrape time (so it is never staler
 than the last evaluation, and an existing Grafana/Alertmanager stack can use them).
 
 The groups of grouped SLOs have families of their own, ``sigwatch_group_*``, labelled with the
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from sigwatch.clock import Clock
 from sigwatch.model import DIMENSIONS
@@ -52,6 +53,17 @@ class StatusCollector:
             "Start of the last monitor run.",
             labels=["signal", "status"],
         )
+        runs_total = CounterMetricFamily(
+            "sigwatch_monitor_runs",
+            "Monitor runs of a signal by outcome (ok, error), since the store began.",
+            labels=["signal", "outcome"],
+        )
+        last_success = GaugeMetricFamily(
+            "sigwatch_monitor_last_success_timestamp_seconds",
+            "Start of the signal's last good monitor run: the dead-man's switch (alert when "
+            "time() minus it grows past a few schedules).",
+            labels=["signal"],
+        )
         group_state = GaugeMetricFamily(
             "sigwatch_group_slo_state",
             "1 for the state of one group of a grouped SLO.",
@@ -78,6 +90,11 @@ class StatusCollector:
                 statuses = store.latest_status()
                 groups = [g for s in statuses for g in store.group_statuses(s.signal, s.slo, s.at)]
                 runs = store.runs(limit=1000)
+                totals = store.run_totals()
+            for signal, outcome, total, last in totals:
+                runs_total.add_metric([signal, outcome], float(total))
+                if outcome == "ok":
+                    last_success.add_metric([signal], last.timestamp())
             for g in groups:
                 key = [g.signal, g.slo, *((g.group or {}).get(d, "") for d in DIMENSIONS)]
                 for name in SloState:
@@ -105,5 +122,5 @@ class StatusCollector:
                 if run.signal not in seen:
                     seen.add(run.signal)
                     last_run.add_metric([run.signal, run.status], run.started.timestamp())
-        yield from (state, value, budget, exhausted, burn, last_run)
+        yield from (state, value, budget, exhausted, burn, last_run, runs_total, last_success)
         yield from (group_state, group_value, group_budget, group_burn)

@@ -393,4 +393,24 @@ MIGRATIONS: tuple[Migration, ...] = (
             " SELECT signal, slo, MAX(at), MAX(evaluated_at) FROM slo_status GROUP BY signal, slo",
         ),
     ),
+    Migration(
+        15,
+        "the monitor runs counted per signal and outcome, never pruned",
+        (
+            # /metrics' sigwatch_monitor_runs_total is a counter: it may not go down when the
+            # runs table is pruned, so the totals are kept apart; ``last_started``: the latest
+            # run of that outcome (a last good run that is old is the dead-man's switch).
+            """
+            CREATE TABLE run_totals (
+                signal       TEXT    NOT NULL,
+                outcome      TEXT    NOT NULL,
+                total        BIGINT  NOT NULL,
+                last_started BIGINT  NOT NULL,
+                PRIMARY KEY (signal, outcome)
+            )
+            """,
+            "INSERT INTO run_totals (signal, outcome, total, last_started)"
+            " SELECT signal, status, COUNT(*), MAX(started) FROM runs GROUP BY signal, status",
+        ),
+    ),
 )

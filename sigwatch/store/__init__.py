@@ -489,6 +489,15 @@ class Store:
 
     def record_run(self, run: Run) -> None:
         with self._transaction():
+            if self._has_table("run_totals"):  # (a store older than migration 15)
+                self._conn.execute(
+                    "INSERT INTO run_totals (signal, outcome, total, last_started)"
+                    " VALUES (?, ?, 1, ?) ON CONFLICT (signal, outcome) DO UPDATE SET"
+                    " total = run_totals.total + 1, last_started = CASE WHEN"
+                    " excluded.last_started > run_totals.last_started THEN excluded.last_started"
+                    " ELSE run_totals.last_started END",
+                    (run.signal, run.status, to_epoch(run.started)),
+                )
             self._conn.execute(
                 "INSERT INTO runs (signal, at, started, duration_ms, status, error)"
                 " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (signal, at, started) DO UPDATE SET"
@@ -530,6 +539,16 @@ class Store:
             signal, int(count), from_epoch(first), from_epoch(latest), error or "",
             from_epoch(last_ok) if last_ok is not None else None,
         )  # fmt: skip
+
+    def run_totals(self) -> list[tuple[str, str, int, datetime]]:
+        """Every signal's runs counted by outcome (``ok``, ``error``) since the store began,
+        with the latest of each: (signal, outcome, total, last started)."""
+        if not self._has_table("run_totals"):
+            return []
+        rows = self._conn.execute(
+            "SELECT signal, outcome, total, last_started FROM run_totals ORDER BY signal, outcome"
+        )
+        return [(s, o, int(n), from_epoch(last)) for s, o, n, last in rows]
 
     def runs(self, signal: str | None = None, limit: int = 100) -> list[Run]:
         """The latest runs, newest first."""

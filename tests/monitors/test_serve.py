@@ -90,6 +90,29 @@ def test_collector_exports_state_value_budget_burn_and_last_run(tmp_path):
     assert last == T0.timestamp()
 
 
+def test_runs_are_counted_by_outcome_and_the_count_survives_pruning(tmp_path):
+    """``sigwatch_monitor_runs_total`` is a counter: pruning the runs table must not lower it
+    (Prometheus would read a reset); the last good run is the dead-man's switch."""
+    from datetime import timedelta
+
+    path = tmp_path / "sigwatch.db"
+    with Store.open(path, clock=FixedClock(T0)) as store:
+        for k, status in enumerate(["ok", "ok", "error", "ok", "error", "error"]):
+            at = T0 + timedelta(minutes=5 * k)
+            store.record_run(
+                Run("sentiment", at, at, 10.0, status, "x" if status == "error" else None)
+            )
+        store.retention.prune(T0 + timedelta(hours=1))  # every run is older: all pruned
+        assert store.runs("sentiment") == []
+    registry = CollectorRegistry()
+    registry.register(StatusCollector(path, FixedClock(T0)))
+    get = registry.get_sample_value
+    assert get("sigwatch_monitor_runs_total", {"signal": "sentiment", "outcome": "ok"}) == 3
+    assert get("sigwatch_monitor_runs_total", {"signal": "sentiment", "outcome": "error"}) == 3
+    last_ok = get("sigwatch_monitor_last_success_timestamp_seconds", {"signal": "sentiment"})
+    assert last_ok == (T0 + timedelta(minutes=15)).timestamp()
+
+
 def test_collector_without_a_store_exports_nothing(tmp_path):
     registry = CollectorRegistry()
     registry.register(StatusCollector(tmp_path / "missing.db", FixedClock(T0)))

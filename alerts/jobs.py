@@ -8,7 +8,7 @@ import logging
 
 from alerts.digest import post_digest
 from alerts.service import Alerting
-from monitors.scheduler import evaluate_once
+from monitors.scheduler import evaluate_once, heartbeat
 from sigwatch.clock import Clock
 from sigwatch.runtime import Runtime
 
@@ -22,6 +22,8 @@ def monitor_and_alert_job(signal: str, data_dir: str, definitions: str, clock: C
         if outcomes is None:  # another scheduler has it
             return
         Alerting.open(store, runtime.registry, runtime.settings, clock).after_runs(outcomes)
+        if outcomes:
+            heartbeat(runtime, store, outcomes[0].at)
 
 
 def flush_job(data_dir: str, definitions: str, clock: Clock) -> None:

@@ -66,7 +66,40 @@ def run_signal_job(signal: str, data_dir: str, definitions: str, clock: Clock) -
     """One scheduled evaluation of one signal (module-level: the job store pickles its path)."""
     runtime = Runtime.from_env(data=data_dir, definitions=definitions, clock=clock)
     with runtime.open_store() as store:
-        evaluate_once(runtime, store, signal)
+        outcomes = evaluate_once(runtime, store, signal)
+        if outcomes:
+            heartbeat(runtime, store, outcomes[0].at)
+
+
+HEARTBEAT_TIMEOUT_S = 5.0
+
+
+def heartbeat(runtime: Runtime, store: Store, at, timeout: float = HEARTBEAT_TIMEOUT_S) -> bool:
+    """After a run: when every signal has now run for ``at`` (the cycle is complete), request
+    ``SIGWATCH_HEARTBEAT_URL``, a dead-man's switch for teams without Prometheus (a
+    healthchecks-style service pages when the requests stop). Whichever job completes the
+    cycle sends it; a failed or slow heartbeat is logged (never its URL) and never fails the
+    run, and waits ``timeout`` at most. Returns whether a request was answered 2xx."""
+    url = runtime.settings.heartbeat_url
+    if url is None or not set(runtime.registry.names) <= store.ran_at(at):
+        return False
+    import http.client
+    from urllib.parse import urlsplit
+
+    where = urlsplit(url.reveal())
+    kind = http.client.HTTPSConnection if where.scheme == "https" else http.client.HTTPConnection
+    conn = kind(where.netloc, timeout=timeout)
+    try:
+        conn.request("GET", (where.path or "/") + (f"?{where.query}" if where.query else ""))
+        status = conn.getresponse().status
+    except Exception as exc:  # unreachable, timed out: the scheduler goes on
+        log.warning("heartbeat for %s: %s", f"{at:%H:%M}", type(exc).__name__)
+        return False
+    finally:
+        conn.close()
+    if not 200 <= status < 300:
+        log.warning("heartbeat for %s: answered %s", f"{at:%H:%M}", status)
+    return 200 <= status < 300
 
 
 def prune_job(data_dir: str, definitions: str, clock: Clock) -> None:

@@ -127,6 +127,7 @@ class Settings:
     alert_hold: timedelta = timedelta(minutes=15)
     alert_renotify: timedelta = timedelta(hours=2)
     monitor_failures: int = 3  # failed runs in a row of a signal's monitor that page
+    heartbeat_url: Secret | None = None  # requested after each complete cycle (dead-man's switch)
     page_mention: str | None = None
     digest_channel: str = "#ml-signals-leadership"
     digest_at: tuple[int, int] = (9, 0)  # hour, minute (UTC)
@@ -182,6 +183,7 @@ class Settings:
             alert_hold=_duration(get, "SIGWATCH_ALERT_HOLD", cls.alert_hold),
             alert_renotify=_duration(get, "SIGWATCH_ALERT_RENOTIFY", cls.alert_renotify),
             monitor_failures=_count(get, "SIGWATCH_MONITOR_FAILURES", cls.monitor_failures),
+            heartbeat_url=_url(get, "SIGWATCH_HEARTBEAT_URL"),
             page_mention=get("SIGWATCH_PAGE_MENTION"),
             digest_channel=get("SIGWATCH_DIGEST_CHANNEL") or cls.digest_channel,
             digest_at=_clock_time(get, "SIGWATCH_DIGEST_AT", cls.digest_at),
@@ -299,6 +301,16 @@ def _number(get, name: str, default):
     if value < 0:
         raise ValueError(f"environment variable {name}: {raw!r} must be >= 0")
     return value
+
+
+def _url(get, name: str) -> Secret | None:
+    """An http(s) URL, kept as a secret (a heartbeat URL is its own credential)."""
+    raw = get(name)
+    if raw is None:
+        return None
+    if not raw.startswith(("http://", "https://")):
+        raise ValueError(f"environment variable {name}: not an http(s) URL; allowed: https://...")
+    return Secret(raw)
 
 
 def _count(get, name: str, default: int) -> int:

@@ -647,6 +647,11 @@ class Store:
         ).fetchone()
         return row is not None
 
+    def ran_at(self, at: datetime) -> set[str]:
+        """The signals with a run (good or failed) for the evaluation time ``at``."""
+        rows = self._conn.execute("SELECT DISTINCT signal FROM runs WHERE at = ?", (to_epoch(at),))
+        return {signal for (signal,) in rows}
+
     def _transaction(self) -> _Transaction:
         return _Transaction(self._conn, self._dialect.begin)
 

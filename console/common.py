@@ -41,13 +41,15 @@ SYMBOLS = {
 }
 STATE_MD = {s: f":{COLORS[s]}[:material/{SYMBOLS[s]}: {s.words}]" for s in SloState}
 BUDGET_SPENT = "budget spent"
+STALE = "stale since"  # the rows of a signal whose monitor fails: "stale since 11-26 00:05"
 BUDGET_SPENT_MD = ":violet-badge[:material/block: error budget spent]"
 BUDGET_SPENT_LABEL = f":violet[:material/block: {BUDGET_SPENT}]"
 # cell backgrounds of state columns in tables (a table cell shows no icons)
 CELL = {"breach": "#f8d0d0", "warning": "#fde5c4", "no data": "#e6e6e6",
         "insufficient labels": "#d6e4f5", "insufficient data": "#e6e6e6", "ok": "#d9f0dc",
         "firing": "#f8d0d0",
-        "acknowledged": "#fde5c4", "resolved": "#d9f0dc", BUDGET_SPENT: "#e9d8f2"}  # fmt: skip
+        "acknowledged": "#fde5c4", "resolved": "#d9f0dc", BUDGET_SPENT: "#e9d8f2",
+        STALE: "#f3c6c6"}  # fmt: skip
 
 
 SUSPECTS_COLUMN = {
@@ -99,6 +101,7 @@ def label_color(state: str) -> str | None:
     """The colour of a state's words (a spent budget takes its own colour, whatever the
     state); None for a word that has none."""
     key = BUDGET_SPENT if state.endswith(BUDGET_SPENT) else state
+    key = STALE if key.startswith(STALE) else key
     return CELL.get(key)
 
 
@@ -195,7 +198,8 @@ def read(name: str, folder: str, where: str, definitions: str, *args):
         # these read the data folder
         if name in ("sparklines", "compliance", "sli_history", "group_heatmap"):
             return function(opened, _registry(definitions), Path(folder), *args)
-        if name in ("overview", "daily_cost", "latest_quality"):  # these read the definitions
+        # these read the definitions
+        if name in ("overview", "daily_cost", "latest_quality", "failing_monitors"):
             return function(opened, _registry(definitions), *args)
         return function(opened, *args)
 

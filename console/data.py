@@ -35,10 +35,25 @@ def data_time(store: Store) -> datetime | None:
     return store.history.data_time()
 
 
-def overview(store: Store, registry: Registry) -> pl.DataFrame:
+def failing_monitors(store: Store, registry: Registry, at: datetime | None = None) -> list[dict]:
+    """The signals whose monitor fails now (its latest run, of those started by ``at``):
+    since when, how many runs in a row, the latest error's first line."""
+    found = []
+    for signal in registry:
+        failing = store.failing(signal.name, as_of=at)
+        if failing is not None:
+            error = failing.error.splitlines()[0] if failing.error else "unknown error"
+            found.append({"signal": signal.name, "since": failing.since,
+                          "failures": failing.failures, "error": error})  # fmt: skip
+    return found
+
+
+def overview(store: Store, registry: Registry, at: datetime | None = None) -> pl.DataFrame:
     """One row per (signal, SLO) with its latest state, budget, fastest burn and open alerts;
-    alerting states first, then SLOs whose error budget is spent."""
+    alerting states first, then SLOs whose error budget is spent. A signal whose monitor
+    fails has ``stale_since`` set on its rows: their state is its last good run's."""
     latest = {(s.signal, s.slo): s for s in store.latest_status()}
+    failing = {f["signal"]: f["since"] for f in failing_monitors(store, registry, at)}
     open_alerts: dict[tuple[str, str], int] = {}
     for alert in Records(store).open_alerts():
         open_alerts[(alert.signal, alert.slo)] = open_alerts.get((alert.signal, alert.slo), 0) + 1
@@ -60,8 +75,10 @@ def overview(store: Store, registry: Registry) -> pl.DataFrame:
                 "open_alerts": open_alerts.get((signal.name, slo.name), 0) + stale,
                 "groups": group_states(s) if slo.grouping is not None else "",
                 "at": s.at if s else None,
+                "stale_since": failing.get(signal.name),
             })  # fmt: skip
-    frame = pl.DataFrame(rows, schema_overrides={"at": pl.Datetime("us", "UTC")})
+    utc = pl.Datetime("us", "UTC")
+    frame = pl.DataFrame(rows, schema_overrides={"at": utc, "stale_since": utc})
     if frame.is_empty():
         return frame
     order = {state: k for k, state in enumerate(STATES)}
@@ -73,7 +90,10 @@ def overview(store: Store, registry: Registry) -> pl.DataFrame:
             .otherwise(pl.col("state").replace_strict(order, default=len(STATES)))
             .alias("_rank")
         )
-        .sort(["open_alerts", "_rank", "signal", "slo"], descending=[True, False, False, False])
+        .sort(
+            [pl.col("stale_since").is_null(), "open_alerts", "_rank", "signal", "slo"],
+            descending=[False, True, False, False, False],
+        )
         .drop("_rank")
     )
 

@@ -15,7 +15,17 @@ from sigwatch.states import SloState
 st.title("Overview")
 at = common.require_data()
 common.freshness(at)
-grid = common.get("overview")
+now = common.now()
+# a monitor that fails comes before every SLO state: those are its last good run's
+for broken in common.get("failing_monitors", now):
+    st.error(
+        f"**{broken['signal']}: the monitor is failing** since "
+        f"{broken['since']:%Y-%m-%d %H:%M} UTC ({broken['failures']} runs in a row): "
+        f"{common.plain(broken['error'])}. Its SLO states below are stale, from its last good "
+        "run.",
+        icon=":material/error:",
+    )
+grid = common.get("overview", now)
 spark = common.get("sparklines", at, timedelta(hours=24))
 
 counts = grid.group_by("state").len()
@@ -59,7 +69,9 @@ lines = spark.group_by("signal", "slo", maintain_order=True).agg(pl.col("value")
 table = (
     shown.join(lines, on=["signal", "slo"], how="left")
     .with_columns(
-        pl.when(pl.col("budget_exhausted"))
+        pl.when(pl.col("stale_since").is_not_null())
+        .then(pl.lit(common.STALE + " ") + pl.col("stale_since").dt.strftime("%m-%d %H:%M"))
+        .when(pl.col("budget_exhausted"))
         .then(words + " · " + common.BUDGET_SPENT)
         .otherwise(words).alias("state"),
         ("/signal?signal=" + pl.col("signal")).alias("page"),
@@ -74,6 +86,7 @@ table = (
 )  # fmt: skip
 st.subheader(f"SLOs ({len(table)} of {len(grid)})")
 labels = [s.words for s in SloState] + [f"{s.words} · {common.BUDGET_SPENT}" for s in SloState]
+labels += sorted(set(table["state"].list.first()) - set(labels))  # "stale since 11-26 00:05"
 colors = [common.label_color(label) or "#e6e6e6" for label in labels]
 st.dataframe(
     table,

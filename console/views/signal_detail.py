@@ -139,6 +139,14 @@ st.query_params["signal"] = chosen
 signal = registry.get(chosen)
 at = common.require_data()
 common.freshness(at)
+for broken in common.get("failing_monitors", common.now()):
+    if broken["signal"] == chosen:  # what follows is its last good run's
+        st.error(
+            f"**The monitor is failing** since {broken['since']:%Y-%m-%d %H:%M} UTC "
+            f"({broken['failures']} runs in a row): {common.plain(broken['error'])}. What this "
+            "page shows is from its last good run; the runs are at the bottom.",
+            icon=":material/error:",
+        )
 
 st.markdown(
     f"**{signal.description}**  \nOwner **{signal.owner}** · on-call **{signal.oncall}** · "

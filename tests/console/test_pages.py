@@ -77,6 +77,32 @@ def test_overview_counts_states_lists_open_alerts_and_warns_when_stale(console_e
     assert "Monitors look stale" in shown_text(at)  # evaluated at the data's end, an hour ago
 
 
+def test_a_failing_monitor_comes_first_and_its_rows_read_stale(console_env):
+    """A signal whose monitor fails is said above every SLO state, with its error and since
+    when; its rows come first and read "stale since", not their last good state."""
+    from datetime import timedelta
+
+    from sigwatch.store import Run
+
+    failed = [END + timedelta(minutes=m) for m in (10, 15, 20)]
+    error = "LogError: /logs/signal=content_type/date=2026-11-26/part-0.parquet: column 'x'"
+    with Store.open(Settings.from_env().store(console_env), clock=FixedClock(END)) as store:
+        for t in failed:
+            store.record_run(Run("content_type", t, t, 5.0, "error", f"{error}\ntraceback"))
+    at = page("overview")
+    assert not at.exception
+    [banner] = [e.value for e in at.error]
+    assert banner.startswith("**content_type: the monitor is failing** since 2026-11-26 00:10")
+    assert "(3 runs in a row)" in banner and common.plain(error) in banner
+    grid = at.dataframe[1].value
+    grid["state"] = [labels[0] for labels in grid["state"]]
+    signals = grid["page"].str.replace("/signal?signal=", "", regex=False)
+    mine = grid[signals == "content_type"]
+    assert list(grid.index[: len(mine)]) == list(mine.index)  # first
+    assert set(mine["state"]) == {"stale since 11-26 00:10"}
+    assert not grid[signals != "content_type"]["state"].str.startswith("stale").any()
+
+
 def test_overview_filters_by_state(console_env):
     at = page("overview")
     at.multiselect[1].select("ok").run()

@@ -103,3 +103,87 @@ def test_the_rules_page_when_sigwatch_stops_and_not_before(rules, tmp_path):
     run = subprocess.run([PROMTOOL, "test", "rules", str(tests)], capture_output=True, text=True)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "SUCCESS" in run.stdout
+
+
+def _query(url: str, expr: str) -> list:
+    import json
+    import urllib.parse
+    import urllib.request
+
+    query = urllib.parse.urlencode({"query": expr})
+    with urllib.request.urlopen(f"{url}/api/v1/query?{query}", timeout=5) as answer:
+        return json.loads(answer.read())["data"]["result"]
+
+
+def _until(check, seconds: float, what: str):
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.5)
+    pytest.fail(f"not within {seconds:.0f} s: {what}")
+
+
+def test_a_real_prometheus_sees_a_killed_serve_within_the_rules_for(rules, tmp_path):
+    """``sigwatch serve`` scraped by a real Prometheus (job ``sigwatch``, every second) with the
+    README's rules loaded: while serve answers, SigwatchDown's expression is false; once serve
+    is SIGKILLed it turns true (the alert pending) well within its ``for:`` of 2 minutes."""
+    import os
+    import signal as signals
+    import sys
+    import time
+
+    from tests.conftest import DEFINITIONS
+    from tests.postgres import free_port
+
+    definitions = tmp_path / "definitions"
+    definitions.mkdir()
+    shutil.copy(DEFINITIONS / "content_type.yaml", definitions / "content_type.yaml")
+    port, actions = free_port(), free_port()
+    env = {**os.environ, "SIGWATCH_DEFINITIONS": str(definitions)}
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "sigwatch.cli", "serve", "--data", str(tmp_path / "data"),
+         "--port", str(port), "--actions-port", str(actions)],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    config = tmp_path / "prometheus.yml"
+    config.write_text(yaml.safe_dump({
+        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+        "rule_files": [str(rules)],
+        "scrape_configs": [{"job_name": "sigwatch",
+                            "static_configs": [{"targets": [f"127.0.0.1:{port}"]}]}],
+    }))  # fmt: skip
+    prom_port = free_port()
+    prometheus = subprocess.Popen(
+        [shutil.which("prometheus") or "/usr/bin/prometheus", f"--config.file={config}",
+         f"--storage.tsdb.path={tmp_path / 'tsdb'}", f"--web.listen-address=127.0.0.1:{prom_port}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{prom_port}"
+    down = yaml.safe_load(rules.read_text())["groups"][0]["rules"][0]["expr"]
+    try:
+        _until(lambda: _safe(lambda: _query(url, 'up{job="sigwatch"} == 1')), 180, "serve up")
+        assert _query(url, down) == []  # serve answers: not down
+        serve.send_signal(signals.SIGKILL)
+        killed = time.monotonic()
+        _until(lambda: _query(url, down), 120, "SigwatchDown's expression after the kill")
+        took = time.monotonic() - killed
+        pending = 'ALERTS{alertname="SigwatchDown", alertstate="pending"}'
+        _until(lambda: _query(url, pending), 30, "SigwatchDown pending")
+        assert took < 120  # within the rule's for: (it pages 2 minutes after this)
+        print(f"SigwatchDown true {took:.1f} s after the kill")
+    finally:
+        serve.kill()
+        serve.wait(timeout=30)
+        prometheus.terminate()
+        prometheus.wait(timeout=30)
+
+
+def _safe(call):
+    try:
+        return call()
+    except OSError:  # Prometheus not ready yet
+        return None

@@ -15,9 +15,11 @@ from sigwatch.states import SloState
 st.title("Overview")
 at = common.require_data()
 common.freshness(at)
-now = common.now()
+# the runs as of the console's fixed time (--at), else all: a wall-clock "now" in the key
+# would miss the cache at every rerun
+as_of = common.settings().console_at
 # a monitor that fails comes before every SLO state: those are its last good run's
-for broken in common.get("failing_monitors", now):
+for broken in common.get("failing_monitors", as_of):
     st.error(
         f"**{broken['signal']}: the monitor is failing** since "
         f"{broken['since']:%Y-%m-%d %H:%M} UTC ({broken['failures']} runs in a row): "
@@ -25,7 +27,7 @@ for broken in common.get("failing_monitors", now):
         "run.",
         icon=":material/error:",
     )
-grid = common.get("overview", now)
+grid = common.get("overview", as_of)
 spark = common.get("sparklines", at, timedelta(hours=24))
 
 counts = grid.group_by("state").len()

@@ -139,7 +139,7 @@ st.query_params["signal"] = chosen
 signal = registry.get(chosen)
 at = common.require_data()
 common.freshness(at)
-for broken in common.get("failing_monitors", common.now()):
+for broken in common.get("failing_monitors", common.settings().console_at):
     if broken["signal"] == chosen:  # what follows is its last good run's
         st.error(
             f"**The monitor is failing** since {broken['since']:%Y-%m-%d %H:%M} UTC "

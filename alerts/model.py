@@ -40,3 +40,4 @@ class Policy:
     mention: str | None = None
     console_url: str | None = None
     buttons: bool = False
+    runbooks_url: str | None = None  # the alerts about sigwatch itself: <url>#monitor

@@ -82,6 +82,8 @@ def render_alert(alert: Alert, signal: Signal, policy: Policy) -> tuple[str, lis
     slo = next((s for s in signal.slos if s.name == alert.slo), None)
     if slo is not None and slo.alerting.runbook:
         links.append(f"<{slo.alerting.runbook}|Runbook>")
+    elif alert.slo == MONITOR and policy.runbooks_url:
+        links.append(f"<{policy.runbooks_url}#monitor|Runbook>")
     console = console_link(policy.console_url, alert.signal)
     if console:
         links.append(f"<{console}|Console: {alert.signal}>")

@@ -42,7 +42,7 @@ def policy_from_settings(settings: Settings) -> Policy:
     return Policy(
         hold=settings.alert_hold, renotify=settings.alert_renotify,
         mention=settings.page_mention, console_url=settings.console_url,
-        buttons=settings.slack_signing_secret is not None,
+        buttons=settings.slack_signing_secret is not None, runbooks_url=settings.runbooks_url,
     )  # fmt: skip
 
 

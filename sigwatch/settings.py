@@ -49,6 +49,8 @@ ENV_VARS = {
     "SIGWATCH_ADMINS": "comma list of admins' identities (e-mails), beside SIGWATCH_ROLES",
     "SIGWATCH_ONCALL": "comma list of identities on call for every signal, beside SIGWATCH_ROLES",
     "SIGWATCH_CONSOLE_URL": "the console's public URL, for links in alerts",
+    "SIGWATCH_RUNBOOKS_URL": "the runbooks page the alerts sigwatch raises about itself link "
+    "to (a failing monitor: #monitor); default this repository's docs/runbooks.md on GitHub",
     "SIGWATCH_CONSOLE_AT": "the time the console takes as now (ISO 8601, e.g. "
     "2026-11-26T01:00:00+00:00; default: the wall clock); `sigwatch console --at` sets it",
     "SIGWATCH_RETENTION": "how long the store keeps statuses, measurements, runs, resolved "
@@ -105,6 +107,9 @@ class Secret:
         return hash(self._value)
 
 
+# docs/runbooks.md as published with the code; SIGWATCH_RUNBOOKS_URL points at a team's copy
+RUNBOOKS = "https://github.com/sigwatch/sigwatch/blob/main/docs/runbooks.md"
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("var")
@@ -120,6 +125,7 @@ class Settings:
     slack_api_url: str = "https://slack.com/api/"
     slack_signing_secret: Secret | None = None
     console_url: str | None = None
+    runbooks_url: str = RUNBOOKS
     console_at: datetime | None = None
     retention: timedelta = timedelta(days=400)
     bucket_retention: timedelta = timedelta(days=90)
@@ -176,6 +182,7 @@ class Settings:
             if (sign := get("SIGWATCH_SLACK_SIGNING_SECRET"))
             else None,
             console_url=get("SIGWATCH_CONSOLE_URL"),
+            runbooks_url=get("SIGWATCH_RUNBOOKS_URL") or RUNBOOKS,
             console_at=_time(get, "SIGWATCH_CONSOLE_AT"),
             retention=_duration(get, "SIGWATCH_RETENTION", cls.retention),
             bucket_retention=_duration(get, "SIGWATCH_BUCKET_RETENTION", cls.bucket_retention),

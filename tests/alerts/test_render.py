@@ -16,7 +16,8 @@ from alerts.render import render_alert
 
 GOLDEN = Path(__file__).parent / "golden"
 AT = datetime(2026, 11, 20, 14, 35, tzinfo=UTC)
-POLICY = Policy(mention="<!subteam^S0ML|ml-oncall>", console_url="http://console.example:8501")
+POLICY = Policy(mention="<!subteam^S0ML|ml-oncall>", console_url="http://console.example:8501",
+                runbooks_url="https://wiki.example/sigwatch/runbooks")  # fmt: skip
 
 PAGE = Alert(
     id=7, key="content_type/coverage/page", signal="content_type", slo="coverage",
@@ -43,6 +44,14 @@ CASES = {
     "stale_signal": replace(PAGE, key="content_type/no-data/page", slo="no-data", fired=None,
                             last_value=None, details={**PAGE.details, "fired": [],
                             "reason": "no eligible predictions since before 2026-11-20T14:35"}),
+    # the pseudo-SLO is in no YAML: its runbook is the runbooks page's #monitor
+    "monitor_failing": replace(PAGE, key="content_type/monitor/page", slo="monitor", fired=None,
+                               last_value=None, burn_rates={}, details={
+                                   "reason": "StoreUnavailable: lost the store at "
+                                   "postgresql://sw:***@db:5432/sigwatch: terminating connection",
+                                   "failures": 3, "since": "2026-11-20T14:25:00+00:00",
+                                   "last_ok": "2026-11-20T14:20:00+00:00",
+                                   "at": "2026-11-20T14:35:00+00:00"}),
 }  # fmt: skip
 
 

@@ -30,11 +30,17 @@ for broken in common.get("failing_monitors", as_of):
 grid = common.get("overview", as_of)
 spark = common.get("sparklines", at, timedelta(hours=24))
 
-counts = grid.group_by("state").len()
-columns = st.columns(len(SloState) + 1)
+# a failing monitor's rows are counted as stale, not by the state of its last good run
+fresh = grid.filter(pl.col("stale_since").is_null())
+counts = fresh.group_by("state").len()
+stale = len(grid) - len(fresh)
+columns = st.columns(len(SloState) + 1 + (stale > 0))
 for column, state in zip(columns, SloState, strict=False):
     n = counts.filter(pl.col("state") == state)["len"].sum()
     column.metric(common.STATE_MD[state], int(n))
+if stale:
+    why = "SLOs of a signal whose monitor is failing: their states are from its last good run."
+    columns[len(SloState)].metric("Stale", stale, help=why + " Counted here, under no state.")
 columns[-1].metric(
     common.BUDGET_SPENT_LABEL, int(grid["budget_exhausted"].sum()),
     help="SLOs whose error budget over their window is spent, whatever their state now: "

@@ -18,6 +18,7 @@ from sigwatch.registry import load_registry
 from sigwatch.runtime import Runtime
 from sigwatch.settings import Settings
 from sigwatch.states import SloState
+from sigwatch.store.connection import StoreUnavailable
 
 TTL = 30  # seconds a page may show before reading the store again
 _ALTAIR = threading.Lock()
@@ -215,7 +216,15 @@ def require_data() -> datetime:
     latest evaluated time."""
     if not runtime().store_exists():
         _empty()
-    at = get("data_time")
+    try:
+        at = get("data_time")
+    except StoreUnavailable as exc:  # PostgreSQL down or restarting: say so, no traceback
+        st.error(
+            f"**The store cannot be reached.** {plain(str(exc))}. The monitors keep trying and "
+            "record what failed once it answers; reload this page then.",
+            icon=":material/cloud_off:",
+        )
+        st.stop()
     if at is None:
         _empty()
     return at

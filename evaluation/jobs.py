@@ -12,6 +12,7 @@ from evaluation.calibrate import calibrate, gold_items
 from evaluation.daily import DayRun, judge_day, yesterday
 from evaluation.judge import Rubric
 from evaluation.local import LocalJudgeError, open_judge
+from monitors.scheduler import DAILY_RETRY_S, with_store
 from sigwatch.clock import Clock
 from sigwatch.runtime import Runtime
 from sigwatch.settings import Settings
@@ -60,17 +61,23 @@ def _calibrate_if_new(store: Store, client, signal) -> None:
 
 def judge_job(data_dir: str, definitions: str, clock: Clock) -> None:
     runtime = Runtime.from_env(data=data_dir, definitions=definitions, clock=clock)
-    with runtime.open_store() as store, store.exclusive("judge:daily") as mine:
-        if not mine:
-            log.info("daily judge run: another scheduler is running it")
-            return
-        try:
-            results = judge_yesterday(
-                runtime.registry, runtime.data_dir, runtime.settings, clock, store
-            )
-        except LocalJudgeError as exc:
-            log.warning("daily judge run skipped: %s", exc)
-            return
+
+    def work(store: Store) -> dict | None:
+        with store.exclusive("judge:daily") as mine:
+            if not mine:
+                log.info("daily judge run: another scheduler is running it")
+                return None
+            try:
+                return judge_yesterday(
+                    runtime.registry, runtime.data_dir, runtime.settings, clock, store
+                )
+            except LocalJudgeError as exc:
+                log.warning("daily judge run skipped: %s", exc)
+                return None
+
+    results = with_store(runtime, "the daily judge run", work, within=DAILY_RETRY_S)
+    if results is None:
+        return
     for name, run in results.items():
         if isinstance(run, str):
             continue

@@ -10,6 +10,7 @@ top N and ``(other)``, or the values listed), as the store keeps them."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -18,7 +19,9 @@ from sigwatch.clock import Clock
 from sigwatch.model import DIMENSIONS
 from sigwatch.states import SloState
 from sigwatch.store import Store
-from sigwatch.store.connection import StoreURL
+from sigwatch.store.connection import StoreUnavailable, StoreURL
+
+log = logging.getLogger(__name__)
 
 
 class StatusCollector:
@@ -84,13 +87,27 @@ class StatusCollector:
             "Burn rate over a window, of one group of a grouped SLO.",
             labels=["signal", "slo", *DIMENSIONS, "window"],
         )
+        store_up = GaugeMetricFamily(
+            "sigwatch_store_up",
+            "1 when this scrape read the store, 0 when it could not be reached (every other "
+            "family is then absent: alert on this one).",
+        )
         groups = []
         if self.store.path is None or self.store.path.exists():
-            with Store.open(self.store, clock=self.clock, migrate=False) as store:
-                statuses = store.latest_status()
-                groups = [g for s in statuses for g in store.group_statuses(s.signal, s.slo, s.at)]
-                runs = store.runs(limit=1000)
-                totals = store.run_totals()
+            try:
+                with Store.open(self.store, clock=self.clock, migrate=False) as store:
+                    statuses = store.latest_status()
+                    groups = [
+                        g for s in statuses for g in store.group_statuses(s.signal, s.slo, s.at)
+                    ]
+                    runs = store.runs(limit=1000)
+                    totals = store.run_totals()
+            except StoreUnavailable as exc:
+                log.warning("/metrics: %s", exc)
+                store_up.add_metric([], 0.0)
+                yield store_up
+                return
+            store_up.add_metric([], 1.0)
             for signal, outcome, total, last in totals:
                 runs_total.add_metric([signal, outcome], float(total))
                 if outcome == "ok":
@@ -122,5 +139,6 @@ class StatusCollector:
                 if run.signal not in seen:
                     seen.add(run.signal)
                     last_run.add_metric([run.signal, run.status], run.started.timestamp())
-        yield from (state, value, budget, exhausted, burn, last_run, runs_total, last_success)
+        yield from (store_up, state, value, budget, exhausted, burn, last_run, runs_total)
+        yield last_success
         yield from (group_state, group_value, group_budget, group_burn)

@@ -47,6 +47,7 @@ from sigwatch.clock import Clock, floor_time
 from sigwatch.model import Budgeting, Registry, Signal
 from sigwatch.states import SloState
 from sigwatch.store import Run, SloStatus, Store
+from sigwatch.store.connection import StoreUnavailable
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 RETRY_SOURCE = timedelta(hours=6)  # how far back a bucket the source failed is read again
@@ -348,6 +349,8 @@ class Monitor:
         t0 = time.perf_counter()
         try:
             statuses = work()
+        except StoreUnavailable:  # nothing can be recorded: the job tries again (scheduler)
+            raise
         except Exception as exc:  # one signal's failure never stops the others
             error = f"{type(exc).__name__}: {exc}"
             self.store.record_run(

@@ -5,16 +5,21 @@ in the data folder, so a restart resumes them instead of piling up copies (``rep
 ``max_instances=1`` keeps a slow run from overlapping the next, ``coalesce`` turns a backlog of
 missed runs into one, and a misfire grace lets a run that starts a little late still happen.
 Each run opens its own store connection and records itself in ``runs``; a failing signal never
-stops the others' jobs.
+stops the others' jobs. A store that cannot be reached (PostgreSQL restarted) fails the attempt,
+not the job: ``with_store`` tries again on a new connection, and the runs that failed meanwhile
+are recorded once the store answers (``BACKLOG``).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -27,10 +32,115 @@ from monitors.sources import serving_source
 from sigwatch.clock import Clock, floor_time
 from sigwatch.model import Registry
 from sigwatch.runtime import Runtime
-from sigwatch.store import Store
+from sigwatch.store import Run, Store
+from sigwatch.store.connection import StoreUnavailable
 
 MISFIRE_GRACE_S = 120
+RETRY_FIRST_S, RETRY_MAX_S = 5.0, 30.0  # the first wait for the store, and the longest
+DAILY_RETRY_S = 15 * 60.0  # how long a daily or weekly job waits for the store
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class Backlog:
+    """The runs that failed because the store was unreachable, kept in this process until it
+    answers again: the next job that opens it writes them, so an outage's failed runs are on
+    record like any other (``runs``, ``/metrics``, the console's run list)."""
+
+    def __init__(self) -> None:
+        self._runs: list[Run] = []
+        self._lock = threading.Lock()
+
+    def add(self, run: Run) -> None:
+        with self._lock:
+            self._runs.append(run)
+
+    def write(self, store: Store) -> int:
+        """Record the kept runs (each once: ``runs`` is keyed by signal, time and start);
+        how many."""
+        with self._lock:
+            kept, self._runs = self._runs, []
+        written = 0
+        try:
+            for run in kept:
+                store.record_run(run)
+                written += 1
+        except BaseException:
+            with self._lock:  # the store went again: keep what is not written
+                self._runs[:0] = kept[written:]
+            raise
+        if kept:
+            log.info("recorded %d runs that failed while the store was unreachable", len(kept))
+        return len(kept)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._runs)
+
+
+BACKLOG = Backlog()
+
+
+def with_store(
+    runtime: Runtime,
+    what: str,
+    work: Callable[[Store], T],
+    *,
+    within: float,
+    failed: Callable[[datetime, float, int, StoreUnavailable], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> T | None:
+    """``work(store)`` on a new connection; while the store is unreachable, again on another
+    one after 5 s, 10 s, 20 s, 30 s... for ``within`` seconds at most. Each failure is one log
+    line naming the store, never a traceback; giving up is one more, and None (the job's next
+    run tries again: the scheduler never stops). What ``BACKLOG`` kept is written first.
+
+    ``failed(first, ms, attempts, exc)`` is told once of the attempts that failed in a row:
+    when the first began (the runtime's clock), how long they took until the store answered or
+    the job gave up, how many, and the last error. ``sleep`` and ``monotonic`` are time's (a
+    test passes its own)."""
+    deadline = monotonic() + within
+    wait = RETRY_FIRST_S
+    failures, first, t_first, error = 0, runtime.clock.now(), 0.0, None
+    while True:
+        started, t0 = runtime.clock.now(), monotonic()
+        try:
+            with runtime.open_store() as store:
+                if error is not None and failed is not None:  # on record, once it answers
+                    failed(first, (t0 - t_first) * 1000, failures, error)
+                failures, error = 0, None
+                BACKLOG.write(store)
+                return work(store)
+        except StoreUnavailable as exc:
+            if not failures:
+                first, t_first = started, t0
+            failures, error = failures + 1, exc
+            if monotonic() + wait > deadline:
+                log.error("%s: %s; its next scheduled run tries again", what, exc)
+                if failed is not None:
+                    failed(first, (monotonic() - t_first) * 1000, failures, exc)
+                return None
+            log.warning("%s: %s; trying again in %.0f s", what, exc, wait)
+            sleep(wait)
+            wait = min(2 * wait, RETRY_MAX_S)
+
+
+def retry_window(runtime: Runtime, signal: str) -> float:
+    """How long a signal's job waits for the store: until shortly before its next run."""
+    return max(0.0, runtime.registry.get(signal).schedule.total_seconds() - 10)
+
+
+def failed_run(signal: str) -> Callable[[datetime, float, int, StoreUnavailable], None]:
+    """A ``with_store`` callback that keeps a job's failed attempts as one failed run of
+    ``signal`` at its 5-minute time (in ``BACKLOG``, recorded when the store answers)."""
+
+    def keep(first: datetime, took_ms: float, attempts: int, exc: StoreUnavailable) -> None:
+        tried = f" (tried {attempts} times over {took_ms / 1000:.0f} s)" if attempts > 1 else ""
+        error = f"{type(exc).__name__}: {exc}{tried}"
+        BACKLOG.add(Run(signal, floor_time(first, BUCKET), first, took_ms, "error", error))
+
+    return keep
 
 
 def monitor_signal(runtime: Runtime, store: Store, signal: str):
@@ -65,10 +175,14 @@ def evaluate_once(runtime: Runtime, store: Store, signal: str):
 def run_signal_job(signal: str, data_dir: str, definitions: str, clock: Clock) -> None:
     """One scheduled evaluation of one signal (module-level: the job store pickles its path)."""
     runtime = Runtime.from_env(data=data_dir, definitions=definitions, clock=clock)
-    with runtime.open_store() as store:
+
+    def work(store: Store) -> None:
         outcomes = evaluate_once(runtime, store, signal)
         if outcomes:
             heartbeat(runtime, store, outcomes[0].at)
+
+    within = retry_window(runtime, signal)
+    with_store(runtime, f"monitor {signal}", work, within=within, failed=failed_run(signal))
 
 
 HEARTBEAT_TIMEOUT_S = 5.0
@@ -107,15 +221,19 @@ def prune_job(data_dir: str, definitions: str, clock: Clock) -> None:
     tables' buckets older than ``SIGWATCH_BUCKET_RETENTION`` (kept as day rollups)."""
     runtime = Runtime.from_env(data=data_dir, definitions=definitions, clock=clock)
     settings = runtime.settings
-    with runtime.open_store() as store, store.exclusive("prune") as mine:
-        if not mine:
-            return  # another scheduler is pruning
-        pruned = store.retention.prune(clock.now() - settings.retention)
-        compacted = store.retention.compact(clock.now() - settings.status_detail)
-        before = (clock.now() - settings.bucket_retention).date()
-        files = prune_partials(runtime.data_dir, runtime.registry, before)
-    log.info("pruned rows older than %s: %s; statuses compacted: %s; day files before %s: %s",
-             settings.retention, pruned, compacted, before, files)  # fmt: skip
+
+    def work(store: Store) -> None:
+        with store.exclusive("prune") as mine:
+            if not mine:
+                return  # another scheduler is pruning
+            pruned = store.retention.prune(clock.now() - settings.retention)
+            compacted = store.retention.compact(clock.now() - settings.status_detail)
+            before = (clock.now() - settings.bucket_retention).date()
+            files = prune_partials(runtime.data_dir, runtime.registry, before)
+        log.info("pruned rows older than %s: %s; statuses compacted: %s; day files before %s: %s",
+                 settings.retention, pruned, compacted, before, files)  # fmt: skip
+
+    with_store(runtime, "the daily prune", work, within=DAILY_RETRY_S)
 
 
 @dataclass(frozen=True)

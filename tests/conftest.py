@@ -65,6 +65,17 @@ def postgres():
     server.stop()
 
 
+@pytest.fixture
+def restartable():
+    """A PostgreSQL server of the test's own, to stop (``halt``) and start again (``resume``):
+    the session's is shared with every other test."""
+    from tests.postgres import PostgresServer
+
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="session")
 def spark_cluster():
     """A Spark standalone cluster (a master, two workers) on 127.0.0.1 for the session."""

@@ -53,15 +53,25 @@ class PostgresServer:
             shutil.chown(self.folder, "postgres")
         self._run(str(self.bin / "initdb"), "-D", str(self.folder / "db"), "-A", "trust",
                   "-U", USER, "--no-sync")  # fmt: skip
-        options = f"-k {self.folder} -h 127.0.0.1 -p {self.port} -c fsync=off"
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.folder / "db"), "-o", options,
-                  "-l", str(self.folder / "log"), "-w", "start")  # fmt: skip
+        self.resume()
         return self
+
+    def resume(self) -> None:
+        """Start the server (again, after ``halt``) on the same folder and port."""
+        options = f"-k {self.folder} -h 127.0.0.1 -p {self.port} -c fsync=off"
+        pg_ctl = str(self.bin / "pg_ctl")
+        log = str(self.folder / "log")
+        self._run(pg_ctl, "-D", str(self.folder / "db"), "-o", options, "-l", log, "-w", "start")
+
+    def halt(self) -> None:
+        """Stop the server at once, as a crash or a restart does (every connection dropped,
+        transactions in flight lost), keeping its data for ``resume``."""
+        pg_ctl = str(self.bin / "pg_ctl")
+        self._run(pg_ctl, "-D", str(self.folder / "db"), "-m", "immediate", "-w", "stop")
 
     def stop(self) -> None:
         try:
-            self._run(str(self.bin / "pg_ctl"), "-D", str(self.folder / "db"), "-m", "immediate",
-                      "-w", "stop")  # fmt: skip
+            self.halt()
         finally:
             shutil.rmtree(self.folder, ignore_errors=True)
 

@@ -14,16 +14,15 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import yaml
 
 from monitors.scheduler import evaluate_once
-from sigwatch.clock import FixedClock, floor_time
+from sigwatch.clock import FixedClock
 from sigwatch.runtime import Runtime
 from sigwatch.settings import Settings
 from sigwatch.store import Store
-from simulator.run import simulate
 from tests.alerts.slack_server import TOKEN, FakeSlack
 from tests.conftest import DEFINITIONS, ROOT
+from tests.live import live_outage
 from tests.monitors.test_runner import ELEVEN, content_type_folder
 from tests.postgres import free_port
 from tests.sql import query
@@ -116,22 +115,10 @@ def test_two_serve_processes_on_one_postgresql_post_each_alert_and_each_edit_onc
     Only content_type's occurrence SLOs are served, every minute (see test_end_to_end)."""
     # Traffic runs 10 minutes past now, the outage to its end: whichever 5-minute bucket the
     # schedulers evaluate while the test runs, the pages are firing and nothing resolves.
-    now = floor_time(datetime.now(UTC), timedelta(minutes=5))
-    end = now + timedelta(minutes=10)
-    data = tmp_path / "data"
-    scenario = tmp_path / "scenario.yaml"
-    start = (end - timedelta(minutes=55)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    scenario.write_text(
-        f"incidents:\n  - {{signal: content_type, kind: outage, start: {start}, duration: 55m}}\n"
+    since, ahead = timedelta(minutes=45), timedelta(minutes=10)
+    data, definitions, now = live_outage(
+        registry, corpus_cache, tmp_path, since=since, ahead=ahead, schedule="1m"
     )
-    simulate(registry, data, days=1, seed=9, end=end, rate=20_000, scenario=scenario,
-             cache_dir=corpus_cache)  # fmt: skip
-    definitions = tmp_path / "definitions"
-    definitions.mkdir()
-    spec = yaml.safe_load((DEFINITIONS / "content_type.yaml").read_text())
-    spec["slos"] = [slo for slo in spec["slos"] if "timeslice" not in slo]
-    spec["signal"]["schedule"] = "1m"
-    (definitions / "content_type.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
     url = postgres.new_database().replace("sw@", "sw:pg-secret@")
     slack = FakeSlack().start()
     env = {

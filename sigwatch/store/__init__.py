@@ -120,8 +120,9 @@ class Run:
 
 @dataclass(frozen=True)
 class Failing:
-    """A signal whose monitor fails: ``failures`` runs in a row since ``since`` (the first of
-    them), the latest at ``latest`` with ``error``; ``last_ok``: its last good run, if any."""
+    """A signal whose monitor fails: ``failures`` evaluation times in a row since ``since``
+    (the first of them), the latest at ``latest`` with ``error``; ``last_ok``: its last good
+    run, if any."""
 
     signal: str
     failures: int
@@ -515,11 +516,12 @@ class Store:
 
     def failing(self, signal: str, as_of: datetime | None = None) -> Failing | None:
         """The failed runs of ``signal`` since its last good one, of the runs started by
-        ``as_of`` (default: all): how many, the first, and the latest error. None when its
-        latest run was good, or it never ran."""
+        ``as_of`` (default: all): how many evaluation times failed (two schedulers that both
+        failed one time count it once), the first, and the latest error. None when its latest
+        run was good, or it never ran."""
         until = to_epoch(as_of) if as_of is not None else 2**62
         row = self._conn.execute(
-            "SELECT COUNT(*), MIN(started), MAX(started) FROM runs WHERE signal = ?"
+            "SELECT COUNT(DISTINCT at), MIN(started), MAX(started) FROM runs WHERE signal = ?"
             " AND status = 'error' AND started <= ? AND started > COALESCE((SELECT MAX(started)"
             " FROM runs WHERE signal = ? AND status = 'ok' AND started <= ?), -1)",
             (signal, until, signal, until),

@@ -18,6 +18,8 @@ import hashlib
 import re
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -30,6 +32,13 @@ BUSY_TIMEOUT_MS = 10_000
 
 class StoreURLError(ValueError):
     """A store URL that names no store sigwatch can open."""
+
+
+class StoreUnavailable(ConnectionError):
+    """The store cannot be reached: PostgreSQL refused the connection, or the connection was
+    lost mid-way (the server restarted, the network between went down). The message names the
+    store (its URL without a password). Whatever was asked may be asked again on a new
+    connection; a transaction in flight was rolled back by the server."""
 
 
 @dataclass(frozen=True)
@@ -164,8 +173,8 @@ POSTGRES_DIALECT = Dialect(
 class PostgresConnection:
     """A psycopg connection (autocommit) that takes the store's ``?`` statements."""
 
-    def __init__(self, conn: Any) -> None:
-        self._conn = conn
+    def __init__(self, conn: Any, url: StoreURL) -> None:
+        self._conn, self._url = conn, url
 
     @classmethod
     def open(cls, url: StoreURL) -> PostgresConnection:
@@ -179,19 +188,41 @@ class PostgresConnection:
             conn = psycopg.connect(url.dsn, autocommit=True, connect_timeout=10)
         except psycopg.OperationalError as exc:
             # libpq's message names host and port, never the password; the URL is redacted.
-            detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-            raise ConnectionError(f"cannot connect to the store at {url}: {detail}") from None
-        return cls(conn)
+            detail = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+            detail = detail or type(exc).__name__
+            raise StoreUnavailable(f"cannot connect to the store at {url}: {detail}") from None
+        return cls(conn, url)
+
+    @property
+    def broken(self) -> bool:
+        """Whether the connection was lost (every statement on it now fails)."""
+        return bool(self._conn.broken or self._conn.closed)
 
     def execute(self, sql: str, args: Any = None) -> Any:
-        if args is None or (not args and "?" not in sql):
-            return self._conn.execute(sql)
-        return self._conn.execute(_placeholders(sql), args)
+        with self._lost():
+            if args is None or (not args and "?" not in sql):
+                return self._conn.execute(sql)
+            return self._conn.execute(_placeholders(sql), args)
 
     def executemany(self, sql: str, rows: Any) -> Any:
-        cursor = self._conn.cursor()
-        cursor.executemany(_placeholders(sql), rows)
-        return cursor
+        with self._lost():
+            cursor = self._conn.cursor()
+            cursor.executemany(_placeholders(sql), rows)
+            return cursor
+
+    @contextmanager
+    def _lost(self) -> Iterator[None]:
+        """A statement that failed because the connection is gone raises ``StoreUnavailable``
+        (naming the store); any other error (a constraint, a syntax error) is raised as is."""
+        import psycopg
+
+        try:
+            yield
+        except psycopg.Error as exc:
+            if not self.broken:
+                raise
+            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise StoreUnavailable(f"lost the store at {self._url}: {detail}") from None
 
     def close(self) -> None:
         self._conn.close()

@@ -37,6 +37,8 @@ class FakeSlack:
         self.plan: deque = deque()  # behaviours for the next calls: "429", "500", "hang", ...
         self.down = False  # answer every call 503 while set
         self.hang_seconds = 3.0
+        self.hang_posts = 0  # the next this many chat.postMessage: accept, then hang
+        self.accepted = threading.Event()  # set when a hung post has been accepted
         self.channels: dict[str, str] = {}
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -118,7 +120,11 @@ class FakeSlack:
                     "edits": [],
                 }  # fmt: skip
                 self.messages.append(message)
+                if self.hang_posts:
+                    self.hang_posts -= 1
+                    behaviour = "hang"
             if behaviour == "hang":
+                self.accepted.set()
                 time.sleep(self.hang_seconds)
             return 200, {}, {"ok": True, "channel": channel, "ts": ts, "message": message}
         if method == "conversations.list":

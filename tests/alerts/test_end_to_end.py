@@ -27,6 +27,7 @@ from tests.alerts.slack_server import TOKEN
 from tests.alerts.test_actions import SECRET as SIGNING_SECRET
 from tests.alerts.test_actions import click_body, post, signed
 from tests.conftest import DEFINITIONS, ROOT
+from tests.live import live_outage
 from tests.postgres import free_port
 from tests.sql import query
 
@@ -184,30 +185,13 @@ def test_serve_posts_the_open_incident_to_slack(registry, corpus_cache, slack, t
     import socket
     import time
 
-    import yaml
-
-    from sigwatch.clock import floor_time
-
-    now = floor_time(datetime.now(UTC), timedelta(minutes=5))
-    ahead = now + timedelta(hours=2)
-    data = tmp_path / "data"
-    scenario = tmp_path / "scenario.yaml"
-    start = (now - timedelta(minutes=45)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    scenario.write_text(
-        f"incidents:\n  - {{signal: content_type, kind: outage, start: {start}, duration: 165m}}\n"
-    )
-    simulate(registry, data, days=1, seed=9, end=ahead, rate=20_000, scenario=scenario,
-             cache_dir=corpus_cache)  # fmt: skip
+    since, ahead = timedelta(minutes=45), timedelta(hours=2)
+    data, definitions, _ = live_outage(registry, corpus_cache, tmp_path, since=since, ahead=ahead)
     port, actions_port = free_port(), free_port()
     roles = tmp_path / "roles.yaml"
     roles.write_text(
         "people:\n  bob@example.com: {role: oncall, for: '#acu-oncall', slack: U02BOB}\n"
     )
-    definitions = tmp_path / "definitions"
-    definitions.mkdir()
-    spec = yaml.safe_load((DEFINITIONS / "content_type.yaml").read_text())
-    spec["slos"] = [slo for slo in spec["slos"] if "timeslice" not in slo]
-    (definitions / "content_type.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
     env = {
         **os.environ,
         "SIGWATCH_DEFINITIONS": str(definitions),

@@ -88,6 +88,10 @@ def test_a_monitor_failing_three_runs_in_a_row_pages_and_a_good_run_resolves_it(
     said = json.dumps(page["blocks"])
     assert str(newest) in said and "latency_ms" in said, said
     assert "failed 3 runs in a row" in said
+    # the runbook: the pseudo-SLO is in no YAML, so it is the runbooks page's #monitor
+    assert (
+        "<https://github.com/sigwatch/sigwatch/blob/main/docs/runbooks.md#monitor|Runbook>" in said
+    )
     # sentiment, evaluated in the same runs, is evaluated as usual; content_type says why its
     # rows are stale
     sentiment = _status(data, times[2], "sentiment")
@@ -146,3 +150,18 @@ def test_failures_count_from_the_last_good_run_and_page_once_at_the_threshold(fa
     resolved = lifecycle.monitor_ok("content_type", T0 + timedelta(minutes=30))
     assert resolved.state == "resolved" and resolved.resolved_at == T0 + timedelta(minutes=30)
     assert lifecycle.monitor_ok("content_type", T0 + timedelta(minutes=35)) is None
+
+
+def test_two_schedulers_failing_one_time_count_it_once(failing_world):
+    """On a shared PostgreSQL store both schedulers evaluate a failing signal (only a good run
+    marks a time evaluated): two failed runs of one 5-minute time are one failure, so the page
+    waits for three times, not for a time and a half."""
+    store, lifecycle, _ = failing_world
+    for k in (1, 2):
+        at = T0 + timedelta(minutes=5 * k)
+        store.record_run(Run("content_type", at, at, 10.0, "error", "SparkError: master gone"))
+        later = at + timedelta(seconds=2)  # the other scheduler, a moment after
+        store.record_run(Run("content_type", at, later, 10.0, "error", "SparkError: master gone"))
+    failing = store.failing("content_type")
+    assert failing.failures == 2 and failing.since == T0 + timedelta(minutes=5)
+    assert lifecycle.monitor_failed(failing, 3, T0 + timedelta(minutes=10)) is None

@@ -101,6 +101,11 @@ def test_a_failing_monitor_comes_first_and_its_rows_read_stale(console_env):
     assert list(grid.index[: len(mine)]) == list(mine.index)  # first
     assert set(mine["state"]) == {"stale since 11-26 00:10"}
     assert not grid[signals != "content_type"]["state"].str.startswith("stale").any()
+    # the counters: its rows are stale, under no state (not by their last good run's)
+    counted = {m.label: int(m.value) for m in at.metric}
+    assert counted["Stale"] == len(mine)
+    states = sum(counted[common.STATE_MD[state]] for state in SloState)
+    assert states == len(grid) - len(mine)
 
 
 def test_overview_filters_by_state(console_env):
@@ -320,6 +325,25 @@ def test_pages_say_how_to_get_data_when_there_is_none(name, tmp_path, monkeypatc
     at = page(name)
     assert not at.exception
     assert "No evaluations yet" in at.info[0].value
+
+
+@pytest.mark.parametrize("name", ["overview", "signal_detail", "trends", "alert_center"])
+def test_pages_say_the_store_cannot_be_reached_without_a_traceback(name, tmp_path, monkeypatch):
+    """PostgreSQL down (here: nothing listens on its port): one error naming the store, without
+    its password, and the page stops there."""
+    from console import common
+    from tests.postgres import free_port
+
+    port = free_port()
+    monkeypatch.setenv("SIGWATCH_DATA", str(tmp_path))
+    monkeypatch.setenv("SIGWATCH_STORE_URL", f"postgresql://sw:pg-secret@127.0.0.1:{port}/x")
+    common.read.clear()
+    at = page(name, signal="content_type")
+    assert not at.exception
+    [error] = [e.value for e in at.error]
+    assert error.startswith("**The store cannot be reached.** cannot connect to the store at")
+    assert f":{port}" in error and "pg-secret" not in error
+    assert not at.dataframe
 
 
 def test_the_app_navigates_to_the_overview_by_default(console_env, address):

@@ -34,7 +34,7 @@ def rules(tmp_path):
 def test_promtool_checks_the_readme_rules(rules):
     run = subprocess.run([PROMTOOL, "check", "rules", str(rules)], capture_output=True, text=True)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "SUCCESS: 2 rules found" in run.stdout
+    assert "SUCCESS: 3 rules found" in run.stdout
 
 
 DOWN = {"severity": "page", "job": "sigwatch", "instance": "127.0.0.1:9465"}
@@ -67,6 +67,29 @@ CASES = {
         },
     ],
 }
+STORE = {"severity": "page", "job": "sigwatch", "instance": "127.0.0.1:9465"}
+STORE_AWAY = {
+    "interval": "1m",
+    "input_series": [
+        {"series": 'up{job="sigwatch", instance="127.0.0.1:9465"}', "values": "1x40"},
+        # serve answers throughout; the store is away from minute 10 to minute 17
+        {
+            "series": 'sigwatch_store_up{job="sigwatch", instance="127.0.0.1:9465"}',
+            "values": "1x9 0x7 1x20",
+        },
+    ],
+    "alert_rule_test": [
+        {"eval_time": "9m", "alertname": "SigwatchStoreUnreachable", "exp_alerts": []},
+        {"eval_time": "14m", "alertname": "SigwatchStoreUnreachable", "exp_alerts": []},
+        {
+            "eval_time": "16m",
+            "alertname": "SigwatchStoreUnreachable",
+            "exp_alerts": [{"exp_labels": STORE}],
+        },
+        {"eval_time": "18m", "alertname": "SigwatchStoreUnreachable", "exp_alerts": []},
+        {"eval_time": "16m", "alertname": "SigwatchDown", "exp_alerts": []},
+    ],
+}
 NEVER_SCRAPED = {
     "interval": "1m",
     "input_series": [{"series": 'up{job="other"}', "values": "1x10"}],
@@ -95,10 +118,10 @@ def _with_annotations(case: dict, rules: dict) -> dict:
 def test_the_rules_page_when_sigwatch_stops_and_not_before(rules, tmp_path):
     tests = tmp_path / "watchdog.test.yaml"
     loaded = yaml.safe_load(rules.read_text())
-    for case in (CASES, NEVER_SCRAPED):
+    for case in (CASES, STORE_AWAY, NEVER_SCRAPED):
         _with_annotations(case, loaded)
     plan = {"rule_files": [str(rules)], "evaluation_interval": "1m", "tests": [CASES]}
-    plan["tests"].append(NEVER_SCRAPED)
+    plan["tests"] += [STORE_AWAY, NEVER_SCRAPED]
     tests.write_text(yaml.safe_dump(plan, sort_keys=False))
     run = subprocess.run([PROMTOOL, "test", "rules", str(tests)], capture_output=True, text=True)
     assert run.returncode == 0, run.stdout + run.stderr

@@ -110,6 +110,7 @@ class Secret:
 # docs/runbooks.md as published with the code; SIGWATCH_RUNBOOKS_URL points at a team's copy
 RUNBOOKS = "https://github.com/sigwatch/sigwatch/blob/main/docs/runbooks.md"
 
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("var")

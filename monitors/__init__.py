@@ -1,7 +1,7 @@
-"""SLIs, SLO evaluation, error budgets, burn rates and the scheduler.
-
-Not built yet (issue: "Monitors and the SLO engine"). It will hold one module per SLI kind
-(registered by the ``kind`` names of ``sigwatch.model``), computing mergeable bucket aggregates
-from prediction logs (Polars), Prometheus and Evidently, and writing them to the store. It may
-import only the kernel (``sigwatch``).
+"""From logs to statuses: the partial tables of each signal's logs and labels (``partials``)
+and the engines that compute them (``engine``: Polars; ``spark_engine``), the serving sources
+(``sources``: logs or Prometheus), one module per SLI kind (``slis/``), SLO evaluation and
+burn rates (``evaluate``, ``windows``, ``groups``), where a breach comes from (``suspects``),
+the runs (``runner``), the scheduler and ``/metrics``. It imports only the kernel
+(``sigwatch``); docs/architecture.md draws the whole cycle.
 """

@@ -32,8 +32,9 @@ class Column:
         return task in self.tasks
 
 
-# The data contract (DESIGN.md). Prediction logs: one row per eligible item a signal should
-# have scored, under <data>/predictions/signal=<name>/date=<UTC date of event_time>/*.parquet.
+# The data contract (docs/data-contracts.md). Prediction logs: one row per eligible item a
+# signal should have scored, under
+# <data>/predictions/signal=<name>/date=<UTC date of event_time>/*.parquet.
 LOG_CONTRACT: tuple[Column, ...] = (
     Column(
         "event_time", pl.Datetime("us", "UTC"), "when the item was scored (or should have been)"

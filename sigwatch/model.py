@@ -23,9 +23,9 @@ from sigwatch.units import Target, format_duration
 TASKS = ("multiclass", "multilabel", "entities", "score")
 """What a signal predicts: one class, a set of classes, a set of typed entities, or a score."""
 
-# Columns of the prediction-log contract (DESIGN.md) a drift SLI may compare. Which prediction
-# column exists depends on the task: ``label`` for multiclass, ``labels`` for sets; ``score``
-# always.
+# Columns of the prediction-log contract (docs/data-contracts.md) a drift SLI may compare.
+# Which prediction column exists depends on the task: ``label`` for multiclass, ``labels`` for
+# sets; ``score`` always.
 DRIFT_COLUMNS_ANY_TASK = (
     "community",
     "item_kind",

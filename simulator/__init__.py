@@ -1,7 +1,6 @@
-"""Production-like traffic for the monitors to watch.
-
-Not built yet (issue: "The signal models and production-like traffic"). It will replay a corpus
-through the real models and write prediction logs, late labels and Prometheus metrics in the
-data contract of DESIGN.md, with incidents injected on a known schedule. It may import the kernel
+"""Production-like traffic for the monitors to watch: a corpus replayed through the real
+models (``corpus``), written as prediction logs, late labels and Prometheus metrics in the data
+contract of docs/data-contracts.md (``traffic``, ``metrics``, ``run``; ``live`` keeps appending),
+with incidents injected on a known schedule (``scenario``). It imports the kernel
 (``sigwatch``) and ``inference``.
 """

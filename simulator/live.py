@@ -57,7 +57,7 @@ class LiveSimulator:
             buckets=latency_buckets(thresholds),
             registry=self.metrics,
         )
-        # prometheus_client appends _total to counters: these export DESIGN.md's names.
+        # prometheus_client appends _total to counters: these export the contract's names.
         self.requests = Counter(
             REQUESTS, "Inference requests by status.", LABELS[REQUESTS], registry=self.metrics
         )

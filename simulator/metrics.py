@@ -1,7 +1,7 @@
 """The serving fleet's Prometheus metrics, accumulated from simulated logs and written as an
 OpenMetrics file that ``promtool tsdb create-blocks-from openmetrics`` turns into history.
 
-Families (DESIGN.md): ``sigwatch_inference_latency_seconds`` (histogram; ``signal``,
+Families (docs/data-contracts.md): ``sigwatch_inference_latency_seconds`` (histogram; ``signal``,
 ``model_version``), ``sigwatch_inference_requests_total`` (``signal``, ``status``) and
 ``sigwatch_inference_cost_usd_total`` (``signal``, ``served_by``). promtool wants timestamps in
 seconds, each family's samples together, time increasing within a series, and a final ``# EOF``.

@@ -1,5 +1,5 @@
 """``sigwatch simulate``: write prediction logs, late labels, an OpenMetrics history and the
-incident manifest for a span of days, in the data contract of DESIGN.md.
+incident manifest for a span of days, in the data contract of docs/data-contracts.md.
 
 Everything is written under a temporary folder inside the data folder and moved into place
 only when complete, so a failed or interrupted run leaves the previous data as it was.

@@ -1,5 +1,5 @@
-"""The import direction of DESIGN.md, pinned: kernel <- inference, monitors <- alerts <- console;
-simulator uses inference and the kernel; only sigwatch/cli/ composes everything."""
+"""The import direction of docs/architecture.md, pinned: kernel <- inference, monitors <- alerts
+<- console; simulator uses inference and the kernel; only sigwatch/cli/ composes everything."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The README's "Connecting your data" is the input contract a team reads: its tables must be
-what the code enforces, and its Polars snippet must write a day of logs the monitors accept."""
+"""docs/data-contracts.md is the input contract a team reads: its tables must be what the code
+enforces, and its Polars snippet must write a day of logs the monitors accept."""
 
 from __future__ import annotations
 
@@ -20,8 +20,9 @@ ORDER = ("multiclass", "score", "multilabel", "entities")
 
 
 def section() -> str:
-    text = (ROOT / "README.md").read_text()
-    start = text.index("## Connecting your data")
+    """The contract's inputs: docs/data-contracts.md up to what sigwatch keeps."""
+    text = (ROOT / "docs" / "data-contracts.md").read_text()
+    start = text.index("## Inputs")
     return text[start : text.index("\n## ", start + 1)]
 
 

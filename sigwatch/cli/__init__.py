@@ -222,7 +222,7 @@ def simulate(
 ) -> None:
     """Write production-like prediction logs, late labels, Prometheus history and incidents.
 
-    Outputs (DESIGN.md's data contract) under the data folder: predictions/ (Parquet,
+    Outputs (docs/data-contracts.md) under the data folder: predictions/ (Parquet,
     hive-partitioned by signal and date), labels/, metrics/sigwatch.om (OpenMetrics for
     `promtool tsdb create-blocks-from openmetrics`) and incidents.json. The first run also
     scores a corpus of about 6,400 texts with the real models (a minute or two).

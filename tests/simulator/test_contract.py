@@ -1,4 +1,4 @@
-"""The written data honours DESIGN.md's contract: schemas, partitions, value ranges."""
+"""The written data honours docs/data-contracts.md: schemas, partitions, value ranges."""
 
 from __future__ import annotations
 

@@ -1,0 +1,388 @@
+"""``sigwatch monitor``, ``status`` and ``prune``: evaluate the signals now or over a span,
+read what they said, keep the store's size in check."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from sigwatch.cli import (
+    AtOption,
+    DataOption,
+    DefinitionsOption,
+    _runtime,
+    _time_option,
+    _utc,
+    app,
+    err,
+    out,
+)
+from sigwatch.model import group_label
+from sigwatch.states import SloState
+
+STATE_STYLE = {
+    SloState.OK: "green",
+    SloState.WARNING: "yellow",
+    SloState.BREACH: "bold red",
+    SloState.NO_DATA: "magenta",
+    SloState.INSUFFICIENT_LABELS: "cyan",
+    SloState.INSUFFICIENT_DATA: "cyan",
+}
+
+
+@app.command()
+def monitor(
+    at: Annotated[
+        datetime | None, _time_option("Evaluate as of this time, UTC \\[default: now].")
+    ] = None,
+    backfill: Annotated[
+        str | None,
+        typer.Option(help="Also evaluate every 5 minutes of this span before --at, e.g. 7d."),
+    ] = None,
+    signal: Annotated[
+        list[str] | None, typer.Option("--signal", "-s", help="Only these signals (repeatable).")
+    ] = None,
+    slice_step: Annotated[
+        str,
+        typer.Option(help="Backfill: evaluate timeslice SLOs (quality, drift, cost) this often."),
+    ] = "1h",
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            help="Where the partial tables are computed: polars (embedded) or spark "
+            "(SIGWATCH_SPARK_MASTER) \\[default: SIGWATCH_ENGINE, else polars]."
+        ),
+    ] = None,
+    data: DataOption = None,
+    definitions: DefinitionsOption = None,
+) -> None:
+    """Evaluate every SLO of every signal (or --signal) and store the results.
+
+    Idempotent: evaluating the same time again replaces its rows. A signal whose logs cannot be
+    read is reported and recorded as a failed run; the others are evaluated. Exits 1 if any
+    signal failed.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from monitors.runner import Monitor
+    from monitors.sources import serving_source
+    from sigwatch.units import parse_duration
+
+    runtime = _runtime(data, definitions, at)
+    reg = runtime.registry
+    unknown = sorted(set(signal or ()) - set(reg.names))
+    if unknown:
+        err.print(f"[red]unknown signal(s): {', '.join(unknown)}; known: {', '.join(reg.names)}")
+        raise typer.Exit(code=2)
+    try:
+        span = parse_duration(backfill) if backfill else None
+        step = parse_duration(slice_step)
+    except ValueError as exc:
+        err.print(f"[red]{exc}")
+        raise typer.Exit(code=2) from None
+    settings, clock = runtime.settings, runtime.clock
+    when = clock.now()
+    chosen = _engine(settings, engine)
+    with runtime.open_store() as store:
+        runner = Monitor(
+            reg, runtime.data_dir, store, clock, source=serving_source(settings), engine=chosen
+        )
+        if span:
+            columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+            with Progress(*columns, console=err, transient=True) as progress:
+                task = progress.add_task(f"backfilling {backfill}", total=None)
+
+                def report(name: str, done: int, total: int) -> None:
+                    progress.update(task, description=f"backfilling {backfill}: {name}",
+                                    completed=done, total=total)  # fmt: skip
+
+                outcomes = runner.backfill(when - span, when, signals=signal, slice_step=step,
+                                           progress=report)  # fmt: skip
+        else:
+            outcomes = runner.run(when, signals=signal)
+        delivered = _alert_after_monitor(store, reg, settings, clock, outcomes, span, when, signal)
+    table = Table(title=f"SLO status at {outcomes[0].at:%Y-%m-%d %H:%M} UTC" if outcomes else "")
+    for column in ("signal", "slo", "state", "value", "budget left"):
+        table.add_column(column)
+    failed = 0
+    for outcome in outcomes:
+        if not outcome.ok:
+            failed += 1
+            first_line = (outcome.error or "").splitlines()[0]
+            table.add_row(outcome.signal, "-", "[bold red]run failed", first_line, "")
+            continue
+        for s in outcome.statuses:
+            value = "" if s.value is None else f"{s.value:.4g}"
+            table.add_row(s.signal, s.slo, _state_cell(s), value, _budget_cell(s))
+    out.print(table)
+    out.print(delivered)
+    if failed:
+        raise typer.Exit(code=1)
+
+
+def _engine(settings, choice: str | None):
+    """The engine, its cluster reached before any work: an engine that cannot run fails the
+    command (exit 2) with what to fix, and nothing is written."""
+    from monitors.engine import make_engine
+
+    try:
+        chosen = make_engine(settings, choice)
+        if hasattr(chosen, "connect"):
+            err.print(f"computing the partial tables with {chosen.describe()}")
+            chosen.connect()
+    except Exception as exc:  # ValueError for the name, SparkUnavailable for the rest
+        err.print(f"[red]{escape(str(exc))}")
+        raise typer.Exit(code=2) from None
+    return chosen
+
+
+def _say_spark(settings) -> None:
+    """``serve`` with the Spark engine: where, and a warning (not a stop) when the master does
+    not answer now: a scheduler waits for the cluster, each run failing until it is back."""
+    from monitors.spark_engine import SparkUnavailable, reachable, shown
+
+    out.print(f"partial tables: computed by Spark on {shown(settings.spark_master)}")
+    try:
+        reachable(settings.spark_master)
+    except SparkUnavailable as exc:
+        err.print(f"[yellow]{escape(str(exc))}; each signal's run fails (and is recorded) "
+                  "until it answers")  # fmt: skip
+
+
+def _alert_after_monitor(store, reg, settings, clock, outcomes, span, when, signals) -> str:
+    """Alerts from what was just evaluated (a backfill is replayed in time order and only
+    what is still open is announced); returns a one-line summary."""
+    from alerts.service import Alerting
+
+    alerting = Alerting.open(store, reg, settings, clock)
+    if span:
+        result = alerting.replay(when - span, when, signals, outcomes)
+    else:
+        result = alerting.after_runs(outcomes)
+    opened = alerting.records.open_alerts()
+    where = "sent to Slack" if alerting.delivery.notifier else "recorded in the outbox (no token)"
+    line = (f"alerts: {len(opened)} open; notifications {where}: "
+            f"{result.sent + result.recorded}, queued: {result.pending}")  # fmt: skip
+    if result.error:
+        line += f"; delivery stopped: {result.error}"
+    return line
+
+
+@app.command()
+def status(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON (a stable interface).")
+    ] = False,
+    signal: Annotated[str | None, typer.Option("--signal", "-s", help="Only this signal.")] = None,
+    at: Annotated[
+        datetime | None,
+        _time_option("The state as it was at this time, UTC \\[default: the latest]."),
+    ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(help="Data folder holding sigwatch.db \\[default: $SIGWATCH_DATA or ./var]."),
+    ] = None,
+    groups: Annotated[
+        bool,
+        typer.Option("--groups", help="Also list each group of the grouped SLOs, after its SLO."),
+    ] = False,
+) -> None:
+    """The latest state of every SLO: value, interval, budget left and burn rates.
+
+    The JSON form is a list with one object per (signal, SLO) — and with --groups one per
+    group of a grouped SLO, whose ``group`` is set; its fields are documented in the README.
+    """
+    runtime = _runtime(data, at=at, registry=False)
+    if not runtime.store_exists():
+        err.print(f"no store at {runtime.store_url}: run `sigwatch simulate` then"
+                  " `sigwatch monitor` first")  # fmt: skip
+        raise typer.Exit(code=1)
+    with runtime.open_store() as store:
+        rows = store.latest_status(signal, as_of=_utc(at) if at else None)
+        failing = {
+            name: store.failing(name, as_of=_utc(at) if at else None)
+            for name in dict.fromkeys(r.signal for r in rows)
+        }
+        if groups:
+            rows = [
+                shown
+                for row in rows
+                for shown in [row, *store.group_statuses(row.signal, row.slo, row.at)]
+            ]
+    if as_json:
+        shown = [{**_status_json(s), "monitor": _monitor_json(failing[s.signal])} for s in rows]
+        print(json.dumps(shown, indent=2))
+        return
+    for name, broken in failing.items():
+        if broken is not None:  # above the table: its rows are stale, not the signal's state
+            out.print(
+                f"[bold red]{name}: the monitor is failing[/] since {broken.since:%Y-%m-%d %H:%M}"
+                f" UTC ({broken.failures} runs in a row): "
+                f"{escape(broken.error.splitlines()[0] if broken.error else '?')}; its rows below"
+                f" are stale, from its last good run"
+            )
+    if not rows:
+        if at:
+            out.print(f"no evaluation at or before {_utc(at):%Y-%m-%d %H:%M} UTC")
+            return
+        out.print(
+            "no evaluations yet: run `sigwatch monitor` (or `sigwatch monitor --backfill 7d`)"
+        )
+        return
+    table = Table(title="SLO status")
+    for column in (
+        "signal",
+        "slo",
+        "sli",
+        "state",
+        "value",
+        "95% CI",
+        "n",
+        "budget left",
+        "worst burn",
+        "at",
+    ):
+        table.add_column(column)
+    for s in rows:
+        ci = "" if s.ci_low is None else f"[{s.ci_low:.3f}, {s.ci_high:.3f}]"
+        burns = [v for v in s.burn_rates.values() if v is not None]
+        name = s.slo if s.group is None else f"  {escape(group_label(s.group))}"
+        table.add_row(
+            "" if s.group else s.signal, name, s.sli, _state_cell(s),
+            "" if s.value is None else f"{s.value:.4g}", ci,
+            "" if s.samples is None else f"{s.samples:,}",
+            _budget_cell(s), f"{max(burns):.2f}x" if burns else "", f"{s.at:%Y-%m-%d %H:%M}",
+        )  # fmt: skip
+    out.print(table)
+
+
+def _state_cell(s) -> str:
+    """The state; with a spent budget it says so beside it, as the console does (an "ok" over
+    a spent budget is still a release freeze)."""
+    style = STATE_STYLE.get(s.state)
+    shown = f"[{style}]{s.state}[/]" if style else str(s.state)
+    return f"{shown} · [bold red]budget spent" if s.budget_exhausted else shown
+
+
+def _budget_cell(s) -> str:
+    """The budget left; a spent one in red whatever the state (the release freeze)."""
+    if s.budget_remaining is None:
+        return ""
+    shown = f"{s.budget_remaining:.0%}"
+    return f"[bold red]{shown} spent" if s.budget_exhausted else shown
+
+
+def _monitor_json(failing) -> dict:
+    """A signal's monitor in ``status --json``: ``ok``, or ``failing`` since its first failed
+    run of those in a row, with their count and the latest error."""
+    if failing is None:
+        return {"state": "ok", "since": None, "error": None, "failures": 0}
+    return {
+        "state": "failing",
+        "since": failing.since.isoformat(),
+        "error": failing.error.splitlines()[0] if failing.error else None,
+        "failures": failing.failures,
+    }
+
+
+def _status_json(s) -> dict:
+    grouped = {}
+    if s.group is None and "group_by" in s.details:  # a grouped SLO's own row
+        grouped = {
+            "groups": s.details.get("groups", {}),
+            "worst_group": s.details.get("worst"),
+            "alerting_groups": s.details.get("alerting", []),
+        }
+        if "gap" in s.details:
+            grouped["gap"] = s.details["gap"]
+    return {
+        "signal": s.signal,
+        "slo": s.slo,
+        "group": s.group,
+        "sli": s.sli,
+        "state": str(s.state),
+        "value": s.value,
+        "target": s.target,
+        "objective": s.objective,
+        "ci_low": s.ci_low,
+        "ci_high": s.ci_high,
+        "samples": s.samples,
+        "budget_remaining": s.budget_remaining,
+        "budget_exhausted": s.budget_exhausted,
+        "burn_rates": s.burn_rates,
+        "fired": [f.rule for f in s.fired],
+        "window_end": s.window_end.isoformat(),
+        "evaluated_at": s.evaluated_at.isoformat(),
+        **grouped,
+    }
+
+
+@app.command()
+def prune(
+    data: DataOption = None,
+    definitions: DefinitionsOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would go; delete nothing.")
+    ] = False,
+    at: AtOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Delete what is kept no longer: the store's rows dated more than SIGWATCH_RETENTION
+    (default 400d) before now, and the partial tables' 5-minute buckets older than
+    SIGWATCH_BUCKET_RETENTION (default 90d).
+
+    Rows: statuses, measurements of ended slices, runs, resolved alerts and their events, sent
+    notifications, ended silences and the judge's daily labels; open alerts, queued
+    notifications and the judge's calibrations are kept whatever their age. Statuses older than
+    SIGWATCH_STATUS_DETAIL (default 7d) are compacted: one an hour, and every one whose state or
+    fired rules changed. Buckets: each old day of the serving tables is kept as one row (weekly
+    and monthly compliance read it). `serve` runs this daily at 03:30 UTC.
+    """
+    from monitors.partials import prune_partials
+    from sigwatch.units import format_duration
+
+    runtime = _runtime(data, definitions, at)
+    settings, clock = runtime.settings, runtime.clock
+    if not runtime.store_exists():
+        err.print(f"[red]no store at {runtime.store_url}: nothing to prune")
+        raise typer.Exit(code=1)
+    before = clock.now() - settings.retention
+    detail = clock.now() - settings.status_detail
+    with runtime.open_store() as store:
+        counts = store.retention.prune(before, dry_run=dry_run)
+        compacted = store.retention.compact(detail, dry_run=dry_run)
+    buckets_before = (clock.now() - settings.bucket_retention).date()
+    files = prune_partials(runtime.data_dir, runtime.registry, buckets_before, dry_run=dry_run)
+    if as_json:
+        report = {
+            "before": before.isoformat(),
+            "dry_run": dry_run,
+            "rows": counts,
+            "compacted_before": detail.isoformat(),
+            "compacted": compacted,
+            "buckets_before": buckets_before.isoformat(),
+            "day_files": files,
+        }
+        print(json.dumps(report))
+        return
+    verb = "would delete" if dry_run else "deleted"
+    total = sum(counts.values())
+    out.print(f"{verb} {total:,} rows dated before {before:%Y-%m-%d %H:%M} UTC "
+              f"(SIGWATCH_RETENTION {format_duration(settings.retention)})")  # fmt: skip
+    for table, n in counts.items():
+        if n:
+            out.print(f"  {table}: {n:,}")
+    out.print(f"{verb} {sum(compacted.values()):,} statuses evaluated before "
+              f"{detail:%Y-%m-%d %H:%M} UTC, keeping one an hour and every change "
+              f"(SIGWATCH_STATUS_DETAIL {format_duration(settings.status_detail)})")  # fmt: skip
+    keep = format_duration(settings.bucket_retention)
+    out.print(
+        f"{verb} {sum(files.values()):,} day files of 5-minute buckets before "
+        f"{buckets_before} (SIGWATCH_BUCKET_RETENTION {keep}; their day totals are kept)"
+    )

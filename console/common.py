@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import inspect
 import re
 import threading
 from contextlib import contextmanager
@@ -191,24 +192,26 @@ def now() -> datetime:
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def read(name: str, folder: str, where: str, definitions: str, *args):
-    """``console.data.<name>(store, [registry,] *args)``, cached per arguments (the data
-    folder, the store as printed and the definitions among them) for ``TTL``."""
-    function = getattr(data, name)
+def read(name: str, _function, folder: str, where: str, definitions: str, *args):
+    """``_function(store, [registry,] [data_dir,] *args)``, cached per the function's ``name``
+    and the arguments (the data folder, the store as printed and the definitions among them)
+    for ``TTL``. What it reads beyond the store is what its signature asks for."""
+    wants = inspect.signature(_function).parameters
+    extra = []
+    if "registry" in wants:
+        extra.append(_registry(definitions))
+    if "data_dir" in wants:
+        extra.append(Path(folder))
     with runtime().open_store() as opened:
-        # these read the data folder
-        if name in ("sparklines", "compliance", "sli_history", "group_heatmap"):
-            return function(opened, _registry(definitions), Path(folder), *args)
-        # these read the definitions
-        if name in ("overview", "daily_cost", "latest_quality", "failing_monitors"):
-            return function(opened, _registry(definitions), *args)
-        return function(opened, *args)
+        return _function(opened, *extra, *args)
 
 
-def get(name: str, *args):
+def get(function, *args):
+    """What ``function`` (one of ``console.data``'s) reads from the store, cached."""
     current = runtime()
     folder, where = str(current.data_dir.resolve()), str(current.store_url)
-    return read(name, folder, where, str(current.definitions.resolve()), *args)
+    name = f"{function.__module__}.{function.__qualname__}"
+    return read(name, function, folder, where, str(current.definitions.resolve()), *args)
 
 
 def require_data() -> datetime:
@@ -217,7 +220,7 @@ def require_data() -> datetime:
     if not runtime().store_exists():
         _empty()
     try:
-        at = get("data_time")
+        at = get(data.data_time)
     except StoreUnavailable as exc:  # PostgreSQL down or restarting: say so, no traceback
         st.error(
             f"**The store cannot be reached.** {plain(str(exc))}. The monitors keep trying and "
@@ -242,7 +245,7 @@ def _empty() -> None:
 
 def freshness(at: datetime) -> None:
     """The time of the last evaluation, and a warning when the monitors look stale."""
-    evaluated = get("last_evaluation")
+    evaluated = get(data.last_evaluation)
     age = now() - evaluated if evaluated else None
     st.caption(f"Data up to **{at:%Y-%m-%d %H:%M} UTC** · last evaluation "
                f"{evaluated:%Y-%m-%d %H:%M:%S} UTC" if evaluated else "")  # fmt: skip

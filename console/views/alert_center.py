@@ -8,7 +8,7 @@ import streamlit as st
 
 from alerts.lifecycle import AlertError
 from alerts.service import Alerting
-from console import common, signin
+from console import common, data, signin
 from sigwatch.units import parse_duration
 
 st.title("Alerts")
@@ -31,7 +31,7 @@ def _alerting(store):
     return Alerting.open(store, registry, common.settings(), common.clock())
 
 
-frame = common.get("alerts_frame", True)
+frame = common.get(data.alerts_frame, True)
 open_alerts = frame.filter(pl.col("state") != "resolved") if not frame.is_empty() else frame
 st.header(f"Open ({len(open_alerts)})")
 if open_alerts.is_empty():
@@ -132,7 +132,7 @@ slack = common.settings()
 where = ("sent to Slack" if slack.slack_token or slack.slack_webhook_url
          else "recorded only: no SIGWATCH_SLACK_TOKEN, so nothing is posted")  # fmt: skip
 st.caption(f"Every notification is written here before it is sent ({where}).")
-outbox = common.get("outbox_frame")
+outbox = common.get(data.outbox_frame)
 if outbox.is_empty():
     st.caption("Empty.")
 else:

@@ -9,7 +9,7 @@ from datetime import timedelta
 import polars as pl
 import streamlit as st
 
-from console import common
+from console import common, data
 from sigwatch.states import SloState
 
 st.title("Overview")
@@ -19,7 +19,7 @@ common.freshness(at)
 # would miss the cache at every rerun
 as_of = common.settings().console_at
 # a monitor that fails comes before every SLO state: those are its last good run's
-for broken in common.get("failing_monitors", as_of):
+for broken in common.get(data.failing_monitors, as_of):
     st.error(
         f"**{broken['signal']}: the monitor is failing** since "
         f"{broken['since']:%Y-%m-%d %H:%M} UTC ({broken['failures']} runs in a row): "
@@ -27,8 +27,8 @@ for broken in common.get("failing_monitors", as_of):
         "run.",
         icon=":material/error:",
     )
-grid = common.get("overview", as_of)
-spark = common.get("sparklines", at, timedelta(hours=24))
+grid = common.get(data.overview, as_of)
+spark = common.get(data.sparklines, at, timedelta(hours=24))
 
 # a failing monitor's rows are counted as stale, not by the state of its last good run
 fresh = grid.filter(pl.col("stale_since").is_null())
@@ -47,7 +47,7 @@ columns[-1].metric(
     "the error-budget policy freezes their releases until the budget recovers.",
 )  # fmt: skip
 
-open_alerts = common.get("alerts_frame", False)
+open_alerts = common.get(data.alerts_frame, False)
 if open_alerts.is_empty():
     st.success("No open alerts.")
 else:

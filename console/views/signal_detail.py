@@ -72,7 +72,7 @@ def grouped(slo, status, mine: pl.DataFrame, occurrences: bool) -> None:
             f"{common.plain(group_label(low['group']))} {low['value']:.3f} "
             f"[{low['ci_low']:.3f}, {low['ci_high']:.3f}], n={low['samples']}."
         )
-    table = common.get("group_table", chosen, slo.name, status.at)
+    table = common.get(data.group_table, chosen, slo.name, status.at)
     if table.is_empty():
         st.caption("No group evaluated yet.")
         return
@@ -101,7 +101,7 @@ def grouped(slo, status, mine: pl.DataFrame, occurrences: bool) -> None:
         },
     )
     every = step if occurrences else slo.objective.timeslice
-    heat = common.get("group_heatmap", chosen, slo.name, at, start, every)
+    heat = common.get(data.group_heatmap, chosen, slo.name, at, start, every)
     if heat.is_empty():
         st.caption("No group has data in this range.")
         return
@@ -139,7 +139,7 @@ st.query_params["signal"] = chosen
 signal = registry.get(chosen)
 at = common.require_data()
 common.freshness(at)
-for broken in common.get("failing_monitors", common.settings().console_at):
+for broken in common.get(data.failing_monitors, common.settings().console_at):
     if broken["signal"] == chosen:  # what follows is its last good run's
         st.error(
             f"**The monitor is failing** since {broken['since']:%Y-%m-%d %H:%M} UTC "
@@ -158,8 +158,8 @@ span = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "28d": timedelta(da
         "90d": timedelta(days=90)}[span_label]  # fmt: skip
 step = timedelta(minutes=5) if span <= timedelta(hours=24) else timedelta(hours=1)
 start = at - span
-latest = common.get("latest_statuses", chosen)
-alerts = common.get("alerts_frame", True, chosen)
+latest = common.get(data.latest_statuses, chosen)
+alerts = common.get(data.alerts_frame, True, chosen)
 
 st.header("SLOs")
 st.caption(charts.ALERTS_NOTE + " Occurrence SLOs: the SLI over short windows, then the burn "
@@ -194,13 +194,13 @@ for slo in signal.slos:
         if slo.grouping is not None:
             grouped(slo, status, mine, occurrences)
             continue
-        history = common.get("sli_history", chosen, slo.name, start, at,
+        history = common.get(data.sli_history, chosen, slo.name, start, at,
                              step if occurrences else slo.objective.timeslice)  # fmt: skip
         if history.is_empty():
             st.caption("No measurements in this range.")
             continue
         if occurrences:
-            burns = common.get("burn_history", chosen, slo.name, start, at, step)
+            burns = common.get(data.burn_history, chosen, slo.name, start, at, step)
             rules = [(f"{r.severity} {r.name}: {r.factor(slo.objective.window):.3g}x",
                       r.factor(slo.objective.window)) for r in RULES]  # fmt: skip
             every = "5 min" if step == timedelta(minutes=5) else "hour"
@@ -217,7 +217,7 @@ for slo in signal.slos:
             st.caption("burn rates: " + ", ".join(f"{k} {v:.1f}x" for k, v in burns.items()))
 
 st.header("Quality per class")
-sliced, report = common.get("latest_quality", chosen)
+sliced, report = common.get(data.latest_quality, chosen)
 if report.get("classes"):
     st.caption(f"Human labels of the slice starting {sliced:%Y-%m-%d %H:%M} UTC "
                f"({report['labelled']} labelled items); 95% Wilson intervals.")  # fmt: skip
@@ -239,7 +239,7 @@ else:
 
 if signal.judge is not None:
     st.header("LLM judge")
-    judge = common.get("judge_summary", chosen, start, at)
+    judge = common.get(data.judge_summary, chosen, start, at)
     cal = judge["calibration"]
     if cal is None:
         st.info(f"The judge has not been calibrated for {chosen}: its labels are not used until "
@@ -269,7 +269,7 @@ for slo in signal.slos:
     # a grouped drift SLO shows its worst group's slice (the others are in the group table)
     shown = latest[slo.name].details.get("worst") if slo.name in latest else None
     shown = shown if slo.grouping is not None else None
-    measured = common.get("latest_measurement", chosen, slo.name, shown)
+    measured = common.get(data.latest_measurement, chosen, slo.name, shown)
     name = slo.name + (f" ({common.plain(group_label(shown))}, its worst group)" if shown else "")
     if measured is None or not measured.details.get("columns"):
         reason = measured.details.get("reason") if measured else "not measured yet"
@@ -320,7 +320,7 @@ for slo in signal.slos:
         left.metric(
             f"latency over the last {d.get('quantiles_over', '1h')}", quantiles or "no data"
         )
-costs = common.get("daily_cost", chosen)
+costs = common.get(data.daily_cost, chosen)
 cost_slos = [s for s in signal.slos if s.sli.kind == "cost_per_1k"]
 if costs.is_empty() and not cost_slos:
     right.info("No cost_per_1k SLO on this signal.")
@@ -338,7 +338,7 @@ else:
     common.draw(partial(charts.lines, costs, "day", "cost_per_1k", "signal"), "cost", chosen, at)
 
 st.header("Recent runs")
-runs = common.get("runs_frame", chosen)
+runs = common.get(data.runs_frame, chosen)
 failed = runs.filter(pl.col("status") != "ok")
 if not failed.is_empty():
     st.error(f"{len(failed)} of the last {len(runs)} runs failed; latest error: "

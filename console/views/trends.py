@@ -8,7 +8,7 @@ import polars as pl
 import streamlit as st
 
 from alerts.weekly import WEEK, build_review, last_full_week, week_name
-from console import charts, common
+from console import charts, common, data
 
 st.title("SLO trends")
 at = common.require_data()
@@ -17,7 +17,7 @@ registry = common.registry()
 
 period_label = st.radio("Period", ["week", "month"], horizontal=True)
 period = {"week": "1w", "month": "1mo"}[period_label]
-table = common.get("compliance", at, period)
+table = common.get(data.compliance, at, period)
 st.header(f"Compliance per signal per {period_label}")
 if table.is_empty():
     st.info("No measurements yet.")
@@ -43,7 +43,7 @@ pairs = [f"{s.name} / {o.name}" for s in registry for o in s.slos]
 picked = st.selectbox("SLO", pairs)
 signal_name, slo_name = picked.split(" / ")
 slo = registry.get(signal_name).slo(slo_name)
-burn = common.get("budget_burndown", signal_name, slo_name, at - slo.objective.window, at)
+burn = common.get(data.budget_burndown, signal_name, slo_name, at - slo.objective.window, at)
 if burn.is_empty():
     st.info("No evaluations of this SLO yet.")
 else:
@@ -51,7 +51,7 @@ else:
     common.draw(lambda: charts.lines(picked_burn, "t", "budget_remaining", "slo", fmt=".0%"))
 
 st.header("Incidents")
-incidents = common.get("incidents")
+incidents = common.get(data.incidents)
 if incidents.is_empty():
     st.success("No incidents recorded.")
 else:
@@ -65,7 +65,7 @@ else:
     st.dataframe(weekly, hide_index=True, width="stretch")
 
 st.header("Cost")
-costs = common.get("daily_cost")
+costs = common.get(data.daily_cost)
 if costs.is_empty():
     st.info("No cost slices yet.")
 else:

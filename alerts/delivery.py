@@ -19,9 +19,9 @@ from datetime import timedelta
 
 from alerts.model import OutboxItem
 from alerts.notifiers import Notifier, Permanent, Retryable
-from alerts.records import Records
 from sigwatch.clock import Clock
 from sigwatch.settings import Secret
+from sigwatch.store.alerts import AlertTables
 
 LEASE = timedelta(minutes=2)  # longer than a send with all its retries can take
 _LOCK = threading.Lock()  # one flush at a time per process (scheduler threads, CLI)
@@ -48,7 +48,7 @@ class FlushResult:
 
 class Delivery:
     def __init__(
-        self, records: Records, notifier: Notifier | None, clock: Clock,
+        self, records: AlertTables, notifier: Notifier | None, clock: Clock,
         secrets: Iterable[Secret | None] = (),
     ) -> None:  # fmt: skip
         self.records, self.notifier, self.clock = records, notifier, clock

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from alerts.records import Records
 from sigwatch.clock import floor_time
 from sigwatch.model import Registry
 from sigwatch.states import SloState
+from sigwatch.store.alerts import AlertTables
 from sigwatch.units import short_span
 
 DAY = timedelta(days=1)
 
 
-def build_digest(records: Records, registry: Registry, at: datetime) -> tuple[str, list[dict]]:
+def build_digest(records: AlertTables, registry: Registry, at: datetime) -> tuple[str, list[dict]]:
     store = records.store
     day_end = floor_time(at, DAY)
     day_start = day_end - DAY
@@ -67,7 +67,7 @@ def build_digest(records: Records, registry: Registry, at: datetime) -> tuple[st
     return text, blocks
 
 
-def post_digest(records: Records, registry: Registry, channel: str, at: datetime) -> int:
+def post_digest(records: AlertTables, registry: Registry, channel: str, at: datetime) -> int:
     text, blocks = build_digest(records, registry, at)
     return records.enqueue(None, "digest", channel, text, blocks, at)
 

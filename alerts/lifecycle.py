@@ -55,12 +55,11 @@ from alerts.model import (
     Silence,
     alert_key,
 )  # fmt: skip
-from alerts.records import Records
 from alerts.render import render_alert, slack_escape
 from sigwatch.model import Budgeting, Registry, group_label
 from sigwatch.states import Severity, SloState
 from sigwatch.store import Failing, SloStatus
-from sigwatch.store.alerts import SUPERSEDED
+from sigwatch.store.alerts import SUPERSEDED, AlertTables
 from sigwatch.units import format_duration
 
 HOLD = "hold"  # a condition that is unknown: it neither opens nor resolves an alert
@@ -73,7 +72,7 @@ class AlertError(ValueError):
 
 
 class Lifecycle:
-    def __init__(self, records: Records, registry: Registry, policy: Policy | None = None):
+    def __init__(self, records: AlertTables, registry: Registry, policy: Policy | None = None):
         self.records, self.registry = records, registry
         self.policy = policy or Policy()
 

@@ -12,12 +12,12 @@ from datetime import datetime
 from alerts.delivery import Delivery, FlushResult, notifier_from_settings, redact
 from alerts.lifecycle import Lifecycle
 from alerts.model import Policy
-from alerts.records import Records
 from monitors.runner import Outcome
 from sigwatch.clock import Clock
 from sigwatch.model import Registry
 from sigwatch.settings import Settings
 from sigwatch.store import SloStatus, Store
+from sigwatch.store.alerts import AlertTables
 
 _SLACK_LOGGERS = ("slack_sdk", "slack_sdk.web.base_client", "slack_sdk.webhook.client",
                   "slack_sdk.http_retry")  # fmt: skip
@@ -61,13 +61,13 @@ class Alerting:
                 logger = logging.getLogger(name)
                 if not any(isinstance(f, _Redact) for f in logger.filters):
                     logger.addFilter(_Redact(secrets))
-        records = Records(store)
+        records = store.alerts
         lifecycle = Lifecycle(records, registry, policy_from_settings(settings))
         delivery = Delivery(records, notifier_from_settings(settings, store=store), clock, secrets)
         return cls(lifecycle, delivery, settings.monitor_failures)
 
     @property
-    def records(self) -> Records:
+    def records(self) -> AlertTables:
         return self.lifecycle.records
 
     def process(self, statuses: list[SloStatus]) -> FlushResult:

@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from alerts.records import Records
 from monitors.history import occurrence_counts
 from sigwatch.model import Budgeting, CostPer1kSLI, Registry
 from sigwatch.states import Verdict
@@ -357,7 +356,7 @@ def build_review(store, registry: Registry, data_dir: Path, start: datetime) -> 
 
 def _incidents(store, registry: Registry, start: datetime, end: datetime) -> list[Incident]:
     out = []
-    for a in Records(store).alerts(include_resolved=True, limit=5000):
+    for a in store.alerts.alerts(include_resolved=True, limit=5000):
         if not (start <= a.started_at < end and a.incident):
             continue
         resolve = a.resolved_at - a.started_at if a.resolved_at else None
@@ -440,7 +439,7 @@ def publish(store, registry: Registry, settings, data_dir: Path, start: datetime
          (files[0].name, files[0].read_bytes(), f"{review.title()} (Markdown)")],
         review.slack_summary(),
     )  # fmt: skip
-    records = Records(store)
+    records = store.alerts
     with store.transaction():
         item = records.enqueue(None, "weekly", channel, review.slack_summary(), None, now)
         records.mark(item, "sent", now, sent_at=now)

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import polars as pl
 
-from alerts.records import Records
 from monitors.history import group_counts, occurrence_counts
 from monitors.suspects import sentence
 from sigwatch.clock import floor_time
@@ -55,7 +54,7 @@ def overview(store: Store, registry: Registry, at: datetime | None = None) -> pl
     latest = {(s.signal, s.slo): s for s in store.latest_status()}
     failing = {f["signal"]: f["since"] for f in failing_monitors(store, registry, at)}
     open_alerts: dict[tuple[str, str], int] = {}
-    for alert in Records(store).open_alerts():
+    for alert in store.alerts.open_alerts():
         open_alerts[(alert.signal, alert.slo)] = open_alerts.get((alert.signal, alert.slo), 0) + 1
     rows = []
     for signal in registry:
@@ -284,7 +283,7 @@ def burn_history(
 
 def alerts_frame(store: Store, include_resolved: bool = True, signal: str | None = None):
     rows = []
-    for a in Records(store).alerts(include_resolved=include_resolved, limit=2000):
+    for a in store.alerts.alerts(include_resolved=include_resolved, limit=2000):
         if signal and a.signal != signal:
             continue
         rows.append({
@@ -306,7 +305,7 @@ def alerts_frame(store: Store, include_resolved: bool = True, signal: str | None
 
 
 def outbox_frame(store: Store, limit: int = 300) -> pl.DataFrame:
-    records = Records(store)
+    records = store.alerts
     keys = {a.id: a.key for a in records.alerts(include_resolved=True, limit=5000)}
     rows = [
         {"id": i.id, "alert": keys.get(i.alert_id, "digest" if i.kind == "digest" else ""),

@@ -15,7 +15,6 @@ from sigwatch.clock import Clock, FixedClock, SystemClock
 from sigwatch.model import (
     SLI,
     SLO,
-    Alerting,
     AucSLI,
     Budgeting,
     CostPer1kSLI,
@@ -30,6 +29,7 @@ from sigwatch.model import (
     QualitySLI,
     Registry,
     Signal,
+    SloAlerting,
 )
 from sigwatch.registry import DefinitionError, load_registry, to_model, to_spec
 from sigwatch.settings import Secret, Settings
@@ -43,7 +43,6 @@ __version__ = "0.1.0"
 __all__ = [
     "SLI",
     "SLO",
-    "Alerting",
     "AucSLI",
     "Budgeting",
     "Clock",
@@ -68,6 +67,7 @@ __all__ = [
     "Settings",
     "Severity",
     "Signal",
+    "SloAlerting",
     "SloState",
     "Store",
     "SystemClock",

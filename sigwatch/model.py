@@ -272,7 +272,7 @@ class Objective:
 
 
 @dataclass(frozen=True)
-class Alerting:
+class SloAlerting:
     """Which alert severities an SLO may raise, and where its runbook lives."""
 
     page: bool = True
@@ -316,7 +316,7 @@ class SLO:
     signal: str
     sli: SLI
     objective: Objective
-    alerting: Alerting = field(default_factory=Alerting)
+    alerting: SloAlerting = field(default_factory=SloAlerting)
     description: str | None = None
     grouping: Grouping | None = None
 

@@ -84,7 +84,7 @@ def _slo_to_model(slo: s.SLOSpec, signal: str) -> m.SLO:
             target=parse_target(slo.target) if slo.target else None,
             timeslice=parse_duration(slo.timeslice) if slo.timeslice else None,
         ),
-        alerting=m.Alerting(
+        alerting=m.SloAlerting(
             page=slo.alerting.page, ticket=slo.alerting.ticket, runbook=slo.alerting.runbook
         ),
         description=slo.description,

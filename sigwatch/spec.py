@@ -257,7 +257,7 @@ class DailySpendSpec(SliSpec):
     model: ClassVar[type[m.SLIKind]] = m.DailySpendSLI
 
 
-SLISpec = Annotated[
+AnySliSpec = Annotated[
     reduce(operator.or_, SliSpec.__subclasses__()),
     Field(discriminator="kind"),
 ]
@@ -289,7 +289,7 @@ class GroupsSpec(_Spec):
 class SLOSpec(_Spec):
     name: Name = Field(description=f"unique within the signal: {NAME_HELP}")
     description: str | None = Field(default=None, description="what the SLO protects")
-    sli: SLISpec = Field(description="what is measured: {kind: coverage | latency | ...}")
+    sli: AnySliSpec = Field(description="what is measured: {kind: coverage | latency | ...}")
     objective: float = Field(
         gt=0,
         lt=1,

@@ -105,7 +105,6 @@ def console_data(default_scenario, registry, tmp_path_factory):
     from alerts.delivery import Delivery
     from alerts.lifecycle import Lifecycle
     from alerts.model import Policy
-    from alerts.records import Records
     from alerts.service import Alerting
     from sigwatch.clock import FixedClock
     from sigwatch.store import Store
@@ -119,7 +118,7 @@ def console_data(default_scenario, registry, tmp_path_factory):
             (folder / part).symlink_to(path.parent / part)
     clock = FixedClock(datetime.fromisoformat(SCENARIO_END))
     with Store.open(folder / "sigwatch.db", clock=clock) as store:
-        records = Records(store)
+        records = store.alerts
         alerting = Alerting(Lifecycle(records, registry, Policy()), Delivery(records, None, clock))
         alerting.replay(result.start, clock.now())
     return folder

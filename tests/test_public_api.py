@@ -7,7 +7,7 @@ import sigwatch
 EXPECTED = {
     "SLI",
     "SLO",
-    "Alerting",
+    "SloAlerting",
     "AucSLI",
     "Budgeting",
     "Clock",

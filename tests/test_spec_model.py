@@ -72,7 +72,7 @@ def test_defaults_fill_what_a_minimal_file_leaves_out():
     assert signal.schedule == timedelta(minutes=5)
     assert signal.serving_threshold == 0.5
     assert signal.consumers == ()
-    assert signal.slos[0].alerting == m.Alerting(page=True, ticket=True, runbook=None)
+    assert signal.slos[0].alerting == m.SloAlerting(page=True, ticket=True, runbook=None)
 
 
 @pytest.mark.parametrize("path", ALL_VALID, ids=lambda p: f"{p.name} round-trips")

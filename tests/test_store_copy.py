@@ -56,7 +56,6 @@ def test_store_copy_moves_every_row_into_postgresql_and_it_reads_the_same(
     from alerts.delivery import Delivery
     from alerts.lifecycle import Lifecycle
     from alerts.model import Policy
-    from alerts.records import Records
     from alerts.service import Alerting
 
     result, path = default_scenario
@@ -66,7 +65,7 @@ def test_store_copy_moves_every_row_into_postgresql_and_it_reads_the_same(
     shutil.copy(path, data / "sigwatch.db")
     clock = FixedClock(end)
     with Store.open(data / "sigwatch.db", clock=clock) as store:  # alerts, events, outbox
-        records = Records(store)
+        records = store.alerts
         alerting = Alerting(Lifecycle(records, registry, Policy()), Delivery(records, None, clock))
         alerting.replay(result.start, end)
         store.alerts.remember_slack_channel("acu-oncall", "C0123", end)

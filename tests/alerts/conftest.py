@@ -6,7 +6,6 @@ import pytest
 
 from alerts.lifecycle import Lifecycle
 from alerts.model import Policy
-from alerts.records import Records
 from sigwatch.clock import FixedClock
 from sigwatch.states import Fired, Severity, SloState
 from sigwatch.store import SloStatus, Store
@@ -43,7 +42,7 @@ class World:
     def __init__(self, registry, path, policy: Policy | None = None) -> None:
         self.clock = FixedClock(T0)
         self.store = Store.open(path, clock=self.clock)
-        self.records = Records(self.store)
+        self.records = self.store.alerts
         self.lifecycle = Lifecycle(self.records, registry, policy or Policy())
 
     def step(self, states: dict[str, str] | str = "ok", burn: float = 20.0, announce=True):

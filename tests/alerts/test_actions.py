@@ -23,7 +23,6 @@ from alerts.delivery import Delivery
 from alerts.lifecycle import Lifecycle
 from alerts.model import Policy
 from alerts.notifiers.slack import SlackNotifier, StoreChannelIds
-from alerts.records import Records
 from alerts.render import ACK_ACTION, SILENCE_ACTION
 from alerts.service import Alerting
 from sigwatch.access import Roles
@@ -88,7 +87,7 @@ def buttons(registry, store_url, slack):
     def alerting():
         """As serve does: a store connection of its own for each click (its own thread)."""
         with Store.open(store_url, clock=world.clock) as store:
-            records = Records(store)
+            records = store.alerts
             notifier = SlackNotifier(Secret(TOKEN), slack.api_url, timeout=5, backoff=0.05,
                                      channels=StoreChannelIds(store))  # fmt: skip
             yield Alerting(

@@ -13,7 +13,6 @@ import pytest
 from alerts.delivery import Delivery
 from alerts.lifecycle import Lifecycle
 from alerts.model import Policy
-from alerts.records import Records
 from alerts.service import Alerting
 from monitors.runner import Monitor
 from sigwatch.clock import FixedClock, floor_time
@@ -38,7 +37,7 @@ def demo(registry, corpus_cache, tmp_path_factory):
             result.start, END, slice_step=STEP
         )
         assert all(o.ok for o in outcomes), [o.error for o in outcomes if not o.ok]
-        records = Records(store)
+        records = store.alerts
         Alerting(Lifecycle(records, registry, POLICY), Delivery(records, None, clock)).replay(
             result.start, END
         )
@@ -228,7 +227,7 @@ def test_each_slice_incident_is_one_slack_message(demo, registry, tmp_path):
                 for slo in signal.slos:
                     for row in source.status_history(signal.name, slo.name, start, end):
                         by_time.setdefault(row.at, []).append(row)
-                records = Records(store)
+                records = store.alerts
                 notifier = SlackNotifier(Secret(TOKEN), slack.api_url, timeout=5, backoff=0.05)
                 lifecycle = Lifecycle(records, registry, POLICY)
                 delivery = Delivery(records, notifier, clock, [Secret(TOKEN)])

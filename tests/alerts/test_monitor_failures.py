@@ -19,7 +19,6 @@ import pytest
 
 from alerts.lifecycle import Lifecycle
 from alerts.model import MONITOR, Policy
-from alerts.records import Records
 from sigwatch.clock import FixedClock
 from sigwatch.store import Run, Store
 from tests.alerts.slack_server import TOKEN
@@ -120,7 +119,7 @@ T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 def failing_world(registry, store_url):
     clock = FixedClock(T0)
     store = Store.open(store_url, clock=clock)
-    yield store, Lifecycle(Records(store), registry, Policy()), clock
+    yield store, Lifecycle(store.alerts, registry, Policy()), clock
     store.close()
 
 

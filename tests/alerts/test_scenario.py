@@ -12,7 +12,6 @@ from alerts.delivery import Delivery
 from alerts.digest import build_digest
 from alerts.lifecycle import Lifecycle
 from alerts.model import STALE, Policy
-from alerts.records import Records
 from alerts.service import Alerting
 from sigwatch.clock import FixedClock
 from sigwatch.store import Store
@@ -29,7 +28,7 @@ def replayed(default_scenario, registry, tmp_path_factory):
         source.backup(target)
     clock = FixedClock(END)
     store = Store.open(copy, clock=clock)
-    records = Records(store)
+    records = store.alerts
     alerting = Alerting(Lifecycle(records, registry, Policy()), Delivery(records, None, clock))
     alerting.replay(result.start, END)
     alerts = records.alerts(include_resolved=True, limit=10_000)

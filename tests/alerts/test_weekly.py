@@ -13,7 +13,6 @@ import pytest
 from PIL import Image
 
 from alerts.notifiers.slack import SlackNotifier, StoreChannelIds
-from alerts.records import Records
 from alerts.weekly import (
     ROW,
     SCALE,
@@ -59,7 +58,7 @@ def test_the_review_agrees_with_the_trends_page_and_the_alerts(data, registry):
     with Store.open(data / "sigwatch.db", clock=FixedClock(END)) as store:
         review = build_review(store, registry, data, WEEK)
         weekly = compliance(store, registry, data, END, "1w")
-        alerts = Records(store).alerts(include_resolved=True)
+        alerts = store.alerts.alerts(include_resolved=True)
     assert review.name == "2026-W47" and len(review.slos) == sum(len(s.slos) for s in registry)
     trends = {(r["signal"], r["slo"]): r for r in weekly.iter_rows(named=True)
               if r["period"] == WEEK}  # fmt: skip
@@ -120,7 +119,7 @@ def test_the_review_is_shared_in_the_digest_channel_once_a_week(data, registry, 
         done = publish(store, registry, settings, data, WEEK, monday)
         assert posted_this_week(store, settings.digest_channel, monday)
         assert not posted_this_week(store, settings.digest_channel, monday + timedelta(days=7))
-        [item] = [i for i in Records(store).outbox() if i.kind == "weekly"]
+        [item] = [i for i in store.alerts.outbox() if i.kind == "weekly"]
     assert item.status == "sent" and "2026-W47" in item.text
     [share] = slack.shares
     assert share["channel_name"] == "#ml-signals-leadership" and share["files"] == done.posted

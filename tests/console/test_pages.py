@@ -9,7 +9,6 @@ from collections import Counter
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from alerts.records import Records
 from console import common
 from sigwatch.clock import FixedClock
 from sigwatch.settings import Settings
@@ -40,7 +39,7 @@ def test_overview_counts_states_lists_open_alerts_and_warns_when_stale(console_e
     assert not at.exception
     with Store.open(Settings.from_env().store(console_env), clock=FixedClock(END)) as store:
         latest = store.latest_status()
-        open_keys = {a.key for a in Records(store).open_alerts()}
+        open_keys = {a.key for a in store.alerts.open_alerts()}
     states = Counter(s.state for s in latest)
     spent = {(s.signal, s.slo) for s in latest if s.budget_exhausted}
     metrics = {m.label: int(m.value) for m in at.metric}
@@ -248,7 +247,7 @@ def test_acknowledging_and_silencing_from_the_alerts_page_change_the_store(conso
     at = page("alert_center")
     assert not at.exception
     with Store.open(Settings.from_env().store(console_env), clock=FixedClock(END)) as store:
-        firing = [a.key for a in Records(store).open_alerts() if a.state == "firing"]
+        firing = [a.key for a in store.alerts.open_alerts() if a.state == "firing"]
     assert firing
     # local mode: no name to type; the system user who runs the console is recorded
     me = getpass.getuser()
@@ -263,7 +262,7 @@ def test_acknowledging_and_silencing_from_the_alerts_page_change_the_store(conso
     at.button[1].click().run()
     assert "Silence 1 until" in shown_text(at)
     with Store.open(Settings.from_env().store(console_env), clock=FixedClock(END)) as store:
-        records = Records(store)
+        records = store.alerts
         assert records.find(firing[0]).acknowledged_by == me
         [silence] = records.silences()
         assert (silence.signal, silence.slo, silence.author, silence.reason) == (

@@ -17,7 +17,6 @@ from datetime import timedelta
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from alerts.records import Records
 from sigwatch.clock import FixedClock
 from sigwatch.store import Store
 from tests.conftest import ROOT
@@ -139,7 +138,7 @@ def test_a_viewer_sees_the_pages_but_no_ack_or_silence_controls(browser, signed_
 def test_on_call_acknowledges_and_the_store_records_who(browser, signed_console):
     url, folder, _ = signed_console
     with Store.open(folder / "sigwatch.db", clock=FixedClock(END)) as store:
-        firing = [a for a in Records(store).open_alerts() if a.state == "firing"]
+        firing = [a for a in store.alerts.open_alerts() if a.state == "firing"]
     mine = [a.key for a in firing if a.signal in ("content_type", "sentiment")]  # #acu-oncall
     assert mine, "the scenario leaves an alert of #acu-oncall firing"
     context, page = _sign_in(browser, url, "bob@example.com")
@@ -149,7 +148,7 @@ def test_on_call_acknowledges_and_the_store_records_who(browser, signed_console)
     page.get_by_text("acknowledged by bob@example.com").wait_for(timeout=60_000)
     context.close()
     with Store.open(folder / "sigwatch.db", clock=FixedClock(END)) as store:
-        acked = [a for a in Records(store).open_alerts() if a.state == "acknowledged"]
+        acked = [a for a in store.alerts.open_alerts() if a.state == "acknowledged"]
     assert [(a.key, a.acknowledged_by) for a in acked] == [(mine[0], "bob@example.com")]
 
 

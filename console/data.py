@@ -17,7 +17,6 @@ from sigwatch.clock import floor_time
 from sigwatch.model import Budgeting, CostPer1kSLI, Registry, group_label
 from sigwatch.states import SloState, Verdict
 from sigwatch.store import Store, from_epoch, to_epoch
-from sigwatch.store.alerts import SUPERSEDED
 
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -294,7 +293,7 @@ def alerts_frame(store: Store, include_resolved: bool = True, signal: str | None
             "silenced": a.silenced,
             "posted": bool(a.slack_ts), "channel": a.channel,
             "suspects": "; ".join(sentence(s) for s in a.details.get("suspects", [])) or None,
-            "part_of": a.details.get("inhibited_by"),
+            "part_of": a.details.get("inhibited_by"), "incident": a.incident,
         })  # fmt: skip
     return pl.DataFrame(
         rows,
@@ -395,13 +394,13 @@ def daily_cost(store: Store, registry: Registry, only: str | None = None) -> pl.
 
 
 def incidents(store: Store) -> pl.DataFrame:
-    """Alerts that were incidents (superseded tickets folded into their page), with their
+    """Alerts that were incidents (``Alert.incident``, as the weekly review counts them: not a
+    ticket a page superseded, not a group's alert held under its signal-level one), with their
     time to resolve."""
     frame = alerts_frame(store)
     if frame.is_empty():
         return frame
-    superseded = pl.col("resolution").fill_null("") == SUPERSEDED
-    return frame.filter(~superseded).with_columns(
+    return frame.filter(pl.col("incident")).with_columns(
         ((pl.col("resolved_at") - pl.col("started_at")).dt.total_minutes()).alias(
             "minutes_to_resolve"
         )

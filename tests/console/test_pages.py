@@ -243,6 +243,20 @@ def test_trends_show_compliance_budget_incidents_cost_and_offer_csv(console_env)
     assert "# sigwatch weekly SLO review 2026-W47" in shown and "## Worst three" in shown
 
 
+def test_the_trends_incidents_are_the_weekly_reviews(console_env):
+    """One rule, Alert.incident: neither a ticket its page superseded nor a group's alert held
+    under its signal-level one is an incident of its own, on the Trends page as in the review."""
+    from console import data
+
+    with Store.open(Settings.from_env().store(console_env), clock=FixedClock(END)) as store:
+        alerts = store.alerts.alerts(include_resolved=True, limit=5000)
+        shown = data.incidents(store)
+    held = {a.id for a in alerts if a.details.get("inhibited_by")}
+    assert held, "the demo's data holds a group alert held under its signal's"
+    assert set(shown["id"]) == {a.id for a in alerts if a.incident}
+    assert not held & set(shown["id"])
+
+
 def test_acknowledging_and_silencing_from_the_alerts_page_change_the_store(console_env):
     at = page("alert_center")
     assert not at.exception

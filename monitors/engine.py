@@ -341,6 +341,16 @@ def _grouped_table(
     return table.select([pl.col(c).cast(t) for c, t in schema.items()]).sort("bucket", *by)
 
 
+def served(signal: Signal, col=pl.col, lit=lambda value: value):
+    """The one definition of a *served* prediction (coverage's good event, the serving table's
+    ``served`` count, a suspect slice's bad row when it is not): answered (status ``ok``) with a
+    score at or over the signal's ``serving_threshold``. ``col`` and ``lit`` build a column and
+    a literal in the engine's own expressions (Polars' by default, where a plain number takes
+    the score's float32 type; the Spark engine casts its literal so), so both engines count the
+    same rows."""
+    return (col("status") == "ok") & (col("score") >= lit(signal.serving_threshold))
+
+
 def _count_columns(signal: Signal) -> list[pl.Expr]:
     """The serving counts of a group of log rows (``_serving_table`` names the rest)."""
     status = pl.col("status")
@@ -352,10 +362,7 @@ def _count_columns(signal: Signal) -> list[pl.Expr]:
             (status == s).sum().cast(pl.Int64).alias(s)
             for s in ("ok", "abstain", "error", "timeout")
         ],
-        ((status == "ok") & (pl.col("score") >= signal.serving_threshold))
-        .sum()
-        .cast(pl.Int64)
-        .alias("served"),
+        served(signal).sum().cast(pl.Int64).alias("served"),
         external.sum().cast(pl.Int64).alias("external"),
         *[
             (latency <= t).sum().cast(pl.Float64).alias(le_column(t))

@@ -39,6 +39,7 @@ from monitors.engine import (
     log_columns,
     no_logs,
     quality_table,
+    served,
 )
 from monitors.logs import LOG_CONTRACT, LogError, days_touched
 from monitors.partials import (
@@ -409,9 +410,8 @@ def _count_columns(signal: Signal) -> list[Column]:
     return [
         F.count(F.lit(1)).cast("long").alias("total"),
         *[count(status == s).alias(s) for s in ("ok", "abstain", "error", "timeout")],
-        count(
-            (status == "ok") & (F.col("score") >= F.lit(signal.serving_threshold).cast("float"))
-        ).alias("served"),
+        # the threshold as a float, the score's type: Polars compares them so
+        count(served(signal, F.col, lambda v: F.lit(v).cast("float"))).alias("served"),
         count(external).alias("external"),
         *[
             count(latency <= F.lit(t).cast("float")).cast("double").alias(le_column(t))

@@ -1,10 +1,12 @@
-"""coverage: good = served (status ``ok`` and score >= the serving threshold); all eligible
-items count."""
+"""coverage: good = served (``monitors.engine.served``: status ``ok`` and score >= the serving
+threshold); all eligible items count."""
 
 from __future__ import annotations
 
 import numpy as np
 import polars as pl
+
+from monitors.engine import served
 
 KINDS = ("coverage",)
 
@@ -15,5 +17,4 @@ def good_total(sli, signal, table: pl.DataFrame) -> tuple[np.ndarray, np.ndarray
 
 def bad_rows(sli, signal) -> tuple[pl.Expr, pl.Expr]:
     """A row not served, of all rows (``monitors.suspects``)."""
-    served = (pl.col("status") == "ok") & (pl.col("score") >= signal.serving_threshold)
-    return ~served.fill_null(False), pl.lit(True)
+    return ~served(signal).fill_null(False), pl.lit(True)

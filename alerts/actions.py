@@ -89,9 +89,13 @@ class SlackActions:
     removed from on-call loses Slack's buttons at once), or fixed ``Roles``."""
 
     def __init__(
-        self, secret: Secret, roles: Roles | Callable[[], Roles], alerting: Callable[[], object],
-        clock: Clock, respond: Callable[[str, str], None] | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        secret: Secret,
+        roles: Roles | Callable[[], Roles],
+        alerting: Callable[[], object],
+        clock: Clock,
+        respond: Callable[[str, str], None] | None = None,
+    ) -> None:
         self.verifier = SignatureVerifier(secret.reveal(), clock=_Seconds(clock))
         self._roles = roles
         self.alerting = alerting
@@ -173,9 +177,13 @@ class SlackActions:
                 author, until = slack_escape(last.author), f"{last.expires_at:%H:%M}"
                 return Click(200, f"{alert.key} is already silenced by {author} until {until} UTC")
             silence = alerting.lifecycle.silence(
-                signal=alert.signal, slo=alert.slo, author=by, duration=SILENCE_FOR, at=now,
+                signal=alert.signal,
+                slo=alert.slo,
+                author=by,
+                duration=SILENCE_FOR,
+                at=now,
                 reason=f"silenced from Slack for 1h ({alert.key})",
-            )  # fmt: skip
+            )
         except AlertError as exc:
             return Click(200, str(exc))
         said = f"{alert.signal}/{alert.slo} silenced by {by} until {silence.expires_at:%H:%M} UTC"
@@ -236,8 +244,9 @@ class _Bounded(ThreadingHTTPServer):
         name = kind.__name__ if kind else "?"
         # a client that hangs up before reading all of the answer is no news
         level = logging.DEBUG if isinstance(exc, ConnectionError) else logging.WARNING
-        log.log(level, "slack action: connection from %s ended: %s %s", client_address[0],
-                name, exc)  # fmt: skip
+        log.log(
+            level, "slack action: connection from %s ended: %s %s", client_address[0], name, exc
+        )
 
     def process_request_thread(self, request, client_address) -> None:
         try:

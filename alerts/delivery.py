@@ -48,9 +48,12 @@ class FlushResult:
 
 class Delivery:
     def __init__(
-        self, records: AlertTables, notifier: Notifier | None, clock: Clock,
+        self,
+        records: AlertTables,
+        notifier: Notifier | None,
+        clock: Clock,
         secrets: Iterable[Secret | None] = (),
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.records, self.notifier, self.clock = records, notifier, clock
         self.secrets = [s for s in secrets if s is not None]
 

@@ -43,16 +43,20 @@ def build_digest(records: AlertTables, registry: Registry, at: datetime) -> tupl
             + (f" — *error budget spent* (release freeze): {', '.join(spent)}" if spent else "")
         )
     opened = [
-        a for a in records.alerts(include_resolved=True, limit=2000)
+        a
+        for a in records.alerts(include_resolved=True, limit=2000)
         if day_start <= a.started_at < day_end
-    ]  # fmt: skip
+    ]
     incidents = [
         f"• {a.key} {a.started_at:%H:%M}"
-        + (f" to {a.resolved_at:%H:%M} ({short_span(a.resolved_at - a.started_at)})"
-           if a.resolved_at else " (still open)")
+        + (
+            f" to {a.resolved_at:%H:%M} ({short_span(a.resolved_at - a.started_at)})"
+            if a.resolved_at
+            else " (still open)"
+        )
         for a in sorted(opened, key=lambda a: a.started_at)
         if a.incident
-    ]  # fmt: skip
+    ]
     title = f"sigwatch daily digest for {day_start:%Y-%m-%d} (UTC)"
     text = f"{title}: {len(incidents)} incident(s), spend ${total_spend:,.2f}" + (
         f", {exhausted} SLO(s) with the error budget spent" if exhausted else ""
@@ -60,10 +64,17 @@ def build_digest(records: AlertTables, registry: Registry, at: datetime) -> tupl
     blocks = [
         {"type": "header", "text": {"type": "plain_text", "text": title}},
         {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": (
-            f"*Incidents of the day* ({len(incidents)})\n" + ("\n".join(incidents) or "none")
-        )[:2900]}},
-    ]  # fmt: skip
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": (
+                    f"*Incidents of the day* ({len(incidents)})\n"
+                    + ("\n".join(incidents) or "none")
+                )[:2900],
+            },
+        },
+    ]
     return text, blocks
 
 

@@ -54,7 +54,7 @@ from alerts.model import (
     Policy,
     Silence,
     alert_key,
-)  # fmt: skip
+)
 from alerts.render import render_alert, slack_escape
 from sigwatch.model import Budgeting, Registry, group_label
 from sigwatch.states import Severity, SloState
@@ -122,12 +122,21 @@ class Lifecycle:
             alert = self._open(failing.signal, MONITOR, PAGE)
             silenced = self._silenced(failing.signal, MONITOR, at)
             if alert is None:
-                alert = self.records.save(Alert(
-                    id=None, key=alert_key(failing.signal, MONITOR, PAGE), signal=failing.signal,
-                    slo=MONITOR, severity=PAGE, state=FIRING, started_at=at, updated_at=at,
-                    channel=self.registry.get(failing.signal).oncall, silenced=silenced,
-                    details=details,
-                ))  # fmt: skip
+                alert = self.records.save(
+                    Alert(
+                        id=None,
+                        key=alert_key(failing.signal, MONITOR, PAGE),
+                        signal=failing.signal,
+                        slo=MONITOR,
+                        severity=PAGE,
+                        state=FIRING,
+                        started_at=at,
+                        updated_at=at,
+                        channel=self.registry.get(failing.signal).oncall,
+                        silenced=silenced,
+                        details=details,
+                    )
+                )
                 self.records.add_event(
                     alert.id, at, "opened", f"monitor failing: {details['reason']}"
                 )
@@ -188,9 +197,13 @@ class Lifecycle:
         return None
 
     def _apply(
-        self, signal: str, slo: str, condition: str | None, status: SloStatus | None,
+        self,
+        signal: str,
+        slo: str,
+        condition: str | None,
+        status: SloStatus | None,
         at: datetime,
-    ) -> list[Alert]:  # fmt: skip
+    ) -> list[Alert]:
         if condition == HOLD:  # unknown: whatever is open stays as it is
             return []
         page = self._open(signal, slo, PAGE)
@@ -232,9 +245,14 @@ class Lifecycle:
         return found if found is not None and found.open else None
 
     def _fire(
-        self, alert: Alert | None, signal: str, slo: str, severity: str, status: SloStatus,
+        self,
+        alert: Alert | None,
+        signal: str,
+        slo: str,
+        severity: str,
+        status: SloStatus,
         at: datetime,
-    ) -> Alert:  # fmt: skip
+    ) -> Alert:
         facts = _facts(status, slo)
         if "groups" in facts["details"] and severity == PAGE:  # a ticket lists every group
             facts["details"]["groups"] = [
@@ -246,10 +264,18 @@ class Lifecycle:
             if inhibitor is not None:
                 facts["details"]["inhibited_by"] = inhibitor
             alert = Alert(
-                id=None, key=alert_key(signal, slo, severity), signal=signal, slo=slo,
-                severity=severity, state=FIRING, started_at=at, updated_at=at,
-                channel=self.registry.get(signal).oncall, silenced=silenced, **facts,
-            )  # fmt: skip
+                id=None,
+                key=alert_key(signal, slo, severity),
+                signal=signal,
+                slo=slo,
+                severity=severity,
+                state=FIRING,
+                started_at=at,
+                updated_at=at,
+                channel=self.registry.get(signal).oncall,
+                silenced=silenced,
+                **facts,
+            )
             alert = self.records.save(alert)
             self.records.add_event(alert.id, at, "opened", _summary(alert))
             return alert
@@ -309,10 +335,14 @@ class Lifecycle:
         self, alert: Alert, at: datetime, resolution: str | None, *, tail: bool = False
     ) -> Alert:
         alert = replace(
-            alert, state=RESOLVED, resolved_at=at, updated_at=at, resolution=resolution,
+            alert,
+            state=RESOLVED,
+            resolved_at=at,
+            updated_at=at,
+            resolution=resolution,
             silenced=self._silenced(alert.signal, alert.slo, at),
             details={**alert.details, "tail": tail},
-        )  # fmt: skip
+        )
         self.records.add_event(alert.id, at, "resolved", resolution or "condition cleared")
         return self.records.save(alert)
 
@@ -359,14 +389,17 @@ class Lifecycle:
         elif changed:
             reply = ""
         elif (
-            alert.state != RESOLVED and last_burn > 0
+            alert.state != RESOLVED
+            and last_burn > 0
             and alert.fastest_burn >= self.policy.worse * last_burn
-        ):  # fmt: skip
+        ):
             reply = f"worse: {shown['burn']:.1f}x -> {alert.fastest_burn:.1f}x burn rate"
         elif (
-            alert.severity == PAGE and alert.state == FIRING and alert.notified_at is not None
+            alert.severity == PAGE
+            and alert.state == FIRING
+            and alert.notified_at is not None
             and at - alert.notified_at >= self.policy.renotify
-        ):  # fmt: skip
+        ):
             mention = f"{self.policy.mention} " if self.policy.mention else ""
             reply = (
                 f"{mention}still firing after {format_duration(_minutes(at - alert.started_at))}"
@@ -405,9 +438,15 @@ class Lifecycle:
         return alert
 
     def silence(
-        self, *, signal: str | None, slo: str | None, author: str, reason: str,
-        duration: timedelta, at: datetime | None = None,
-    ) -> Silence:  # fmt: skip
+        self,
+        *,
+        signal: str | None,
+        slo: str | None,
+        author: str,
+        reason: str,
+        duration: timedelta,
+        at: datetime | None = None,
+    ) -> Silence:
         at = at or self.records.store.now()
         if signal is None and slo is None:
             raise AlertError(
@@ -438,11 +477,17 @@ class Lifecycle:
 def _facts(status: SloStatus, slo: str) -> dict:
     fired = sorted(status.fired, key=lambda f: (f.severity is not Severity.PAGE, -f.factor))
     details = {
-        "sli": status.sli, "state": status.state, "objective": status.objective,
-        "target": status.target, "budget_remaining": status.budget_remaining,
-        "ci_low": status.ci_low, "ci_high": status.ci_high, "samples": status.samples,
-        "at": status.at.isoformat(), "fired": [f.to_json() for f in fired],
-    }  # fmt: skip
+        "sli": status.sli,
+        "state": status.state,
+        "objective": status.objective,
+        "target": status.target,
+        "budget_remaining": status.budget_remaining,
+        "ci_low": status.ci_low,
+        "ci_high": status.ci_high,
+        "samples": status.samples,
+        "at": status.at.isoformat(),
+        "fired": [f.to_json() for f in fired],
+    }
     if slo == STALE:
         details["reason"] = f"no eligible predictions since before {status.at.isoformat()}"
     elif status.details.get("slice"):

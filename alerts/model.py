@@ -16,8 +16,20 @@ from sigwatch.store.alerts import (  # the rows, stored by sigwatch.store.alerts
     alert_key,
 )
 
-__all__ = ["ACKNOWLEDGED", "FIRING", "MONITOR", "PAGE", "RESOLVED", "STALE", "TICKET", "Alert",
-           "OutboxItem", "Policy", "Silence", "alert_key"]  # fmt: skip
+__all__ = [
+    "ACKNOWLEDGED",
+    "FIRING",
+    "MONITOR",
+    "PAGE",
+    "RESOLVED",
+    "STALE",
+    "TICKET",
+    "Alert",
+    "OutboxItem",
+    "Policy",
+    "Silence",
+    "alert_key",
+]
 
 PAGE, TICKET = Severity.PAGE, Severity.TICKET
 STALE = "no-data"  # the pseudo-SLO of a signal that had data and stopped having it

@@ -24,8 +24,12 @@ from alerts.model import (
 from monitors.suspects import sentence
 from sigwatch.model import Signal, group_label
 
-ICONS = {(PAGE, "firing"): ":red_circle:", (TICKET, "firing"): ":large_orange_circle:",
-         ACKNOWLEDGED: ":eyes:", RESOLVED: ":white_check_mark:"}  # fmt: skip
+ICONS = {
+    (PAGE, "firing"): ":red_circle:",
+    (TICKET, "firing"): ":large_orange_circle:",
+    ACKNOWLEDGED: ":eyes:",
+    RESOLVED: ":white_check_mark:",
+}
 
 
 def slack_escape(text: str) -> str:
@@ -101,18 +105,30 @@ def render_alert(alert: Alert, signal: Signal, policy: Policy) -> tuple[str, lis
     if d.get("suspects") and alert.state != RESOLVED:
         # Slice values come from the logs: plain text, so a community named "<!channel>" or
         # "*urgent*" neither pings nor formats.
-        blocks.append({"type": "section", "text": {"type": "plain_text", "emoji": False,
-                       "text": "Where it comes from: " + "; ".join(
-                           sentence(s) for s in d["suspects"])}})  # fmt: skip
+        blocks.append(
+            {
+                "type": "section",
+                "text": {
+                    "type": "plain_text",
+                    "emoji": False,
+                    "text": "Where it comes from: " + "; ".join(sentence(s) for s in d["suspects"]),
+                },
+            }
+        )
     if links:
-        blocks.append({"type": "context", "elements": [
-            {"type": "mrkdwn", "text": " · ".join(links)}]})  # fmt: skip
+        blocks.append(
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(links)}]}
+        )
     if policy.buttons:
         actions = buttons(alert)
         if actions is not None:
             blocks.append(actions)
-    blocks.append({"type": "context", "elements": [
-        {"type": "mrkdwn", "text": f"alert `{alert.key}` · sigwatch"}]})  # fmt: skip
+    blocks.append(
+        {
+            "type": "context",
+            "elements": [{"type": "mrkdwn", "text": f"alert `{alert.key}` · sigwatch"}],
+        }
+    )
     return text, blocks
 
 

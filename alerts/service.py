@@ -19,8 +19,12 @@ from sigwatch.settings import Settings
 from sigwatch.store import SloStatus, Store
 from sigwatch.store.alerts import AlertTables
 
-_SLACK_LOGGERS = ("slack_sdk", "slack_sdk.web.base_client", "slack_sdk.webhook.client",
-                  "slack_sdk.http_retry")  # fmt: skip
+_SLACK_LOGGERS = (
+    "slack_sdk",
+    "slack_sdk.web.base_client",
+    "slack_sdk.webhook.client",
+    "slack_sdk.http_retry",
+)
 
 
 class _Redact(logging.Filter):
@@ -40,10 +44,13 @@ class _Redact(logging.Filter):
 
 def policy_from_settings(settings: Settings) -> Policy:
     return Policy(
-        hold=settings.alert_hold, renotify=settings.alert_renotify,
-        mention=settings.page_mention, console_url=settings.console_url,
-        buttons=settings.slack_signing_secret is not None, runbooks_url=settings.runbooks_url,
-    )  # fmt: skip
+        hold=settings.alert_hold,
+        renotify=settings.alert_renotify,
+        mention=settings.page_mention,
+        console_url=settings.console_url,
+        buttons=settings.slack_signing_secret is not None,
+        runbooks_url=settings.runbooks_url,
+    )
 
 
 @dataclass

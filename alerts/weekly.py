@@ -99,8 +99,11 @@ class SloWeek:
         the window; a spent one says so."""
         if self.burned is None:
             return "-"
-        how = (f"{self.burned:.0%} burned" if self.burned >= 0
-               else f"{-self.burned:.0%} back as old bad events left the window")  # fmt: skip
+        how = (
+            f"{self.burned:.0%} burned"
+            if self.burned >= 0
+            else f"{-self.burned:.0%} back as old bad events left the window"
+        )
         spent = ", spent" if self.budget_end <= 0 else ""
         return f"{self.budget_start:.0%} -> {self.budget_end:.0%} ({how}{spent})"
 
@@ -184,19 +187,27 @@ class WeeklyReview:
         lines = [f"# {self.title()}", "", f"**{self.headline()}.**", "", "## Worst three", ""]
         worst = self.worst()
         lines += [f"{k}. {s.line()}" for k, s in enumerate(worst, 1)] or ["No SLO measured."]
-        lines += ["", "## Compliance per SLO", "",
-                  "| signal | SLO | compliance | objective | met | error budget left (week's "
-                  "start -> end) |",
-                  "| --- | --- | ---: | ---: | --- | --- |"]  # fmt: skip
+        lines += [
+            "",
+            "## Compliance per SLO",
+            "",
+            "| signal | SLO | compliance | objective | met | error budget left (week's "
+            "start -> end) |",
+            "| --- | --- | ---: | ---: | --- | --- |",
+        ]
         for s in self.slos:
             compliance = "no data" if s.compliance is None else f"{s.compliance:.2%}"
             met = {True: "yes", False: "**no**", None: "-"}[s.met]
-            lines.append(f"| {s.signal} | {s.slo} | {compliance} | {s.objective:.2%} | {met} | "
-                         f"{s.budget_move()} |")  # fmt: skip
+            lines.append(
+                f"| {s.signal} | {s.slo} | {compliance} | {s.objective:.2%} | {met} | "
+                f"{s.budget_move()} |"
+            )
         lines += ["", f"## Incidents ({len(self.incidents)})", ""]
         if self.incidents:
-            lines += ["| alert | opened (UTC) | time to detect | time to resolve |",
-                      "| --- | --- | ---: | ---: |"]  # fmt: skip
+            lines += [
+                "| alert | opened (UTC) | time to detect | time to resolve |",
+                "| --- | --- | ---: | ---: |",
+            ]
             for i in self.incidents:
                 resolve = "still open" if i.resolve is None else short_span(i.resolve)
                 detect = "-" if i.detect is None else short_span(i.detect)
@@ -211,8 +222,9 @@ class WeeklyReview:
 
     def slack_summary(self) -> str:
         """The message the chart set is posted with (Slack's mrkdwn)."""
-        worst = "\n".join(f"{k}. {s.line().replace('**', '*')}" for k, s in
-                          enumerate(self.worst(), 1))  # fmt: skip
+        worst = "\n".join(
+            f"{k}. {s.line().replace('**', '*')}" for k, s in enumerate(self.worst(), 1)
+        )
         return f"*{self.title()}*\n{self.headline()}.\n*Worst three*\n{worst or 'none measured'}"
 
     # --- the chart set ----------------------------------------------------------------
@@ -223,50 +235,84 @@ class WeeklyReview:
         import polars as pl
 
         rows = pl.DataFrame(
-            [{"slo": s.name, "compliance": s.compliance, "objective": s.objective,
-              "met": {True: "met", False: "missed", None: "no data"}[s.met],
-              "start": s.budget_start, "end": s.budget_end,
-              "left": None if s.budget_end is None else
-              "spent" if s.budget_end <= 0 else "burning" if (s.burned or 0) > 0 else "steady"}
-             for s in self.slos],
-            schema={"slo": pl.Utf8, "compliance": pl.Float64, "objective": pl.Float64,
-                    "met": pl.Utf8, "start": pl.Float64, "end": pl.Float64, "left": pl.Utf8},
-        )  # fmt: skip
+            [
+                {
+                    "slo": s.name,
+                    "compliance": s.compliance,
+                    "objective": s.objective,
+                    "met": {True: "met", False: "missed", None: "no data"}[s.met],
+                    "start": s.budget_start,
+                    "end": s.budget_end,
+                    "left": None
+                    if s.budget_end is None
+                    else "spent"
+                    if s.budget_end <= 0
+                    else "burning"
+                    if (s.burned or 0) > 0
+                    else "steady",
+                }
+                for s in self.slos
+            ],
+            schema={
+                "slo": pl.Utf8,
+                "compliance": pl.Float64,
+                "objective": pl.Float64,
+                "met": pl.Utf8,
+                "start": pl.Float64,
+                "end": pl.Float64,
+                "left": pl.Utf8,
+            },
+        )
         order = [s.name for s in self.slos]
         y = alt.Y("slo:N", sort=order, title=None)
         height = max(1, len(order)) * ROW
         low = min([0.8, *[v for v in rows["compliance"].to_list() if v is not None]])
         x = alt.Scale(domain=[max(0.0, low - 0.02), 1.0])
-        met = alt.Color("met:N", scale=alt.Scale(domain=["met", "missed", "no data"],
-                        range=["#2e7d32", "#d0021b", "#9e9e9e"]), title=None)  # fmt: skip
+        met = alt.Color(
+            "met:N",
+            scale=alt.Scale(
+                domain=["met", "missed", "no data"], range=["#2e7d32", "#d0021b", "#9e9e9e"]
+            ),
+            title=None,
+        )
         compliance = alt.layer(
-            alt.Chart(rows).mark_tick(color="#333", thickness=2, size=ROW - 4).encode(
-                x=alt.X("objective:Q", scale=x, axis=alt.Axis(format="%"), title=None), y=y
-            ),
-            alt.Chart(rows).mark_point(filled=True, size=70).encode(
+            alt.Chart(rows)
+            .mark_tick(color="#333", thickness=2, size=ROW - 4)
+            .encode(x=alt.X("objective:Q", scale=x, axis=alt.Axis(format="%"), title=None), y=y),
+            alt.Chart(rows)
+            .mark_point(filled=True, size=70)
+            .encode(
                 x=alt.X("compliance:Q", scale=x, title="compliance (tick: objective)"),
-                y=y, color=met,
+                y=y,
+                color=met,
             ),
-        ).properties(
-            width=WIDTH, height=height, title=f"Compliance against objective, {self.name}"
-        )  # fmt: skip
+        ).properties(width=WIDTH, height=height, title=f"Compliance against objective, {self.name}")
         # an overspent budget can be far below -100%: clamped there, said in the title
         budget = alt.Scale(domain=[-1.0, 1.0], clamp=True)
-        states = alt.Scale(domain=["steady", "burning", "spent"],
-                           range=["#5b8db8", "#f5a623", "#7b1fa2"])  # fmt: skip
+        states = alt.Scale(
+            domain=["steady", "burning", "spent"], range=["#5b8db8", "#f5a623", "#7b1fa2"]
+        )
         burned = alt.layer(
-            alt.Chart(rows).mark_bar().encode(
-                x=alt.X("end:Q", scale=budget, axis=alt.Axis(format="%"),
-                        title="error budget left (below -100% drawn at -100%)"),
-                y=y, color=alt.Color("left:N", scale=states, title=None),
+            alt.Chart(rows)
+            .mark_bar()
+            .encode(
+                x=alt.X(
+                    "end:Q",
+                    scale=budget,
+                    axis=alt.Axis(format="%"),
+                    title="error budget left (below -100% drawn at -100%)",
+                ),
+                y=y,
+                color=alt.Color("left:N", scale=states, title=None),
             ),
-            alt.Chart(rows).mark_tick(color="#333", thickness=2, size=ROW - 4).encode(
-                x=alt.X("start:Q", scale=budget), y=y
-            ),
+            alt.Chart(rows)
+            .mark_tick(color="#333", thickness=2, size=ROW - 4)
+            .encode(x=alt.X("start:Q", scale=budget), y=y),
         ).properties(
-            width=WIDTH, height=height,
+            width=WIDTH,
+            height=height,
             title="Error budget left: bar at the week's end, tick at its start",
-        )  # fmt: skip
+        )
         costs = pl.DataFrame(
             [{"signal": c.signal, "spend": c.spend} for c in self.costs],
             schema={"signal": pl.Utf8, "spend": pl.Float64},
@@ -274,12 +320,16 @@ class WeeklyReview:
         spend = (
             alt.Chart(costs)
             .mark_bar(color="#5b8db8")
-            .encode(x=alt.X("spend:Q", axis=alt.Axis(format="$,.2f", tickCount=6),
-                            title="spend, USD"),
-                    y=alt.Y("signal:N", title=None))
-            .properties(width=WIDTH, height=max(1, costs.height) * ROW * 1.5,
-                        title="Spend per signal this week")
-        )  # fmt: skip
+            .encode(
+                x=alt.X("spend:Q", axis=alt.Axis(format="$,.2f", tickCount=6), title="spend, USD"),
+                y=alt.Y("signal:N", title=None),
+            )
+            .properties(
+                width=WIDTH,
+                height=max(1, costs.height) * ROW * 1.5,
+                title="Spend per signal this week",
+            )
+        )
         return [compliance, burned, spend]
 
     def png(self) -> bytes:
@@ -340,14 +390,25 @@ def build_review(store, registry: Registry, data_dir: Path, start: datetime) -> 
             if slo.objective.budgeting is Budgeting.OCCURRENCES:
                 good, total = sums.get(slo.name, (0.0, 0.0))
             else:
-                judged = [v for t, v in store.history.verdicts(signal.name, slo.name, end)
-                          if t >= start and v.judged]  # fmt: skip
+                judged = [
+                    v
+                    for t, v in store.history.verdicts(signal.name, slo.name, end)
+                    if t >= start and v.judged
+                ]
                 good, total = sum(1.0 for v in judged if v is Verdict.GOOD), float(len(judged))
             first, last = store.history.budget_span(signal.name, slo.name, start, end)
-            slos.append(SloWeek(
-                signal.name, slo.name, slo.objective.ratio, good / total if total else None,
-                total, first, last, per_slo.get((signal.name, slo.name), 0),
-            ))  # fmt: skip
+            slos.append(
+                SloWeek(
+                    signal.name,
+                    slo.name,
+                    slo.objective.ratio,
+                    good / total if total else None,
+                    total,
+                    first,
+                    last,
+                    per_slo.get((signal.name, slo.name), 0),
+                )
+            )
         cost = _cost(store, signal, start, end)
         if cost is not None:
             costs.append(cost)
@@ -360,8 +421,17 @@ def _incidents(store, registry: Registry, start: datetime, end: datetime) -> lis
         if not (start <= a.started_at < end and a.incident):
             continue
         resolve = a.resolved_at - a.started_at if a.resolved_at else None
-        out.append(Incident(a.key, a.signal, a.slo, a.started_at, a.resolved_at,
-                            _time_to_detect(store, registry, a), resolve))  # fmt: skip
+        out.append(
+            Incident(
+                a.key,
+                a.signal,
+                a.slo,
+                a.started_at,
+                a.resolved_at,
+                _time_to_detect(store, registry, a),
+                resolve,
+            )
+        )
     return sorted(out, key=lambda i: i.started_at)
 
 
@@ -415,8 +485,16 @@ class Publication:
     said: str  # what happened, for the log or the terminal
 
 
-def publish(store, registry: Registry, settings, data_dir: Path, start: datetime, now: datetime,
-            *, post: bool = True) -> Publication:  # fmt: skip
+def publish(
+    store,
+    registry: Registry,
+    settings,
+    data_dir: Path,
+    start: datetime,
+    now: datetime,
+    *,
+    post: bool = True,
+) -> Publication:
     """Write the week's review into ``<data>/reports/weekly`` and, with ``post`` and a Slack
     bot token, share the chart set and the Markdown in the digest channel. Each posting is
     recorded in the outbox (kind ``weekly``, sent), which is how a second scheduler knows the
@@ -435,10 +513,12 @@ def publish(store, registry: Registry, settings, data_dir: Path, start: datetime
         return Publication(files, [], f"not posted ({why}); written to {files[0].parent}")
     posted = notifier.upload(
         channel,
-        [(files[1].name, files[1].read_bytes(), review.title()),
-         (files[0].name, files[0].read_bytes(), f"{review.title()} (Markdown)")],
+        [
+            (files[1].name, files[1].read_bytes(), review.title()),
+            (files[0].name, files[0].read_bytes(), f"{review.title()} (Markdown)"),
+        ],
         review.slack_summary(),
-    )  # fmt: skip
+    )
     records = store.alerts
     with store.transaction():
         item = records.enqueue(None, "weekly", channel, review.slack_summary(), None, now)

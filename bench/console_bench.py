@@ -86,21 +86,38 @@ def _store(folder: Path, definitions: Path) -> int:
             for slo in signal.slos:
                 if slo.objective.budgeting is not Budgeting.OCCURRENCES:
                     for t in range(start, end, 86400):
-                        params.append(Measurement(
-                            signal=signal.name, slo=slo.name, start=from_epoch(t),
-                            end=from_epoch(t + 86400), sli=slo.sli.kind,
-                            evaluated_at=from_epoch(t + 86400), good=1, total=1,
-                            value=rng.uniform(0.7, 0.95), samples=1,
-                            details={"verdict": "good"},
-                        ))  # fmt: skip
+                        params.append(
+                            Measurement(
+                                signal=signal.name,
+                                slo=slo.name,
+                                start=from_epoch(t),
+                                end=from_epoch(t + 86400),
+                                sli=slo.sli.kind,
+                                evaluated_at=from_epoch(t + 86400),
+                                good=1,
+                                total=1,
+                                value=rng.uniform(0.7, 0.95),
+                                samples=1,
+                                details={"verdict": "good"},
+                            )
+                        )
                 for t in range(start + 3600, end + 1, 3600):  # hourly status history
                     at = datetime.fromtimestamp(t, UTC)
-                    statuses.append(SloStatus(
-                        signal=signal.name, slo=slo.name, at=at, sli=slo.sli.kind,
-                        state=SloState.OK, objective=slo.objective.ratio, evaluated_at=at,
-                        window_end=at, value=0.99, budget_remaining=0.5,
-                        burn_rates={"1h": 0.4, "5m": 0.2},
-                    ))  # fmt: skip
+                    statuses.append(
+                        SloStatus(
+                            signal=signal.name,
+                            slo=slo.name,
+                            at=at,
+                            sli=slo.sli.kind,
+                            state=SloState.OK,
+                            objective=slo.objective.ratio,
+                            evaluated_at=at,
+                            window_end=at,
+                            value=0.99,
+                            budget_remaining=0.5,
+                            burn_rates={"1h": 0.4, "5m": 0.2},
+                        )
+                    )
             store.put_measurements(params)
             store.put_status(statuses)
             rows += len(params)
@@ -167,9 +184,11 @@ def _browser() -> None:
         port = s.getsockname()[1]
     # as `sigwatch console` starts it
     server = subprocess.Popen(
-        _streamlit_args("127.0.0.1", port), env=dict(os.environ),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        _streamlit_args("127.0.0.1", port),
+        env=dict(os.environ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -190,8 +209,10 @@ def _browser() -> None:
                     page.wait_for_function(CHARTS_DRAWN, timeout=120_000, polling=50)
                     times.append(time.perf_counter() - started)
                     page.close()
-                print(f"  browser, {name}: navigation to the last chart drawn: first visit "
-                      f"{times[0] * 1000:.0f} ms, second {times[1] * 1000:.0f} ms")  # fmt: skip
+                print(
+                    f"  browser, {name}: navigation to the last chart drawn: first visit "
+                    f"{times[0] * 1000:.0f} ms, second {times[1] * 1000:.0f} ms"
+                )
             browser.close()
     finally:
         server.terminate()
@@ -209,9 +230,11 @@ def main() -> None:
         started = time.perf_counter()
         definitions = _registry(folder)
         rows = _store(folder, definitions)
-        print(f"store: {SIGNALS} signals x {DAYS} days, {rows:,} table and slice rows "
-              f"({(folder / 'sigwatch.db').stat().st_size / 1e6:.0f} MB), generated in "
-              f"{time.perf_counter() - started:.0f} s")  # fmt: skip
+        print(
+            f"store: {SIGNALS} signals x {DAYS} days, {rows:,} table and slice rows "
+            f"({(folder / 'sigwatch.db').stat().st_size / 1e6:.0f} MB), generated in "
+            f"{time.perf_counter() - started:.0f} s"
+        )
         os.environ["SIGWATCH_DATA"] = str(folder)
         os.environ["SIGWATCH_DEFINITIONS"] = str(definitions)
         os.environ["SIGWATCH_CONSOLE_AT"] = END.isoformat()  # the console's now: the data's end
@@ -222,8 +245,10 @@ def main() -> None:
         )
         _render(baseline)  # imports paid once, as a running server has them
         base, base_harness = _best([_render(baseline) for _ in range(3)])
-        print(f"  baseline (open the store, a title): script {base * 1000:.0f} ms "
-              f"(with the test harness {base_harness * 1000:.0f} ms)")  # fmt: skip
+        print(
+            f"  baseline (open the store, a title): script {base * 1000:.0f} ms "
+            f"(with the test harness {base_harness * 1000:.0f} ms)"
+        )
         for name, page, query in (
             ("Overview", views / "overview.py", None),
             ("Signal detail", views / "signal_detail.py", {"signal": "content_type_01"}),
@@ -236,14 +261,18 @@ def main() -> None:
                 colds.append(_render(page, query))
             cold, cold_harness = _best(colds)
             warm, warm_harness = _best([_render(page, query) for _ in range(3)])
-            print(f"  {name}: the first render in the process (its imports too): "
-                  f"{first * 1000:.0f} ms")  # fmt: skip
+            print(
+                f"  {name}: the first render in the process (its imports too): "
+                f"{first * 1000:.0f} ms"
+            )
             verdict = "ok" if cold <= 0.3 and warm <= 0.1 else "OVER"
-            print(f"  {name}: cold {cold * 1000:.0f} ms (baseline + "
-                  f"{(cold - base) * 1000:.0f} ms), warm {warm * 1000:.0f} ms (baseline + "
-                  f"{(warm - base) * 1000:.0f} ms) (targets cold <= 300 ms, warm <= 100 ms: "
-                  f"{verdict}); with the test harness: cold {cold_harness * 1000:.0f} ms, "
-                  f"warm {warm_harness * 1000:.0f} ms")  # fmt: skip
+            print(
+                f"  {name}: cold {cold * 1000:.0f} ms (baseline + "
+                f"{(cold - base) * 1000:.0f} ms), warm {warm * 1000:.0f} ms (baseline + "
+                f"{(warm - base) * 1000:.0f} ms) (targets cold <= 300 ms, warm <= 100 ms: "
+                f"{verdict}); with the test harness: cold {cold_harness * 1000:.0f} ms, "
+                f"warm {warm_harness * 1000:.0f} ms"
+            )
         _browser()
 
 

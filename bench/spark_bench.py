@@ -83,8 +83,10 @@ def main() -> None:
                 for _ in range(2)
             )
             results["polars"][times] = seconds
-            print(f"  Polars (this process): {rows:,} rows in {seconds:.2f} s = "
-                  f"{rows / seconds / 1e6:.2f}M rows/s")  # fmt: skip
+            print(
+                f"  Polars (this process): {rows:,} rows in {seconds:.2f} s = "
+                f"{rows / seconds / 1e6:.2f}M rows/s"
+            )
         returned: dict[int, dict[str, int]] = {}
         for workers in (1, 2):
             cluster = SparkCluster(workers=workers, cores=1).start()
@@ -109,10 +111,12 @@ def main() -> None:
                     )
                     results[name][times] = seconds
                     back = sum(returned[times].values())
-                    print(f"  Spark, {workers} worker(s) of 1 core (session {opened:.1f} s): "
-                          f"{rows:,} rows in {seconds:.2f} s = {rows / seconds / 1e6:.2f}M rows/s "
-                          f"({seconds / results['polars'][times]:.1f}x Polars's time); "
-                          f"{back / 1e3:,.0f} kB back to the driver")  # fmt: skip
+                    print(
+                        f"  Spark, {workers} worker(s) of 1 core (session {opened:.1f} s): "
+                        f"{rows:,} rows in {seconds:.2f} s = {rows / seconds / 1e6:.2f}M rows/s "
+                        f"({seconds / results['polars'][times]:.1f}x Polars's time); "
+                        f"{back / 1e3:,.0f} kB back to the driver"
+                    )
                 engine.stop()
             finally:
                 cluster.stop()
@@ -134,14 +138,18 @@ def _summary(results, folders, returned, buckets) -> None:
     rate_1 = fits["spark x1"][1]
     fixed_2, rate_2 = fits["spark x2"]
     scaling = rate_2 / rate_1
-    print(f"  1 -> 2 workers here: {scaling:.2f}x the rows/s (same 2 cores shared with the "
-          f"driver: a cluster's workers each bring their own)")  # fmt: skip
+    print(
+        f"  1 -> 2 workers here: {scaling:.2f}x the rows/s (same 2 cores shared with the "
+        f"driver: a cluster's workers each bring their own)"
+    )
     per_worker = rate_1
     needed = rate_p / per_worker
-    print(f"  Polars on this machine (2 cores) does {rate_p / 1e6:.2f}M rows/s; a Spark worker "
-          f"core {per_worker / 1e6:.2f}M rows/s: about {needed:.1f} worker cores match this "
-          f"machine, and a cluster of N cores does about N x {per_worker / 1e6:.2f}M rows/s "
-          f"past Spark's fixed {fixed_2:.1f} s a run")  # fmt: skip
+    print(
+        f"  Polars on this machine (2 cores) does {rate_p / 1e6:.2f}M rows/s; a Spark worker "
+        f"core {per_worker / 1e6:.2f}M rows/s: about {needed:.1f} worker cores match this "
+        f"machine, and a cluster of N cores does about N x {per_worker / 1e6:.2f}M rows/s "
+        f"past Spark's fixed {fixed_2:.1f} s a run"
+    )
     if rate_2 > rate_p:
         crossover = (fixed_2 - fixed_p) / (1 / rate_p - 1 / rate_2)
         print(f"  crossover here: Spark (2 workers) is faster past {crossover / 1e6:.1f}M rows")

@@ -34,12 +34,20 @@ def _fill(path: Path, registry) -> dict[str, int]:
             for signal in registry:
                 for slo in signal.slos:
                     status = SloStatus(
-                        signal=signal.name, slo=slo.name, at=at, sli=slo.sli.kind,
-                        state=SloState.OK, objective=slo.objective.ratio, evaluated_at=at,
-                        window_end=at, value=0.995, budget_remaining=0.62, burn_rates=burn,
-                        samples=12_345, details={"good": 12_300.0, "total": 12_345.0,
-                                                 "window": "28d"},
-                    )  # fmt: skip
+                        signal=signal.name,
+                        slo=slo.name,
+                        at=at,
+                        sli=slo.sli.kind,
+                        state=SloState.OK,
+                        objective=slo.objective.ratio,
+                        evaluated_at=at,
+                        window_end=at,
+                        value=0.995,
+                        budget_remaining=0.62,
+                        burn_rates=burn,
+                        samples=12_345,
+                        details={"good": 12_300.0, "total": 12_345.0, "window": "28d"},
+                    )
                     statuses.append(status)
                     if slo.grouping is not None:
                         groups += [
@@ -52,12 +60,21 @@ def _fill(path: Path, registry) -> dict[str, int]:
                         and timeslice is not None
                         and (at - start) % timeslice == timedelta(0)
                     ):
-                        slices.append(Measurement(
-                            signal=signal.name, slo=slo.name, start=at - timeslice, end=at,
-                            sli=slo.sli.kind, evaluated_at=at, value=0.87, ci_low=0.84,
-                            ci_high=0.9, samples=400, details={"verdict": "good", "tp": 348,
-                                                               "predicted": 400},
-                        ))  # fmt: skip
+                        slices.append(
+                            Measurement(
+                                signal=signal.name,
+                                slo=slo.name,
+                                start=at - timeslice,
+                                end=at,
+                                sli=slo.sli.kind,
+                                evaluated_at=at,
+                                value=0.87,
+                                ci_low=0.84,
+                                ci_high=0.9,
+                                samples=400,
+                                details={"verdict": "good", "tp": 348, "predicted": 400},
+                            )
+                        )
                 store.record_run(Run(signal.name, at, at, 240.0, "ok"))
             store.put_status(statuses + groups)
             store.put_measurements(slices)
@@ -95,11 +112,15 @@ def main() -> None:
     gone_a_day = sum(compacted.values())  # one day compacted
     compact_day = per_day - gone_a_day * per_row
     detail = 7
-    print(f"1. the store as `serve` fills it: {SIGNALS} signals, {slos} SLOs, an evaluation "
-          "every 5 minutes")  # fmt: skip
-    print(f"   {DAYS_WRITTEN} days written for real in {seconds:.1f} s: "
-          + ", ".join(f"{n:,} {kind}" for kind, n in rows.items())
-          + f"; {size / 2**20:.0f} MB ({per_row:.0f} bytes a row)")  # fmt: skip
+    print(
+        f"1. the store as `serve` fills it: {SIGNALS} signals, {slos} SLOs, an evaluation "
+        "every 5 minutes"
+    )
+    print(
+        f"   {DAYS_WRITTEN} days written for real in {seconds:.1f} s: "
+        + ", ".join(f"{n:,} {kind}" for kind, n in rows.items())
+        + f"; {size / 2**20:.0f} MB ({per_row:.0f} bytes a row)"
+    )
     print(
         f"   90 days (scaled from {DAYS_WRITTEN}: rows per day do not change), uncompacted: "
         f"{90 * per_day / 2**30:.1f} GB, {90 * total // DAYS_WRITTEN:,} rows"
@@ -157,9 +178,11 @@ def _postgres() -> None:
     # the space of deleted rows is reused by later ones (autovacuum); the files do not shrink
     per_day = full / DAYS_WRITTEN
     compact_day = per_day - gone * full / sum(rows.values())
-    print(f"3. the same in PostgreSQL {server.bin.parent.name} (a server on 127.0.0.1): "
-          f"{sum(rows.values()):,} rows written in {seconds:.1f} s, {full / 2**20:.0f} MB; "
-          f"a day compacted in {compact_s:.1f} s")  # fmt: skip
+    print(
+        f"3. the same in PostgreSQL {server.bin.parent.name} (a server on 127.0.0.1): "
+        f"{sum(rows.values()):,} rows written in {seconds:.1f} s, {full / 2**20:.0f} MB; "
+        f"a day compacted in {compact_s:.1f} s"
+    )
     print(
         f"   90 days (scaled, 7d full then compacted): "
         f"{(7 * per_day + 83 * compact_day) / 2**30:.1f} GB; 400 days: "

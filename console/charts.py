@@ -41,8 +41,9 @@ def _when(t: datetime) -> alt.DateTime:
     """A time for a scale's domain (Vega-Lite's own form: numbers are not read as times once
     Streamlit has passed the chart on)."""
     t = t.astimezone(UTC)
-    return alt.DateTime(year=t.year, month=t.month, date=t.day, hours=t.hour,
-                        minutes=t.minute, utc=True)  # fmt: skip
+    return alt.DateTime(
+        year=t.year, month=t.month, date=t.day, hours=t.hour, minutes=t.minute, utc=True
+    )
 
 
 def _time(start: datetime, end: datetime) -> alt.Scale:
@@ -93,14 +94,16 @@ def _alert_layers(alerts: pl.DataFrame, start: datetime, end: datetime) -> list:
         if mine.is_empty():
             continue
         layers += [
-            alt.Chart(mine).mark_rect(opacity=0.12, color=color)
+            alt.Chart(mine)
+            .mark_rect(opacity=0.12, color=color)
             .encode(x="from:T", x2="until:T", tooltip=tips),
             alt.Chart(mine.filter(pl.col("opened").is_not_null()))
-            .mark_rule(strokeWidth=2, color=color).encode(x="opened:T", tooltip=tips),
+            .mark_rule(strokeWidth=2, color=color)
+            .encode(x="opened:T", tooltip=tips),
             alt.Chart(mine.filter(pl.col("resolved_at").is_not_null()))
             .mark_rule(strokeDash=[4, 3], strokeWidth=2, color=color)
             .encode(x="resolved_at:T", tooltip=tips),
-        ]  # fmt: skip
+        ]
     return layers
 
 
@@ -151,9 +154,11 @@ def occurrence(
     burn_y = alt.Scale(domain=[0, top], nice=False, clamp=True)
     shown = burns
     latest = (
-        burns.sort("t").group_by("window").last()
+        burns.sort("t")
+        .group_by("window")
+        .last()
         .with_columns(pl.format("{} burn", "window").alias("label"))
-    )  # fmt: skip
+    )
     burn_layers = [
         *_alert_layers(alerts, start, end),
         alt.Chart(shown)
@@ -304,12 +309,16 @@ def class_bars(frame: pl.DataFrame) -> alt.Chart:
 @unchecked
 def confusion(frame: pl.DataFrame) -> alt.Chart:
     return (
-        alt.Chart(frame).mark_rect()
-        .encode(x=alt.X("truth:N", title="labelled"), y=alt.Y("predicted:N", title="predicted"),
-                color=alt.Color("n:Q", scale=alt.Scale(scheme="blues")),
-                tooltip=["predicted", "truth", "n"])
+        alt.Chart(frame)
+        .mark_rect()
+        .encode(
+            x=alt.X("truth:N", title="labelled"),
+            y=alt.Y("predicted:N", title="predicted"),
+            color=alt.Color("n:Q", scale=alt.Scale(scheme="blues")),
+            tooltip=["predicted", "truth", "n"],
+        )
         .properties(height=260)
-    )  # fmt: skip
+    )
 
 
 @unchecked
@@ -323,11 +332,16 @@ def bars(frame: pl.DataFrame, x: str, y: str, color: str | None = None) -> alt.C
 @unchecked
 def lines(frame: pl.DataFrame, x: str, y: str, color: str, fmt: str = ".3f") -> alt.Chart:
     return (
-        alt.Chart(frame).mark_line(point=True)
-        .encode(x=alt.X(f"{x}:T", title=None), y=alt.Y(f"{y}:Q", axis=alt.Axis(format=fmt)),
-                color=f"{color}:N", tooltip=list(frame.columns))
+        alt.Chart(frame)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X(f"{x}:T", title=None),
+            y=alt.Y(f"{y}:Q", axis=alt.Axis(format=fmt)),
+            color=f"{color}:N",
+            tooltip=list(frame.columns),
+        )
         .properties(height=240)
-    )  # fmt: skip
+    )
 
 
 @unchecked

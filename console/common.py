@@ -47,11 +47,19 @@ STALE = "stale since"  # the rows of a signal whose monitor fails: "stale since 
 BUDGET_SPENT_MD = ":violet-badge[:material/block: error budget spent]"
 BUDGET_SPENT_LABEL = f":violet[:material/block: {BUDGET_SPENT}]"
 # cell backgrounds of state columns in tables (a table cell shows no icons)
-CELL = {"breach": "#f8d0d0", "warning": "#fde5c4", "no data": "#e6e6e6",
-        "insufficient labels": "#d6e4f5", "insufficient data": "#e6e6e6", "ok": "#d9f0dc",
-        "firing": "#f8d0d0",
-        "acknowledged": "#fde5c4", "resolved": "#d9f0dc", BUDGET_SPENT: "#e9d8f2",
-        STALE: "#f3c6c6"}  # fmt: skip
+CELL = {
+    "breach": "#f8d0d0",
+    "warning": "#fde5c4",
+    "no data": "#e6e6e6",
+    "insufficient labels": "#d6e4f5",
+    "insufficient data": "#e6e6e6",
+    "ok": "#d9f0dc",
+    "firing": "#f8d0d0",
+    "acknowledged": "#fde5c4",
+    "resolved": "#d9f0dc",
+    BUDGET_SPENT: "#e9d8f2",
+    STALE: "#f3c6c6",
+}
 
 
 SUSPECTS_COLUMN = {
@@ -62,10 +70,11 @@ SUSPECTS_COLUMN = {
         "outage breaks every community): recorded as part of it, and not posted to Slack.",
     ),
     "suspects": st.column_config.TextColumn(
-        "where it comes from", width="large",
+        "where it comes from",
+        width="large",
         help="The slices whose share of the bad events most exceeds their share of traffic.",
-    )
-}  # fmt: skip
+    ),
+}
 
 
 MARKDOWN = set("\\`*_{}[]()<>#+-.!|~:$=")
@@ -247,9 +256,15 @@ def freshness(at: datetime) -> None:
     """The time of the last evaluation, and a warning when the monitors look stale."""
     evaluated = get(data.last_evaluation)
     age = now() - evaluated if evaluated else None
-    st.caption(f"Data up to **{at:%Y-%m-%d %H:%M} UTC** · last evaluation "
-               f"{evaluated:%Y-%m-%d %H:%M:%S} UTC" if evaluated else "")  # fmt: skip
+    st.caption(
+        f"Data up to **{at:%Y-%m-%d %H:%M} UTC** · last evaluation "
+        f"{evaluated:%Y-%m-%d %H:%M:%S} UTC"
+        if evaluated
+        else ""
+    )
     if age is not None and age > data.STALE_AFTER:
         minutes = int(age.total_seconds() // 60)
-        st.warning(f"Monitors look stale: the last evaluation ran {minutes} min ago. "
-                   "Is `sigwatch serve` running? Check its runs on the signal's page.")  # fmt: skip
+        st.warning(
+            f"Monitors look stale: the last evaluation ran {minutes} min ago. "
+            "Is `sigwatch serve` running? Check its runs on the signal's page."
+        )

@@ -41,8 +41,14 @@ def failing_monitors(store: Store, registry: Registry, at: datetime | None = Non
         failing = store.failing(signal.name, as_of=at)
         if failing is not None:
             error = failing.error.splitlines()[0] if failing.error else "unknown error"
-            found.append({"signal": signal.name, "since": failing.since,
-                          "failures": failing.failures, "error": error})  # fmt: skip
+            found.append(
+                {
+                    "signal": signal.name,
+                    "since": failing.since,
+                    "failures": failing.failures,
+                    "error": error,
+                }
+            )
     return found
 
 
@@ -61,20 +67,25 @@ def overview(store: Store, registry: Registry, at: datetime | None = None) -> pl
         for slo in signal.slos:
             s = latest.get((signal.name, slo.name))
             burns = [v for v in (s.burn_rates.values() if s else []) if v is not None]
-            rows.append({
-                "signal": signal.name, "owner": signal.owner, "slo": slo.name,
-                "sli": slo.sli.kind, "state": s.state if s else SloState.NO_DATA,
-                "value": s.value if s else None,
-                "objective": slo.objective.ratio,
-                "target": str(slo.objective.target) if slo.objective.target else None,
-                "budget_remaining": s.budget_remaining if s else None,
-                "budget_exhausted": s.budget_exhausted if s else False,
-                "fastest_burn": max(burns) if burns else None,
-                "open_alerts": open_alerts.get((signal.name, slo.name), 0) + stale,
-                "groups": group_states(s) if slo.grouping is not None else "",
-                "at": s.at if s else None,
-                "stale_since": failing.get(signal.name),
-            })  # fmt: skip
+            rows.append(
+                {
+                    "signal": signal.name,
+                    "owner": signal.owner,
+                    "slo": slo.name,
+                    "sli": slo.sli.kind,
+                    "state": s.state if s else SloState.NO_DATA,
+                    "value": s.value if s else None,
+                    "objective": slo.objective.ratio,
+                    "target": str(slo.objective.target) if slo.objective.target else None,
+                    "budget_remaining": s.budget_remaining if s else None,
+                    "budget_exhausted": s.budget_exhausted if s else False,
+                    "fastest_burn": max(burns) if burns else None,
+                    "open_alerts": open_alerts.get((signal.name, slo.name), 0) + stale,
+                    "groups": group_states(s) if slo.grouping is not None else "",
+                    "at": s.at if s else None,
+                    "stale_since": failing.get(signal.name),
+                }
+            )
     utc = pl.Datetime("us", "UTC")
     frame = pl.DataFrame(rows, schema_overrides={"at": utc, "stale_since": utc})
     if frame.is_empty():
@@ -128,15 +139,25 @@ def sparklines(
             if slo.objective.budgeting is Budgeting.OCCURRENCES:
                 continue
             out += [
-                {"signal": signal.name, "slo": slo.name, "t": b.t,
-                 "value": (b.good / b.total) if b.total else (None if b.good is not None
-                                                              else b.value)}
+                {
+                    "signal": signal.name,
+                    "slo": slo.name,
+                    "t": b.t,
+                    "value": (b.good / b.total)
+                    if b.total
+                    else (None if b.good is not None else b.value),
+                }
                 for b in store.history.slices(signal.name, slo.name, end - span, end, 3600)
-            ]  # fmt: skip
+            ]
     return pl.DataFrame(
-        out, schema={"signal": pl.Utf8, "slo": pl.Utf8, "t": pl.Datetime("us", "UTC"),
-                     "value": pl.Float64},
-    )  # fmt: skip
+        out,
+        schema={
+            "signal": pl.Utf8,
+            "slo": pl.Utf8,
+            "t": pl.Datetime("us", "UTC"),
+            "value": pl.Float64,
+        },
+    )
 
 
 def _occurrences(signal) -> list:
@@ -169,15 +190,27 @@ def sli_history(
         )
     out = []
     for b in store.history.slices(signal, slo, start, end, int(step.total_seconds())):
-        out.append({
-            "t": b.t, "value": (b.good / b.total) if b.total else b.value,
-            "ci_low": b.ci_low, "ci_high": b.ci_high, "samples": b.samples,
-            "verdict": b.verdict,
-        })  # fmt: skip
+        out.append(
+            {
+                "t": b.t,
+                "value": (b.good / b.total) if b.total else b.value,
+                "ci_low": b.ci_low,
+                "ci_high": b.ci_high,
+                "samples": b.samples,
+                "verdict": b.verdict,
+            }
+        )
     return pl.DataFrame(
-        out, schema={"t": pl.Datetime("us", "UTC"), "value": pl.Float64, "ci_low": pl.Float64,
-                     "ci_high": pl.Float64, "samples": pl.Int64, "verdict": pl.Utf8},
-    )  # fmt: skip
+        out,
+        schema={
+            "t": pl.Datetime("us", "UTC"),
+            "value": pl.Float64,
+            "ci_low": pl.Float64,
+            "ci_high": pl.Float64,
+            "samples": pl.Int64,
+            "verdict": pl.Utf8,
+        },
+    )
 
 
 GROUPS_SCHEMA = {
@@ -285,33 +318,57 @@ def alerts_frame(store: Store, include_resolved: bool = True, signal: str | None
     for a in store.alerts.alerts(include_resolved=include_resolved, limit=2000):
         if signal and a.signal != signal:
             continue
-        rows.append({
-            "key": a.key, "id": a.id, "signal": a.signal, "slo": a.slo, "severity": a.severity,
-            "state": a.state, "started_at": a.started_at, "resolved_at": a.resolved_at,
-            "last_value": a.last_value, "fastest_burn": a.fastest_burn, "fired": a.fired,
-            "acknowledged_by": a.acknowledged_by, "resolution": a.resolution,
-            "silenced": a.silenced,
-            "posted": bool(a.slack_ts), "channel": a.channel,
-            "suspects": "; ".join(sentence(s) for s in a.details.get("suspects", [])) or None,
-            "part_of": a.details.get("inhibited_by"), "incident": a.incident,
-        })  # fmt: skip
+        rows.append(
+            {
+                "key": a.key,
+                "id": a.id,
+                "signal": a.signal,
+                "slo": a.slo,
+                "severity": a.severity,
+                "state": a.state,
+                "started_at": a.started_at,
+                "resolved_at": a.resolved_at,
+                "last_value": a.last_value,
+                "fastest_burn": a.fastest_burn,
+                "fired": a.fired,
+                "acknowledged_by": a.acknowledged_by,
+                "resolution": a.resolution,
+                "silenced": a.silenced,
+                "posted": bool(a.slack_ts),
+                "channel": a.channel,
+                "suspects": "; ".join(sentence(s) for s in a.details.get("suspects", [])) or None,
+                "part_of": a.details.get("inhibited_by"),
+                "incident": a.incident,
+            }
+        )
     return pl.DataFrame(
         rows,
-        schema_overrides={"started_at": pl.Datetime("us", "UTC"),
-                          "resolved_at": pl.Datetime("us", "UTC"), "suspects": pl.Utf8,
-                          "part_of": pl.Utf8},
-    )  # fmt: skip
+        schema_overrides={
+            "started_at": pl.Datetime("us", "UTC"),
+            "resolved_at": pl.Datetime("us", "UTC"),
+            "suspects": pl.Utf8,
+            "part_of": pl.Utf8,
+        },
+    )
 
 
 def outbox_frame(store: Store, limit: int = 300) -> pl.DataFrame:
     records = store.alerts
     keys = {a.id: a.key for a in records.alerts(include_resolved=True, limit=5000)}
     rows = [
-        {"id": i.id, "alert": keys.get(i.alert_id, "digest" if i.kind == "digest" else ""),
-         "kind": i.kind, "channel": i.channel, "status": i.status, "text": i.text,
-         "created_at": i.created_at, "attempts": i.attempts, "last_error": i.last_error}
+        {
+            "id": i.id,
+            "alert": keys.get(i.alert_id, "digest" if i.kind == "digest" else ""),
+            "kind": i.kind,
+            "channel": i.channel,
+            "status": i.status,
+            "text": i.text,
+            "created_at": i.created_at,
+            "attempts": i.attempts,
+            "last_error": i.last_error,
+        }
         for i in reversed(records.outbox(limit=limit))
-    ]  # fmt: skip
+    ]
     return pl.DataFrame(rows, schema_overrides={"created_at": pl.Datetime("us", "UTC")})
 
 
@@ -337,19 +394,29 @@ def compliance(
                         (signal.name, slo.name, to_epoch(start), good, 1.0, slo.objective.ratio)
                     )
     frame = pl.DataFrame(
-        rows, orient="row",
-        schema={"signal": pl.Utf8, "slo": pl.Utf8, "start": pl.Int64, "good": pl.Float64,
-                "total": pl.Float64, "objective": pl.Float64},
-    )  # fmt: skip
+        rows,
+        orient="row",
+        schema={
+            "signal": pl.Utf8,
+            "slo": pl.Utf8,
+            "start": pl.Int64,
+            "good": pl.Float64,
+            "total": pl.Float64,
+            "objective": pl.Float64,
+        },
+    )
     if frame.is_empty():
         return frame.select("signal", "slo", "objective").with_columns(
             pl.lit(None, pl.Datetime("us", "UTC")).alias("period"),
-            pl.lit(None, pl.Float64).alias("compliance"), pl.lit(None, pl.Boolean).alias("met"),
-        )  # fmt: skip
+            pl.lit(None, pl.Float64).alias("compliance"),
+            pl.lit(None, pl.Boolean).alias("met"),
+        )
     return (
         frame.with_columns(
-            pl.from_epoch("start", time_unit="s").dt.replace_time_zone("UTC")
-            .dt.truncate(period).alias("period")
+            pl.from_epoch("start", time_unit="s")
+            .dt.replace_time_zone("UTC")
+            .dt.truncate(period)
+            .alias("period")
         )
         .group_by("signal", "slo", "period")
         .agg(pl.col("good").sum(), pl.col("total").sum(), pl.col("objective").first())
@@ -357,7 +424,7 @@ def compliance(
         .with_columns((pl.col("compliance") >= pl.col("objective")).alias("met"))
         .select("signal", "slo", "period", "compliance", "objective", "met", "total")
         .sort("signal", "slo", "period")
-    )  # fmt: skip
+    )
 
 
 def budget_burndown(store: Store, signal: str, slo: str, start: datetime, end: datetime):
@@ -381,16 +448,25 @@ def daily_cost(store: Store, registry: Registry, only: str | None = None) -> pl.
             for m in store.measurements(signal.name, slo.name):
                 if m.end - m.start != timedelta(days=1) or m.value is None:
                     continue
-                rows.append({
-                    "signal": signal.name, "day": m.start, "cost_per_1k": m.value,
-                    "spend_usd": m.details.get("cost_usd"),
-                    "external_share": m.details.get("external_share"),
-                })  # fmt: skip
+                rows.append(
+                    {
+                        "signal": signal.name,
+                        "day": m.start,
+                        "cost_per_1k": m.value,
+                        "spend_usd": m.details.get("cost_usd"),
+                        "external_share": m.details.get("external_share"),
+                    }
+                )
     return pl.DataFrame(
         rows,
-        schema={"signal": pl.Utf8, "day": pl.Datetime("us", "UTC"), "cost_per_1k": pl.Float64,
-                "spend_usd": pl.Float64, "external_share": pl.Float64},
-    )  # fmt: skip
+        schema={
+            "signal": pl.Utf8,
+            "day": pl.Datetime("us", "UTC"),
+            "cost_per_1k": pl.Float64,
+            "spend_usd": pl.Float64,
+            "external_share": pl.Float64,
+        },
+    )
 
 
 def incidents(store: Store) -> pl.DataFrame:
@@ -409,15 +485,25 @@ def incidents(store: Store) -> pl.DataFrame:
 
 def runs_frame(store: Store, signal: str, limit: int = 30) -> pl.DataFrame:
     rows = [
-        {"at": r.at, "started": r.started, "duration_ms": r.duration_ms, "status": r.status,
-         "error": r.error}
+        {
+            "at": r.at,
+            "started": r.started,
+            "duration_ms": r.duration_ms,
+            "status": r.status,
+            "error": r.error,
+        }
         for r in store.runs(signal, limit=limit)
-    ]  # fmt: skip
+    ]
     return pl.DataFrame(
         rows,
-        schema={"at": pl.Datetime("us", "UTC"), "started": pl.Datetime("us", "UTC"),
-                "duration_ms": pl.Float64, "status": pl.Utf8, "error": pl.Utf8},
-    )  # fmt: skip
+        schema={
+            "at": pl.Datetime("us", "UTC"),
+            "started": pl.Datetime("us", "UTC"),
+            "duration_ms": pl.Float64,
+            "status": pl.Utf8,
+            "error": pl.Utf8,
+        },
+    )
 
 
 def latest_statuses(store: Store, signal: str) -> dict:
@@ -459,8 +545,13 @@ def recent_predictions(data_dir, signal, at: datetime, n: int = 25, seed: int = 
     from monitors.logs import scan_labels, scan_logs
 
     column = {"entities": "labels", "multilabel": "labels"}.get(signal.task, "label")
-    logs = scan_logs(data_dir, signal, at - timedelta(days=1), at,
-                     ["item_id", "status", "score", "latency_ms", column])  # fmt: skip
+    logs = scan_logs(
+        data_dir,
+        signal,
+        at - timedelta(days=1),
+        at,
+        ["item_id", "status", "score", "latency_ms", column],
+    )
     if logs is None:
         return pl.DataFrame()
     frame = logs.filter(pl.col("status") == "ok").collect()
@@ -481,21 +572,38 @@ def judge_summary(store: Store, signal: str, start: datetime, end: datetime) -> 
 
     cal = latest_calibration(store, signal)
     rows = days(store, signal, start, end)
-    calibration_rows = [] if cal is None else [
-        {"class": c, "judge TPR": r.tpr, "judge TNR": r.tnr, "gold positives": r.tp + r.fn}
-        for c, r in cal.rates.items()
-    ]  # fmt: skip
+    calibration_rows = (
+        []
+        if cal is None
+        else [
+            {"class": c, "judge TPR": r.tpr, "judge TNR": r.tnr, "gold positives": r.tp + r.fn}
+            for c, r in cal.rates.items()
+        ]
+    )
     daily = [
-        {"day": d.day, "calls": d.calls, "judge errors": d.errors, "cost $": round(d.cost_usd, 4),
-         "latency ms": round(d.latency_ms), "self-consistency":
-         (d.repeats_agreeing / d.repeats) if d.repeats else None} for d in rows
-    ]  # fmt: skip
+        {
+            "day": d.day,
+            "calls": d.calls,
+            "judge errors": d.errors,
+            "cost $": round(d.cost_usd, 4),
+            "latency ms": round(d.latency_ms),
+            "self-consistency": (d.repeats_agreeing / d.repeats) if d.repeats else None,
+        }
+        for d in rows
+    ]
     return {
-        "calibration": None if cal is None else {
-            "model": cal.model, "prompt_version": cal.prompt_version, "at": cal.at, "n": cal.n,
-            "kappa": cal.kappa, "errors": cal.errors},
+        "calibration": None
+        if cal is None
+        else {
+            "model": cal.model,
+            "prompt_version": cal.prompt_version,
+            "at": cal.at,
+            "n": cal.n,
+            "kappa": cal.kappa,
+            "errors": cal.errors,
+        },
         "per_class": calibration_rows,
         "daily": daily,
         "cost_usd": sum(d.cost_usd for d in rows),
         "calls": sum(d.calls for d in rows),
-    }  # fmt: skip
+    }

@@ -50,8 +50,13 @@ def gold_items(signal: Signal) -> list[GoldItem]:
     raise ValueError(f"no human gold set for {signal.name!r}; allowed: content_type, sentiment")
 
 
-def calibrate(store: Store, client: JudgeClient, signal: Signal, items: Sequence[GoldItem],
-              progress: Callable[[int, int], None] | None = None) -> Calibration:  # fmt: skip
+def calibrate(
+    store: Store,
+    client: JudgeClient,
+    signal: Signal,
+    items: Sequence[GoldItem],
+    progress: Callable[[int, int], None] | None = None,
+) -> Calibration:
     rubric = Rubric.of(signal)
     truth, judged, errors, cost = [], [], 0, 0.0
     for k, item in enumerate(items):
@@ -66,11 +71,28 @@ def calibrate(store: Store, client: JudgeClient, signal: Signal, items: Sequence
         if progress:
             progress(k + 1, len(items))
     rates = class_rates(truth, judged, list(signal.classes)) if truth else {}
-    result = Calibration(signal.name, client.model, rubric.version, len(items), errors,
-                         cohen_kappa(truth, judged) if truth else None, rates, cost)  # fmt: skip
+    result = Calibration(
+        signal.name,
+        client.model,
+        rubric.version,
+        len(items),
+        errors,
+        cohen_kappa(truth, judged) if truth else None,
+        rates,
+        cost,
+    )
     per_class = {c: r.__dict__ for c, r in rates.items()}
     store.judge.put_calibration(
-        CalibrationRow(signal.name, client.model, rubric.version, to_epoch(store.now()),
-                       result.n, errors, result.kappa, json.dumps(per_class), cost)
-    )  # fmt: skip
+        CalibrationRow(
+            signal.name,
+            client.model,
+            rubric.version,
+            to_epoch(store.now()),
+            result.n,
+            errors,
+            result.kappa,
+            json.dumps(per_class),
+            cost,
+        )
+    )
     return result

@@ -132,9 +132,13 @@ def judge_day(
             run.stopped = f"dollar budget (${dollars:.2f}) spent"
             break
         else:
-            meta = {"event_time": to_epoch(event_time), "predicted": predicted,
-                    "stratum": stratum, "weight": None,
-                    **dict(zip(DIMENSIONS, where, strict=True))}  # fmt: skip
+            meta = {
+                "event_time": to_epoch(event_time),
+                "predicted": predicted,
+                "stratum": stratum,
+                "weight": None,
+                **dict(zip(DIMENSIONS, where, strict=True)),
+            }
             label = _call(
                 store, client, signal.name, item, post[item], rubric, MONITORING, run, meta
             )
@@ -148,9 +152,13 @@ def judge_day(
         if run.cost_usd + per_call > dollars or item not in post:
             break
         again = stored(store, signal.name, item, CONSISTENCY, client.model, rubric.version)
-        label = again.label if again else _call(
-            store, client, signal.name, item, post[item], rubric, CONSISTENCY, run, {}, salt=1
-        )  # fmt: skip
+        label = (
+            again.label
+            if again
+            else _call(
+                store, client, signal.name, item, post[item], rubric, CONSISTENCY, run, {}, salt=1
+            )
+        )
         if label is not None:
             run.repeats += 1
             run.repeats_agreeing += label == done[item]

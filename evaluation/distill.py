@@ -95,16 +95,27 @@ def distill(
             f"the teacher labelled {len(taught_y)} posts with {len(set(taught_y))} class(es); "
             "a student needs at least two classes (raise --items or the budget)"
         )
-    head = fit_head(embed(taught_x), taught_y, c=4.0, balanced=True, seed=seed,
-                    meta={"teacher": client.model, "prompt_version": rubric.version,
-                          "taught": len(taught_y)})  # fmt: skip
+    head = fit_head(
+        embed(taught_x),
+        taught_y,
+        c=4.0,
+        balanced=True,
+        seed=seed,
+        meta={"teacher": client.model, "prompt_version": rubric.version, "taught": len(taught_y)},
+    )
     path = artifact_path(data_dir)
     head.save(path)
     student = HeadModel(MODEL_ID, VERSION, "multiclass", head)
     summary = _evaluate(store, client, signal, rubric, student, price_per_hour, seed, progress)
-    summary.update(taught=len(taught_y), teacher_calls_for_slice=calls, slice_errors=errors,
-                   slice_cost_usd=cost, teacher_model=client.model,
-                   prompt_version=rubric.version, price_per_hour=price_per_hour)  # fmt: skip
+    summary.update(
+        taught=len(taught_y),
+        teacher_calls_for_slice=calls,
+        slice_errors=errors,
+        slice_cost_usd=cost,
+        teacher_model=client.model,
+        prompt_version=rubric.version,
+        price_per_hour=price_per_hour,
+    )
     card = card_path(data_dir)
     card.with_suffix(".json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
     card.write_text(_card(summary))
@@ -137,8 +148,13 @@ def _evaluate(store, client, signal, rubric, student, price_per_hour, seed, prog
 
     def report(pred, idx):
         r = classification_report([truth[k] for k in idx], [pred[k] for k in idx], classes, seed)
-        return {"macro_f1": r.macro_f1.value, "low": r.macro_f1.low, "high": r.macro_f1.high,
-                "n": r.macro_f1.n, "accuracy": r.accuracy.value}  # fmt: skip
+        return {
+            "macro_f1": r.macro_f1.value,
+            "low": r.macro_f1.low,
+            "high": r.macro_f1.high,
+            "n": r.macro_f1.n,
+            "accuracy": r.accuracy.value,
+        }
 
     def per_1k(ms: float) -> float:
         return ms / 3.6e6 * price_per_hour * 1000

@@ -35,9 +35,15 @@ def judge_yesterday(
             try:
                 _calibrate_if_new(store, client, signal)
                 results[signal.name] = judge_day(
-                    store, client, signal, data_dir, start, calls=settings.judge_daily_calls,
-                    dollars=settings.judge_daily_dollars, seed=0,
-                )  # fmt: skip
+                    store,
+                    client,
+                    signal,
+                    data_dir,
+                    start,
+                    calls=settings.judge_daily_calls,
+                    dollars=settings.judge_daily_dollars,
+                    seed=0,
+                )
             except Exception as exc:  # one signal's failure must not stop the others
                 log.exception("judge run of %s on %s failed", signal.name, start.date())
                 results[signal.name] = f"{type(exc).__name__}: {exc}"
@@ -54,8 +60,13 @@ def _calibrate_if_new(store: Store, client, signal) -> None:
         items = gold_items(signal)
     except ValueError:
         return  # no gold set: nothing to calibrate on (its judge-based SLIs stay unknown)
-    log.info("calibrating judge %s (prompt %s) on %d gold items of %s", client.model, version,
-             len(items), signal.name)  # fmt: skip
+    log.info(
+        "calibrating judge %s (prompt %s) on %d gold items of %s",
+        client.model,
+        version,
+        len(items),
+        signal.name,
+    )
     calibrate(store, client, signal, items)
 
 
@@ -81,6 +92,12 @@ def judge_job(data_dir: str, definitions: str, clock: Clock) -> None:
     for name, run in results.items():
         if isinstance(run, str):
             continue
-        log.info("judged %s %s: %d labels, %d errors, $%.4f, self-consistency %s",
-                 name, run.day.date(), run.judged, run.errors, run.cost_usd,
-                 run.consistency)  # fmt: skip
+        log.info(
+            "judged %s %s: %d labels, %d errors, $%.4f, self-consistency %s",
+            name,
+            run.day.date(),
+            run.judged,
+            run.errors,
+            run.cost_usd,
+            run.consistency,
+        )

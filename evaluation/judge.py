@@ -27,10 +27,11 @@ PROMPT = "v1"
 # APIs) or llama-cpp-python's server, which takes ``{"type": "json_object", "schema": ...}``.
 FORMATS = {
     "json_schema": lambda schema: {
-        "type": "json_schema", "json_schema": {"name": "label", "schema": schema, "strict": True}
+        "type": "json_schema",
+        "json_schema": {"name": "label", "schema": schema, "strict": True},
     },
     "json_object": lambda schema: {"type": "json_object", "schema": schema},
-}  # fmt: skip
+}
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,12 @@ class Rubric:
                 f"signal {signal.name!r} has no judge rubric; add 'judge:' (labels, examples) "
                 "to its SLO file"
             )
-        return cls(signal.name, dict(signal.judge.labels), tuple(signal.judge.examples),
-                   signal.judge.instructions)  # fmt: skip
+        return cls(
+            signal.name,
+            dict(signal.judge.labels),
+            tuple(signal.judge.examples),
+            signal.judge.instructions,
+        )
 
     @property
     def version(self) -> str:
@@ -83,8 +88,14 @@ class Rubric:
         out = [{"role": "system", "content": system}]
         for post, label in self.examples:
             out.append({"role": "user", "content": post})
-            out.append({"role": "assistant", "content": json.dumps(
-                {"label": label, "rationale": "example", "confidence": 1.0})})  # fmt: skip
+            out.append(
+                {
+                    "role": "assistant",
+                    "content": json.dumps(
+                        {"label": label, "rationale": "example", "confidence": 1.0}
+                    ),
+                }
+            )
         out.append({"role": "user", "content": text})
         return out
 
@@ -115,11 +126,19 @@ class JudgeError(Exception):
 
 class JudgeClient:
     def __init__(
-        self, url: str, model: str, *, api_key: Secret | None = None, timeout: float = 30,
-        retries: int = 2, price_in_per_1k: float = 0.0, price_out_per_1k: float = 0.0,
-        max_retry_after: float = 30, price_per_hour: float = 0.0,
+        self,
+        url: str,
+        model: str,
+        *,
+        api_key: Secret | None = None,
+        timeout: float = 30,
+        retries: int = 2,
+        price_in_per_1k: float = 0.0,
+        price_out_per_1k: float = 0.0,
+        max_retry_after: float = 30,
+        price_per_hour: float = 0.0,
         response_format: str = "json_schema",
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.url = url.rstrip("/") + "/chat/completions"
         self.model, self.retries, self.max_retry_after = model, retries, max_retry_after
         self.prices = (price_in_per_1k, price_out_per_1k)
@@ -190,5 +209,15 @@ class JudgeClient:
         cost = tokens_in / 1000 * self.prices[0] + tokens_out / 1000 * self.prices[1]
         cost += latency_ms / 3.6e6 * self.price_per_hour
         model = str(payload.get("model", self.model))
-        return Verdict(label, rationale[:300], confidence, model, rubric.version, tokens_in,
-                       tokens_out, latency_ms, cost, attempt)  # fmt: skip
+        return Verdict(
+            label,
+            rationale[:300],
+            confidence,
+            model,
+            rubric.version,
+            tokens_in,
+            tokens_out,
+            latency_ms,
+            cost,
+            attempt,
+        )

@@ -29,8 +29,18 @@ def stored(store: Store, signal: str, item: str, purpose: str, model: str, versi
     return Call(found.label, found.error, found.cost_usd or 0.0, found.latency_ms)
 
 
-def call(store: Store, client: JudgeClient, signal: str, item: str, text: str, rubric: Rubric,
-         purpose: str, *, meta: dict | None = None, salt: int = 0) -> Call:  # fmt: skip
+def call(
+    store: Store,
+    client: JudgeClient,
+    signal: str,
+    item: str,
+    text: str,
+    rubric: Rubric,
+    purpose: str,
+    *,
+    meta: dict | None = None,
+    salt: int = 0,
+) -> Call:
     """Ask the judge and store the answer — or, when its retries are spent, the error."""
     try:
         verdict = client.judge(text, rubric, salt=salt)
@@ -42,21 +52,40 @@ def call(store: Store, client: JudgeClient, signal: str, item: str, text: str, r
     return Call(verdict.label, None, verdict.cost_usd, verdict.latency_ms)
 
 
-def record(store: Store, signal: str, item: str, purpose: str, model: str, version: str, *,
-           verdict: Verdict | None = None, error: str | None = None,
-           meta: dict | None = None) -> None:  # fmt: skip
+def record(
+    store: Store,
+    signal: str,
+    item: str,
+    purpose: str,
+    model: str,
+    version: str,
+    *,
+    verdict: Verdict | None = None,
+    error: str | None = None,
+    meta: dict | None = None,
+) -> None:
     """Store a verdict, or (``verdict`` None) the error that replaced it."""
     v, meta = verdict, meta or {}
     store.judge.put_call(
         JudgeCall(
-            signal=signal, item_id=item, purpose=purpose, model=v.model if v else model,
-            prompt_version=version, label=v and v.label, error=error,
-            rationale=v and v.rationale, confidence=v and v.confidence,
-            tokens_in=v and v.tokens_in, tokens_out=v and v.tokens_out,
-            latency_ms=v and v.latency_ms, cost_usd=v.cost_usd if v else 0.0,
-            event_time=meta.get("event_time"), predicted=meta.get("predicted"),
-            stratum=meta.get("stratum"), weight=meta.get("weight"),
+            signal=signal,
+            item_id=item,
+            purpose=purpose,
+            model=v.model if v else model,
+            prompt_version=version,
+            label=v and v.label,
+            error=error,
+            rationale=v and v.rationale,
+            confidence=v and v.confidence,
+            tokens_in=v and v.tokens_in,
+            tokens_out=v and v.tokens_out,
+            latency_ms=v and v.latency_ms,
+            cost_usd=v.cost_usd if v else 0.0,
+            event_time=meta.get("event_time"),
+            predicted=meta.get("predicted"),
+            stratum=meta.get("stratum"),
+            weight=meta.get("weight"),
             **{d: meta.get(d) for d in DIMENSIONS},
         ),
         store.now(),
-    )  # fmt: skip
+    )

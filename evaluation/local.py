@@ -107,8 +107,16 @@ def _free_port() -> int:
 class LocalJudge:
     """``with LocalJudge(model_path, name, log) as judge: judge.url`` — a running server."""
 
-    def __init__(self, model: Path, name: str, log: Path, *, threads: int | None = None,
-                 context: int = 4096, startup_timeout: float = 180) -> None:  # fmt: skip
+    def __init__(
+        self,
+        model: Path,
+        name: str,
+        log: Path,
+        *,
+        threads: int | None = None,
+        context: int = 4096,
+        startup_timeout: float = 180,
+    ) -> None:
         self.model, self.name, self.log = model, name, log
         self.threads = threads or max(1, os.cpu_count() or 1)
         self.context, self.startup_timeout = context, startup_timeout
@@ -124,10 +132,25 @@ class LocalJudge:
             raise LocalJudgeError(f"llama-cpp-python's server is not installed; {INSTALL_HINT}")
         self.port = _free_port()
         self.log.parent.mkdir(parents=True, exist_ok=True)
-        command = [sys.executable, "-m", "llama_cpp.server", "--model", str(self.model),
-                   "--model_alias", self.name, "--host", "127.0.0.1", "--port", str(self.port),
-                   "--n_ctx", str(self.context), "--n_threads", str(self.threads),
-                   "--verbose", "False"]  # fmt: skip
+        command = [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(self.model),
+            "--model_alias",
+            self.name,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--n_ctx",
+            str(self.context),
+            "--n_threads",
+            str(self.threads),
+            "--verbose",
+            "False",
+        ]
         with self.log.open("ab") as sink:
             self._process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + self.startup_timeout
@@ -178,11 +201,14 @@ def open_judge(settings, data_dir: Path) -> Iterator[JudgeClient]:
         if not settings.judge_model:
             raise LocalJudgeError("SIGWATCH_JUDGE_URL is set but SIGWATCH_JUDGE_MODEL is not")
         client = JudgeClient(
-            settings.judge_url, settings.judge_model, api_key=settings.judge_key,
-            price_in_per_1k=settings.judge_price_in, price_out_per_1k=settings.judge_price_out,
+            settings.judge_url,
+            settings.judge_model,
+            api_key=settings.judge_key,
+            price_in_per_1k=settings.judge_price_in,
+            price_out_per_1k=settings.judge_price_out,
             price_per_hour=settings.judge_price_hour or 0.0,
             response_format=settings.judge_format,
-        )  # fmt: skip
+        )
         try:
             yield client
         finally:
@@ -196,8 +222,9 @@ def open_judge(settings, data_dir: Path) -> Iterator[JudgeClient]:
     path, name = weights(data_dir, settings.judge_weights)
     price = EMBEDDED_PRICE_HOUR if settings.judge_price_hour is None else settings.judge_price_hour
     with LocalJudge(path, name, data_dir / "logs" / "judge-server.log") as server:
-        client = JudgeClient(server.url, name, timeout=120, price_per_hour=price,
-                             response_format="json_object")  # fmt: skip
+        client = JudgeClient(
+            server.url, name, timeout=120, price_per_hour=price, response_format="json_object"
+        )
         try:
             yield client
         finally:

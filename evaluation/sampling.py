@@ -26,10 +26,12 @@ def strata(frame: pl.DataFrame, label: str = "label", score: str = "score") -> p
             .otherwise(pl.lit(NONE))
         )
     band = (
-        pl.when(pl.col(score) < BANDS[1]).then(pl.lit("low"))
-        .when(pl.col(score) < BANDS[2]).then(pl.lit("mid"))
+        pl.when(pl.col(score) < BANDS[1])
+        .then(pl.lit("low"))
+        .when(pl.col(score) < BANDS[2])
+        .then(pl.lit("mid"))
         .otherwise(pl.lit("high"))
-    )  # fmt: skip
+    )
     return frame.with_columns(pl.concat_str([predicted, band], separator="/").alias("stratum"))
 
 

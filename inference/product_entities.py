@@ -48,11 +48,37 @@ LINE_TO_BRAND = {
 # First words of listing titles that are not brands.
 NOT_BRANDS = {"handy", "singing", "bowers", "brilliant", "defender", "allstate"}
 GENERIC = {
-    "laptop", "desktop", "gaming", "touchscreen", "class", "series", "smart", "wireless",
-    "indoor", "outdoor", "video", "security", "digital", "portable", "all-in-one", "with",
-    "and", "the", "home", "system", "pro", "plus", "mini", "max", "ultra", "air", "tv",
-    "soundbar", "watch", "speaker",
-}  # fmt: skip
+    "laptop",
+    "desktop",
+    "gaming",
+    "touchscreen",
+    "class",
+    "series",
+    "smart",
+    "wireless",
+    "indoor",
+    "outdoor",
+    "video",
+    "security",
+    "digital",
+    "portable",
+    "all-in-one",
+    "with",
+    "and",
+    "the",
+    "home",
+    "system",
+    "pro",
+    "plus",
+    "mini",
+    "max",
+    "ultra",
+    "air",
+    "tv",
+    "soundbar",
+    "watch",
+    "speaker",
+}
 _MODEL_CODE = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9][A-Za-z0-9-]{1,14}$")
 _SIZE = re.compile(r'^\d+(\.\d+)?("|in|mm|gb|tb|hz|w)?$', re.IGNORECASE)
 
@@ -145,11 +171,13 @@ class EntityModel:
         each_ms = (time.perf_counter() - started) * 1000 / len(texts)
         return [
             Prediction(
-                labels=tuple(sorted(labels)), score=score, model_version=self.version,
+                labels=tuple(sorted(labels)),
+                score=score,
+                model_version=self.version,
                 latency_ms=each_ms,
             )
             for labels, score in found
-        ]  # fmt: skip
+        ]
 
     def _entities(self, doc) -> tuple[dict[str, float], float]:
         gaz = self.gazetteer

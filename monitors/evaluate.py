@@ -82,8 +82,14 @@ def occurrence_status(
     _, recent = series.between(at - NO_DATA_AFTER, at)
     state = SloState.NO_DATA if recent == 0 else fired_state(fired)
     return SloStatus(
-        signal=slo.signal, slo=slo.name, at=at, sli=slo.sli.kind, state=state,
-        objective=objective.ratio, evaluated_at=evaluated_at, window_end=at,
+        signal=slo.signal,
+        slo=slo.name,
+        at=at,
+        sli=slo.sli.kind,
+        state=state,
+        objective=objective.ratio,
+        evaluated_at=evaluated_at,
+        window_end=at,
         value=good / total if total else None,
         samples=int(total),
         budget_remaining=budget_remaining(bad, total, objective.ratio),
@@ -96,7 +102,7 @@ def occurrence_status(
             **({"errors": series.errors} if series.errors else {}),
             **(display(ctx, at) if display else {}),
         },
-    )  # fmt: skip
+    )
 
 
 def window_rates(
@@ -140,8 +146,15 @@ def measure_slice(ctx: Context, slo: SLO, start: datetime, at: datetime) -> Meas
     value = slis.module(slo.sli.kind).measure(ctx, slo, start, start + timeslice, at)
     verdict = slice_verdict(slo, value)
     measurement = Measurement(
-        signal=slo.signal, slo=slo.name, start=start, end=start + timeslice, sli=slo.sli.kind,
-        evaluated_at=at, value=value.value, ci_low=value.ci_low, ci_high=value.ci_high,
+        signal=slo.signal,
+        slo=slo.name,
+        start=start,
+        end=start + timeslice,
+        sli=slo.sli.kind,
+        evaluated_at=at,
+        value=value.value,
+        ci_low=value.ci_low,
+        ci_high=value.ci_high,
         samples=value.samples,
         details={
             **value.details,
@@ -149,7 +162,7 @@ def measure_slice(ctx: Context, slo: SLO, start: datetime, at: datetime) -> Meas
             "measured_until": min(at, start + timeslice).isoformat(),
         },
         group=ctx.group,
-    )  # fmt: skip
+    )
     ctx.store.put_measurements([measurement])
     return measurement
 
@@ -198,13 +211,28 @@ def timeslice_status(ctx: Context, slo: SLO, at: datetime, evaluated_at: datetim
     else:
         shown, state = judged, SloState.OK
     return SloStatus(
-        signal=slo.signal, slo=slo.name, at=at, sli=slo.sli.kind, state=state,
-        objective=objective.ratio, evaluated_at=evaluated_at, window_end=at,
-        value=shown.value, target=str(objective.target), ci_low=shown.ci_low,
-        ci_high=shown.ci_high, samples=shown.samples, budget_remaining=remaining,
-        burn_rates=rates, fired=[],
-        details={"slice": shown.start.isoformat(), "verdict": shown.details.get("verdict"),
-                 "bad_slices": bad, "slices_in_window": slots,
-                 **{k: v for k, v in shown.details.items() if k not in ("verdict",)}},
+        signal=slo.signal,
+        slo=slo.name,
+        at=at,
+        sli=slo.sli.kind,
+        state=state,
+        objective=objective.ratio,
+        evaluated_at=evaluated_at,
+        window_end=at,
+        value=shown.value,
+        target=str(objective.target),
+        ci_low=shown.ci_low,
+        ci_high=shown.ci_high,
+        samples=shown.samples,
+        budget_remaining=remaining,
+        burn_rates=rates,
+        fired=[],
+        details={
+            "slice": shown.start.isoformat(),
+            "verdict": shown.details.get("verdict"),
+            "bad_slices": bad,
+            "slices_in_window": slots,
+            **{k: v for k, v in shown.details.items() if k not in ("verdict",)},
+        },
         group=ctx.group,
-    )  # fmt: skip
+    )

@@ -679,17 +679,27 @@ def prune_partials(data_dir: Path, registry, before: date, *, dry_run: bool = Fa
 
     for signal in registry:
         serving = ServingTables(data_dir)
-        add("serving", serving.prune_days(signal.name, serving_schema(signal), before,
-                                          rolled=True, dry_run=dry_run))  # fmt: skip
+        add(
+            "serving",
+            serving.prune_days(
+                signal.name, serving_schema(signal), before, rolled=True, dry_run=dry_run
+            ),
+        )
         for folder in sorted((data_dir / "partials").glob("serving-by-*")):
             by = tuple(folder.name.removeprefix("serving-by-").split("+"))
             if not set(by) <= set(DIMENSIONS):
                 continue
             grouped = GroupedTables(data_dir, by)
             schema = grouped_schema(signal, by)
-            add("serving-by-group", grouped.prune_days(signal.name, schema, before, rolled=True,
-                                                       dry_run=dry_run))  # fmt: skip
+            add(
+                "serving-by-group",
+                grouped.prune_days(signal.name, schema, before, rolled=True, dry_run=dry_run),
+            )
         quality = QualityTables(data_dir)
-        add("quality", quality.prune_days(signal.name, quality_schema(signal), before,
-                                          rolled=False, dry_run=dry_run))  # fmt: skip
+        add(
+            "quality",
+            quality.prune_days(
+                signal.name, quality_schema(signal), before, rolled=False, dry_run=dry_run
+            ),
+        )
     return counts

@@ -40,9 +40,12 @@ class PrometheusSource:
     def _range(self, query: str, start: datetime, end: datetime) -> dict[int, float]:
         try:
             result = self.client.custom_query_range(
-                query, start_time=start, end_time=end, step=str(int(STEP.total_seconds())),
+                query,
+                start_time=start,
+                end_time=end,
+                step=str(int(STEP.total_seconds())),
                 params={"timeout": f"{self.timeout:g}s"},
-            )  # fmt: skip
+            )
         except Exception as exc:  # connection refused, timeouts, bad responses
             raise PrometheusError(
                 f"Prometheus at {self.url} failed: {type(exc).__name__}: {exc}"

@@ -230,8 +230,14 @@ def prune_job(data_dir: str, definitions: str, clock: Clock) -> None:
             compacted = store.retention.compact(clock.now() - settings.status_detail)
             before = (clock.now() - settings.bucket_retention).date()
             files = prune_partials(runtime.data_dir, runtime.registry, before)
-        log.info("pruned rows older than %s: %s; statuses compacted: %s; day files before %s: %s",
-                 settings.retention, pruned, compacted, before, files)  # fmt: skip
+        log.info(
+            "pruned rows older than %s: %s; statuses compacted: %s; day files before %s: %s",
+            settings.retention,
+            pruned,
+            compacted,
+            before,
+            files,
+        )
 
     with_store(runtime, "the daily prune", work, within=DAILY_RETRY_S)
 
@@ -298,7 +304,12 @@ def build_scheduler(
     }
     for other in extra:
         scheduler.add_job(
-            other.func, other.trigger, id=other.id, name=other.id, replace_existing=True,
-            kwargs=paths, **other.trigger_args,
-        )  # fmt: skip
+            other.func,
+            other.trigger,
+            id=other.id,
+            name=other.id,
+            replace_existing=True,
+            kwargs=paths,
+            **other.trigger_args,
+        )
     return scheduler

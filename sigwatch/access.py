@@ -81,8 +81,12 @@ class Person:
     def describe(self) -> str:
         if self.role is Role.ONCALL and self.scope:
             return f"on call for {', '.join(sorted(self.scope))}"
-        return {Role.ONCALL: "on call for every signal", Role.ADMIN: "admin",
-                Role.VIEWER: "viewer", Role.NONE: "no role"}[self.role]  # fmt: skip
+        return {
+            Role.ONCALL: "on call for every signal",
+            Role.ADMIN: "admin",
+            Role.VIEWER: "viewer",
+            Role.NONE: "no role",
+        }[self.role]
 
 
 @dataclass(frozen=True)

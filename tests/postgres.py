@@ -51,8 +51,16 @@ class PostgresServer:
     def start(self) -> PostgresServer:
         if self._as:
             shutil.chown(self.folder, "postgres")
-        self._run(str(self.bin / "initdb"), "-D", str(self.folder / "db"), "-A", "trust",
-                  "-U", USER, "--no-sync")  # fmt: skip
+        self._run(
+            str(self.bin / "initdb"),
+            "-D",
+            str(self.folder / "db"),
+            "-A",
+            "trust",
+            "-U",
+            USER,
+            "--no-sync",
+        )
         self.resume()
         return self
 

@@ -62,14 +62,23 @@ class SparkCluster:
         with open(self.folder / f"{name}.log", "ab") as log:  # the process has its own copy
             return subprocess.Popen(
                 [str(self.home / "bin" / "spark-class"), *args],
-                env=self._env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
+                env=self._env(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def start(self) -> SparkCluster:
         self._master = self._spawn(
-            "master", "org.apache.spark.deploy.master.Master",
-            "--host", "127.0.0.1", "--port", str(self.port), "--webui-port", str(self.ui),
-        )  # fmt: skip
+            "master",
+            "org.apache.spark.deploy.master.Master",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--webui-port",
+            str(self.ui),
+        )
         self._wait(lambda: self.state() is not None, "the master's web UI")
         for k in range(1, self.n_workers + 1):
             self.start_worker(f"worker-{k}")
@@ -79,10 +88,20 @@ class SparkCluster:
         work = self.folder / name
         work.mkdir(exist_ok=True)
         self.workers[name] = self._spawn(
-            name, "org.apache.spark.deploy.worker.Worker",
-            "--host", "127.0.0.1", "--cores", str(self.cores), "--memory", "4g", "--webui-port",
-            str(free_port()), "--work-dir", str(work), self.master,
-        )  # fmt: skip
+            name,
+            "org.apache.spark.deploy.worker.Worker",
+            "--host",
+            "127.0.0.1",
+            "--cores",
+            str(self.cores),
+            "--memory",
+            "4g",
+            "--webui-port",
+            str(free_port()),
+            "--work-dir",
+            str(work),
+            self.master,
+        )
         self._wait(lambda: self.alive_workers() >= len(self.workers), f"{name} to register")
 
     def kill_worker(self, name: str) -> None:
@@ -128,8 +147,14 @@ class SparkCluster:
         args = [str(self.home / "sbin" / "start-connect-server.sh"), "--master", self.master]
         for key, value in conf.items():
             args += ["--conf", f"{key}={value}"]
-        subprocess.run(args, env=self._env(), check=True, capture_output=True, timeout=60,
-                       start_new_session=True)  # fmt: skip
+        subprocess.run(
+            args,
+            env=self._env(),
+            check=True,
+            capture_output=True,
+            timeout=60,
+            start_new_session=True,
+        )
 
         def listening() -> bool:
             try:

@@ -70,8 +70,11 @@ def test_default_none_refuses_whoever_is_not_listed(tmp_path):
 def test_roles_from_the_environment_beside_the_file(tmp_path):
     path = tmp_path / "roles.yaml"
     path.write_text(ROLES_YAML)
-    env = {"SIGWATCH_ROLES": str(path), "SIGWATCH_ONCALL": " pat@x.org, quinn@x.org ",
-           "SIGWATCH_ADMINS": "root@x.org"}  # fmt: skip
+    env = {
+        "SIGWATCH_ROLES": str(path),
+        "SIGWATCH_ONCALL": " pat@x.org, quinn@x.org ",
+        "SIGWATCH_ADMINS": "root@x.org",
+    }
     roles = Roles.from_env(env)
     assert roles.person("quinn@x.org").role is Role.ONCALL
     assert roles.person("root@x.org").role is Role.ADMIN

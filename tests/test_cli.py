@@ -17,10 +17,26 @@ from tests.conftest import DEFINITIONS, FIXTURES, ROOT
 
 runner = CliRunner()
 COMMANDS = (
-    "validate", "schema", "registry", "simulate", "train", "monitor", "serve", "status",
-    "alerts", "ack", "silence", "digest", "console", "demo", "judge", "distill", "prune",
-    "store", "report",
-)  # fmt: skip
+    "validate",
+    "schema",
+    "registry",
+    "simulate",
+    "train",
+    "monitor",
+    "serve",
+    "status",
+    "alerts",
+    "ack",
+    "silence",
+    "digest",
+    "console",
+    "demo",
+    "judge",
+    "distill",
+    "prune",
+    "store",
+    "report",
+)
 
 
 @pytest.mark.parametrize("command", [None, *COMMANDS])
@@ -209,19 +225,32 @@ def test_sign_in_from_the_environment_is_written_for_streamlit_privately_and_rem
 @pytest.mark.parametrize(
     ("secrets", "env", "message"),
     [
-        (None, {"SIGWATCH_OIDC_CLIENT_ID": "x"}, "environment: sign-in is configured by "
-         "SIGWATCH_OIDC_CLIENT_ID but SIGWATCH_OIDC_METADATA_URL, SIGWATCH_OIDC_CLIENT_SECRET, "
-         "SIGWATCH_CONSOLE_COOKIE_SECRET, SIGWATCH_CONSOLE_URL are not set"),
+        (
+            None,
+            {"SIGWATCH_OIDC_CLIENT_ID": "x"},
+            "environment: sign-in is configured by "
+            "SIGWATCH_OIDC_CLIENT_ID but SIGWATCH_OIDC_METADATA_URL, SIGWATCH_OIDC_CLIENT_SECRET, "
+            "SIGWATCH_CONSOLE_COOKIE_SECRET, SIGWATCH_CONSOLE_URL are not set",
+        ),
         ("[server]\nport = 1\n", {}, "no [auth] section"),
         ('[auth]\nredirect_uri = "https://x/oauth2callback"\n', {}, "[auth] needs cookie_secret"),
         ('[auth]\nredirect_uri = "r"\ncookie_secret = "c"\n', {}, "[auth] names no provider"),
-        ('[auth]\nredirect_uri = "r"\ncookie_secret = "c"\n[auth.google]\nclient_id = "i"\n',
-         {}, "[auth.google] needs client_secret, server_metadata_url"),
+        (
+            '[auth]\nredirect_uri = "r"\ncookie_secret = "c"\n[auth.google]\nclient_id = "i"\n',
+            {},
+            "[auth.google] needs client_secret, server_metadata_url",
+        ),
         ("[auth\n", {}, "not TOML"),
     ],
-    ids=["partial environment", "no auth", "no cookie secret", "no provider",
-         "provider lacks keys", "not toml"],
-)  # fmt: skip
+    ids=[
+        "partial environment",
+        "no auth",
+        "no cookie secret",
+        "no provider",
+        "provider lacks keys",
+        "not toml",
+    ],
+)
 def test_sign_in_configured_but_unusable_is_refused_naming_what_is_missing(
     tmp_path, monkeypatch, secrets, env, message
 ):

@@ -12,8 +12,19 @@ import pytest
 
 from tests.conftest import ROOT
 
-TOP = ("sigwatch", "monitors", "alerts", "console", "evaluation", "inference", "simulator",
-       "tests", "docs", "bench", "slo_definitions")  # fmt: skip
+TOP = (
+    "sigwatch",
+    "monitors",
+    "alerts",
+    "console",
+    "evaluation",
+    "inference",
+    "simulator",
+    "tests",
+    "docs",
+    "bench",
+    "slo_definitions",
+)
 # a path of the repository named in prose: a top-level folder, then anything a path holds (a
 # placeholder such as <name> ends it; what it names up to there must exist)
 NAMED = re.compile(rf"(?<![\w./<>:-])((?:{'|'.join(TOP)})/[\w./\-]*)")

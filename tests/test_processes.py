@@ -125,10 +125,13 @@ def test_a_child_does_not_outlive_a_parent_killed_outright():
 def _serve(folder: Path, port: int) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIGWATCH_SLACK")}
     return subprocess.Popen(
-        [sys.executable, "-m", "sigwatch.cli", "serve", "--data", str(folder), "--port",
-         str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+        [sys.executable, "-m", "sigwatch.cli", "serve", "--data", str(folder), "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def test_a_second_serve_on_the_same_data_folder_is_refused_until_the_first_is_gone(tmp_path):

@@ -177,10 +177,18 @@ def _series(store: Store, start: datetime, hours: int, breach: tuple[datetime, d
         burn = 14.0 + (at - breach[0]).total_seconds() / 300 if inside else 0.5
         fired = [Fired(Severity.PAGE, "1h/5m", 14.4, burn, burn)] if inside else []
         status = SloStatus(
-            signal="s", slo="coverage", at=at, sli="coverage",
-            state=SloState.BREACH if inside else SloState.OK, objective=0.99, evaluated_at=at,
-            window_end=at, value=0.9 if inside else 0.995, burn_rates={"1h": burn}, fired=fired,
-        )  # fmt: skip
+            signal="s",
+            slo="coverage",
+            at=at,
+            sli="coverage",
+            state=SloState.BREACH if inside else SloState.OK,
+            objective=0.99,
+            evaluated_at=at,
+            window_end=at,
+            value=0.9 if inside else 0.995,
+            burn_rates={"1h": burn},
+            fired=fired,
+        )
         rows += [status, SloStatus(**{**status.__dict__, "group": {"community": "a"}})]
         at += timedelta(minutes=5)
     store.put_status(rows)

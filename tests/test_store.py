@@ -185,10 +185,19 @@ def test_status_and_runs_round_trip_and_replace(store):
     from sigwatch.store import Run, SloStatus
 
     status = SloStatus(
-        signal="s", slo="coverage", at=T0, sli="coverage", state=SloState.OK, objective=0.99,
-        evaluated_at=T0, window_end=T0, value=0.995, burn_rates={"1h": 0.5, "5m": None},
-        fired=[], details={"good": 995},
-    )  # fmt: skip
+        signal="s",
+        slo="coverage",
+        at=T0,
+        sli="coverage",
+        state=SloState.OK,
+        objective=0.99,
+        evaluated_at=T0,
+        window_end=T0,
+        value=0.995,
+        burn_rates={"1h": 0.5, "5m": None},
+        fired=[],
+        details={"good": 995},
+    )
     later = replace(status, at=T0 + timedelta(minutes=5), state=SloState.BREACH)
     store.put_status([status, later])
     store.put_status([status])  # the same evaluation again replaces, never duplicates
@@ -244,9 +253,17 @@ def test_the_latest_status_of_each_slo_is_kept_as_statuses_are_written(store_url
 
     def status(slo: str, at: datetime, evaluated: datetime, value: float) -> SloStatus:
         return SloStatus(
-            signal="content_type", slo=slo, at=at, sli="coverage", state=SloState.OK,
-            objective=0.99, evaluated_at=evaluated, window_end=at, value=value, samples=10,
-        )  # fmt: skip
+            signal="content_type",
+            slo=slo,
+            at=at,
+            sli="coverage",
+            state=SloState.OK,
+            objective=0.99,
+            evaluated_at=evaluated,
+            window_end=at,
+            value=value,
+            samples=10,
+        )
 
     with Store.open(store_url, clock=FixedClock(t0)) as store:
         hour = timedelta(hours=1)

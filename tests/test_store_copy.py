@@ -33,12 +33,19 @@ def test_a_store_of_the_previous_main_keeps_its_alert_events_in_order(tmp_path):
     columns = "alert_key, signal, slo, severity, state, started_at, updated_at, burn_rates,"
     columns += " details, channel, silenced"
     for key in ("a", "b"):
-        write(path, f"INSERT INTO alerts ({columns}) VALUES (?, 's', ?, 'page', 'firing', 0, 0,"
-              " '{}', '{}', '#c', 0)", (key, key))  # fmt: skip
+        write(
+            path,
+            f"INSERT INTO alerts ({columns}) VALUES (?, 's', ?, 'page', 'firing', 0, 0,"
+            " '{}', '{}', '#c', 0)",
+            (key, key),
+        )
     # interleaved, all at one second: only the order of writing tells them apart
     for alert, text in ((1, "opened"), (2, "opened"), (1, "acknowledged"), (1, "resolved")):
-        write(path, "INSERT INTO alert_events (alert_id, at, kind, text) VALUES (?, 0, 'k', ?)",
-              (alert, text))  # fmt: skip
+        write(
+            path,
+            "INSERT INTO alert_events (alert_id, at, kind, text) VALUES (?, 0, 'k', ?)",
+            (alert, text),
+        )
     with Store.open(path, clock=FixedClock(at)) as store:
         assert store.schema_version == len(MIGRATIONS)
         assert [t for _, _, t in store.alerts.events(1)] == ["opened", "acknowledged", "resolved"]
@@ -142,8 +149,14 @@ def test_an_unreachable_store_is_one_line_naming_it_without_its_password():
 
     url = f"postgresql://sw:hunter2@127.0.0.1:{free_port()}/sigwatch"
     env = {**os.environ, "SIGWATCH_STORE_URL": url}
-    done = subprocess.run([sys.executable, "-m", "sigwatch.cli", "status"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "sigwatch.cli", "status"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 1
     said = " ".join(done.stderr.split())
     assert said.startswith("cannot connect to the store at postgresql://sw:***@127.0.0.1:")

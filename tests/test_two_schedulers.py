@@ -34,8 +34,12 @@ def test_a_signal_fired_by_two_schedulers_at_once_is_evaluated_once(registry, po
     does nothing either."""
     data = content_type_folder(tmp_path)
     url = postgres.new_database()
-    runtime = Runtime.from_env(data=data, definitions=DEFINITIONS, clock=FixedClock(ELEVEN),
-                               settings=Settings.from_env({"SIGWATCH_STORE_URL": url}))  # fmt: skip
+    runtime = Runtime.from_env(
+        data=data,
+        definitions=DEFINITIONS,
+        clock=FixedClock(ELEVEN),
+        settings=Settings.from_env({"SIGWATCH_STORE_URL": url}),
+    )
     assert runtime.registry == registry  # the same definitions as the session's
     Store.open(url, clock=runtime.clock).close()  # migrated before the race
     barrier = threading.Barrier(2)
@@ -54,13 +58,17 @@ def test_a_signal_fired_by_two_schedulers_at_once_is_evaluated_once(registry, po
     evaluated = [r for r in results if r is not None]
     assert len(results) == 2 and len(evaluated) == 1
     assert evaluated[0][0].ok and evaluated[0][0].statuses
-    runs = query(url, "SELECT status FROM runs WHERE signal = 'content_type' AND at = ?",
-                 (int(ELEVEN.timestamp()),))  # fmt: skip
+    runs = query(
+        url,
+        "SELECT status FROM runs WHERE signal = 'content_type' AND at = ?",
+        (int(ELEVEN.timestamp()),),
+    )
     assert runs == [("ok",)]
     with runtime.open_store() as store:
         assert evaluate_once(runtime, store, "content_type") is None  # already evaluated
-        statuses = query(url, "SELECT COUNT(*) FROM slo_status WHERE at = ?",
-                         (int(ELEVEN.timestamp()),))  # fmt: skip
+        statuses = query(
+            url, "SELECT COUNT(*) FROM slo_status WHERE at = ?", (int(ELEVEN.timestamp()),)
+        )
         assert statuses[0][0] == len(registry.get("content_type").slos)
 
 
@@ -132,10 +140,22 @@ def test_two_serve_processes_on_one_postgresql_post_each_alert_and_each_edit_onc
 
     def serve() -> subprocess.Popen:
         return subprocess.Popen(
-            [sys.executable, "-m", "sigwatch.cli", "serve", "--data", str(data),
-             "--port", str(free_port())],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "sigwatch.cli",
+                "serve",
+                "--data",
+                str(data),
+                "--port",
+                str(free_port()),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
 
     def wait_for(condition, seconds: float, what) -> None:
         """Wait for ``condition``; ``what`` (or what it returns, when callable) says what for."""
@@ -155,8 +175,10 @@ def test_two_serve_processes_on_one_postgresql_post_each_alert_and_each_edit_onc
         time.sleep(5)  # room for a duplicate to show
         posts = slack.top_level("#acu-oncall")
         titles = sorted(m["blocks"][0]["text"]["text"] for m in posts)
-        assert titles == [":red_circle: FIRING [page] content_type / coverage",
-                          ":red_circle: FIRING [page] content_type / errors"]  # fmt: skip
+        assert titles == [
+            ":red_circle: FIRING [page] content_type / coverage",
+            ":red_circle: FIRING [page] content_type / errors",
+        ]
         runs = query(url, "SELECT signal, at, status FROM runs ORDER BY at")
         # once a 5-minute bucket (the first may be the one after `now`: simulating takes time)
         assert runs and runs[0][1] >= int(now.timestamp())
@@ -168,10 +190,23 @@ def test_two_serve_processes_on_one_postgresql_post_each_alert_and_each_edit_onc
         killed.wait(timeout=10)
         slack.down = True
         ack = subprocess.run(
-            [sys.executable, "-m", "sigwatch.cli", "ack", "content_type/coverage/page",
-             "--by", "alice", "--data", str(data)],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "sigwatch.cli",
+                "ack",
+                "content_type/coverage/page",
+                "--by",
+                "alice",
+                "--data",
+                str(data),
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert ack.returncode == 0, ack.stderr
         assert "queued, not yet delivered" in ack.stderr
         queued = query(url, "SELECT kind FROM outbox WHERE status = 'queued' ORDER BY id")
@@ -194,8 +229,9 @@ def test_two_serve_processes_on_one_postgresql_post_each_alert_and_each_edit_onc
         assert len(slack.top_level("#acu-oncall")) == 2  # nothing posted again
         # every notification reached Slack once: one message per post and reply, one edit
         # per update (whatever else the schedulers evaluated meanwhile)
-        sent = dict(query(url, "SELECT kind, COUNT(*) FROM outbox WHERE status = 'sent'"
-                               " GROUP BY kind"))  # fmt: skip
+        sent = dict(
+            query(url, "SELECT kind, COUNT(*) FROM outbox WHERE status = 'sent' GROUP BY kind")
+        )
         assert len(slack.messages) == sent.get("post", 0) + sent.get("reply", 0)
         assert sum(len(m["edits"]) for m in slack.messages) == sent["update"]
     finally:
@@ -214,8 +250,9 @@ def test_two_serve_processes_on_one_postgresql_post_each_alert_and_each_edit_onc
         assert "pg-secret" not in out + err and TOKEN not in out + err
     assert "sw:***@" in survivor_out
     # nor in the store, nor in any file the schedulers wrote (no job store: jobs in memory)
-    for (table,) in query(url, "SELECT table_name FROM information_schema.tables"
-                               " WHERE table_schema = 'public'"):  # fmt: skip
+    for (table,) in query(
+        url, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+    ):
         dump = repr(query(url, f"SELECT * FROM {table}"))
         assert "pg-secret" not in dump and TOKEN not in dump, table
     assert not (data / "scheduler.db").exists()

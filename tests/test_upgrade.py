@@ -69,9 +69,15 @@ def _old_folder(registry, data) -> tuple[Registry, list]:
             path,
             "INSERT INTO partials (signal, part, bucket_start, bucket_end, payload,"
             " computed_at) VALUES (?, ?, ?, ?, ?, ?)",
-            ("content_type", part, to_epoch(TEN), to_epoch(TEN + timedelta(minutes=5)),
-             json.dumps(payload), to_epoch(TEN)),
-        )  # fmt: skip
+            (
+                "content_type",
+                part,
+                to_epoch(TEN),
+                to_epoch(TEN + timedelta(minutes=5)),
+                json.dumps(payload),
+                to_epoch(TEN),
+            ),
+        )
     history = query(path, "SELECT * FROM slo_status ORDER BY signal, slo, at")
     shutil.rmtree(data / "partials")  # the old main kept no Parquet tables
     return only, history

@@ -33,8 +33,13 @@ from alerts.model import Alert, OutboxItem
 from alerts.notifiers import METADATA_EVENT, Permanent, Retryable
 from sigwatch.settings import Secret
 
-TRANSIENT = {"ratelimited", "internal_error", "fatal_error", "service_unavailable",
-             "request_timeout"}  # fmt: skip
+TRANSIENT = {
+    "ratelimited",
+    "internal_error",
+    "fatal_error",
+    "service_unavailable",
+    "request_timeout",
+}
 # A channel id (public C..., private G..., direct D...), as opposed to a name.
 CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{8,}")
 
@@ -92,9 +97,15 @@ class SlackNotifier:
     name = "slack"
 
     def __init__(
-        self, token: Secret, api_url: str = "https://slack.com/api/", *, timeout: float = 10,
-        retries: int = 2, backoff: float = 0.5, channels: ChannelIds | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        token: Secret,
+        api_url: str = "https://slack.com/api/",
+        *,
+        timeout: float = 10,
+        retries: int = 2,
+        backoff: float = 0.5,
+        channels: ChannelIds | None = None,
+    ) -> None:
         self.channels = channels if channels is not None else MemoryChannelIds()
         backoff_calc = BackoffRetryIntervalCalculator(backoff_factor=backoff, jitter=ShareJitter())
         self.client = WebClient(
@@ -151,15 +162,20 @@ class SlackNotifier:
             if item.kind == "reply":
                 channel, ts = self._thread(alert)
                 page = self.client.conversations_replies(
-                    channel=channel, ts=ts, oldest=f"{oldest:.6f}", include_all_metadata=True,
+                    channel=channel,
+                    ts=ts,
+                    oldest=f"{oldest:.6f}",
+                    include_all_metadata=True,
                     limit=200,
-                )  # fmt: skip
+                )
             else:
                 channel = self.channel_id(item.channel)
                 page = self.client.conversations_history(
-                    channel=channel, oldest=f"{oldest:.6f}", include_all_metadata=True,
+                    channel=channel,
+                    oldest=f"{oldest:.6f}",
+                    include_all_metadata=True,
                     limit=200,
-                )  # fmt: skip
+                )
         except SlackApiError as exc:
             raise _classify(exc) from None
         for message in page.get("messages", []):
@@ -174,10 +190,12 @@ class SlackNotifier:
         try:
             answer = self.client.files_upload_v2(
                 channel=self.channel_id(channel),
-                file_uploads=[{"content": body, "filename": name, "title": title}
-                              for name, body, title in files],
+                file_uploads=[
+                    {"content": body, "filename": name, "title": title}
+                    for name, body, title in files
+                ],
                 initial_comment=comment,
-            )  # fmt: skip
+            )
         except SlackApiError as exc:
             raise _classify(exc) from None
         except (OSError, URLError) as exc:
@@ -196,9 +214,11 @@ class SlackNotifier:
         cursor = None
         while True:
             page = self.client.conversations_list(
-                types="public_channel,private_channel", exclude_archived=True, limit=200,
+                types="public_channel,private_channel",
+                exclude_archived=True,
+                limit=200,
                 cursor=cursor,
-            )  # fmt: skip
+            )
             for found in page.get("channels", []):
                 if found.get("name") == name:
                     self.channels.put(name, found["id"])

@@ -39,8 +39,12 @@ if open_alerts.is_empty():
 else:
     first = ["state", "key", "part_of", "started_at", "fastest_burn", "suspects"]
     shown = open_alerts.select(*first, pl.exclude("id", *first))
-    st.dataframe(common.styled(shown, "state"), hide_index=True, width="stretch",
-                 column_config=common.SUSPECTS_COLUMN)  # fmt: skip
+    st.dataframe(
+        common.styled(shown, "state"),
+        hide_index=True,
+        width="stretch",
+        column_config=common.SUSPECTS_COLUMN,
+    )
     firing = open_alerts.filter(pl.col("state") == "firing")
     mine = [k for k, s in zip(firing["key"], firing["signal"], strict=True) if _may_change(s)]
     if firing.height and not mine:
@@ -97,11 +101,22 @@ with common.store() as store:
     active = _alerting(store).records.silences(active_at=common.now())
 if active:
     st.dataframe(
-        pl.DataFrame([{"id": s.id, "signal": s.signal or "*", "slo": s.slo or "*",
-                       "author": s.author, "reason": s.reason, "until": s.expires_at}
-                      for s in active]),
-        hide_index=True, width="stretch",
-    )  # fmt: skip
+        pl.DataFrame(
+            [
+                {
+                    "id": s.id,
+                    "signal": s.signal or "*",
+                    "slo": s.slo or "*",
+                    "author": s.author,
+                    "reason": s.reason,
+                    "until": s.expires_at,
+                }
+                for s in active
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )
     endable = [s.id for s in active if _may_change(s.signal)]
     ending = st.selectbox("End a silence", endable) if endable else None
     if ending is not None and st.button("End silence"):
@@ -124,13 +139,18 @@ else:
         past.with_columns(
             (pl.col("resolved_at") - pl.col("started_at")).dt.total_minutes().alias("minutes")
         ).select(*PAST, pl.exclude("id", *PAST)),
-        hide_index=True, width="stretch", column_config=common.SUSPECTS_COLUMN,
-    )  # fmt: skip
+        hide_index=True,
+        width="stretch",
+        column_config=common.SUSPECTS_COLUMN,
+    )
 
 st.header("Outbox")
 slack = common.settings()
-where = ("sent to Slack" if slack.slack_token or slack.slack_webhook_url
-         else "recorded only: no SIGWATCH_SLACK_TOKEN, so nothing is posted")  # fmt: skip
+where = (
+    "sent to Slack"
+    if slack.slack_token or slack.slack_webhook_url
+    else "recorded only: no SIGWATCH_SLACK_TOKEN, so nothing is posted"
+)
 st.caption(f"Every notification is written here before it is sent ({where}).")
 outbox = common.get(data.outbox_frame)
 if outbox.is_empty():

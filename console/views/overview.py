@@ -42,10 +42,11 @@ if stale:
     why = "SLOs of a signal whose monitor is failing: their states are from its last good run."
     columns[len(SloState)].metric("Stale", stale, help=why + " Counted here, under no state.")
 columns[-1].metric(
-    common.BUDGET_SPENT_LABEL, int(grid["budget_exhausted"].sum()),
+    common.BUDGET_SPENT_LABEL,
+    int(grid["budget_exhausted"].sum()),
     help="SLOs whose error budget over their window is spent, whatever their state now: "
     "the error-budget policy freezes their releases until the budget recovers.",
-)  # fmt: skip
+)
 
 open_alerts = common.get(data.alerts_frame, False)
 if open_alerts.is_empty():
@@ -53,12 +54,24 @@ if open_alerts.is_empty():
 else:
     st.subheader(f"Open alerts ({len(open_alerts)})")
     st.dataframe(
-        common.styled(open_alerts.select(
-            "state", "key", "severity", "started_at", "last_value", "fastest_burn", "suspects",
-            "part_of", "silenced",
-        ), "state"),
-        hide_index=True, width="stretch", column_config=common.SUSPECTS_COLUMN,
-    )  # fmt: skip
+        common.styled(
+            open_alerts.select(
+                "state",
+                "key",
+                "severity",
+                "started_at",
+                "last_value",
+                "fastest_burn",
+                "suspects",
+                "part_of",
+                "silenced",
+            ),
+            "state",
+        ),
+        hide_index=True,
+        width="stretch",
+        column_config=common.SUSPECTS_COLUMN,
+    )
 
 left, middle, right = st.columns(3)
 owners = left.multiselect("Owner", sorted(grid["owner"].unique()))
@@ -81,17 +94,32 @@ table = (
         .then(pl.lit(common.STALE + " ") + pl.col("stale_since").dt.strftime("%m-%d %H:%M"))
         .when(pl.col("budget_exhausted"))
         .then(words + " · " + common.BUDGET_SPENT)
-        .otherwise(words).alias("state"),
+        .otherwise(words)
+        .alias("state"),
         ("/signal?signal=" + pl.col("signal")).alias("page"),
-        pl.when(pl.col("target").is_not_null()).then(pl.col("target"))
-        .otherwise(pl.format("≥ {}", pl.col("objective"))).alias("target / objective"),
+        pl.when(pl.col("target").is_not_null())
+        .then(pl.col("target"))
+        .otherwise(pl.format("≥ {}", pl.col("objective")))
+        .alias("target / objective"),
     )
-    .select("page", "slo", "state", "groups", "value", "target / objective",
-            "budget_remaining", "fastest_burn", "trend", "open_alerts", "sli", "owner")
+    .select(
+        "page",
+        "slo",
+        "state",
+        "groups",
+        "value",
+        "target / objective",
+        "budget_remaining",
+        "fastest_burn",
+        "trend",
+        "open_alerts",
+        "sli",
+        "owner",
+    )
     # the state as a coloured label (a one-item list), not a styled cell: a pandas Styler
     # formats every cell of the grid at every run
     .with_columns(pl.concat_list("state").alias("state"))
-)  # fmt: skip
+)
 st.subheader(f"SLOs ({len(table)} of {len(grid)})")
 labels = [s.words for s in SloState] + [f"{s.words} · {common.BUDGET_SPENT}" for s in SloState]
 labels += sorted(set(table["state"].list.first()) - set(labels))  # "stale since 11-26 00:05"

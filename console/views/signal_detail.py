@@ -112,8 +112,9 @@ def grouped(slo, status, mine: pl.DataFrame, occurrences: bool) -> None:
         build = partial(charts.group_heatmap, heat, order, mine, start, at, every, ".2%", middle)
     else:  # a slice's colour is its verdict: a target may be a floor or a ceiling
         build = partial(charts.group_heatmap, heat, order, mine, start, at, every, ".3f")
-    common.draw(build, "heatmap", chosen, slo.name, start, at, every, tuple(order),
-                common.fingerprint(mine))  # fmt: skip
+    common.draw(
+        build, "heatmap", chosen, slo.name, start, at, every, tuple(order), common.fingerprint(mine)
+    )
     unit = "per hour" if every == timedelta(hours=1) else f"per {format_duration(every)}"
     if occurrences:
         shown = f"The SLI of each group {unit} (red under the objective, green above)"
@@ -154,18 +155,24 @@ st.markdown(
     f"consumers: {', '.join(signal.consumers)}"
 )
 span_label = st.radio("Range", ["24h", "7d", "28d", "90d"], index=1, horizontal=True)
-span = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "28d": timedelta(days=28),
-        "90d": timedelta(days=90)}[span_label]  # fmt: skip
+span = {
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+    "28d": timedelta(days=28),
+    "90d": timedelta(days=90),
+}[span_label]
 step = timedelta(minutes=5) if span <= timedelta(hours=24) else timedelta(hours=1)
 start = at - span
 latest = common.get(data.latest_statuses, chosen)
 alerts = common.get(data.alerts_frame, True, chosen)
 
 st.header("SLOs")
-st.caption(charts.ALERTS_NOTE + " Occurrence SLOs: the SLI over short windows, then the burn "
-           "rates against the thresholds of the rules that page or open a ticket. Timeslice "
-           "SLOs: each slice with its 95% interval and sample count; a grey triangle marks a "
-           "slice that could not be judged, and why.")  # fmt: skip
+st.caption(
+    charts.ALERTS_NOTE + " Occurrence SLOs: the SLI over short windows, then the burn "
+    "rates against the thresholds of the rules that page or open a ticket. Timeslice "
+    "SLOs: each slice with its 95% interval and sample count; a grey triangle marks a "
+    "slice that could not be judged, and why."
+)
 for slo in signal.slos:
     status = latest.get(slo.name)
     state = common.STATE_MD[status.state] if status else ":gray[never evaluated]"
@@ -186,31 +193,63 @@ for slo in signal.slos:
             value.metric(label, shown, help=f"{status.samples} samples")
         if status is not None and status.budget_remaining is not None:
             budget.metric(
-                "budget left", f"{status.budget_remaining:.0%}",
+                "budget left",
+                f"{status.budget_remaining:.0%}",
                 help="Spent: the error-budget policy freezes this signal's releases until the "
-                "window's budget recovers." if status.budget_exhausted else None,
-            )  # fmt: skip
+                "window's budget recovers."
+                if status.budget_exhausted
+                else None,
+            )
         mine = alerts.filter(pl.col("slo") == slo.name) if not alerts.is_empty() else alerts
         if slo.grouping is not None:
             grouped(slo, status, mine, occurrences)
             continue
-        history = common.get(data.sli_history, chosen, slo.name, start, at,
-                             step if occurrences else slo.objective.timeslice)  # fmt: skip
+        history = common.get(
+            data.sli_history,
+            chosen,
+            slo.name,
+            start,
+            at,
+            step if occurrences else slo.objective.timeslice,
+        )
         if history.is_empty():
             st.caption("No measurements in this range.")
             continue
         if occurrences:
             burns = common.get(data.burn_history, chosen, slo.name, start, at, step)
-            rules = [(f"{r.severity} {r.name}: {r.factor(slo.objective.window):.3g}x",
-                      r.factor(slo.objective.window)) for r in RULES]  # fmt: skip
+            rules = [
+                (
+                    f"{r.severity} {r.name}: {r.factor(slo.objective.window):.3g}x",
+                    r.factor(slo.objective.window),
+                )
+                for r in RULES
+            ]
             every = "5 min" if step == timedelta(minutes=5) else "hour"
-            build = partial(charts.occurrence, history, burns, mine, slo.objective.ratio, rules,
-                            start, at, every)  # fmt: skip
+            build = partial(
+                charts.occurrence,
+                history,
+                burns,
+                mine,
+                slo.objective.ratio,
+                rules,
+                start,
+                at,
+                every,
+            )
         else:
             target = slo.objective.target
             counted = "labels" if slo.sli.labelled else "rows"
-            build = partial(charts.slices, history, mine, target.value if target else None,
-                            start, at, slo.objective.timeslice, slo.sli.kind, counted)  # fmt: skip
+            build = partial(
+                charts.slices,
+                history,
+                mine,
+                target.value if target else None,
+                start,
+                at,
+                slo.objective.timeslice,
+                slo.sli.kind,
+                counted,
+            )
         common.draw(build, "slo", chosen, slo.name, start, at, step, common.fingerprint(mine))
         if status is not None and status.burn_rates:
             burns = {k: v for k, v in status.burn_rates.items() if v is not None}
@@ -219,21 +258,26 @@ for slo in signal.slos:
 st.header("Quality per class")
 sliced, report = common.get(data.latest_quality, chosen)
 if report.get("classes"):
-    st.caption(f"Human labels of the slice starting {sliced:%Y-%m-%d %H:%M} UTC "
-               f"({report['labelled']} labelled items); 95% Wilson intervals.")  # fmt: skip
+    st.caption(
+        f"Human labels of the slice starting {sliced:%Y-%m-%d %H:%M} UTC "
+        f"({report['labelled']} labelled items); 95% Wilson intervals."
+    )
     per_class = pl.DataFrame(report["classes"])
     common.draw(partial(charts.class_bars, per_class), "classes", chosen, sliced)
     st.dataframe(per_class, hide_index=True, width="stretch")
     if report.get("confusion"):
         matrix = pl.DataFrame(
-            report["confusion"], orient="row",
+            report["confusion"],
+            orient="row",
             schema={"predicted": pl.Utf8, "truth": pl.Utf8, "n": pl.Int64},
-        )  # fmt: skip
+        )
         st.subheader("Confusion matrix")
         common.draw(partial(charts.confusion, matrix), "confusion", chosen, sliced)
 elif report.get("pairs"):
-    st.caption(f"A score signal: its quality SLO is AUC ({report['pairs']} labelled pairs "
-               "in the latest slice); per-class precision/recall does not apply.")  # fmt: skip
+    st.caption(
+        f"A score signal: its quality SLO is AUC ({report['pairs']} labelled pairs "
+        "in the latest slice); per-class precision/recall does not apply."
+    )
 else:
     st.info("No human labels yet for this signal's recent slices.")
 
@@ -242,19 +286,29 @@ if signal.judge is not None:
     judge = common.get(data.judge_summary, chosen, start, at)
     cal = judge["calibration"]
     if cal is None:
-        st.info(f"The judge has not been calibrated for {chosen}: its labels are not used until "
-                f"`sigwatch judge calibrate -s {chosen}` measures it on the gold set.")  # fmt: skip
+        st.info(
+            f"The judge has not been calibrated for {chosen}: its labels are not used until "
+            f"`sigwatch judge calibrate -s {chosen}` measures it on the gold set."
+        )
     else:
         kappa = "n/a" if cal["kappa"] is None else f"{cal['kappa']:.3f}"
         left, mid, right = st.columns(3)
-        left.metric("agreement with humans (Cohen's kappa)", kappa,
-                    help=f"{cal['n']} gold posts, {cal['errors']} judge errors")  # fmt: skip
+        left.metric(
+            "agreement with humans (Cohen's kappa)",
+            kappa,
+            help=f"{cal['n']} gold posts, {cal['errors']} judge errors",
+        )
         mid.metric(f"judge calls ({span_label})", f"{judge['calls']:,}")
-        right.metric(f"judge cost ({span_label})", f"${judge['cost_usd']:.4f}",
-                     help="kept apart from serving cost")  # fmt: skip
-        st.caption(f"Judge `{cal['model']}`, prompt {cal['prompt_version']}, calibrated "
-                   f"{cal['at']:%Y-%m-%d %H:%M} UTC. Per class: how often the judge agrees with "
-                   "humans on the gold set.")  # fmt: skip
+        right.metric(
+            f"judge cost ({span_label})",
+            f"${judge['cost_usd']:.4f}",
+            help="kept apart from serving cost",
+        )
+        st.caption(
+            f"Judge `{cal['model']}`, prompt {cal['prompt_version']}, calibrated "
+            f"{cal['at']:%Y-%m-%d %H:%M} UTC. Per class: how often the judge agrees with "
+            "humans on the gold set."
+        )
         st.dataframe(pl.DataFrame(judge["per_class"]), hide_index=True, width="stretch")
     if judge["daily"]:
         st.subheader("Judged traffic per day")
@@ -331,8 +385,11 @@ elif costs.is_empty():
     right.info("No daily cost slices yet (a cost_per_1k SLO with 1d slices).")
 else:
     last = costs.sort("day").row(-1, named=True)
-    right.metric("cost per 1k (latest day)", f"${last['cost_per_1k']:.3f}",
-                 help=f"spend ${last['spend_usd'] or 0:,.2f}")  # fmt: skip
+    right.metric(
+        "cost per 1k (latest day)",
+        f"${last['cost_per_1k']:.3f}",
+        help=f"spend ${last['spend_usd'] or 0:,.2f}",
+    )
     if last["external_share"] is not None:
         right.metric("served by the external API", f"{last['external_share']:.1%}")
     common.draw(partial(charts.lines, costs, "day", "cost_per_1k", "signal"), "cost", chosen, at)
@@ -341,8 +398,9 @@ st.header("Recent runs")
 runs = common.get(data.runs_frame, chosen)
 failed = runs.filter(pl.col("status") != "ok")
 if not failed.is_empty():
-    st.error(f"{len(failed)} of the last {len(runs)} runs failed; latest error: "
-             f"{failed['error'][0]}")  # fmt: skip
+    st.error(
+        f"{len(failed)} of the last {len(runs)} runs failed; latest error: {failed['error'][0]}"
+    )
 st.dataframe(runs, hide_index=True, width="stretch")
 
 st.header("Definition")

@@ -11,13 +11,20 @@ from console import common
 st.title("Registry")
 registry = common.registry()
 rows = [
-    {"signal": s.name, "owner": s.owner, "on-call": s.oncall, "task": s.task,
-     "classes": ", ".join(s.classes), "model": s.model.id, "version": s.model.version,
-     "consumers": ", ".join(s.consumers),
-     "SLOs": ", ".join(f"{o.name} ({o.sli.kind})" for o in s.slos),
-     "description": s.description}
+    {
+        "signal": s.name,
+        "owner": s.owner,
+        "on-call": s.oncall,
+        "task": s.task,
+        "classes": ", ".join(s.classes),
+        "model": s.model.id,
+        "version": s.model.version,
+        "consumers": ", ".join(s.consumers),
+        "SLOs": ", ".join(f"{o.name} ({o.sli.kind})" for o in s.slos),
+        "description": s.description,
+    }
     for s in registry
-]  # fmt: skip
+]
 table = pl.DataFrame(rows)
 query = st.text_input("Search", placeholder="signal, owner, model, consumer, SLO ...")
 if query:

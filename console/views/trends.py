@@ -30,13 +30,17 @@ else:
     common.draw(lambda: charts.lines(per_signal, "period", "slos_met", "signal", fmt=".0%"))
     shown = table.with_columns(pl.col("period").dt.strftime("%Y-%m-%d"))
     st.dataframe(
-        shown, hide_index=True, width="stretch",
+        shown,
+        hide_index=True,
+        width="stretch",
         column_config={"compliance": st.column_config.NumberColumn(format="%.4f")},
-    )  # fmt: skip
+    )
     st.download_button(
-        "Download CSV", shown.write_csv(), file_name=f"sigwatch-compliance-{period_label}.csv",
+        "Download CSV",
+        shown.write_csv(),
+        file_name=f"sigwatch-compliance-{period_label}.csv",
         mime="text/csv",
-    )  # fmt: skip
+    )
 
 st.header("Error budget burn-down")
 pairs = [f"{s.name} / {o.name}" for s in registry for o in s.slos]
@@ -58,10 +62,12 @@ else:
     weekly = (
         incidents.with_columns(pl.col("started_at").dt.truncate("1w").alias("week"))
         .group_by("week", "signal")
-        .agg(pl.len().alias("incidents"),
-             pl.col("minutes_to_resolve").median().alias("median_minutes_to_resolve"))
+        .agg(
+            pl.len().alias("incidents"),
+            pl.col("minutes_to_resolve").median().alias("median_minutes_to_resolve"),
+        )
         .sort("week", "signal")
-    )  # fmt: skip
+    )
     st.dataframe(weekly, hide_index=True, width="stretch")
 
 st.header("Cost")
@@ -73,15 +79,21 @@ else:
     monthly = (
         costs.with_columns(pl.col("day").dt.truncate("1mo").alias("month"))
         .group_by("month", "signal")
-        .agg(pl.col("spend_usd").sum().alias("spend_usd"),
-             pl.col("external_share").mean().alias("external_share"))
+        .agg(
+            pl.col("spend_usd").sum().alias("spend_usd"),
+            pl.col("external_share").mean().alias("external_share"),
+        )
         .sort("month", "signal")
-    )  # fmt: skip
+    )
     st.dataframe(
-        monthly, hide_index=True, width="stretch",
-        column_config={"spend_usd": st.column_config.NumberColumn(format="$%.2f"),
-                       "external_share": st.column_config.NumberColumn(format="percent")},
-    )  # fmt: skip
+        monthly,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "spend_usd": st.column_config.NumberColumn(format="$%.2f"),
+            "external_share": st.column_config.NumberColumn(format="percent"),
+        },
+    )
 
 st.header("Weekly SLO review")
 st.caption(
@@ -98,10 +110,12 @@ if st.button("Prepare the review", icon=":material/summarize:"):
 if "weekly_review" in st.session_state:
     markdown, png, name = st.session_state["weekly_review"]
     left, right = st.columns(2)
-    left.download_button("Download Markdown", markdown, file_name=f"sigwatch-weekly-{name}.md",
-                         mime="text/markdown")  # fmt: skip
-    right.download_button("Download PNG", png, file_name=f"sigwatch-weekly-{name}.png",
-                          mime="image/png")  # fmt: skip
+    left.download_button(
+        "Download Markdown", markdown, file_name=f"sigwatch-weekly-{name}.md", mime="text/markdown"
+    )
+    right.download_button(
+        "Download PNG", png, file_name=f"sigwatch-weekly-{name}.png", mime="image/png"
+    )
     with st.expander(f"Review {name}", expanded=True):
         st.markdown(markdown)
         st.image(png)

@@ -33,6 +33,9 @@ def measure(ctx: Context, slo, start: datetime, end: datetime, at: datetime) -> 
     )
     half = Z_95 * math.sqrt(max(var, 0.0))
     return SliValue(
-        value=value, ci_low=max(0.0, value - half), ci_high=min(1.0, value + half),
-        samples=len(pairs), details=details,
-    )  # fmt: skip
+        value=value,
+        ci_low=max(0.0, value - half),
+        ci_high=min(1.0, value + half),
+        samples=len(pairs),
+        details=details,
+    )

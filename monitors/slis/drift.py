@@ -137,9 +137,12 @@ def measure(ctx: Context, slo, start: datetime, end: datetime, at: datetime) -> 
         return SliValue(
             unknown=Verdict.NO_DATA,
             samples=len(current),
-            details={"reason": f"fewer than {MIN_ROWS} served rows to compare",
-                     "current_rows": len(current), "reference_rows": len(reference)},
-        )  # fmt: skip
+            details={
+                "reason": f"fewer than {MIN_ROWS} served rows to compare",
+                "current_rows": len(current),
+                "reference_rows": len(reference),
+            },
+        )
     # Only the latest slice's report is kept (an earlier slice measured again must not
     # replace it).
     keep = ctx.reports_dir is not None and end >= at

@@ -109,14 +109,24 @@ def class_report(signal, payload: dict) -> dict:
         report["confusion"] = [[p, t, n] for p, t, n in sorted(cells)]
         per_class = {cls: _class_counts(cells, cls) for cls in signal.classes}
     else:
-        per_class = {c: (v["tp"], v["tp"] + v["fp"], v["tp"] + v["fn"])
-                     for c, v in payload.get("per_class", {}).items()}  # fmt: skip
+        per_class = {
+            c: (v["tp"], v["tp"] + v["fp"], v["tp"] + v["fn"])
+            for c, v in payload.get("per_class", {}).items()
+        }
     for cls, (tp, predicted, actual) in per_class.items():
         for metric, n in (("precision", predicted), ("recall", actual)):
             if n:
                 low, high = wilson_interval(tp, n)
-                report["classes"].append({"class": cls, "metric": metric, "value": tp / n,
-                                          "ci_low": low, "ci_high": high, "n": n})  # fmt: skip
+                report["classes"].append(
+                    {
+                        "class": cls,
+                        "metric": metric,
+                        "value": tp / n,
+                        "ci_low": low,
+                        "ci_high": high,
+                        "n": n,
+                    }
+                )
     return report
 
 
@@ -164,9 +174,12 @@ def _multiclass(payload: dict, sli, classes, seed: int) -> SliValue:
     value = metric_from_confusion(matrix, sli.metric, index.get(sli.cls))
     low, high = _bootstrap(matrix, sli.metric, index.get(sli.cls), seed)
     return SliValue(
-        value=value, ci_low=low, ci_high=high, samples=labelled,
+        value=value,
+        ci_low=low,
+        ci_high=high,
+        samples=labelled,
         details={"labelled": labelled, "averaging": "macro" if sli.cls is None else sli.cls},
-    )  # fmt: skip
+    )
 
 
 def _cells(confusion: dict[str, int]) -> list[tuple[str, str, int]]:
@@ -241,19 +254,34 @@ def judged(ctx: Context, sli, start: datetime, end: datetime, at: datetime) -> S
     model, version = calibration.model, calibration.prompt_version
     sample = ctx.judge_labels(calibration, start, end, at).filter(pl.col("predicted") == sli.cls)
     rows = list(zip(sample["label"].to_list(), sample["weight"].to_list(), strict=True))
-    details = {"labels": "judge", "judge_model": model, "prompt_version": version,
-               "kappa": calibration.kappa, "gold_items": calibration.n,
-               "judged": len(rows)}  # fmt: skip
+    details = {
+        "labels": "judge",
+        "judge_model": model,
+        "prompt_version": version,
+        "kappa": calibration.kappa,
+        "gold_items": calibration.n,
+        "judged": len(rows),
+    }
     if len(rows) < sli.min_labels:
         return SliValue(samples=len(rows), unknown=Verdict.INSUFFICIENT_LABELS, details=details)
     rates = calibration.rates[sli.cls]
     try:
-        fixed = weighted_share([label == sli.cls for label, _ in rows],
-                               [w or 1.0 for _, w in rows], rates)  # fmt: skip
+        fixed = weighted_share(
+            [label == sli.cls for label, _ in rows], [w or 1.0 for _, w in rows], rates
+        )
     except CalibrationError as exc:
         details["reason"] = str(exc)
         return SliValue(samples=len(rows), unknown=Verdict.INSUFFICIENT_LABELS, details=details)
-    details.update(apparent=round(fixed.apparent, 4), n_effective=round(fixed.n, 1),
-                   judge_tpr=rates.tpr, judge_tnr=rates.tnr)  # fmt: skip
-    return SliValue(value=fixed.value, ci_low=fixed.ci_low, ci_high=fixed.ci_high,
-                    samples=len(rows), details=details)  # fmt: skip
+    details.update(
+        apparent=round(fixed.apparent, 4),
+        n_effective=round(fixed.n, 1),
+        judge_tpr=rates.tpr,
+        judge_tnr=rates.tnr,
+    )
+    return SliValue(
+        value=fixed.value,
+        ci_low=fixed.ci_low,
+        ci_high=fixed.ci_high,
+        samples=len(rows),
+        details=details,
+    )

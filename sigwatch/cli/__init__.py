@@ -106,9 +106,12 @@ def _utc(when: datetime) -> datetime:
 
 
 def _runtime(
-    data: Path | None, definitions: Path | None = None, at: datetime | None = None,
-    *, registry: bool = True,
-) -> Runtime:  # fmt: skip
+    data: Path | None,
+    definitions: Path | None = None,
+    at: datetime | None = None,
+    *,
+    registry: bool = True,
+) -> Runtime:
     """The command's runtime (the composition root): the settings, ``--data``,
     ``--definitions`` and its clock (``--at``, else the wall clock); with ``registry`` the
     definitions are loaded now, their problems listed and the command stopped if any."""

@@ -23,8 +23,9 @@ from sigwatch.cli import (
     out,
 )
 
-silence_app = typer.Typer(help="Silence alerts of a signal and/or SLO for a while.",
-                          no_args_is_help=True)  # fmt: skip
+silence_app = typer.Typer(
+    help="Silence alerts of a signal and/or SLO for a while.", no_args_is_help=True
+)
 app.add_typer(silence_app, name="silence")
 
 ALERT_STYLE = {"firing": "bold red", "acknowledged": "yellow", "resolved": "green"}
@@ -36,22 +37,35 @@ def _alerting(data: Path | None, definitions: Path | None, at):
 
     runtime = _runtime(data, definitions, at)
     with runtime.open_store() as store:
-        yield (Alerting.open(store, runtime.registry, runtime.settings, runtime.clock),
-               runtime.registry, runtime.settings)  # fmt: skip
+        yield (
+            Alerting.open(store, runtime.registry, runtime.settings, runtime.clock),
+            runtime.registry,
+            runtime.settings,
+        )
 
 
 def alert_json(a) -> dict:
     """One alert as ``sigwatch alerts --json`` prints it (a stable interface: see README)."""
     return {
-        "key": a.key, "id": a.id, "signal": a.signal, "slo": a.slo, "severity": a.severity,
-        "state": a.state, "started_at": a.started_at.isoformat(),
+        "key": a.key,
+        "id": a.id,
+        "signal": a.signal,
+        "slo": a.slo,
+        "severity": a.severity,
+        "state": a.state,
+        "started_at": a.started_at.isoformat(),
         "resolved_at": a.resolved_at.isoformat() if a.resolved_at else None,
-        "last_value": a.last_value, "burn_rates": a.burn_rates, "fired": a.fired,
-        "acknowledged_by": a.acknowledged_by, "resolution": a.resolution,
-        "silenced": a.silenced, "slack_ts": a.slack_ts, "channel": a.channel,
+        "last_value": a.last_value,
+        "burn_rates": a.burn_rates,
+        "fired": a.fired,
+        "acknowledged_by": a.acknowledged_by,
+        "resolution": a.resolution,
+        "silenced": a.silenced,
+        "slack_ts": a.slack_ts,
+        "channel": a.channel,
         "suspects": a.details.get("suspects", []),
         "groups": a.details.get("groups"),
-    }  # fmt: skip
+    }
 
 
 @app.command()
@@ -77,11 +91,14 @@ def alerts(
     for a in rows:
         state = a.state + (" (silenced)" if a.silenced else "")
         table.add_row(
-            a.key, f"[{ALERT_STYLE.get(a.state, '')}]{state}", f"{a.started_at:%m-%d %H:%M}",
+            a.key,
+            f"[{ALERT_STYLE.get(a.state, '')}]{state}",
+            f"{a.started_at:%m-%d %H:%M}",
             f"{a.resolved_at:%m-%d %H:%M}" if a.resolved_at else "",
-            "" if a.last_value is None else f"{a.last_value:.4g}", f"{a.fastest_burn:.1f}x",
+            "" if a.last_value is None else f"{a.last_value:.4g}",
+            f"{a.fastest_burn:.1f}x",
             "posted" if a.slack_ts else ("outbox" if a.notified else "-"),
-        )  # fmt: skip
+        )
     out.print(table)
 
 
@@ -138,14 +155,19 @@ def silence_add(
     with _alerting(data, definitions, at) as (alerting, _, _):
         try:
             made = alerting.lifecycle.silence(
-                signal=signal, slo=slo, author=author or getpass.getuser(), reason=reason,
+                signal=signal,
+                slo=slo,
+                author=author or getpass.getuser(),
+                reason=reason,
                 duration=span,
-            )  # fmt: skip
+            )
         except AlertError as exc:
             err.print(f"[red]{exc}")
             raise typer.Exit(code=2) from None
-    out.print(f"silence {made.id}: {made.signal or '*'}/{made.slo or '*'} until "
-              f"{made.expires_at:%Y-%m-%d %H:%M} UTC")  # fmt: skip
+    out.print(
+        f"silence {made.id}: {made.signal or '*'}/{made.slo or '*'} until "
+        f"{made.expires_at:%Y-%m-%d %H:%M} UTC"
+    )
 
 
 @silence_app.command("list")
@@ -161,11 +183,24 @@ def silence_list(
         now = alerting.records.store.now()
         rows = alerting.records.silences(None if show_all else now)
     if as_json:
-        print(json.dumps([{
-            "id": s.id, "signal": s.signal, "slo": s.slo, "author": s.author,
-            "reason": s.reason, "created_at": s.created_at.isoformat(),
-            "expires_at": s.expires_at.isoformat(), "active": s.active(now),
-        } for s in rows], indent=2))  # fmt: skip
+        print(
+            json.dumps(
+                [
+                    {
+                        "id": s.id,
+                        "signal": s.signal,
+                        "slo": s.slo,
+                        "author": s.author,
+                        "reason": s.reason,
+                        "created_at": s.created_at.isoformat(),
+                        "expires_at": s.expires_at.isoformat(),
+                        "active": s.active(now),
+                    }
+                    for s in rows
+                ],
+                indent=2,
+            )
+        )
         return
     if not rows:
         out.print("no active silences")
@@ -222,8 +257,10 @@ def digest(
             return
         post_digest(alerting.records, reg, settings.digest_channel, now)
         result = alerting.delivery.flush()
-    out.print(f"digest queued for {settings.digest_channel}"
-              + (f"; not yet delivered: {result.error}" if result.error else ""))  # fmt: skip
+    out.print(
+        f"digest queued for {settings.digest_channel}"
+        + (f"; not yet delivered: {result.error}" if result.error else "")
+    )
 
 
 report_app = typer.Typer(help="Reports for leadership.", no_args_is_help=True)
@@ -264,12 +301,15 @@ def report_weekly(
             raise typer.Exit(code=1)
         review = build_review(store, runtime.registry, runtime.data_dir, start)
         if not any(s.compliance is not None for s in review.slos):
-            err.print(f"[red]nothing was measured in {review.name} ({review.start:%Y-%m-%d} to "
-                      f"{review.end:%Y-%m-%d}); pick another --week")  # fmt: skip
+            err.print(
+                f"[red]nothing was measured in {review.name} ({review.start:%Y-%m-%d} to "
+                f"{review.end:%Y-%m-%d}); pick another --week"
+            )
             raise typer.Exit(code=1)
         try:
-            done = publish(store, runtime.registry, runtime.settings, runtime.data_dir, start,
-                           now, post=post)  # fmt: skip
+            done = publish(
+                store, runtime.registry, runtime.settings, runtime.data_dir, start, now, post=post
+            )
         except (Permanent, Retryable) as exc:
             err.print(f"[red]the review was written but not posted: {exc}")
             raise typer.Exit(code=1) from None

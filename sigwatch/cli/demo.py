@@ -34,9 +34,23 @@ APP = Path(__file__).resolve().parent.parent.parent / "console" / "app.py"
 
 
 def _streamlit_args(host: str, port: int, secrets: Path | None = None) -> list[str]:
-    args = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true",
-            "--server.address", host, "--server.port", str(port),
-            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]  # fmt: skip
+    args = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP),
+        "--server.headless",
+        "true",
+        "--server.address",
+        host,
+        "--server.port",
+        str(port),
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+    ]
     if secrets is not None:
         args += ["--secrets.files", str(secrets)]
     return args
@@ -139,9 +153,12 @@ def demo(
     _load(definitions)  # refuse to start on a broken registry, with its problems listed
     settings = Settings.from_env()
     folder = (data or settings.data_dir).resolve()
-    env = {**os.environ, "SIGWATCH_DATA": str(folder),
-           "SIGWATCH_DEFINITIONS": str((definitions or settings.definitions_dir).resolve()),
-           "SIGWATCH_CONSOLE_URL": f"http://127.0.0.1:{console_port}"}  # fmt: skip
+    env = {
+        **os.environ,
+        "SIGWATCH_DATA": str(folder),
+        "SIGWATCH_DEFINITIONS": str((definitions or settings.definitions_dir).resolve()),
+        "SIGWATCH_CONSOLE_URL": f"http://127.0.0.1:{console_port}",
+    }
     me = [sys.executable, "-m", "sigwatch.cli"]
     where = ["--data", str(folder)]
     # One "now" for the history and its backfill, passed to both steps; the services started
@@ -150,14 +167,17 @@ def demo(
     now = floor_time(clock.now(), timedelta(minutes=5))
     stamp = f"{now:%Y-%m-%dT%H:%M:%S%z}"
     if not (folder / "predictions").exists():
-        out.print(f"[bold]1/3[/bold] simulating {days} days of traffic with incidents into "
-                  f"{folder} (the first run scores a corpus with the real models)")  # fmt: skip
+        out.print(
+            f"[bold]1/3[/bold] simulating {days} days of traffic with incidents into "
+            f"{folder} (the first run scores a corpus with the real models)"
+        )
         _step(
             [*me, "simulate", *where, "--days", str(days), "--rate", str(rate), "--end", stamp], env
         )
     else:
-        out.print(f"[bold]1/3[/bold] {folder} already holds simulated traffic (delete it to "
-                  "start over)")  # fmt: skip
+        out.print(
+            f"[bold]1/3[/bold] {folder} already holds simulated traffic (delete it to start over)"
+        )
     with Store.open(Settings.from_env().store(folder), clock=clock) as store:
         latest = store.history.data_time()
     behind = timedelta(days=days)

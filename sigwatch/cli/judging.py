@@ -30,8 +30,9 @@ def _judge(settings: Settings, folder: Path):
     from evaluation.local import available, open_judge, weights
 
     if not settings.judge_url and available():
-        with Progress("{task.description}", BarColumn(), MofNCompleteColumn(), console=err,
-                      transient=True) as bar:  # fmt: skip
+        with Progress(
+            "{task.description}", BarColumn(), MofNCompleteColumn(), console=err, transient=True
+        ) as bar:
             task = bar.add_task("assembling the judge's weights (first run only)", total=None)
             weights(
                 folder, settings.judge_weights, lambda k, n: bar.update(task, completed=k, total=n)
@@ -73,10 +74,13 @@ def calibrate(
     items = items[:limit] if limit else items
     folder = data or settings.data_dir
     try:
-        with Store.open(Settings.from_env().store(folder), clock=_clock(at)) as store, \
-                _judge(settings, folder) as client, \
-                Progress("{task.description}", BarColumn(), MofNCompleteColumn(), console=err,
-                         transient=True) as progress:  # fmt: skip
+        with (
+            Store.open(Settings.from_env().store(folder), clock=_clock(at)) as store,
+            _judge(settings, folder) as client,
+            Progress(
+                "{task.description}", BarColumn(), MofNCompleteColumn(), console=err, transient=True
+            ) as progress,
+        ):
             task = progress.add_task(f"judging {len(items)} gold posts", total=len(items))
 
             def advance(done: int, total: int) -> None:
@@ -86,24 +90,42 @@ def calibrate(
     except (ValueError, LocalJudgeError) as exc:
         err.print(f"[red]{escape(str(exc))}")
         raise typer.Exit(2) from None
-    rows = {c: {"tpr": r.tpr, "tnr": r.tnr, "tp": r.tp, "fn": r.fn, "tn": r.tn, "fp": r.fp}
-            for c, r in result.rates.items()}  # fmt: skip
+    rows = {
+        c: {"tpr": r.tpr, "tnr": r.tnr, "tp": r.tp, "fn": r.fn, "tn": r.tn, "fp": r.fp}
+        for c, r in result.rates.items()
+    }
     if as_json:
-        print(json.dumps({"signal": result.signal, "model": result.model,
-                          "prompt_version": result.prompt_version, "n": result.n,
-                          "judge_errors": result.errors, "kappa": result.kappa,
-                          "per_class": rows, "cost_usd": result.cost_usd}, indent=2))  # fmt: skip
+        print(
+            json.dumps(
+                {
+                    "signal": result.signal,
+                    "model": result.model,
+                    "prompt_version": result.prompt_version,
+                    "n": result.n,
+                    "judge_errors": result.errors,
+                    "kappa": result.kappa,
+                    "per_class": rows,
+                    "cost_usd": result.cost_usd,
+                },
+                indent=2,
+            )
+        )
         return
     kappa = "n/a" if result.kappa is None else f"{result.kappa:.3f}"
-    out.print(f"{signal}: judge {result.model} (prompt {result.prompt_version}) on {result.n} "
-              f"gold posts: kappa {kappa}, judge errors {result.errors}, "
-              f"cost ${result.cost_usd:.4f}")  # fmt: skip
+    out.print(
+        f"{signal}: judge {result.model} (prompt {result.prompt_version}) on {result.n} "
+        f"gold posts: kappa {kappa}, judge errors {result.errors}, "
+        f"cost ${result.cost_usd:.4f}"
+    )
     table = Table()
     for column in ("class", "TPR", "TNR", "tp", "fn", "tn", "fp"):
         table.add_column(column)
     for c, r in rows.items():
-        table.add_row(c, *(f"{r[k]:.3f}" if r[k] is not None else "n/a" for k in ("tpr", "tnr")),
-                      *(str(r[k]) for k in ("tp", "fn", "tn", "fp")))  # fmt: skip
+        table.add_row(
+            c,
+            *(f"{r[k]:.3f}" if r[k] is not None else "n/a" for k in ("tpr", "tnr")),
+            *(str(r[k]) for k in ("tp", "fn", "tn", "fp")),
+        )
     out.print(table)
 
 
@@ -174,22 +196,43 @@ def run_day(
         store = Store.open(Settings.from_env().store(folder), clock=clock)
         with store, _judge(settings, folder) as client:
             for spec in signals:
-                with Progress("{task.description}", BarColumn(), MofNCompleteColumn(),
-                              console=err, transient=True) as bar:  # fmt: skip
+                with Progress(
+                    "{task.description}",
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    console=err,
+                    transient=True,
+                ) as bar:
                     task = bar.add_task(f"judging {spec.name} {start:%Y-%m-%d}", total=None)
 
                     def advance(k: int, n: int, task=task, bar=bar) -> None:
                         bar.update(task, completed=k, total=n)
 
-                    done = judge_day(store, client, spec, folder, start, calls=calls,
-                                     dollars=dollars, seed=seed, progress=advance)  # fmt: skip
+                    done = judge_day(
+                        store,
+                        client,
+                        spec,
+                        folder,
+                        start,
+                        calls=calls,
+                        dollars=dollars,
+                        seed=seed,
+                        progress=advance,
+                    )
                     runs.append(done)
     except (ValueError, LocalJudgeError) as exc:
         err.print(f"[red]{escape(str(exc))}")
         raise typer.Exit(2) from None
     if as_json:
-        print(json.dumps([{**r.__dict__, "day": r.day.date().isoformat(),
-                           "consistency": r.consistency} for r in runs], indent=2))  # fmt: skip
+        print(
+            json.dumps(
+                [
+                    {**r.__dict__, "day": r.day.date().isoformat(), "consistency": r.consistency}
+                    for r in runs
+                ],
+                indent=2,
+            )
+        )
         return
     for r in runs:
         if r.served == 0:
@@ -250,17 +293,31 @@ def report(
         if not rows:
             out.print(f"  no judged traffic in the last {days} days (run: sigwatch judge run)")
             continue
-        table = Table("day", "calls", "errors", "cost $", "latency ms", "consistency",
-                      "precision (judge-corrected, 95% CI)")  # fmt: skip
+        table = Table(
+            "day",
+            "calls",
+            "errors",
+            "cost $",
+            "latency ms",
+            "consistency",
+            "precision (judge-corrected, 95% CI)",
+        )
         for d in rows:
             shown = "; ".join(
-                f"{c} {p.value:.2f} [{p.ci_low:.2f}, {p.ci_high:.2f}]" if not isinstance(p, str)
-                else f"{c}: {p}" for c, p in d.precision.items()
-            )  # fmt: skip
-            table.add_row(d.day, str(d.calls), str(d.errors), f"{d.cost_usd:.4f}",
-                          f"{d.latency_ms:.0f}",
-                          f"{d.repeats_agreeing}/{d.repeats}" if d.repeats else "n/a",
-                          shown or "-")  # fmt: skip
+                f"{c} {p.value:.2f} [{p.ci_low:.2f}, {p.ci_high:.2f}]"
+                if not isinstance(p, str)
+                else f"{c}: {p}"
+                for c, p in d.precision.items()
+            )
+            table.add_row(
+                d.day,
+                str(d.calls),
+                str(d.errors),
+                f"{d.cost_usd:.4f}",
+                f"{d.latency_ms:.0f}",
+                f"{d.repeats_agreeing}/{d.repeats}" if d.repeats else "n/a",
+                shown or "-",
+            )
         out.print(table)
 
 
@@ -268,21 +325,43 @@ def _report_json(name, cal, rows) -> dict:
     def estimate(p):
         if isinstance(p, str):
             return {"unknown": p}
-        return {"value": p.value, "ci_low": p.ci_low, "ci_high": p.ci_high,
-                "apparent": p.apparent, "n_effective": p.n}  # fmt: skip
+        return {
+            "value": p.value,
+            "ci_low": p.ci_low,
+            "ci_high": p.ci_high,
+            "apparent": p.apparent,
+            "n_effective": p.n,
+        }
 
     return {
         "signal": name,
-        "calibration": None if cal is None else {
-            "model": cal.model, "prompt_version": cal.prompt_version, "at": cal.at.isoformat(),
-            "n": cal.n, "errors": cal.errors, "kappa": cal.kappa, "cost_usd": cal.cost_usd,
+        "calibration": None
+        if cal is None
+        else {
+            "model": cal.model,
+            "prompt_version": cal.prompt_version,
+            "at": cal.at.isoformat(),
+            "n": cal.n,
+            "errors": cal.errors,
+            "kappa": cal.kappa,
+            "cost_usd": cal.cost_usd,
             "per_class": {c: {"tpr": r.tpr, "tnr": r.tnr} for c, r in cal.rates.items()},
         },
-        "days": [{"day": d.day, "calls": d.calls, "errors": d.errors, "cost_usd": d.cost_usd,
-                  "tokens": d.tokens, "latency_ms": d.latency_ms, "repeats": d.repeats,
-                  "repeats_agreeing": d.repeats_agreeing,
-                  "precision": {c: estimate(p) for c, p in d.precision.items()}} for d in rows],
-    }  # fmt: skip
+        "days": [
+            {
+                "day": d.day,
+                "calls": d.calls,
+                "errors": d.errors,
+                "cost_usd": d.cost_usd,
+                "tokens": d.tokens,
+                "latency_ms": d.latency_ms,
+                "repeats": d.repeats,
+                "repeats_agreeing": d.repeats_agreeing,
+                "precision": {c: estimate(p) for c, p in d.precision.items()},
+            }
+            for d in rows
+        ],
+    }
 
 
 @app.command()
@@ -317,16 +396,29 @@ def distill(
         price = 0.0 if settings.judge_url else EMBEDDED_PRICE_HOUR
     try:
         store = Store.open(Settings.from_env().store(folder), clock=_clock(at))
-        with store, _judge(settings, folder) as client, Progress(
-            "{task.description}", BarColumn(), MofNCompleteColumn(), console=err, transient=True
-        ) as bar:  # fmt: skip
+        with (
+            store,
+            _judge(settings, folder) as client,
+            Progress(
+                "{task.description}", BarColumn(), MofNCompleteColumn(), console=err, transient=True
+            ) as bar,
+        ):
             task = bar.add_task("teacher labelling the slice", total=None)
 
             def advance(what: str, k: int, n: int) -> None:
                 bar.update(task, description=what, completed=k, total=n)
 
-            result = run(store, client, reg.get(signal), folder, items=items, dollars=dollars,
-                         price_per_hour=price, seed=seed, progress=advance)  # fmt: skip
+            result = run(
+                store,
+                client,
+                reg.get(signal),
+                folder,
+                items=items,
+                dollars=dollars,
+                price_per_hour=price,
+                seed=seed,
+                progress=advance,
+            )
     except (ValueError, LocalJudgeError) as exc:
         err.print(f"[red]{escape(str(exc))}")
         raise typer.Exit(2) from None
@@ -340,5 +432,7 @@ def distill(
         f"{s['student']['macro_f1']:.3f}, in-house {s['in_house_human_trained']['macro_f1']:.3f}"
     )
     out.print(f"model: {result.artifact}\ncard:  {result.card}")
-    out.print("to serve it: set `model: {id: content-type-distilled, version: distilled-1}` in "
-              f"the {signal} SLO file")  # fmt: skip
+    out.print(
+        "to serve it: set `model: {id: content-type-distilled, version: distilled-1}` in "
+        f"the {signal} SLO file"
+    )

@@ -99,11 +99,16 @@ def monitor(
                 task = progress.add_task(f"backfilling {backfill}", total=None)
 
                 def report(name: str, done: int, total: int) -> None:
-                    progress.update(task, description=f"backfilling {backfill}: {name}",
-                                    completed=done, total=total)  # fmt: skip
+                    progress.update(
+                        task,
+                        description=f"backfilling {backfill}: {name}",
+                        completed=done,
+                        total=total,
+                    )
 
-                outcomes = runner.backfill(when - span, when, signals=signal, slice_step=step,
-                                           progress=report)  # fmt: skip
+                outcomes = runner.backfill(
+                    when - span, when, signals=signal, slice_step=step, progress=report
+                )
         else:
             outcomes = runner.run(when, signals=signal)
         delivered = _alert_after_monitor(store, reg, settings, clock, outcomes, span, when, signal)
@@ -151,8 +156,10 @@ def _say_spark(settings) -> None:
     try:
         reachable(settings.spark_master)
     except SparkUnavailable as exc:
-        err.print(f"[yellow]{escape(str(exc))}; each signal's run fails (and is recorded) "
-                  "until it answers")  # fmt: skip
+        err.print(
+            f"[yellow]{escape(str(exc))}; each signal's run fails (and is recorded) "
+            "until it answers"
+        )
 
 
 def _alert_after_monitor(store, reg, settings, clock, outcomes, span, when, signals) -> str:
@@ -167,8 +174,10 @@ def _alert_after_monitor(store, reg, settings, clock, outcomes, span, when, sign
         result = alerting.after_runs(outcomes)
     opened = alerting.records.open_alerts()
     where = "sent to Slack" if alerting.delivery.notifier else "recorded in the outbox (no token)"
-    line = (f"alerts: {len(opened)} open; notifications {where}: "
-            f"{result.sent + result.recorded}, queued: {result.pending}")  # fmt: skip
+    line = (
+        f"alerts: {len(opened)} open; notifications {where}: "
+        f"{result.sent + result.recorded}, queued: {result.pending}"
+    )
     if result.error:
         line += f"; delivery stopped: {result.error}"
     return line
@@ -200,8 +209,10 @@ def status(
     """
     runtime = _runtime(data, at=at, registry=False)
     if not runtime.store_exists():
-        err.print(f"no store at {runtime.store_url}: run `sigwatch simulate` then"
-                  " `sigwatch monitor` first")  # fmt: skip
+        err.print(
+            f"no store at {runtime.store_url}: run `sigwatch simulate` then"
+            " `sigwatch monitor` first"
+        )
         raise typer.Exit(code=1)
     with runtime.open_store() as store:
         rows = store.latest_status(signal, as_of=_utc(at) if at else None)
@@ -254,11 +265,17 @@ def status(
         burns = [v for v in s.burn_rates.values() if v is not None]
         name = s.slo if s.group is None else f"  {escape(group_label(s.group))}"
         table.add_row(
-            "" if s.group else s.signal, name, s.sli, _state_cell(s),
-            "" if s.value is None else f"{s.value:.4g}", ci,
+            "" if s.group else s.signal,
+            name,
+            s.sli,
+            _state_cell(s),
+            "" if s.value is None else f"{s.value:.4g}",
+            ci,
             "" if s.samples is None else f"{s.samples:,}",
-            _budget_cell(s), f"{max(burns):.2f}x" if burns else "", f"{s.at:%Y-%m-%d %H:%M}",
-        )  # fmt: skip
+            _budget_cell(s),
+            f"{max(burns):.2f}x" if burns else "",
+            f"{s.at:%Y-%m-%d %H:%M}",
+        )
     out.print(table)
 
 
@@ -373,14 +390,18 @@ def prune(
         return
     verb = "would delete" if dry_run else "deleted"
     total = sum(counts.values())
-    out.print(f"{verb} {total:,} rows dated before {before:%Y-%m-%d %H:%M} UTC "
-              f"(SIGWATCH_RETENTION {format_duration(settings.retention)})")  # fmt: skip
+    out.print(
+        f"{verb} {total:,} rows dated before {before:%Y-%m-%d %H:%M} UTC "
+        f"(SIGWATCH_RETENTION {format_duration(settings.retention)})"
+    )
     for table, n in counts.items():
         if n:
             out.print(f"  {table}: {n:,}")
-    out.print(f"{verb} {sum(compacted.values()):,} statuses evaluated before "
-              f"{detail:%Y-%m-%d %H:%M} UTC, keeping one an hour and every change "
-              f"(SIGWATCH_STATUS_DETAIL {format_duration(settings.status_detail)})")  # fmt: skip
+    out.print(
+        f"{verb} {sum(compacted.values()):,} statuses evaluated before "
+        f"{detail:%Y-%m-%d %H:%M} UTC, keeping one an hour and every change "
+        f"(SIGWATCH_STATUS_DETAIL {format_duration(settings.status_detail)})"
+    )
     keep = format_duration(settings.bucket_retention)
     out.print(
         f"{verb} {sum(files.values()):,} day files of 5-minute buckets before "

@@ -108,9 +108,14 @@ def _serve(runtime: Runtime, extra, judging: bool, addresses, *, shared: bool) -
     reg, settings, clock = runtime.registry, runtime.settings, runtime.clock
     actions = _slack_actions(runtime)
     scheduler = build_scheduler(
-        reg, runtime.data_dir, runtime.definitions, clock, job=monitor_and_alert_job,
-        extra=extra, persist=not shared,
-    )  # fmt: skip
+        reg,
+        runtime.data_dir,
+        runtime.definitions,
+        clock,
+        job=monitor_and_alert_job,
+        extra=extra,
+        persist=not shared,
+    )
     metrics = CollectorRegistry()
     metrics.register(StatusCollector(runtime.store_url, clock))
     stop = threading.Event()
@@ -129,20 +134,24 @@ def _serve(runtime: Runtime, extra, judging: bool, addresses, *, shared: bool) -
                 buttons = serve_actions(actions, host, actions_port)
             except OSError as exc:
                 server.shutdown()
-                err.print(f"[red]cannot serve Slack's actions on {host}:{actions_port}: "
-                          f"{exc.strerror}; use --actions-port")  # fmt: skip
+                err.print(
+                    f"[red]cannot serve Slack's actions on {host}:{actions_port}: "
+                    f"{exc.strerror}; use --actions-port"
+                )
                 raise typer.Exit(code=1) from None
         scheduler.start()
         slack = (
-            "posting alerts to Slack" if settings.slack_token or settings.slack_webhook_url
+            "posting alerts to Slack"
+            if settings.slack_token or settings.slack_webhook_url
             else "alerts to the outbox only (no SIGWATCH_SLACK_TOKEN)"
-        )  # fmt: skip
-        out.print(f"serving: {len(reg)} signals on schedule; metrics at http://{host}:{port}/metrics;"
-                  f" {slack}; digest daily {settings.digest_at[0]:02d}:"
-                  f"{settings.digest_at[1]:02d} UTC to {settings.digest_channel}; weekly review "
-                  f"{settings.weekly_at[0]} {settings.weekly_at[1]:02d}:{settings.weekly_at[2]:02d}"
-                  " UTC"
-                  + ("; judge daily 02:00 UTC" if judging else ""))  # fmt: skip
+        )
+        out.print(
+            f"serving: {len(reg)} signals on schedule; metrics at http://{host}:{port}/metrics;"
+            f" {slack}; digest daily {settings.digest_at[0]:02d}:"
+            f"{settings.digest_at[1]:02d} UTC to {settings.digest_channel}; weekly review "
+            f"{settings.weekly_at[0]} {settings.weekly_at[1]:02d}:{settings.weekly_at[2]:02d}"
+            " UTC" + ("; judge daily 02:00 UTC" if judging else "")
+        )
         where = "shared with any other scheduler on it" if shared else "this scheduler's alone"
         if buttons is not None:
             people = sum(1 for p in actions.roles.people.values() if p.slack)

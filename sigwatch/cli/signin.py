@@ -28,8 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-OIDC_ENV = ("SIGWATCH_OIDC_METADATA_URL", "SIGWATCH_OIDC_CLIENT_ID",
-            "SIGWATCH_OIDC_CLIENT_SECRET", "SIGWATCH_CONSOLE_COOKIE_SECRET")  # fmt: skip
+OIDC_ENV = (
+    "SIGWATCH_OIDC_METADATA_URL",
+    "SIGWATCH_OIDC_CLIENT_ID",
+    "SIGWATCH_OIDC_CLIENT_SECRET",
+    "SIGWATCH_CONSOLE_COOKIE_SECRET",
+)
 PROVIDER_KEYS = ("client_id", "client_secret", "server_metadata_url")
 
 
@@ -48,8 +52,10 @@ class Signin:
 
 
 def default_places(cwd: Path | None = None) -> list[Path]:
-    return [(cwd or Path.cwd()) / ".streamlit" / "secrets.toml",
-            Path.home() / ".streamlit" / "secrets.toml"]  # fmt: skip
+    return [
+        (cwd or Path.cwd()) / ".streamlit" / "secrets.toml",
+        Path.home() / ".streamlit" / "secrets.toml",
+    ]
 
 
 @contextmanager

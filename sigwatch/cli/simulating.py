@@ -75,8 +75,16 @@ def simulate(
     settings = Settings.from_env()
     folder = data or settings.data_dir
     if live and (folder / "predictions").exists():
-        _simulate_live(reg, folder, seed=seed, rate=rate, label_rate=label_rate,
-                       interval=interval, host=host, port=port)  # fmt: skip
+        _simulate_live(
+            reg,
+            folder,
+            seed=seed,
+            rate=rate,
+            label_rate=label_rate,
+            interval=interval,
+            host=host,
+            port=port,
+        )
         return
     when = _clock(end).now()
     columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -88,9 +96,16 @@ def simulate(
 
         try:
             result = run_simulation(
-                reg, folder, days=days, seed=seed, end=when, rate=rate, scenario=scenario,
-                label_rate=label_rate, progress=report,
-            )  # fmt: skip
+                reg,
+                folder,
+                days=days,
+                seed=seed,
+                end=when,
+                rate=rate,
+                scenario=scenario,
+                label_rate=label_rate,
+                progress=report,
+            )
         except ScenarioError as exc:
             for problem in exc.problems:
                 print(problem)
@@ -110,8 +125,16 @@ def simulate(
             f"{incident['kind']:<19} breaks: {', '.join(incident['slos'])}"
         )
     if live:
-        _simulate_live(reg, folder, seed=seed, rate=rate, label_rate=label_rate,
-                       interval=interval, host=host, port=port)  # fmt: skip
+        _simulate_live(
+            reg,
+            folder,
+            seed=seed,
+            rate=rate,
+            label_rate=label_rate,
+            interval=interval,
+            host=host,
+            port=port,
+        )
 
 
 def _simulate_live(reg, folder: Path, *, seed, rate, label_rate, interval, host, port) -> None:

@@ -62,11 +62,11 @@ def copy(
     source: Annotated[
         str | None,
         typer.Option(
-            "--from", help="The store to copy from \\[default: SIGWATCH_STORE_URL or "
-            "<data>/sigwatch.db]."
+            "--from",
+            help="The store to copy from \\[default: SIGWATCH_STORE_URL or <data>/sigwatch.db].",
         ),
     ] = None,
-) -> None:  # fmt: skip
+) -> None:
     """Copy every row of the store into another, empty one (migrated first), in one
     transaction; then compare the rows per table of both and exit 1 if any differ.
 
@@ -111,14 +111,20 @@ def copy(
     for name in sorted(set(before) | set(after)):
         same = before.get(name) == after.get(name)
         differ += not same
-        table.add_row(name, f"{before.get(name, 0):,}", f"{after.get(name, 0):,}",
-                      "" if same else "[red]differs")  # fmt: skip
+        table.add_row(
+            name,
+            f"{before.get(name, 0):,}",
+            f"{after.get(name, 0):,}",
+            "" if same else "[red]differs",
+        )
     out.print(table)
     if differ:
         err.print(f"[red]{differ} table(s) differ between {origin} and {target}")
         raise typer.Exit(code=1)
-    out.print(f"copied {sum(before.values()):,} rows from {origin} to {target}; every table's "
-              "count matches. Set SIGWATCH_STORE_URL to use it.")  # fmt: skip
+    out.print(
+        f"copied {sum(before.values()):,} rows from {origin} to {target}; every table's "
+        "count matches. Set SIGWATCH_STORE_URL to use it."
+    )
 
 
 def _open(url, clock):

@@ -538,9 +538,13 @@ class Store:
             (signal, until),
         ).fetchone()[0]
         return Failing(
-            signal, int(count), from_epoch(first), from_epoch(latest), error or "",
+            signal,
+            int(count),
+            from_epoch(first),
+            from_epoch(latest),
+            error or "",
             from_epoch(last_ok) if last_ok is not None else None,
-        )  # fmt: skip
+        )
 
     def run_totals(self) -> list[tuple[str, str, int, datetime]]:
         """Every signal's runs counted by outcome (``ok``, ``error``) since the store began,

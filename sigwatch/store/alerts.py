@@ -138,15 +138,29 @@ class AlertTables:
     def save(self, alert: Alert) -> Alert:
         """Insert (``id`` None) or update an alert; return it with its id."""
         values = (
-            alert.key, alert.signal, alert.slo, alert.severity, alert.state,
-            to_epoch(alert.started_at), to_epoch(alert.updated_at), _t(alert.resolved_at),
-            _t(alert.clear_since), alert.acknowledged_by, alert.resolution, alert.last_value,
-            json.dumps(alert.burn_rates, sort_keys=True), alert.fired,
-            json.dumps(alert.details, sort_keys=True, default=str), alert.channel,
-            int(alert.silenced), json.dumps(alert.notified) if alert.notified else None,
-            _t(alert.notified_at), alert.slack_ts, alert.slack_channel,
+            alert.key,
+            alert.signal,
+            alert.slo,
+            alert.severity,
+            alert.state,
+            to_epoch(alert.started_at),
+            to_epoch(alert.updated_at),
+            _t(alert.resolved_at),
+            _t(alert.clear_since),
+            alert.acknowledged_by,
+            alert.resolution,
+            alert.last_value,
+            json.dumps(alert.burn_rates, sort_keys=True),
+            alert.fired,
+            json.dumps(alert.details, sort_keys=True, default=str),
+            alert.channel,
+            int(alert.silenced),
+            json.dumps(alert.notified) if alert.notified else None,
+            _t(alert.notified_at),
+            alert.slack_ts,
+            alert.slack_channel,
             alert.notified.get("state") if alert.notified else None,
-        )  # fmt: skip
+        )
         if alert.id is None:
             (new_id,) = self._conn.execute(
                 f"INSERT INTO alerts ({_ALERT_COLUMNS.removeprefix('id, ')})"
@@ -227,13 +241,24 @@ class AlertTables:
         (new_id,) = self._conn.execute(
             "INSERT INTO silences (signal, slo, author, reason, created_at, expires_at)"
             " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-            (silence.signal, silence.slo, silence.author, silence.reason,
-             to_epoch(silence.created_at), to_epoch(silence.expires_at)),
-        ).fetchone()  # fmt: skip
+            (
+                silence.signal,
+                silence.slo,
+                silence.author,
+                silence.reason,
+                to_epoch(silence.created_at),
+                to_epoch(silence.expires_at),
+            ),
+        ).fetchone()
         return Silence(
-            new_id, silence.signal, silence.slo, silence.author, silence.reason,
-            silence.created_at, silence.expires_at,
-        )  # fmt: skip
+            new_id,
+            silence.signal,
+            silence.slo,
+            silence.author,
+            silence.reason,
+            silence.created_at,
+            silence.expires_at,
+        )
 
     def end_silence(self, silence_id: int, at: datetime) -> bool:
         cursor = self._conn.execute(
@@ -256,9 +281,14 @@ class AlertTables:
     # --- outbox ---------------------------------------------------------------------------
 
     def enqueue(
-        self, alert_id: int | None, kind: str, channel: str, text: str, blocks: list | None,
+        self,
+        alert_id: int | None,
+        kind: str,
+        channel: str,
+        text: str,
+        blocks: list | None,
         at: datetime,
-    ) -> int:  # fmt: skip
+    ) -> int:
         (new_id,) = self._conn.execute(
             "INSERT INTO outbox (alert_id, kind, channel, text, blocks, status, created_at,"
             " attempts) VALUES (?, ?, ?, ?, ?, 'queued', ?, 0) RETURNING id",
@@ -331,25 +361,85 @@ class AlertTables:
 
 
 def _alert(row: tuple) -> Alert:
-    (id_, key, signal, slo, severity, state, started, updated, resolved, clear, ack, resolution,
-     value, burn, fired, details, channel, silenced, notified, notified_at, ts,
-     slack_channel, _) = row  # fmt: skip
+    (
+        id_,
+        key,
+        signal,
+        slo,
+        severity,
+        state,
+        started,
+        updated,
+        resolved,
+        clear,
+        ack,
+        resolution,
+        value,
+        burn,
+        fired,
+        details,
+        channel,
+        silenced,
+        notified,
+        notified_at,
+        ts,
+        slack_channel,
+        _,
+    ) = row
     return Alert(
-        id=id_, key=key, signal=signal, slo=slo, severity=severity, state=state,
-        started_at=from_epoch(started), updated_at=from_epoch(updated), channel=channel,
-        burn_rates=json.loads(burn), details=json.loads(details), resolved_at=_dt(resolved),
-        clear_since=_dt(clear), acknowledged_by=ack, resolution=resolution, last_value=value,
-        fired=fired, silenced=bool(silenced), notified=json.loads(notified) if notified else None,
-        notified_at=_dt(notified_at), slack_ts=ts, slack_channel=slack_channel,
-    )  # fmt: skip
+        id=id_,
+        key=key,
+        signal=signal,
+        slo=slo,
+        severity=severity,
+        state=state,
+        started_at=from_epoch(started),
+        updated_at=from_epoch(updated),
+        channel=channel,
+        burn_rates=json.loads(burn),
+        details=json.loads(details),
+        resolved_at=_dt(resolved),
+        clear_since=_dt(clear),
+        acknowledged_by=ack,
+        resolution=resolution,
+        last_value=value,
+        fired=fired,
+        silenced=bool(silenced),
+        notified=json.loads(notified) if notified else None,
+        notified_at=_dt(notified_at),
+        slack_ts=ts,
+        slack_channel=slack_channel,
+    )
 
 
 def _item(row: tuple) -> OutboxItem:
-    (id_, alert_id, kind, channel, text, blocks, status, created, attempts, sending, sent, ts,
-     error) = row  # fmt: skip
+    (
+        id_,
+        alert_id,
+        kind,
+        channel,
+        text,
+        blocks,
+        status,
+        created,
+        attempts,
+        sending,
+        sent,
+        ts,
+        error,
+    ) = row
     return OutboxItem(
-        id=id_, alert_id=alert_id, kind=kind, channel=channel, text=text,
-        blocks=json.loads(blocks) if blocks else None, status=status,
-        created_at=from_epoch(created), attempts=attempts, sending_at=_dt(sending),
-        sent_at=_dt(sent), slack_ts=ts, last_error=error,
-    )  # fmt: skip
+        id=id_,
+        alert_id=alert_id,
+        kind=kind,
+        channel=channel,
+        text=text,
+        blocks=json.loads(blocks) if blocks else None,
+        status=status,
+        created_at=from_epoch(created),
+        attempts=attempts,
+        sending_at=_dt(sending),
+        sent_at=_dt(sent),
+        slack_ts=ts,
+        last_error=error,
+    )

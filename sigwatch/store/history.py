@@ -70,10 +70,18 @@ class HistoryQueries:
             (width, width, signal, slo, to_epoch(start), to_epoch(end)),
         ).fetchall()
         return [
-            SliceBucket(from_epoch(t), good, total, value, low, high, samples,
-                        json.loads(details).get("verdict") if details else None)
+            SliceBucket(
+                from_epoch(t),
+                good,
+                total,
+                value,
+                low,
+                high,
+                samples,
+                json.loads(details).get("verdict") if details else None,
+            )
             for t, good, total, value, low, high, samples, details in rows
-        ]  # fmt: skip
+        ]
 
     def verdicts(self, signal: str, slo: str, before: datetime) -> list[tuple[datetime, Verdict]]:
         """Each slice of a timeslice SLO starting before ``before``, with its verdict (a slice

@@ -51,10 +51,25 @@ class JudgeCall:
 
 
 _CALL_COLUMNS = (
-    "signal", "item_id", "purpose", "model", "prompt_version", "label", "error", "rationale",
-    "confidence", "tokens_in", "tokens_out", "latency_ms", "cost_usd", "event_time", "predicted",
-    "stratum", "weight", *DIMENSIONS,
-)  # fmt: skip
+    "signal",
+    "item_id",
+    "purpose",
+    "model",
+    "prompt_version",
+    "label",
+    "error",
+    "rationale",
+    "confidence",
+    "tokens_in",
+    "tokens_out",
+    "latency_ms",
+    "cost_usd",
+    "event_time",
+    "predicted",
+    "stratum",
+    "weight",
+    *DIMENSIONS,
+)
 
 
 @dataclass(frozen=True)
@@ -127,9 +142,15 @@ class JudgeTables:
         return dict(rows.fetchall())
 
     def set_weight(
-        self, signal: str, model: str, version: str, stratum: str, start: datetime,
-        end: datetime, weight: float,
-    ) -> None:  # fmt: skip
+        self,
+        signal: str,
+        model: str,
+        version: str,
+        stratum: str,
+        start: datetime,
+        end: datetime,
+        weight: float,
+    ) -> None:
         """The sampling weight of one stratum's monitoring calls of ``[start, end)``."""
         self._conn.execute(
             "UPDATE judge_labels SET weight = ? WHERE signal = ? AND purpose = ? AND model = ?"
@@ -194,9 +215,18 @@ class JudgeTables:
             " ON CONFLICT (signal, model, prompt_version, at) DO UPDATE SET n = excluded.n,"
             " errors = excluded.errors, kappa = excluded.kappa, per_class = excluded.per_class,"
             " cost_usd = excluded.cost_usd",
-            (row.signal, row.model, row.prompt_version, row.at, row.n, row.errors, row.kappa,
-             row.per_class, row.cost_usd),
-        )  # fmt: skip
+            (
+                row.signal,
+                row.model,
+                row.prompt_version,
+                row.at,
+                row.n,
+                row.errors,
+                row.kappa,
+                row.per_class,
+                row.cost_usd,
+            ),
+        )
 
     def calibrated(self, signal: str, model: str, version: str) -> bool:
         """Whether this judge model and prompt version were calibrated on the signal."""

@@ -16,8 +16,16 @@ STEP = timedelta(minutes=5)
 OCCURRENCE_SLOS = ("coverage", "latency", "errors")  # content_type's occurrence SLOs
 
 
-def status(slo: str, at: datetime, state: str = "ok", *, signal: str = "content_type",
-           burn: float = 0.5, value: float = 0.999, **extra) -> SloStatus:  # fmt: skip
+def status(
+    slo: str,
+    at: datetime,
+    state: str = "ok",
+    *,
+    signal: str = "content_type",
+    burn: float = 0.5,
+    value: float = 0.999,
+    **extra,
+) -> SloStatus:
     """A hand-built status: a page rule fired on breach, a ticket rule on warning."""
     fired = []
     sli = extra.pop("sli", "coverage")
@@ -28,12 +36,21 @@ def status(slo: str, at: datetime, state: str = "ok", *, signal: str = "content_
     elif state == "warning":
         fired = [Fired(Severity.TICKET, "1d/2h", 2.8, burn, burn)]
     return SloStatus(
-        signal=signal, slo=slo, at=at, sli=sli, state=SloState(state),
-        objective=0.995, evaluated_at=at, window_end=at,
+        signal=signal,
+        slo=slo,
+        at=at,
+        sli=sli,
+        state=SloState(state),
+        objective=0.995,
+        evaluated_at=at,
+        window_end=at,
         value=None if state == "no_data" else value,
-        samples=0 if state == "no_data" else 1000, budget_remaining=0.8,
-        burn_rates={"5m": burn, "1h": burn}, fired=fired, **extra,
-    )  # fmt: skip
+        samples=0 if state == "no_data" else 1000,
+        budget_remaining=0.8,
+        burn_rates={"5m": burn, "1h": burn},
+        fired=fired,
+        **extra,
+    )
 
 
 class World:

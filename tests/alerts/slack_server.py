@@ -69,9 +69,10 @@ class FakeSlack:
 
     def top_level(self, channel: str | None = None) -> list[dict]:
         return [
-            m for m in self.messages
+            m
+            for m in self.messages
             if not m.get("thread_ts") and (channel is None or m["channel_name"] == channel)
-        ]  # fmt: skip
+        ]
 
     def replies(self, ts: str) -> list[dict]:
         return [m for m in self.messages if m.get("thread_ts") == ts]
@@ -114,11 +115,15 @@ class FakeSlack:
                 ts = f"{1_800_000_000 + len(self.messages)}.{len(self.messages):06d}"
                 channel = self._channel_id(body["channel"])
                 message = {
-                    "ts": ts, "channel": channel, "channel_name": self._channel_name(channel),
-                    "text": body.get("text"), "blocks": body.get("blocks"),
-                    "thread_ts": body.get("thread_ts"), "metadata": body.get("metadata"),
+                    "ts": ts,
+                    "channel": channel,
+                    "channel_name": self._channel_name(channel),
+                    "text": body.get("text"),
+                    "blocks": body.get("blocks"),
+                    "thread_ts": body.get("thread_ts"),
+                    "metadata": body.get("metadata"),
                     "edits": [],
-                }  # fmt: skip
+                }
                 self.messages.append(message)
                 if self.hang_posts:
                     self.hang_posts -= 1
@@ -135,8 +140,11 @@ class FakeSlack:
             page = [{"id": i, "name": n.removeprefix("#")} for n, i in shown]
             more = start + limit < len(listed)
             cursor = str(start + limit) if more else ""
-            return 200, {}, {"ok": True, "channels": page,
-                             "response_metadata": {"next_cursor": cursor}}  # fmt: skip
+            return (
+                200,
+                {},
+                {"ok": True, "channels": page, "response_metadata": {"next_cursor": cursor}},
+            )
         if method in ("chat.update", "conversations.history", "conversations.replies"):
             channel = self._known_id(body.get("channel", ""))
             if channel is None:  # Slack wants an id here, not a name
@@ -161,8 +169,13 @@ class FakeSlack:
         if method == "files.getUploadURLExternal":
             with self._lock:
                 file_id = f"F{len(self.files) + 1:08d}"
-                self.files[file_id] = {"filename": body["filename"], "length": int(body["length"]),
-                                       "bytes": None, "title": None, "channel": None}  # fmt: skip
+                self.files[file_id] = {
+                    "filename": body["filename"],
+                    "length": int(body["length"]),
+                    "bytes": None,
+                    "title": None,
+                    "channel": None,
+                }
             url = f"http://127.0.0.1:{self._server.server_port}{UPLOAD_PATH}{file_id}"
             return 200, {}, {"ok": True, "upload_url": url, "file_id": file_id}
         if method == "files.completeUploadExternal":
@@ -175,11 +188,19 @@ class FakeSlack:
                     return 200, {}, {"ok": False, "error": "file_not_found"}
                 for f in shared:
                     self.files[f["id"]].update(title=f.get("title"), channel=channel)
-                self.shares.append({"channel": channel, "channel_name": self._channel_name(channel),
-                                    "comment": body.get("initial_comment"),
-                                    "files": [f["id"] for f in shared]})  # fmt: skip
-            return 200, {}, {"ok": True, "files": [{"id": f["id"], "title": f.get("title")}
-                                                   for f in shared]}  # fmt: skip
+                self.shares.append(
+                    {
+                        "channel": channel,
+                        "channel_name": self._channel_name(channel),
+                        "comment": body.get("initial_comment"),
+                        "files": [f["id"] for f in shared],
+                    }
+                )
+            return (
+                200,
+                {},
+                {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in shared]},
+            )
         return 404, {}, {"ok": False, "error": "unknown_method"}
 
     def _handler(self):

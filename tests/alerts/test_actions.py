@@ -58,9 +58,15 @@ def click_body(user: str, action: str, alert_id: int, response_url: str) -> byte
         "user": {"id": user, "username": user.lower(), "team_id": "T000"},
         "team": {"id": "T000"},
         "response_url": response_url,
-        "actions": [{"action_id": action, "block_id": f"sigwatch_alert_{alert_id}",
-                     "value": str(alert_id), "type": "button"}],
-    }  # fmt: skip
+        "actions": [
+            {
+                "action_id": action,
+                "block_id": f"sigwatch_alert_{alert_id}",
+                "value": str(alert_id),
+                "type": "button",
+            }
+        ],
+    }
     return urlencode({"payload": json.dumps(payload)}).encode()
 
 
@@ -88,8 +94,13 @@ def buttons(registry, store_url, slack):
         """As serve does: a store connection of its own for each click (its own thread)."""
         with Store.open(store_url, clock=world.clock) as store:
             records = store.alerts
-            notifier = SlackNotifier(Secret(TOKEN), slack.api_url, timeout=5, backoff=0.05,
-                                     channels=StoreChannelIds(store))  # fmt: skip
+            notifier = SlackNotifier(
+                Secret(TOKEN),
+                slack.api_url,
+                timeout=5,
+                backoff=0.05,
+                channels=StoreChannelIds(store),
+            )
             yield Alerting(
                 Lifecycle(records, registry, world.lifecycle.policy),
                 Delivery(records, notifier, world.clock, [Secret(TOKEN)]),
@@ -124,8 +135,9 @@ def _alert(world):
 
 
 def _buttons_of(message) -> list[str]:
-    return [e["action_id"] for b in message["blocks"] if b["type"] == "actions"
-            for e in b["elements"]]  # fmt: skip
+    return [
+        e["action_id"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]
+    ]
 
 
 def test_an_on_call_click_acknowledges_in_its_name_and_edits_the_message(buttons, slack):
@@ -161,8 +173,10 @@ def test_silence_for_an_hour_from_slack(buttons, slack):
     assert buttons.post(body, signed(body, int(now.timestamp()))) == 200
     [silence] = buttons.records.silences(active_at=now)
     assert (silence.signal, silence.slo, silence.author) == (
-        "content_type", "coverage", "bob@example.com via Slack"
-    )  # fmt: skip
+        "content_type",
+        "coverage",
+        "bob@example.com via Slack",
+    )
     assert silence.expires_at - silence.created_at == timedelta(hours=1)
     eventually(lambda: slack.replies(slack.top_level()[0]["ts"]))
     [message] = slack.top_level()
@@ -178,16 +192,31 @@ def _refusal_cases():
 
     return [
         ("wrong secret", "U02BOB", lambda b, now: signed(b, now, "not-the-secret"), 401, None),
-        ("a replay: signed 5 min 1 s ago", "U02BOB", lambda b, now: signed(b, now - 301), 401,
-         None),
+        (
+            "a replay: signed 5 min 1 s ago",
+            "U02BOB",
+            lambda b, now: signed(b, now - 301),
+            401,
+            None,
+        ),
         ("no signature", "U02BOB", lambda b, now: {}, 401, None),
-        ("signed for another body", "U02BOB",
-         lambda b, now: signed(b.replace(b"U02BOB", b"U03ERIN"), now), 401, None),
+        (
+            "signed for another body",
+            "U02BOB",
+            lambda b, now: signed(b.replace(b"U02BOB", b"U03ERIN"), now),
+            401,
+            None,
+        ),
         ("a user not in the roles", "U0STRANGER", valid, 200, "is not in sigwatch's roles"),
         ("a viewer", "U04VIC", valid, 200, "vic@example.com is viewer: only on-call for"),
-        ("on call for another team", "U03ERIN", valid, 200,
-         "erin@example.com is on call for acu-entities: only on-call for content_type"),
-    ]  # fmt: skip
+        (
+            "on call for another team",
+            "U03ERIN",
+            valid,
+            200,
+            "erin@example.com is on call for acu-entities: only on-call for content_type",
+        ),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -283,17 +312,26 @@ def _malformed(now: int) -> list[tuple]:
         ("a non-numeric Content-Length", ["Content-Length: lots"], body, 400),
         ("no Content-Length", [f"X-Slack-Signature: {sig}"], body, 411),
         ("a Content-Length over 1 MiB", [f"Content-Length: {2 << 20}"], body, 413),
-        ("a non-numeric timestamp",
-         [length, "X-Slack-Request-Timestamp: soon", f"X-Slack-Signature: {sig}"], body, 401),
-        ("a non-ASCII signature",
-         [length, f"X-Slack-Request-Timestamp: {ts}", "X-Slack-Signature: v0=é" + "0" * 63],
-         body, 401),
-        ("a body that is not UTF-8",
-         ["Content-Length: 4", f"X-Slack-Request-Timestamp: {ts}", f"X-Slack-Signature: {sig}"],
-         b"\xff\xfe\xfd\xfc", 400),
-        ("a body shorter than promised, then closed", ["Content-Length: 100"], b"0123456789",
-         None),
-    ]  # fmt: skip
+        (
+            "a non-numeric timestamp",
+            [length, "X-Slack-Request-Timestamp: soon", f"X-Slack-Signature: {sig}"],
+            body,
+            401,
+        ),
+        (
+            "a non-ASCII signature",
+            [length, f"X-Slack-Request-Timestamp: {ts}", "X-Slack-Signature: v0=é" + "0" * 63],
+            body,
+            401,
+        ),
+        (
+            "a body that is not UTF-8",
+            ["Content-Length: 4", f"X-Slack-Request-Timestamp: {ts}", f"X-Slack-Signature: {sig}"],
+            b"\xff\xfe\xfd\xfc",
+            400,
+        ),
+        ("a body shorter than promised, then closed", ["Content-Length: 100"], b"0123456789", None),
+    ]
 
 
 @pytest.mark.parametrize("case", range(len(_malformed(0))), ids=[c[0] for c in _malformed(0)])
@@ -391,8 +429,13 @@ def test_a_name_from_the_cli_is_shown_as_written_never_as_a_ping(buttons, slack)
     assert "<!channel>" not in fields and "&lt;!channel&gt; *boss* &amp; co" in fields
     [reply] = slack.replies(message["ts"])
     assert reply["text"] == "acknowledged by &lt;!channel&gt; *boss* &amp; co"
-    buttons.lifecycle.silence(signal="content_type", slo="coverage", author="<!here>",
-                              reason="x", duration=timedelta(hours=1))  # fmt: skip
+    buttons.lifecycle.silence(
+        signal="content_type",
+        slo="coverage",
+        author="<!here>",
+        reason="x",
+        duration=timedelta(hours=1),
+    )
     body = click_body("U02BOB", SILENCE_ACTION, alert.id, slack.response_url)
     assert buttons.post(body, signed(body, int(buttons.clock.now().timestamp()))) == 200
     eventually(lambda: slack.responses)

@@ -29,8 +29,7 @@ POLICY = Policy()
 @pytest.fixture(scope="module")
 def demo(registry, corpus_cache, tmp_path_factory):
     data = tmp_path_factory.mktemp("demo-14d")
-    result = simulate(registry, data, days=14, seed=1, end=END, rate=20_000,
-                      cache_dir=corpus_cache)  # fmt: skip
+    result = simulate(registry, data, days=14, seed=1, end=END, rate=20_000, cache_dir=corpus_cache)
     clock = FixedClock(END)
     with Store.open(data / "sigwatch.db", clock=clock) as store:
         outcomes = Monitor(registry, data, store, clock).backfill(
@@ -41,8 +40,11 @@ def demo(registry, corpus_cache, tmp_path_factory):
         Alerting(Lifecycle(records, registry, POLICY), Delivery(records, None, clock)).replay(
             result.start, END
         )
-        alerts = [a for a in records.alerts(include_resolved=True, limit=10_000)
-                  if a.resolution != "superseded by a page"]  # fmt: skip
+        alerts = [
+            a
+            for a in records.alerts(include_resolved=True, limit=10_000)
+            if a.resolution != "superseded by a page"
+        ]
     return result, alerts, data
 
 

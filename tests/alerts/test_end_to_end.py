@@ -47,8 +47,16 @@ def traffic(registry, corpus_cache, tmp_path_factory):
     data = tmp_path_factory.mktemp("e2e")
     scenario = data / "scenario.yaml"
     scenario.write_text(SCENARIO)
-    result = simulate(registry, data, days=2, seed=5, end=END, rate=20_000, scenario=scenario,
-                      cache_dir=corpus_cache)  # fmt: skip
+    result = simulate(
+        registry,
+        data,
+        days=2,
+        seed=5,
+        end=END,
+        rate=20_000,
+        scenario=scenario,
+        cache_dir=corpus_cache,
+    )
     assert [(i["kind"], i["start"]) for i in result.incidents] == [
         ("outage", OUTAGE[0].isoformat())
     ]
@@ -56,10 +64,13 @@ def traffic(registry, corpus_cache, tmp_path_factory):
 
 
 def _settings(slack) -> Settings:
-    return Settings.from_env({
-        "SIGWATCH_SLACK_TOKEN": TOKEN, "SIGWATCH_SLACK_API_URL": slack.api_url,
-        "SIGWATCH_CONSOLE_URL": "http://127.0.0.1:8501",
-    })  # fmt: skip
+    return Settings.from_env(
+        {
+            "SIGWATCH_SLACK_TOKEN": TOKEN,
+            "SIGWATCH_SLACK_API_URL": slack.api_url,
+            "SIGWATCH_CONSOLE_URL": "http://127.0.0.1:8501",
+        }
+    )
 
 
 def test_an_outage_is_posted_updated_and_resolved_evaluation_by_evaluation(
@@ -111,8 +122,12 @@ def test_an_outage_is_posted_updated_and_resolved_evaluation_by_evaluation(
 def _cli(args, env, data):
     run = subprocess.run(
         [sys.executable, "-m", "sigwatch.cli", *args, "--data", str(data)],
-        capture_output=True, text=True, cwd=ROOT, env={**os.environ, **env}, timeout=300,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, **env},
+        timeout=300,
+    )
     return run
 
 
@@ -201,10 +216,24 @@ def test_serve_posts_the_open_incident_to_slack(registry, corpus_cache, slack, t
         "SIGWATCH_ROLES": str(roles),
     }
     serve = subprocess.Popen(
-        [sys.executable, "-m", "sigwatch.cli", "serve", "--data", str(data), "--port", str(port),
-         "--actions-port", str(actions_port)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "sigwatch.cli",
+            "serve",
+            "--data",
+            str(data),
+            "--port",
+            str(port),
+            "--actions-port",
+            str(actions_port),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline and len(slack.top_level("#acu-oncall")) < 2:
@@ -247,8 +276,10 @@ def test_serve_posts_the_open_incident_to_slack(registry, corpus_cache, slack, t
     assert "1 people with a Slack user id" in said
     assert TOKEN not in stdout + stderr and SIGNING_SECRET not in stdout + stderr
     titles = sorted(m["blocks"][0]["text"]["text"] for m in slack.top_level())
-    assert titles == [":eyes: ACKNOWLEDGED [page] content_type / coverage",
-                      ":red_circle: FIRING [page] content_type / errors"]  # fmt: skip
+    assert titles == [
+        ":eyes: ACKNOWLEDGED [page] content_type / coverage",
+        ":red_circle: FIRING [page] content_type / errors",
+    ]
     [acked] = [m for m in slack.top_level() if "coverage" in m["text"]]
     assert [r["text"] for r in slack.replies(acked["ts"])] == [
         "acknowledged by bob@example.com via Slack"

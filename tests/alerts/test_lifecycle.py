@@ -62,16 +62,30 @@ def test_an_slo_that_may_not_page_raises_a_ticket(world):
     from tests.alerts.conftest import status
 
     at = world.clock.advance(timedelta(minutes=5))
-    rows = [status("review-precision", at, "warning", sli="precision", target=">= 0.85",
-                   ci_low=0.70, ci_high=0.80)]  # fmt: skip
+    rows = [
+        status(
+            "review-precision",
+            at,
+            "warning",
+            sli="precision",
+            target=">= 0.85",
+            ci_low=0.70,
+            ci_high=0.80,
+        )
+    ]
     world.lifecycle.evaluate(rows)
     [alert] = world.records.open_alerts()
     assert alert.severity == "ticket" and alert.fired == "slice"
 
 
 def test_silenced_alert_is_recorded_not_posted_and_posted_when_the_silence_ends(world):
-    world.lifecycle.silence(signal="content_type", slo=None, author="ana",
-                            reason="planned re-index", duration=timedelta(minutes=30))  # fmt: skip
+    world.lifecycle.silence(
+        signal="content_type",
+        slo=None,
+        author="ana",
+        reason="planned re-index",
+        duration=timedelta(minutes=30),
+    )
     world.step("breach")
     world.step("breach")
     [alert] = world.records.open_alerts()
@@ -85,8 +99,9 @@ def test_silenced_alert_is_recorded_not_posted_and_posted_when_the_silence_ends(
 def test_an_alert_resolved_during_a_silence_is_announced_resolved_when_it_ends(world):
     world.step("breach")
     assert kinds(world) == ["post"]
-    silence = world.lifecycle.silence(signal=None, slo="coverage", author="ana", reason="known",
-                                      duration=timedelta(hours=2))  # fmt: skip
+    silence = world.lifecycle.silence(
+        signal=None, slo="coverage", author="ana", reason="known", duration=timedelta(hours=2)
+    )
     for _ in range(5):
         world.step("ok")
     assert world.records.alerts(include_resolved=True)[0].state == "resolved"
@@ -97,8 +112,13 @@ def test_an_alert_resolved_during_a_silence_is_announced_resolved_when_it_ends(w
 
 
 def test_an_incident_inside_a_silence_is_never_posted(world):
-    world.lifecycle.silence(signal="content_type", slo="coverage", author="ana", reason="test",
-                            duration=timedelta(hours=3))  # fmt: skip
+    world.lifecycle.silence(
+        signal="content_type",
+        slo="coverage",
+        author="ana",
+        reason="test",
+        duration=timedelta(hours=3),
+    )
     world.step("breach")
     for _ in range(5):
         world.step("ok")
@@ -151,8 +171,11 @@ def test_a_quality_slice_without_enough_labels_neither_opens_nor_resolves(world)
 
 
 def test_a_still_firing_page_is_announced_again_with_the_mention(registry, store_url):
-    w = World(registry, store_url, Policy(renotify=timedelta(minutes=30),
-                                                  mention="<!subteam^S1|ml-oncall>"))  # fmt: skip
+    w = World(
+        registry,
+        store_url,
+        Policy(renotify=timedelta(minutes=30), mention="<!subteam^S1|ml-oncall>"),
+    )
     for _ in range(7):
         w.step("breach", burn=15)
     assert [k for k, _ in w.outbox()] == ["post", "update", "reply"]
@@ -183,9 +206,13 @@ def test_acknowledge_updates_and_replies_and_stops_renotification(world):
         ({"signal": "sentiment", "slo": None, "reason": " "}, "needs a reason"),
         ({"signal": "sentiment", "slo": None, "duration": timedelta(0)}, "positive duration"),
     ],
-    ids=["silencing everything is refused", "an unknown signal is named",
-         "a reason is required", "a duration is required"],
-)  # fmt: skip
+    ids=[
+        "silencing everything is refused",
+        "an unknown signal is named",
+        "a reason is required",
+        "a duration is required",
+    ],
+)
 def test_bad_silences_are_refused(world, kwargs, message):
     args = {"author": "ana", "reason": "why", "duration": timedelta(hours=1), **kwargs}
     with pytest.raises(AlertError, match=message):

@@ -41,19 +41,49 @@ def _monitor(data, at: datetime, slack) -> subprocess.CompletedProcess:
         "SIGWATCH_SLACK_API_URL": slack.api_url,
     }
     return subprocess.run(
-        [sys.executable, "-m", "sigwatch.cli", "monitor", "--data", str(data),
-         "--at", f"{at:%Y-%m-%dT%H:%M:%S%z}", "-s", "content_type", "-s", "sentiment"],
-        capture_output=True, text=True, cwd=ROOT, env=env, timeout=600,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "sigwatch.cli",
+            "monitor",
+            "--data",
+            str(data),
+            "--at",
+            f"{at:%Y-%m-%dT%H:%M:%S%z}",
+            "-s",
+            "content_type",
+            "-s",
+            "sentiment",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=600,
+    )
 
 
 def _status(data, at: datetime, signal: str) -> list[dict]:
     run = subprocess.run(
-        [sys.executable, "-m", "sigwatch.cli", "status", "--json", "--data", str(data),
-         "--at", f"{at:%Y-%m-%dT%H:%M:%S%z}", "-s", signal],
-        capture_output=True, text=True, cwd=ROOT, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "sigwatch.cli",
+            "status",
+            "--json",
+            "--data",
+            str(data),
+            "--at",
+            f"{at:%Y-%m-%dT%H:%M:%S%z}",
+            "-s",
+            signal,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
         env={**os.environ, "SIGWATCH_DEFINITIONS": str(DEFINITIONS)},
-    )  # fmt: skip
+    )
     assert run.returncode == 0, run.stderr
     return json.loads(run.stdout)
 
@@ -136,8 +166,10 @@ def test_failures_count_from_the_last_good_run_and_page_once_at_the_threshold(fa
         _run(store, "content_type", at, False, f"LogError: run {k}")
         failing = store.failing("content_type")
         assert (failing.failures, failing.since, failing.last_ok) == (
-            k, T0 + timedelta(minutes=5), T0
-        )  # fmt: skip
+            k,
+            T0 + timedelta(minutes=5),
+            T0,
+        )
         assert failing.error == f"LogError: run {k}"
         opened.append(lifecycle.monitor_failed(failing, 3, at))
     assert opened[:2] == [None, None] and all(a is not None for a in opened[2:])

@@ -16,43 +16,104 @@ from alerts.render import render_alert
 
 GOLDEN = Path(__file__).parent / "golden"
 AT = datetime(2026, 11, 20, 14, 35, tzinfo=UTC)
-POLICY = Policy(mention="<!subteam^S0ML|ml-oncall>", console_url="http://console.example:8501",
-                runbooks_url="https://wiki.example/sigwatch/runbooks")  # fmt: skip
+POLICY = Policy(
+    mention="<!subteam^S0ML|ml-oncall>",
+    console_url="http://console.example:8501",
+    runbooks_url="https://wiki.example/sigwatch/runbooks",
+)
 
 PAGE = Alert(
-    id=7, key="content_type/coverage/page", signal="content_type", slo="coverage",
-    severity="page", state="firing", started_at=AT, updated_at=AT, channel="#acu-oncall",
-    burn_rates={"5m": 31.2, "1h": 18.4, "6h": 4.1}, last_value=0.9712, fired="1h/5m",
-    details={"sli": "coverage", "state": "breach", "objective": 0.995, "target": None,
-             "budget_remaining": -0.12, "samples": 48211,
-             "fired": [{"severity": "page", "rule": "1h/5m", "factor": 13.44,
-                        "long_burn": 18.4, "short_burn": 31.2}]},
-)  # fmt: skip
+    id=7,
+    key="content_type/coverage/page",
+    signal="content_type",
+    slo="coverage",
+    severity="page",
+    state="firing",
+    started_at=AT,
+    updated_at=AT,
+    channel="#acu-oncall",
+    burn_rates={"5m": 31.2, "1h": 18.4, "6h": 4.1},
+    last_value=0.9712,
+    fired="1h/5m",
+    details={
+        "sli": "coverage",
+        "state": "breach",
+        "objective": 0.995,
+        "target": None,
+        "budget_remaining": -0.12,
+        "samples": 48211,
+        "fired": [
+            {
+                "severity": "page",
+                "rule": "1h/5m",
+                "factor": 13.44,
+                "long_burn": 18.4,
+                "short_burn": 31.2,
+            }
+        ],
+    },
+)
 QUALITY = Alert(
-    id=8, key="content_type/review-precision/ticket", signal="content_type",
-    slo="review-precision", severity="ticket", state="firing", started_at=AT, updated_at=AT,
-    channel="#acu-oncall", burn_rates={"1d": 10.0, "7d": 1.43}, last_value=0.712, fired="slice",
-    details={"sli": "precision", "state": "warning", "objective": 0.9, "target": ">= 0.85",
-             "ci_low": 0.655, "ci_high": 0.763, "samples": 241, "budget_remaining": 0.64,
-             "slice": "2026-11-20T00:00:00+00:00", "fired": []},
-)  # fmt: skip
+    id=8,
+    key="content_type/review-precision/ticket",
+    signal="content_type",
+    slo="review-precision",
+    severity="ticket",
+    state="firing",
+    started_at=AT,
+    updated_at=AT,
+    channel="#acu-oncall",
+    burn_rates={"1d": 10.0, "7d": 1.43},
+    last_value=0.712,
+    fired="slice",
+    details={
+        "sli": "precision",
+        "state": "warning",
+        "objective": 0.9,
+        "target": ">= 0.85",
+        "ci_low": 0.655,
+        "ci_high": 0.763,
+        "samples": 241,
+        "budget_remaining": 0.64,
+        "slice": "2026-11-20T00:00:00+00:00",
+        "fired": [],
+    },
+)
 CASES = {
     "page_firing": PAGE,
     "page_acknowledged": replace(PAGE, state="acknowledged", acknowledged_by="ana"),
     "page_resolved": replace(PAGE, state="resolved", resolved_at=AT.replace(hour=15, minute=17)),
     "quality_ticket": QUALITY,
-    "stale_signal": replace(PAGE, key="content_type/no-data/page", slo="no-data", fired=None,
-                            last_value=None, details={**PAGE.details, "fired": [],
-                            "reason": "no eligible predictions since before 2026-11-20T14:35"}),
+    "stale_signal": replace(
+        PAGE,
+        key="content_type/no-data/page",
+        slo="no-data",
+        fired=None,
+        last_value=None,
+        details={
+            **PAGE.details,
+            "fired": [],
+            "reason": "no eligible predictions since before 2026-11-20T14:35",
+        },
+    ),
     # the pseudo-SLO is in no YAML: its runbook is the runbooks page's #monitor
-    "monitor_failing": replace(PAGE, key="content_type/monitor/page", slo="monitor", fired=None,
-                               last_value=None, burn_rates={}, details={
-                                   "reason": "StoreUnavailable: lost the store at "
-                                   "postgresql://sw:***@db:5432/sigwatch: terminating connection",
-                                   "failures": 3, "since": "2026-11-20T14:25:00+00:00",
-                                   "last_ok": "2026-11-20T14:20:00+00:00",
-                                   "at": "2026-11-20T14:35:00+00:00"}),
-}  # fmt: skip
+    "monitor_failing": replace(
+        PAGE,
+        key="content_type/monitor/page",
+        slo="monitor",
+        fired=None,
+        last_value=None,
+        burn_rates={},
+        details={
+            "reason": "StoreUnavailable: lost the store at "
+            "postgresql://sw:***@db:5432/sigwatch: terminating connection",
+            "failures": 3,
+            "since": "2026-11-20T14:25:00+00:00",
+            "last_ok": "2026-11-20T14:20:00+00:00",
+            "at": "2026-11-20T14:35:00+00:00",
+        },
+    ),
+}
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

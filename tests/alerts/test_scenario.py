@@ -56,8 +56,11 @@ def _incident_of(alert, incidents):
 def test_every_alert_belongs_to_an_incident_and_opens_inside_it(replayed):
     result, alerts, _, _ = replayed
     assert alerts
-    stray = [(a.key, a.started_at.isoformat()) for a in alerts
-             if _incident_of(a, result.incidents) is None]  # fmt: skip
+    stray = [
+        (a.key, a.started_at.isoformat())
+        for a in alerts
+        if _incident_of(a, result.incidents) is None
+    ]
     assert stray == []
 
 
@@ -66,8 +69,11 @@ def test_every_incident_raises_one_alert_per_slo_and_it_resolves_after_the_incid
 ):
     result, alerts, _, _ = replayed
     for incident in result.incidents:
-        mine = [a for a in alerts if _incident_of(a, [incident]) is incident
-                and a.resolution != "superseded by a page"]  # fmt: skip
+        mine = [
+            a
+            for a in alerts
+            if _incident_of(a, [incident]) is incident and a.resolution != "superseded by a page"
+        ]
         assert mine, f"no alert for {incident['kind']} on {incident['signal']}"
         per_slo = {}
         for a in mine:
@@ -113,9 +119,13 @@ def test_the_daily_digest_reports_each_signal_its_spend_and_the_days_incidents(r
     exhausted = sum(s.budget_exhausted for s in latest)
     assert exhausted, "the scenario spends some SLO's budget"
     assert text.endswith(f", {exhausted} SLO(s) with the error budget spent")
-    day = [a for a in alerts if END - timedelta(days=1) <= a.started_at < END
-           and a.resolution != "superseded by a page"
-           and not a.details.get("inhibited_by")]  # fmt: skip
+    day = [
+        a
+        for a in alerts
+        if END - timedelta(days=1) <= a.started_at < END
+        and a.resolution != "superseded by a page"
+        and not a.details.get("inhibited_by")
+    ]
     incidents = blocks[2]["text"]["text"]
     assert incidents.startswith(f"*Incidents of the day* ({len(day)})")
     for alert in day:

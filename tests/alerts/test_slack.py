@@ -221,16 +221,28 @@ def test_slice_values_from_the_logs_neither_ping_nor_format(world, slack):
 
     send = delivery(world, slack)
     odd = "<!channel> *urgent* _now_ <https://x.example|click>"
-    suspects = [{"dimension": "community", "value": odd, "bad_share": 0.8,
-                 "traffic_share": 0.1, "bad": 80, "events": 100}]  # fmt: skip
+    suspects = [
+        {
+            "dimension": "community",
+            "value": odd,
+            "bad_share": 0.8,
+            "traffic_share": 0.1,
+            "bad": 80,
+            "events": 100,
+        }
+    ]
     at = world.clock.advance(STEP)
     row = status("coverage", at, "breach", burn=20, details={"suspects": suspects})
     world.store.put_status([row])
     world.lifecycle.evaluate([row])
     assert send.flush().error is None
     [message] = slack.top_level()
-    plain = [b for b in message["blocks"] if b.get("text", {}).get("type") == "plain_text"
-             and b["text"]["text"].startswith("Where it comes from")]  # fmt: skip
+    plain = [
+        b
+        for b in message["blocks"]
+        if b.get("text", {}).get("type") == "plain_text"
+        and b["text"]["text"].startswith("Where it comes from")
+    ]
     assert [b["text"]["text"] for b in plain] == [
         f"Where it comes from: 80% of the bad events come from community={odd}, "
         "which serves 10% of traffic"

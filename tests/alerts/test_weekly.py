@@ -60,8 +60,9 @@ def test_the_review_agrees_with_the_trends_page_and_the_alerts(data, registry):
         weekly = compliance(store, registry, data, END, "1w")
         alerts = store.alerts.alerts(include_resolved=True)
     assert review.name == "2026-W47" and len(review.slos) == sum(len(s.slos) for s in registry)
-    trends = {(r["signal"], r["slo"]): r for r in weekly.iter_rows(named=True)
-              if r["period"] == WEEK}  # fmt: skip
+    trends = {
+        (r["signal"], r["slo"]): r for r in weekly.iter_rows(named=True) if r["period"] == WEEK
+    }
     for slo in review.slos:
         if slo.compliance is None:
             assert (slo.signal, slo.slo) not in trends

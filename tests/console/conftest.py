@@ -15,9 +15,16 @@ from sigwatch.store import Store
 from tests.conftest import ROOT, SCENARIO_END
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--no-first-run"]  # fmt: skip
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 END = datetime.fromisoformat(SCENARIO_END)
 
@@ -107,8 +114,18 @@ def console_args(folder: Path, port: int) -> list[str]:
     """``sigwatch console`` over ``folder`` as a user starts it, its clock an hour after the
     data's end."""
     at = f"{END + timedelta(hours=1):%Y-%m-%dT%H:%M:%S%z}"
-    return [sys.executable, "-m", "sigwatch.cli", "console", "--data", str(folder),
-            "--port", str(port), "--at", at]  # fmt: skip
+    return [
+        sys.executable,
+        "-m",
+        "sigwatch.cli",
+        "console",
+        "--data",
+        str(folder),
+        "--port",
+        str(port),
+        "--at",
+        at,
+    ]
 
 
 @pytest.fixture(scope="module")

@@ -42,8 +42,7 @@ def _open(browser, url: str, title: str):
 
 
 @pytest.mark.parametrize("name", list(PAGES))
-def test_page_loads_without_an_exception_and_is_screenshotted(name, browser, console_url,
-                                                              tmp_path):  # fmt: skip
+def test_page_loads_without_an_exception_and_is_screenshotted(name, browser, console_url, tmp_path):
     path, title = PAGES[name]
     page = _open(browser, f"{console_url}/{path}", title)
     assert page.locator('[data-testid="stException"]').count() == 0

@@ -85,33 +85,50 @@ def test_a_quality_chart_shows_intervals_counts_target_and_the_slices_not_judged
         history, _alerts(), 0.85, T0, END, timedelta(days=1), "precision", "labels"
     )
     layers, spec = _layers(chart)
-    marks = [layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"]
-             for layer in layers]  # fmt: skip
+    marks = [
+        layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"]
+        for layer in layers
+    ]
     assert marks.count("errorbar") == 1 and "rule" in marks
     target = next(layer for layer in layers if marks[layers.index(layer)] == "rule")
     assert _data(target, spec)[0]["value"] == 0.85
     domain = layers[-1]["encoding"]["y"]["scale"]["domain"]
     assert domain[0] < 0.57 and domain[1] > 0.95  # every interval fits, with the target
     not_judged = [
-        row for layer in layers if layer["mark"].get("shape") == "triangle-up"
+        row
+        for layer in layers
+        if layer["mark"].get("shape") == "triangle-up"
         for row in _data(layer, spec)
-    ]  # fmt: skip
+    ]
     assert [(r["reason"], r["samples"], r["value"]) for r in not_judged] == [
         ("not enough labels", 39, domain[0]),
         ("not enough labels", 0, domain[0]),
     ]
-    counts = next(layer for layer in layers if layer["mark"]["type"] == "text"
-                  and layer["encoding"]["text"]["field"] == "samples")  # fmt: skip
+    counts = next(
+        layer
+        for layer in layers
+        if layer["mark"]["type"] == "text" and layer["encoding"]["text"]["field"] == "samples"
+    )
     assert [r["samples"] for r in _data(counts, spec)] == [101, 91]
 
 
 def test_nothing_judged_still_gives_a_scale_that_places_the_target():
     history = pl.DataFrame(
-        {"t": [T0], "value": [None], "ci_low": [None], "ci_high": [None], "samples": [3],
-         "verdict": ["insufficient_labels"]},
-        schema_overrides={"t": TIME, "value": pl.Float64, "ci_low": pl.Float64,
-                          "ci_high": pl.Float64},
-    )  # fmt: skip
+        {
+            "t": [T0],
+            "value": [None],
+            "ci_low": [None],
+            "ci_high": [None],
+            "samples": [3],
+            "verdict": ["insufficient_labels"],
+        },
+        schema_overrides={
+            "t": TIME,
+            "value": pl.Float64,
+            "ci_low": pl.Float64,
+            "ci_high": pl.Float64,
+        },
+    )
     layers, _ = _layers(
         charts.slices(history, _alerts(), 0.85, T0, END, timedelta(days=1), "precision", "labels")
     )
@@ -130,24 +147,39 @@ def test_the_burn_chart_draws_every_rule_threshold_and_keeps_an_outage_on_scale(
         schema_overrides={"t": TIME},
     )
     sli = pl.DataFrame(
-        {"t": hours, "value": [0.99] * 48, "ci_low": [None] * 48, "ci_high": [None] * 48,
-         "samples": [1000] * 48, "verdict": [None] * 48},
-        schema_overrides={"t": TIME, "ci_low": pl.Float64, "ci_high": pl.Float64,
-                          "verdict": pl.Utf8},
-    )  # fmt: skip
+        {
+            "t": hours,
+            "value": [0.99] * 48,
+            "ci_low": [None] * 48,
+            "ci_high": [None] * 48,
+            "samples": [1000] * 48,
+            "verdict": [None] * 48,
+        },
+        schema_overrides={
+            "t": TIME,
+            "ci_low": pl.Float64,
+            "ci_high": pl.Float64,
+            "verdict": pl.Utf8,
+        },
+    )
     rules = [("page 1h/5m", 13.44), ("page 6h/30m", 5.6), ("ticket 1d/2h", 2.8)]
     top, bottom = charts.occurrence(sli, burns, _alerts(), 0.99, rules, T0, END, "hour")
     layers, spec = _layers(bottom)
     drawn = [
-        row["factor"] for layer in layers if layer["mark"]["type"] == "rule"
+        row["factor"]
+        for layer in layers
+        if layer["mark"]["type"] == "rule"
         for row in _data(layer, spec)
-    ]  # fmt: skip
+    ]
     assert drawn == [13.44, 5.6, 2.8]
     line = next(layer for layer in layers if layer["mark"]["type"] == "line")
     assert line["encoding"]["y"]["scale"]["domain"] == [0, 13.44 * 3]  # 120x at the top edge
     assert line["encoding"]["y"]["scale"]["clamp"] is True
-    names = next(layer for layer in layers if layer["mark"]["type"] == "text"
-                 and layer["encoding"]["text"]["field"] == "label")  # fmt: skip
+    names = next(
+        layer
+        for layer in layers
+        if layer["mark"]["type"] == "text" and layer["encoding"]["text"]["field"] == "label"
+    )
     assert sorted(r["label"] for r in _data(names, spec)) == ["1h burn", "6h burn"]
     objective = top.to_dict()
     assert any(row.get("y") == 0.99 for rows in objective["datasets"].values() for row in rows)
@@ -189,15 +221,24 @@ def test_every_chart_the_pages_draw_is_valid_vega_lite():
     """The pages draw without Altair's validation at each run (``common.draw``): it is done
     here, for the charts the tests above do not build."""
     per_class = pl.DataFrame(
-        {"class": ["review", "review"], "metric": ["precision", "recall"], "value": [0.9, 0.8],
-         "ci_low": [0.85, 0.7], "ci_high": [0.94, 0.87], "n": [120, 90]}
-    )  # fmt: skip
+        {
+            "class": ["review", "review"],
+            "metric": ["precision", "recall"],
+            "value": [0.9, 0.8],
+            "ci_low": [0.85, 0.7],
+            "ci_high": [0.94, 0.87],
+            "n": [120, 90],
+        }
+    )
     matrix = pl.DataFrame({"predicted": ["a", "b"], "truth": ["a", "a"], "n": [10, 2]})
     daily = pl.DataFrame(
         {"day": [T0, END], "cost_per_1k": [0.04, 0.05], "signal": ["s", "s"]},
         schema_overrides={"day": TIME},
     )
-    for chart in (charts.class_bars(per_class), charts.confusion(matrix),
-                  charts.lines(daily, "day", "cost_per_1k", "signal", fmt=".0%")):  # fmt: skip
+    for chart in (
+        charts.class_bars(per_class),
+        charts.confusion(matrix),
+        charts.lines(daily, "day", "cost_per_1k", "signal", fmt=".0%"),
+    ):
         spec = chart.to_dict(validate=True)  # raises on a spec Vega-Lite would refuse
         assert spec["datasets"] and spec["$schema"].startswith("https://vega.github.io/schema")

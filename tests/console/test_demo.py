@@ -30,13 +30,29 @@ def test_demo_brings_everything_up_and_ctrl_c_stops_it(corpus_cache, tmp_path):
     log = tmp_path / "demo.log"
     with open(log, "w") as out:
         demo = subprocess.Popen(
-            [sys.executable, "-m", "sigwatch.cli", "demo", "--data", str(data), "--days", "7",
-             "--rate", "2000", "--console-port", str(console), "--serve-port", str(serve),
-             "--live-port", str(live)],
-            cwd=ROOT, env={**os.environ, "SIGWATCH_DEFINITIONS": str(DEFINITIONS),
-                           "COLUMNS": "200"},
-            stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "sigwatch.cli",
+                "demo",
+                "--data",
+                str(data),
+                "--days",
+                "7",
+                "--rate",
+                "2000",
+                "--console-port",
+                str(console),
+                "--serve-port",
+                str(serve),
+                "--live-port",
+                str(live),
+            ],
+            cwd=ROOT,
+            env={**os.environ, "SIGWATCH_DEFINITIONS": str(DEFINITIONS), "COLUMNS": "200"},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + 600
         while f"console: http://127.0.0.1:{console}" not in log.read_text():

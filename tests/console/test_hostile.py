@@ -70,8 +70,9 @@ def hostile_samples(beacon: str, rows: int, shift: int) -> pl.DataFrame:
     """Samples with every column a drift report can show; every text column's values are
     the payloads (and a plain value), the numbers ordinary."""
     values = [*payloads(beacon), "plain"]
-    frame = {c: [values[(k + j) % len(values)] for k in range(rows)]
-             for j, c in enumerate(TEXT_COLUMNS)}  # fmt: skip
+    frame = {
+        c: [values[(k + j) % len(values)] for k in range(rows)] for j, c in enumerate(TEXT_COLUMNS)
+    }
     frame["text_len"] = [80 + shift + k % 40 for k in range(rows)]
     frame["score"] = [(k % 100) / 100 for k in range(rows)]
     frame["latency_ms"] = [20.0 + k % 30 + shift for k in range(rows)]
@@ -113,8 +114,9 @@ def _watch(page) -> list[str]:
     return said
 
 
-def test_no_value_in_a_drift_report_runs_in_the_console(browser, hostile_console, beacon,
-                                                        tmp_path, monkeypatch):  # fmt: skip
+def test_no_value_in_a_drift_report_runs_in_the_console(
+    browser, hostile_console, beacon, tmp_path, monkeypatch
+):
     url, kept = hostile_console
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     said = _watch(page)
@@ -168,10 +170,16 @@ def test_a_crafted_signal_link_is_shown_as_text(browser, hostile_console):
 
 @pytest.mark.parametrize(
     ("bound", "opens"),
-    [(None, False), ("0.0.0.0", False), ("10.1.2.3", False), ("127.0.0.1", True),
-     ("localhost", True), ("::1", True)],
+    [
+        (None, False),
+        ("0.0.0.0", False),
+        ("10.1.2.3", False),
+        ("127.0.0.1", True),
+        ("localhost", True),
+        ("::1", True),
+    ],
     ids=lambda v: repr(v) if not isinstance(v, bool) else ("opens" if v else "refused"),
-)  # fmt: skip
+)
 def test_local_mode_opens_on_a_loopback_address_only(console_env, address, bound, opens):
     address(bound)
     at = AppTest.from_file(str(ROOT / "console" / "app.py"), default_timeout=180).run()
@@ -190,16 +198,21 @@ def test_local_mode_opens_on_a_loopback_address_only(console_env, address, bound
     ("claims", "identity"),
     [
         ({"email": "lead@example.com", "email_verified": True, "sub": "u1"}, "lead@example.com"),
-        ({"email": "lead@example.com", "email_verified": "true", "sub": "u1"},
-         "lead@example.com"),
+        ({"email": "lead@example.com", "email_verified": "true", "sub": "u1"}, "lead@example.com"),
         ({"email": "lead@example.com", "email_verified": False, "sub": "u1"}, "u1"),
         ({"email": "lead@example.com", "sub": "u1"}, "u1"),
         ({"email": "lead@example.com", "email_verified": "yes", "sub": "u1"}, "u1"),
         ({"sub": "u1"}, "u1"),
     ],
-    ids=["verified", "verified as text", "not verified", "no word on it", "a word not true",
-         "no e-mail"],
-)  # fmt: skip
+    ids=[
+        "verified",
+        "verified as text",
+        "not verified",
+        "no word on it",
+        "a word not true",
+        "no e-mail",
+    ],
+)
 def test_an_unverified_email_is_not_an_identity(claims, identity):
     from console.signin import identity as identity_of
 
@@ -216,8 +229,12 @@ def test_an_admin_address_that_is_not_verified_gets_no_role(console_env, monkeyp
     for verified, sees in ((False, False), (True, True)):
         at = AppTest.from_file(str(ROOT / "console" / "app.py"), default_timeout=180)
         at.secrets["auth"] = AUTH
-        at.user = {"is_logged_in": True, "email": "lead@example.com", "sub": "mallory",
-                   "email_verified": verified}  # fmt: skip
+        at.user = {
+            "is_logged_in": True,
+            "email": "lead@example.com",
+            "sub": "mallory",
+            "email_verified": verified,
+        }
         at.run()
         assert not at.exception
         if sees:

@@ -29,8 +29,11 @@ def page(name: str, **query) -> AppTest:
 
 
 def shown_text(at: AppTest) -> str:
-    parts = [e.value for kind in ("markdown", "caption", "info", "warning", "error", "success")
-             for e in getattr(at, kind)]  # fmt: skip
+    parts = [
+        e.value
+        for kind in ("markdown", "caption", "info", "warning", "error", "success")
+        for e in getattr(at, kind)
+    ]
     return "\n".join(str(p) for p in parts)
 
 
@@ -198,14 +201,34 @@ def test_signal_page_shows_the_judge_its_agreement_and_cost(console_env):
     with Store.open(Settings.from_env().store(console_env), clock=FixedClock(END)) as store:
         rates = {"cls": "review", "tp": 40, "fn": 10, "tn": 90, "fp": 10}
         store.judge.put_calibration(
-            CalibrationRow("content_type", "judge-x", "v1-abc", to_epoch(END), 150, 2, 0.712,
-                           json.dumps({"review": rates}), 0.05)
-        )  # fmt: skip
+            CalibrationRow(
+                "content_type",
+                "judge-x",
+                "v1-abc",
+                to_epoch(END),
+                150,
+                2,
+                0.712,
+                json.dumps({"review": rates}),
+                0.05,
+            )
+        )
         for k in range(3):
             verdict = Verdict("review", "r", 0.9, "judge-x", "v1-abc", 300, 20, 800.0, 0.25, 1)
-            record(store, "content_type", f"i{k}", "monitoring", "judge-x", "v1-abc",
-                   verdict=verdict, meta={"event_time": to_epoch(END - timedelta(hours=5)),
-                                          "predicted": "review", "weight": 1.0})  # fmt: skip
+            record(
+                store,
+                "content_type",
+                f"i{k}",
+                "monitoring",
+                "judge-x",
+                "v1-abc",
+                verdict=verdict,
+                meta={
+                    "event_time": to_epoch(END - timedelta(hours=5)),
+                    "predicted": "review",
+                    "weight": 1.0,
+                },
+            )
     common.read.clear()
     at = page("signal_detail", signal="content_type")
     assert not at.exception
@@ -231,8 +254,11 @@ def test_trends_show_compliance_budget_incidents_cost_and_offer_csv(console_env)
     assert {"signal", "slo", "period", "compliance", "met"} <= set(compliance.columns)
     assert len(at.get("download_button")) == 1
     assert [h.value for h in at.header][1:] == [
-        "Error budget burn-down", "Incidents", "Cost", "Weekly SLO review"
-    ]  # fmt: skip
+        "Error budget burn-down",
+        "Incidents",
+        "Cost",
+        "Weekly SLO review",
+    ]
     # the weekly review serve posts, exported: the last full week is offered first
     week = next(s for s in at.selectbox if s.label == "Week")
     assert week.options[0] == "2026-W47"
@@ -392,8 +418,9 @@ def test_the_overview_sparklines_are_the_hourly_sli_the_monitors_stored(console_
     for signal in registry:
         plain = [s for s in signal.slos if s.grouping is None and s.sli.kind != "quality"]
         plain = [s for s in plain if s.objective.timeslice is None]
-        counts = occurrence_counts(console_env, signal, plain, END - timedelta(hours=24), END,
-                                   timedelta(hours=1))  # fmt: skip
+        counts = occurrence_counts(
+            console_env, signal, plain, END - timedelta(hours=24), END, timedelta(hours=1)
+        )
         for slo, t, good, total in counts.iter_rows():
             assert stored[(signal.name, slo, t)] == pytest.approx(good / total, abs=1e-12)
             compared += 1

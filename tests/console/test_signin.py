@@ -175,8 +175,9 @@ def _cookie(secret: str, url: str, payload: dict, age: timedelta = timedelta(0))
     ],
     ids=lambda v: v if isinstance(v, str) else None,
 )
-def test_only_a_valid_unexpired_cookie_signs_in(browser, signed_console, case, secret, age,
-                                                signed_in):  # fmt: skip
+def test_only_a_valid_unexpired_cookie_signs_in(
+    browser, signed_console, case, secret, age, signed_in
+):
     url, _, _ = signed_console
     context = browser.new_context()
     claims = {"email": "lead@example.com", "email_verified": True, "sub": "lead"}

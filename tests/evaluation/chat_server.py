@@ -45,12 +45,21 @@ class ChatServer:
                 if behaviour == "missing":
                     del answer["confidence"]
                 content = "Sure! here it is" if behaviour == "malformed" else json.dumps(answer)
-                self._send(200, {
-                    "model": body["model"], "object": "chat.completion",
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
-                                 "finish_reason": "stop"}],
-                    "usage": {"prompt_tokens": 300, "completion_tokens": 20},
-                })  # fmt: skip
+                self._send(
+                    200,
+                    {
+                        "model": body["model"],
+                        "object": "chat.completion",
+                        "choices": [
+                            {
+                                "index": 0,
+                                "message": {"role": "assistant", "content": content},
+                                "finish_reason": "stop",
+                            }
+                        ],
+                        "usage": {"prompt_tokens": 300, "completion_tokens": 20},
+                    },
+                )
 
             def _send(self, status, payload, headers=None):
                 data = json.dumps(payload).encode()

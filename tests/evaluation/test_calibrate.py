@@ -39,8 +39,12 @@ def judge():
 def test_calibrate_reports_kappa_and_rates_as_scikit_learn_does(judge, tmp_path, store_url):
     server, _, flips = judge
     server.plan.extend(["malformed"] * 3)  # the first gold post: retried, then a judge_error
-    env = {"SIGWATCH_JUDGE_URL": server.url, "SIGWATCH_JUDGE_MODEL": "fake-judge",
-           "SIGWATCH_JUDGE_KEY": KEY, "SIGWATCH_STORE_URL": store_url}  # fmt: skip
+    env = {
+        "SIGWATCH_JUDGE_URL": server.url,
+        "SIGWATCH_JUDGE_MODEL": "fake-judge",
+        "SIGWATCH_JUDGE_KEY": KEY,
+        "SIGWATCH_STORE_URL": store_url,
+    }
     args = ["judge", "calibrate", "-s", "content_type", "--at", T0.isoformat()]
     args += ["--limit", str(LIMIT), "--json", "--data", str(tmp_path)]
     result = CliRunner().invoke(app, args, env=env)
@@ -49,8 +53,12 @@ def test_calibrate_reports_kappa_and_rates_as_scikit_learn_does(judge, tmp_path,
     items = gold()[:LIMIT]
     scored = items[1:]  # the first one became a judge_error
     truth = [p.content_type for p in scored]
-    judged = [("other" if p.content_type != "other" else "question") if p.text in flips
-              else p.content_type for p in scored]  # fmt: skip
+    judged = [
+        ("other" if p.content_type != "other" else "question")
+        if p.text in flips
+        else p.content_type
+        for p in scored
+    ]
     assert report["n"] == LIMIT and report["judge_errors"] == 1
     assert report["kappa"] == pytest.approx(cohen_kappa_score(truth, judged))
     classes = ["review", "recommendation_request", "comparison", "question", "other"]
@@ -78,12 +86,18 @@ def test_calibrate_without_a_judge_says_what_to_set(tmp_path, monkeypatch):
     from evaluation import local
 
     monkeypatch.setattr(local, "available", lambda: False)  # no URL and no judge extra
-    result = CliRunner().invoke(app, ["judge", "calibrate", "-s", "content_type", "--data",
-                                      str(tmp_path)], env={"SIGWATCH_JUDGE_URL": ""})  # fmt: skip
+    result = CliRunner().invoke(
+        app,
+        ["judge", "calibrate", "-s", "content_type", "--data", str(tmp_path)],
+        env={"SIGWATCH_JUDGE_URL": ""},
+    )
     assert result.exit_code == 2
     assert "SIGWATCH_JUDGE_URL" in result.output and "pip install -e '.[judge]'" in result.output
-    half = CliRunner().invoke(app, ["judge", "run", "--data", str(tmp_path)],
-                              env={"SIGWATCH_JUDGE_URL": "http://127.0.0.1:9/v1"})  # fmt: skip
+    half = CliRunner().invoke(
+        app,
+        ["judge", "run", "--data", str(tmp_path)],
+        env={"SIGWATCH_JUDGE_URL": "http://127.0.0.1:9/v1"},
+    )
     assert half.exit_code == 2 and "SIGWATCH_JUDGE_MODEL is not" in half.output
 
 
@@ -106,7 +120,8 @@ def test_missing_or_unknown_judge_weights_are_named(tmp_path):
 def test_calibrate_names_signals_without_a_gold_set(judge, tmp_path):
     server, _, _ = judge
     env = {"SIGWATCH_JUDGE_URL": server.url, "SIGWATCH_JUDGE_MODEL": "m"}
-    result = CliRunner().invoke(app, ["judge", "calibrate", "-s", "product_category",
-                                      "--data", str(tmp_path)], env=env)  # fmt: skip
+    result = CliRunner().invoke(
+        app, ["judge", "calibrate", "-s", "product_category", "--data", str(tmp_path)], env=env
+    )
     assert result.exit_code == 2
     assert "no judge rubric" in result.output or "no human gold set" in result.output

@@ -69,8 +69,9 @@ def test_the_day_is_sampled_by_stratum_within_the_call_budget(
 ):
     signal = registry.get("content_type")
     with Store.open(store_url, clock=FixedClock(END)) as store:
-        run = judge_day(store, _client(server), signal, day_data, DAY, calls=120, dollars=1.0,
-                        seed=3)  # fmt: skip
+        run = judge_day(
+            store, _client(server), signal, day_data, DAY, calls=120, dollars=1.0, seed=3
+        )
         rows = query(
             store,
             "SELECT stratum, weight, predicted, label, error FROM judge_labels"
@@ -114,8 +115,9 @@ def test_judge_errors_are_stored_as_errors_never_as_labels(store_url, registry, 
     signal = registry.get("content_type")
     server.plan.extend(["500", "500", "wrong_label", "wrong_label"])  # two posts, each retried
     with Store.open(store_url, clock=FixedClock(END)) as store:
-        run = judge_day(store, _client(server), signal, day_data, DAY, calls=10, dollars=1.0,
-                        seed=5)  # fmt: skip
+        run = judge_day(
+            store, _client(server), signal, day_data, DAY, calls=10, dollars=1.0, seed=5
+        )
         errors = query(store, "SELECT label, error FROM judge_labels WHERE error IS NOT NULL")
     assert run.errors == 2 and run.judged == 8
     assert sorted(errors) == [(None, "judge_error: http"), (None, "judge_error: wrong_label")]
@@ -132,8 +134,16 @@ def test_self_consistency_catches_a_judge_that_follows_the_label_order(
     order_server = ChatServer(first_listed)
     try:
         with Store.open(store_url, clock=FixedClock(END)) as store:
-            run = judge_day(store, _client(order_server), registry.get("content_type"),
-                            day_data, DAY, calls=200, dollars=1.0, seed=2)  # fmt: skip
+            run = judge_day(
+                store,
+                _client(order_server),
+                registry.get("content_type"),
+                day_data,
+                DAY,
+                calls=200,
+                dollars=1.0,
+                seed=2,
+            )
     finally:
         order_server.stop()
     assert run.repeats == 10
@@ -144,9 +154,18 @@ def _calibrate(store: Store, rates: ClassRates) -> None:
     """A calibration of the fake judge's prompt version with these rates, as of DAY."""
     [(version,)] = query(store, "SELECT DISTINCT prompt_version FROM judge_labels")
     store.judge.put_calibration(
-        CalibrationRow("content_type", "fake-judge", version, to_epoch(DAY), 200, 0, 0.8,
-                       json.dumps({"review": rates.__dict__}), 0.0)
-    )  # fmt: skip
+        CalibrationRow(
+            "content_type",
+            "fake-judge",
+            version,
+            to_epoch(DAY),
+            200,
+            0,
+            0.8,
+            json.dumps({"review": rates.__dict__}),
+            0.0,
+        )
+    )
 
 
 def test_judged_precision_is_the_corrected_weighted_share(store_url, registry, day_data, server):
@@ -178,10 +197,25 @@ def test_judged_precision_is_the_corrected_weighted_share(store_url, registry, d
 
 
 def test_judge_run_and_report_from_the_command_line(store_url, day_data, server):
-    env = {"SIGWATCH_JUDGE_URL": server.url, "SIGWATCH_JUDGE_MODEL": "fake-judge",
-           "SIGWATCH_JUDGE_PRICE_IN": "0.001", "SIGWATCH_STORE_URL": store_url}  # fmt: skip
-    args = ["judge", "run", "-s", "content_type", "--day", f"{DAY:%Y-%m-%d}", "--calls", "40",
-            "--json", "--data", str(day_data)]  # fmt: skip
+    env = {
+        "SIGWATCH_JUDGE_URL": server.url,
+        "SIGWATCH_JUDGE_MODEL": "fake-judge",
+        "SIGWATCH_JUDGE_PRICE_IN": "0.001",
+        "SIGWATCH_STORE_URL": store_url,
+    }
+    args = [
+        "judge",
+        "run",
+        "-s",
+        "content_type",
+        "--day",
+        f"{DAY:%Y-%m-%d}",
+        "--calls",
+        "40",
+        "--json",
+        "--data",
+        str(day_data),
+    ]
     result = CliRunner().invoke(app, args, env=env)
     assert result.exit_code == 0, result.output
     (run,) = json.loads(result.output)
@@ -223,8 +257,16 @@ def test_judge_run_and_report_from_the_command_line(store_url, day_data, server)
 
 def test_a_day_without_predictions_is_no_data(store_url, registry, tmp_path, server):
     with Store.open(store_url, clock=FixedClock(END)) as store:
-        run = judge_day(store, _client(server), registry.get("content_type"), tmp_path, DAY,
-                        calls=10, dollars=1.0, seed=0)  # fmt: skip
+        run = judge_day(
+            store,
+            _client(server),
+            registry.get("content_type"),
+            tmp_path,
+            DAY,
+            calls=10,
+            dollars=1.0,
+            seed=0,
+        )
     assert run.served == 0 and run.judged == 0 and "no served predictions" in run.stopped
     assert server.requests == []
 

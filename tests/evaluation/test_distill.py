@@ -38,8 +38,12 @@ def teacher():
 
 
 def _env(server, **extra) -> dict:
-    return {"SIGWATCH_JUDGE_URL": server.url, "SIGWATCH_JUDGE_MODEL": "fake-teacher",
-            "SIGWATCH_JUDGE_PRICE_HOUR": "0.10", **extra}  # fmt: skip
+    return {
+        "SIGWATCH_JUDGE_URL": server.url,
+        "SIGWATCH_JUDGE_MODEL": "fake-teacher",
+        "SIGWATCH_JUDGE_PRICE_HOUR": "0.10",
+        **extra,
+    }
 
 
 def test_distill_writes_a_card_with_teacher_and_student(teacher, tmp_path):
@@ -80,8 +84,12 @@ def test_distill_writes_a_card_with_teacher_and_student(teacher, tmp_path):
 def test_the_dollar_budget_stops_the_teacher(teacher, tmp_path):
     server, _ = teacher
     # 300 + 20 tokens a call at $1 per 1k each way: $0.32 a call, so $3 buys 9 calls
-    env = _env(server, SIGWATCH_JUDGE_PRICE_IN="1", SIGWATCH_JUDGE_PRICE_OUT="1",
-               SIGWATCH_JUDGE_PRICE_HOUR="0")  # fmt: skip
+    env = _env(
+        server,
+        SIGWATCH_JUDGE_PRICE_IN="1",
+        SIGWATCH_JUDGE_PRICE_OUT="1",
+        SIGWATCH_JUDGE_PRICE_HOUR="0",
+    )
     args = ["distill", "content_type", "--items", "50", "--dollars", "3", "--data", str(tmp_path)]
     result = CliRunner().invoke(app, args, env=env)
     assert result.exit_code == 0, result.output
@@ -96,9 +104,12 @@ def test_a_signal_switched_to_the_distilled_model_serves_it(teacher, tmp_path, m
     definitions = tmp_path / "defs"
     shutil.copytree("slo_definitions", definitions)
     path = definitions / "content_type.yaml"
-    path.write_text(path.read_text().replace(
-        'model: {id: content-type, version: "2026.11"}',
-        'model: {id: content-type-distilled, version: distilled-1}'))  # fmt: skip
+    path.write_text(
+        path.read_text().replace(
+            'model: {id: content-type, version: "2026.11"}',
+            "model: {id: content-type-distilled, version: distilled-1}",
+        )
+    )
     check = CliRunner().invoke(app, ["validate", str(definitions)])
     assert check.exit_code == 0, check.output
     signal = load_registry(definitions).get("content_type")

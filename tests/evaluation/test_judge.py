@@ -31,8 +31,14 @@ def server():
 
 
 def client(server, **kw) -> JudgeClient:
-    args = {"api_key": Secret(KEY), "timeout": 1, "retries": 2, "price_in_per_1k": 0.001,
-            "price_out_per_1k": 0.002, **kw}  # fmt: skip
+    args = {
+        "api_key": Secret(KEY),
+        "timeout": 1,
+        "retries": 2,
+        "price_in_per_1k": 0.001,
+        "price_out_per_1k": 0.002,
+        **kw,
+    }
     return JudgeClient(server.url, "qwen2.5-1.5b-instruct", **args)
 
 
@@ -59,9 +65,14 @@ def test_one_bad_answer_is_retried(server, bad):
 
 @pytest.mark.parametrize(
     ("bad", "kind"),
-    [("malformed", "malformed"), ("missing", "malformed"), ("wrong_label", "wrong_label"),
-     ("500", "http"), ("hang", "timeout")],
-)  # fmt: skip
+    [
+        ("malformed", "malformed"),
+        ("missing", "malformed"),
+        ("wrong_label", "wrong_label"),
+        ("500", "http"),
+        ("hang", "timeout"),
+    ],
+)
 def test_bad_answers_past_the_retries_are_a_judge_error_never_a_label(server, bad, kind):
     server.plan.extend([bad] * 3)
     with pytest.raises(JudgeError) as caught:

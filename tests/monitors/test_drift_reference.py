@@ -100,12 +100,17 @@ def _judged(store, slo, day: datetime, verdict: Verdict) -> None:
     store.put_measurements(
         [
             Measurement(
-                signal="content_type", slo=slo.name, start=day, end=day + timedelta(days=1),
-                sli="drift", evaluated_at=day + timedelta(days=1), value=0.5,
+                signal="content_type",
+                slo=slo.name,
+                start=day,
+                end=day + timedelta(days=1),
+                sli="drift",
+                evaluated_at=day + timedelta(days=1),
+                value=0.5,
                 details={"verdict": verdict},
             )
         ]
-    )  # fmt: skip
+    )
 
 
 def test_a_rolling_reference_leaves_out_the_slices_it_judged_drifted(registry, tmp_path):

@@ -63,8 +63,9 @@ DAMAGE = {
 
 
 @pytest.mark.parametrize("how", list(DAMAGE))
-def test_damaged_partials_are_set_aside_and_computed_again(registry, evaluated, tmp_path,
-                                                           caplog, how):  # fmt: skip
+def test_damaged_partials_are_set_aside_and_computed_again(
+    registry, evaluated, tmp_path, caplog, how
+):
     caplog.set_level(logging.WARNING, logger="monitors.partials")
     untouched = _copy(evaluated, tmp_path / "untouched")
     damaged = _copy(evaluated, tmp_path / "damaged")
@@ -95,8 +96,9 @@ def test_damaged_partials_are_set_aside_and_computed_again(registry, evaluated, 
     )
 
 
-def test_a_damaged_day_whose_logs_are_gone_fails_the_run_naming_the_file(registry, evaluated,
-                                                                        tmp_path):  # fmt: skip
+def test_a_damaged_day_whose_logs_are_gone_fails_the_run_naming_the_file(
+    registry, evaluated, tmp_path
+):
     damaged = _copy(evaluated, tmp_path / "gone", logs="copy")
     path = _day_file(damaged, "serving", "2026-11-23")
     path.write_bytes(b"")

@@ -82,8 +82,10 @@ def test_the_class_report_kept_for_the_console_matches_sklearn_and_statsmodels(r
     recall = recall_score(truth, predicted, labels=classes, average=None, zero_division=0)
     rows = {(r["class"], r["metric"]): r for r in report["classes"]}
     for k, cls in enumerate(classes):
-        for metric, expected, n in (("precision", precision[k], (predicted == cls).sum()),
-                                    ("recall", recall[k], (truth == cls).sum())):  # fmt: skip
+        for metric, expected, n in (
+            ("precision", precision[k], (predicted == cls).sum()),
+            ("recall", recall[k], (truth == cls).sum()),
+        ):
             row = rows[(cls, metric)]
             assert row["n"] == n and row["value"] == pytest.approx(expected, abs=1e-12)
             low, high = proportion_confint(round(expected * n), n, alpha=0.05, method="wilson")

@@ -136,8 +136,11 @@ def test_the_rollup_cache_sums_a_day_again_only_when_its_file_changed(registry, 
 def _grouped(signal, by: tuple[str, ...]) -> pl.DataFrame:
     """The serving table's twelve days spread over four communities (one joins late), as the
     serving-by-group table keeps them: rows only where a group had events."""
-    table = _table(signal).drop("source", "source_error", *pl.selectors.expand_selector(
-        _table(signal), pl.selectors.starts_with("hist_")))  # fmt: skip
+    table = _table(signal).drop(
+        "source",
+        "source_error",
+        *pl.selectors.expand_selector(_table(signal), pl.selectors.starts_with("hist_")),
+    )
     rng = np.random.default_rng(9)
     parts = []
     for k, community in enumerate(("cars", "movies", "headphones", "late")):

@@ -65,9 +65,14 @@ def test_collector_exports_state_value_budget_burn_and_last_run(tmp_path):
         burn_rates={"1h": 4.0, "5m": None},
     )
     latency = replace(  # budget left: not exhausted
-        coverage, slo="latency", sli="latency", state=SloState.OK, value=0.995,
-        budget_remaining=0.5, burn_rates={},
-    )  # fmt: skip
+        coverage,
+        slo="latency",
+        sli="latency",
+        state=SloState.OK,
+        value=0.995,
+        budget_remaining=0.5,
+        burn_rates={},
+    )
     with Store.open(path, clock=FixedClock(T0)) as store:
         store.put_status([coverage, latency])
         store.record_run(Run("sentiment", T0, T0, 10.0, "ok"))

@@ -49,9 +49,12 @@ def _folder(tmp: Path, scenario: Path) -> Path:
 def _cli(args: list[str], data: Path, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "sigwatch.cli", *args, "--data", str(data)],
-        capture_output=True, text=True, cwd=ROOT, timeout=900,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=900,
         env={**os.environ, "SIGWATCH_DEFINITIONS": str(DEFINITIONS), "COLUMNS": "200", **env},
-    )  # fmt: skip
+    )
 
 
 def _backfill(data: Path, **env: str) -> subprocess.CompletedProcess:

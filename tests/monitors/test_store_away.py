@@ -56,15 +56,25 @@ class Time:
 
 def test_a_job_tries_again_on_a_new_connection_until_the_store_answers(caplog):
     world, time = Opens(fails=4), Time()
-    done = with_store(world, "monitor content_type", lambda store: "evaluated", within=290,
-                      failed=failed_run("content_type"), sleep=time.sleep,
-                      monotonic=time.monotonic)  # fmt: skip
+    done = with_store(
+        world,
+        "monitor content_type",
+        lambda store: "evaluated",
+        within=290,
+        failed=failed_run("content_type"),
+        sleep=time.sleep,
+        monotonic=time.monotonic,
+    )
     assert done == "evaluated" and world.attempts == 5
     assert time.waits == [5, 10, 20, 30]  # backing off, at most 30 s
     # the four failed attempts are one failed run, on record as soon as the store answered
     [run] = world.recorded
-    assert (run.signal, run.at, run.started, run.status) == ("content_type", AT.replace(minute=0),
-                                                             AT, "error")  # fmt: skip
+    assert (run.signal, run.at, run.started, run.status) == (
+        "content_type",
+        AT.replace(minute=0),
+        AT,
+        "error",
+    )
     assert run.error == (
         "StoreUnavailable: cannot connect to the store at postgresql://sw@db:5432/x"
         " (tried 4 times over 65 s)"
@@ -77,9 +87,15 @@ def test_a_job_tries_again_on_a_new_connection_until_the_store_answers(caplog):
 
 def test_a_job_gives_up_before_its_next_run_and_its_failed_run_waits_for_the_store(caplog):
     world, time = Opens(fails=100), Time()
-    done = with_store(world, "monitor content_type", lambda store: "evaluated", within=50,
-                      failed=failed_run("content_type"), sleep=time.sleep,
-                      monotonic=time.monotonic)  # fmt: skip
+    done = with_store(
+        world,
+        "monitor content_type",
+        lambda store: "evaluated",
+        within=50,
+        failed=failed_run("content_type"),
+        sleep=time.sleep,
+        monotonic=time.monotonic,
+    )
     assert done is None and time.waits == [5, 10, 20] and time.now <= 50
     assert world.recorded == [] and len(BACKLOG) == 1
     assert "its next scheduled run tries again" in caplog.records[-1].getMessage()

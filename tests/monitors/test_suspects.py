@@ -77,9 +77,11 @@ def test_a_few_wrong_labels_are_not_a_lead(registry, tmp_path):
     """A quality SLO's suspects come from the labelled predictions it counts; a slice whose
     excess is within chance (the two-proportion z below 3) is not named."""
     frame = content_type_hour().with_columns(
-        pl.when(pl.int_range(pl.len()) % 3 == 0).then(pl.lit("comment")).otherwise(pl.lit("post"))
+        pl.when(pl.int_range(pl.len()) % 3 == 0)
+        .then(pl.lit("comment"))
+        .otherwise(pl.lit("post"))
         .alias("item_kind")
-    )  # fmt: skip
+    )
     write_logs(tmp_path, "content_type", frame, DAY)
     served = frame.filter(pl.col("status") == "ok").head(200)
     # 40 "review" predictions labelled wrong: 16 of the 67 comments, 24 of the 133 posts
@@ -108,9 +110,11 @@ def test_a_few_wrong_labels_are_not_a_lead(registry, tmp_path):
     # the same wrong labels all on comments: now a lead
     wrong = set(comments[:40])
     labels = labels.with_columns(
-        pl.when(pl.col("item_id").is_in(list(wrong))).then(pl.lit("other"))
-        .otherwise(pl.lit("review")).alias("label")
-    )  # fmt: skip
+        pl.when(pl.col("item_id").is_in(list(wrong)))
+        .then(pl.lit("other"))
+        .otherwise(pl.lit("review"))
+        .alias("label")
+    )
     labels.write_parquet(folder / "part-0.parquet")
     [first] = suspects(tmp_path, signal, slo, *HOUR, known_at=HOUR[1])
     assert (first["dimension"], first["value"], first["bad"]) == ("item_kind", "comment", 40)

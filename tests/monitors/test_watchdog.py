@@ -168,23 +168,46 @@ def test_a_real_prometheus_sees_a_killed_serve_within_the_rules_for(rules, tmp_p
     port, actions = free_port(), free_port()
     env = {**os.environ, "SIGWATCH_DEFINITIONS": str(definitions)}
     serve = subprocess.Popen(
-        [sys.executable, "-m", "sigwatch.cli", "serve", "--data", str(tmp_path / "data"),
-         "--port", str(port), "--actions-port", str(actions)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "sigwatch.cli",
+            "serve",
+            "--data",
+            str(tmp_path / "data"),
+            "--port",
+            str(port),
+            "--actions-port",
+            str(actions),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     config = tmp_path / "prometheus.yml"
-    config.write_text(yaml.safe_dump({
-        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-        "rule_files": [str(rules)],
-        "scrape_configs": [{"job_name": "sigwatch",
-                            "static_configs": [{"targets": [f"127.0.0.1:{port}"]}]}],
-    }))  # fmt: skip
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+                "rule_files": [str(rules)],
+                "scrape_configs": [
+                    {"job_name": "sigwatch", "static_configs": [{"targets": [f"127.0.0.1:{port}"]}]}
+                ],
+            }
+        )
+    )
     prom_port = free_port()
     prometheus = subprocess.Popen(
-        [shutil.which("prometheus") or "/usr/bin/prometheus", f"--config.file={config}",
-         f"--storage.tsdb.path={tmp_path / 'tsdb'}", f"--web.listen-address=127.0.0.1:{prom_port}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            shutil.which("prometheus") or "/usr/bin/prometheus",
+            f"--config.file={config}",
+            f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+            f"--web.listen-address=127.0.0.1:{prom_port}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{prom_port}"
     down = yaml.safe_load(rules.read_text())["groups"][0]["rules"][0]["expr"]
     try:

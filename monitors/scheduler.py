@@ -143,8 +143,9 @@ def failed_run(signal: str) -> Callable[[datetime, float, int, StoreUnavailable]
     return keep
 
 
-def monitor_signal(runtime: Runtime, store: Store, signal: str):
-    """Evaluate one signal now, with Prometheus when configured; return the outcomes."""
+def monitor_signal(runtime: Runtime, store: Store, signal: str, at: datetime | None = None):
+    """Evaluate one signal at ``at`` (default: now), with Prometheus when configured; return
+    the outcomes."""
     monitor = Monitor(
         runtime.registry,
         runtime.data_dir,
@@ -153,7 +154,7 @@ def monitor_signal(runtime: Runtime, store: Store, signal: str):
         source=serving_source(runtime.settings),
         engine=make_engine(runtime.settings),
     )
-    return monitor.run(signals=[signal])
+    return monitor.run(at, signals=[signal])
 
 
 def evaluate_once(runtime: Runtime, store: Store, signal: str):
@@ -169,7 +170,8 @@ def evaluate_once(runtime: Runtime, store: Store, signal: str):
         if store.evaluated(signal, at):
             log.info("%s at %s: already evaluated", signal, f"{at:%H:%M}")
             return None
-        return monitor_signal(runtime, store, signal)
+        # the time checked above is the time evaluated: "now" is read once per run
+        return monitor_signal(runtime, store, signal, at)
 
 
 def run_signal_job(signal: str, data_dir: str, definitions: str, clock: Clock) -> None:

@@ -84,6 +84,19 @@ def test_reopening_applies_nothing_and_keeps_data(store_url):
         assert len(store.measurements("content_type", "coverage")) == 1
 
 
+def test_a_store_up_to_date_is_opened_without_taking_the_write_lock(tmp_path):
+    """Every scheduled job opens the store: one already migrated is read (its version), never
+    written, so a job does not queue behind another's write transaction for nothing."""
+    path = tmp_path / "sigwatch.db"
+    Store.open(path, clock=FixedClock(T0)).close()
+    with Store.open(path, clock=FixedClock(T0), migrate=False) as store:
+        said: list[str] = []
+        store._conn.set_trace_callback(said.append)
+        assert store.migrate() == []
+    assert said and not [s for s in said if s.split()[0].upper() in ("BEGIN", "CREATE", "INSERT")]
+    assert len(said) <= 2  # is there a schema_version table, and its version
+
+
 def test_later_migrations_are_applied_in_order_once(store_url):
     with Store.open(store_url, clock=FixedClock(T0)) as store:
         base = max(m.version for m in MIGRATIONS)

@@ -191,12 +191,16 @@ class Store:
         """Apply the migrations newer than the store's version, in order; return those applied.
 
         The whole run is one write transaction, which holds the store's write lock
-        (``Dialect.begin``), so two processes starting at once apply each migration once.
+        (``Dialect.begin``), so two processes starting at once apply each migration once. A
+        store already up to date is only read (every scheduled job opens the store: it must not
+        queue behind the write lock for nothing).
         """
         ordered = sorted(migrations, key=lambda mig: mig.version)
         versions = [mig.version for mig in ordered]
         if len(set(versions)) != len(versions):
             raise ValueError(f"migration versions repeat: {versions}")
+        if versions and self.schema_version >= versions[-1]:
+            return []
         applied: list[int] = []
         with self._transaction():
             self._conn.execute(

@@ -300,3 +300,37 @@ def same(a, b) -> bool:
     if isinstance(a, float) and isinstance(b, float):
         return a == pytest.approx(b, rel=1e-9, abs=1e-12)
     return a == b
+
+
+class Ticking:
+    """A clock that moves 2 minutes at every read: a slow machine, seen in fast motion."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at, self.ticking = at, False
+
+    def now(self) -> datetime:
+        if self.ticking:
+            self.at += timedelta(minutes=2)
+        return self.at
+
+
+def test_a_scheduled_run_evaluates_the_time_it_checked(registry, tmp_path):
+    """One "now" per run: the time a scheduled job checks (is it evaluated already? by
+    another scheduler?) is the time it evaluates, however late the evaluation starts. Read
+    twice, 11:04 and then 11:06 would check 11:00 and evaluate 11:05."""
+    from monitors.scheduler import evaluate_once
+    from sigwatch.runtime import Runtime
+    from sigwatch.settings import Settings
+    from tests.conftest import DEFINITIONS
+
+    data = content_type_folder(tmp_path)
+    clock = Ticking(ELEVEN + timedelta(minutes=2))  # its first read: 11:04
+    runtime = Runtime.from_env(
+        data=data, definitions=DEFINITIONS, clock=clock, settings=Settings.from_env({})
+    )
+    with runtime.open_store() as store:
+        clock.ticking = True
+        [outcome] = evaluate_once(runtime, store, "content_type")
+        assert outcome.ok and outcome.at == ELEVEN
+        assert [r.at for r in store.runs("content_type")] == [ELEVEN]
+        assert {s.at for s in outcome.statuses} == {ELEVEN}

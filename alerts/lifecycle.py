@@ -38,7 +38,8 @@ is announced neither as recovered nor as joining again.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -75,6 +76,34 @@ class Lifecycle:
     def __init__(self, records: AlertTables, registry: Registry, policy: Policy | None = None):
         self.records, self.registry = records, registry
         self.policy = policy or Policy()
+        # during one evaluation: the alerts of its signals by key (what ``records.find``
+        # answers), kept up to date by ``_save``, and the silences; read once, not per SLO
+        self._known: dict[str, Alert] | None = None
+        self._signals: set[str] = set()
+        self._silences: list | None = None
+
+    @contextmanager
+    def _remembering(self, signals: Iterable[str]) -> Iterator[None]:
+        """Read the alerts of ``signals`` and the silences once for what follows (one
+        evaluation, inside its transaction: nothing else writes them meanwhile)."""
+        self._signals = set(signals)
+        self._known = self.records.latest_by_key(self._signals)
+        self._silences = self.records.silences()
+        try:
+            yield
+        finally:
+            self._known, self._signals, self._silences = None, set(), None
+
+    def _find(self, key: str) -> Alert | None:
+        if self._known is not None and key.split("/", 1)[0] in self._signals:
+            return self._known.get(key)
+        return self.records.find(key)
+
+    def _save(self, alert: Alert) -> Alert:
+        saved = self.records.save(alert)
+        if self._known is not None and saved.signal in self._signals:
+            self._known[saved.key] = saved  # the open one, or the latest: as find answers
+        return saved
 
     # --- evaluation -----------------------------------------------------------------------
 
@@ -86,7 +115,7 @@ class Lifecycle:
         for status in statuses:
             by_signal[status.signal].append(status)
         touched: list[Alert] = []
-        with self.records.store.transaction():
+        with self.records.store.transaction(), self._remembering(by_signal):
             for signal, rows in by_signal.items():
                 at = max(r.at for r in rows)
                 conditions = {r.slo: (self._condition(r), r) for r in rows}
@@ -122,7 +151,7 @@ class Lifecycle:
             alert = self._open(failing.signal, MONITOR, PAGE)
             silenced = self._silenced(failing.signal, MONITOR, at)
             if alert is None:
-                alert = self.records.save(
+                alert = self._save(
                     Alert(
                         id=None,
                         key=alert_key(failing.signal, MONITOR, PAGE),
@@ -141,7 +170,7 @@ class Lifecycle:
                     alert.id, at, "opened", f"monitor failing: {details['reason']}"
                 )
             else:
-                alert = self.records.save(
+                alert = self._save(
                     replace(alert, updated_at=at, silenced=silenced, details=details)
                 )
             self.announce(at)
@@ -189,7 +218,7 @@ class Lifecycle:
         watched = [r for r in rows if r.slo in occurrence]
         if not watched or any(r.state is not SloState.NO_DATA for r in watched):
             return None
-        open_stale = self.records.find(alert_key(signal, STALE, PAGE))
+        open_stale = self._find(alert_key(signal, STALE, PAGE))
         if open_stale is not None and open_stale.open:
             return watched[0]
         if any(self.records.had_data(signal, r.slo, at) for r in watched):
@@ -223,7 +252,7 @@ class Lifecycle:
             if alert is None:
                 continue
             if alert.clear_since is None:
-                touched.append(self.records.save(replace(alert, clear_since=at, updated_at=at)))
+                touched.append(self._save(replace(alert, clear_since=at, updated_at=at)))
             elif at - alert.clear_since >= self.policy.hold:
                 tail = condition == TICKET and alert.severity == PAGE
                 touched.append(self._resolve(alert, at, None, tail=tail))
@@ -232,16 +261,16 @@ class Lifecycle:
         return touched
 
     def _in_tail(self, signal: str, slo: str) -> bool:
-        last = self.records.find(alert_key(signal, slo, PAGE))
+        last = self._find(alert_key(signal, slo, PAGE))
         return last is not None and not last.open and bool(last.details.get("tail"))
 
     def _end_tail(self, signal: str, slo: str) -> None:
-        last = self.records.find(alert_key(signal, slo, PAGE))
+        last = self._find(alert_key(signal, slo, PAGE))
         if last is not None and not last.open and last.details.get("tail"):
-            self.records.save(replace(last, details={**last.details, "tail": False}))
+            self._save(replace(last, details={**last.details, "tail": False}))
 
     def _open(self, signal: str, slo: str, severity: str) -> Alert | None:
-        found = self.records.find(alert_key(signal, slo, severity))
+        found = self._find(alert_key(signal, slo, severity))
         return found if found is not None and found.open else None
 
     def _fire(
@@ -276,7 +305,7 @@ class Lifecycle:
                 silenced=silenced,
                 **facts,
             )
-            alert = self.records.save(alert)
+            alert = self._save(alert)
             self.records.add_event(alert.id, at, "opened", _summary(alert))
             return alert
         if "suspects" not in facts["details"] and alert.details.get("suspects"):
@@ -288,7 +317,7 @@ class Lifecycle:
                 alert.details.get("groups", []), facts["details"]["groups"], at
             )
         alert = replace(alert, updated_at=at, clear_since=None, silenced=silenced, **facts)
-        return self.records.save(alert)
+        return self._save(alert)
 
     def _inhibitor(self, signal: str, slo: str) -> str | None:
         """The key of the open alert of a signal-level SLO of the same SLI kind, for a grouped
@@ -311,7 +340,7 @@ class Lifecycle:
         key = alert.details.get("inhibited_by")
         if not key:
             return False
-        source = self.records.find(key)
+        source = self._find(key)
         if source is None:
             return False
         if source.open:
@@ -344,10 +373,11 @@ class Lifecycle:
             details={**alert.details, "tail": tail},
         )
         self.records.add_event(alert.id, at, "resolved", resolution or "condition cleared")
-        return self.records.save(alert)
+        return self._save(alert)
 
     def _silenced(self, signal: str, slo: str, at: datetime) -> bool:
-        return any(s.matches(signal, slo) for s in self.records.silences(active_at=at))
+        silences = self._silences if self._silences is not None else self.records.silences()
+        return any(s.active(at) and s.matches(signal, slo) for s in silences)
 
     # --- what to announce -----------------------------------------------------------------
 
@@ -358,7 +388,7 @@ class Lifecycle:
         for alert in self.records.unannounced():
             silenced = self._silenced(alert.signal, alert.slo, at)
             if silenced != alert.silenced:
-                alert = self.records.save(replace(alert, silenced=silenced))
+                alert = self._save(replace(alert, silenced=silenced))
             if silenced or self._inhibited(alert, at):
                 continue
             count += self._announce(alert, at)
@@ -379,7 +409,7 @@ class Lifecycle:
             if alert.state == RESOLVED:
                 return 0  # opened and closed while nobody was told: nothing to take back
             self.records.enqueue(alert.id, "post", alert.channel, text, blocks, at)
-            self.records.save(replace(alert, notified=now_view, notified_at=at))
+            self._save(replace(alert, notified=now_view, notified_at=at))
             return 1
         reply = None
         last_burn = shown.get("burn") or 0.0
@@ -419,7 +449,7 @@ class Lifecycle:
             ]
         self.records.enqueue(alert.id, "reply", alert.channel, said, thread_blocks, at)
         self.records.add_event(alert.id, at, "notified", "\n".join(filter(None, [reply, changed])))
-        self.records.save(replace(alert, notified=now_view, notified_at=at))
+        self._save(replace(alert, notified=now_view, notified_at=at))
         return 2
 
     # --- from people ----------------------------------------------------------------------
@@ -432,7 +462,7 @@ class Lifecycle:
         if alert.state != FIRING:
             raise AlertError(f"alert {alert.key} is {alert.state}; only a firing one can be acked")
         with self.records.store.transaction():
-            alert = self.records.save(replace(alert, state=ACKNOWLEDGED, acknowledged_by=by))
+            alert = self._save(replace(alert, state=ACKNOWLEDGED, acknowledged_by=by))
             self.records.add_event(alert.id, at, "acknowledged", f"acknowledged by {by}")
             self.announce(at)
         return alert

@@ -5,6 +5,7 @@ decides what these rows say; this module is how they are stored and read."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -188,6 +189,22 @@ class AlertTables:
             (key_or_id,),
         )
         return rows[0] if rows else None
+
+    def latest_by_key(self, signals: Iterable[str]) -> dict[str, Alert]:
+        """What ``find`` answers, for every alert key of ``signals`` at once (one query): per
+        key, its open alert, else its latest."""
+        names = sorted(set(signals))
+        if not names:
+            return {}
+        marks = ", ".join("?" * len(names))
+        columns = _ALERT_COLUMNS
+        rows = self._conn.execute(
+            f"SELECT {columns} FROM (SELECT {columns}, ROW_NUMBER() OVER (PARTITION BY alert_key"
+            " ORDER BY (state = 'resolved'), started_at DESC) AS rn FROM alerts"
+            f" WHERE signal IN ({marks})) AS latest WHERE rn = 1",
+            names,
+        )
+        return {alert.key: alert for alert in map(_alert, rows)}
 
     def open_alerts(self, signal: str | None = None) -> list[Alert]:
         if signal is None:

@@ -241,3 +241,24 @@ def test_a_page_resolves_when_page_rules_clear_and_its_ticket_level_tail_opens_n
     world.step("ok")
     world.step("warning", burn=3)  # after a clear evaluation: a new, slow incident
     assert [a.severity for a in world.records.open_alerts()] == ["ticket"]
+
+
+def test_an_evaluation_reads_the_alerts_and_the_silences_once(registry, tmp_path):
+    """The lifecycle asks about each SLO's page and ticket (and the stale page, and the
+    inhibitors) of one evaluation from what it read once, not with a query each: a quiet
+    evaluation of content_type's SLOs, with a page open, reads the alerts and the silences
+    once each (the outbox's unannounced alerts are one more read). On SQLite, whose
+    connection can trace its statements."""
+    from tests.alerts.conftest import World
+
+    world = World(registry, tmp_path / "sigwatch.db")
+    world.step("breach")  # a page opens
+    said: list[str] = []
+    world.store._conn.set_trace_callback(said.append)
+    world.step("breach")
+    world.store._conn.set_trace_callback(None)
+    reads = [s for s in said if s.lstrip().upper().startswith("SELECT")]
+    assert sum("FROM silences" in s for s in reads) == 1
+    assert sum("FROM alerts" in s for s in reads) <= 2  # by key once; unannounced once
+    # and it still sees the open page: nothing new is posted
+    assert [a.key for a in world.records.open_alerts()] == ["content_type/coverage/page"]

@@ -231,8 +231,9 @@ def require_data() -> datetime:
     try:
         at = get(data.data_time)
     except StoreUnavailable as exc:  # PostgreSQL down or restarting: say so, no traceback
+        said = str(exc) if str(exc).endswith((".", "?", "!")) else f"{exc}."
         st.error(
-            f"**The store cannot be reached.** {plain(str(exc))}. The monitors keep trying and "
+            f"**The store cannot be reached.** {plain(said)} The monitors keep trying and "
             "record what failed once it answers; reload this page then.",
             icon=":material/cloud_off:",
         )

@@ -18,8 +18,6 @@ import hashlib
 import re
 import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -199,30 +197,30 @@ class PostgresConnection:
         return bool(self._conn.broken or self._conn.closed)
 
     def execute(self, sql: str, args: Any = None) -> Any:
-        with self._lost():
+        try:
             if args is None or (not args and "?" not in sql):
                 return self._conn.execute(sql)
             return self._conn.execute(_placeholders(sql), args)
+        except Exception as exc:
+            if not self.broken:
+                raise
+            raise self._lost(exc) from None
 
     def executemany(self, sql: str, rows: Any) -> Any:
-        with self._lost():
+        try:
             cursor = self._conn.cursor()
             cursor.executemany(_placeholders(sql), rows)
             return cursor
-
-    @contextmanager
-    def _lost(self) -> Iterator[None]:
-        """A statement that failed because the connection is gone raises ``StoreUnavailable``
-        (naming the store); any other error (a constraint, a syntax error) is raised as is."""
-        import psycopg
-
-        try:
-            yield
-        except psycopg.Error as exc:
+        except Exception as exc:
             if not self.broken:
                 raise
-            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise StoreUnavailable(f"lost the store at {self._url}: {detail}") from None
+            raise self._lost(exc) from None
+
+    def _lost(self, exc: Exception) -> StoreUnavailable:
+        """A statement that failed because the connection is gone is ``StoreUnavailable``
+        (naming the store); any other error (a constraint, a syntax error) is raised as is."""
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return StoreUnavailable(f"lost the store at {self._url}: {detail}")
 
     def close(self) -> None:
         self._conn.close()

@@ -196,13 +196,16 @@ class AlertTables:
         names = sorted(set(signals))
         if not names:
             return {}
-        marks = ", ".join("?" * len(names))
+        # a signal's keys are "<signal>/...": the range ["<signal>/", "<signal>0") of the
+        # alerts_by_key index ('0' follows '/'), not a scan of every signal's history
+        ranges = " OR ".join(["(alert_key >= ? AND alert_key < ?)"] * len(names))
+        bounds = [b for name in names for b in (f"{name}/", f"{name}0")]
         columns = _ALERT_COLUMNS
         rows = self._conn.execute(
             f"SELECT {columns} FROM (SELECT {columns}, ROW_NUMBER() OVER (PARTITION BY alert_key"
             " ORDER BY (state = 'resolved'), started_at DESC) AS rn FROM alerts"
-            f" WHERE signal IN ({marks})) AS latest WHERE rn = 1",
-            names,
+            f" WHERE {ranges}) AS latest WHERE rn = 1",
+            bounds,
         )
         return {alert.key: alert for alert in map(_alert, rows)}
 

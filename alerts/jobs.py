@@ -76,9 +76,11 @@ def monitor_and_alert_job(signal: str, data_dir: str, definitions: str, clock: C
         if waiting:
             heartbeat(runtime, store, waiting[-1][0].at)
 
+    keep = failed_run(signal)
+
     def failed(*attempts) -> None:  # a failed run, unless the evaluation was stored
         if not evaluated:
-            failed_run(signal)(*attempts)
+            keep(*attempts)
 
     within = retry_window(runtime, signal)
     with_store(runtime, f"monitor {signal}", work, within=within, failed=failed)

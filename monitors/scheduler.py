@@ -102,24 +102,26 @@ def with_store(
     test passes its own)."""
     deadline = monotonic() + within
     wait = RETRY_FIRST_S
-    failures, first, t_first, error = 0, runtime.clock.now(), 0.0, None
+    # the attempts failed in a row: when the first began (clock, monotonic), how many, the last
+    # error; None while the store answers
+    failing: tuple[datetime, float, int, StoreUnavailable] | None = None
     while True:
         started, t0 = runtime.clock.now(), monotonic()
         try:
             with runtime.open_store() as store:
-                if error is not None and failed is not None:  # on record, once it answers
-                    failed(first, (t0 - t_first) * 1000, failures, error)
-                failures, error = 0, None
+                if failing is not None and failed is not None:  # on record, once it answers
+                    first, t_first, count, error = failing
+                    failed(first, (t0 - t_first) * 1000, count, error)
+                failing = None
                 BACKLOG.write(store)
                 return work(store)
         except StoreUnavailable as exc:
-            if not failures:
-                first, t_first = started, t0
-            failures, error = failures + 1, exc
+            first, t_first, count, _ = failing or (started, t0, 0, exc)
+            failing = (first, t_first, count + 1, exc)
             if monotonic() + wait > deadline:
                 log.error("%s: %s; its next scheduled run tries again", what, exc)
                 if failed is not None:
-                    failed(first, (monotonic() - t_first) * 1000, failures, exc)
+                    failed(first, (monotonic() - t_first) * 1000, count + 1, exc)
                 return None
             log.warning("%s: %s; trying again in %.0f s", what, exc, wait)
             sleep(wait)

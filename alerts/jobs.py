@@ -65,8 +65,8 @@ def monitor_and_alert_job(signal: str, data_dir: str, definitions: str, clock: C
             evaluated = True
             if outcomes:
                 UNALERTED.keep(signal, outcomes)
-        waiting = UNALERTED.take(signal)  # earlier evaluations left unalerted first, in order
         alerting = Alerting.open(store, runtime.registry, runtime.settings, clock)
+        waiting = UNALERTED.take(signal)  # earlier evaluations left unalerted first, in order
         for n, outcomes in enumerate(waiting):
             try:
                 alerting.after_runs(outcomes)

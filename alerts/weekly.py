@@ -30,7 +30,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from monitors.history import occurrence_counts
-from sigwatch.model import Budgeting, CostPer1kSLI, Registry
+from sigwatch.model import Budgeting, Registry
 from sigwatch.states import Verdict
 from sigwatch.units import short_span
 
@@ -461,8 +461,10 @@ def _time_to_detect(store, registry: Registry, alert) -> timedelta | None:
 
 
 def _cost(store, signal, start: datetime, end: datetime) -> Cost | None:
+    """The spend over ``[start, end)`` from the daily slices of the signal's first SLO that
+    measures spend (each slice carries its ``cost_usd`` and ``items``)."""
     for slo in signal.slos:
-        if not isinstance(slo.sli, CostPer1kSLI):
+        if not slo.sli.spend:
             continue
         spend, items = 0.0, 0.0
         found = False
@@ -471,8 +473,7 @@ def _cost(store, signal, start: datetime, end: datetime) -> Cost | None:
                 continue
             found = True
             spend += m.details["cost_usd"]
-            if m.value > 0:
-                items += m.details["cost_usd"] / m.value * 1000
+            items += m.details.get("items", 0)
         if found:
             return Cost(signal.name, spend, spend / items * 1000 if items else None)
     return None

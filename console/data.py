@@ -14,7 +14,7 @@ import polars as pl
 from monitors.history import group_counts, occurrence_counts
 from monitors.suspects import sentence
 from sigwatch.clock import floor_time
-from sigwatch.model import Budgeting, CostPer1kSLI, Registry, group_label
+from sigwatch.model import Budgeting, Registry, group_label
 from sigwatch.states import SloState, Verdict
 from sigwatch.store import Store, from_epoch, to_epoch
 
@@ -442,21 +442,26 @@ def daily_cost(store: Store, registry: Registry, only: str | None = None) -> pl.
     for signal in registry:
         if only is not None and signal.name != only:
             continue
-        for slo in signal.slos:
-            if not isinstance(slo.sli, CostPer1kSLI):
+        for slo in signal.slos:  # the first SLO that measures spend (its slices carry it)
+            if not slo.sli.spend:
                 continue
-            for m in store.measurements(signal.name, slo.name):
-                if m.end - m.start != timedelta(days=1) or m.value is None:
-                    continue
-                rows.append(
-                    {
-                        "signal": signal.name,
-                        "day": m.start,
-                        "cost_per_1k": m.value,
-                        "spend_usd": m.details.get("cost_usd"),
-                        "external_share": m.details.get("external_share"),
-                    }
-                )
+            days = [
+                m
+                for m in store.measurements(signal.name, slo.name)
+                if m.end - m.start == timedelta(days=1) and m.details.get("items")
+            ]
+            rows += [
+                {
+                    "signal": signal.name,
+                    "day": m.start,
+                    "cost_per_1k": m.details["cost_usd"] / m.details["items"] * 1000,
+                    "spend_usd": m.details["cost_usd"],
+                    "external_share": m.details.get("external_share"),
+                }
+                for m in days
+            ]
+            if days:
+                break
     return pl.DataFrame(
         rows,
         schema={

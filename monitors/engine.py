@@ -22,6 +22,7 @@ The contract of ``Engine.partials(data_dir, signal, start, end, versions)``:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -351,26 +352,55 @@ def served(signal: Signal, col=pl.col, lit=lambda value: value):
     return (col("status") == "ok") & (col("score") >= lit(signal.serving_threshold))
 
 
-def _count_columns(signal: Signal) -> list[pl.Expr]:
-    """The serving counts of a group of log rows (``_serving_table`` names the rest)."""
-    status = pl.col("status")
-    external = pl.col("served_by") == "external_api"
-    latency = pl.col("latency_ms")
+@dataclass(frozen=True)
+class Count:
+    """One column of the serving counts of a group of log rows, in either engine's terms:
+    the rows where ``where(col, num)`` holds (every row when it is None), or the sum of column
+    ``of`` over them. ``col`` builds a column and ``num`` a number literal in the engine's
+    expressions (``served``); ``real`` counts are kept as floats (the latency buckets: a
+    Prometheus histogram's are)."""
+
+    name: str
+    where: Callable | None = None
+    of: str | None = None
+    real: bool = False
+
+
+def serving_counts(signal: Signal) -> list[Count]:
+    """The one list of the serving counts both engines compute (``_serving_table`` names the
+    rest): a new serving column is added here."""
+    external = lambda col, num: col("served_by") == "external_api"  # noqa: E731
     return [
-        pl.len().cast(pl.Int64).alias("total"),
+        Count("total"),
         *[
-            (status == s).sum().cast(pl.Int64).alias(s)
+            Count(s, lambda col, num, s=s: col("status") == s)
             for s in ("ok", "abstain", "error", "timeout")
         ],
-        served(signal).sum().cast(pl.Int64).alias("served"),
-        external.sum().cast(pl.Int64).alias("external"),
+        Count("served", lambda col, num: served(signal, col, num)),
+        Count("external", external),
         *[
-            (latency <= t).sum().cast(pl.Float64).alias(le_column(t))
+            Count(le_column(t), lambda col, num, t=t: col("latency_ms") <= num(t), real=True)
             for t in latency_thresholds(signal)
         ],
-        pl.col("cost_usd").sum().alias("cost"),
-        pl.col("cost_usd").filter(external).sum().alias("cost_external"),
+        Count("cost", of="cost_usd"),
+        Count("cost_external", external, of="cost_usd"),
     ]
+
+
+def _count_columns(signal: Signal) -> list[pl.Expr]:
+    """``serving_counts`` as Polars aggregations (a null condition is not counted)."""
+    out = []
+    for count in serving_counts(signal):
+        where = None if count.where is None else count.where(pl.col, lambda v: v)
+        if count.of is not None:
+            column = pl.col(count.of)
+            out.append((column if where is None else column.filter(where)).sum())
+        elif where is None:
+            out.append(pl.len().cast(pl.Int64))
+        else:
+            out.append(where.sum().cast(pl.Float64 if count.real else pl.Int64))
+        out[-1] = out[-1].alias(count.name)
+    return out
 
 
 def _serving_table(

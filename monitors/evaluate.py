@@ -21,8 +21,8 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from monitors import slis
-from monitors.slis.base import Context, SliValue
+from monitors.slis import calculation
+from monitors.slis.base import Context, SliValue, keep_artifacts, report_folder
 from monitors.windows import WINDOWS, budget_remaining, burn_rate, fired_rules, label
 from sigwatch.clock import floor_time
 from sigwatch.model import SLO
@@ -55,15 +55,14 @@ class Series:
 
 
 def occurrence_series(ctx: Context, slo: SLO, start: datetime, end: datetime) -> Series:
-    module = slis.module(slo.sli.kind)
+    kind = calculation(slo.sli)
     table = ctx.serving(start, end)
-    good, total = module.good_total(slo.sli, ctx.signal, table)
-    errors = getattr(module, "errors", None)
+    good, total = kind.good_total(slo.sli, ctx.signal, table)
     return Series(
         table["bucket"].dt.epoch("s").to_numpy(),
         np.concatenate([[0.0], np.cumsum(good, dtype=np.float64)]),
         np.concatenate([[0.0], np.cumsum(total, dtype=np.float64)]),
-        errors(table) if errors else [],
+        kind.errors(table),
         ctx.row_ends(table),
     )
 
@@ -71,10 +70,9 @@ def occurrence_series(ctx: Context, slo: SLO, start: datetime, end: datetime) ->
 def occurrence_status(
     ctx: Context, slo: SLO, series: Series, at: datetime, evaluated_at: datetime
 ) -> SloStatus:
-    """The SLO's status at ``at`` from its series; a kind with a ``display(ctx, at)`` (latency's
-    quantiles) adds what it shows beside the SLO to the details."""
+    """The SLO's status at ``at`` from its series, with what the kind shows beside it
+    (``display``: latency's quantiles) in the details."""
     objective = slo.objective
-    display = getattr(slis.module(slo.sli.kind), "display", None)
     good, total = series.between(at - objective.window, at)
     bad = total - good
     rates, counts = window_rates({w: series.between(at - w, at) for w in WINDOWS}, objective)
@@ -100,7 +98,7 @@ def occurrence_status(
             "total": total,
             "window": label(objective.window),
             **({"errors": series.errors} if series.errors else {}),
-            **(display(ctx, at) if display else {}),
+            **calculation(slo.sli).display(ctx, at),
         },
     )
 
@@ -141,9 +139,15 @@ def verdict_of(measurement: Measurement) -> Verdict:
 
 
 def measure_slice(ctx: Context, slo: SLO, start: datetime, at: datetime) -> Measurement:
+    """Measure the slice starting at ``start`` as known at ``at``: the measurement is recorded
+    in the context (the runner stores it with the statuses), its artifacts are kept in the
+    SLO's report folder."""
     timeslice = slo.objective.timeslice
     assert timeslice is not None
-    value = slis.module(slo.sli.kind).measure(ctx, slo, start, start + timeslice, at)
+    value = calculation(slo.sli).measure(ctx, slo, start, start + timeslice, at)
+    if value.artifacts and ctx.reports_dir is not None:
+        folder = report_folder(ctx.reports_dir, ctx.signal.name, slo.name, ctx.group)
+        keep_artifacts(folder, value.artifacts)
     verdict = slice_verdict(slo, value)
     measurement = Measurement(
         signal=slo.signal,
@@ -163,7 +167,7 @@ def measure_slice(ctx: Context, slo: SLO, start: datetime, at: datetime) -> Meas
         },
         group=ctx.group,
     )
-    ctx.store.put_measurements([measurement])
+    ctx.record(measurement)
     return measurement
 
 
@@ -175,17 +179,13 @@ def timeslice_status(ctx: Context, slo: SLO, at: datetime, evaluated_at: datetim
     current_start = floor if at > floor else at - timeslice  # at a boundary: the slice just done
     previous_start = current_start - timeslice
     current = measure_slice(ctx, slo, current_start, at)
-    stored = ctx.store.measurements(
-        slo.signal, slo.name, previous_start, current_start, group=ctx.group
-    )
+    stored = ctx.measurements(slo.name, previous_start, current_start)
     current_judged = verdict_of(current).judged
     if slo.sli.labelled or (not stored and not current_judged):  # late labels change it
         previous = measure_slice(ctx, slo, previous_start, at)
     else:
         previous = stored[-1] if stored else None
-    history = ctx.store.measurements(
-        slo.signal, slo.name, at - objective.window, at + timeslice, group=ctx.group
-    )
+    history = ctx.measurements(slo.name, at - objective.window, at + timeslice)
     verdicts = {m.start: verdict_of(m) for m in history}
     slots = int(objective.window / timeslice)
     bad = sum(1 for v in verdicts.values() if v is Verdict.BAD)

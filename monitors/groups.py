@@ -26,12 +26,11 @@ from datetime import datetime, timedelta
 import numpy as np
 import polars as pl
 
-from monitors import slis
 from monitors.evaluate import NO_DATA_AFTER, fired_state, timeslice_status, window_rates
-from monitors.partials import BUCKET, known_at
+from monitors.partials import BUCKET
+from monitors.slis import calculation
 from monitors.slis.base import Context
 from monitors.windows import WINDOWS, budget_remaining, fired_rules, label
-from sigwatch.calibration import latest_calibration
 from sigwatch.model import OTHER, SLO, Budgeting, Grouping
 from sigwatch.states import Fired, Severity, SloState
 from sigwatch.stats import newcombe_interval
@@ -64,7 +63,7 @@ class GroupMatrix:
         grouping = slo.grouping
         assert grouping is not None
         self.start, self.by = start, grouping.by
-        good, total = slis.module(slo.sli.kind).good_total(slo.sli, ctx.signal, table)
+        good, total = calculation(slo.sli).good_total(slo.sli, ctx.signal, table)
         self.groups, bucket, column = _layout(table, grouping.by, start)
         # a row per bucket that has events (a rolled-up day is one), not per bucket of the
         # range: a run's 28 days read compact are about 900 rows, whatever the group count
@@ -219,19 +218,10 @@ def timeslice_groups(
 
 def _volumes(ctx: Context, slo: SLO, at: datetime) -> pl.DataFrame:
     """Each group's volume over the SLO's window (columns: the group's, and ``n``), sorted by
-    group: labelled predictions known at ``at`` for human labels, predictions the judge
-    labelled for judge labels, served events (requests, for cost) for the rest."""
+    group, as the kind counts it (``group_volume``: labelled predictions, judged ones, served
+    events)."""
     by = list(slo.grouping.by)
-    start = at - slo.objective.window
-    if slo.sli.reads_human_labels:
-        rows = known_at(ctx.quality(start, at), at).select(*by, "n")
-    elif slo.sli.judge_based:
-        calibration = latest_calibration(ctx.store, ctx.signal.name, at)
-        if calibration is None:  # no judge label counts yet: no group
-            return pl.DataFrame(schema={**dict.fromkeys(by, pl.Utf8), "n": pl.Int64})
-        rows = ctx.judge_labels(calibration, start, at, at).select(*by, n=pl.lit(1, pl.Int64))
-    else:
-        rows = ctx.grouped(slo.grouping.by, start, at).select(*by, n=pl.col("total"))
+    rows = calculation(slo.sli).group_volume(ctx, slo, at - slo.objective.window, at)
     return rows.group_by(by).agg(pl.col("n").sum()).sort(by)
 
 
@@ -338,11 +328,7 @@ def _gap(slo: SLO, groups: list[SloStatus]) -> dict | None:
         for side, g in (("best", best), ("worst", worst))
     }
     gap.update(difference=difference, ci_low=None, ci_high=None, method=None)
-    proportion = getattr(slo.sli, "cls", None) is not None and slo.sli.kind in (
-        "precision",
-        "recall",
-    )
-    if proportion and best.samples and worst.samples:
+    if slo.sli.proportion and best.samples and worst.samples:
         low, high = newcombe_interval(
             round(best.value * best.samples),
             best.samples,

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import polars as pl
 
-from monitors import slis
 from monitors.partials import HIST, GroupedTables, ServingTables, serving_schema
+from monitors.slis import calculation
 from sigwatch.model import OTHER, SLO, Signal, group_label
 
 DAY = timedelta(days=1)
@@ -44,7 +44,7 @@ def occurrence_counts(
     step = f"{int(every.total_seconds())}s"
     frames = []
     for slo in slos:
-        good, total = slis.module(slo.sli.kind).good_total(slo.sli, signal, table)
+        good, total = calculation(slo.sli).good_total(slo.sli, signal, table)
         frames.append(
             pl.DataFrame({"t": table["bucket"], "good": good, "total": total}).with_columns(
                 pl.lit(slo.name).alias("slo")
@@ -88,7 +88,7 @@ def group_counts(
     table = GroupedTables(data_dir, grouping.by).read(signal, start, end)
     if table.is_empty():
         return pl.DataFrame(schema=GROUP_SCHEMA)
-    good, total = slis.module(slo.sli.kind).good_total(slo.sli, signal, table)
+    good, total = calculation(slo.sli).good_total(slo.sli, signal, table)
     by = list(grouping.by)
     labels = pl.DataFrame(
         {**{c: [g[c] for g in shown] for c in by}, "group": [group_label(g) for g in shown]},

@@ -67,7 +67,8 @@ import numpy as np
 import polars as pl
 
 from monitors.logs import days_touched
-from sigwatch.model import DIMENSIONS, Budgeting, LatencySLI, Signal
+from sigwatch.kinds import LatencySLI
+from sigwatch.model import DIMENSIONS, Budgeting, Signal
 
 BUCKET = timedelta(minutes=5)
 log = logging.getLogger(__name__)

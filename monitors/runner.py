@@ -154,8 +154,9 @@ class Monitor:
     ) -> list[SloStatus]:
         """The one evaluation of a signal's SLOs, for a run (one time) and a backfill (many):
         occurrence SLOs at each of ``times``, timeslice SLOs at each of ``slice_times``, both
-        ascending. Every status is stored (in batches, so a long backfill holds one batch in
-        memory); the statuses at the last time are returned."""
+        ascending. Every status is stored with the slices measured for it, in one write per
+        batch (a long backfill holds one batch in memory); the statuses at the last time are
+        returned."""
         evaluated_at = self.clock.now()
         last: list[SloStatus] = []
         batch: list[SloStatus] = []
@@ -165,7 +166,7 @@ class Monitor:
             for final in statuses:
                 batch.append(final)
                 if len(batch) >= STATUS_BATCH:
-                    self.store.put_status(batch)
+                    self.store.put_evaluation(batch, ctx.take_measured())
                     batch.clear()
             if final is not None:
                 last.append(final)
@@ -191,7 +192,7 @@ class Monitor:
             else:
                 statuses = (timeslice_status(ctx, slo, t, evaluated_at) for t in slice_times)
                 keep(self._explained(ctx, slo, statuses, slice_times[0]))
-        self.store.put_status(batch)
+        self.store.put_evaluation(batch, ctx.take_measured())
         return last
 
     def _explained(

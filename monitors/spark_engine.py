@@ -39,14 +39,12 @@ from monitors.engine import (
     log_columns,
     no_logs,
     quality_table,
-    served,
+    serving_counts,
 )
 from monitors.logs import LOG_CONTRACT, LogError, days_touched
 from monitors.partials import (
     BUCKET,
     groupings,
-    latency_thresholds,
-    le_column,
     quality_dims,
 )
 from sigwatch.model import NONE, Signal
@@ -396,27 +394,24 @@ def spark_latency_bin() -> Column:
 
 
 def _count_columns(signal: Signal) -> list[Column]:
-    """``monitors.engine._count_columns`` in Spark: the same counts, null rows counted as
-    Polars counts them (a null comparison is not counted; a sum of nothing is 0)."""
+    """``monitors.engine.serving_counts`` in Spark: the same counts, null rows counted as
+    Polars counts them (a null condition is not counted; a sum of nothing is 0), numbers
+    compared as floats (the score's and the latency's type: Polars compares them so)."""
     from pyspark.sql import functions as F
 
-    status = F.col("status")
-    external = F.col("served_by") == "external_api"
-    latency = F.col("latency_ms")
+    def num(value: float) -> Column:
+        return F.lit(float(value)).cast("float")
 
-    def count(condition: Column) -> Column:
-        return F.sum(F.when(condition, 1).otherwise(0)).cast("long")
-
-    return [
-        F.count(F.lit(1)).cast("long").alias("total"),
-        *[count(status == s).alias(s) for s in ("ok", "abstain", "error", "timeout")],
-        # the threshold as a float, the score's type: Polars compares them so
-        count(served(signal, F.col, lambda v: F.lit(v).cast("float"))).alias("served"),
-        count(external).alias("external"),
-        *[
-            count(latency <= F.lit(t).cast("float")).cast("double").alias(le_column(t))
-            for t in latency_thresholds(signal)
-        ],
-        F.coalesce(F.sum("cost_usd"), F.lit(0.0)).alias("cost"),
-        F.coalesce(F.sum(F.when(external, F.col("cost_usd"))), F.lit(0.0)).alias("cost_external"),
-    ]
+    out = []
+    for count in serving_counts(signal):
+        where = None if count.where is None else count.where(F.col, num)
+        if count.of is not None:
+            summed = F.col(count.of) if where is None else F.when(where, F.col(count.of))
+            out.append(F.coalesce(F.sum(summed), F.lit(0.0)))
+        elif where is None:
+            out.append(F.count(F.lit(1)).cast("long"))
+        else:
+            counted = F.sum(F.when(where, 1).otherwise(0)).cast("long")
+            out.append(counted.cast("double") if count.real else counted)
+        out[-1] = out[-1].alias(count.name)
+    return out

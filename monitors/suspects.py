@@ -3,11 +3,12 @@ column of the logs) whose share of the bad events most exceeds their share of th
 over the alert's longest firing window (occurrences) or its bad slice (quality).
 
 "78% of the bad events come from model_version=2026.12-rc1, which serves 9% of traffic": no
-grouping needs to be configured. A kind says what a bad event is at the row level with
-``bad_rows(sli, signal) -> (bad, counted)`` (Polars expressions over log columns; the serving
-tables' counts are the same events summed per bucket, so both agree), or, judged against
-labels, ``bad_labelled(sli, signal)`` over ``predicted`` and ``truth`` (a wrong labelled
-prediction among those the SLI counts; None where it cannot say).
+grouping needs to be configured. A kind's calculation (``monitors.slis.base``) says what a bad
+event is at the row level: an occurrence kind with ``bad_rows(sli, signal) -> (bad, counted)``
+(Polars expressions over log columns; the serving tables' counts are the same events summed
+per bucket, so both agree), a kind judged against labels with ``bad_labelled(sli, signal)``
+over ``predicted`` and ``truth`` (a wrong labelled prediction among those the SLI counts;
+None, the default, where it cannot say).
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from pathlib import Path
 
 import polars as pl
 
-from monitors import slis
 from monitors.logs import scan_labels, scan_logs
+from monitors.slis import calculation
+from monitors.slis.base import OccurrenceCalculation
 from sigwatch.model import DIMENSIONS, NONE, SLO, Signal
 
 TOP = 3
@@ -29,10 +31,12 @@ Z = 3.0  # ... and be worse than the rest beyond chance (one-sided, p < 0.0014)
 
 
 def explainable(slo: SLO, signal: Signal) -> bool:
-    module = slis.module(slo.sli.kind)
-    if hasattr(module, "bad_rows"):
+    """Whether the kind can say where its bad events come from: an occurrence kind always
+    can (``bad_rows``); a timeslice kind when its ``bad_labelled`` says (not None)."""
+    kind = calculation(slo.sli)
+    if isinstance(kind, OccurrenceCalculation):
         return True
-    return hasattr(module, "bad_labelled") and module.bad_labelled(slo.sli, signal) is not None
+    return kind.bad_labelled(slo.sli, signal) is not None
 
 
 def suspects(
@@ -42,12 +46,12 @@ def suspects(
     ``dimension``, ``value``, ``bad_share``, ``traffic_share``, ``bad`` and ``events``. For a
     kind judged against labels, the events are the served predictions labelled by
     ``known_at`` that the SLI counts, and the bad ones those it counts wrong."""
-    module = slis.module(slo.sli.kind)
-    if hasattr(module, "bad_rows"):
-        bad, counted = module.bad_rows(slo.sli, signal)
+    kind = calculation(slo.sli)
+    if isinstance(kind, OccurrenceCalculation):
+        bad, counted = kind.bad_rows(slo.sli, signal)
         logs = scan_logs(data_dir, signal, start, end, [*DIMENSIONS, *_columns(bad, counted)])
     else:
-        bad, counted = module.bad_labelled(slo.sli, signal)
+        bad, counted = kind.bad_labelled(slo.sli, signal)
         logs = _labelled(data_dir, signal, start, end, known_at or end)
     if logs is None:
         return []

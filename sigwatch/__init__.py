@@ -4,7 +4,7 @@ Public API (pinned by ``tests/test_public_api.py``)::
 
     load_registry(path) -> Registry        # raises DefinitionError listing every problem
     check_paths([path]) -> [FileCheck]     # every problem, never raises for bad content
-    Registry, Signal, SLO, Objective, Budgeting, Target and the SLI kinds
+    Registry, Signal, SLO, Objective, Budgeting, Target and the SLI kinds (sigwatch.kinds)
     Settings.from_env(), Secret
     Clock, SystemClock, FixedClock
     SloState, Verdict, Severity, Fired   # what an evaluation says (sigwatch.states)
@@ -12,25 +12,20 @@ Public API (pinned by ``tests/test_public_api.py``)::
 """
 
 from sigwatch.clock import Clock, FixedClock, SystemClock
-from sigwatch.model import (
-    SLI,
-    SLO,
+from sigwatch.kinds import (
     AucSLI,
-    Budgeting,
     CostPer1kSLI,
     CoverageSLI,
     DailySpendSLI,
     DriftReference,
     DriftSLI,
     ErrorRateSLI,
+    JudgedQualitySLI,
     LatencySLI,
-    ModelRef,
-    Objective,
     QualitySLI,
-    Registry,
-    Signal,
-    SloAlerting,
+    SLIKind,
 )
+from sigwatch.model import SLO, Budgeting, ModelRef, Objective, Registry, Signal, SloAlerting
 from sigwatch.registry import DefinitionError, load_registry, to_model, to_spec
 from sigwatch.settings import Secret, Settings
 from sigwatch.states import Fired, Severity, SloState, Verdict
@@ -41,7 +36,6 @@ from sigwatch.validation import FileCheck, Problem, check_paths
 __version__ = "0.1.0"
 
 __all__ = [
-    "SLI",
     "SLO",
     "AucSLI",
     "Budgeting",
@@ -56,6 +50,7 @@ __all__ = [
     "FileCheck",
     "Fired",
     "FixedClock",
+    "JudgedQualitySLI",
     "LatencySLI",
     "Measurement",
     "ModelRef",
@@ -63,6 +58,7 @@ __all__ = [
     "Problem",
     "QualitySLI",
     "Registry",
+    "SLIKind",
     "Secret",
     "Settings",
     "Severity",

@@ -5,20 +5,23 @@ YAML is read into ``sigwatch.spec`` (pydantic, mirrors the file) and mapped here
 
     Registry ─┬─ Signal (name, task, classes, model, owner, on-call, schedule)
               │    └─ SLO (name, alerting)
-              │         ├─ SLI: one SLIKind subclass per kind (Coverage, Latency, Quality, Drift, …)
+              │         ├─ SLI: one SLIKind subclass per kind (sigwatch.kinds: Coverage, Latency, …)
               │         └─ Objective (ratio over window; occurrences or timeslices + target)
               └─ …
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING
 
 from sigwatch.units import Target, format_duration
+
+if TYPE_CHECKING:
+    from sigwatch.kinds import SLIKind
 
 TASKS = ("multiclass", "multilabel", "entities", "score")
 """What a signal predicts: one class, a set of classes, a set of typed entities, or a score."""
@@ -49,18 +52,6 @@ DIMENSIONS = ("community", "language", "item_kind", "model_version", "served_by"
 OTHER = "(other)"  # the group that pools the values outside a ``top`` grouping
 NONE = "(none)"  # a dimension column's null, as a slice or a group names it
 
-# Evidently 0.7 stat-test names a drift SLI may pin (``method``); unset, Evidently picks by size.
-DRIFT_METHODS = (
-    "chisquare",
-    "hellinger",
-    "jensenshannon",
-    "kl_div",
-    "ks",
-    "psi",
-    "wasserstein",
-    "z",
-)
-
 
 class Budgeting(StrEnum):
     """How an SLO spends its error budget (OpenSLO's two methods).
@@ -71,176 +62,6 @@ class Budgeting(StrEnum):
 
     OCCURRENCES = "occurrences"
     TIMESLICES = "timeslices"
-
-
-# --- SLI kinds -------------------------------------------------------------------------------
-# Each kind is a frozen dataclass subclassing ``SLIKind`` with its ``kind`` name and the facts
-# the rest of sigwatch asks of it (how it budgets, whether it reads labels, ...): a kind
-# declares them here, once. Adding a kind: docs/adding-an-sli-kind.md.
-
-
-class SLIKind:
-    """What every SLI kind declares. The class attributes are its facts; a kind whose fact
-    depends on its fields (a quality SLI on judge labels) overrides it with a property."""
-
-    kind: ClassVar[str]
-    budgeting: ClassVar[Budgeting]
-    ratio_target: ClassVar[bool] = False  # a timeslice target is a ratio in [0, 1]
-    labelled: ClassVar[bool] = False  # judged against labels that arrive late
-    reads_human_labels: ClassVar[bool] = False  # the monitors keep a quality table for it
-    judge_based: ClassVar[bool] = False  # the LLM judge's labels, corrected for its error
-    spend: ClassVar[bool] = False  # measures US dollars (the digest's and console's cost)
-    groupable: ClassVar[bool] = False  # may be evaluated per group (``Grouping``)
-
-    def spec_fields(self) -> dict:
-        """This SLI as the fields of its YAML ``sli:`` mapping (``sigwatch.spec``)."""
-        return {"kind": self.kind, **{f.name: getattr(self, f.name) for f in fields(self)}}  # type: ignore[arg-type]
-
-
-@dataclass(frozen=True)
-class CoverageSLI(SLIKind):
-    """Good = served (status ``ok``) with a score at or above the signal's serving threshold."""
-
-    kind: ClassVar[str] = "coverage"
-    budgeting: ClassVar[Budgeting] = Budgeting.OCCURRENCES
-    groupable: ClassVar[bool] = True
-
-
-@dataclass(frozen=True)
-class ErrorRateSLI(SLIKind):
-    """Good = not an ``error`` or ``timeout``."""
-
-    kind: ClassVar[str] = "error_rate"
-    budgeting: ClassVar[Budgeting] = Budgeting.OCCURRENCES
-    groupable: ClassVar[bool] = True
-
-
-@dataclass(frozen=True)
-class LatencySLI(SLIKind):
-    """Good = answered within ``threshold_ms``."""
-
-    threshold_ms: float
-    kind: ClassVar[str] = "latency"
-    budgeting: ClassVar[Budgeting] = Budgeting.OCCURRENCES
-    groupable: ClassVar[bool] = True
-
-
-@dataclass(frozen=True)
-class QualitySLI(SLIKind):
-    """Precision, recall or F1 against labels: of one class, or macro-averaged when ``cls`` is None.
-
-    A slice with fewer than ``min_labels`` labelled predictions is ``insufficient_labels``.
-    """
-
-    metric: str  # precision | recall | f1
-    cls: str | None
-    min_labels: int
-    labels: str = "human"  # human | judge
-    budgeting: ClassVar[Budgeting] = Budgeting.TIMESLICES
-    ratio_target: ClassVar[bool] = True
-    labelled: ClassVar[bool] = True
-    groupable: ClassVar[bool] = True
-
-    @property
-    def kind(self) -> str:  # type: ignore[override]
-        return self.metric
-
-    @property
-    def reads_human_labels(self) -> bool:  # type: ignore[override]
-        return self.labels == "human"
-
-    @property
-    def judge_based(self) -> bool:  # type: ignore[override]
-        return self.labels == "judge"
-
-    def spec_fields(self) -> dict:
-        out: dict = {"kind": self.kind, "min_labels": self.min_labels}
-        if self.cls is not None:
-            out["class"] = self.cls
-        if self.labels != "human":
-            out["labels"] = self.labels
-        return out
-
-
-@dataclass(frozen=True)
-class AucSLI(SLIKind):
-    """ROC AUC of a ``score`` signal against binary labels: its quality SLI (no classes)."""
-
-    min_labels: int
-    kind: ClassVar[str] = "auc"
-    budgeting: ClassVar[Budgeting] = Budgeting.TIMESLICES
-    ratio_target: ClassVar[bool] = True
-    labelled: ClassVar[bool] = True
-    reads_human_labels: ClassVar[bool] = True
-    groupable: ClassVar[bool] = True
-
-
-@dataclass(frozen=True)
-class DriftReference:
-    """What a slice is compared with: the ``previous`` span before it, or a fixed range."""
-
-    previous: timedelta | None = None
-    start: datetime | None = None
-    end: datetime | None = None
-
-    @property
-    def is_fixed(self) -> bool:
-        return self.start is not None
-
-
-@dataclass(frozen=True)
-class DriftSLI(SLIKind):
-    """Share of ``columns`` whose distribution drifted from the reference (Evidently)."""
-
-    columns: tuple[str, ...]
-    reference: DriftReference
-    sample_size: int
-    method: str | None = None
-    kind: ClassVar[str] = "drift"
-    budgeting: ClassVar[Budgeting] = Budgeting.TIMESLICES
-    ratio_target: ClassVar[bool] = True
-    groupable: ClassVar[bool] = True
-
-    def spec_fields(self) -> dict:
-        ref = self.reference
-        reference = (
-            {"previous": format_duration(ref.previous)}
-            if ref.previous
-            else {"start": ref.start, "end": ref.end}
-        )
-        out = {
-            "kind": self.kind,
-            "columns": list(self.columns),
-            "reference": reference,
-            "sample_size": self.sample_size,
-        }
-        if self.method:
-            out["method"] = self.method
-        return out
-
-
-@dataclass(frozen=True)
-class CostPer1kSLI(SLIKind):
-    """US dollars per 1,000 eligible items over a slice (in-house and external API together)."""
-
-    kind: ClassVar[str] = "cost_per_1k"
-    budgeting: ClassVar[Budgeting] = Budgeting.TIMESLICES
-    spend: ClassVar[bool] = True
-    groupable: ClassVar[bool] = True
-
-
-@dataclass(frozen=True)
-class DailySpendSLI(SLIKind):
-    """US dollars spent per day."""
-
-    kind: ClassVar[str] = "daily_spend"
-    budgeting: ClassVar[Budgeting] = Budgeting.TIMESLICES
-    spend: ClassVar[bool] = True
-    groupable: ClassVar[bool] = True
-
-
-SLI = SLIKind
-"""Any SLI kind (the subclasses of ``SLIKind``)."""
 
 
 # --- Objectives, SLOs, signals ---------------------------------------------------------------
@@ -314,7 +135,7 @@ def group_label(group: dict[str, str] | None) -> str:
 class SLO:
     name: str
     signal: str
-    sli: SLI
+    sli: SLIKind  # one of the kinds of sigwatch.kinds
     objective: Objective
     alerting: SloAlerting = field(default_factory=SloAlerting)
     description: str | None = None

@@ -12,7 +12,6 @@ passed the spec so one bad SLO does not hide the problems of the others.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -21,17 +20,10 @@ from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
 
-from sigwatch.model import DRIFT_COLUMNS_ANY_TASK, PREDICTION_COLUMN, Budgeting
-from sigwatch.spec import (
-    NAME_PATTERN,
-    SLI_SPECS,
-    AucSpec,
-    Document,
-    DriftSpec,
-    QualitySpec,
-    SignalSpec,
-    SLOSpec,
-)
+from sigwatch.kinds import SLI_SPECS, kinds_for
+from sigwatch.model import Budgeting
+from sigwatch.spec import Document, SignalSpec, SLOSpec
+from sigwatch.spectypes import NAME_PATTERN, did_you_mean
 from sigwatch.units import parse_duration, parse_target
 from sigwatch.yamlsource import YamlDocument, YamlIssue, read_yaml
 
@@ -246,11 +238,6 @@ def _allowed_keys(model: type[BaseModel]) -> list[str]:
     return [f.alias or name for name, f in model.model_fields.items()]
 
 
-def _did_you_mean(word: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.7)
-    return f"did you mean {close[0]!r}? " if close else ""
-
-
 def _describe(err: dict[str, Any], raw: dict[str, Any]) -> tuple[Loc, str]:
     """Turn one pydantic error into (location, message naming what is allowed)."""
     tagged = err["loc"]
@@ -271,7 +258,7 @@ def _describe(err: dict[str, Any], raw: dict[str, Any]) -> tuple[Loc, str]:
                 "allowed: set it in the environment (SIGWATCH_SLACK_TOKEN, "
                 "SIGWATCH_SLACK_WEBHOOK_URL) and remove it from the file"
             )
-        return loc, f"unknown key {key!r}; {_did_you_mean(key, allowed)}allowed: " + ", ".join(
+        return loc, f"unknown key {key!r}; {did_you_mean(key, allowed)}allowed: " + ", ".join(
             allowed
         )
     if kind == "missing":
@@ -279,14 +266,14 @@ def _describe(err: dict[str, Any], raw: dict[str, Any]) -> tuple[Loc, str]:
     if kind == "union_tag_invalid":
         tag = ctx.get("tag")
         return (*loc, "kind"), (
-            f"unknown SLI kind {tag!r}; {_did_you_mean(str(tag), SLI_SPECS)}"
+            f"unknown SLI kind {tag!r}; {did_you_mean(str(tag), SLI_SPECS)}"
             f"allowed: {', '.join(SLI_SPECS)}"
         )
     if kind == "union_tag_not_found":
         return loc, f"the SLI has no 'kind'; allowed: {', '.join(SLI_SPECS)}"
     if kind == "literal_error":
         allowed = _plain(ctx.get("expected", ""))
-        hint = _did_you_mean(value, allowed.split(", ")) if isinstance(value, str) else ""
+        hint = did_you_mean(value, allowed.split(", ")) if isinstance(value, str) else ""
         return loc, f"{value!r} is not allowed; {hint}allowed: {allowed}"
     if kind == "value_error":
         return loc, str(ctx.get("error", err["msg"]))
@@ -406,23 +393,6 @@ def _signal_problems(signal: SignalSpec) -> Iterable[tuple[Loc, str]]:
     yield from _judge_problems(signal)
 
 
-def _judged_problems(sli: QualitySpec, signal: SignalSpec) -> Iterable[tuple[Loc, str]]:
-    if signal.judge is None:
-        yield (
-            ("sli", "labels"),
-            f"labels: judge needs a judge rubric, and signal {signal.name!r} has none; allowed: "
-            "human (or add 'judge:' to the signal)",
-        )
-    if sli.kind != "precision" or sli.class_ is None:
-        yield (
-            ("sli", "labels"),
-            "judge labels are corrected per class (the judge's TPR/TNR on the gold set), which "
-            f"sigwatch does for one class's precision; this SLI is {sli.kind} of "
-            f"{sli.class_ or 'all classes (macro)'}; allowed: labels: judge with kind: precision "
-            "and a class, else labels: human",
-        )
-
-
 def _judge_problems(signal: SignalSpec) -> Iterable[tuple[Loc, str]]:
     judge = signal.judge
     if judge is None:
@@ -515,11 +485,10 @@ def _slo_problems(slo: SLOSpec, signal: SignalSpec | None) -> Iterable[tuple[Loc
                     "allowed: a number between 0 and 1"
                 ),
             )
-    if isinstance(slo.sli, DriftSpec):
-        yield from _drift_problems(slo.sli)
     yield from _group_problems(slo)
     if signal is not None:
         yield from _task_problems(slo, signal)
+    yield from slo.sli.problems(signal)  # what the kind itself checks
 
 
 def _group_problems(slo: SLOSpec) -> Iterable[tuple[Loc, str]]:
@@ -552,92 +521,21 @@ def _group_problems(slo: SLOSpec) -> Iterable[tuple[Loc, str]]:
         )
 
 
+def _either(words: Sequence[str]) -> str:
+    """``a``, ``a or b``, ``a, b or c``."""
+    return " or ".join([", ".join(words[:-1]), words[-1]] if len(words) > 1 else list(words))
+
+
 def _task_problems(slo: SLOSpec, signal: SignalSpec) -> Iterable[tuple[Loc, str]]:
-    sli = slo.sli
-    if isinstance(sli, QualitySpec):
-        if signal.task == "score":
-            yield (
-                ("sli", "kind"),
-                (
-                    f"{sli.kind} counts predicted classes, but signal {signal.name!r} has task "
-                    "'score'; allowed for a score signal: auc (and coverage, error_rate, latency, "
-                    "drift, cost_per_1k, daily_spend)"
-                ),
-            )
-        elif sli.class_ is not None and signal.classes and sli.class_ not in signal.classes:
-            yield (
-                ("sli", "class"),
-                (
-                    f"{sli.class_!r} is not one of the signal's classes; "
-                    f"{_did_you_mean(sli.class_, signal.classes)}"
-                    f"allowed: {', '.join(signal.classes)} (or omit 'class' for the macro average)"
-                ),
-            )
-        if sli.labels == "judge":
-            yield from _judged_problems(sli, signal)
-    if isinstance(sli, AucSpec) and signal.task != "score":
+    """An SLI of a kind the signal's task has no use for (precision of a score signal)."""
+    facts = slo.sli.model
+    if signal.task not in facts.tasks:
         yield (
             ("sli", "kind"),
-            (
-                f"auc is for score signals, and {signal.name!r} has task {signal.task!r}; "
-                "allowed here: precision, recall, f1"
-            ),
+            f"{slo.sli.kind} is for {_either(facts.tasks)} signals, and {signal.name!r} "
+            f"has task {signal.task!r}; allowed for a {signal.task} signal: "
+            f"{', '.join(kinds_for(signal.task))}",
         )
-    if isinstance(sli, DriftSpec):
-        prediction = PREDICTION_COLUMN[signal.task]
-        for i, column in enumerate(sli.columns):
-            if column in ("label", "labels") and column != prediction:
-                right = prediction or "score"
-                yield (
-                    ("sli", "columns", i),
-                    (
-                        f"signal task {signal.task} has no {column!r} column; allowed: {right!r} "
-                        "for its predictions"
-                    ),
-                )
-
-
-def _drift_problems(sli: DriftSpec) -> Iterable[tuple[Loc, str]]:
-    known = (*DRIFT_COLUMNS_ANY_TASK, "label", "labels")
-    seen: set[str] = set()
-    for i, column in enumerate(sli.columns):
-        if column not in known:
-            yield (
-                ("sli", "columns", i),
-                (
-                    f"unknown column {column!r}; {_did_you_mean(column, known)}"
-                    f"allowed: {', '.join(known)}"
-                ),
-            )
-        elif column in seen:
-            yield ("sli", "columns", i), f"column {column!r} is listed twice; allowed: each once"
-        seen.add(column)
-    ref = sli.reference
-    fixed = ref.start is not None or ref.end is not None
-    if ref.previous is not None and fixed:
-        yield (
-            ("sli", "reference"),
-            (
-                "reference has both 'previous' and a fixed range; allowed: either previous "
-                "(e.g. 7d) or start and end"
-            ),
-        )
-    elif ref.previous is None and not (ref.start and ref.end):
-        yield (
-            ("sli", "reference"),
-            (
-                "reference needs 'previous' (e.g. 7d) or both 'start' and 'end'; "
-                "allowed: one of them"
-            ),
-        )
-    elif ref.start and ref.end:
-        if ref.start.tzinfo is None or ref.end.tzinfo is None:
-            yield (
-                ("sli", "reference"),
-                ("reference start and end need a time zone; allowed: e.g. 2026-11-01T00:00:00Z"),
-            )
-        elif ref.start >= ref.end:
-            yield ("sli", "reference", "end"), "reference end is not after start"
 
 
 __all__ = ["FileCheck", "Problem", "check_file", "check_paths", "definition_files"]

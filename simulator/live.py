@@ -20,7 +20,8 @@ import polars as pl
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from sigwatch.clock import Clock
-from sigwatch.model import LatencySLI, Registry
+from sigwatch.kinds import LatencySLI
+from sigwatch.model import Registry
 from simulator.metrics import COST, LABELS, LATENCY, REQUESTS, latency_buckets
 from simulator.scenario import Incident
 from simulator.traffic import Replay

@@ -20,7 +20,8 @@ from pathlib import Path
 import polars as pl
 
 from sigwatch.clock import floor_time
-from sigwatch.model import LatencySLI, Registry
+from sigwatch.kinds import LatencySLI
+from sigwatch.model import Registry
 from simulator.corpus import load_corpus
 from simulator.metrics import MetricsAccumulator, latency_buckets
 from simulator.scenario import Incident, ScenarioError, default_scenario, load_scenario, manifest

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sigwatch
 
 EXPECTED = {
-    "SLI",
+    "SLIKind",
     "SLO",
     "SloAlerting",
     "AucSLI",
@@ -21,6 +21,7 @@ EXPECTED = {
     "FileCheck",
     "Fired",
     "FixedClock",
+    "JudgedQualitySLI",
     "LatencySLI",
     "Measurement",
     "ModelRef",

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import jsonschema
 import pytest
 
+from sigwatch import kinds as k
 from sigwatch import model as m
 from sigwatch.registry import load_registry, to_model, to_spec, to_spec_dict
 from sigwatch.spec import Document, json_schema
@@ -30,7 +31,7 @@ def test_content_type_maps_to_the_model_with_timedeltas_and_targets():
     assert signal.source == DEFINITIONS / "content_type.yaml"
 
     coverage = signal.slo("coverage")
-    assert isinstance(coverage.sli, m.CoverageSLI)
+    assert isinstance(coverage.sli, k.CoverageSLI)
     assert coverage.objective == m.Objective(
         ratio=0.97, window=timedelta(days=28), budgeting=m.Budgeting.OCCURRENCES
     )
@@ -38,10 +39,10 @@ def test_content_type_maps_to_the_model_with_timedeltas_and_targets():
     assert coverage.key == "content_type/coverage"
 
     latency = signal.slo("latency")
-    assert latency.sli == m.LatencySLI(threshold_ms=150)
+    assert latency.sli == k.LatencySLI(threshold_ms=150)
 
     precision = signal.slo("review-precision")
-    assert precision.sli == m.QualitySLI(metric="precision", cls="review", min_labels=50)
+    assert precision.sli == k.QualitySLI(metric="precision", cls="review", min_labels=50)
     assert precision.objective.budgeting is m.Budgeting.TIMESLICES
     assert precision.objective.target == Target(">=", 0.85)
     assert precision.objective.timeslice == timedelta(days=1)
@@ -49,9 +50,9 @@ def test_content_type_maps_to_the_model_with_timedeltas_and_targets():
     assert precision.alerting.runbook.endswith("runbooks.md#quality")
 
     drift = signal.slo("input-drift")
-    assert drift.sli == m.DriftSLI(
+    assert drift.sli == k.DriftSLI(
         columns=("community", "item_kind", "text_len", "label"),
-        reference=m.DriftReference(previous=timedelta(days=7)),
+        reference=k.DriftReference(previous=timedelta(days=7)),
         sample_size=5000,
     )
     assert str(drift.objective) == "<= 0.3 in 90% of 1d slices over 28d"

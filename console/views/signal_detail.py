@@ -14,8 +14,10 @@ import polars as pl
 import streamlit as st
 
 from console import charts, common, data
+from monitors.slis import calculation
 from monitors.slis import drift as drift_sli
 from monitors.windows import RULES
+from sigwatch.kinds import DriftSLI, LatencySLI
 from sigwatch.model import Budgeting, group_label
 from sigwatch.units import format_duration
 
@@ -33,17 +35,6 @@ def reference_note(span: list[str], left_out: list[list[str]]) -> str:
         days = ", ".join(f"{datetime.fromisoformat(lo):%m-%d}" for lo, _ in left_out)
         note += f", less {days} (judged drifted: a reference does not learn from an incident)"
     return note
-
-
-# what a group's volume counts, by SLI kind (labelled kinds: labels)
-VOLUME = {
-    "coverage": "events",
-    "error_rate": "events",
-    "latency": "events",
-    "cost_per_1k": "items",
-    "daily_spend": "items",
-    "drift": "rows compared",
-}
 
 
 def grouped(slo, status, mine: pl.DataFrame, occurrences: bool) -> None:
@@ -95,7 +86,7 @@ def grouped(slo, status, mine: pl.DataFrame, occurrences: bool) -> None:
         width="stretch",
         column_config={
             "value": st.column_config.NumberColumn(format=value_format),
-            "samples": st.column_config.NumberColumn(VOLUME.get(slo.sli.kind, "labels")),
+            "samples": st.column_config.NumberColumn(calculation(slo.sli).volume_unit),
             "budget_remaining": st.column_config.NumberColumn("budget left", format="percent"),
             "fastest_burn": st.column_config.NumberColumn("fastest burn", format="%.1fx"),
         },
@@ -318,7 +309,7 @@ if signal.judge is not None:
 
 st.header("Drift")
 for slo in signal.slos:
-    if slo.sli.kind != "drift":
+    if not isinstance(slo.sli, DriftSLI):  # the view of a drift result (its columns' tests)
         continue
     # a grouped drift SLO shows its worst group's slice (the others are in the group table)
     shown = latest[slo.name].details.get("worst") if slo.name in latest else None
@@ -357,25 +348,25 @@ for slo in signal.slos:
 
 st.header("Latency and cost")
 left, right = st.columns(2)
-if not any(s.sli.kind == "latency" and s.grouping is None for s in signal.slos):
-    grouped_latency = [s.name for s in signal.slos if s.sli.kind == "latency" and s.grouping]
+# latency quantiles: what an occurrence kind shows beside its SLO (``display``)
+shows_quantiles = [
+    s for s in signal.slos if s.name in latest and "p50_ms" in latest[s.name].details
+]
+if not shows_quantiles:
+    grouped_latency = [s.name for s in signal.slos if isinstance(s.sli, LatencySLI) and s.grouping]
     left.info(
         f"Latency is measured per group: see {', '.join(grouped_latency)} above."
         if grouped_latency
         else "No latency SLO on this signal."
     )
-for slo in signal.slos:
-    status = latest.get(slo.name)
-    if slo.sli.kind == "latency" and slo.grouping is None and status is not None:
-        d = status.details
-        quantiles = "  ·  ".join(
-            f"p{q} {d[f'p{q}_ms']:.0f} ms" for q in (50, 95, 99) if d.get(f"p{q}_ms") is not None
-        )
-        left.metric(
-            f"latency over the last {d.get('quantiles_over', '1h')}", quantiles or "no data"
-        )
+for slo in shows_quantiles:
+    d = latest[slo.name].details
+    quantiles = "  ·  ".join(
+        f"p{q} {d[f'p{q}_ms']:.0f} ms" for q in (50, 95, 99) if d.get(f"p{q}_ms") is not None
+    )
+    left.metric(f"latency over the last {d.get('quantiles_over', '1h')}", quantiles or "no data")
 costs = common.get(data.daily_cost, chosen)
-cost_slos = [s for s in signal.slos if s.sli.kind == "cost_per_1k"]
+cost_slos = [s for s in signal.slos if s.sli.spend]
 if costs.is_empty() and not cost_slos:
     right.info("No cost_per_1k SLO on this signal.")
 elif costs.is_empty() and all(s.grouping is not None for s in cost_slos):

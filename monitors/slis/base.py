@@ -1,30 +1,48 @@
-"""What a timeslice SLI measurement returns, and the context it runs in."""
+"""The SLI seam: what a kind's calculation declares (``OccurrenceCalculation``,
+``TimesliceCalculation``: every hook with its default), what a measurement returns
+(``SliValue``) and the context it runs in (``Context``: the tables, the slices measured, the
+samples kept). A calculation reads through the context and returns values; the runner
+(``monitors.evaluate``, ``monitors.runner``) persists them. Adding a kind:
+docs/adding-an-sli-kind.md."""
 
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import polars as pl
 
 from monitors.logs import days_touched
-from monitors.partials import BUCKET, GroupedTables, QualityTables, ServingTables
+from monitors.partials import (
+    BUCKET,
+    GroupedTables,
+    QualityTables,
+    ServingTables,
+    quarantine,
+    write_atomic,
+)
 from monitors.windows import WINDOWS
 from sigwatch.clock import floor_time
-from sigwatch.model import Signal
+from sigwatch.kinds import SLIKind
+from sigwatch.model import SLO, Budgeting, Signal
 from sigwatch.states import Verdict
-from sigwatch.store import Store, to_epoch
+from sigwatch.store import Measurement, Store, to_epoch
 
 
 @dataclass(frozen=True)
 class SliValue:
     """One slice's measurement. ``unknown`` says why a slice cannot be judged
-    (``Verdict.NO_DATA`` or ``Verdict.INSUFFICIENT_LABELS``); otherwise ``value`` is set."""
+    (``Verdict.NO_DATA`` or ``Verdict.INSUFFICIENT_LABELS``); otherwise ``value`` is set.
+    ``artifacts`` are files to keep beside the SLO's report (file name -> a table, or a dict
+    kept as JSON): the runner writes them into ``report_folder``."""
 
     value: float | None = None
     ci_low: float | None = None
@@ -32,9 +50,146 @@ class SliValue:
     samples: int | None = None
     unknown: Verdict | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    artifacts: dict[str, pl.DataFrame | dict] = field(default_factory=dict, compare=False)
+
+
+# --- the calculations: one class per kind, registered by the model class it calculates -------
+
+_REGISTERED: dict[type[SLIKind], Calculation] = {}
+
+
+class Calculation:
+    """What every kind's calculation declares. A concrete subclass names the model class it
+    calculates (``sli``) and is registered by it: ``calculation(slo.sli)`` finds it, and a
+    model class with no calculation, or with two, is an error when the package is loaded
+    (``tests/monitors/test_sli_seam.py`` ties every YAML kind to one)."""
+
+    sli: ClassVar[type[SLIKind]]
+    budgeting: ClassVar[Budgeting]
+    volume_unit: ClassVar[str] = "events"  # what a group's volume counts, as the console says it
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if "sli" not in cls.__dict__:  # a base, not a kind
+            return
+        if cls.sli.budgeting is not cls.budgeting:
+            raise TypeError(
+                f"{cls.__name__} is a {cls.budgeting} calculation, and {cls.sli.__name__} "
+                f"budgets {cls.sli.budgeting}"
+            )
+        if cls.sli in _REGISTERED:
+            raise TypeError(
+                f"{cls.sli.__name__} is calculated by {type(_REGISTERED[cls.sli]).__name__} "
+                f"and {cls.__name__}"
+            )
+        _REGISTERED[cls.sli] = cls()
+
+    def group_volume(self, ctx: Context, slo: SLO, start: datetime, at: datetime) -> pl.DataFrame:
+        """Each group's volume over ``[start, at)`` (the group's columns and ``n``), which
+        ``top`` groupings rank by: served events by default."""
+        by = slo.grouping.by
+        return ctx.grouped(by, start, at).select(*by, n=pl.col("total"))
+
+
+class OccurrenceCalculation(Calculation):
+    """An occurrence kind counts good events per bucket of the serving table."""
+
+    budgeting: ClassVar[Budgeting] = Budgeting.OCCURRENCES
+
+    def good_total(self, sli, signal: Signal, table: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Good and total events per row of a serving (or serving-by-group) table."""
+        raise NotImplementedError(f"{type(self).__name__} does not count good events")
+
+    def bad_rows(self, sli, signal: Signal) -> tuple[pl.Expr, pl.Expr]:
+        """A bad event and the events counted, as Polars expressions over log columns: the
+        rows the serving table counts, one by one (``monitors.suspects``: where a breach comes
+        from). Required: an occurrence kind always knows its bad events."""
+        raise NotImplementedError(f"{type(self).__name__} does not say what a bad row is")
+
+    def errors(self, table: pl.DataFrame) -> list[str]:
+        """The serving source's errors over the rows read, shown with the SLO: none by
+        default."""
+        return []
+
+    def display(self, ctx: Context, at: datetime) -> dict:
+        """What the console shows beside the SLO's value (latency's quantiles): nothing by
+        default."""
+        return {}
+
+
+class TimesliceCalculation(Calculation):
+    """A timeslice kind measures one slice at a time."""
+
+    budgeting: ClassVar[Budgeting] = Budgeting.TIMESLICES
+
+    def measure(
+        self, ctx: Context, slo: SLO, start: datetime, end: datetime, at: datetime
+    ) -> SliValue:
+        """The slice ``[start, end)`` as known at ``at``."""
+        raise NotImplementedError(f"{type(self).__name__} does not measure a slice")
+
+    def bad_labelled(self, sli, signal: Signal) -> tuple[pl.Expr, pl.Expr] | None:
+        """Over served, labelled predictions (``predicted``, ``truth``): a wrong one and those
+        the SLI counts (``monitors.suspects``); None (the default) when the kind cannot say
+        where a bad slice comes from."""
+        return None
+
+
+def calculation(sli: SLIKind) -> Calculation:
+    """The calculation of an SLI (of its model class)."""
+    from monitors import slis  # the package's modules register their calculations
+
+    slis.load()
+    try:
+        return _REGISTERED[type(sli)]
+    except KeyError:
+        raise KeyError(
+            f"no calculation in monitors/slis is registered for {type(sli).__name__}; "
+            f"registered: {', '.join(sorted(c.__name__ for c in _REGISTERED))}"
+        ) from None
+
+
+def registered() -> dict[type[SLIKind], Calculation]:
+    """Every model class with its calculation."""
+    from monitors import slis
+
+    slis.load()
+    return dict(_REGISTERED)
+
+
+def report_folder(reports_dir, signal: str, slo: str, group: dict[str, str] | None = None):
+    """Where an SLO's latest artifacts (``SliValue.artifacts``: a drift slice's samples, and
+    the report drawn from them) are kept; of one group of a grouped SLO, in a folder of its own
+    below."""
+    folder = Path(reports_dir) / signal / slo
+    return folder if group is None else folder / group_folder(group)
+
+
+def group_folder(group: dict[str, str]) -> str:
+    """A folder name for a group: readable, and distinct for any values (they come from the
+    logs: a value may hold a slash or dots)."""
+    readable = "_".join(re.sub(r"[^A-Za-z0-9.-]+", "-", v).strip(".-")[:40] for v in group.values())
+    digest = hashlib.sha256(json.dumps(group, sort_keys=True).encode()).hexdigest()[:8]
+    return f"group={readable or 'x'}-{digest}"
+
+
+def keep_artifacts(folder: Path, artifacts: dict[str, pl.DataFrame | dict]) -> None:
+    """Write a measurement's artifacts into ``folder``, each file replaced whole."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, content in artifacts.items():
+        if isinstance(content, pl.DataFrame):
+            write_atomic(content, folder / name)
+        else:
+            tmp = folder / f".{name}.tmp"
+            tmp.write_text(json.dumps(content))
+            tmp.replace(folder / name)
 
 
 DAY = timedelta(days=1)
+
+
+def _group_key(group: dict[str, str] | None) -> str | None:
+    return None if group is None else json.dumps(group, sort_keys=True)
 
 
 class _Cached:
@@ -112,6 +267,9 @@ class Context:
     group_filter: pl.Expr | None = None
     _serving: _Cached = field(init=False, repr=False)
     _quality: _Cached = field(init=False, repr=False)
+    # slices measured and not yet stored: (slo, group key, start, end) -> measurement; the
+    # runner stores them with the statuses (``take_measured``), and reads see them before
+    _measured: dict[tuple, Measurement] = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         tables = self.tables or ServingTables(self.data_dir)
@@ -127,6 +285,58 @@ class Context:
             lambda lo, hi, fine: (quality.read(self.signal, lo, hi, keep=self.compact), set())
         )
         self._grouped: dict[tuple[str, ...], _Cached] = {}
+
+    def record(self, measurement: Measurement) -> None:
+        """Keep a slice's measurement for the runner to store; ``measurements`` sees it."""
+        key = (measurement.slo, _group_key(measurement.group), measurement.start, measurement.end)
+        self._measured[key] = measurement
+
+    def take_measured(self) -> list[Measurement]:
+        """The measurements recorded since the last call, to be stored (oldest first)."""
+        taken = sorted(self._measured.values(), key=lambda m: (m.slo, m.start, m.end))
+        self._measured.clear()
+        return taken
+
+    def measurements(self, slo: str, start: datetime, end: datetime) -> list[Measurement]:
+        """This context's (its group's) measurements of ``slo`` whose slices lie in
+        ``[start, end)``, oldest first: the stored ones, and those recorded since."""
+        group = _group_key(self.group)
+        found = {
+            (m.start, m.end): m
+            for m in self.store.measurements(self.signal.name, slo, start, end, group=self.group)
+        }
+        for (name, grp, lo, hi), m in self._measured.items():
+            if name == slo and grp == group and lo >= start and hi <= end:
+                found[(lo, hi)] = m
+        return [found[k] for k in sorted(found)]
+
+    def kept_sample(
+        self, slo: str, drawn_from: list, draw: Callable[[], pl.DataFrame | None]
+    ) -> pl.DataFrame | None:
+        """A sample drawn once and kept under the partials folder (a drift reference whose span
+        is over): ``drawn_from`` names what it was drawn from, so anything else draws again.
+        A damaged file is set aside and drawn again; the latest two are kept."""
+        if self.group is not None:
+            drawn_from = [*drawn_from, self.group]
+        key = hashlib.sha256(json.dumps(drawn_from).encode()).hexdigest()[:16]
+        folder = self.data_dir / "partials" / "drift" / f"signal={self.signal.name}" / slo
+        if self.group is not None:
+            folder = folder / group_folder(self.group)
+        path = folder / f"reference-{key}.parquet"
+        try:
+            return pl.read_parquet(path)
+        except FileNotFoundError:  # not drawn yet (or just replaced by another process's draw)
+            pass
+        except Exception as exc:  # damaged (a full disk, a killed writer): set aside, drawn again
+            quarantine(self.data_dir, path, f"not a readable Parquet file ({type(exc).__name__})")
+        frame = draw()
+        if frame is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+            kept = sorted(folder.glob("reference-*.parquet"), key=lambda p: p.stat().st_mtime)
+            for old in kept[:-1]:
+                old.unlink(missing_ok=True)  # with the new one, the latest two stay
+            write_atomic(frame, path)
+        return frame
 
     def for_group(self, group: dict[str, str], match: pl.Expr) -> Context:
         """This context for one group: the same tables read (shared), its quality rows only."""

@@ -7,14 +7,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from monitors.slis.base import Context, SliValue
+from monitors.slis.base import Context, SliValue, TimesliceCalculation
+from sigwatch.kinds import CostPer1kSLI, DailySpendSLI
 from sigwatch.states import Verdict
 
-KINDS = ("cost_per_1k", "daily_spend")
 
-
-def measure(ctx: Context, slo, start: datetime, end: datetime, at: datetime) -> SliValue:
-    table = ctx.serving(start, min(end, at))
+def spent(ctx: Context, start: datetime, end: datetime) -> SliValue | dict:
+    """What ``[start, end)`` cost (``cost_usd``, ``items``, ...), or the slice's value when it
+    cannot be told."""
+    table = ctx.serving(start, end)
     errors = table["source_error"].drop_nulls()
     if len(errors):
         return SliValue(unknown=Verdict.NO_DATA, samples=0, details={"errors": [errors[-1]]})
@@ -22,18 +23,45 @@ def measure(ctx: Context, slo, start: datetime, end: datetime, at: datetime) -> 
     total = float(table["requests"].sum())
     if not total:
         return SliValue(unknown=Verdict.NO_DATA, samples=0)
-    items = total if prometheus else int(total)
-    cost = float(table["cost"].sum())
     details = {
-        "cost_usd": cost,
-        "items": items,
+        "cost_usd": float(table["cost"].sum()),
+        "items": total if prometheus else int(total),
         "external_cost_usd": float(table["cost_external"].sum()),
         "source": "prometheus" if prometheus else "logs",
     }
     if not prometheus:
         details["external_share"] = int(table["external"].sum()) / total
-    if slo.sli.kind == "cost_per_1k":
-        return SliValue(value=cost / total * 1000, samples=items, details=details)
-    covered = min(end, at) - start
-    per_day = cost * (timedelta(days=1) / covered) if covered > timedelta(0) else cost
-    return SliValue(value=per_day, samples=items, details={**details, "spend_so_far": cost})
+    return details
+
+
+class Spend(TimesliceCalculation):
+    """A kind measured from what a slice cost: its value from the spend (``value``)."""
+
+    volume_unit = "items"
+
+    def measure(self, ctx: Context, slo, start: datetime, end: datetime, at: datetime) -> SliValue:
+        details = spent(ctx, start, min(end, at))
+        if isinstance(details, SliValue):
+            return details
+        value, extra = self.value(details, min(end, at) - start)
+        return SliValue(value=value, samples=details["items"], details={**details, **extra})
+
+    def value(self, details: dict, covered: timedelta) -> tuple[float, dict]:
+        raise NotImplementedError
+
+
+class CostPer1k(Spend):
+    sli = CostPer1kSLI
+
+    def value(self, details: dict, covered: timedelta) -> tuple[float, dict]:
+        return details["cost_usd"] / details["items"] * 1000, {}
+
+
+class DailySpend(Spend):
+    sli = DailySpendSLI
+
+    def value(self, details: dict, covered: timedelta) -> tuple[float, dict]:
+        """Dollars per day: a slice shorter than a day (or not yet over) scaled to one."""
+        cost = details["cost_usd"]
+        per_day = cost * (timedelta(days=1) / covered) if covered > timedelta(0) else cost
+        return per_day, {"spend_so_far": cost}

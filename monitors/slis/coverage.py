@@ -7,14 +7,16 @@ import numpy as np
 import polars as pl
 
 from monitors.engine import served
-
-KINDS = ("coverage",)
-
-
-def good_total(sli, signal, table: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    return table["served"].to_numpy(), table["total"].to_numpy()
+from monitors.slis.base import OccurrenceCalculation
+from sigwatch.kinds import CoverageSLI
 
 
-def bad_rows(sli, signal) -> tuple[pl.Expr, pl.Expr]:
-    """A row not served, of all rows (``monitors.suspects``)."""
-    return ~served(signal).fill_null(False), pl.lit(True)
+class Coverage(OccurrenceCalculation):
+    sli = CoverageSLI
+
+    def good_total(self, sli, signal, table: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        return table["served"].to_numpy(), table["total"].to_numpy()
+
+    def bad_rows(self, sli, signal) -> tuple[pl.Expr, pl.Expr]:
+        """A row not served, of all rows."""
+        return ~served(signal).fill_null(False), pl.lit(True)

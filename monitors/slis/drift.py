@@ -15,9 +15,7 @@ was most of a drift SLO's cost. Evidently is imported here only: it costs second
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 import warnings
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -26,12 +24,17 @@ from pathlib import Path
 import polars as pl
 
 from monitors.logs import scan_logs
-from monitors.partials import quarantine, write_atomic, writer
-from monitors.slis.base import Context, SliValue
+from monitors.partials import writer
+from monitors.slis.base import (
+    Context,
+    SliValue,
+    TimesliceCalculation,
+    group_folder,  # noqa: F401  (where a group's report is kept: the console asks)
+    report_folder,  # noqa: F401
+)
+from sigwatch.kinds import DriftSLI
 from sigwatch.model import NONE
 from sigwatch.states import Verdict
-
-KINDS = ("drift",)
 
 NUMERIC = {"text_len", "score", "latency_ms"}
 # Below this many served rows a slice is not judged: a few hundred night-time rows tested
@@ -74,7 +77,7 @@ def drifted_slices(ctx: Context, slo, start: datetime, end: datetime) -> list[tu
     """This SLO's slices within ``[start, end)`` judged drifted, as ``(start, end)``."""
     return [
         (m.start, m.end)
-        for m in ctx.store.measurements(ctx.signal.name, slo.name, start, end, group=ctx.group)
+        for m in ctx.measurements(slo.name, start, end)
         if m.details.get("verdict") == Verdict.BAD
     ]
 
@@ -92,26 +95,19 @@ def _reference(
         return _frame(ctx, columns, start, end, sli.sample_size, seed, leave_out)
     spans = [[lo.isoformat(), hi.isoformat()] for lo, hi in leave_out]
     drawn = [columns, start.isoformat(), end.isoformat(), seed, sli.sample_size, spans]
-    if ctx.group is not None:
-        drawn.append(ctx.group)
-    key = hashlib.sha256(json.dumps(drawn).encode()).hexdigest()[:16]
-    folder = ctx.data_dir / "partials" / "drift" / f"signal={ctx.signal.name}" / slo.name
-    if ctx.group is not None:
-        folder = folder / group_folder(ctx.group)
-    path = folder / f"reference-{key}.parquet"
-    try:
-        return pl.read_parquet(path)
-    except FileNotFoundError:  # not drawn yet (or just replaced by another process's draw)
-        pass
-    except Exception as exc:  # damaged (a full disk, a killed writer): set aside, drawn again
-        quarantine(ctx.data_dir, path, f"not a readable Parquet file ({type(exc).__name__})")
-    frame = _frame(ctx, columns, start, end, sli.sample_size, seed, leave_out)
-    if frame is not None:
-        folder.mkdir(parents=True, exist_ok=True)
-        for old in sorted(folder.glob("reference-*.parquet"), key=lambda p: p.stat().st_mtime)[:-1]:
-            old.unlink(missing_ok=True)  # with the new one, the latest two stay
-        write_atomic(frame, path)
-    return frame
+    return ctx.kept_sample(
+        slo.name,
+        drawn,
+        lambda: _frame(ctx, columns, start, end, sli.sample_size, seed, leave_out),
+    )
+
+
+class Drift(TimesliceCalculation):
+    sli = DriftSLI
+    volume_unit = "rows compared"
+
+    def measure(self, ctx: Context, slo, start: datetime, end: datetime, at: datetime) -> SliValue:
+        return measure(ctx, slo, start, end, at)
 
 
 def measure(ctx: Context, slo, start: datetime, end: datetime, at: datetime) -> SliValue:
@@ -143,11 +139,18 @@ def measure(ctx: Context, slo, start: datetime, end: datetime, at: datetime) -> 
                 "reference_rows": len(reference),
             },
         )
-    # Only the latest slice's report is kept (an earlier slice measured again must not
-    # replace it).
-    keep = ctx.reports_dir is not None and end >= at
-    columns_out, drifted = _evidently(ctx, slo, current, reference, columns, sli.method, keep)
+    columns_out, drifted = _evidently(current, reference, columns, sli.method)
+    # Only the latest slice's samples are kept, for its report (an earlier slice measured
+    # again must not replace them).
+    artifacts = {}
+    if end >= at:
+        artifacts = {
+            "current.parquet": current,
+            "reference.parquet": reference,
+            "method.json": {"method": sli.method},
+        }
     return SliValue(
+        artifacts=artifacts,
         value=drifted / len(columns),
         samples=len(current),
         details={
@@ -209,7 +212,7 @@ def _column_test():
     return test
 
 
-def _evidently(ctx, slo, current, reference, columns, method, keep):
+def _evidently(current, reference, columns, method):
     test = _column_test()
     cur, ref = current.to_pandas(), reference.to_pandas()
     out, drifted = {}, 0
@@ -222,35 +225,7 @@ def _evidently(ctx, slo, current, reference, columns, method, keep):
         is_drift = bool(result.drift_detected)  # Evidently's own verdict for its test
         drifted += is_drift
         out[column] = {"score": value, "method": name, "threshold": threshold, "drifted": is_drift}
-    if keep:
-        folder = report_folder(ctx.reports_dir, ctx.signal.name, slo.name, ctx.group)
-        _keep_samples(folder, current, reference, method)
     return out, drifted
-
-
-def _keep_samples(folder, current: pl.DataFrame, reference: pl.DataFrame, method) -> None:
-    """The latest slice's samples, from which ``report_html`` draws the Evidently report."""
-    folder.mkdir(parents=True, exist_ok=True)
-    write_atomic(current, folder / "current.parquet")
-    write_atomic(reference, folder / "reference.parquet")
-    meta = folder / ".method.json.tmp"
-    meta.write_text(json.dumps({"method": method}))
-    meta.replace(folder / "method.json")
-
-
-def report_folder(reports_dir, signal: str, slo: str, group: dict[str, str] | None = None):
-    """Where the latest slice's samples (and its drawn report) of a drift SLO are kept; of one
-    group of a grouped drift SLO, in a folder of its own below."""
-    folder = reports_dir / signal / slo
-    return folder if group is None else folder / group_folder(group)
-
-
-def group_folder(group: dict[str, str]) -> str:
-    """A folder name for a group: readable, and distinct for any values (they come from the
-    logs: a value may hold a slash or dots)."""
-    readable = "_".join(re.sub(r"[^A-Za-z0-9.-]+", "-", v).strip(".-")[:40] for v in group.values())
-    digest = hashlib.sha256(json.dumps(group, sort_keys=True).encode()).hexdigest()[:8]
-    return f"group={readable or 'x'}-{digest}"
 
 
 def report_html(folder) -> Path | None:

@@ -23,12 +23,11 @@ import numpy as np
 import polars as pl
 
 from monitors.partials import known_at
-from monitors.slis.base import Context, SliValue
+from monitors.slis.base import Context, SliValue, TimesliceCalculation
 from sigwatch.calibration import CalibrationError, latest_calibration, weighted_share
+from sigwatch.kinds import JudgedQualitySLI, QualitySLI
 from sigwatch.states import Verdict
 from sigwatch.stats import wilson_interval
-
-KINDS = ("precision", "recall", "f1")
 
 BOOTSTRAP = 400
 SEP = "\u241f"  # separates predicted and true class in confusion keys
@@ -64,35 +63,64 @@ def payload(signal, rows: pl.DataFrame) -> dict:
     }
 
 
-def bad_labelled(sli, signal) -> tuple[pl.Expr, pl.Expr] | None:
-    """Over served, labelled predictions (``predicted``, ``truth``): a wrong one, of those the
-    SLI counts (``monitors.suspects``). Single-label tasks with human labels only."""
-    if signal.task != "multiclass" or sli.labels != "human":
-        return None
-    predicted, truth = pl.col("predicted"), pl.col("truth")
-    wrong = predicted != truth
-    if sli.cls is None:
-        return wrong, predicted.is_not_null() & truth.is_not_null()
-    if sli.metric == "precision":
-        return wrong, predicted == sli.cls
-    if sli.metric == "recall":
-        return wrong, truth == sli.cls
-    return wrong, (predicted == sli.cls) | (truth == sli.cls)  # f1: both kinds of error
+class Labelled(TimesliceCalculation):
+    """A kind judged against human labels: a group's volume is its labelled predictions."""
+
+    volume_unit = "labels"
+
+    def group_volume(self, ctx: Context, slo, start: datetime, at: datetime) -> pl.DataFrame:
+        return known_at(ctx.quality(start, at), at).select(*slo.grouping.by, "n")
 
 
-def measure(ctx: Context, slo, start: datetime, end: datetime, at: datetime) -> SliValue:
-    sli = slo.sli
-    if sli.labels == "judge":
-        return judged(ctx, sli, start, end, at)
-    payload = counts(ctx, start, end, at)
-    if ctx.signal.task == "entities":
-        measured = _entities(payload, sli, seed=ctx.seed)
-    else:
-        measured = _multiclass(payload, sli, ctx.signal.classes, seed=ctx.seed)
-    # what the console shows of the slice's human labels, kept with the measurement
-    return replace(
-        measured, details={**measured.details, "report": class_report(ctx.signal, payload)}
-    )
+class Quality(Labelled):
+    sli = QualitySLI
+
+    def bad_labelled(self, sli, signal) -> tuple[pl.Expr, pl.Expr] | None:
+        """A wrong labelled prediction, of those the SLI counts (single-label tasks only)."""
+        if signal.task != "multiclass":
+            return None
+        predicted, truth = pl.col("predicted"), pl.col("truth")
+        wrong = predicted != truth
+        if sli.cls is None:
+            return wrong, predicted.is_not_null() & truth.is_not_null()
+        if sli.metric == "precision":
+            return wrong, predicted == sli.cls
+        if sli.metric == "recall":
+            return wrong, truth == sli.cls
+        return wrong, (predicted == sli.cls) | (truth == sli.cls)  # f1: both kinds of error
+
+    def measure(self, ctx: Context, slo, start: datetime, end: datetime, at: datetime) -> SliValue:
+        sli = slo.sli
+        payload = counts(ctx, start, end, at)
+        if ctx.signal.task == "entities":
+            measured = _entities(payload, sli, seed=ctx.seed)
+        else:
+            measured = _multiclass(payload, sli, ctx.signal.classes, seed=ctx.seed)
+        # what the console shows of the slice's human labels, kept with the measurement
+        return replace(
+            measured, details={**measured.details, "report": class_report(ctx.signal, payload)}
+        )
+
+
+class JudgedQuality(Quality):
+    """``labels: judge``: one class's precision from the judge's sample (``judged``)."""
+
+    sli = JudgedQualitySLI
+
+    def bad_labelled(self, sli, signal) -> None:
+        return None  # the judge's sample is too small to say where bad slices come from
+
+    def group_volume(self, ctx: Context, slo, start: datetime, at: datetime) -> pl.DataFrame:
+        """The predictions the judge labelled, per group."""
+        by = list(slo.grouping.by)
+        calibration = latest_calibration(ctx.store, ctx.signal.name, at)
+        if calibration is None:  # no judge label counts yet: no group
+            return pl.DataFrame(schema={**dict.fromkeys(by, pl.Utf8), "n": pl.Int64})
+        rows = ctx.judge_labels(calibration, start, at, at)
+        return rows.select(*by, n=pl.lit(1, pl.Int64))
+
+    def measure(self, ctx: Context, slo, start: datetime, end: datetime, at: datetime) -> SliValue:
+        return judged(ctx, slo.sli, start, end, at)
 
 
 def class_report(signal, payload: dict) -> dict:

@@ -16,7 +16,6 @@ from sigwatch.cli import (
     err,
     out,
 )
-from sigwatch.model import DriftSLI, LatencySLI, QualitySLI
 from sigwatch.registry import to_spec_dict
 from sigwatch.settings import Settings
 from sigwatch.spec import json_schema
@@ -87,16 +86,5 @@ def registry(
     for column in ("signal", "slo", "sli", "objective"):
         slos.add_column(column, overflow="fold")
     for slo in reg.slos:
-        slos.add_row(slo.signal, slo.name, _sli_text(slo.sli), str(slo.objective))
+        slos.add_row(slo.signal, slo.name, slo.sli.describe(), str(slo.objective))
     out.print(slos)
-
-
-def _sli_text(sli) -> str:
-    match sli:
-        case LatencySLI():
-            return f"latency < {sli.threshold_ms:g} ms"
-        case QualitySLI():
-            return f"{sli.metric} ({sli.cls or 'macro'})"
-        case DriftSLI():
-            return f"drift ({', '.join(sli.columns)})"
-    return sli.kind

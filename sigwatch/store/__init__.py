@@ -142,6 +142,7 @@ class Store:
         self.url = url  # where it lives (``str(url)`` is safe to print: no password)
         self.path = url.path  # the SQLite file (None in memory, or for PostgreSQL)
         self._tables: frozenset[str] | None = None
+        self._open_transaction = False  # a write transaction is open (``_transaction``)
 
     @classmethod
     def open(cls, target: str | Path | StoreURL, *, clock: Clock, migrate: bool = True) -> Store:
@@ -618,7 +619,7 @@ class Store:
 
     def transaction(self) -> _Transaction:
         """``with store.transaction():`` groups statements into one atomic write."""
-        return _Transaction(self._conn, self._dialect.begin)
+        return _Transaction(self)
 
     def now(self) -> datetime:
         return self._clock.now()
@@ -663,23 +664,38 @@ class Store:
         return {signal for (signal,) in rows}
 
     def _transaction(self) -> _Transaction:
-        return _Transaction(self._conn, self._dialect.begin)
+        """A write transaction; inside one already open, that one (its writes commit together)."""
+        return _Transaction(self)
+
+    def put_evaluation(
+        self, statuses: Iterable[SloStatus], measurements: Iterable[Measurement]
+    ) -> None:
+        """Store a run's measurements and statuses in one write transaction."""
+        with self._transaction():
+            self.put_measurements(measurements)
+            self.put_status(statuses)
 
 
 class _Transaction:
     """``BEGIN`` and the write lock (``Dialect.begin``) ... ``COMMIT``, rolled back on any
-    exception."""
+    exception; nothing of its own inside a transaction already open."""
 
-    def __init__(self, conn: Any, begin: tuple[str, ...]) -> None:
-        self._conn = conn
-        self._begin = begin
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._outer = False
 
     def __enter__(self) -> None:
-        for statement in self._begin:
-            self._conn.execute(statement)
+        if self._store._open_transaction:
+            return
+        for statement in self._store._dialect.begin:
+            self._store._conn.execute(statement)
+        self._outer = self._store._open_transaction = True
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
-        self._conn.execute("ROLLBACK" if exc_type else "COMMIT")
+        if not self._outer:
+            return
+        self._store._open_transaction = False
+        self._store._conn.execute("ROLLBACK" if exc_type else "COMMIT")
 
 
 def _measurement(row: dict[str, Any]) -> Measurement:

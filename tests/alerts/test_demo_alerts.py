@@ -127,7 +127,7 @@ def _slice_events(data, signal, slo, incident) -> tuple[float, pl.Series]:
     start = datetime.fromisoformat(incident["start"])
     end = datetime.fromisoformat(incident["end"])
     [(column, value)] = incident["where"].items()
-    bad, counted = slis.module(slo.sli.kind).bad_rows(slo.sli, signal)
+    bad, counted = slis.calculation(slo.sli).bad_rows(slo.sli, signal)
     rows = (
         pl.scan_parquet(data / "predictions" / f"signal={signal.name}" / "**" / "*.parquet")
         .filter(pl.col("event_time").is_between(start - timedelta(days=3), end, closed="left"))

@@ -75,6 +75,7 @@ def test_column_tests_equal_evidentlys_report(n, shift, method):
 def test_the_latest_slice_keeps_its_samples_and_the_report_is_drawn_on_request(registry, tmp_path):
     from datetime import timedelta
 
+    from monitors.evaluate import measure_slice
     from monitors.slis.base import Context
     from sigwatch.clock import FixedClock
     from sigwatch.store import Store
@@ -92,10 +93,14 @@ def test_the_latest_slice_keeps_its_samples_and_the_report_is_drawn_on_request(r
     at = DAY + timedelta(hours=12)
     with Store.open(tmp_path / "s.db", clock=FixedClock(at)) as store:
         ctx = Context(tmp_path, store, signal, reports_dir=reports)
+        # the calculation returns what to keep and writes nothing: the runner keeps it
+        value = drift.measure(ctx, slo, DAY, DAY + timedelta(days=1), at)
+        assert set(value.artifacts) == {"current.parquet", "reference.parquet", "method.json"}
+        assert not folder.exists()
         # an earlier slice measured again keeps nothing: only the latest is shown
-        drift.measure(ctx, slo, DAY - timedelta(days=1), DAY, at)
+        measure_slice(ctx, slo, DAY - timedelta(days=1), at)
         assert drift.report_html(folder) is None
-        measured = drift.measure(ctx, slo, DAY, DAY + timedelta(days=1), at)
+        measured = measure_slice(ctx, slo, DAY, at)
     assert measured.details["drifted"] == 1
     assert not (folder / "report.html").exists()  # a run draws no report
     kept = pl.read_parquet(folder / "current.parquet")
@@ -111,6 +116,6 @@ def test_the_latest_slice_keeps_its_samples_and_the_report_is_drawn_on_request(r
 
     with Store.open(tmp_path / "s.db", clock=FixedClock(at)) as store:
         ctx = Context(tmp_path, store, signal, reports_dir=reports)
-        drift.measure(ctx, slo, DAY, DAY + timedelta(days=1), at + timedelta(hours=1))
+        measure_slice(ctx, slo, DAY, at + timedelta(hours=1))
     drift.report_html(folder)  # newer samples: drawn again
     assert (folder / "report.html").stat().st_mtime_ns > drawn

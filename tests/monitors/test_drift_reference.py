@@ -14,7 +14,8 @@ from monitors.logs import LOG_CONTRACT
 from monitors.slis import drift
 from monitors.slis.base import Context
 from sigwatch.clock import FixedClock
-from sigwatch.model import SLO, Budgeting, DriftReference, DriftSLI, Objective
+from sigwatch.kinds import DriftReference, DriftSLI
+from sigwatch.model import SLO, Budgeting, Objective
 from sigwatch.states import Verdict
 from sigwatch.store import Store
 from sigwatch.units import parse_target

@@ -64,7 +64,7 @@ def test_row_level_bad_events_agree_with_the_serving_table(registry, tmp_path, s
     write_logs(tmp_path, "content_type", frame, DAY)
     signal = registry.get("content_type")
     spec = signal.slo(slo)
-    module = slis.module(spec.sli.kind)
+    module = slis.calculation(spec.sli)
     table = PolarsEngine().serving(tmp_path, signal, *HOUR)
     good, total = module.good_total(spec.sli, signal, table)
     bad, counted = module.bad_rows(spec.sli, signal)

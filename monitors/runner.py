@@ -46,7 +46,7 @@ from monitors.windows import RULES
 from sigwatch.clock import Clock, floor_time
 from sigwatch.model import Budgeting, Registry, Signal
 from sigwatch.states import SloState
-from sigwatch.store import Run, SloStatus, Store
+from sigwatch.store import Measurement, Run, SloStatus, Store
 from sigwatch.store.connection import StoreUnavailable
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -54,6 +54,10 @@ RETRY_SOURCE = timedelta(hours=6)  # how far back a bucket the source failed is 
 STATUS_BATCH = 5000  # statuses written at a time by a backfill
 CHUNK = timedelta(days=7)  # the longest range the engine is asked for at once
 LONG_WINDOW = {rule.name: rule.long for rule in RULES}
+
+
+Finish = Callable[[list[SloStatus], list[Measurement]], None]
+"""Stores a run's last statuses and measurements with the run's record (``Monitor._recorded``)."""
 
 
 class PartialsLost(RuntimeError):
@@ -139,25 +143,30 @@ class Monitor:
         return [self.run_signal(signal, at) for signal in chosen]
 
     def run_signal(self, signal: Signal, at: datetime) -> Outcome:
-        return self._recorded(signal, at, lambda: self._evaluate_at(signal, at))
+        return self._recorded(signal, at, lambda finish: self._evaluate_at(signal, at, finish))
 
-    def _evaluate_at(self, signal: Signal, at: datetime) -> list[SloStatus]:
+    def _evaluate_at(self, signal: Signal, at: datetime, finish: Finish) -> list[SloStatus]:
         update = self._update_partials(signal, at)
         ctx = self.context(signal, compact=True)
         if update.fresh:  # nothing was stored before: the tables just computed are all there is
             partials = update.partials
             ctx.prime(EPOCH, update.end, partials.serving, partials.quality, partials.grouped)
-        return self._evaluate(ctx, [at], [at])
+        return self._evaluate(ctx, [at], [at], finish)
 
     def _evaluate(
-        self, ctx: Context, times: list[datetime], slice_times: list[datetime]
+        self, ctx: Context, times: list[datetime], slice_times: list[datetime], finish: Finish
     ) -> list[SloStatus]:
         """The one evaluation of a signal's SLOs, for a run (one time) and a backfill (many):
         occurrence SLOs at each of ``times``, timeslice SLOs at each of ``slice_times``, both
         ascending. Every status is stored with the slices measured for it, in one write per
-        batch (a long backfill holds one batch in memory); the statuses at the last time are
-        returned."""
+        batch (a long backfill holds one batch in memory), the last batch by ``finish`` (with
+        the run's record); the statuses at the last time are returned."""
         evaluated_at = self.clock.now()
+        sliced = [s for s in ctx.signal.slos if s.objective.timeslice is not None]
+        if sliced and ctx.group is None:  # every slice the timeslice SLOs read, in one query
+            widest = max(s.objective.window + s.objective.timeslice for s in sliced)
+            step = max(s.objective.timeslice for s in sliced)
+            ctx.read_measurements(slice_times[0] - widest, slice_times[-1] + step)
         last: list[SloStatus] = []
         batch: list[SloStatus] = []
 
@@ -192,7 +201,7 @@ class Monitor:
             else:
                 statuses = (timeslice_status(ctx, slo, t, evaluated_at) for t in slice_times)
                 keep(self._explained(ctx, slo, statuses, slice_times[0]))
-        self.store.put_evaluation(batch, ctx.take_measured())
+        finish(batch, ctx.take_measured())
         return last
 
     def _explained(
@@ -207,7 +216,7 @@ class Monitor:
         if not explainable(slo, ctx.signal):
             yield from statuses
             return
-        before = self.store.status_before(ctx.signal.name, slo.name, first)
+        before = ctx.status_before(slo.name, first)
         alerting_before = _alerting(before) if before else None
         for status in statuses:
             alerting = _alerting(status)
@@ -344,23 +353,33 @@ class Monitor:
         return max(end - window, first)
 
     def _recorded(
-        self, signal: Signal, at: datetime, work: Callable[[], list[SloStatus]]
+        self, signal: Signal, at: datetime, work: Callable[[Finish], list[SloStatus]]
     ) -> Outcome:
+        """``work(finish)``, recorded as a run of ``signal`` at ``at``: ``finish(statuses,
+        measurements)`` stores the work's last writes and the run in one transaction; a run
+        that fails is recorded with its error, and the other signals go on."""
         started = self.clock.now()
         t0 = time.perf_counter()
+
+        def run(status: str = "ok", error: str | None = None) -> Run:
+            return Run(signal.name, at, started, (time.perf_counter() - t0) * 1000, status, error)
+
+        finished = []
+
+        def finish(statuses: list[SloStatus], measurements: list[Measurement]) -> None:
+            self.store.put_evaluation(statuses, measurements, run())
+            finished.append(True)
+
         try:
-            statuses = work()
+            statuses = work(finish)
         except StoreUnavailable:  # nothing can be recorded: the job tries again (scheduler)
             raise
         except Exception as exc:  # one signal's failure never stops the others
             error = f"{type(exc).__name__}: {exc}"
-            self.store.record_run(
-                Run(signal.name, at, started, (time.perf_counter() - t0) * 1000, "error", error)
-            )
+            self.store.record_run(run("error", error))
             return Outcome(signal.name, at, False, [], error + "\n" + traceback.format_exc(limit=3))
-        self.store.record_run(
-            Run(signal.name, at, started, (time.perf_counter() - t0) * 1000, "ok")
-        )
+        if not finished:
+            self.store.record_run(run())
         return Outcome(signal.name, at, True, statuses)
 
     # --- a span of past times -------------------------------------------------------------
@@ -382,7 +401,11 @@ class Monitor:
                 progress(signal.name, k, len(chosen))
             outcomes.append(
                 self._recorded(
-                    signal, end, lambda s=signal: self._backfill_signal(s, start, end, slice_step)
+                    signal,
+                    end,
+                    lambda finish, s=signal: self._backfill_signal(
+                        s, start, end, slice_step, finish
+                    ),
                 )
             )
         if progress:
@@ -390,7 +413,12 @@ class Monitor:
         return outcomes
 
     def _backfill_signal(
-        self, signal: Signal, start: datetime, end: datetime, slice_step: timedelta
+        self,
+        signal: Signal,
+        start: datetime,
+        end: datetime,
+        slice_step: timedelta,
+        finish: Finish,
     ) -> list[SloStatus]:
         window = max(slo.objective.window for slo in signal.slos)
         first = max(start - window, self._first_bucket(signal, end))
@@ -410,4 +438,4 @@ class Monitor:
         slice_times = times[step - 1 :: step]
         if not slice_times or slice_times[-1] != times[-1]:
             slice_times.append(times[-1])
-        return self._evaluate(ctx, times, slice_times)
+        return self._evaluate(ctx, times, slice_times, finish)

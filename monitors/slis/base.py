@@ -30,6 +30,7 @@ from monitors.partials import (
     write_atomic,
 )
 from monitors.windows import WINDOWS
+from sigwatch.calibration import latest_calibration
 from sigwatch.clock import floor_time
 from sigwatch.kinds import SLIKind
 from sigwatch.model import SLO, Budgeting, Signal
@@ -270,6 +271,10 @@ class Context:
     # slices measured and not yet stored: (slo, group key, start, end) -> measurement; the
     # runner stores them with the statuses (``take_measured``), and reads see them before
     _measured: dict[tuple, Measurement] = field(init=False, repr=False, default_factory=dict)
+    _before: tuple | None = field(init=False, repr=False, default=None)
+    _calibrations: dict = field(init=False, repr=False, default_factory=dict)
+    # stored measurements read at once, per group key: (start, end, {(slo, start, end): m})
+    _stored: dict = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         tables = self.tables or ServingTables(self.data_dir)
@@ -288,8 +293,10 @@ class Context:
 
     def record(self, measurement: Measurement) -> None:
         """Keep a slice's measurement for the runner to store; ``measurements`` sees it."""
-        key = (measurement.slo, _group_key(measurement.group), measurement.start, measurement.end)
-        self._measured[key] = measurement
+        group, m = _group_key(measurement.group), measurement
+        self._measured[(m.slo, group, m.start, m.end)] = m
+        if group in self._stored:
+            self._stored[group][2][(m.slo, m.start, m.end)] = m
 
     def take_measured(self) -> list[Measurement]:
         """The measurements recorded since the last call, to be stored (oldest first)."""
@@ -299,16 +306,46 @@ class Context:
 
     def measurements(self, slo: str, start: datetime, end: datetime) -> list[Measurement]:
         """This context's (its group's) measurements of ``slo`` whose slices lie in
-        ``[start, end)``, oldest first: the stored ones, and those recorded since."""
+        ``[start, end)``, oldest first: the stored ones (every SLO's of the span read at once,
+        and kept: ``read_measurements``) and those recorded since."""
         group = _group_key(self.group)
+        stored = self._stored.get(group)
+        if stored is None or start < stored[0] or end > stored[1]:
+            lo = start if stored is None else min(start, stored[0])
+            hi = end if stored is None else max(end, stored[1])
+            self.read_measurements(lo, hi)
+        rows = self._stored[group][2]
         found = {
-            (m.start, m.end): m
-            for m in self.store.measurements(self.signal.name, slo, start, end, group=self.group)
+            (lo, hi): m
+            for (name, lo, hi), m in rows.items()
+            if name == slo and lo >= start and hi <= end
         }
         for (name, grp, lo, hi), m in self._measured.items():
             if name == slo and grp == group and lo >= start and hi <= end:
                 found[(lo, hi)] = m
         return [found[k] for k in sorted(found)]
+
+    def read_measurements(self, start: datetime, end: datetime) -> None:
+        """Read the stored measurements of every SLO of the signal (of this context's group)
+        within ``[start, end)`` in one query, for ``measurements`` to answer from."""
+        rows = self.store.measurements(self.signal.name, None, start, end, group=self.group)
+        by_slice = {(m.slo, m.start, m.end): m for m in rows}
+        self._stored[_group_key(self.group)] = (start, end, by_slice)
+
+    def calibration(self, at: datetime):
+        """The judge's latest calibration known at ``at`` (``sigwatch.calibration``; None
+        before the first), read once per time."""
+        if at not in self._calibrations:
+            self._calibrations[at] = latest_calibration(self.store, self.signal.name, at)
+        return self._calibrations[at]
+
+    def status_before(self, slo: str, at: datetime):
+        """The SLO's latest status before ``at`` (None without one): the signal's SLOs are
+        read at once, the first time one is asked for."""
+        if self._before is None or self._before[0] != at:
+            names = [s.name for s in self.signal.slos]
+            self._before = (at, self.store.statuses_before(self.signal.name, names, at))
+        return self._before[1].get(slo)
 
     def kept_sample(
         self, slo: str, drawn_from: list, draw: Callable[[], pl.DataFrame | None]

@@ -24,7 +24,7 @@ import polars as pl
 
 from monitors.partials import known_at
 from monitors.slis.base import Context, SliValue, TimesliceCalculation
-from sigwatch.calibration import CalibrationError, latest_calibration, weighted_share
+from sigwatch.calibration import CalibrationError, weighted_share
 from sigwatch.kinds import JudgedQualitySLI, QualitySLI
 from sigwatch.states import Verdict
 from sigwatch.stats import wilson_interval
@@ -113,7 +113,7 @@ class JudgedQuality(Quality):
     def group_volume(self, ctx: Context, slo, start: datetime, at: datetime) -> pl.DataFrame:
         """The predictions the judge labelled, per group."""
         by = list(slo.grouping.by)
-        calibration = latest_calibration(ctx.store, ctx.signal.name, at)
+        calibration = ctx.calibration(at)
         if calibration is None:  # no judge label counts yet: no group
             return pl.DataFrame(schema={**dict.fromkeys(by, pl.Utf8), "n": pl.Int64})
         rows = ctx.judge_labels(calibration, start, at, at)
@@ -272,8 +272,7 @@ def judged(ctx: Context, sli, start: datetime, end: datetime, at: datetime) -> S
     Uses the latest calibration known at ``at`` and only labels of that judge model and prompt
     version. The sample is stratified (weights = stratum rows / rows judged), so the apparent
     share is weighted and its interval uses Kish's effective sample size."""
-    signal = ctx.signal.name
-    calibration = latest_calibration(ctx.store, signal, at)
+    calibration = ctx.calibration(at)
     if calibration is None:
         reason = "the judge is not calibrated: run sigwatch judge calibrate"
         return SliValue(

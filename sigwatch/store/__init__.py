@@ -143,20 +143,31 @@ class Store:
         self.path = url.path  # the SQLite file (None in memory, or for PostgreSQL)
         self._tables: frozenset[str] | None = None
         self._open_transaction = False  # a write transaction is open (``_transaction``)
+        self._current = False  # the schema is known to be up to date (``open``)
 
     @classmethod
-    def open(cls, target: str | Path | StoreURL, *, clock: Clock, migrate: bool = True) -> Store:
+    def open(
+        cls,
+        target: str | Path | StoreURL,
+        *,
+        clock: Clock,
+        migrate: bool = True,
+        current: bool = False,
+    ) -> Store:
         """Open the store at ``target`` (a store URL, see ``sigwatch.store.connection``, or a
         SQLite file's path; a new file and its folder are created) and bring its schema up to
         date.
 
         ``clock`` is what ``now()`` answers (acknowledgements, silences, calibrations and
         migrations are stamped with it): the composition root passes the wall clock or the
-        time given with ``--at``; the store never reads the wall clock itself.
+        time given with ``--at``; the store never reads the wall clock itself. ``current``: the
+        caller knows the schema is up to date (it migrated it on an earlier connection), so
+        every table of the migrations is there without asking.
         """
         url = target if isinstance(target, StoreURL) else StoreURL.parse(target)
         conn, dialect = connect(url)
         store = cls(conn, clock, url, dialect)
+        store._current = current
         if migrate:
             try:
                 store.migrate()
@@ -276,19 +287,22 @@ class Store:
     def measurements(
         self,
         signal: str,
-        slo: str,
+        slo: str | None,
         start: datetime | None = None,
         end: datetime | None = None,
         group: dict[str, str] | None = None,
     ) -> list[Measurement]:
-        """Measurements of one SLO (of one of its groups) whose windows lie within
-        ``[start, end)``, oldest first."""
-        if group is None:
-            sql = "SELECT * FROM measurements WHERE signal = ? AND slo = ?"
-            args: list[Any] = [signal, slo]
-        else:
-            sql = "SELECT * FROM group_measurements WHERE signal = ? AND slo = ? AND grp = ?"
-            args = [signal, slo, group_key(group)]
+        """Measurements of one SLO (of one of its groups; of every SLO of the signal when
+        ``slo`` is None) whose windows lie within ``[start, end)``, oldest first."""
+        table = "measurements" if group is None else "group_measurements"
+        sql = f"SELECT * FROM {table} WHERE signal = ?"
+        args: list[Any] = [signal]
+        if slo is not None:
+            sql += " AND slo = ?"
+            args.append(slo)
+        if group is not None:
+            sql += " AND grp = ?"
+            args.append(group_key(group))
         if start is not None:
             sql += " AND window_start >= ?"
             args.append(to_epoch(start))
@@ -431,6 +445,40 @@ class Store:
             [signal, slo, to_epoch(at)],
         )
         return rows[0] if rows else None
+
+    def statuses_before(self, signal: str, slos: Iterable[str], at: datetime) -> dict:
+        """Each of ``slos``' latest status evaluated before ``at`` (absent: none), by SLO name:
+        one read of the latest statuses when they are all older than ``at`` (a run at a new
+        time), and one read per SLO for those that are not (a time evaluated again)."""
+        found: dict[str, SloStatus] = {}
+        if self._has_table("slo_latest"):
+            rows = self._status_rows(
+                "SELECT s.* FROM slo_status s JOIN slo_latest l ON s.signal = l.signal"
+                " AND s.slo = l.slo AND s.at = l.at WHERE l.signal = ? AND l.at < ?",
+                [signal, to_epoch(at)],
+            )
+            found = {r.slo: r for r in rows}
+        latest = None
+        for slo in slos:
+            if slo in found:
+                continue
+            if latest is None:
+                latest = self._latest_at(signal)
+            if slo in latest:  # evaluated at ``at`` or after: the one before is looked up
+                status = self.status_before(signal, slo, at)
+                if status is not None:
+                    found[slo] = status
+        return found
+
+    def _latest_at(self, signal: str) -> set[str]:
+        """The SLOs of ``signal`` with a status (of any time)."""
+        if not self._has_table("slo_latest"):
+            rows = self._conn.execute(
+                "SELECT DISTINCT slo FROM slo_status WHERE signal = ?", (signal,)
+            )
+        else:
+            rows = self._conn.execute("SELECT slo FROM slo_latest WHERE signal = ?", (signal,))
+        return {slo for (slo,) in rows}
 
     def status_history(
         self, signal: str, slo: str, start: datetime | None = None, end: datetime | None = None
@@ -611,6 +659,8 @@ class Store:
         return [name for (name,) in self._conn.execute(self._dialect.tables)]
 
     def _has_table(self, name: str) -> bool:
+        if self._current:  # every table of the migrations is there
+            return True
         if self._tables is None or name not in self._tables:
             self._tables = frozenset(self.tables())  # a table appears by a migration only
         return name in self._tables
@@ -668,12 +718,18 @@ class Store:
         return _Transaction(self)
 
     def put_evaluation(
-        self, statuses: Iterable[SloStatus], measurements: Iterable[Measurement]
+        self,
+        statuses: Iterable[SloStatus],
+        measurements: Iterable[Measurement],
+        run: Run | None = None,
     ) -> None:
-        """Store a run's measurements and statuses in one write transaction."""
+        """Store a run's measurements and statuses (and the run's record) in one write
+        transaction."""
         with self._transaction():
             self.put_measurements(measurements)
             self.put_status(statuses)
+            if run is not None:
+                self.record_run(run)
 
 
 class _Transaction:

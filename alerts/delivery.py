@@ -42,7 +42,7 @@ class FlushResult:
     sent: int = 0
     recorded: int = 0
     failed: int = 0
-    pending: int = 0
+    pending: int | None = None  # queued or being sent after the flush (always set by flush)
     error: str | None = None
 
 
@@ -63,18 +63,24 @@ class Delivery:
                 result = self._flush(limit)
             else:
                 result = FlushResult(error="another process is sending the outbox")
-        result.pending = len(self.records.outbox(statuses=("queued", "sending"), limit=100_000))
+        if result.pending is None:  # (an outbox found empty is still empty: no second read)
+            queued = self.records.outbox(statuses=("queued", "sending"), limit=100_000)
+            result.pending = len(queued)
         return result
 
     def _flush(self, limit: int) -> FlushResult:
         result = FlushResult()
         now = self.clock.now()
+        items = self.records.outbox(statuses=("queued", "sending"), limit=limit)
+        if not items:
+            result.pending = 0
         if self.notifier is None:
-            for item in self.records.outbox(statuses=("queued",), limit=limit):
-                self.records.mark(item.id, "recorded", now)
-                result.recorded += 1
+            for item in items:
+                if item.status == "queued":
+                    self.records.mark(item.id, "recorded", now)
+                    result.recorded += 1
             return result
-        for item in self.records.outbox(statuses=("queued", "sending"), limit=limit):
+        for item in items:
             alert = self.records.get(item.alert_id) if item.alert_id is not None else None
             try:
                 if item.status == "sending":

@@ -81,18 +81,21 @@ class Lifecycle:
         self._known: dict[str, Alert] | None = None
         self._signals: set[str] = set()
         self._silences: list | None = None
+        self._remember_silences = False
 
     @contextmanager
     def _remembering(self, signals: Iterable[str]) -> Iterator[None]:
-        """Read the alerts of ``signals`` and the silences once for what follows (one
-        evaluation, inside its transaction: nothing else writes them meanwhile)."""
+        """Read the alerts of ``signals`` once, and the silences once when first needed, for
+        what follows (one evaluation, inside its transaction: nothing else writes them
+        meanwhile)."""
         self._signals = set(signals)
         self._known = self.records.latest_by_key(self._signals)
-        self._silences = self.records.silences()
+        self._remember_silences = True  # read on first need: a quiet evaluation has none
         try:
             yield
         finally:
             self._known, self._signals, self._silences = None, set(), None
+            self._remember_silences = False
 
     def _find(self, key: str) -> Alert | None:
         if self._known is not None and key.split("/", 1)[0] in self._signals:
@@ -107,16 +110,34 @@ class Lifecycle:
 
     # --- evaluation -----------------------------------------------------------------------
 
-    def evaluate(self, statuses: Iterable[SloStatus], *, announce: bool = True) -> list[Alert]:
-        """Apply one evaluation's statuses (any number of signals, one time each); return the
-        alerts it touched. ``announce=False`` (a backfill's past times) records without
-        writing to the outbox; the next announcing evaluation catches up."""
+    def evaluate(
+        self,
+        statuses: Iterable[SloStatus],
+        *,
+        announce: bool = True,
+        good_runs: Iterable[tuple[str, datetime]] = (),
+    ) -> list[Alert]:
+        """Apply one evaluation's statuses (any number of signals, one time each) and its
+        ``good_runs`` (signal, time: each resolves the signal's ``monitor`` page, if open);
+        return the alerts it touched. What it touched is announced (``announce=False``, a
+        backfill's past times: recorded without writing to the outbox; the next announcing
+        evaluation, or the outbox job, catches up). A quiet evaluation reads the signal's
+        alerts and silences once and writes nothing."""
         by_signal: dict[str, list[SloStatus]] = defaultdict(list)
         for status in statuses:
             by_signal[status.signal].append(status)
+        good_runs = list(good_runs)
+        for signal, _ in good_runs:
+            by_signal.setdefault(signal, [])
         touched: list[Alert] = []
         with self.records.store.transaction(), self._remembering(by_signal):
+            for signal, at in good_runs:
+                monitor = self._open(signal, MONITOR, PAGE)
+                if monitor is not None:
+                    touched.append(self._resolve(monitor, at, None))
             for signal, rows in by_signal.items():
+                if not rows:
+                    continue
                 at = max(r.at for r in rows)
                 conditions = {r.slo: (self._condition(r), r) for r in rows}
                 stale = self._stale(signal, rows, at)
@@ -126,10 +147,8 @@ class Lifecycle:
                     touched += self._apply(signal, slo, condition, status, at)
                 if STALE not in conditions:  # the signal has data again
                     touched += self._apply(signal, STALE, None, None, at)
-            if announce:
-                self.announce(
-                    max((s.at for rows in by_signal.values() for s in rows), default=None)
-                )
+            if announce and touched:
+                self.announce(max(a.updated_at for a in touched))
         return touched
 
     def monitor_failed(self, failing: Failing, threshold: int, at: datetime) -> Alert | None:
@@ -179,13 +198,8 @@ class Lifecycle:
     def monitor_ok(self, signal: str, at: datetime) -> Alert | None:
         """A good run of ``signal``'s monitor: its ``monitor`` page, if open, resolves now (no
         hold: a run that succeeds is proof, not a sample)."""
-        with self.records.store.transaction():
-            alert = self._open(signal, MONITOR, PAGE)
-            if alert is None:
-                return None
-            alert = self._resolve(alert, at, None)
-            self.announce(at)
-        return alert
+        touched = self.evaluate([], good_runs=[(signal, at)])
+        return touched[0] if touched else None
 
     def _condition(self, status: SloStatus) -> str | None:
         slo = self.registry.get(status.signal).slo(status.slo)
@@ -376,7 +390,11 @@ class Lifecycle:
         return self._save(alert)
 
     def _silenced(self, signal: str, slo: str, at: datetime) -> bool:
-        silences = self._silences if self._silences is not None else self.records.silences()
+        silences = self._silences
+        if silences is None:
+            silences = self.records.silences()
+            if self._remember_silences:
+                self._silences = silences
         return any(s.active(at) and s.matches(signal, slo) for s in silences)
 
     # --- what to announce -----------------------------------------------------------------

@@ -88,16 +88,19 @@ class Alerting:
         runs update alerts; a failed run counts towards its signal's ``monitor`` page, a good
         one resolves it; then announce and send."""
         outcomes = list(outcomes)
-        statuses = [s for o in outcomes if o.ok for s in o.statuses]
-        if statuses:
-            self.lifecycle.evaluate(statuses)
-        self._monitors(outcomes)
+        self._evaluate(outcomes)
         return self.delivery.flush()
 
-    def _monitors(self, outcomes: list[Outcome]) -> None:
+    def _evaluate(self, outcomes: list[Outcome], statuses: list[SloStatus] | None = None) -> None:
+        """The runs' statuses (``statuses``, else the good runs') and their outcomes: a good
+        run resolves its signal's ``monitor`` page, a failed one counts towards it."""
+        if statuses is None:
+            statuses = [s for o in outcomes if o.ok for s in o.statuses]
+        good = [(o.signal, o.at) for o in outcomes if o.ok]
+        if statuses or good:
+            self.lifecycle.evaluate(statuses, good_runs=good)
         for outcome in outcomes:
             if outcome.ok:
-                self.lifecycle.monitor_ok(outcome.signal, outcome.at)
                 continue
             failing = self.records.store.failing(outcome.signal)
             if failing is not None:
@@ -122,8 +125,10 @@ class Alerting:
                     if start < row.at <= end:
                         by_time[row.at].append(row)
         times = sorted(by_time)
-        for at in times:
-            self.lifecycle.evaluate(by_time[at], announce=at == times[-1])
-        if outcomes is not None:
-            self._monitors(list(outcomes))
+        for at in times[:-1]:
+            self.lifecycle.evaluate(by_time[at], announce=False)
+        self._evaluate(list(outcomes or []), by_time[times[-1]] if times else [])
+        if times:  # what is open at the end is announced, touched at the end or not
+            with self.records.store.transaction():
+                self.lifecycle.announce(times[-1])
         return self.delivery.flush()

@@ -21,6 +21,7 @@ from monitors.scheduler import (
     failed_run,
     heartbeat,
     retry_window,
+    still_defined,
     with_store,
 )
 from sigwatch.clock import Clock
@@ -55,7 +56,9 @@ UNALERTED = Unalerted()
 
 
 def monitor_and_alert_job(signal: str, data_dir: str, definitions: str, clock: Clock) -> None:
-    runtime = Runtime.from_env(data=data_dir, definitions=definitions, clock=clock)
+    runtime = Runtime.composed(data=data_dir, definitions=definitions, clock=clock)
+    if not still_defined(runtime, signal):
+        return
     evaluated = False  # once stored, a retry (the store went) updates the alerts only
 
     def work(store: Store) -> None:
@@ -88,7 +91,8 @@ def monitor_and_alert_job(signal: str, data_dir: str, definitions: str, clock: C
 
 def flush_job(data_dir: str, definitions: str, clock: Clock) -> None:
     """Send what is queued (Slack was down, or rate limited us) and lift expired silences."""
-    runtime = Runtime.from_env(data=data_dir, definitions=definitions, clock=clock)
+    runtime = Runtime.composed(data=data_dir, definitions=definitions, clock=clock)
+    runtime.refresh()
 
     def work(store: Store) -> None:
         alerting = Alerting.open(store, runtime.registry, runtime.settings, clock)
@@ -101,7 +105,8 @@ def flush_job(data_dir: str, definitions: str, clock: Clock) -> None:
 
 def digest_job(data_dir: str, definitions: str, clock: Clock) -> None:
     """The day's digest, once a day however many schedulers share the store."""
-    runtime = Runtime.from_env(data=data_dir, definitions=definitions, clock=clock)
+    runtime = Runtime.composed(data=data_dir, definitions=definitions, clock=clock)
+    runtime.refresh()
     channel, now = runtime.settings.digest_channel, clock.now()
 
     def work(store: Store) -> None:
@@ -121,7 +126,8 @@ def weekly_job(data_dir: str, definitions: str, clock: Clock) -> None:
     store."""
     from alerts.weekly import last_full_week, posted_this_week, publish
 
-    runtime = Runtime.from_env(data=data_dir, definitions=definitions, clock=clock)
+    runtime = Runtime.composed(data=data_dir, definitions=definitions, clock=clock)
+    runtime.refresh()
     now, channel = clock.now(), runtime.settings.digest_channel
 
     def work(store: Store) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from console import signin
+from console import common, signin
 
 HERE = Path(__file__).parent / "views"
 
@@ -27,4 +27,6 @@ pages = [
 ]
 signin.gate()  # the sign-in page, or who is looking (said on every page)
 page = st.navigation(pages)
+common.registry()  # read again if a definitions file changed
+common.warn_if_definitions_broken()
 page.run()

@@ -15,7 +15,7 @@ import streamlit as st
 from console import data
 from sigwatch.clock import Clock
 from sigwatch.model import Registry
-from sigwatch.registry import load_registry
+from sigwatch.registry import Definitions
 from sigwatch.runtime import Runtime
 from sigwatch.settings import Settings
 from sigwatch.states import SloState
@@ -170,12 +170,37 @@ def settings() -> Settings:
 
 
 @st.cache_resource(show_spinner=False)
+def _definitions(definitions: str) -> Definitions:
+    return Definitions(Path(definitions))
+
+
 def _registry(definitions: str) -> Registry:
-    return load_registry(Path(definitions))
+    """The registry of the folder, read again when a file changed: an edit that breaks it
+    keeps the last good one (``definitions_error`` says why)."""
+    return _definitions(definitions).refresh()
 
 
 def registry() -> Registry:
     return _registry(str(settings().definitions_dir.resolve()))
+
+
+def definitions_error() -> Exception | None:
+    """Why the definitions shown are not the files' (an edit that broke them), or None."""
+    return _definitions(str(settings().definitions_dir.resolve())).error
+
+
+def warn_if_definitions_broken() -> None:
+    """Say, on every page, that an edit broke the definitions and the last good ones are in
+    use (``sigwatch serve`` keeps evaluating them too)."""
+    error = definitions_error()
+    if error is not None:
+        st.error(
+            "The SLO definitions have a problem, so the console (and `sigwatch serve`) keep "
+            "the definitions last read without one. Fix the file; `sigwatch validate` says "
+            "where.",
+            icon=":material/error:",
+        )
+        st.code(str(error), language=None)
 
 
 def runtime() -> Runtime:

@@ -71,7 +71,8 @@ def _calibrate_if_new(store: Store, client, signal) -> None:
 
 
 def judge_job(data_dir: str, definitions: str, clock: Clock) -> None:
-    runtime = Runtime.from_env(data=data_dir, definitions=definitions, clock=clock)
+    runtime = Runtime.composed(data=data_dir, definitions=definitions, clock=clock)
+    runtime.refresh()
 
     def work(store: Store) -> dict | None:
         with store.exclusive("judge:daily") as mine:

@@ -176,9 +176,20 @@ def evaluate_once(runtime: Runtime, store: Store, signal: str):
         return monitor_signal(runtime, store, signal, at)
 
 
+def still_defined(runtime: Runtime, signal: str) -> bool:
+    """Read the definitions again if a file changed; whether ``signal`` is still among them
+    (a signal whose file was removed is no longer evaluated: its job says so and returns)."""
+    if signal in runtime.refresh().names:
+        return True
+    log.warning("%s: no longer in the definitions (%s); not evaluated", signal, runtime.definitions)
+    return False
+
+
 def run_signal_job(signal: str, data_dir: str, definitions: str, clock: Clock) -> None:
     """One scheduled evaluation of one signal (module-level: the job store pickles its path)."""
-    runtime = Runtime.from_env(data=data_dir, definitions=definitions, clock=clock)
+    runtime = Runtime.composed(data=data_dir, definitions=definitions, clock=clock)
+    if not still_defined(runtime, signal):
+        return
 
     def work(store: Store) -> None:
         outcomes = evaluate_once(runtime, store, signal)
@@ -223,7 +234,8 @@ def heartbeat(runtime: Runtime, store: Store, at, timeout: float = HEARTBEAT_TIM
 def prune_job(data_dir: str, definitions: str, clock: Clock) -> None:
     """The daily prune: the store's rows older than ``SIGWATCH_RETENTION``, and the partial
     tables' buckets older than ``SIGWATCH_BUCKET_RETENTION`` (kept as day rollups)."""
-    runtime = Runtime.from_env(data=data_dir, definitions=definitions, clock=clock)
+    runtime = Runtime.composed(data=data_dir, definitions=definitions, clock=clock)
+    runtime.refresh()
     settings = runtime.settings
 
     def work(store: Store) -> None:

@@ -7,6 +7,8 @@ registry with any problem in it (``DefinitionError`` carries them all). ``to_mod
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -14,6 +16,8 @@ from sigwatch import model as m
 from sigwatch import spec as s
 from sigwatch.units import format_duration, parse_duration, parse_target
 from sigwatch.validation import Problem, check_paths
+
+log = logging.getLogger(__name__)
 
 
 class DefinitionError(Exception):
@@ -40,6 +44,56 @@ def load_registry(paths: Path | Iterable[Path]) -> m.Registry:
     return m.Registry(
         signals=tuple(to_model(c.document, source=c.path) for c in checks if c.document)
     )
+
+
+class Definitions:
+    """A definitions folder's registry for a long-running process (``sigwatch serve``, the
+    console): loaded once, and again by ``refresh`` when one of its files changed (their
+    names, sizes and modification times). An edit that breaks the folder keeps the last good
+    registry, and ``error`` says why (logged once per edit) until the folder is good again;
+    with no good registry yet, the ``DefinitionError`` is raised."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.error: DefinitionError | None = None
+        self._good: m.Registry | None = None
+        self._stamp: tuple | None = None
+        self._lock = threading.Lock()
+
+    def current(self) -> m.Registry:
+        """The registry in use (loaded on first use)."""
+        return self._good if self._good is not None else self.refresh()
+
+    def refresh(self) -> m.Registry:
+        """The registry, loaded again if a file changed since it was read."""
+        stamp = self._files()
+        with self._lock:
+            if stamp != self._stamp or self._good is None:
+                try:
+                    self._good, self.error = load_registry(self.folder), None
+                except DefinitionError as exc:
+                    if self._good is None:
+                        raise
+                    if self.error is None or str(self.error) != str(exc):
+                        log.error(
+                            "%s; still running on the definitions last read without problems",
+                            exc,
+                        )
+                    self.error = exc
+                self._stamp = stamp
+            return self._good
+
+    def _files(self) -> tuple:
+        folder = self.folder
+        paths = sorted(folder.rglob("*.y*ml")) if folder.is_dir() else [folder]
+        stamps = []
+        for path in paths:
+            try:
+                stat = path.stat()
+            except FileNotFoundError:  # removed while listed
+                continue
+            stamps.append((str(path), stat.st_mtime_ns, stat.st_size))
+        return tuple(stamps)
 
 
 # --- spec -> model -----------------------------------------------------------------------------

@@ -3,15 +3,18 @@ built once from the environment and a command's options, and handed to the CLI's
 scheduler's jobs and the console (the serving source comes from its settings:
 ``monitors.sources.serving_source``).
 
-A scheduled job rebuilds its runtime from the environment when it runs (``Runtime.from_env``
-with the folder and definitions it was given): the job store pickles a job's arguments, and
-settings hold secrets that must never be written to disk.
+A scheduled job finds its runtime by the folder and definitions it was given
+(``Runtime.composed``: the job store pickles a job's arguments, and settings hold secrets that
+must never be written to disk): composed once per process, its store's schema brought up to
+date on its first connection, its definitions read again when a file changes (a broken edit
+keeps the last good ones: ``sigwatch.registry.Definitions``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cached_property
+import os
+import threading
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,7 +26,21 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from sigwatch.model import Registry
+    from sigwatch.registry import Definitions
     from sigwatch.store import Store
+
+
+class _Composed:
+    """What the runtimes of one composition share: the definitions as loaded, and whether the
+    store's schema is known to be up to date."""
+
+    def __init__(self) -> None:
+        self.definitions: Definitions | None = None
+        self.migrated = False
+
+
+_COMPOSED: dict[tuple, Runtime] = {}
+_COMPOSING = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -32,6 +49,7 @@ class Runtime:
     clock: Clock
     data_dir: Path
     definitions: Path
+    shared: _Composed = field(default_factory=_Composed, compare=False, repr=False)
 
     @classmethod
     def from_env(
@@ -54,16 +72,62 @@ class Runtime:
             definitions=Path(definitions) if definitions else settings.definitions_dir,
         )
 
+    @classmethod
+    def composed(cls, *, data: Path | str, definitions: Path | str, clock: Clock) -> Runtime:
+        """The runtime of a long-running process's jobs on ``data`` and ``definitions``:
+        composed on the first job (settings from the environment, the definitions loaded, the
+        store's schema brought up to date on its first connection) and shared by the jobs
+        after it, each with its own ``clock`` (a changed ``SIGWATCH_*`` environment composes
+        anew). A job calls ``refresh`` first."""
+        environment = tuple(
+            sorted((k, v) for k, v in os.environ.items() if k.startswith("SIGWATCH_"))
+        )
+        key = (str(Path(data).resolve()), str(Path(definitions).resolve()), environment)
+        with _COMPOSING:
+            found = _COMPOSED.get(key)
+            if found is None:
+                found = _COMPOSED[key] = cls.from_env(
+                    data=data, definitions=definitions, clock=clock
+                )
+        return found if found.clock is clock else replace(found, clock=clock)
+
+    def refresh(self) -> Registry:
+        """The definitions, read again if a file changed (a broken edit keeps the last good
+        ones, logged once: ``definitions_error``)."""
+        return self._definitions().refresh()
+
+    @property
+    def definitions_error(self) -> Exception | None:
+        """Why the definitions in use are not the files' (an edit that broke them), or None."""
+        return self._definitions().error
+
+    def _definitions(self) -> Definitions:
+        shared = self.shared
+        if shared.definitions is None:
+            from sigwatch.registry import Definitions
+
+            shared.definitions = Definitions(self.definitions)
+        return shared.definitions
+
     @property
     def store_url(self) -> StoreURL:
         """Where the store is (``str()`` of it never shows a password)."""
         return self.settings.store(self.data_dir)
 
     def open_store(self, *, migrate: bool = True) -> Store:
-        """A connection to the store (a context manager), its schema brought up to date."""
+        """A connection to the store (a context manager), its schema brought up to date (once
+        per composition: a runtime's later connections find it so)."""
         from sigwatch.store import Store
 
-        return Store.open(self.store_url, clock=self.clock, migrate=migrate)
+        shared = self.shared
+        store = Store.open(
+            self.store_url,
+            clock=self.clock,
+            migrate=migrate and not shared.migrated,
+            current=shared.migrated,
+        )
+        shared.migrated = shared.migrated or migrate
+        return store
 
     def store_exists(self) -> bool:
         """Whether there is a store to read: the SQLite file exists (a PostgreSQL store is
@@ -71,10 +135,8 @@ class Runtime:
         url = self.store_url
         return url.path is None or url.path.exists()
 
-    @cached_property
+    @property
     def registry(self) -> Registry:
-        """The signals and SLOs of the definitions folder, loaded once (``DefinitionError``
-        lists the problems of a broken folder)."""
-        from sigwatch.registry import load_registry
-
-        return load_registry(self.definitions)
+        """The signals and SLOs of the definitions folder, loaded on first use
+        (``DefinitionError`` lists the problems of a broken folder), again by ``refresh``."""
+        return self._definitions().current()

@@ -156,7 +156,7 @@ def test_the_same_tables_through_spark_connect(
     try:
         data = _folder(tmp_path / "connect", path.parent)
         run = _backfill(data, SIGWATCH_ENGINE="spark", SIGWATCH_SPARK_MASTER=url)
-        assert run.returncode == 0, run.stderr[-3000:]
+        assert run.returncode == 0, run.stderr[-3000:] + run.stdout[-3000:]
         assert f"Spark on {url}" in run.stderr
         assert_same_partials(polars_run, data)
         assert_same_status(_status(polars_run), _status(data))

@@ -49,6 +49,7 @@ from alerts.service import Alerting
 from sigwatch.access import Roles
 from sigwatch.clock import Clock
 from sigwatch.settings import Secret
+from sigwatch.states import OutboxKind
 
 PATH = "/slack/actions"
 SILENCE_FOR = timedelta(hours=1)
@@ -189,7 +190,7 @@ class SlackActions:
         said = f"{alert.signal}/{alert.slo} silenced by {by} until {silence.expires_at:%H:%M} UTC"
         with alerting.records.store.transaction():  # the thread hears of it as of an ack
             reply = slack_escape(said)  # mrkdwn: a name is shown as written, never a ping
-            alerting.records.enqueue(alert.id, "reply", alert.channel, reply, None, now)
+            alerting.records.enqueue(alert.id, OutboxKind.REPLY, alert.channel, reply, None, now)
             alerting.records.add_event(alert.id, now, "silenced", said)
         return Click(200, said, changed=True)
 

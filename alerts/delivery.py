@@ -21,6 +21,7 @@ from alerts.model import OutboxItem
 from alerts.notifiers import Notifier, Permanent, Retryable
 from sigwatch.clock import Clock
 from sigwatch.settings import Secret
+from sigwatch.states import OutboxKind, OutboxStatus
 from sigwatch.store.alerts import AlertTables
 
 LEASE = timedelta(minutes=2)  # longer than a send with all its retries can take
@@ -64,26 +65,30 @@ class Delivery:
             else:
                 result = FlushResult(error="another process is sending the outbox")
         if result.pending is None:  # (an outbox found empty is still empty: no second read)
-            queued = self.records.outbox(statuses=("queued", "sending"), limit=100_000)
+            queued = self.records.outbox(
+                statuses=(OutboxStatus.QUEUED, OutboxStatus.SENDING), limit=100_000
+            )
             result.pending = len(queued)
         return result
 
     def _flush(self, limit: int) -> FlushResult:
         result = FlushResult()
         now = self.clock.now()
-        items = self.records.outbox(statuses=("queued", "sending"), limit=limit)
+        items = self.records.outbox(
+            statuses=(OutboxStatus.QUEUED, OutboxStatus.SENDING), limit=limit
+        )
         if not items:
             result.pending = 0
         if self.notifier is None:
             for item in items:
-                if item.status == "queued":
-                    self.records.mark(item.id, "recorded", now)
+                if item.status == OutboxStatus.QUEUED:
+                    self.records.mark(item.id, OutboxStatus.RECORDED, now)
                     result.recorded += 1
             return result
         for item in items:
             alert = self.records.get(item.alert_id) if item.alert_id is not None else None
             try:
-                if item.status == "sending":
+                if item.status == OutboxStatus.SENDING:
                     if item.sending_at is not None and now - item.sending_at < LEASE:
                         result.error = f"outbox item {item.id} is being sent by another process"
                         return result
@@ -96,16 +101,16 @@ class Delivery:
                     return result
                 ts, channel = self.notifier.send(item, alert)
             except Permanent as exc:
-                self.records.mark(item.id, "failed", now, last_error=self._clean(exc))
+                self.records.mark(item.id, OutboxStatus.FAILED, now, last_error=self._clean(exc))
                 result.failed += 1
                 continue
             except Retryable as exc:
-                self.records.mark(item.id, "queued", now, last_error=self._clean(exc))
+                self.records.mark(item.id, OutboxStatus.QUEUED, now, last_error=self._clean(exc))
                 result.error = self._clean(exc)
                 return result
             except Exception as exc:  # the outcome is unknown: look it up before resending
                 error = self._clean(exc)
-                self.records.mark(item.id, "sending", now, last_error=error)
+                self.records.mark(item.id, OutboxStatus.SENDING, now, last_error=error)
                 result.error = error
                 return result
             self._sent(item, ts, channel, alert)
@@ -118,8 +123,10 @@ class Delivery:
     def _sent(self, item: OutboxItem, ts: str | None, channel: str | None, alert) -> None:
         now = self.clock.now()
         with self.records.store.transaction():
-            self.records.mark(item.id, "sent", now, sent_at=now, slack_ts=ts, last_error=None)
-            if item.kind == "post" and alert is not None and ts:
+            self.records.mark(
+                item.id, OutboxStatus.SENT, now, sent_at=now, slack_ts=ts, last_error=None
+            )
+            if item.kind == OutboxKind.POST and alert is not None and ts:
                 self.records.save(
                     replace(alert, slack_ts=ts, slack_channel=channel or alert.channel)
                 )

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from sigwatch.clock import floor_time
 from sigwatch.model import Registry
-from sigwatch.states import SloState
+from sigwatch.states import OutboxKind, SloState
 from sigwatch.store.alerts import AlertTables
 from sigwatch.units import short_span
 
@@ -80,7 +80,7 @@ def build_digest(records: AlertTables, registry: Registry, at: datetime) -> tupl
 
 def post_digest(records: AlertTables, registry: Registry, channel: str, at: datetime) -> int:
     text, blocks = build_digest(records, registry, at)
-    return records.enqueue(None, "digest", channel, text, blocks, at)
+    return records.enqueue(None, OutboxKind.DIGEST, channel, text, blocks, at)
 
 
 def _spend(store, signal, start: datetime, end: datetime) -> tuple[float | None, float | None]:

@@ -26,6 +26,7 @@ from monitors.scheduler import (
 )
 from sigwatch.clock import Clock
 from sigwatch.runtime import Runtime
+from sigwatch.states import OutboxKind
 from sigwatch.store import Store
 
 log = logging.getLogger(__name__)
@@ -111,7 +112,7 @@ def digest_job(data_dir: str, definitions: str, clock: Clock) -> None:
 
     def work(store: Store) -> None:
         with store.exclusive("digest") as mine:
-            last = store.alerts.last_enqueued("digest", channel)
+            last = store.alerts.last_enqueued(OutboxKind.DIGEST, channel)
             if not mine or (last is not None and last.date() == now.date()):
                 return  # another scheduler is posting it, or posted it today
             alerting = Alerting.open(store, runtime.registry, runtime.settings, clock)

@@ -58,7 +58,7 @@ from alerts.model import (
 )
 from alerts.render import render_alert, slack_escape
 from sigwatch.model import Budgeting, Registry, group_label
-from sigwatch.states import Severity, SloState
+from sigwatch.states import OutboxKind, Severity, SloState
 from sigwatch.store import Failing, SloStatus
 from sigwatch.store.alerts import SUPERSEDED, AlertTables
 from sigwatch.units import format_duration
@@ -426,7 +426,7 @@ class Lifecycle:
         if shown is None:
             if alert.state == RESOLVED:
                 return 0  # opened and closed while nobody was told: nothing to take back
-            self.records.enqueue(alert.id, "post", alert.channel, text, blocks, at)
+            self.records.enqueue(alert.id, OutboxKind.POST, alert.channel, text, blocks, at)
             self._save(replace(alert, notified=now_view, notified_at=at))
             return 1
         reply = None
@@ -454,7 +454,7 @@ class Lifecycle:
             )
         if reply is None:
             return 0
-        self.records.enqueue(alert.id, "update", alert.channel, text, blocks, at)
+        self.records.enqueue(alert.id, OutboxKind.UPDATE, alert.channel, text, blocks, at)
         said, thread_blocks = reply, None
         if changed:
             # Group names come from the logs: plain text in the blocks (no ping, no format),
@@ -465,7 +465,7 @@ class Lifecycle:
                 *([_section("mrkdwn", reply)] if reply else []),
                 _section("plain_text", changed),
             ]
-        self.records.enqueue(alert.id, "reply", alert.channel, said, thread_blocks, at)
+        self.records.enqueue(alert.id, OutboxKind.REPLY, alert.channel, said, thread_blocks, at)
         self.records.add_event(alert.id, at, "notified", "\n".join(filter(None, [reply, changed])))
         self._save(replace(alert, notified=now_view, notified_at=at))
         return 2

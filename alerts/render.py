@@ -25,8 +25,8 @@ from monitors.suspects import sentence
 from sigwatch.model import Signal, group_label
 
 ICONS = {
-    (PAGE, "firing"): ":red_circle:",
-    (TICKET, "firing"): ":large_orange_circle:",
+    (PAGE, FIRING): ":red_circle:",
+    (TICKET, FIRING): ":large_orange_circle:",
     ACKNOWLEDGED: ":eyes:",
     RESOLVED: ":white_check_mark:",
 }
@@ -44,14 +44,14 @@ def console_link(base: str | None, signal: str) -> str | None:
 
 
 def render_alert(alert: Alert, signal: Signal, policy: Policy) -> tuple[str, list[dict]]:
-    icon = ICONS.get(alert.state) or ICONS[(alert.severity, "firing")]
+    icon = ICONS.get(alert.state) or ICONS[(alert.severity, FIRING)]
     state = alert.state.upper()
     title = f"{icon} {state} [{alert.severity}] {alert.signal} / {alert.slo}"
     d = alert.details
     value = _value(alert)
     mention = (
         f"{policy.mention} "
-        if policy.mention and alert.severity == PAGE and alert.state == "firing"
+        if policy.mention and alert.severity == PAGE and alert.state == FIRING
         else ""
     )
     text = f"{mention}{title}: {value}"

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from monitors.history import occurrence_counts
 from sigwatch.model import Budgeting, Registry
-from sigwatch.states import Verdict
+from sigwatch.states import OutboxKind, OutboxStatus, Verdict
 from sigwatch.units import short_span
 
 WEEK = timedelta(days=7)
@@ -522,12 +522,12 @@ def publish(
     )
     records = store.alerts
     with store.transaction():
-        item = records.enqueue(None, "weekly", channel, review.slack_summary(), None, now)
-        records.mark(item, "sent", now, sent_at=now)
+        item = records.enqueue(None, OutboxKind.WEEKLY, channel, review.slack_summary(), None, now)
+        records.mark(item, OutboxStatus.SENT, now, sent_at=now)
     return Publication(files, posted, f"posted to {channel} ({len(posted)} files)")
 
 
 def posted_this_week(store, channel: str, now: datetime) -> bool:
     """Whether a weekly review went to ``channel`` since this week's Monday 00:00 UTC."""
-    last = store.alerts.last_enqueued("weekly", channel)
+    last = store.alerts.last_enqueued(OutboxKind.WEEKLY, channel)
     return last is not None and last >= last_full_week(now) + WEEK

@@ -11,9 +11,11 @@ import altair as alt
 import polars as pl
 from altair.utils.schemapi import debug_mode
 
+from sigwatch.states import Severity
+
 T = TypeVar("T")
 
-SEVERITY_COLOR = {"page": "#d0021b", "ticket": "#f5a623"}
+SEVERITY_COLOR = {Severity.PAGE: "#d0021b", Severity.TICKET: "#f5a623"}
 ALERTS_NOTE = (
     "Shaded: the SLO's alerts, red a page, amber a ticket; a solid line where one opened, a "
     "dashed one where it resolved."

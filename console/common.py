@@ -18,7 +18,7 @@ from sigwatch.model import Registry
 from sigwatch.registry import Definitions
 from sigwatch.runtime import Runtime
 from sigwatch.settings import Settings
-from sigwatch.states import SloState
+from sigwatch.states import AlertState, SloState
 from sigwatch.store.connection import StoreUnavailable
 
 TTL = 30  # seconds a page may show before reading the store again
@@ -54,9 +54,9 @@ CELL = {
     "insufficient labels": "#d6e4f5",
     "insufficient data": "#e6e6e6",
     "ok": "#d9f0dc",
-    "firing": "#f8d0d0",
-    "acknowledged": "#fde5c4",
-    "resolved": "#d9f0dc",
+    AlertState.FIRING: "#f8d0d0",
+    AlertState.ACKNOWLEDGED: "#fde5c4",
+    AlertState.RESOLVED: "#d9f0dc",
     BUDGET_SPENT: "#e9d8f2",
     STALE: "#f3c6c6",
 }

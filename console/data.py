@@ -15,7 +15,7 @@ from monitors.history import group_counts, occurrence_counts
 from monitors.suspects import sentence
 from sigwatch.clock import floor_time
 from sigwatch.model import Budgeting, Registry, group_label
-from sigwatch.states import SloState, Verdict
+from sigwatch.states import OutboxKind, SloState, Verdict
 from sigwatch.store import Store, from_epoch, to_epoch
 
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
@@ -358,7 +358,9 @@ def outbox_frame(store: Store, limit: int = 300) -> pl.DataFrame:
     rows = [
         {
             "id": i.id,
-            "alert": keys.get(i.alert_id, "digest" if i.kind == "digest" else ""),
+            "alert": keys.get(
+                i.alert_id, OutboxKind.DIGEST.value if i.kind == OutboxKind.DIGEST else ""
+            ),
             "kind": i.kind,
             "channel": i.channel,
             "status": i.status,

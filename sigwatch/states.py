@@ -4,6 +4,8 @@
 - ``Verdict``: one time slice's judgement (good, bad, or why it cannot be judged).
 - ``Severity``: what a firing burn-rate rule, and the alert it opens, asks of on-call.
 - ``Fired``: one burn-rate rule that fired, as stored with the status and read back.
+- ``AlertState``: where an alert is between opening and resolution.
+- ``OutboxKind`` and ``OutboxStatus``: what a notification in the outbox is, and how far it got.
 
 They are ``StrEnum``s: the store and the JSON interfaces keep the plain words (``"breach"``),
 and code compares members, never the words.
@@ -44,6 +46,28 @@ class Verdict(StrEnum):
 class Severity(StrEnum):
     PAGE = "page"
     TICKET = "ticket"
+
+
+class AlertState(StrEnum):
+    FIRING = "firing"
+    ACKNOWLEDGED = "acknowledged"  # still open: someone is on it
+    RESOLVED = "resolved"
+
+
+class OutboxKind(StrEnum):
+    POST = "post"  # an alert's message
+    UPDATE = "update"  # the alert's message edited in place
+    REPLY = "reply"  # a reply in the alert's thread
+    DIGEST = "digest"  # the daily digest: a message of its own
+    WEEKLY = "weekly"  # the weekly review's summary (posted with its files)
+
+
+class OutboxStatus(StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"  # a send began and its outcome is unknown
+    SENT = "sent"
+    RECORDED = "recorded"  # no notifier configured: the outbox is the record
+    FAILED = "failed"  # refused for good (a permanent error)
 
 
 @dataclass(frozen=True)

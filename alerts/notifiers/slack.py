@@ -32,6 +32,7 @@ from slack_sdk.http_retry.jitter import Jitter
 from alerts.model import Alert, OutboxItem
 from alerts.notifiers import METADATA_EVENT, Permanent, Retryable
 from sigwatch.settings import Secret
+from sigwatch.states import OutboxKind
 
 TRANSIENT = {
     "ratelimited",
@@ -124,18 +125,18 @@ class SlackNotifier:
     def send(self, item: OutboxItem, alert: Alert | None) -> tuple[str | None, str | None]:
         metadata = {"event_type": METADATA_EVENT, "event_payload": {"outbox_id": item.id}}
         try:
-            if item.kind in ("post", "digest"):
+            if item.kind in (OutboxKind.POST, OutboxKind.DIGEST):
                 out = self.client.chat_postMessage(
                     channel=item.channel, text=item.text, blocks=item.blocks, metadata=metadata
                 )
                 if out.get("channel") and not CHANNEL_ID.fullmatch(item.channel):
                     self.channels.put(_name(item.channel), out["channel"])
-            elif item.kind == "update":
+            elif item.kind == OutboxKind.UPDATE:
                 channel, ts = self._thread(alert)
                 out = self.client.chat_update(
                     channel=channel, ts=ts, text=item.text, blocks=item.blocks
                 )
-            elif item.kind == "reply":
+            elif item.kind == OutboxKind.REPLY:
                 channel, ts = self._thread(alert)
                 out = self.client.chat_postMessage(
                     channel=channel,
@@ -155,11 +156,11 @@ class SlackNotifier:
         return out.get("ts"), out.get("channel")
 
     def find(self, item: OutboxItem, alert: Alert | None) -> tuple[str, str | None] | None:
-        if item.kind == "update":
+        if item.kind == OutboxKind.UPDATE:
             return None  # an edit is safe to repeat
         oldest = (item.sending_at or item.created_at).timestamp() - 60
         try:
-            if item.kind == "reply":
+            if item.kind == OutboxKind.REPLY:
                 channel, ts = self._thread(alert)
                 page = self.client.conversations_replies(
                     channel=channel,

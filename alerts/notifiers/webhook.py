@@ -16,6 +16,7 @@ from slack_sdk.webhook import WebhookClient
 from alerts.model import Alert, OutboxItem
 from alerts.notifiers import Permanent, Retryable
 from sigwatch.settings import Secret
+from sigwatch.states import OutboxKind
 
 
 class WebhookNotifier:
@@ -33,10 +34,10 @@ class WebhookNotifier:
         )
 
     def send(self, item: OutboxItem, alert: Alert | None) -> tuple[str | None, str | None]:
-        if item.kind == "update":
+        if item.kind == OutboxKind.UPDATE:
             return None, None
-        text = f"{alert.key}: {item.text}" if item.kind == "reply" and alert else item.text
-        blocks = item.blocks if item.kind != "reply" else None
+        text = f"{alert.key}: {item.text}" if item.kind == OutboxKind.REPLY and alert else item.text
+        blocks = item.blocks if item.kind != OutboxKind.REPLY else None
         response = self.client.send(text=text, blocks=blocks)
         if response.status_code == 429 or response.status_code >= 500:
             raise Retryable(f"webhook answered {response.status_code}")

@@ -9,6 +9,7 @@ import streamlit as st
 from alerts.lifecycle import AlertError
 from alerts.service import Alerting
 from console import common, data, signin
+from sigwatch.states import AlertState
 from sigwatch.units import parse_duration
 
 st.title("Alerts")
@@ -32,7 +33,9 @@ def _alerting(store):
 
 
 frame = common.get(data.alerts_frame, True)
-open_alerts = frame.filter(pl.col("state") != "resolved") if not frame.is_empty() else frame
+open_alerts = (
+    frame.filter(pl.col("state") != AlertState.RESOLVED) if not frame.is_empty() else frame
+)
 st.header(f"Open ({len(open_alerts)})")
 if open_alerts.is_empty():
     st.success("No open alerts.")
@@ -45,7 +48,7 @@ else:
         width="stretch",
         column_config=common.SUSPECTS_COLUMN,
     )
-    firing = open_alerts.filter(pl.col("state") == "firing")
+    firing = open_alerts.filter(pl.col("state") == AlertState.FIRING)
     mine = [k for k, s in zip(firing["key"], firing["signal"], strict=True) if _may_change(s)]
     if firing.height and not mine:
         st.caption(signin.can_act_note(who))
@@ -131,7 +134,7 @@ else:
 
 st.header("Past alerts")
 PAST = ["key", "part_of", "started_at", "resolved_at", "minutes", "suspects"]  # shown first
-past = frame.filter(pl.col("state") == "resolved") if not frame.is_empty() else frame
+past = frame.filter(pl.col("state") == AlertState.RESOLVED) if not frame.is_empty() else frame
 if past.is_empty():
     st.caption("None yet.")
 else:

@@ -22,13 +22,18 @@ from sigwatch.cli import (
     err,
     out,
 )
+from sigwatch.states import AlertState
 
 silence_app = typer.Typer(
     help="Silence alerts of a signal and/or SLO for a while.", no_args_is_help=True
 )
 app.add_typer(silence_app, name="silence")
 
-ALERT_STYLE = {"firing": "bold red", "acknowledged": "yellow", "resolved": "green"}
+ALERT_STYLE = {
+    AlertState.FIRING: "bold red",
+    AlertState.ACKNOWLEDGED: "yellow",
+    AlertState.RESOLVED: "green",
+}
 
 
 @contextmanager

@@ -10,12 +10,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from sigwatch.states import AlertState, OutboxKind, OutboxStatus, Severity
 from sigwatch.store import from_epoch, to_epoch
 
 if TYPE_CHECKING:
     from sigwatch.store import Store
 
-FIRING, ACKNOWLEDGED, RESOLVED = "firing", "acknowledged", "resolved"
+FIRING, ACKNOWLEDGED, RESOLVED = AlertState.FIRING, AlertState.ACKNOWLEDGED, AlertState.RESOLVED
 
 
 SUPERSEDED = "superseded by a page"  # how a ticket is resolved when its page opens
@@ -34,8 +35,8 @@ class Alert:
     key: str
     signal: str
     slo: str
-    severity: str
-    state: str
+    severity: Severity
+    state: AlertState
     started_at: datetime
     updated_at: datetime
     channel: str
@@ -95,11 +96,11 @@ class OutboxItem:
 
     id: int
     alert_id: int | None
-    kind: str
+    kind: OutboxKind
     channel: str
     text: str
     blocks: list[dict] | None
-    status: str
+    status: OutboxStatus
     created_at: datetime
     attempts: int = 0
     sending_at: datetime | None = None
@@ -303,7 +304,7 @@ class AlertTables:
     def enqueue(
         self,
         alert_id: int | None,
-        kind: str,
+        kind: OutboxKind,
         channel: str,
         text: str,
         blocks: list | None,
@@ -317,7 +318,7 @@ class AlertTables:
         return int(new_id)
 
     def outbox(
-        self, *, statuses: tuple[str, ...] | None = None, limit: int = 500
+        self, *, statuses: tuple[OutboxStatus, ...] | None = None, limit: int = 500
     ) -> list[OutboxItem]:
         """Outbox items, oldest first (only the given statuses, if any)."""
         if statuses:
@@ -334,7 +335,7 @@ class AlertTables:
             rows = list(rows)[::-1]
         return [_item(row) for row in rows]
 
-    def last_enqueued(self, kind: str, channel: str) -> datetime | None:
+    def last_enqueued(self, kind: OutboxKind, channel: str) -> datetime | None:
         """When the latest notification of ``kind`` to ``channel`` was queued, if ever."""
         (at,) = self._conn.execute(
             "SELECT MAX(created_at) FROM outbox WHERE kind = ? AND channel = ?", (kind, channel)
@@ -368,7 +369,7 @@ class AlertTables:
             (name, channel_id, to_epoch(at)),
         )
 
-    def mark(self, item_id: int, status: str, at: datetime, **fields: Any) -> None:
+    def mark(self, item_id: int, status: OutboxStatus, at: datetime, **fields: Any) -> None:
         """Set an outbox item's status (and ``sending_at``, ``sent_at``, ``slack_ts``,
         ``last_error``, ``attempts`` as given)."""
         sets, args = ["status = ?"], [status]
@@ -411,8 +412,8 @@ def _alert(row: tuple) -> Alert:
         key=key,
         signal=signal,
         slo=slo,
-        severity=severity,
-        state=state,
+        severity=Severity(severity),
+        state=AlertState(state),
         started_at=from_epoch(started),
         updated_at=from_epoch(updated),
         channel=channel,
@@ -451,11 +452,11 @@ def _item(row: tuple) -> OutboxItem:
     return OutboxItem(
         id=id_,
         alert_id=alert_id,
-        kind=kind,
+        kind=OutboxKind(kind),
         channel=channel,
         text=text,
         blocks=json.loads(blocks) if blocks else None,
-        status=status,
+        status=OutboxStatus(status),
         created_at=from_epoch(created),
         attempts=attempts,
         sending_at=_dt(sending),

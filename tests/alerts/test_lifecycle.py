@@ -262,3 +262,18 @@ def test_an_evaluation_reads_the_alerts_and_the_silences_once(registry, tmp_path
     assert sum("FROM alerts" in s for s in reads) <= 2  # by key once; unannounced once
     # and it still sees the open page: nothing new is posted
     assert [a.key for a in world.records.open_alerts()] == ["content_type/coverage/page"]
+
+
+def test_the_store_hands_out_alert_states_severities_and_outbox_words_as_enums(world):
+    """The vocabularies are typed where they leave the store (``sigwatch.states``): code
+    compares members, and the store alone turns them into words and back."""
+    from sigwatch.states import AlertState, OutboxKind, OutboxStatus, Severity
+
+    world.step()
+    world.step("breach", burn=15)
+    [alert] = world.records.open_alerts()
+    assert alert.state is AlertState.FIRING and alert.severity is Severity.PAGE
+    [item] = world.records.outbox()
+    assert item.kind is OutboxKind.POST
+    assert item.status in (OutboxStatus.QUEUED, OutboxStatus.RECORDED, OutboxStatus.SENT)
+    assert type(item.status) is OutboxStatus

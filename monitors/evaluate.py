@@ -16,7 +16,7 @@ the budget. States:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -67,18 +67,66 @@ def occurrence_series(ctx: Context, slo: SLO, start: datetime, end: datetime) ->
     )
 
 
+@dataclass(frozen=True)
+class NoDataRule:
+    """When an occurrence SLO (or one group of it) has no data to judge: no event over the
+    last ``quiet`` (the whole window too, for a group), or fewer than ``min_events`` over the
+    window (``insufficient_data``). ``keep_fired``: the rules that fire stay on a no-data
+    status (the signal's: its windows still burn while its traffic has stopped, and the
+    stale-data page says so), or not (a group's: a retired canary's spent windows set
+    nothing). ``sure_short``: the ticket rules' short windows must also be sure
+    (``monitors.windows.fired_rules``)."""
+
+    quiet: timedelta
+    min_events: int = 0
+    keep_fired: bool = True
+    sure_short: bool = False
+
+
+SIGNAL_RULE = NoDataRule(quiet=NO_DATA_AFTER)
+
+
 def occurrence_status(
     ctx: Context, slo: SLO, series: Series, at: datetime, evaluated_at: datetime
 ) -> SloStatus:
     """The SLO's status at ``at`` from its series, with what the kind shows beside it
     (``display``: latency's quantiles) in the details."""
+    sums = {w: series.between(at - w, at) for w in (*WINDOWS, NO_DATA_AFTER)}
+    status = occurrence_judged(
+        slo, at, evaluated_at, series.between(at - slo.objective.window, at), sums, SIGNAL_RULE
+    )
+    extra = {"errors": series.errors} if series.errors else {}
+    details = {**status.details, **extra, **calculation(slo.sli).display(ctx, at)}
+    return replace(status, details=details)
+
+
+def occurrence_judged(
+    slo: SLO,
+    at: datetime,
+    evaluated_at: datetime,
+    window: tuple[float, float],
+    sums: dict[timedelta, tuple[float, float]],
+    rule: NoDataRule,
+    group: dict[str, str] | None = None,
+) -> SloStatus:
+    """The one status builder of occurrence SLOs, for the whole signal and for each group:
+    ``window`` is the (good, total) over the SLO's window, ``sums`` the same over every
+    alerting window and over ``rule.quiet``; ``rule`` says when there is no data to judge."""
     objective = slo.objective
-    good, total = series.between(at - objective.window, at)
-    bad = total - good
-    rates, counts = window_rates({w: series.between(at - w, at) for w in WINDOWS}, objective)
-    fired = fired_rules(rates, objective.window, counts, objective.error_budget)
-    _, recent = series.between(at - NO_DATA_AFTER, at)
-    state = SloState.NO_DATA if recent == 0 else fired_state(fired)
+    good, total = window
+    rates, counts = window_rates({w: sums[w] for w in WINDOWS}, objective)
+    fired = fired_rules(
+        rates, objective.window, counts, objective.error_budget, sure_short=rule.sure_short
+    )
+    quiet = sums[rule.quiet][1] == 0 or (group is not None and total == 0)
+    if quiet:
+        state = SloState.NO_DATA
+    elif total < rule.min_events:
+        state = SloState.INSUFFICIENT_DATA
+    else:
+        state = fired_state(fired)
+    if state in (SloState.NO_DATA, SloState.INSUFFICIENT_DATA) and not rule.keep_fired:
+        fired = []
     return SloStatus(
         signal=slo.signal,
         slo=slo.name,
@@ -90,16 +138,11 @@ def occurrence_status(
         window_end=at,
         value=good / total if total else None,
         samples=int(total),
-        budget_remaining=budget_remaining(bad, total, objective.ratio),
+        budget_remaining=budget_remaining(total - good, total, objective.ratio),
         burn_rates={label(w): r for w, r in rates.items()},
         fired=fired,
-        details={
-            "good": good,
-            "total": total,
-            "window": label(objective.window),
-            **({"errors": series.errors} if series.errors else {}),
-            **calculation(slo.sli).display(ctx, at),
-        },
+        details={"good": good, "total": total, "window": label(objective.window)},
+        group=group,
     )
 
 

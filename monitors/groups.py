@@ -26,11 +26,16 @@ from datetime import datetime, timedelta
 import numpy as np
 import polars as pl
 
-from monitors.evaluate import NO_DATA_AFTER, fired_state, timeslice_status, window_rates
+from monitors.evaluate import (
+    NO_DATA_AFTER,
+    NoDataRule,
+    occurrence_judged,
+    timeslice_status,
+)
 from monitors.partials import BUCKET
 from monitors.slis import calculation
 from monitors.slis.base import Context
-from monitors.windows import WINDOWS, budget_remaining, fired_rules, label
+from monitors.windows import WINDOWS
 from sigwatch.model import OTHER, SLO, Budgeting, Grouping
 from sigwatch.states import Fired, Severity, SloState
 from sigwatch.stats import newcombe_interval
@@ -120,41 +125,22 @@ def chosen(grouping: Grouping, groups: list[tuple[str, ...]], volume: np.ndarray
 def occurrence_groups(
     ctx: Context, slo: SLO, matrix: GroupMatrix, at: datetime, evaluated_at: datetime
 ) -> list[SloStatus]:
-    """A status per group of a grouped occurrence SLO at ``at``."""
+    """A status per group of a grouped occurrence SLO at ``at`` (``occurrence_judged``, with
+    a group's no-data rule: none over the longest alerting window is a retired group, fewer
+    than ``min_events`` over the SLO's window cannot be judged)."""
     grouping, objective = slo.grouping, slo.objective
     assert grouping is not None
+    rule = NoDataRule(
+        quiet=GONE_AFTER, min_events=grouping.min_events, keep_fired=False, sure_short=True
+    )
     window_good, window_total = matrix.sums(at - objective.window, at)
     sums = {w: matrix.sums(at - w, at) for w in WINDOWS}
     out = []
     for values, columns in chosen(grouping, matrix.groups, window_total):
-        good = float(window_good[columns].sum())
-        total = float(window_total[columns].sum())
+        window = (float(window_good[columns].sum()), float(window_total[columns].sum()))
         mine = {w: (float(g[columns].sum()), float(t[columns].sum())) for w, (g, t) in sums.items()}
-        rates, counts = window_rates(mine, objective)
-        fired: list[Fired] = []
-        if total == 0 or mine[GONE_AFTER][1] == 0:  # none, or none lately: a retired canary
-            state = SloState.NO_DATA
-        elif total < grouping.min_events:
-            state = SloState.INSUFFICIENT_DATA
-        else:
-            fired = fired_rules(
-                rates, objective.window, counts, objective.error_budget, sure_short=True
-            )
-            state = fired_state(fired)
         out.append(
-            _status(
-                slo,
-                at,
-                evaluated_at,
-                state,
-                value=good / total if total else None,
-                samples=int(total),
-                budget_remaining=budget_remaining(total - good, total, objective.ratio),
-                burn_rates={label(w): r for w, r in rates.items()},
-                fired=fired,
-                details={"good": good, "total": total, "window": label(objective.window)},
-                group=grouping.key(values),
-            )
+            occurrence_judged(slo, at, evaluated_at, window, mine, rule, group=grouping.key(values))
         )
     return out
 

@@ -70,7 +70,7 @@ class SLIKind:
 class SliSpec(StrictSpec):
     """An SLI kind's ``sli:`` mapping. Each subclass declares its ``kind`` literal (or
     literals), its fields, the ``model`` it maps to and an ``example`` SLO of it (the fields
-    of an SLO besides its name: ``tests/test_sli_seam.py`` loads and round-trips each)."""
+    of an SLO besides its name: ``tests/monitors/test_sli_seam.py`` loads and round-trips each)."""
 
     model: ClassVar[type[SLIKind]]
     example: ClassVar[dict]

@@ -249,8 +249,9 @@ class _Cached:
 
 @dataclass
 class Context:
-    """What an evaluation of one signal needs; it also keeps the partial tables it has read,
-    so the SLOs of one run (or every time of a backfill) share one read of each."""
+    """What an evaluation of one signal needs; it also keeps what it has read (the partial
+    tables, the stored measurements and statuses, the judge's calibration), so the SLOs of
+    one run (or every time of a backfill) share one read of each: a context is one run's."""
 
     data_dir: Path
     store: Store

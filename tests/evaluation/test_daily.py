@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from evaluation.daily import REPEAT_SHARE, judge_day, served
 from evaluation.judge import JudgeClient
 from evaluation.sampling import strata
-from monitors.slis import quality
+from monitors.slis import calculation
 from monitors.slis.base import Context
 from sigwatch.calibration import ClassRates, rogan_gladen
 from sigwatch.cli import app
@@ -174,12 +174,13 @@ def test_judged_precision_is_the_corrected_weighted_share(store_url, registry, d
     rates = ClassRates("review", tp=45, fn=5, tn=140, fp=10)  # TPR 0.9, TNR 0.933
     with Store.open(store_url, clock=FixedClock(END)) as store:
         ctx = Context(day_data, store, signal)
-        before = quality.measure(ctx, slo, DAY, END, END)
+        before = calculation(slo.sli).measure(ctx, slo, DAY, END, END)
         assert before.unknown == "insufficient_labels"
         assert "not calibrated" in before.details["reason"]
         judge_day(store, _client(server), signal, day_data, DAY, calls=200, dollars=1.0, seed=4)
         _calibrate(store, rates)
-        value = quality.measure(ctx, slo, DAY, END, END)
+        ctx = Context(day_data, store, signal)  # the next run: a context keeps what it read
+        value = calculation(slo.sli).measure(ctx, slo, DAY, END, END)
         rows = query(
             store,
             "SELECT label, weight FROM judge_labels WHERE purpose = 'monitoring'"

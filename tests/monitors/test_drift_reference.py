@@ -133,6 +133,7 @@ def test_a_rolling_reference_leaves_out_the_slices_it_judged_drifted(registry, t
 
         _judged(store, slo, two, Verdict.BAD)
         _judged(store, slo, one, Verdict.GOOD)
+        ctx = Context(tmp_path, store, signal)  # the next run: a context keeps what it read
         clean = drift.measure(ctx, slo, three, three + timedelta(days=1), at)
         assert clean.value == 0.0 and clean.details["drifted"] == 0
         assert clean.details["reference_left_out"] == [[two.isoformat(), three.isoformat()]]
@@ -140,6 +141,7 @@ def test_a_rolling_reference_leaves_out_the_slices_it_judged_drifted(registry, t
 
         # every slice of the span drifted: the shift is the new normal, the span is whole
         _judged(store, slo, one, Verdict.BAD)
+        ctx = Context(tmp_path, store, signal)
         whole = drift.measure(ctx, slo, three, three + timedelta(days=1), at)
         assert whole.details["reference_left_out"] == []
         assert whole.details == mixed.details

@@ -70,7 +70,7 @@ def occurrence_series(ctx: Context, slo: SLO, start: datetime, end: datetime) ->
 @dataclass(frozen=True)
 class NoDataRule:
     """When an occurrence SLO (or one group of it) has no data to judge: no event over the
-    last ``quiet`` (the whole window too, for a group), or fewer than ``min_events`` over the
+    last ``quiet`` or over the whole window, or fewer than ``min_events`` over the
     window (``insufficient_data``). ``keep_fired``: the rules that fire stay on a no-data
     status (the signal's: its windows still burn while its traffic has stopped, and the
     stale-data page says so), or not (a group's: a retired canary's spent windows set
@@ -118,8 +118,7 @@ def occurrence_judged(
     fired = fired_rules(
         rates, objective.window, counts, objective.error_budget, sure_short=rule.sure_short
     )
-    quiet = sums[rule.quiet][1] == 0 or (group is not None and total == 0)
-    if quiet:
+    if total == 0 or sums[rule.quiet][1] == 0:  # none over the window, or none lately
         state = SloState.NO_DATA
     elif total < rule.min_events:
         state = SloState.INSUFFICIENT_DATA

@@ -163,7 +163,7 @@ class Monitor:
         the run's record); the statuses at the last time are returned."""
         evaluated_at = self.clock.now()
         sliced = [s for s in ctx.signal.slos if s.objective.timeslice is not None]
-        if sliced and ctx.group is None:  # every slice the timeslice SLOs read, in one query
+        if sliced:  # every slice the timeslice SLOs read, in one query
             widest = max(s.objective.window + s.objective.timeslice for s in sliced)
             step = max(s.objective.timeslice for s in sliced)
             ctx.read_measurements(slice_times[0] - widest, slice_times[-1] + step)
@@ -364,11 +364,12 @@ class Monitor:
         def run(status: str = "ok", error: str | None = None) -> Run:
             return Run(signal.name, at, started, (time.perf_counter() - t0) * 1000, status, error)
 
-        finished = []
+        finished = False
 
         def finish(statuses: list[SloStatus], measurements: list[Measurement]) -> None:
+            nonlocal finished
             self.store.put_evaluation(statuses, measurements, run())
-            finished.append(True)
+            finished = True
 
         try:
             statuses = work(finish)

@@ -93,13 +93,8 @@ class Runtime:
 
     def refresh(self) -> Registry:
         """The definitions, read again if a file changed (a broken edit keeps the last good
-        ones, logged once: ``definitions_error``)."""
+        ones, logged once: ``Definitions.error``)."""
         return self._definitions().refresh()
-
-    @property
-    def definitions_error(self) -> Exception | None:
-        """Why the definitions in use are not the files' (an edit that broke them), or None."""
-        return self._definitions().error
 
     def _definitions(self) -> Definitions:
         shared = self.shared

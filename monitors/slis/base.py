@@ -308,7 +308,7 @@ class Context:
     def measurements(self, slo: str, start: datetime, end: datetime) -> list[Measurement]:
         """This context's (its group's) measurements of ``slo`` whose slices lie in
         ``[start, end)``, oldest first: the stored ones (every SLO's of the span read at once,
-        and kept: ``read_measurements``) and those recorded since."""
+        and kept: ``read_measurements``) with those recorded since (``record``)."""
         group = _group_key(self.group)
         stored = self._stored.get(group)
         if stored is None or start < stored[0] or end > stored[1]:
@@ -316,22 +316,21 @@ class Context:
             hi = end if stored is None else max(end, stored[1])
             self.read_measurements(lo, hi)
         rows = self._stored[group][2]
-        found = {
-            (lo, hi): m
-            for (name, lo, hi), m in rows.items()
-            if name == slo and lo >= start and hi <= end
-        }
-        for (name, grp, lo, hi), m in self._measured.items():
-            if name == slo and grp == group and lo >= start and hi <= end:
-                found[(lo, hi)] = m
-        return [found[k] for k in sorted(found)]
+        found = [
+            m for (name, lo, hi), m in rows.items() if name == slo and lo >= start and hi <= end
+        ]
+        return sorted(found, key=lambda m: (m.start, m.end))
 
     def read_measurements(self, start: datetime, end: datetime) -> None:
         """Read the stored measurements of every SLO of the signal (of this context's group)
         within ``[start, end)`` in one query, for ``measurements`` to answer from."""
+        group = _group_key(self.group)
         rows = self.store.measurements(self.signal.name, None, start, end, group=self.group)
         by_slice = {(m.slo, m.start, m.end): m for m in rows}
-        self._stored[_group_key(self.group)] = (start, end, by_slice)
+        for (slo, grp, lo, hi), m in self._measured.items():  # recorded, not stored yet
+            if grp == group:
+                by_slice[(slo, lo, hi)] = m
+        self._stored[group] = (start, end, by_slice)
 
     def calibration(self, at: datetime):
         """The judge's latest calibration known at ``at`` (``sigwatch.calibration``; None

@@ -458,27 +458,10 @@ class Store:
                 [signal, to_epoch(at)],
             )
             found = {r.slo: r for r in rows}
-        latest = None
-        for slo in slos:
-            if slo in found:
-                continue
-            if latest is None:
-                latest = self._latest_at(signal)
-            if slo in latest:  # evaluated at ``at`` or after: the one before is looked up
-                status = self.status_before(signal, slo, at)
-                if status is not None:
-                    found[slo] = status
+        for slo in slos:  # evaluated at ``at`` or after (or never): looked up one by one
+            if slo not in found and (status := self.status_before(signal, slo, at)) is not None:
+                found[slo] = status
         return found
-
-    def _latest_at(self, signal: str) -> set[str]:
-        """The SLOs of ``signal`` with a status (of any time)."""
-        if not self._has_table("slo_latest"):
-            rows = self._conn.execute(
-                "SELECT DISTINCT slo FROM slo_status WHERE signal = ?", (signal,)
-            )
-        else:
-            rows = self._conn.execute("SELECT slo FROM slo_latest WHERE signal = ?", (signal,))
-        return {slo for (slo,) in rows}
 
     def status_history(
         self, signal: str, slo: str, start: datetime | None = None, end: datetime | None = None

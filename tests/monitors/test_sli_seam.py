@@ -21,9 +21,11 @@ from tests.conftest import ROOT
 
 
 def _model_classes(base=SLIKind) -> set[type]:
+    """The kinds ``sigwatch.kinds`` declares (a class a test defines is left out)."""
     found = set()
     for sub in base.__subclasses__():
-        found.add(sub)
+        if sub.__module__ == "sigwatch.kinds":
+            found.add(sub)
         found |= _model_classes(sub)
     return found
 
@@ -87,11 +89,8 @@ def test_a_model_class_without_a_calculation_is_named():
         kind: ClassVar[str] = "orphan"
         budgeting: ClassVar[Budgeting] = Budgeting.TIMESLICES
 
-    try:
-        with pytest.raises(KeyError, match=r"no calculation in monitors/slis.*Orphan"):
-            calculation(Orphan())
-    finally:  # the class would otherwise stay a subclass for the test above
-        del Orphan
+    with pytest.raises(KeyError, match=r"no calculation in monitors/slis.*Orphan"):
+        calculation(Orphan())
 
 
 def test_a_second_calculation_of_one_model_class_is_refused():
@@ -105,7 +104,6 @@ def test_a_second_calculation_of_one_model_class_is_refused():
 
 def test_an_occurrence_kind_must_say_what_a_bad_row_is():
     """The hook has no silent default: a kind without it fails its first suspect search."""
-    assert OccurrenceCalculation.bad_rows is not None
     for model, calc in registered().items():
         if isinstance(calc, OccurrenceCalculation):
             assert type(calc).bad_rows is not OccurrenceCalculation.bad_rows, model.__name__

@@ -6,6 +6,7 @@ e-mail the provider has not verified is not an identity."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -241,3 +242,33 @@ def test_an_admin_address_that_is_not_verified_gets_no_role(console_env, monkeyp
             assert [t.value for t in at.title] == ["Overview"]
         else:
             assert "signed in as **mallory**, who has no role" in at.warning[0].value
+
+
+def test_a_broken_definitions_banner_shows_a_hostile_value_as_text(tmp_path, monkeypatch, address):
+    """An edit that breaks the definitions keeps the last good ones and says why on the page:
+    the problem quotes the file's value, which is shown as text, never as markup."""
+    import shutil
+
+    from console import common
+
+    folder = tmp_path / "defs"
+    shutil.copytree(ROOT / "slo_definitions", folder)
+    monkeypatch.setenv("SIGWATCH_DEFINITIONS", str(folder))
+    monkeypatch.setenv("SIGWATCH_DATA", str(tmp_path / "data"))
+    monkeypatch.delenv("SIGWATCH_STORE_URL", raising=False)
+    address("127.0.0.1")
+    common.read.clear()
+    at = AppTest.from_file(str(ROOT / "console" / "app.py"), default_timeout=180).run()
+    assert not at.exception and not at.code  # the definitions are good: no banner
+    payload = "</script><b>x</b> <!channel>"
+    sentiment = folder / "sentiment.yaml"
+    sentiment.write_text(sentiment.read_text().replace("task: multiclass", f"task: '{payload}'"))
+    stat = sentiment.stat()  # a later modification time, whatever the file system's resolution
+    os.utime(sentiment, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    at.run()
+    assert not at.exception
+    [banner] = [e for e in at.error if "last read without one" in e.value]
+    assert payload not in banner.value
+    [problem] = at.code
+    assert payload in problem.value and "sentiment.yaml" in problem.value  # as text, verbatim
+    assert not [m for m in at.markdown if payload in m.value]

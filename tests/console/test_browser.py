@@ -57,6 +57,8 @@ def test_overview_shows_the_open_alerts_and_the_grid(browser, console_url):
     # the alerts section renders after the grid; on a loaded machine it can lag behind
     page.get_by_text("Open alerts").first.wait_for(timeout=30_000)
     assert page.get_by_text("Open alerts").count() >= 1
+    # ... and so can the second grid's mount: wait for it, then there are exactly two
+    page.locator('[data-testid="stDataFrame"]').nth(1).wait_for(timeout=30_000)
     assert page.locator('[data-testid="stDataFrame"]').count() == 2
     page.close()
 

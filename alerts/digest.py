@@ -88,6 +88,6 @@ def _spend(store, signal, start: datetime, end: datetime) -> tuple[float | None,
         if not slo.sli.spend:
             continue
         for m in store.measurements(signal.name, slo.name, start, end):
-            if m.start == start and "cost_usd" in m.details:
-                return m.details["cost_usd"], m.details.get("external_share")
+            if m.start == start and m.cost is not None:
+                return m.cost.cost_usd, m.cost.external_share
     return None, None

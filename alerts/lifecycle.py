@@ -18,7 +18,7 @@ alert resolves when a slice is judged good.
   a condition that returns within the hold continues the same alert.
 - Inhibition of groups: a grouped SLO's alert that opens while an alert of a signal-level SLO
   of the same SLI kind is open (an outage breaks every community) is part of that incident: it
-  is recorded (``details["inhibited_by"]``) but not announced until that alert has been
+  is recorded (``Alert.inhibited_by``) but not announced until that alert has been
   resolved for ``INHIBIT_TAIL`` (what the slow ticket rules of its groups still remember).
 - Silences: a silenced alert is recorded but not announced; when the silence ends, whatever
   is now true (still firing, or resolved after having been announced) is announced.
@@ -28,7 +28,7 @@ of state, a burn rate ``policy.worse`` times the last announced one, or a page s
 ``policy.renotify`` after its last announcement edits the post and adds a thread reply.
 
 Grouped SLOs (``group_by``) alert like Alertmanager groups: one alert per (signal, SLO,
-severity) lists the groups alerting at its severity (``details["groups"]``). A group that joins
+severity) lists the groups alerting at its severity (``Alert.groups``). A group that joins
 or recovers edits the post and says so in the thread ("+ community=headphones (burn 22.0x)",
 "- community=audio recovered"). A group that stops alerting stays listed (``clear_since``)
 until it has been clear for ``policy.hold``, like an alert: a group that flaps within the hold
@@ -58,7 +58,15 @@ from alerts.model import (
 )
 from alerts.render import render_alert, slack_escape
 from sigwatch.model import Budgeting, Registry, group_label
-from sigwatch.states import OutboxKind, Severity, SloState
+from sigwatch.states import (
+    ListedGroup,
+    MonitorFailure,
+    Notified,
+    OutboxKind,
+    Severity,
+    SloState,
+    Snapshot,
+)
 from sigwatch.store import Failing, SloStatus
 from sigwatch.store.alerts import SUPERSEDED, AlertTables
 from sigwatch.units import format_duration
@@ -159,13 +167,13 @@ class Lifecycle:
         (stale), so no SLO alert opens or resolves meanwhile."""
         if failing.failures < threshold:
             return None
-        details = {
-            "reason": failing.error.splitlines()[0] if failing.error else "unknown error",
-            "failures": failing.failures,
-            "since": failing.since.isoformat(),
-            "last_ok": failing.last_ok.isoformat() if failing.last_ok else None,
-            "at": at.isoformat(),
-        }
+        failure = MonitorFailure(
+            reason=failing.error.splitlines()[0] if failing.error else "unknown error",
+            failures=failing.failures,
+            since=failing.since,
+            last_ok=failing.last_ok,
+            at=at,
+        )
         with self.records.store.transaction():
             alert = self._open(failing.signal, MONITOR, PAGE)
             silenced = self._silenced(failing.signal, MONITOR, at)
@@ -182,15 +190,13 @@ class Lifecycle:
                         updated_at=at,
                         channel=self.registry.get(failing.signal).oncall,
                         silenced=silenced,
-                        details=details,
+                        failure=failure,
                     )
                 )
-                self.records.add_event(
-                    alert.id, at, "opened", f"monitor failing: {details['reason']}"
-                )
+                self.records.add_event(alert.id, at, "opened", f"monitor failing: {failure.reason}")
             else:
                 alert = self._save(
-                    replace(alert, updated_at=at, silenced=silenced, details=details)
+                    replace(alert, updated_at=at, silenced=silenced, failure=failure)
                 )
             self.announce(at)
         return alert
@@ -205,7 +211,7 @@ class Lifecycle:
         slo = self.registry.get(status.signal).slo(status.slo)
         if slo.objective.budgeting is Budgeting.TIMESLICES and status.state in UNKNOWN:
             return HOLD
-        if status.details.get("unknown") and self._listed_unknown(status):
+        if status.grouped and status.grouped.unknown and self._listed_unknown(status):
             return HOLD  # a group its alert lists cannot be judged now: unknown, not healthy
         if status.state is SloState.BREACH:
             return PAGE if slo.alerting.page else (TICKET if slo.alerting.ticket else None)
@@ -218,11 +224,12 @@ class Lifecycle:
         judged now (its slices wait for late labels), while no group alerts."""
         if status.state in (SloState.BREACH, SloState.WARNING):
             return False
-        unknown = {group_label(g) for g in status.details["unknown"]}
+        assert status.grouped is not None and status.grouped.unknown is not None
+        unknown = {group_label(g) for g in status.grouped.unknown}
         for severity in (PAGE, TICKET):
             alert = self._open(status.signal, status.slo, severity)
-            listed = alert.details.get("groups", []) if alert is not None else []
-            if any(group_label(g["group"]) in unknown for g in listed):
+            listed = (alert.groups or ()) if alert is not None else ()
+            if any(group_label(g.group) in unknown for g in listed):
                 return True
         return False
 
@@ -276,12 +283,12 @@ class Lifecycle:
 
     def _in_tail(self, signal: str, slo: str) -> bool:
         last = self._find(alert_key(signal, slo, PAGE))
-        return last is not None and not last.open and bool(last.details.get("tail"))
+        return last is not None and not last.open and last.tail
 
     def _end_tail(self, signal: str, slo: str) -> None:
         last = self._find(alert_key(signal, slo, PAGE))
-        if last is not None and not last.open and last.details.get("tail"):
-            self._save(replace(last, details={**last.details, "tail": False}))
+        if last is not None and not last.open and last.tail:
+            self._save(replace(last, tail=False))
 
     def _open(self, signal: str, slo: str, severity: str) -> Alert | None:
         found = self._find(alert_key(signal, slo, severity))
@@ -297,15 +304,10 @@ class Lifecycle:
         at: datetime,
     ) -> Alert:
         facts = _facts(status, slo)
-        if "groups" in facts["details"] and severity == PAGE:  # a ticket lists every group
-            facts["details"]["groups"] = [
-                g for g in facts["details"]["groups"] if g["severity"] == Severity.PAGE
-            ]
+        if facts["groups"] is not None and severity == PAGE:  # a ticket lists every group
+            facts["groups"] = tuple(g for g in facts["groups"] if g.severity is PAGE)
         silenced = self._silenced(signal, slo, at)
         if alert is None:
-            inhibitor = self._inhibitor(signal, slo)
-            if inhibitor is not None:
-                facts["details"]["inhibited_by"] = inhibitor
             alert = Alert(
                 id=None,
                 key=alert_key(signal, slo, severity),
@@ -317,19 +319,16 @@ class Lifecycle:
                 updated_at=at,
                 channel=self.registry.get(signal).oncall,
                 silenced=silenced,
+                inhibited_by=self._inhibitor(signal, slo),
                 **facts,
             )
             alert = self._save(alert)
             self.records.add_event(alert.id, at, "opened", _summary(alert))
             return alert
-        if "suspects" not in facts["details"] and alert.details.get("suspects"):
-            facts["details"]["suspects"] = alert.details["suspects"]  # the latest found stay
-        if alert.details.get("inhibited_by"):
-            facts["details"]["inhibited_by"] = alert.details["inhibited_by"]
-        if "groups" in facts["details"]:
-            facts["details"]["groups"] = self._held_groups(
-                alert.details.get("groups", []), facts["details"]["groups"], at
-            )
+        if not status.suspects:
+            facts["suspects"] = alert.suspects  # the latest found stay
+        if facts["groups"] is not None:
+            facts["groups"] = self._held_groups(alert.groups or (), facts["groups"], at)
         alert = replace(alert, updated_at=at, clear_since=None, silenced=silenced, **facts)
         return self._save(alert)
 
@@ -351,7 +350,7 @@ class Lifecycle:
     def _inhibited(self, alert: Alert, at: datetime) -> bool:
         """An alert opened inside a signal-level incident, which is open or ended less than
         ``INHIBIT_TAIL`` ago."""
-        key = alert.details.get("inhibited_by")
+        key = alert.inhibited_by
         if not key:
             return False
         source = self._find(key)
@@ -361,18 +360,20 @@ class Lifecycle:
             return True
         return source.resolved_at is not None and at - source.resolved_at < INHIBIT_TAIL
 
-    def _held_groups(self, before: list[dict], now: list[dict], at: datetime) -> list[dict]:
+    def _held_groups(
+        self, before: tuple[ListedGroup, ...], now: tuple[ListedGroup, ...], at: datetime
+    ) -> tuple[ListedGroup, ...]:
         """The groups an alert lists: those alerting now, and those that stopped less than
         ``policy.hold`` ago (marked ``clear_since``)."""
-        current = {group_label(g["group"]) for g in now}
-        listed = [dict(g) for g in now]
+        current = {group_label(g.group) for g in now}
+        listed = list(now)
         for g in before:
-            if group_label(g["group"]) in current:
+            if group_label(g.group) in current:
                 continue
-            since = datetime.fromisoformat(g.get("clear_since") or at.isoformat())
+            since = g.clear_since or at
             if at - since < self.policy.hold:
-                listed.append({**g, "clear_since": since.isoformat()})
-        return listed
+                listed.append(replace(g, clear_since=since))
+        return tuple(listed)
 
     def _resolve(
         self, alert: Alert, at: datetime, resolution: str | None, *, tail: bool = False
@@ -384,7 +385,7 @@ class Lifecycle:
             updated_at=at,
             resolution=resolution,
             silenced=self._silenced(alert.signal, alert.slo, at),
-            details={**alert.details, "tail": tail},
+            tail=tail,
         )
         self.records.add_event(alert.id, at, "resolved", resolution or "condition cleared")
         return self._save(alert)
@@ -414,13 +415,13 @@ class Lifecycle:
 
     def _announce(self, alert: Alert, at: datetime) -> int:
         shown = alert.notified
-        groups = {group_label(g["group"]): g for g in alert.details.get("groups", [])}
-        now_view = {
-            "state": alert.state,
-            "severity": alert.severity,
-            "burn": alert.fastest_burn,
-            **({"groups": sorted(groups)} if "groups" in alert.details else {}),
-        }
+        groups = {group_label(g.group): g for g in alert.groups or ()}
+        now_view = Notified(
+            state=alert.state,
+            severity=alert.severity,
+            burn=alert.fastest_burn,
+            groups=tuple(sorted(groups)) if alert.groups is not None else None,
+        )
         signal = self.registry.get(alert.signal)
         text, blocks = render_alert(alert, signal, self.policy)
         if shown is None:
@@ -430,9 +431,9 @@ class Lifecycle:
             self._save(replace(alert, notified=now_view, notified_at=at))
             return 1
         reply = None
-        last_burn = shown.get("burn") or 0.0
-        changed = _group_changes(shown.get("groups"), groups) if alert.state != RESOLVED else ""
-        if alert.state != shown["state"]:
+        last_burn = shown.burn
+        changed = _group_changes(shown.groups, groups) if alert.state != RESOLVED else ""
+        if alert.state != shown.state:
             reply = _state_change(alert, at)
         elif changed:
             reply = ""
@@ -441,7 +442,7 @@ class Lifecycle:
             and last_burn > 0
             and alert.fastest_burn >= self.policy.worse * last_burn
         ):
-            reply = f"worse: {shown['burn']:.1f}x -> {alert.fastest_burn:.1f}x burn rate"
+            reply = f"worse: {shown.burn:.1f}x -> {alert.fastest_burn:.1f}x burn rate"
         elif (
             alert.severity == PAGE
             and alert.state == FIRING
@@ -523,52 +524,46 @@ class Lifecycle:
 
 
 def _facts(status: SloStatus, slo: str) -> dict:
+    """What an alert takes from the status it fires on."""
     fired = sorted(status.fired, key=lambda f: (f.severity is not Severity.PAGE, -f.factor))
-    details = {
-        "sli": status.sli,
-        "state": status.state,
-        "objective": status.objective,
-        "target": status.target,
-        "budget_remaining": status.budget_remaining,
-        "ci_low": status.ci_low,
-        "ci_high": status.ci_high,
-        "samples": status.samples,
-        "at": status.at.isoformat(),
-        "fired": [f.to_json() for f in fired],
-    }
-    if slo == STALE:
-        details["reason"] = f"no eligible predictions since before {status.at.isoformat()}"
-    elif status.details.get("slice"):
-        details["slice"] = status.details["slice"]
-    if status.details.get("suspects"):
-        details["suspects"] = status.details["suspects"]
-    if "group_by" in status.details:  # a grouped SLO: the groups alerting, worst first
-        details["groups"] = [
-            {
-                "group": g["group"],
-                "severity": g["severity"],
-                "burn": g.get("burn"),
-                "value": g.get("value"),
-            }
-            for g in status.details.get("alerting", [])
-        ]
+    seen = Snapshot(
+        sli=status.sli,
+        state=status.state,
+        objective=status.objective,
+        at=status.at,
+        target=status.target,
+        budget_remaining=status.budget_remaining,
+        ci_low=status.ci_low,
+        ci_high=status.ci_high,
+        samples=status.samples,
+        fired=tuple(fired),
+    )
+    groups = None
+    if status.grouped is not None:  # a grouped SLO: the groups alerting, worst first
+        groups = tuple(
+            ListedGroup(group=g.group, severity=g.severity, burn=g.burn, value=g.value)
+            for g in status.grouped.alerting
+        )
     return {
         "burn_rates": {k: v for k, v in status.burn_rates.items() if v is not None},
-        "details": details,
+        "seen": seen,
+        "slice": None if slo == STALE else status.slice,
+        "suspects": status.suspects,
+        "groups": groups,
         "last_value": status.value,
         "fired": fired[0].rule if fired else (None if slo == STALE else "slice"),
     }
 
 
-def _group_changes(shown: list[str] | None, now: dict[str, dict]) -> str:
+def _group_changes(shown: tuple[str, ...] | None, now: dict[str, ListedGroup]) -> str:
     """Thread lines for the groups that joined or recovered since the last announcement (a
     group still held after it stopped alerting has not recovered yet)."""
     if shown is None:
         return ""
     lines = []
     for name, group in now.items():
-        if name not in shown and not group.get("clear_since"):
-            burn = f" (burn {group['burn']:.1f}x)" if group.get("burn") else ""
+        if name not in shown and group.clear_since is None:
+            burn = f" (burn {group.burn:.1f}x)" if group.burn else ""
             lines.append(f"+ {name}{burn}")
     lines += [f"- {name} recovered" for name in shown if name not in now]
     return "\n".join(lines)

@@ -8,6 +8,7 @@ links to the runbook and the signal's console page."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time
 from urllib.parse import quote
 
 from alerts.model import (
@@ -21,8 +22,8 @@ from alerts.model import (
     Alert,
     Policy,
 )
-from monitors.suspects import sentence
 from sigwatch.model import Signal, group_label
+from sigwatch.states import ListedGroup
 
 ICONS = {
     (PAGE, FIRING): ":red_circle:",
@@ -47,7 +48,7 @@ def render_alert(alert: Alert, signal: Signal, policy: Policy) -> tuple[str, lis
     icon = ICONS.get(alert.state) or ICONS[(alert.severity, FIRING)]
     state = alert.state.upper()
     title = f"{icon} {state} [{alert.severity}] {alert.signal} / {alert.slo}"
-    d = alert.details
+    seen, failure = alert.seen, alert.failure
     value = _value(alert)
     mention = (
         f"{policy.mention} "
@@ -57,24 +58,26 @@ def render_alert(alert: Alert, signal: Signal, policy: Policy) -> tuple[str, lis
     text = f"{mention}{title}: {value}"
     fields = [f"*Value*\n{value}"]
     if alert.slo == STALE:
-        fields.append(f"*Why*\n{d.get('reason', 'no data')}")
+        why = f"no eligible predictions since before {_slice(seen.at)}" if seen else "no data"
+        fields.append(f"*Why*\n{why}")
     elif alert.slo == MONITOR:
         # the error names files and columns of the logs: shown as written
-        fields.append(f"*Error*\n{slack_escape(str(d.get('reason', '?')))[:1500]}")
-        last_ok = d.get("last_ok")
+        reason = failure.reason if failure else "?"
+        fields.append(f"*Error*\n{slack_escape(reason)[:1500]}")
+        last_ok = failure.last_ok if failure else None
         fields.append(f"*Last good run*\n{_slice(last_ok) if last_ok else 'none recorded'}")
     elif alert.fired and alert.fired != "slice":
-        fired = next((f for f in d.get("fired", []) if f["rule"] == alert.fired), None)
+        fired = next((f for f in seen.fired if f.rule == alert.fired), None) if seen else None
         if fired:
             fields.append(
-                f"*Burn rate*\n{fired['long_burn']:.1f}x / {fired['short_burn']:.1f}x over "
-                f"{alert.fired} (rule: {fired['factor']:.1f}x, {fired['severity']})"
+                f"*Burn rate*\n{fired.long_burn:.1f}x / {fired.short_burn:.1f}x over "
+                f"{alert.fired} (rule: {fired.factor:.1f}x, {fired.severity})"
             )
     elif alert.fired == "slice":
-        why = " (its whole 95% interval misses)" if d.get("ci_low") is not None else ""
-        fields.append(f"*Slice*\n{_slice(d.get('slice'))} is bad{why}")
-    if d.get("budget_remaining") is not None:
-        fields.append(f"*Error budget left*\n{d['budget_remaining']:.0%}")
+        why = " (its whole 95% interval misses)" if seen and seen.ci_low is not None else ""
+        fields.append(f"*Slice*\n{_slice(alert.slice)} is bad{why}")
+    if seen is not None and seen.budget_remaining is not None:
+        fields.append(f"*Error budget left*\n{seen.budget_remaining:.0%}")
     fields.append(f"*Owner*\n{signal.owner}")
     fields.append(f"*Since*\n{alert.started_at:%Y-%m-%d %H:%M} UTC")
     if alert.state == RESOLVED and alert.resolved_at:
@@ -97,12 +100,12 @@ def render_alert(alert: Alert, signal: Signal, policy: Policy) -> tuple[str, lis
     if mention:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": mention.strip()}})
     blocks.append({"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]})
-    if d.get("groups") and alert.state != RESOLVED:
+    if alert.groups and alert.state != RESOLVED:
         # Group values come from the logs too: plain text.
-        listed = "; ".join(_group(g) for g in d["groups"])
+        listed = "; ".join(_group(g) for g in alert.groups)
         text_block = {"type": "plain_text", "emoji": False, "text": f"Groups: {listed}"}
         blocks.append({"type": "section", "text": text_block})
-    if d.get("suspects") and alert.state != RESOLVED:
+    if alert.suspects and alert.state != RESOLVED:
         # Slice values come from the logs: plain text, so a community named "<!channel>" or
         # "*urgent*" neither pings nor formats.
         blocks.append(
@@ -111,7 +114,8 @@ def render_alert(alert: Alert, signal: Signal, policy: Policy) -> tuple[str, lis
                 "text": {
                     "type": "plain_text",
                     "emoji": False,
-                    "text": "Where it comes from: " + "; ".join(sentence(s) for s in d["suspects"]),
+                    "text": "Where it comes from: "
+                    + "; ".join(s.sentence() for s in alert.suspects),
                 },
             }
         )
@@ -163,38 +167,43 @@ def _button(label: str, action: str, alert_id: int, style: str | None = None) ->
 
 
 def _value(alert: Alert) -> str:
-    d = alert.details
+    seen, failure = alert.seen, alert.failure
     v = alert.last_value
     if alert.slo == STALE:
         return "no data"
     if alert.slo == MONITOR:
-        since = _slice(d.get("since"))
-        return f"the monitor failed {d.get('failures', '?')} runs in a row, since {since}"
-    if v is None:
-        return d.get("state", "no value")
-    if d.get("target"):  # a timeslice SLO: value per slice against a target
+        since = _slice(failure.since) if failure else "?"
+        failures = failure.failures if failure else "?"
+        return f"the monitor failed {failures} runs in a row, since {since}"
+    if v is None or seen is None:
+        return seen.state if seen else "no value"
+    if seen.target:  # a timeslice SLO: value per slice against a target
         shown = f"{v:.3f}"
-        if d.get("ci_low") is not None and d.get("ci_high") is not None:
-            shown += f" (95% CI {d['ci_low']:.3f} to {d['ci_high']:.3f}, {d.get('samples')} labels)"
-        return f"{shown} vs target {d['target']} ({d['objective']:.0%} of slices)"
+        if seen.ci_low is not None and seen.ci_high is not None:
+            shown += f" (95% CI {seen.ci_low:.3f} to {seen.ci_high:.3f}, {seen.samples} labels)"
+        return f"{shown} vs target {seen.target} ({seen.objective:.0%} of slices)"
     # an occurrence SLO: its value is the share of good events
-    return f"{v:.2%} good vs objective {d['objective']:.2%}"
+    return f"{v:.2%} good vs objective {seen.objective:.2%}"
 
 
-def _group(group: dict) -> str:
+def _group(group: ListedGroup) -> str:
     """``community=headphones (burn 22.0x, 91.20% good)``; a group held after it stopped
     alerting says so."""
     facts = []
-    if group.get("clear_since"):
+    if group.clear_since is not None:
         facts.append("clear, held")
-    elif group.get("burn"):
-        facts.append(f"burn {group['burn']:.1f}x")
-    if group.get("value") is not None:
-        facts.append(f"value {group['value']:.3f}")
-    return group_label(group["group"]) + (f" ({', '.join(facts)})" if facts else "")
+    elif group.burn:
+        facts.append(f"burn {group.burn:.1f}x")
+    if group.value is not None:
+        facts.append(f"value {group.value:.3f}")
+    return group_label(group.group) + (f" ({', '.join(facts)})" if facts else "")
 
 
-def _slice(start: str | None) -> str:
-    if not start:
+def _slice(start: datetime | None) -> str:
+    """A day as ``2026-11-27``, another time as ``2026-11-27 08:00 UTC``."""
+    if start is None:
         return "?"
-    return start[:10] if start[10:19] == "T00:00:00" else start[:16].replace("T", " ") + " UTC"
+    start = start.astimezone(UTC)
+    if start.time() == time(0):
+        return f"{start:%Y-%m-%d}"
+    return f"{start:%Y-%m-%d %H:%M} UTC"

@@ -441,8 +441,8 @@ def _time_to_detect(store, registry: Registry, alert) -> timedelta | None:
     slo = next((s for s in registry.get(alert.signal).slos if s.name == alert.slo), None)
     if slo is None:
         return None
-    if alert.fired == "slice" and alert.details.get("slice"):
-        sliced = datetime.fromisoformat(alert.details["slice"]).astimezone(UTC)
+    if alert.fired == "slice" and alert.slice is not None:
+        sliced = alert.slice.astimezone(UTC)
         length = slo.objective.timeslice or DAY
         return max(timedelta(0), alert.started_at - (sliced + length))
     if slo.objective.budgeting is not Budgeting.OCCURRENCES:
@@ -469,11 +469,11 @@ def _cost(store, signal, start: datetime, end: datetime) -> Cost | None:
         spend, items = 0.0, 0.0
         found = False
         for m in store.measurements(signal.name, slo.name, start, end):
-            if m.end - m.start != DAY or m.value is None or "cost_usd" not in m.details:
+            if m.end - m.start != DAY or m.value is None or m.cost is None:
                 continue
             found = True
-            spend += m.details["cost_usd"]
-            items += m.details.get("items", 0)
+            spend += m.cost.cost_usd
+            items += m.cost.items
         if found:
             return Cost(signal.name, spend, spend / items * 1000 if items else None)
     return None

@@ -12,7 +12,6 @@ from pathlib import Path
 import polars as pl
 
 from monitors.history import group_counts, occurrence_counts
-from monitors.suspects import sentence
 from sigwatch.clock import floor_time
 from sigwatch.model import Budgeting, Registry, group_label
 from sigwatch.states import OutboxKind, SloState, Verdict
@@ -109,8 +108,8 @@ def overview(store: Store, registry: Registry, at: datetime | None = None) -> pl
 
 def group_states(status) -> str:
     """A grouped SLO's groups per state, worst first: ``1 breach · 19 ok``."""
-    counts = status.details.get("groups", {}) if status is not None else {}
-    shown = [f"{counts[s]} {SloState(s).words}" for s in SloState if counts.get(s)]
+    counts = status.grouped.counts if status is not None and status.grouped else {}
+    shown = [f"{counts[s]} {s.words}" for s in SloState if counts.get(s)]
     return " · ".join(shown) or "no groups yet"
 
 
@@ -285,7 +284,7 @@ def group_heatmap(
             "t": m.start,
             "value": m.value,
             "samples": m.samples,
-            "verdict": m.details.get("verdict"),
+            "verdict": m.verdict,
         }
         for m in store.group_measurements(signal, slo, start, at)
     ]
@@ -336,8 +335,8 @@ def alerts_frame(store: Store, include_resolved: bool = True, signal: str | None
                 "silenced": a.silenced,
                 "posted": bool(a.slack_ts),
                 "channel": a.channel,
-                "suspects": "; ".join(sentence(s) for s in a.details.get("suspects", [])) or None,
-                "part_of": a.details.get("inhibited_by"),
+                "suspects": "; ".join(s.sentence() for s in a.suspects) or None,
+                "part_of": a.inhibited_by,
                 "incident": a.incident,
             }
         )
@@ -450,17 +449,18 @@ def daily_cost(store: Store, registry: Registry, only: str | None = None) -> pl.
             days = [
                 m
                 for m in store.measurements(signal.name, slo.name)
-                if m.end - m.start == timedelta(days=1) and m.details.get("items")
+                if m.end - m.start == timedelta(days=1) and m.cost is not None and m.cost.items
             ]
             rows += [
                 {
                     "signal": signal.name,
                     "day": m.start,
-                    "cost_per_1k": m.details["cost_usd"] / m.details["items"] * 1000,
-                    "spend_usd": m.details["cost_usd"],
-                    "external_share": m.details.get("external_share"),
+                    "cost_per_1k": m.cost.per_1k,
+                    "spend_usd": m.cost.cost_usd,
+                    "external_share": m.cost.external_share,
                 }
                 for m in days
+                if m.cost is not None
             ]
             if days:
                 break

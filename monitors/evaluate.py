@@ -177,7 +177,7 @@ def slice_verdict(slo: SLO, value: SliValue) -> Verdict:
 def verdict_of(measurement: Measurement) -> Verdict:
     """The verdict stored with a slice's measurement (a slice measured before verdicts were
     stored counts as not measurable)."""
-    return Verdict(measurement.details.get("verdict", Verdict.NO_DATA))
+    return measurement.verdict or Verdict.NO_DATA
 
 
 def measure_slice(ctx: Context, slo: SLO, start: datetime, at: datetime) -> Measurement:
@@ -202,11 +202,9 @@ def measure_slice(ctx: Context, slo: SLO, start: datetime, at: datetime) -> Meas
         ci_low=value.ci_low,
         ci_high=value.ci_high,
         samples=value.samples,
-        details={
-            **value.details,
-            "verdict": verdict,
-            "measured_until": min(at, start + timeslice).isoformat(),
-        },
+        verdict=verdict,
+        cost=value.cost,
+        details={**value.details, "measured_until": min(at, start + timeslice).isoformat()},
         group=ctx.group,
     )
     ctx.record(measurement)
@@ -269,12 +267,12 @@ def timeslice_status(ctx: Context, slo: SLO, at: datetime, evaluated_at: datetim
         budget_remaining=remaining,
         burn_rates=rates,
         fired=[],
+        slice=shown.start,
         details={
-            "slice": shown.start.isoformat(),
-            "verdict": shown.details.get("verdict"),
+            "verdict": shown.verdict,
             "bad_slices": bad,
             "slices_in_window": slots,
-            **{k: v for k, v in shown.details.items() if k not in ("verdict",)},
+            **shown.details,
         },
         group=ctx.group,
     )

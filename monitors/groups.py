@@ -37,7 +37,15 @@ from monitors.slis import calculation
 from monitors.slis.base import Context
 from monitors.windows import WINDOWS
 from sigwatch.model import OTHER, SLO, Budgeting, Grouping
-from sigwatch.states import Fired, Severity, SloState
+from sigwatch.states import (
+    AlertingGroup,
+    Fired,
+    Gap,
+    GapSide,
+    GroupSummary,
+    Severity,
+    SloState,
+)
 from sigwatch.stats import newcombe_interval
 from sigwatch.store import SloStatus, to_epoch
 
@@ -241,25 +249,25 @@ def summary(slo: SLO, groups: list[SloStatus], at: datetime, evaluated_at: datet
         for f in g.fired:
             if f.rule not in fired or f.long_burn > fired[f.rule].long_burn:
                 fired[f.rule] = f
-    unknown = [
+    unknown = tuple(
         g.group for g in groups if g.state in (SloState.INSUFFICIENT_LABELS, SloState.NO_DATA)
-    ]
-    details = {
-        "groups": {s.value: n for s, n in states.items()},
-        **({"unknown": unknown} if slo.sli.labelled else {}),
-        "group_by": list(slo.grouping.by),
-        "alerting": [
-            {
-                "group": g.group,
-                "state": g.state.value,
-                "severity": _severity(g),
-                "burn": _burn(g) or None,
-                "value": g.value,
-                **({"slice": g.details["slice"]} if g.details.get("slice") else {}),
-            }
+    )
+    summary = GroupSummary(
+        by=tuple(slo.grouping.by),
+        counts=dict(states),
+        alerting=tuple(
+            AlertingGroup(
+                group=g.group,
+                state=g.state,
+                severity=_severity(g),
+                burn=_burn(g) or None,
+                value=g.value,
+                slice=g.slice,
+            )
             for g in alerting
-        ],
-    }
+        ),
+        unknown=unknown if slo.sli.labelled else None,
+    )
     row = _status(
         slo,
         at,
@@ -267,17 +275,12 @@ def summary(slo: SLO, groups: list[SloStatus], at: datetime, evaluated_at: datet
         state,
         target=str(objective.target) if objective.target else None,
         fired=list(fired.values()),
-        details=details,
     )
     if worst is None:
-        return row
-    details["worst"] = worst.group
-    if worst.details.get("slice") and worst.state in ALERTING:
-        details["slice"] = worst.details["slice"]
-    if slo.sli.labelled:
-        gap = _gap(slo, groups)
-        if gap is not None:
-            details["gap"] = gap
+        return replace(row, grouped=summary)
+    summary = replace(
+        summary, worst=worst.group, gap=_gap(slo, groups) if slo.sli.labelled else None
+    )
     return replace(
         row,
         value=worst.value,
@@ -286,10 +289,12 @@ def summary(slo: SLO, groups: list[SloStatus], at: datetime, evaluated_at: datet
         samples=worst.samples,
         budget_remaining=worst.budget_remaining,
         burn_rates=worst.burn_rates,
+        slice=worst.slice if worst.state in ALERTING else None,
+        grouped=summary,
     )
 
 
-def _gap(slo: SLO, groups: list[SloStatus]) -> dict | None:
+def _gap(slo: SLO, groups: list[SloStatus]) -> Gap | None:
     """The best and the worst judged group of a quality SLO's latest slices, and the gap
     between them: the team's bias view of the SLI by language or community. For one class's
     precision or recall (a proportion per group) the gap has Newcombe's interval for a
@@ -301,19 +306,7 @@ def _gap(slo: SLO, groups: list[SloStatus]) -> dict | None:
         return None
     best = max(judged, key=lambda g: (g.value, g.samples or 0))
     worst = min(judged, key=lambda g: (g.value, -(g.samples or 0)))
-    difference = best.value - worst.value
-    gap: dict = {
-        side: {
-            "group": g.group,
-            "value": g.value,
-            "ci_low": g.ci_low,
-            "ci_high": g.ci_high,
-            "samples": g.samples,
-            "slice": g.details.get("slice"),
-        }
-        for side, g in (("best", best), ("worst", worst))
-    }
-    gap.update(difference=difference, ci_low=None, ci_high=None, method=None)
+    gap = Gap(best=_side(best), worst=_side(worst), difference=best.value - worst.value)
     if slo.sli.proportion and best.samples and worst.samples:
         low, high = newcombe_interval(
             round(best.value * best.samples),
@@ -321,18 +314,30 @@ def _gap(slo: SLO, groups: list[SloStatus]) -> dict | None:
             round(worst.value * worst.samples),
             worst.samples,
         )
-        gap.update(ci_low=low, ci_high=high, method="newcombe")
+        gap = replace(gap, ci_low=low, ci_high=high, method="newcombe")
     return gap
+
+
+def _side(g: SloStatus) -> GapSide:
+    assert g.group is not None and g.value is not None
+    return GapSide(
+        group=g.group,
+        value=g.value,
+        ci_low=g.ci_low,
+        ci_high=g.ci_high,
+        samples=g.samples,
+        slice=g.slice,
+    )
 
 
 def _burn(status: SloStatus) -> float:
     return max((f.long_burn for f in status.fired), default=0.0)
 
 
-def _severity(status: SloStatus) -> str:
+def _severity(status: SloStatus) -> Severity:
     if any(f.severity is Severity.PAGE for f in status.fired) or (status.state is SloState.BREACH):
-        return Severity.PAGE.value
-    return Severity.TICKET.value
+        return Severity.PAGE
+    return Severity.TICKET
 
 
 def evaluate_grouped(

@@ -84,8 +84,8 @@ def _alerting(status: SloStatus) -> tuple | None:
     not alerting."""
     if status.fired:
         return tuple(sorted(f.rule for f in status.fired))
-    if status.state in (SloState.WARNING, SloState.BREACH) and status.details.get("slice"):
-        return ("slice", status.details["slice"])
+    if status.state in (SloState.WARNING, SloState.BREACH) and status.slice is not None:
+        return ("slice", status.slice)
     return None
 
 
@@ -224,17 +224,18 @@ class Monitor:
                 if status.fired:
                     window = max(LONG_WINDOW[f.rule] for f in status.fired)
                     span = (status.at - window, status.at)
-                    worst = status.details.get("worst")
+                    worst = status.grouped.worst if status.grouped else None
                     if slo.grouping is not None and worst:
                         # a group younger than the window (a canary) is read from its first
                         # event: before it, the window holds other groups' traffic only
                         seen = ctx.first_seen(slo.grouping.by, worst, *span)
                         span = (max(span[0], seen or span[0]), status.at)
                 else:
-                    start = datetime.fromisoformat(status.details["slice"])
+                    start = status.slice
+                    assert start is not None  # _alerting: a bad slice
                     span = (start, min(start + slo.objective.timeslice, status.at))
                 found = suspects(self.data_dir, ctx.signal, slo, *span, known_at=status.at)
-                status = replace(status, details={**status.details, "suspects": found})
+                status = replace(status, suspects=found)
             alerting_before = alerting
             yield status
 

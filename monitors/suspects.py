@@ -23,6 +23,7 @@ from monitors.logs import scan_labels, scan_logs
 from monitors.slis import calculation
 from monitors.slis.base import OccurrenceCalculation
 from sigwatch.model import DIMENSIONS, NONE, SLO, Signal
+from sigwatch.states import Suspect
 
 TOP = 3
 MIN_BAD = 10  # fewer bad events than this explain nothing
@@ -41,10 +42,9 @@ def explainable(slo: SLO, signal: Signal) -> bool:
 
 def suspects(
     data_dir: Path, signal: Signal, slo: SLO, start: datetime, end: datetime, known_at=None
-) -> list[dict]:
-    """The top ``TOP`` slices of ``[start, end)`` by excess share of the bad events, most first:
-    ``dimension``, ``value``, ``bad_share``, ``traffic_share``, ``bad`` and ``events``. For a
-    kind judged against labels, the events are the served predictions labelled by
+) -> tuple[Suspect, ...]:
+    """The top ``TOP`` slices of ``[start, end)`` by excess share of the bad events, most
+    first. For a kind judged against labels, the events are the served predictions labelled by
     ``known_at`` that the SLI counts, and the bad ones those it counts wrong."""
     kind = calculation(slo.sli)
     if isinstance(kind, OccurrenceCalculation):
@@ -54,7 +54,7 @@ def suspects(
         bad, counted = kind.bad_labelled(slo.sli, signal)
         logs = _labelled(data_dir, signal, start, end, known_at or end)
     if logs is None:
-        return []
+        return ()
     cells = (
         logs.filter(counted)
         .group_by(*[pl.col(d).fill_null(NONE) for d in DIMENSIONS])
@@ -63,7 +63,7 @@ def suspects(
     )
     total_bad, total = int(cells["bad"].sum() or 0), int(cells["events"].sum() or 0)
     if total_bad < MIN_BAD or total == 0:
-        return []
+        return ()
     found = []
     for dimension in DIMENSIONS:
         per_value = cells.group_by(dimension).agg(pl.col("events", "bad").sum())
@@ -78,17 +78,10 @@ def suspects(
                 and _z(n_bad, events, total_bad, total) >= Z
             ):
                 found.append(
-                    {
-                        "dimension": dimension,
-                        "value": value,
-                        "bad_share": bad_share,
-                        "traffic_share": traffic_share,
-                        "bad": int(n_bad),
-                        "events": int(events),
-                    }
+                    Suspect(dimension, value, bad_share, traffic_share, int(n_bad), int(events))
                 )
-    found.sort(key=lambda s: (-(s["bad_share"] - s["traffic_share"]), s["dimension"], s["value"]))
-    return found[:TOP]
+    found.sort(key=lambda s: (-s.excess, s.dimension, s.value))
+    return tuple(found[:TOP])
 
 
 def _labelled(
@@ -122,12 +115,3 @@ def _z(bad: int, events: int, total_bad: int, total: int) -> float:
 
 def _columns(*exprs: pl.Expr) -> list[str]:
     return sorted({name for e in exprs for name in e.meta.root_names()})
-
-
-def sentence(suspect: dict) -> str:
-    """One suspect in words (the value as the logs spell it: escape it for the medium)."""
-    return (
-        f"{suspect['bad_share']:.0%} of the bad events come from "
-        f"{suspect['dimension']}={suspect['value']}, which serves "
-        f"{suspect['traffic_share']:.0%} of traffic"
-    )

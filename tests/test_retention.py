@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from sigwatch.cli import app
 from sigwatch.clock import FixedClock
-from sigwatch.states import SloState
+from sigwatch.states import SloState, Verdict
 from sigwatch.store import Measurement, Run, SloStatus, Store
 from sigwatch.store.alerts import RESOLVED, Alert, Silence
 from sigwatch.store.judge import CalibrationRow, JudgeCall
@@ -50,7 +50,7 @@ def _seed(store: Store) -> None:
                     sli="precision",
                     evaluated_at=at,
                     value=0.9,
-                    details={"verdict": "good"},
+                    verdict=Verdict.GOOD,
                 )
             ]
         )

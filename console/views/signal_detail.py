@@ -43,25 +43,26 @@ def grouped(slo, status, mine: pl.DataFrame, occurrences: bool) -> None:
     st.caption(f"grouped by {', '.join(slo.grouping.by)} · groups: {data.group_states(status)}")
     if status is None:
         return
-    worst = status.details.get("worst")
+    summary = status.grouped
+    worst = summary.worst if summary else None
     if worst:
         st.caption(
             f"Its state and value are its worst group's: {common.plain(group_label(worst))}."
         )
-    gap = status.details.get("gap")
+    gap = summary.gap if summary else None
     if gap:
-        best, low = gap["best"], gap["worst"]
+        best, low = gap.best, gap.worst
         interval = (
-            f" (95% CI {gap['ci_low']:.3f} to {gap['ci_high']:.3f}, Newcombe)"
-            if gap.get("ci_low") is not None
+            f" (95% CI {gap.ci_low:.3f} to {gap.ci_high:.3f}, Newcombe)"
+            if gap.ci_low is not None and gap.ci_high is not None
             else ""
         )
         st.markdown(
-            f"**Gap between groups: {gap['difference']:.3f}**{interval} — best "
-            f"{common.plain(group_label(best['group']))} {best['value']:.3f} "
-            f"[{best['ci_low']:.3f}, {best['ci_high']:.3f}], n={best['samples']}; worst "
-            f"{common.plain(group_label(low['group']))} {low['value']:.3f} "
-            f"[{low['ci_low']:.3f}, {low['ci_high']:.3f}], n={low['samples']}."
+            f"**Gap between groups: {gap.difference:.3f}**{interval} — best "
+            f"{common.plain(group_label(best.group))} {best.value:.3f} "
+            f"[{best.ci_low:.3f}, {best.ci_high:.3f}], n={best.samples}; worst "
+            f"{common.plain(group_label(low.group))} {low.value:.3f} "
+            f"[{low.ci_low:.3f}, {low.ci_high:.3f}], n={low.samples}."
         )
     table = common.get(data.group_table, chosen, slo.name, status.at)
     if table.is_empty():
@@ -312,7 +313,8 @@ for slo in signal.slos:
     if not isinstance(slo.sli, DriftSLI):  # the view of a drift result (its columns' tests)
         continue
     # a grouped drift SLO shows its worst group's slice (the others are in the group table)
-    shown = latest[slo.name].details.get("worst") if slo.name in latest else None
+    summary = latest[slo.name].grouped if slo.name in latest else None
+    shown = summary.worst if summary else None
     shown = shown if slo.grouping is not None else None
     measured = common.get(data.latest_measurement, chosen, slo.name, shown)
     name = slo.name + (f" ({common.plain(group_label(shown))}, its worst group)" if shown else "")

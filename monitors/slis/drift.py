@@ -76,9 +76,7 @@ def _frame(
 def drifted_slices(ctx: Context, slo, start: datetime, end: datetime) -> list[tuple]:
     """This SLO's slices within ``[start, end)`` judged drifted, as ``(start, end)``."""
     return [
-        (m.start, m.end)
-        for m in ctx.measurements(slo.name, start, end)
-        if m.details.get("verdict") == Verdict.BAD
+        (m.start, m.end) for m in ctx.measurements(slo.name, start, end) if m.verdict is Verdict.BAD
     ]
 
 

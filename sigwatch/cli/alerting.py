@@ -23,6 +23,7 @@ from sigwatch.cli import (
     out,
 )
 from sigwatch.states import AlertState
+from sigwatch.store import codec
 
 silence_app = typer.Typer(
     help="Silence alerts of a signal and/or SLO for a while.", no_args_is_help=True
@@ -68,8 +69,8 @@ def alert_json(a) -> dict:
         "silenced": a.silenced,
         "slack_ts": a.slack_ts,
         "channel": a.channel,
-        "suspects": a.details.get("suspects", []),
-        "groups": a.details.get("groups"),
+        "suspects": [codec.suspect_json(x) for x in a.suspects],
+        "groups": None if a.groups is None else [codec.listed_group_json(g) for g in a.groups],
     }
 
 

@@ -25,6 +25,7 @@ from sigwatch.cli import (
 )
 from sigwatch.model import group_label
 from sigwatch.states import SloState
+from sigwatch.store import codec
 
 STATE_STYLE = {
     SloState.OK: "green",
@@ -310,14 +311,8 @@ def _monitor_json(failing) -> dict:
 
 def _status_json(s) -> dict:
     grouped = {}
-    if s.group is None and "group_by" in s.details:  # a grouped SLO's own row
-        grouped = {
-            "groups": s.details.get("groups", {}),
-            "worst_group": s.details.get("worst"),
-            "alerting_groups": s.details.get("alerting", []),
-        }
-        if "gap" in s.details:
-            grouped["gap"] = s.details["gap"]
+    if s.group is None and s.grouped is not None:  # a grouped SLO's own row
+        grouped = codec.group_summary_json(s.grouped)
     return {
         "signal": s.signal,
         "slo": s.slo,

@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 from sigwatch.clock import Clock
 from sigwatch.migrations import MIGRATIONS, Migration
 from sigwatch.model import OTHER
-from sigwatch.states import Fired, SloState
+from sigwatch.states import Fired, GroupSummary, SliceCost, SloState, Suspect, Verdict
+from sigwatch.store import codec
 from sigwatch.store.connection import (
     POSTGRES,
     SQLITE,
@@ -69,7 +70,9 @@ class Measurement:
     ci_low: float | None = None
     ci_high: float | None = None
     samples: int | None = None
-    details: dict[str, Any] = field(default_factory=dict)
+    verdict: Verdict | None = None  # a slice's judgement (timeslice kinds)
+    cost: SliceCost | None = None  # what the slice cost (cost kinds)
+    details: dict[str, Any] = field(default_factory=dict)  # the kind's own extras
     group: dict[str, str] | None = None  # one group of a grouped SLO; None: the whole signal
 
 
@@ -93,7 +96,10 @@ class SloStatus:
     budget_remaining: float | None = None
     burn_rates: dict[str, float | None] = field(default_factory=dict)
     fired: list[Fired] = field(default_factory=list)
-    details: dict[str, Any] = field(default_factory=dict)
+    slice: datetime | None = None  # the slice shown (timeslice kinds), or the bad one alerting
+    suspects: tuple[Suspect, ...] = ()  # where the bad events come from, when it alerts
+    grouped: GroupSummary | None = None  # a grouped SLO's own row: what it says of its groups
+    details: dict[str, Any] = field(default_factory=dict)  # free-form display extras
     # One group of a grouped SLO (``{"community": "headphones"}``); None for the SLO's own row
     # (the whole signal, or for a grouped SLO its worst group and the count of groups by state).
     group: dict[str, str] | None = None
@@ -254,7 +260,7 @@ class Store:
                 r.ci_low,
                 r.ci_high,
                 r.samples,
-                json.dumps(r.details, sort_keys=True) if r.details else None,
+                _json(codec.measurement_details(r)),
                 to_epoch(r.evaluated_at),
             )
             if r.group is None:
@@ -365,10 +371,10 @@ class Store:
                 r.samples,
                 r.budget_remaining,
                 json.dumps(r.burn_rates, sort_keys=True),
-                json.dumps([f.to_json() for f in r.fired]),
+                json.dumps([codec.fired_json(f) for f in r.fired]),
                 to_epoch(r.window_end),
                 to_epoch(r.evaluated_at),
-                json.dumps(r.details, sort_keys=True, default=str) if r.details else None,
+                _json(codec.status_details(r)),
             )
             if r.group is None:
                 plain.append(values)
@@ -515,9 +521,9 @@ class Store:
                     samples=r["samples"],
                     budget_remaining=r["budget_remaining"],
                     burn_rates=json.loads(r["burn_rates"]),
-                    fired=[Fired.from_json(f) for f in json.loads(r["fired"])],
-                    details=json.loads(r["details"]) if r["details"] else {},
+                    fired=[codec.fired_from(f) for f in json.loads(r["fired"])],
                     group=json.loads(r["grp"]) if r.get("grp") else None,
+                    **codec.status_fields(json.loads(r["details"]) if r["details"] else {}),
                 )
             )
         return out
@@ -751,6 +757,10 @@ def _measurement(row: dict[str, Any]) -> Measurement:
         ci_low=row["ci_low"],
         ci_high=row["ci_high"],
         samples=row["samples"],
-        details=json.loads(row["details"]) if row["details"] else {},
         group=json.loads(row["grp"]) if row.get("grp") else None,
+        **codec.measurement_fields(json.loads(row["details"]) if row["details"] else {}),
     )
+
+
+def _json(details: dict[str, Any]) -> str | None:
+    return json.dumps(details, sort_keys=True, default=str) if details else None

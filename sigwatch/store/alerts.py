@@ -10,8 +10,18 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sigwatch.states import AlertState, OutboxKind, OutboxStatus, Severity
-from sigwatch.store import from_epoch, to_epoch
+from sigwatch.states import (
+    AlertState,
+    ListedGroup,
+    MonitorFailure,
+    Notified,
+    OutboxKind,
+    OutboxStatus,
+    Severity,
+    Snapshot,
+    Suspect,
+)
+from sigwatch.store import codec, from_epoch, to_epoch
 
 if TYPE_CHECKING:
     from sigwatch.store import Store
@@ -28,8 +38,9 @@ def alert_key(signal: str, slo: str, severity: str) -> str:
 
 @dataclass(frozen=True)
 class Alert:
-    """One alert from opening to resolution. ``notified`` is what was last announced for it
-    (state, severity, fastest burn rate), or None if nothing was ever announced."""
+    """One alert from opening to resolution. ``seen`` is the status it last fired on (None for
+    the pseudo-SLO ``monitor``, whose ``failure`` says why it pages); ``notified`` is what was
+    last announced of it, or None if nothing was ever announced."""
 
     id: int | None
     key: str
@@ -41,7 +52,13 @@ class Alert:
     updated_at: datetime
     channel: str
     burn_rates: dict[str, float] = field(default_factory=dict)
-    details: dict[str, Any] = field(default_factory=dict)
+    seen: Snapshot | None = None
+    slice: datetime | None = None  # the bad slice it fired on (timeslice kinds)
+    suspects: tuple[Suspect, ...] = ()  # the latest found stay until others are found
+    groups: tuple[ListedGroup, ...] | None = None  # a grouped SLO's alert: the groups listed
+    inhibited_by: str | None = None  # the key of the signal-level alert it was opened under
+    tail: bool = False  # a resolved page whose slow windows still burn at ticket level
+    failure: MonitorFailure | None = None
     resolved_at: datetime | None = None
     clear_since: datetime | None = None
     acknowledged_by: str | None = None
@@ -49,7 +66,7 @@ class Alert:
     last_value: float | None = None
     fired: str | None = None
     silenced: bool = False
-    notified: dict[str, Any] | None = None
+    notified: Notified | None = None
     notified_at: datetime | None = None
     slack_ts: str | None = None
     slack_channel: str | None = None
@@ -66,7 +83,7 @@ class Alert:
     def incident(self) -> bool:
         """Whether it counts as an incident in a report: not a ticket a page superseded, not
         a group's alert held under its signal-level one."""
-        return self.resolution != SUPERSEDED and not self.details.get("inhibited_by")
+        return self.resolution != SUPERSEDED and not self.inhibited_by
 
 
 @dataclass(frozen=True)
@@ -154,14 +171,14 @@ class AlertTables:
             alert.last_value,
             json.dumps(alert.burn_rates, sort_keys=True),
             alert.fired,
-            json.dumps(alert.details, sort_keys=True, default=str),
+            json.dumps(codec.alert_details(alert), sort_keys=True, default=str),
             alert.channel,
             int(alert.silenced),
-            json.dumps(alert.notified) if alert.notified else None,
+            json.dumps(codec.notified_json(alert.notified)) if alert.notified else None,
             _t(alert.notified_at),
             alert.slack_ts,
             alert.slack_channel,
-            alert.notified.get("state") if alert.notified else None,
+            alert.notified.state if alert.notified else None,
         )
         if alert.id is None:
             (new_id,) = self._conn.execute(
@@ -418,7 +435,7 @@ def _alert(row: tuple) -> Alert:
         updated_at=from_epoch(updated),
         channel=channel,
         burn_rates=json.loads(burn),
-        details=json.loads(details),
+        **codec.alert_fields(json.loads(details)),
         resolved_at=_dt(resolved),
         clear_since=_dt(clear),
         acknowledged_by=ack,
@@ -426,7 +443,7 @@ def _alert(row: tuple) -> Alert:
         last_value=value,
         fired=fired,
         silenced=bool(silenced),
-        notified=json.loads(notified) if notified else None,
+        notified=codec.notified_from(json.loads(notified)) if notified else None,
         notified_at=_dt(notified_at),
         slack_ts=ts,
         slack_channel=slack_channel,

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sigwatch.states import Verdict
-from sigwatch.store import from_epoch, to_epoch
+from sigwatch.store import codec, from_epoch, to_epoch
 
 if TYPE_CHECKING:
     from sigwatch.store import Store
@@ -29,7 +29,7 @@ class SliceBucket:
     ci_low: float | None
     ci_high: float | None
     samples: int | None
-    verdict: str | None
+    verdict: Verdict | None
 
 
 class HistoryQueries:
@@ -78,7 +78,7 @@ class HistoryQueries:
                 low,
                 high,
                 samples,
-                json.loads(details).get("verdict") if details else None,
+                codec.verdict_in(json.loads(details)) if details else None,
             )
             for t, good, total, value, low, high, samples, details in rows
         ]
@@ -93,8 +93,8 @@ class HistoryQueries:
         ).fetchall()
         out = []
         for start, details in rows:
-            stored = (json.loads(details) if details else {}).get("verdict")
-            out.append((from_epoch(start), Verdict(stored or Verdict.NO_DATA)))
+            stored = codec.verdict_in(json.loads(details)) if details else None
+            out.append((from_epoch(start), stored or Verdict.NO_DATA))
         return out
 
     def burn_rates(

@@ -98,9 +98,7 @@ def test_an_outage_is_posted_updated_and_resolved_evaluation_by_evaluation(
     # every community breaks too: the grouped SLO's alert is recorded as part of the outage's
     # page, and not posted
     grouped = [a for a in alerts if a.slo == "coverage-by-community"]
-    assert grouped and all(
-        a.details["inhibited_by"] == "content_type/coverage/page" for a in grouped
-    )
+    assert grouped and all(a.inhibited_by == "content_type/coverage/page" for a in grouped)
     alerts = [a for a in alerts if a.key in keys]
     page_rule = RULES[0]  # 1h/5m: a full outage pages once the hour has spent factor x budget
     for alert in alerts:

@@ -5,6 +5,7 @@ Slack server: one message per incident listing its groups, edited as groups join
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 
@@ -177,11 +178,11 @@ def test_the_worst_group_sets_the_severity_and_a_ticket_group_is_not_on_the_page
         )
     ]
     row = summary(world.slo, rows, at, at)
-    assert row.state is SloState.BREACH and row.details["worst"] == {"community": "headphones"}
+    assert row.state is SloState.BREACH and row.grouped.worst == {"community": "headphones"}
     world.lifecycle.evaluate([row])
     [alert] = world.records.open_alerts()
     assert alert.severity == "page"
-    assert [g["group"] for g in alert.details["groups"]] == [{"community": "headphones"}]
+    assert [g.group for g in alert.groups] == [{"community": "headphones"}]
 
 
 def test_a_grouped_alert_inside_a_signal_level_incident_is_recorded_not_announced(
@@ -212,7 +213,7 @@ def test_a_grouped_alert_inside_a_signal_level_incident_is_recorded_not_announce
         world.lifecycle.evaluate([coverage, summary(world.slo, [group], at, at)])
     alerts = {a.slo: a for a in world.records.open_alerts()}
     assert set(alerts) == {"coverage", "coverage-by-community"}
-    assert alerts["coverage-by-community"].details["inhibited_by"] == "content_type/coverage/page"
+    assert alerts["coverage-by-community"].inhibited_by == "content_type/coverage/page"
     posted = [(item.kind, item.text) for item in world.records.outbox()]
     assert len(posted) == 1 and "content_type / coverage:" in posted[0][1]
     # the outage ends; the grouped alert goes on (slow windows) and resolves within the tail
@@ -250,7 +251,7 @@ def test_a_quality_group_waiting_for_labels_holds_its_alert_open(registry, store
                 target=">= 0.40",
                 budget_remaining=0.5,
                 value=None if state is SloState.INSUFFICIENT_LABELS else value,
-                details={"slice": "2026-11-20T00:00:00+00:00"},
+                slice=datetime(2026, 11, 20, tzinfo=UTC),
             )
             for name, state, value in (
                 ("movies", movies, 0.2 if movies is SloState.WARNING else 0.55),

@@ -174,7 +174,7 @@ def test_failures_count_from_the_last_good_run_and_page_once_at_the_threshold(fa
         opened.append(lifecycle.monitor_failed(failing, 3, at))
     assert opened[:2] == [None, None] and all(a is not None for a in opened[2:])
     [alert] = [a for a in lifecycle.records.alerts() if a.slo == MONITOR]
-    assert alert.details["failures"] == 5 and alert.details["reason"] == "LogError: run 5"
+    assert alert.failure.failures == 5 and alert.failure.reason == "LogError: run 5"
     assert store.failing("sentiment") is None  # other signals: nothing failing
     _run(store, "content_type", T0 + timedelta(minutes=30), True)
     assert store.failing("content_type") is None

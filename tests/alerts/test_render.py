@@ -13,6 +13,7 @@ import pytest
 
 from alerts.model import Alert, Policy
 from alerts.render import render_alert
+from sigwatch.states import Fired, MonitorFailure, Severity, SloState, Snapshot
 
 GOLDEN = Path(__file__).parent / "golden"
 AT = datetime(2026, 11, 20, 14, 35, tzinfo=UTC)
@@ -35,23 +36,15 @@ PAGE = Alert(
     burn_rates={"5m": 31.2, "1h": 18.4, "6h": 4.1},
     last_value=0.9712,
     fired="1h/5m",
-    details={
-        "sli": "coverage",
-        "state": "breach",
-        "objective": 0.995,
-        "target": None,
-        "budget_remaining": -0.12,
-        "samples": 48211,
-        "fired": [
-            {
-                "severity": "page",
-                "rule": "1h/5m",
-                "factor": 13.44,
-                "long_burn": 18.4,
-                "short_burn": 31.2,
-            }
-        ],
-    },
+    seen=Snapshot(
+        sli="coverage",
+        state=SloState.BREACH,
+        objective=0.995,
+        at=AT,
+        budget_remaining=-0.12,
+        samples=48211,
+        fired=(Fired(Severity.PAGE, "1h/5m", 13.44, 18.4, 31.2),),
+    ),
 )
 QUALITY = Alert(
     id=8,
@@ -66,18 +59,18 @@ QUALITY = Alert(
     burn_rates={"1d": 10.0, "7d": 1.43},
     last_value=0.712,
     fired="slice",
-    details={
-        "sli": "precision",
-        "state": "warning",
-        "objective": 0.9,
-        "target": ">= 0.85",
-        "ci_low": 0.655,
-        "ci_high": 0.763,
-        "samples": 241,
-        "budget_remaining": 0.64,
-        "slice": "2026-11-20T00:00:00+00:00",
-        "fired": [],
-    },
+    seen=Snapshot(
+        sli="precision",
+        state=SloState.WARNING,
+        objective=0.9,
+        at=AT,
+        target=">= 0.85",
+        ci_low=0.655,
+        ci_high=0.763,
+        samples=241,
+        budget_remaining=0.64,
+    ),
+    slice=datetime(2026, 11, 20, tzinfo=UTC),
 )
 CASES = {
     "page_firing": PAGE,
@@ -90,11 +83,7 @@ CASES = {
         slo="no-data",
         fired=None,
         last_value=None,
-        details={
-            **PAGE.details,
-            "fired": [],
-            "reason": "no eligible predictions since before 2026-11-20T14:35",
-        },
+        seen=replace(PAGE.seen, fired=()),
     ),
     # the pseudo-SLO is in no YAML: its runbook is the runbooks page's #monitor
     "monitor_failing": replace(
@@ -104,14 +93,15 @@ CASES = {
         fired=None,
         last_value=None,
         burn_rates={},
-        details={
-            "reason": "StoreUnavailable: lost the store at "
+        seen=None,
+        failure=MonitorFailure(
+            reason="StoreUnavailable: lost the store at "
             "postgresql://sw:***@db:5432/sigwatch: terminating connection",
-            "failures": 3,
-            "since": "2026-11-20T14:25:00+00:00",
-            "last_ok": "2026-11-20T14:20:00+00:00",
-            "at": "2026-11-20T14:35:00+00:00",
-        },
+            failures=3,
+            since=datetime(2026, 11, 20, 14, 25, tzinfo=UTC),
+            last_ok=datetime(2026, 11, 20, 14, 20, tzinfo=UTC),
+            at=AT,
+        ),
     ),
 }
 

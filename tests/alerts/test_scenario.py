@@ -106,8 +106,8 @@ def test_the_daily_digest_reports_each_signal_its_spend_and_the_days_incidents(r
     assert [line.split("*")[1] for line in per_signal] == list(registry.names)
     for line, signal in zip(per_signal, registry, strict=True):
         [cost] = [m for m in costs[signal.name] if m.start == END - timedelta(days=1)]
-        assert f"spend ${cost.details['cost_usd']:,.2f}" in line
-        assert f"({cost.details['external_share']:.0%} external API)" in line
+        assert f"spend ${cost.cost.cost_usd:,.2f}" in line
+        assert f"({cost.cost.external_share:.0%} external API)" in line
         mine = [s for s in latest if s.signal == signal.name]
         met = sum(s.state == "ok" and not s.budget_exhausted for s in mine)
         assert f"{met}/{len(signal.slos)} SLOs ok" in line
@@ -124,7 +124,7 @@ def test_the_daily_digest_reports_each_signal_its_spend_and_the_days_incidents(r
         for a in alerts
         if END - timedelta(days=1) <= a.started_at < END
         and a.resolution != "superseded by a page"
-        and not a.details.get("inhibited_by")
+        and not a.inhibited_by
     ]
     incidents = blocks[2]["text"]["text"]
     assert incidents.startswith(f"*Incidents of the day* ({len(day)})")
@@ -154,10 +154,10 @@ def test_the_suspects_of_an_incident_name_its_injected_slice_first(replayed):
         else:
             continue  # a whole-signal incident without a slice (an outage, a slow fleet)
         for alert in alerts:
-            if _incident_of(alert, [incident]) is incident and alert.details.get("suspects"):
-                first = alert.details["suspects"][0]
-                assert (first["dimension"], first["value"]) == slice_, (alert.key, first)
-                assert first["bad_share"] > 1.5 * first["traffic_share"]
+            if _incident_of(alert, [incident]) is incident and alert.suspects:
+                first = alert.suspects[0]
+                assert (first.dimension, first.value) == slice_, (alert.key, first)
+                assert first.bad_share > 1.5 * first.traffic_share
                 checked.add(incident["kind"])
     assert checked >= {
         "coverage_drop",

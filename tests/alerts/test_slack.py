@@ -5,6 +5,7 @@ one message per incident, edited in place, replies in its thread in order; 429 R
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -14,6 +15,7 @@ from alerts.notifiers import Permanent
 from alerts.notifiers.slack import SlackNotifier, StoreChannelIds
 from alerts.notifiers.webhook import WebhookNotifier
 from sigwatch.settings import Secret
+from sigwatch.states import Suspect
 from tests.alerts.slack_server import TOKEN
 from tests.sql import query
 
@@ -221,18 +223,9 @@ def test_slice_values_from_the_logs_neither_ping_nor_format(world, slack):
 
     send = delivery(world, slack)
     odd = "<!channel> *urgent* _now_ <https://x.example|click>"
-    suspects = [
-        {
-            "dimension": "community",
-            "value": odd,
-            "bad_share": 0.8,
-            "traffic_share": 0.1,
-            "bad": 80,
-            "events": 100,
-        }
-    ]
+    suspects = (Suspect("community", odd, 0.8, 0.1, 80, 100),)
     at = world.clock.advance(STEP)
-    row = status("coverage", at, "breach", burn=20, details={"suspects": suspects})
+    row = replace(status("coverage", at, "breach", burn=20), suspects=suspects)
     world.store.put_status([row])
     world.lifecycle.evaluate([row])
     assert send.flush().error is None

@@ -75,7 +75,7 @@ def test_the_review_agrees_with_the_trends_page_and_the_alerts(data, registry):
         for a in alerts
         if WEEK <= a.started_at < WEEK + timedelta(days=7)
         and a.resolution != "superseded by a page"
-        and not a.details.get("inhibited_by")
+        and not a.inhibited_by
     ]
     assert sorted(i.key for i in review.incidents) == sorted(a.key for a in opened)
     assert review.incidents, "the scenario has incidents in W47"

@@ -162,12 +162,12 @@ def test_a_grouped_slo_shows_its_groups_a_heatmap_and_the_gap(console_env):
     assert "The SLI of each group per hour" in captions
     assert len(at.get("vega_lite_chart")) >= 8
     # the bias view: the gap between the best and worst community, when two are judged
-    gap = recall.details.get("gap")
+    gap = recall.grouped.gap if recall.grouped else None
     text = shown_text(at)
     if gap is None:
         assert "Gap between groups" not in text
     else:
-        assert f"Gap between groups: {gap['difference']:.3f}" in text
+        assert f"Gap between groups: {gap.difference:.3f}" in text
 
 
 def test_the_drift_report_is_drawn_from_the_kept_samples_when_asked(console_env):
@@ -277,7 +277,7 @@ def test_the_trends_incidents_are_the_weekly_reviews(console_env):
     with Store.open(Settings.from_env().store(console_env), clock=FixedClock(END)) as store:
         alerts = store.alerts.alerts(include_resolved=True, limit=5000)
         shown = data.incidents(store)
-    held = {a.id for a in alerts if a.details.get("inhibited_by")}
+    held = {a.id for a in alerts if a.inhibited_by}
     assert held, "the demo's data holds a group alert held under its signal's"
     assert set(shown["id"]) == {a.id for a in alerts if a.incident}
     assert not held & set(shown["id"])

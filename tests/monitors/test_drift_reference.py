@@ -108,7 +108,7 @@ def _judged(store, slo, day: datetime, verdict: Verdict) -> None:
                 sli="drift",
                 evaluated_at=day + timedelta(days=1),
                 value=0.5,
-                details={"verdict": verdict},
+                verdict=verdict,
             )
         ]
     )

@@ -219,12 +219,12 @@ def test_the_bad_community_alerts_and_the_slo_row_is_its_worst_group(evaluated):
     assert {got[c].state for c in got if c != "headphones"} == {"ok"}
     row = rows["coverage-by-community"]
     assert row.group is None and row.state == "breach"
-    assert row.details["worst"] == {"community": "headphones"}
+    assert row.grouped.worst == {"community": "headphones"}
     assert row.value == got["headphones"].value
-    assert row.details["groups"] == {"breach": 1, "ok": 5}
-    alerting = row.details["alerting"]
-    assert [a["group"] for a in alerting] == [{"community": "headphones"}]
-    assert alerting[0]["severity"] == "page"
+    assert row.grouped.counts == {"breach": 1, "ok": 5}
+    alerting = row.grouped.alerting
+    assert [a.group for a in alerting] == [{"community": "headphones"}]
+    assert alerting[0].severity == "page"
     assert {f.rule for f in row.fired} == {f.rule for f in got["headphones"].fired}
 
 
@@ -295,7 +295,7 @@ def test_quality_groups_equal_a_join_of_the_labels_with_wilson_as_statsmodels(ev
     assert got["headphones"].state == "warning"
     assert got["headphones"].ci_high < 0.85
     row = rows["review-precision-by-community"]
-    assert row.state == "warning" and row.details["worst"] == {"community": "headphones"}
+    assert row.state == "warning" and row.grouped.worst == {"community": "headphones"}
 
 
 def test_cost_groups_equal_a_polars_group_by_of_the_slice_and_the_costly_one_is_bad(evaluated):
@@ -315,7 +315,7 @@ def test_cost_groups_equal_a_polars_group_by_of_the_slice_and_the_costly_one_is_
     assert got["headphones"].state == "warning"  # $0.50 per 1k against <= 0.25
     assert {got[c].state for c in got if c != "headphones"} == {"ok"}
     row = rows["cost-by-community"]
-    assert row.state == "warning" and row.details["worst"] == {"community": "headphones"}
+    assert row.state == "warning" and row.grouped.worst == {"community": "headphones"}
 
 
 def test_drift_is_measured_per_group_and_only_the_shifted_language_drifts(evaluated, folder):
@@ -325,7 +325,7 @@ def test_drift_is_measured_per_group_and_only_the_shifted_language_drifts(evalua
     assert set(got) == {"en", "de"}
     assert got["de"].value == 1.0 and got["de"].state == "warning"
     assert got["en"].value == 0.0 and got["en"].state == "ok"
-    assert rows["drift-by-language"].details["worst"] == {"language": "de"}
+    assert rows["drift-by-language"].grouped.worst == {"language": "de"}
     with Store.open(root / "sigwatch.db", clock=FixedClock(AT)) as store:
         slices = {
             lang: store.latest_measurement("grouped", "drift-by-language", {"language": lang})
@@ -426,7 +426,7 @@ def test_the_gap_between_the_best_and_worst_group_has_newcombes_interval(evaluat
     from statsmodels.stats.proportion import confint_proportions_2indep
 
     _, _, rows, groups = evaluated
-    gap = rows["review-precision-by-community"].details["gap"]
+    gap = rows["review-precision-by-community"].grouped.gap
     judged = {
         name: g
         for name, g in groups["review-precision-by-community"].items()
@@ -434,14 +434,14 @@ def test_the_gap_between_the_best_and_worst_group_has_newcombes_interval(evaluat
     }
     best = max(judged.values(), key=lambda g: g.value)
     worst = min(judged.values(), key=lambda g: g.value)
-    assert gap["best"]["group"] == best.group and gap["worst"]["group"] == worst.group
-    assert gap["worst"]["group"] == {"community": "headphones"}
-    assert gap["difference"] == pytest.approx(best.value - worst.value)
+    assert gap.best.group == best.group and gap.worst.group == worst.group
+    assert gap.worst.group == {"community": "headphones"}
+    assert gap.difference == pytest.approx(best.value - worst.value)
     x1, n1 = round(best.value * best.samples), best.samples
     x2, n2 = round(worst.value * worst.samples), worst.samples
     low, high = confint_proportions_2indep(x1, n1, x2, n2, method="newcomb", compare="diff")
-    assert (gap["ci_low"], gap["ci_high"]) == pytest.approx((low, high))
-    assert gap["method"] == "newcombe" and gap["ci_low"] > 0  # a real gap, beyond chance
+    assert (gap.ci_low, gap.ci_high) == pytest.approx((low, high))
+    assert gap.method == "newcombe" and gap.ci_low > 0  # a real gap, beyond chance
 
 
 def test_the_consoles_counts_per_group_and_hour_equal_a_polars_group_by(evaluated, folder):

@@ -99,8 +99,8 @@ def test_latency_from_prometheus_equals_the_logs(registry, history, prometheus, 
     source = PrometheusSource(prometheus)
     counts = source.latency_counts("sentiment", [100.0], END - timedelta(hours=6), END)
     assert len(counts) == 72  # every 5-minute bucket of the 6 hours
-    _, from_logs = evaluate(registry, history, tmp_path / "logs.db", None)
-    _, from_prom = evaluate(registry, history, tmp_path / "prom.db", source)
+    logs_store, from_logs = evaluate(registry, history, tmp_path / "logs.db", None)
+    prom_store, from_prom = evaluate(registry, history, tmp_path / "prom.db", source)
     for signal in registry:
         logs = {s.slo: s for s in from_logs[signal.name].statuses}
         prom = {s.slo: s for s in from_prom[signal.name].statuses}
@@ -117,8 +117,8 @@ def test_latency_from_prometheus_equals_the_logs(registry, history, prometheus, 
         assert b[le].to_list() == a[le].to_list()
         assert prom[latency].state == logs[latency].state
         cost = next(s.name for s in signal.slos if s.sli.kind == "cost_per_1k")
-        assert prom[cost].details["source"] == "prometheus"
-        assert logs[cost].details["source"] == "logs"
+        assert prom_store.latest_measurement(signal.name, cost).cost.source == "prometheus"
+        assert logs_store.latest_measurement(signal.name, cost).cost.source == "logs"
         # The counters hold every request and dollar up to the last sample before END.
         assert prom[cost].value == pytest.approx(logs[cost].value, rel=0.02)
 

@@ -205,10 +205,10 @@ def test_a_group_silent_for_three_days_is_no_data_and_does_not_set_the_slos_budg
     got = {g.group["community"]: g for g in groups}
     assert got["retired"].state == "no_data" and got["retired"].budget_remaining < 0
     assert not got["retired"].fired
-    worst = row.details["worst"]["community"]
+    worst = row.grouped.worst["community"]
     assert worst != "retired" and row.budget_remaining == got[worst].budget_remaining
-    assert "retired" not in [a["group"]["community"] for a in row.details["alerting"]]
-    assert row.details["groups"]["no_data"] == 1
+    assert "retired" not in [a.group["community"] for a in row.grouped.alerting]
+    assert row.grouped.counts["no_data"] == 1
 
 
 def test_pruned_buckets_leave_their_day_totals_and_compliance_unchanged(registry, tmp_path):

@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry
 from monitors.exporter import StatusCollector
 from monitors.scheduler import build_scheduler
 from sigwatch.clock import FixedClock, SystemClock
-from sigwatch.states import SloState
+from sigwatch.states import GroupSummary, SloState
 from sigwatch.store import Run, SloStatus, Store
 from tests.conftest import DEFINITIONS
 
@@ -138,7 +138,7 @@ def test_collector_exports_each_group_with_its_columns_as_labels(tmp_path):
         value=0.6,
         budget_remaining=-1.0,
         burn_rates={"1h": 14.0},
-        details={"group_by": ["community"]},
+        grouped=GroupSummary(by=("community",), counts={}),
     )
     bad = replace(row, group={"community": "<!channel>"})
     fine = replace(

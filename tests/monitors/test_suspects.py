@@ -11,7 +11,7 @@ import pytest
 
 from monitors import slis
 from monitors.engine import PolarsEngine
-from monitors.suspects import sentence, suspects
+from monitors.suspects import suspects
 from tests.monitors.test_runner import DAY, TEN, content_type_hour, write_logs
 
 HOUR = (TEN, TEN + timedelta(hours=1))
@@ -40,12 +40,12 @@ def test_a_canary_that_abstains_is_named_first_with_its_shares(registry, tmp_pat
     bad = frame.filter(~served.fill_null(False))
     canary_bad = bad.filter(pl.col("model_version") == "2026.12-rc")
     [first, *rest] = suspects(tmp_path, signal, signal.slo("coverage"), *HOUR)
-    assert (first["dimension"], first["value"]) == ("model_version", "2026.12-rc")
-    assert first["bad"] == len(canary_bad) and first["events"] == 100
-    assert first["bad_share"] == pytest.approx(len(canary_bad) / len(bad))
-    assert first["traffic_share"] == pytest.approx(0.1)
-    assert all(s["dimension"] != "community" for s in rest)  # an even split explains nothing
-    assert sentence(first) == (
+    assert (first.dimension, first.value) == ("model_version", "2026.12-rc")
+    assert first.bad == len(canary_bad) and first.events == 100
+    assert first.bad_share == pytest.approx(len(canary_bad) / len(bad))
+    assert first.traffic_share == pytest.approx(0.1)
+    assert all(s.dimension != "community" for s in rest)  # an even split explains nothing
+    assert first.sentence() == (
         f"{len(canary_bad) / len(bad):.0%} of the bad events come from "
         "model_version=2026.12-rc, which serves 10% of traffic"
     )
@@ -55,7 +55,7 @@ def test_a_breach_of_everything_names_no_slice(registry, tmp_path):
     frame = content_type_hour().with_columns(pl.lit("error").alias("status"))
     write_logs(tmp_path, "content_type", frame, DAY)
     signal = registry.get("content_type")
-    assert suspects(tmp_path, signal, signal.slo("errors"), *HOUR) == []
+    assert suspects(tmp_path, signal, signal.slo("errors"), *HOUR) == ()
 
 
 @pytest.mark.parametrize("slo", ["coverage", "latency", "errors"])
@@ -106,7 +106,7 @@ def test_a_few_wrong_labels_are_not_a_lead(registry, tmp_path):
     labels.write_parquet(folder / "part-0.parquet")
     signal = registry.get("content_type")
     slo = signal.slo("review-precision")
-    assert suspects(tmp_path, signal, slo, *HOUR, known_at=HOUR[1]) == []
+    assert suspects(tmp_path, signal, slo, *HOUR, known_at=HOUR[1]) == ()
     # the same wrong labels all on comments: now a lead
     wrong = set(comments[:40])
     labels = labels.with_columns(
@@ -117,4 +117,4 @@ def test_a_few_wrong_labels_are_not_a_lead(registry, tmp_path):
     )
     labels.write_parquet(folder / "part-0.parquet")
     [first] = suspects(tmp_path, signal, slo, *HOUR, known_at=HOUR[1])
-    assert (first["dimension"], first["value"], first["bad"]) == ("item_kind", "comment", 40)
+    assert (first.dimension, first.value, first.bad) == ("item_kind", "comment", 40)

@@ -5,7 +5,8 @@ PostgreSQL accept (plain types, no SQLite-only syntax); the one translation is S
 ``INTEGER PRIMARY KEY`` (its rowid), an identity column in PostgreSQL
 (``sigwatch.store.connection.Dialect.ddl``). ``sqlite_only`` statements fix up rows that only a
 SQLite store can hold: PostgreSQL stores begin at version 12, so every PostgreSQL store ran the
-whole list on empty tables.
+whole list on empty tables. A trigger is written in each database's own language
+(``sqlite_only``, ``postgres_only``).
 Times are integer seconds since the epoch, UTC; windows are half-open ``[start, end)``.
 """
 
@@ -20,6 +21,27 @@ class Migration:
     name: str
     statements: tuple[str, ...]
     sqlite_only: tuple[str, ...] = ()
+    postgres_only: tuple[str, ...] = ()
+
+
+KEPT_BY_TRIGGERS = 16  # from this version the database keeps slo_latest and run_totals
+
+# The statements of migration 16's triggers (``NEW``: the row written), in both databases.
+LATEST = (
+    "INSERT INTO slo_latest (signal, slo, at, evaluated_at)"
+    " VALUES (NEW.signal, NEW.slo, NEW.at, NEW.evaluated_at)"
+    " ON CONFLICT (signal, slo) DO UPDATE SET"
+    " at = CASE WHEN excluded.at > slo_latest.at THEN excluded.at ELSE slo_latest.at END,"
+    " evaluated_at = CASE WHEN excluded.evaluated_at > slo_latest.evaluated_at"
+    " THEN excluded.evaluated_at ELSE slo_latest.evaluated_at END;"
+)
+TOTALS = (
+    "INSERT INTO run_totals (signal, outcome, total, last_started)"
+    " VALUES (NEW.signal, NEW.status, 1, NEW.started)"
+    " ON CONFLICT (signal, outcome) DO UPDATE SET total = run_totals.total + 1,"
+    " last_started = CASE WHEN excluded.last_started > run_totals.last_started"
+    " THEN excluded.last_started ELSE run_totals.last_started END;"
+)
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -411,6 +433,34 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
             "INSERT INTO run_totals (signal, outcome, total, last_started)"
             " SELECT signal, status, COUNT(*), MAX(started) FROM runs GROUP BY signal, status",
+        ),
+    ),
+    Migration(
+        KEPT_BY_TRIGGERS,
+        "the latest status and the run totals kept by the database",
+        (),
+        # A status written (inserted, or evaluated again) moves its SLO's latest row; a run
+        # recorded (or its outcome changed) counts once more: the store's writes no longer
+        # send these statements themselves (a quiet cycle visits the store rarely).
+        sqlite_only=(
+            f"CREATE TRIGGER slo_latest_on_insert AFTER INSERT ON slo_status BEGIN {LATEST} END",
+            f"CREATE TRIGGER slo_latest_on_update AFTER UPDATE ON slo_status BEGIN {LATEST} END",
+            f"CREATE TRIGGER run_totals_on_insert AFTER INSERT ON runs BEGIN {TOTALS} END",
+            "CREATE TRIGGER run_totals_on_update AFTER UPDATE OF status ON runs"
+            f" WHEN NEW.status IS NOT OLD.status BEGIN {TOTALS} END",
+        ),
+        postgres_only=(
+            "CREATE FUNCTION sigwatch_keep_latest() RETURNS trigger LANGUAGE plpgsql AS"
+            f" $$ BEGIN {LATEST} RETURN NULL; END $$",
+            "CREATE TRIGGER slo_latest_kept AFTER INSERT OR UPDATE ON slo_status"
+            " FOR EACH ROW EXECUTE FUNCTION sigwatch_keep_latest()",
+            "CREATE FUNCTION sigwatch_count_run() RETURNS trigger LANGUAGE plpgsql AS"
+            f" $$ BEGIN {TOTALS} RETURN NULL; END $$",
+            "CREATE TRIGGER run_totals_on_insert AFTER INSERT ON runs"
+            " FOR EACH ROW EXECUTE FUNCTION sigwatch_count_run()",
+            "CREATE TRIGGER run_totals_on_update AFTER UPDATE OF status ON runs"
+            " FOR EACH ROW WHEN (NEW.status IS DISTINCT FROM OLD.status)"
+            " EXECUTE FUNCTION sigwatch_count_run()",
         ),
     ),
 )

@@ -297,3 +297,35 @@ def test_the_latest_status_of_each_slo_is_kept_as_statuses_are_written(store_url
         assert [(slo, at) for slo, (at, _) in sorted(latest.items())] == [
             (slo, datetime.fromtimestamp(at, UTC)) for slo, at in scanned
         ]
+
+
+def test_run_totals_are_counted_by_the_database_as_the_store_counted_them(store_url, tmp_path):
+    """From migration 16 a trigger counts the runs (and an outcome changed on a run recorded
+    again): the totals equal those a store at version 15 counts itself, and pruning the runs
+    takes nothing from them (a counter never goes down)."""
+    from sigwatch.store import Run
+
+    runs = [
+        Run("s", T0, T0, 12.5, "ok"),
+        Run("s", T0 + timedelta(minutes=5), T0 + timedelta(minutes=5), 9.0, "error", "boom"),
+        Run("t", T0, T0 + timedelta(seconds=1), 3.0, "error", "boom"),
+        Run("t", T0, T0 + timedelta(seconds=1), 3.5, "ok"),  # the same run, recorded again
+    ]
+    old = tmp_path / "v15.db"
+    with Store.open(old, clock=FixedClock(T0), migrate=False) as store:
+        store.migrate(MIGRATIONS[:15])
+        for run in runs:
+            store.record_run(run)
+        by_store = store.run_totals()
+    with Store.open(store_url, clock=FixedClock(T0)) as store:
+        for run in runs:
+            store.record_run(run)
+        assert store.run_totals() == by_store
+        assert [(s, o, n) for s, o, n, _ in by_store] == [
+            ("s", "error", 1),
+            ("s", "ok", 1),
+            ("t", "error", 1),
+            ("t", "ok", 1),
+        ]
+        store._conn.execute("DELETE FROM runs")  # retention prunes the runs
+        assert store.run_totals() == by_store

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from sigwatch.store.retention import RetentionQueries
 
 from sigwatch.clock import Clock
-from sigwatch.migrations import MIGRATIONS, Migration
+from sigwatch.migrations import KEPT_BY_TRIGGERS, MIGRATIONS, Migration
 from sigwatch.model import OTHER
 from sigwatch.states import Fired, GroupSummary, SliceCost, SloState, Suspect, Verdict
 from sigwatch.store import codec
@@ -150,6 +150,7 @@ class Store:
         self._tables: frozenset[str] | None = None
         self._open_transaction = False  # a write transaction is open (``_transaction``)
         self._current = False  # the schema is known to be up to date (``open``)
+        self._version: int | None = None  # the schema's version, once known
 
     @classmethod
     def open(
@@ -217,7 +218,8 @@ class Store:
         versions = [mig.version for mig in ordered]
         if len(set(versions)) != len(versions):
             raise ValueError(f"migration versions repeat: {versions}")
-        if versions and self.schema_version >= versions[-1]:
+        self._version = self.schema_version
+        if versions and self._version >= versions[-1]:
             return []
         applied: list[int] = []
         with self._transaction():
@@ -231,15 +233,24 @@ class Store:
                     continue
                 for statement in mig.statements:
                     self._conn.execute(self._dialect.ddl(statement))
-                if self.dialect == SQLITE:
-                    for statement in mig.sqlite_only:
-                        self._conn.execute(statement)
+                for statement in mig.sqlite_only if self.dialect == SQLITE else mig.postgres_only:
+                    self._conn.execute(statement)
                 self._conn.execute(
                     "INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
                     (mig.version, mig.name, to_epoch(self._clock.now())),
                 )
                 applied.append(mig.version)
+        self._version = max([current, *applied])
         return applied
+
+    def _kept_by_database(self) -> bool:
+        """Whether the database keeps ``slo_latest`` and ``run_totals`` itself (the triggers
+        of migration 16); a store opened without migrating may be older."""
+        if self._current:
+            return True
+        if self._version is None:
+            self._version = self.schema_version
+        return self._version >= KEPT_BY_TRIGGERS
 
     # --- measurements -----------------------------------------------------------------------
 
@@ -403,7 +414,8 @@ class Store:
                     f" ON CONFLICT (signal, slo, at) DO UPDATE SET{updates}",
                     plain,
                 )
-            if plain and self._has_table("slo_latest"):  # (a store older than migration 14)
+            # (a store older than migration 16 keeps it here; older than 14 has none)
+            if plain and not self._kept_by_database() and self._has_table("slo_latest"):
                 self._conn.executemany(
                     "INSERT INTO slo_latest (signal, slo, at, evaluated_at) VALUES (?, ?, ?, ?)"
                     " ON CONFLICT (signal, slo) DO UPDATE SET"
@@ -532,7 +544,8 @@ class Store:
 
     def record_run(self, run: Run) -> None:
         with self._transaction():
-            if self._has_table("run_totals"):  # (a store older than migration 15)
+            # (a store older than migration 16 counts here; older than 15 has no totals)
+            if not self._kept_by_database() and self._has_table("run_totals"):
                 self._conn.execute(
                     "INSERT INTO run_totals (signal, outcome, total, last_started)"
                     " VALUES (?, ?, 1, ?) ON CONFLICT (signal, outcome) DO UPDATE SET"

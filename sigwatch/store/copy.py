@@ -3,7 +3,9 @@ into PostgreSQL, or the other way for a look on a laptop.
 
 Both ends are migrated to the same version first, so their tables and columns are the same. The
 target must be empty; every table is copied in one transaction (all or nothing), and the
-identity counters of the target's ids are moved past the copied ids.
+identity counters of the target's ids are moved past the copied ids. The tables the database
+keeps itself (``DERIVED``, by the triggers of migration 16) are copied last, over what the
+triggers wrote while their sources were copied: the source's totals count runs it pruned.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
 
 BATCH = 5_000
 IDENTITIES = (("alerts", "id"), ("silences", "id"), ("outbox", "id"))
+DERIVED = ("slo_latest", "run_totals")
 
 
 class CopyError(RuntimeError):
@@ -43,7 +46,8 @@ def copy_store(
             f"{target.schema_version}: open both with this sigwatch first (it migrates them)"
         )
     counts = row_counts(source)
-    tables = [t for t in source.tables() if t != "schema_version"]
+    tables = [t for t in source.tables() if t != "schema_version" and t not in DERIVED]
+    tables += [t for t in DERIVED if t in counts]
     held = {t: n for t, n in row_counts(target).items() if n and t != "schema_version"}
     if held:
         listed = ", ".join(f"{t} ({n:,} rows)" for t, n in sorted(held.items()))
@@ -51,6 +55,8 @@ def copy_store(
     copied: dict[str, int] = {}
     with target.transaction():
         for table in tables:
+            if table in DERIVED:
+                target._conn.execute(f"DELETE FROM {table}")
             cursor = source._conn.execute(f"SELECT * FROM {table}")
             columns = [d[0] for d in cursor.description]
             insert = (

@@ -19,7 +19,7 @@ from tests.monitors.test_runner import ELEVEN, content_type_hour, write_logs
 
 # What one quiet cycle may send: the statements other than a transaction's framing (BEGIN,
 # COMMIT and the write lock), an executemany counting once; and its write transactions.
-CALLS = 12
+CALLS = 10
 WRITES = 2
 # PostgreSQL adds a statement to take and one to release each named lock (``Store.exclusive``:
 # the evaluation's and the outbox's); SQLite holds them as file locks.

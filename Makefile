@@ -94,7 +94,8 @@ $(PEER)/.stamp: Makefile
 
 peer: $(PEER)/.stamp $(DEV_STAMP)
 	NML_DISABLE_USAGE_LOGGING=1 $(PEER)/bin/python peer/nannyml_cbpe.py --out tests/fixtures/peer/cbpe.json
-	$(BIN)/python -m pytest -p no:cacheprovider tests/test_cbpe_peer.py
+	$(PEER)/bin/python peer/ppi_reference.py --out tests/fixtures/peer/ppi.json
+	$(BIN)/python -m pytest -p no:cacheprovider tests/test_cbpe_peer.py tests/test_ppi_peer.py
 
 judge-extra: $(DEV_STAMP)
 	@if [ -f $(JUDGE_STAMP) ] && [ $(JUDGE_STAMP) -nt pyproject.toml ]; then exit 0; fi; \

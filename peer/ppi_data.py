@@ -26,3 +26,28 @@ def case(seed: int, items: int, gold: int, precision: float, agreement: float):
     labelled = np.zeros(items, bool)
     labelled[rng.permutation(items)[:gold]] = True
     return truth[labelled], judge[labelled], judge[~labelled]
+
+
+RATIO_CASES = (
+    # seed, items, gold, share of the class, recall, judge agreement
+    (5, 3000, 200, 0.3, 0.75, 0.9),
+    (6, 4000, 120, 0.2, 0.6, 0.8),
+)
+
+
+def recall_case(seed: int, items: int, gold: int, share: float, recall: float, agreement: float):
+    """A day's predictions of every class, judged: per item the pair (right prediction of the
+    class, item of the class) from the truth for the gold items, from the judge for all.
+    Returns ``(y, yhat, yhat_unlabeled)``, each an ``(items, 2)`` array."""
+    rng = np.random.RandomState(seed)
+    of_class = rng.uniform(size=items) < share
+    predicted = np.where(of_class, rng.uniform(size=items) < recall, rng.uniform(size=items) < 0.1)
+    agrees = rng.uniform(size=items) < agreement
+    judged = np.where(agrees, of_class, ~of_class)
+    labelled = np.zeros(items, bool)
+    labelled[rng.permutation(items)[:gold]] = True
+
+    def pairs(truth: np.ndarray) -> np.ndarray:
+        return np.column_stack([(predicted & truth).astype(float), truth.astype(float)])
+
+    return pairs(of_class)[labelled], pairs(judged)[labelled], pairs(judged)[~labelled]

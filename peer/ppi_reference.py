@@ -14,9 +14,23 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ppi_py import ppi_mean_ci, ppi_mean_pointestimate
+from ppi_py import ppboot, ppi_mean_ci, ppi_mean_pointestimate
+from ppi_py.utils import form_discrete_distribution
 
 from peer import ppi_data
+
+
+def _label_shift(y: np.ndarray, yhat: np.ndarray, unlabeled: np.ndarray) -> float:
+    """The point estimate of ``ppi_distribution_label_shift_ci`` at K = 2 (the function
+    returns only its bounds): the share of class 1, nu·inv(A)·q, A the judge's confusion matrix
+    normalised per true class on the gold items, q the judge's distribution on the rest."""
+    counts = np.array([[np.sum((yhat == j) & (y == k)) for k in (0, 1)] for j in (0, 1)])
+    ahat = counts / counts.sum(axis=0)
+    return float(np.array([0, 1]) @ np.linalg.inv(ahat) @ form_discrete_distribution(unlabeled))
+
+
+def _recall(pairs: np.ndarray) -> float:
+    return pairs[:, 0].sum() / pairs[:, 1].sum()
 
 
 def main() -> None:
@@ -35,7 +49,34 @@ def main() -> None:
                 np.squeeze(ppi_mean_pointestimate(y, yhat, unlabeled, lam=lam))
             )
         cases.append(row)
-    golden = {"ppi-python": version("ppi-python"), "cases": cases}
+    ratios = []
+    for spec in ppi_data.RATIO_CASES:
+        y, yhat, unlabeled = ppi_data.recall_case(*spec)
+        row = {"case": list(spec)}
+        for name, lam in (("ppboot", 1), ("ppboot++", None)):
+            np.random.seed(20261207)  # ppboot draws from NumPy's global generator
+            low, high = ppboot(
+                _recall,
+                y,
+                yhat,
+                unlabeled,
+                lam=lam,
+                alpha=0.05,
+                n_resamples=10000,
+                n_resamples_lam=1000,
+            )
+            row[name] = [float(low), float(high)]
+        ratios.append(row)
+    shifts = []
+    for spec in ppi_data.CASES:
+        y, yhat, unlabeled = (a.astype(int) for a in ppi_data.case(*spec))
+        shifts.append({"case": list(spec), "share": _label_shift(y, yhat, unlabeled)})
+    golden = {
+        "ppi-python": version("ppi-python"),
+        "cases": cases,
+        "ratios": ratios,
+        "label_shift": shifts,
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(golden, indent=1, sort_keys=True) + "\n")
     print(f"wrote {args.out}")

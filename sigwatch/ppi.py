@@ -14,7 +14,8 @@ interval from the gold labels alone). The numbers are ppi-python 0.2's (``ppi_me
 ``make peer`` compares the two (peer/ppi_reference.py, tests/test_ppi_peer.py).
 
 PPI assumes the gold items are a random sample of the items estimated over. Where they are not
-(a fixed gold set), the Rogan-Gladen correction of ``evaluation.calibrate`` applies instead.
+(a fixed gold set), the Rogan-Gladen correction of ``sigwatch.calibration`` applies instead; at
+two classes it is the label-shift estimator of ppi-python (tests/test_ppi_peer.py).
 """
 
 from __future__ import annotations
@@ -74,3 +75,64 @@ def ppi_mean(
     )
     half = float(norm.ppf(1 - alpha / 2)) * spread
     return PpiEstimate(value, value - half, value + half, float(lam), len(y), len(unlabeled))
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> float:
+    total = float(den.sum())
+    return float(num.sum()) / total if total else math.nan
+
+
+def ppi_ratio(
+    gold: tuple[np.ndarray, np.ndarray],
+    judged: tuple[np.ndarray, np.ndarray],
+    unlabeled: tuple[np.ndarray, np.ndarray],
+    *,
+    lam: float | None = 1.0,
+    alpha: float = 0.05,
+    resamples: int = 2000,
+    tuning_draws: int = 500,
+    seed: int = 0,
+) -> PpiEstimate:
+    """A ratio of two means (recall: the right predictions of a class over the items of that
+    class; F1: twice those over the predicted plus the true) from PPI's rectified bootstrap:
+
+        estimate = λ · R(unlabeled) + R(gold) - λ · R(judged on the gold items)
+
+    each pair ``(numerator, denominator)`` per item, R = Σ numerator / Σ denominator. The
+    interval is the percentile interval of ``resamples`` draws (gold and judged items drawn
+    together, the judge-only items apart), from ``seed``; ``lam`` None tunes λ as ppi-python's
+    ``ppboot`` does, cov(R(gold), R(judged)) / (var R(judged) + var R(unlabeled)) over
+    ``tuning_draws`` draws (ppboot takes 50, whose λ varies by ±0.1 from seed to seed), clipped
+    to [0, 1]."""
+    g_num, g_den = (np.asarray(a, dtype=float) for a in gold)
+    j_num, j_den = (np.asarray(a, dtype=float) for a in judged)
+    u_num, u_den = (np.asarray(a, dtype=float) for a in unlabeled)
+    n, big_n = len(g_num), len(u_num)
+    if not n or not big_n or len(j_num) != n:
+        raise ValueError("a PPI ratio needs gold items with the judge's labels, and more")
+    rng = np.random.default_rng(seed)
+
+    def draws(count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        gold_rows = rng.integers(0, n, size=(count, n))
+        judge_rows = rng.integers(0, big_n, size=(count, big_n))
+        per_gold = g_num[gold_rows].sum(1) / g_den[gold_rows].sum(1)
+        per_judged = j_num[gold_rows].sum(1) / j_den[gold_rows].sum(1)
+        per_unlabeled = u_num[judge_rows].sum(1) / u_den[judge_rows].sum(1)
+        return per_gold, per_judged, per_unlabeled
+
+    if lam is None:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r_gold, r_judged, r_unlabeled = draws(tuning_draws)
+        spread = float(np.var(r_judged) + np.var(r_unlabeled))
+        covariance = float(np.cov(r_gold, r_judged)[0, 1])
+        lam = float(np.clip(covariance / spread, 0.0, 1.0)) if spread > 0 else 0.0
+    value = lam * _ratio(u_num, u_den) + _ratio(g_num, g_den) - lam * _ratio(j_num, j_den)
+    samples = []
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for start in range(0, resamples, 250):  # in blocks: a draw of every row at once
+            r_gold, r_judged, r_unlabeled = draws(min(250, resamples - start))
+            samples.append(lam * r_unlabeled + r_gold - lam * r_judged)
+    drawn = np.concatenate(samples)
+    drawn = drawn[np.isfinite(drawn)]
+    lower, upper = np.quantile(drawn, [alpha / 2, 1 - alpha / 2])
+    return PpiEstimate(float(value), float(lower), float(upper), float(lam), n, big_n)

@@ -11,7 +11,8 @@ import pytest
 from statsmodels.stats.proportion import proportion_confint
 
 from peer import ppi_data
-from sigwatch.ppi import ppi_mean, tuned_lambda
+from sigwatch.calibration import rogan_gladen
+from sigwatch.ppi import ppi_mean, ppi_ratio, tuned_lambda
 from tests.conftest import ROOT
 
 GOLDEN = json.loads((ROOT / "tests" / "fixtures" / "peer" / "ppi.json").read_text())
@@ -45,3 +46,35 @@ def test_ppi_refuses_what_it_cannot_estimate():
     with pytest.raises(ValueError, match="needs gold-labelled items"):
         ppi_mean(np.ones(3), np.ones(3), np.array([]))
     assert tuned_lambda(np.array([1.0, 0.0]), np.ones(2), np.ones(4)) == 0.0
+
+
+@pytest.mark.parametrize("row", GOLDEN["ratios"], ids=lambda r: f"case{r['case'][0]}")
+def test_recall_intervals_are_within_a_hundredth_of_ppboots(row):
+    """A ratio from the rectified bootstrap: our draws are not ppi-python's (another
+    generator), so the percentile bounds agree to Monte Carlo error, here within 0.01."""
+    y, yhat, unlabeled = ppi_data.recall_case(*row["case"])
+    for name, lam in (("ppboot", 1.0), ("ppboot++", None)):
+        got = ppi_ratio(
+            (y[:, 0], y[:, 1]),
+            (yhat[:, 0], yhat[:, 1]),
+            (unlabeled[:, 0], unlabeled[:, 1]),
+            lam=lam,
+            resamples=10000,
+            tuning_draws=1000,  # as the golden file's ppboot: a steady λ
+            seed=7,
+        )
+        assert [got.lower, got.upper] == pytest.approx(row[name], abs=0.01), name
+        assert got.lower < got.value < got.upper
+
+
+@pytest.mark.parametrize("row", GOLDEN["label_shift"], ids=lambda r: f"case{r['case'][0]}")
+def test_rogan_gladen_is_the_label_shift_estimator_at_two_classes(row):
+    """On a gold set that is not a random sample, the judge's share is corrected by its
+    sensitivity and specificity (Rogan-Gladen); ppi-python's label-shift estimator, which
+    inverts the judge's confusion matrix, gives the same share at K = 2."""
+    y, yhat, unlabeled = ppi_data.case(*row["case"])
+    sensitivity = float(yhat[y == 1].mean())
+    specificity = float(1 - yhat[y == 0].mean())
+    assert sensitivity + specificity > 1  # better than chance, or Rogan-Gladen refuses it
+    shared = rogan_gladen(float(unlabeled.mean()), sensitivity, specificity)
+    assert shared == pytest.approx(min(1.0, max(0.0, row["share"])), abs=1e-9)

@@ -6,7 +6,7 @@ maps model ids (the ``model.id`` of a signal's YAML) to modules and loads each o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -18,7 +18,9 @@ class Prediction:
     ``label`` is the top class (multiclass), ``labels`` the predicted set (multilabel and
     entities, e.g. ``("brand:Sony", "product:WH-1000XM5")``); a score model has neither.
     ``score`` is the confidence of the top prediction (or the score itself) in [0, 1];
-    ``latency_ms`` is this text's share of the batch's wall time.
+    ``latency_ms`` is this text's share of the batch's wall time. ``probabilities`` (multiclass)
+    is the probability of every class, ``label_scores`` (entities) the confidence of each of
+    ``labels``: what confidence-based estimation (``sigwatch.cbpe``) reads from the logs.
     """
 
     score: float
@@ -26,6 +28,8 @@ class Prediction:
     latency_ms: float
     label: str | None = None
     labels: tuple[str, ...] | None = None
+    probabilities: Mapping[str, float] | None = None
+    label_scores: tuple[float, ...] | None = None
 
 
 class Model(Protocol):

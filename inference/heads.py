@@ -95,7 +95,8 @@ def fit_head(
 class HeadModel:
     """A signal model that is MiniLM embeddings followed by a linear head.
 
-    Multiclass: ``label`` is the most probable class and ``score`` its probability.
+    Multiclass: ``label`` is the most probable class and ``score`` its probability
+    (``probabilities``: every class's).
     Score task: ``score`` is the probability of ``positive`` (no label).
     """
 
@@ -137,6 +138,7 @@ class HeadModel:
                 score=float(p[k]),
                 model_version=self.version,
                 latency_ms=each_ms,
+                probabilities=dict(zip(self.head.classes, map(float, p), strict=True)),
             )
             for k, p in zip(top, proba, strict=True)
         ]

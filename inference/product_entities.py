@@ -175,6 +175,7 @@ class EntityModel:
                 score=score,
                 model_version=self.version,
                 latency_ms=each_ms,
+                label_scores=tuple(labels[name] for name in sorted(labels)),
             )
             for labels, score in found
         ]

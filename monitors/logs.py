@@ -27,6 +27,9 @@ class Column:
     dtype: pl.DataType
     meaning: str
     tasks: frozenset[str] = TASKS
+    # Tasks that read the column when a file has it, and do without it otherwise (what is
+    # computed from it then says why it is unavailable): never required.
+    if_present: frozenset[str] = frozenset()
 
     def required_for(self, task: str) -> bool:
         return task in self.tasks
@@ -66,6 +69,21 @@ LOG_CONTRACT: tuple[Column, ...] = (
     Column("latency_ms", pl.Float32(), "serving latency"),
     Column("cost_usd", pl.Float64(), "cost of this call in US dollars"),
     Column("served_by", pl.Utf8(), "`in_house` or `external_api` (the paid fallback)"),
+    Column(
+        "scores",
+        pl.List(pl.Float32()),
+        "every class's probability, in the order of the signal's `classes` (confidence-based"
+        " estimates read it)",
+        frozenset(),
+        frozenset({"multiclass"}),
+    ),
+    Column(
+        "label_scores",
+        pl.List(pl.Float32()),
+        "the confidence of each of `labels`, in its order (confidence-based estimates read it)",
+        frozenset(),
+        LABEL_SETS,
+    ),
 )
 # Labels: <data>/labels/signal=<name>/*.parquet, any file names; labels arrive late and the
 # latest label of an item known at evaluation time wins.
@@ -100,6 +118,7 @@ def type_name(dtype: pl.DataType) -> str:
         pl.Float64(): "float64",
         pl.Datetime("us", "UTC"): "timestamp[us, UTC]",
         pl.List(pl.Utf8()): "list<string>",
+        pl.List(pl.Float32()): "list<float32>",
     }
     return names[dtype]
 
@@ -131,9 +150,12 @@ def _dated_files(folder: Path, start: datetime, end: datetime) -> list[Path]:
     ]
 
 
-def check_schema(path: Path, columns: dict[str, pl.DataType]) -> None:
+def check_schema(
+    path: Path, columns: dict[str, pl.DataType], optional: dict[str, pl.DataType] | None = None
+) -> set[str]:
     """Every column of ``columns`` is in the file with its type, else a ``LogError`` naming
-    the file, the column and the type expected."""
+    the file, the column and the type expected; of ``optional``, those the file has (with
+    their type, or the same error)."""
     try:
         schema = pl.read_parquet_schema(path)
     except Exception as exc:  # polars raises several kinds for a damaged file
@@ -143,31 +165,44 @@ def check_schema(path: Path, columns: dict[str, pl.DataType]) -> None:
     for column, dtype in columns.items():
         if column not in schema:
             raise LogError(f"{path}: column {column!r} is missing; expected {dtype}")
+    present = {c for c in (optional or {}) if c in schema}
+    for column, dtype in {**columns, **{c: optional[c] for c in present}}.items():
         if schema[column] != dtype:
             raise LogError(f"{path}: column {column!r} is {schema[column]}, expected {dtype}")
+    return present
 
 
 def _scan(
     files: list[Path], contract: tuple[Column, ...], task: str, columns: list[str]
 ) -> pl.LazyFrame:
     """``columns`` of ``files``, checked: a column the task needs must be there with its
-    type; one it does not need is never read and comes back as typed nulls."""
+    type; one it does not need is never read and comes back as typed nulls; one it reads if
+    present (``Column.if_present``) is read from the files that have it, nulls from the others
+    (the files are then read in groups: rows keep their order within a group only)."""
     types = {c.name: c.dtype for c in contract}
     needed = {c.name for c in contract if c.required_for(task)}
+    maybe = {c.name for c in contract if task in c.if_present}
     unknown = [c for c in columns if c not in types]
     if unknown:
         raise ValueError(f"not in the data contract: {unknown}")
     read = {c: types[c] for c in columns if c in needed}
+    optional = {c: types[c] for c in columns if c in maybe}
+    groups: dict[frozenset[str], list[Path]] = {}
     for path in files:
-        check_schema(path, read)
-    nulls = [pl.lit(None, dtype=types[c]).alias(c) for c in columns if c not in needed]
-    return (
-        # a column beyond what is read (the other task's, a team's own) is never an error
-        pl.scan_parquet(files, hive_partitioning=False, extra_columns="ignore")
-        .select(list(read))
-        .with_columns(nulls)
-        .select(columns)
-    )
+        groups.setdefault(frozenset(check_schema(path, read, optional)), []).append(path)
+    scans = []
+    for present, members in groups.items():
+        nulls = [
+            pl.lit(None, dtype=types[c]).alias(c) for c in columns if c not in {*read, *present}
+        ]
+        scans.append(
+            # a column beyond what is read (the other task's, a team's own) is never an error
+            pl.scan_parquet(members, hive_partitioning=False, extra_columns="ignore")
+            .select([*read, *sorted(present)])
+            .with_columns(nulls)
+            .select(columns)
+        )
+    return scans[0] if len(scans) == 1 else pl.concat(scans)
 
 
 def scan_logs(

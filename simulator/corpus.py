@@ -18,7 +18,7 @@ from inference import catalog, datasets
 from inference.embeddings import EmbeddingCache
 from sigwatch.model import Registry
 
-CORPUS_VERSION = "1"
+CORPUS_VERSION = "2"  # 2: the class probability vectors and the entities' confidences
 TWEETS_PER_COMMUNITY = 700
 MOVIE_REVIEWS = 1000
 MIN_TWEET_CONFIDENCE = 0.6
@@ -129,6 +129,14 @@ def _rows() -> list[dict]:
     return rows
 
 
+def _vector(probabilities, classes) -> list[float] | None:
+    """A multiclass model's probabilities in the order of the signal's ``classes`` (None when
+    the model gives none, or not for every class)."""
+    if probabilities is None or not classes or any(c not in probabilities for c in classes):
+        return None
+    return [probabilities[c] for c in classes]
+
+
 def corpus_key(registry: Registry) -> str:
     """Changes when the corpus recipe, a model version or a model head changes."""
     digest = hashlib.sha1(CORPUS_VERSION.encode())
@@ -186,6 +194,16 @@ def load_corpus(
                 pl.List(pl.Utf8),
             ),
             pl.Series(f"{signal.name}__score", [p.score for p in predictions], pl.Float32),
+            pl.Series(
+                f"{signal.name}__scores",
+                [_vector(p.probabilities, signal.classes) for p in predictions],
+                pl.List(pl.Float32),
+            ),
+            pl.Series(
+                f"{signal.name}__label_scores",
+                [list(p.label_scores) if p.label_scores is not None else None for p in predictions],
+                pl.List(pl.Float32),
+            ),
         ]
     frame = frame.with_columns(columns)
     cache_dir.mkdir(parents=True, exist_ok=True)

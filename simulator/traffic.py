@@ -76,6 +76,8 @@ LOG_SCHEMA = {
     "latency_ms": pl.Float32,
     "cost_usd": pl.Float64,
     "served_by": pl.Utf8,
+    "scores": pl.List(pl.Float32),  # multiclass: every class's probability, as ``classes``
+    "label_scores": pl.List(pl.Float32),  # entities: each of ``labels``' confidence
 }
 LABEL_SCHEMA = {
     "item_id": pl.Utf8,
@@ -93,6 +95,30 @@ TRUTH_COLUMN = {
     "commercial_intent": "truth_commercial",
     "product_entities": "truth_brands",
 }
+
+
+def _consistent(
+    vectors: np.ndarray, label: np.ndarray, score: np.ndarray, classes: np.ndarray
+) -> np.ndarray:
+    """The class probability vectors as logged: the logged label's class holds the logged
+    confidence (an incident may have changed either), the other classes share the rest in the
+    proportions the model gave them. A healthy row keeps the model's vector as it was."""
+    out = vectors.copy()
+    index = {c: k for k, c in enumerate(classes)}
+    column = np.array([index.get(c, -1) if c is not None else -1 for c in label])
+    rows = np.flatnonzero(column >= 0)
+    if not len(rows):
+        return out
+    others = vectors[rows].copy()
+    others[np.arange(len(rows)), column[rows]] = 0.0
+    mass = others.sum(axis=1, keepdims=True)
+    uniform = np.full_like(others, 1 / max(1, len(classes) - 1))
+    uniform[np.arange(len(rows)), column[rows]] = 0.0
+    shares = np.divide(others, mass, out=uniform, where=mass > 0)
+    rest = np.clip(1.0 - np.nan_to_num(score[rows].astype(np.float64)), 0.0, 1.0)
+    out[rows] = shares * rest[:, None]
+    out[rows, column[rows]] = 1.0 - rest
+    return out
 
 
 class Replay:
@@ -113,6 +139,12 @@ class Replay:
         self.truth = TRUTH_COLUMN.get(signal.name)
         self.scores = corpus[f"{signal.name}__score"].to_numpy().astype(np.float32)
         self.classes = np.array(signal.classes or ("",))
+        vectors = corpus[f"{signal.name}__scores"]
+        self.vectors = (
+            np.array(vectors.to_list(), dtype=np.float64)
+            if signal.task == "multiclass" and vectors.null_count() == 0
+            else None
+        )
 
     def rng(self, start: datetime, salt: int = 0) -> np.random.Generator:
         return np.random.default_rng([self.seed, self.signal_index, int(start.timestamp()), salt])
@@ -270,6 +302,12 @@ class Replay:
         n = len(times)
         corpus = self.corpus
         labels = corpus[f"{self.signal.name}__labels"].gather(labels_idx)
+        label_scores = corpus[f"{self.signal.name}__label_scores"].gather(labels_idx)
+        vectors = (
+            pl.Series(_consistent(self.vectors[idx], label_col, score, self.classes).tolist())
+            if self.vectors is not None
+            else pl.Series([None] * n, dtype=pl.List(pl.Float64))
+        )
         frame = pl.DataFrame(
             {
                 "event_time": times,
@@ -288,6 +326,8 @@ class Replay:
                 "served_by": pl.Series(
                     np.where(external, "external_api", "in_house"), dtype=pl.Utf8
                 ),
+                "scores": vectors,
+                "label_scores": label_scores,
             }
         )
         stamp = start.strftime("%Y%m%d%H%M")
@@ -296,10 +336,13 @@ class Replay:
                 pl.format("{}-{}-{}", pl.lit(self.prefix), pl.lit(stamp), pl.col("seq")).alias(
                     "item_id"
                 ),
-                pl.when(pl.col("status").is_in(["error", "timeout"]))
-                .then(None)
-                .otherwise(pl.col("labels"))
-                .alias("labels"),
+                *(
+                    pl.when(pl.col("status").is_in(["error", "timeout"]))
+                    .then(None)
+                    .otherwise(pl.col(column))
+                    .alias(column)
+                    for column in ("labels", "scores", "label_scores")
+                ),
                 pl.col("score").fill_nan(None),
                 pl.col("event_time").dt.replace_time_zone("UTC").dt.cast_time_unit("us"),
             )

@@ -41,6 +41,8 @@ def tables(text: str) -> list[list[list[str]]]:
 def required_for(column) -> str:
     if column.tasks == TASKS:
         return "every signal"
+    if column.if_present:
+        return "optional: " + ", ".join(t for t in ORDER if t in column.if_present)
     return ", ".join(t for t in ORDER if t in column.tasks) or "optional"
 
 

@@ -153,3 +153,38 @@ def test_a_column_the_task_needs_is_named_when_missing(
     assert not outcome.ok
     expected = "String" if missing == "label" else "List(String)"
     assert f"{path}: column {missing!r} is missing; expected {expected}" in outcome.error
+
+
+def test_the_optional_scores_are_read_where_a_file_has_them(registry, tmp_path):
+    """``scores`` (multiclass) is optional: a file without it gives nulls for its rows, one with
+    it gives the vectors; a score signal never reads it; a wrong type names file and column."""
+    from monitors.logs import LogError, scan_logs
+
+    signal = registry.get("content_type")
+    vector = [0.7, 0.1, 0.1, 0.05, 0.05]
+    with_scores = predictions(label=["review"] * N).with_columns(
+        pl.Series("scores", [vector] * N, dtype=pl.List(pl.Float32))
+    )
+    folder = tmp_path / "predictions" / "signal=content_type" / f"date={DAY:%Y-%m-%d}"
+    folder.mkdir(parents=True)
+    with_scores.write_parquet(folder / "a.parquet")
+    predictions(label=["review"] * N).write_parquet(folder / "b.parquet")  # an older writer
+    got = scan_logs(tmp_path, signal, DAY, DAY + timedelta(days=1), ["item_id", "scores"])
+    rows = got.collect()
+    assert len(rows) == 2 * N
+    assert rows["scores"].null_count() == N
+    assert rows.drop_nulls("scores")["scores"][0].to_list() == pytest.approx(vector)
+    assert evaluate(registry, tmp_path, "content_type").ok  # the other SLIs do without it
+    score_signal = registry.get("commercial_intent")
+    assert not score_signal.classes or score_signal.task == "score"
+    folder = tmp_path / "predictions" / "signal=commercial_intent" / f"date={DAY:%Y-%m-%d}"
+    folder.mkdir(parents=True)
+    with_scores.write_parquet(folder / "a.parquet")
+    nulls = scan_logs(tmp_path, score_signal, DAY, DAY + timedelta(days=1), ["scores"])
+    assert nulls.collect()["scores"].null_count() == N  # not its task's: never read
+    bad = predictions(label=["review"] * N).with_columns(pl.lit("0.7").alias("scores"))
+    bad.write_parquet(
+        tmp_path / "predictions" / "signal=content_type" / f"date={DAY:%Y-%m-%d}" / "b.parquet"
+    )
+    with pytest.raises(LogError, match=r"b\.parquet: column 'scores' is String, expected List"):
+        scan_logs(tmp_path, signal, DAY, DAY + timedelta(days=1), ["scores"])

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 from datetime import timedelta
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -61,11 +62,34 @@ def test_log_values_are_in_range(simulated, registry):
         if signal.task == "multiclass":
             assert set(ok["label"].unique()) <= set(signal.classes)
             assert ok["labels"].null_count() == len(ok)
+            _class_vectors_agree(ok, signal)
         elif signal.task == "entities":
             types = ok["labels"].explode().drop_nulls().str.split(":").list.first().unique()
             assert set(types) <= set(signal.classes)
+            # a confidence per predicted label, in [0, 1]
+            assert (ok["labels"].list.len() == ok["label_scores"].list.len()).all()
+            assert ok["label_scores"].explode().drop_nulls().is_between(0, 1).all()
         else:
             assert ok["label"].null_count() == len(ok)
+            assert ok["scores"].null_count() == len(ok)  # P(positive) is the score itself
+    assert failed["scores"].null_count() == len(failed)
+    assert failed["label_scores"].null_count() == len(failed)
+
+
+def _class_vectors_agree(ok: pl.DataFrame, signal) -> None:
+    """A multiclass row's probability vector (from the real model) sums to 1, gives the logged
+    label the logged confidence, and has that label on top on every healthy row."""
+    vectors = np.array(ok["scores"].to_list(), dtype=float)
+    assert vectors.shape == (len(ok), len(signal.classes))
+    np.testing.assert_allclose(vectors.sum(axis=1), 1.0, atol=1e-4)
+    column = np.array([signal.classes.index(c) for c in ok["label"]])
+    np.testing.assert_allclose(
+        vectors[np.arange(len(ok)), column], ok["score"].to_numpy(), atol=1e-5
+    )
+    healthy = ok.filter(pl.col("model_version") == signal.model.version)
+    top = np.array(healthy["scores"].to_list()).argmax(axis=1)
+    agree = top == np.array([signal.classes.index(c) for c in healthy["label"]])
+    assert agree.mean() > 0.97  # a row an incident relabels keeps its confidence, not its top
 
 
 def test_traffic_is_diurnal(simulated):

@@ -158,7 +158,14 @@ def expected_counts(predicted: np.ndarray, proba: np.ndarray) -> tuple[float, fl
 def estimate(metric: str, predicted: np.ndarray, proba: np.ndarray) -> float:
     """Estimated precision, recall or F1 of one class (0 when its denominator is 0)."""
     tp, fp, fn = expected_counts(predicted, proba)
-    denominator = {"precision": tp + fp, "recall": tp + fn, "f1": tp + 0.5 * (fp + fn)}[metric]
+    if metric == "precision":
+        denominator = tp + fp
+    elif metric == "recall":
+        denominator = tp + fn
+    elif metric == "f1":
+        denominator = tp + 0.5 * (fp + fn)
+    else:
+        raise ValueError(f"no estimate of {metric!r}; allowed: {', '.join(METRICS)}")
     return tp / denominator if denominator else 0.0
 
 

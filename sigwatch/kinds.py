@@ -153,6 +153,154 @@ class LatencySpec(SliSpec):
 
 # --- quality kinds: each slice against late labels --------------------------------------------
 
+
+@dataclass(frozen=True)
+class DriftReference:
+    """What a slice is compared with: the ``previous`` span before it, or a fixed range."""
+
+    previous: timedelta | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+    @property
+    def is_fixed(self) -> bool:
+        return self.start is not None
+
+
+class ReferenceSpec(StrictSpec):
+    """Either the span just before the slice (previous) or a fixed range (start and end)."""
+
+    previous: Duration | None = Field(default=None, description="e.g. 7d: the 7 days before")
+    start: datetime | None = Field(default=None, strict=False, description="fixed range start")
+    end: datetime | None = Field(default=None, strict=False, description="fixed range end")
+
+
+def reference_window(ref: ReferenceSpec) -> DriftReference:
+    return DriftReference(
+        previous=parse_duration(ref.previous) if ref.previous else None,
+        start=ref.start.astimezone(UTC) if ref.start else None,
+        end=ref.end.astimezone(UTC) if ref.end else None,
+    )
+
+
+def reference_fields(ref: DriftReference) -> dict:
+    if ref.previous:
+        return {"previous": format_duration(ref.previous)}
+    return {"start": ref.start, "end": ref.end}
+
+
+def reference_problems(ref: ReferenceSpec, loc: Loc) -> Iterable[tuple[Loc, str]]:
+    """A reference window given either as ``previous`` or as a fixed range, not both."""
+    fixed = ref.start is not None or ref.end is not None
+    if ref.previous is not None and fixed:
+        yield (
+            loc,
+            "reference has both 'previous' and a fixed range; allowed: either previous "
+            "(e.g. 7d) or start and end",
+        )
+    elif ref.previous is None and not (ref.start and ref.end):
+        yield (
+            loc,
+            "reference needs 'previous' (e.g. 7d) or both 'start' and 'end'; allowed: one of them",
+        )
+    elif ref.start and ref.end:
+        if ref.start.tzinfo is None or ref.end.tzinfo is None:
+            yield (
+                loc,
+                "reference start and end need a time zone; allowed: e.g. 2026-11-01T00:00:00Z",
+            )
+        elif ref.start >= ref.end:
+            yield (*loc, "end"), "reference end is not after start"
+
+
+ESTIMATE_METHODS = ("cbpe", "judge")
+DEFAULT_ESTIMATE_REFERENCE = "28d"
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """How a quality slice is estimated before its labels land: ``cbpe`` from the model's
+    confidence, calibrated on the labelled predictions of ``reference`` (sigwatch.cbpe); or
+    ``judge`` from the LLM judge's labels rectified by the human ones (sigwatch.ppi)."""
+
+    method: str
+    reference: DriftReference | None = None  # cbpe only
+
+    def spec_fields(self) -> dict:
+        out: dict = {"method": self.method}
+        if self.reference is not None:
+            out["reference"] = reference_fields(self.reference)
+        return out
+
+
+class EstimateSpec(StrictSpec):
+    """{method: cbpe, reference: {previous: 28d}} or {method: judge}."""
+
+    method: Literal[ESTIMATE_METHODS] = Field(
+        description="cbpe (the model's calibrated confidence) or judge (the LLM judge's labels,"
+        " rectified by the human ones)"
+    )
+    reference: ReferenceSpec | None = Field(
+        default=None,
+        description="cbpe: the labelled window its calibration is fitted on, {previous: 28d}"
+        " (the default) or {start: ..., end: ...}",
+    )
+
+    def to_model(self) -> Estimate:
+        if self.method != "cbpe":
+            return Estimate(self.method)
+        reference = self.reference or ReferenceSpec(previous=DEFAULT_ESTIMATE_REFERENCE)
+        return Estimate(self.method, reference_window(reference))
+
+    def problems(
+        self, signal: SignalSpec | None, metric: str, cls: str | None
+    ) -> Iterable[tuple[Loc, str]]:
+        loc: Loc = ("sli", "estimate")
+        if self.method == "judge":
+            if self.reference is not None:
+                yield (
+                    (*loc, "reference"),
+                    "a reference is what cbpe calibrates on; the judge's estimate has none; "
+                    "allowed: omit it",
+                )
+            if signal is not None and signal.judge is None:
+                yield (
+                    (*loc, "method"),
+                    f"method: judge needs a judge rubric, and signal {signal.name!r} has none; "
+                    "allowed: cbpe (or add 'judge:' to the signal)",
+                )
+            return
+        if signal is not None and signal.task not in SCORED:
+            yield (
+                (*loc, "method"),
+                f"method: cbpe reads the model's scores, which a {signal.task} signal does not "
+                f"log; allowed: judge, or tasks {', '.join(SCORED)}",
+            )
+        if self.reference is None:
+            return
+        problems = list(reference_problems(self.reference, (*loc, "reference")))
+        yield from problems
+        if problems:
+            return
+        window = reference_window(self.reference)
+        span = window.previous if window.previous else window.end - window.start
+        if span < timedelta(days=1):
+            yield (
+                (*loc, "reference"),
+                f"a reference of {format_duration(span)} is too short to calibrate on; "
+                "allowed: one day or more (e.g. previous: 28d)",
+            )
+
+
+# The column each task's confidence is logged in (docs/data-contracts.md): what cbpe reads.
+SCORED = {
+    "multiclass": "scores",
+    "score": "score",
+    "multilabel": "label_scores",
+    "entities": "label_scores",
+}
+
+
 LABELLED_TASKS = ("multiclass", "multilabel", "entities")
 
 
@@ -165,6 +313,7 @@ class QualitySLI(SLIKind):
     metric: str  # precision | recall | f1
     cls: str | None
     min_labels: int
+    estimate: Estimate | None = None  # how a slice without enough labels is estimated
     budgeting: ClassVar[Budgeting] = Budgeting.TIMESLICES
     ratio_target: ClassVar[bool] = True
     labelled: ClassVar[bool] = True
@@ -178,7 +327,8 @@ class QualitySLI(SLIKind):
         return self.metric
 
     def describe(self) -> str:
-        return f"{self.metric} ({self.cls or 'macro'})"
+        estimated = f", estimated by {self.estimate.method}" if self.estimate else ""
+        return f"{self.metric} ({self.cls or 'macro'}){estimated}"
 
     @property
     def proportion(self) -> bool:
@@ -190,6 +340,8 @@ class QualitySLI(SLIKind):
             out["class"] = self.cls
         if self.labels != "human":
             out["labels"] = self.labels
+        if self.estimate is not None:
+            out["estimate"] = self.estimate.spec_fields()
         return out
 
 
@@ -227,12 +379,24 @@ class QualitySpec(SliSpec):
         description="whose labels: human, or judge (the LLM judge's daily sample, corrected "
         "for its calibrated error; precision of one class only)",
     )
+    estimate: EstimateSpec | None = Field(
+        default=None,
+        description="estimate a slice before its labels land: {method: cbpe, reference:"
+        " {previous: 28d}} or {method: judge}",
+    )
 
     def to_model(self) -> QualitySLI:
         model = JudgedQualitySLI if self.labels == "judge" else QualitySLI
-        return model(metric=self.kind, cls=self.class_, min_labels=self.min_labels)
+        return model(
+            metric=self.kind,
+            cls=self.class_,
+            min_labels=self.min_labels,
+            estimate=self.estimate.to_model() if self.estimate else None,
+        )
 
     def problems(self, signal: SignalSpec | None) -> Iterable[tuple[Loc, str]]:
+        if self.estimate is not None:
+            yield from self.estimate.problems(signal, self.kind, self.class_)
         if signal is None or signal.task not in self.model.tasks:
             return
         if self.class_ is not None and signal.classes and self.class_ not in signal.classes:
@@ -265,6 +429,7 @@ class AucSLI(SLIKind):
     """ROC AUC of a ``score`` signal against binary labels: its quality SLI (no classes)."""
 
     min_labels: int
+    estimate: Estimate | None = None  # how a slice without enough labels is estimated
     kind: ClassVar[str] = "auc"
     budgeting: ClassVar[Budgeting] = Budgeting.TIMESLICES
     ratio_target: ClassVar[bool] = True
@@ -272,6 +437,15 @@ class AucSLI(SLIKind):
     reads_human_labels: ClassVar[bool] = True
     groupable: ClassVar[bool] = True
     tasks: ClassVar[tuple[str, ...]] = ("score",)
+
+    def describe(self) -> str:
+        return "auc" + (f", estimated by {self.estimate.method}" if self.estimate else "")
+
+    def spec_fields(self) -> dict:
+        out: dict = {"kind": self.kind, "min_labels": self.min_labels}
+        if self.estimate is not None:
+            out["estimate"] = self.estimate.spec_fields()
+        return out
 
 
 class AucSpec(SliSpec):
@@ -289,22 +463,31 @@ class AucSpec(SliSpec):
     min_labels: int = Field(
         default=100, ge=1, description="labels needed in a slice to judge it: a whole number >= 1"
     )
+    estimate: EstimateSpec | None = Field(
+        default=None,
+        description="estimate a slice before its labels land: {method: cbpe, reference:"
+        " {previous: 28d}}",
+    )
+
+    def to_model(self) -> AucSLI:
+        return AucSLI(
+            min_labels=self.min_labels,
+            estimate=self.estimate.to_model() if self.estimate else None,
+        )
+
+    def problems(self, signal: SignalSpec | None) -> Iterable[tuple[Loc, str]]:
+        if self.estimate is None:
+            return
+        if self.estimate.method == "judge":
+            yield (
+                ("sli", "estimate", "method"),
+                "the judge labels classes, and an AUC ranks scores; allowed: cbpe",
+            )
+            return
+        yield from self.estimate.problems(signal, "auc", None)
 
 
 # --- drift ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DriftReference:
-    """What a slice is compared with: the ``previous`` span before it, or a fixed range."""
-
-    previous: timedelta | None = None
-    start: datetime | None = None
-    end: datetime | None = None
-
-    @property
-    def is_fixed(self) -> bool:
-        return self.start is not None
 
 
 @dataclass(frozen=True)
@@ -324,29 +507,15 @@ class DriftSLI(SLIKind):
         return f"drift ({', '.join(self.columns)})"
 
     def spec_fields(self) -> dict:
-        ref = self.reference
-        reference = (
-            {"previous": format_duration(ref.previous)}
-            if ref.previous
-            else {"start": ref.start, "end": ref.end}
-        )
         out = {
             "kind": self.kind,
             "columns": list(self.columns),
-            "reference": reference,
+            "reference": reference_fields(self.reference),
             "sample_size": self.sample_size,
         }
         if self.method:
             out["method"] = self.method
         return out
-
-
-class ReferenceSpec(StrictSpec):
-    """Either the span just before the slice (previous) or a fixed range (start and end)."""
-
-    previous: Duration | None = Field(default=None, description="e.g. 7d: the 7 days before")
-    start: datetime | None = Field(default=None, strict=False, description="fixed range start")
-    end: datetime | None = Field(default=None, strict=False, description="fixed range end")
 
 
 class DriftSpec(SliSpec):
@@ -377,14 +546,9 @@ class DriftSpec(SliSpec):
     )
 
     def to_model(self) -> DriftSLI:
-        ref = self.reference
         return DriftSLI(
             columns=tuple(self.columns),
-            reference=DriftReference(
-                previous=parse_duration(ref.previous) if ref.previous else None,
-                start=ref.start.astimezone(UTC) if ref.start else None,
-                end=ref.end.astimezone(UTC) if ref.end else None,
-            ),
+            reference=reference_window(self.reference),
             sample_size=self.sample_size,
             method=self.method,
         )
@@ -413,31 +577,7 @@ class DriftSpec(SliSpec):
                         f"{prediction or 'score'!r} for its predictions",
                     )
             seen.add(column)
-        yield from self._reference_problems()
-
-    def _reference_problems(self) -> Iterable[tuple[Loc, str]]:
-        ref = self.reference
-        fixed = ref.start is not None or ref.end is not None
-        if ref.previous is not None and fixed:
-            yield (
-                ("sli", "reference"),
-                "reference has both 'previous' and a fixed range; allowed: either previous "
-                "(e.g. 7d) or start and end",
-            )
-        elif ref.previous is None and not (ref.start and ref.end):
-            yield (
-                ("sli", "reference"),
-                "reference needs 'previous' (e.g. 7d) or both 'start' and 'end'; "
-                "allowed: one of them",
-            )
-        elif ref.start and ref.end:
-            if ref.start.tzinfo is None or ref.end.tzinfo is None:
-                yield (
-                    ("sli", "reference"),
-                    "reference start and end need a time zone; allowed: e.g. 2026-11-01T00:00:00Z",
-                )
-            elif ref.start >= ref.end:
-                yield ("sli", "reference", "end"), "reference end is not after start"
+        yield from reference_problems(self.reference, ("sli", "reference"))
 
 
 # --- cost -------------------------------------------------------------------------------------

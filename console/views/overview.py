@@ -97,6 +97,11 @@ table = (
         .otherwise(words)
         .alias("state"),
         ("/signal?signal=" + pl.col("signal")).alias("page"),
+        # nothing measured reads as a dash and why, never "None"
+        pl.when(pl.col("value").is_not_null())
+        .then(pl.col("value").map_elements(lambda v: f"{v:.4f}", return_dtype=pl.Utf8))
+        .otherwise(pl.lit("— ") + words)
+        .alias("value"),
         pl.when(pl.col("target").is_not_null())
         .then(pl.col("target"))
         .otherwise(pl.format("≥ {}", pl.col("objective")))
@@ -131,9 +136,12 @@ st.dataframe(
     column_config={
         "state": st.column_config.MultiselectColumn("state", options=labels, color=colors),
         "page": st.column_config.LinkColumn("signal", display_text=r"/signal\?signal=(.*)"),
-        "value": st.column_config.NumberColumn(format="%.4f"),
+        "value": st.column_config.TextColumn(
+            "value", width=160, help="The latest value; a dash and why when there is none."
+        ),
+        # green over half the budget left, red under: a full budget does not read as an alarm
         "budget_remaining": st.column_config.ProgressColumn(
-            "budget left", min_value=0.0, max_value=1.0, format="percent"
+            "budget left", min_value=0.0, max_value=1.0, format="percent", color="auto"
         ),
         "fastest_burn": st.column_config.NumberColumn("fastest burn", format="%.1fx"),
         "trend": st.column_config.LineChartColumn("last 24 h"),

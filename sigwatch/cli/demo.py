@@ -50,6 +50,9 @@ def _streamlit_args(host: str, port: int, secrets: Path | None = None) -> list[s
         "false",
         "--server.fileWatcherType",
         "none",
+        # no "Deploy" button or developer menu: the console is an operations tool
+        "--client.toolbarMode",
+        "minimal",
     ]
     if secrets is not None:
         args += ["--secrets.files", str(secrets)]

@@ -60,6 +60,9 @@ def test_overview_shows_the_open_alerts_and_the_grid(browser, console_url):
     # ... and so can the second grid's mount: wait for it, then there are exactly two
     page.locator('[data-testid="stDataFrame"]').nth(1).wait_for(timeout=30_000)
     assert page.locator('[data-testid="stDataFrame"]').count() == 2
+    # an operations console: no "Deploy" button (``--client.toolbarMode minimal``)
+    assert page.locator('[data-testid="stAppDeployButton"]').count() == 0
+    assert page.get_by_role("button", name="Deploy").count() == 0
     page.close()
 
 

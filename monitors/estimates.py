@@ -27,6 +27,7 @@ from monitors.logs import scan_labels, scan_logs
 from sigwatch import cbpe
 from sigwatch.kinds import SCORED, AucSLI, QualitySLI
 from sigwatch.model import Signal
+from sigwatch.states import SliceEstimate
 
 MIN_REFERENCE_LABELS = 100  # labelled predictions a calibration needs
 
@@ -258,3 +259,36 @@ def fitted(
         tmp.write_text(json.dumps(found.to_json()))
         tmp.replace(path)
     return found
+
+
+def for_slice(
+    data_dir: Path,
+    signal: Signal,
+    slo,
+    start: datetime,
+    end: datetime,
+    at: datetime,
+    group: dict[str, str] | None = None,
+) -> SliceEstimate | None:
+    """The estimate the SLO's ``estimate:`` asks for, of the slice ``[start, end)`` as known at
+    ``at`` (None when it asks for none): CBPE fitted on the reference window the SLO names
+    (``previous``: the span before the slice), or why there is no estimate."""
+    wanted = slo.sli.estimate
+    if wanted is None:
+        return None
+    if wanted.method != "cbpe":
+        return SliceEstimate(wanted.method, reason="the judge's estimate is not computed yet")
+    if group is not None:
+        return SliceEstimate("cbpe", reason="a group's estimate is not computed yet")
+    reference = wanted.reference
+    if reference.previous is not None:
+        ref_start, ref_end = start - reference.previous, start
+    else:
+        ref_start, ref_end = reference.start, reference.end
+    fit_ = fitted(data_dir, signal, slo.name, slo.sli, ref_start, ref_end, at)
+    if isinstance(fit_, Unavailable):
+        return SliceEstimate("cbpe", reason=fit_.reason)
+    got = estimate(fit_, data_dir, signal, slo.sli, start, min(end, at))
+    if isinstance(got, Unavailable):
+        return SliceEstimate("cbpe", reason=got.reason)
+    return SliceEstimate("cbpe", got.value, got.lower, got.upper, got.n)

@@ -204,6 +204,7 @@ def measure_slice(ctx: Context, slo: SLO, start: datetime, at: datetime) -> Meas
         samples=value.samples,
         verdict=verdict,
         cost=value.cost,
+        estimated=value.estimated,
         details={**value.details, "measured_until": min(at, start + timeslice).isoformat()},
         group=ctx.group,
     )

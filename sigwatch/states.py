@@ -8,6 +8,8 @@
   value (where the bad events come from; for a grouped SLO, its groups).
 - ``SliceCost``: what a slice of a cost kind cost, read by the digest, the weekly review and
   the console.
+- ``SliceEstimate``: a quality slice's estimate before its labels (CBPE or the judge's), or
+  why there is none.
 - ``Snapshot``, ``ListedGroup``, ``MonitorFailure`` and ``Notified``: what an alert keeps (the
   status it fired on, the groups it lists, why a monitor pages, what was last announced).
 - ``AlertState``: where an alert is between opening and resolution.
@@ -177,6 +179,19 @@ class SliceCost:
     @property
     def per_1k(self) -> float | None:
         return self.cost_usd / self.items * 1000 if self.items else None
+
+
+@dataclass(frozen=True)
+class SliceEstimate:
+    """A quality slice estimated before its labels land (``method``: ``cbpe`` or ``judge``):
+    its value and band from ``n`` predictions, or ``reason`` why it has none."""
+
+    method: str
+    value: float | None = None
+    lower: float | None = None
+    upper: float | None = None
+    n: int = 0
+    reason: str | None = None
 
 
 @dataclass(frozen=True)

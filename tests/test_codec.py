@@ -23,6 +23,7 @@ from sigwatch.states import (
     Notified,
     Severity,
     SliceCost,
+    SliceEstimate,
     SloState,
     Snapshot,
     Suspect,
@@ -88,7 +89,7 @@ def test_a_status_is_read_back_as_it_was_written(store_url):
     assert back == status
 
 
-def test_a_measurement_keeps_its_verdict_and_cost(store_url):
+def test_a_measurement_keeps_its_verdict_cost_and_estimate(store_url):
     cost = SliceCost(12.5, 40_000, 2.5, "logs", 0.125)
     m = Measurement(
         signal="content_type",
@@ -101,6 +102,7 @@ def test_a_measurement_keeps_its_verdict_and_cost(store_url):
         samples=40_000,
         verdict=Verdict.BAD,
         cost=cost,
+        estimated=SliceEstimate("cbpe", 0.71, 0.65, 0.77, 3000),
         details={"measured_until": T0.isoformat()},
     )
     with Store.open(store_url, clock=FixedClock(T0)) as store:

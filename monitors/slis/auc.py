@@ -4,10 +4,12 @@ Hanley-McNeil (1982) interval. The labelled (score, label) pairs of a slice are 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import datetime
 
 import numpy as np
 
+from monitors import estimates
 from monitors.slis import quality
 from monitors.slis.base import Context, SliValue
 from sigwatch.kinds import AucSLI
@@ -19,6 +21,12 @@ class Auc(quality.Labelled):
     sli = AucSLI
 
     def measure(self, ctx: Context, slo, start: datetime, end: datetime, at: datetime) -> SliValue:
+        estimated = estimates.for_slice(ctx.data_dir, ctx.signal, slo, start, end, at, ctx.group)
+        return replace(self._realized(ctx, slo, start, end, at), estimated=estimated)
+
+    def _realized(
+        self, ctx: Context, slo, start: datetime, end: datetime, at: datetime
+    ) -> SliValue:
         payload = quality.counts(ctx, start, end, at)
         pairs = payload.get("pairs", [])
         scores = np.array([s for s, _ in pairs], dtype=float)

@@ -34,7 +34,7 @@ from sigwatch.calibration import latest_calibration
 from sigwatch.clock import floor_time
 from sigwatch.kinds import SLIKind
 from sigwatch.model import SLO, Budgeting, Signal
-from sigwatch.states import SliceCost, Verdict
+from sigwatch.states import SliceCost, SliceEstimate, Verdict
 from sigwatch.store import Measurement, Store, to_epoch
 
 
@@ -51,6 +51,7 @@ class SliValue:
     samples: int | None = None
     unknown: Verdict | None = None
     cost: SliceCost | None = None  # what the slice cost (the cost kinds)
+    estimated: SliceEstimate | None = None  # a quality slice before its labels (``estimate:``)
     details: dict[str, Any] = field(default_factory=dict)
     artifacts: dict[str, pl.DataFrame | dict] = field(default_factory=dict, compare=False)
 

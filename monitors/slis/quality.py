@@ -22,6 +22,7 @@ from datetime import datetime
 import numpy as np
 import polars as pl
 
+from monitors import estimates
 from monitors.partials import known_at
 from monitors.slis.base import Context, SliValue, TimesliceCalculation
 from sigwatch.calibration import CalibrationError, weighted_share
@@ -98,7 +99,9 @@ class Quality(Labelled):
             measured = _multiclass(payload, sli, ctx.signal.classes, seed=ctx.seed)
         # what the console shows of the slice's human labels, kept with the measurement
         return replace(
-            measured, details={**measured.details, "report": class_report(ctx.signal, payload)}
+            measured,
+            details={**measured.details, "report": class_report(ctx.signal, payload)},
+            estimated=estimates.for_slice(ctx.data_dir, ctx.signal, slo, start, end, at, ctx.group),
         )
 
 

@@ -27,7 +27,15 @@ if TYPE_CHECKING:
 from sigwatch.clock import Clock
 from sigwatch.migrations import KEPT_BY_TRIGGERS, MIGRATIONS, Migration
 from sigwatch.model import OTHER
-from sigwatch.states import Fired, GroupSummary, SliceCost, SloState, Suspect, Verdict
+from sigwatch.states import (
+    Fired,
+    GroupSummary,
+    SliceCost,
+    SliceEstimate,
+    SloState,
+    Suspect,
+    Verdict,
+)
 from sigwatch.store import codec
 from sigwatch.store.connection import (
     POSTGRES,
@@ -72,6 +80,7 @@ class Measurement:
     samples: int | None = None
     verdict: Verdict | None = None  # a slice's judgement (timeslice kinds)
     cost: SliceCost | None = None  # what the slice cost (cost kinds)
+    estimated: SliceEstimate | None = None  # quality before the labels (``estimate:``)
     details: dict[str, Any] = field(default_factory=dict)  # the kind's own extras
     group: dict[str, str] | None = None  # one group of a grouped SLO; None: the whole signal
 

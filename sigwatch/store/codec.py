@@ -26,6 +26,7 @@ from sigwatch.states import (
     Notified,
     Severity,
     SliceCost,
+    SliceEstimate,
     SloState,
     Snapshot,
     Suspect,
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 # The keys of the protocol in the details column: read by string only in this module.
 STATUS_KEYS = ("slice", "suspects", "group_by", "groups", "alerting", "worst", "unknown", "gap")
 COST_KEYS = ("cost_usd", "items", "external_cost_usd", "source", "external_share")
-MEASUREMENT_KEYS = ("verdict", *COST_KEYS)
+MEASUREMENT_KEYS = ("verdict", "estimated", *COST_KEYS)
 ALERT_KEYS = (
     *("sli", "state", "objective", "target", "budget_remaining", "ci_low", "ci_high"),
     *("samples", "at", "fired", "slice", "suspects", "groups", "inhibited_by", "tail"),
@@ -243,7 +244,31 @@ def measurement_details(measurement: Measurement) -> dict[str, Any]:
         )
         if cost.external_share is not None:
             out["external_share"] = cost.external_share
+    if measurement.estimated is not None:
+        out["estimated"] = estimate_json(measurement.estimated)
     return out
+
+
+def estimate_json(estimate: SliceEstimate) -> dict[str, Any]:
+    return {
+        "method": estimate.method,
+        "value": estimate.value,
+        "lower": estimate.lower,
+        "upper": estimate.upper,
+        "n": estimate.n,
+        "reason": estimate.reason,
+    }
+
+
+def _estimate_from(raw: dict[str, Any]) -> SliceEstimate:
+    return SliceEstimate(
+        method=raw["method"],
+        value=raw.get("value"),
+        lower=raw.get("lower"),
+        upper=raw.get("upper"),
+        n=raw.get("n", 0),
+        reason=raw.get("reason"),
+    )
 
 
 def measurement_fields(details: dict[str, Any]) -> dict[str, Any]:
@@ -257,9 +282,11 @@ def measurement_fields(details: dict[str, Any]) -> dict[str, Any]:
             source=details.get("source", "logs"),
             external_share=details.get("external_share"),
         )
+    estimated = details.get("estimated")
     return {
         "verdict": Verdict(verdict) if verdict else None,
         "cost": cost,
+        "estimated": _estimate_from(estimated) if estimated else None,
         "details": {k: v for k, v in details.items() if k not in MEASUREMENT_KEYS},
     }
 

@@ -127,3 +127,58 @@ def test_what_cannot_be_estimated_says_why(registry, tmp_path):
         "not estimable without labels"
         in estimates.fit(tmp_path, entities, recall, DAY, end, end).reason
     )
+
+
+def test_a_monitor_run_stores_each_quality_slice_with_its_estimate(registry, tmp_path):
+    """``estimate: {method: cbpe}`` on review-precision: the day without labels yet is stored
+    as ``insufficient_labels`` with CBPE's estimate beside it, read back typed from the store."""
+    from monitors.runner import Monitor
+    from sigwatch.clock import FixedClock
+    from sigwatch.registry import load_registry
+    from sigwatch.states import Verdict
+    from sigwatch.store import Store
+    from tests.conftest import ROOT
+
+    text = (ROOT / "slo_definitions" / "content_type.yaml").read_text()
+    asked = "sli: {kind: precision, class: review, min_labels: 50}"
+    assert asked in text
+    definitions = tmp_path / "definitions"
+    definitions.mkdir()
+    (definitions / "content_type.yaml").write_text(
+        text.replace(
+            asked,
+            "sli: {kind: precision, class: review, min_labels: 50,"
+            " estimate: {method: cbpe, reference: {previous: 3d}}}",
+        )
+    )
+    mine = load_registry(definitions)
+    signal = mine.get("content_type")
+    data = tmp_path / "data"
+    for k in range(3):
+        write_day(data, signal, DAY + timedelta(days=k), seed=k)
+    current, truth = write_day(data, signal, DAY + timedelta(days=3), seed=9, labelled=0.0)
+    at = DAY + timedelta(days=4)
+    clock = FixedClock(at)
+    with Store.open(data / "sigwatch.db", clock=clock) as store:
+        (outcome,) = Monitor(mine, data, store, clock).run(at, signals=["content_type"])
+        assert outcome.ok, outcome.error
+        stored = store.measurements("content_type", "review-precision")
+    day = next(m for m in stored if m.start == DAY + timedelta(days=3))
+    assert day.verdict is Verdict.INSUFFICIENT_LABELS and day.value is None
+    got = day.estimated
+    assert got.method == "cbpe" and got.reason is None and got.n == 3000
+    predicted = current["label"].to_list()
+    realized = precision_score([t == "review" for t in truth], [p == "review" for p in predicted])
+    assert got.lower <= realized <= got.upper
+    labelled = next(m for m in stored if m.start == DAY + timedelta(days=2))
+    assert labelled.verdict.judged and labelled.estimated.value is not None  # both, side by side
+    judged = [m for m in store_measurements(data, "review-precision-judged")]
+    assert all(m.estimated is None for m in judged)  # no estimate: none asked
+
+
+def store_measurements(data, slo: str):
+    from sigwatch.clock import FixedClock
+    from sigwatch.store import Store
+
+    with Store.open(data / "sigwatch.db", clock=FixedClock(DAY)) as store:
+        return store.measurements("content_type", slo)

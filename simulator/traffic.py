@@ -79,6 +79,9 @@ LOG_SCHEMA = {
     "scores": pl.List(pl.Float32),  # multiclass: every class's probability, as ``classes``
     "label_scores": pl.List(pl.Float32),  # entities: each of ``labels``' confidence
 }
+OPTIONAL_LOG_COLUMNS = ("scores", "label_scores")  # a log file without them is valid
+# What a log file must hold: the schema without its optional columns (a team's older writer)
+REQUIRED_LOG_SCHEMA = {c: t for c, t in LOG_SCHEMA.items() if c not in OPTIONAL_LOG_COLUMNS}
 LABEL_SCHEMA = {
     "item_id": pl.Utf8,
     "label": pl.Utf8,

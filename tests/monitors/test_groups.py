@@ -17,7 +17,7 @@ from monitors.runner import Monitor
 from sigwatch.clock import FixedClock
 from sigwatch.registry import load_registry
 from sigwatch.store import Store
-from simulator.traffic import LABEL_SCHEMA, LOG_SCHEMA
+from simulator.traffic import LABEL_SCHEMA, REQUIRED_LOG_SCHEMA
 
 START = datetime(2026, 11, 20, tzinfo=UTC)
 AT = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
@@ -128,7 +128,7 @@ def seeded_logs(seed: int = 7, n: int = 60_000) -> pl.DataFrame:
             "cost_usd": cost.tolist(),
             "served_by": ["in_house"] * n,
         }
-    ).cast(LOG_SCHEMA)
+    ).cast(REQUIRED_LOG_SCHEMA)
 
 
 def seeded_labels(logs: pl.DataFrame, seed: int = 8) -> pl.DataFrame:
@@ -498,7 +498,7 @@ def test_auc_groups_equal_scikit_learn_over_each_groups_labelled_rows(tmp_path):
         .with_columns(
             pl.lit(None, pl.Utf8).alias("label"), score=pl.Series(rng.random(60_000).round(6))
         )
-        .cast(LOG_SCHEMA)
+        .cast(REQUIRED_LOG_SCHEMA)
     )
     # the truth follows the score, except in headphones where the score says nothing
     served = logs.filter(pl.col("status") == "ok").sample(fraction=0.4, seed=3)

@@ -13,7 +13,7 @@ from monitors.partials import BUCKET
 from monitors.runner import Monitor
 from sigwatch.clock import FixedClock
 from sigwatch.store import Store
-from simulator.traffic import LABEL_SCHEMA, LOG_SCHEMA
+from simulator.traffic import LABEL_SCHEMA, REQUIRED_LOG_SCHEMA
 from tests.sql import query
 
 DAY = datetime(2026, 11, 25, tzinfo=UTC)
@@ -47,7 +47,7 @@ def content_type_hour() -> pl.DataFrame:
             "cost_usd": [0.0001] * n,
             "served_by": ["in_house"] * n,
         }
-    ).cast(LOG_SCHEMA)
+    ).cast(REQUIRED_LOG_SCHEMA)
 
 
 def write_logs(data, signal, frame, day=DAY):

@@ -11,7 +11,9 @@ is read by string anywhere else.
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import datetime
+from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from sigwatch.states import (
@@ -41,12 +43,6 @@ if TYPE_CHECKING:
 STATUS_KEYS = ("slice", "suspects", "group_by", "groups", "alerting", "worst", "unknown", "gap")
 COST_KEYS = ("cost_usd", "items", "external_cost_usd", "source", "external_share")
 MEASUREMENT_KEYS = ("verdict", "estimated", *COST_KEYS)
-ALERT_KEYS = (
-    *("sli", "state", "objective", "target", "budget_remaining", "ci_low", "ci_high"),
-    *("samples", "at", "fired", "slice", "suspects", "groups", "inhibited_by", "tail"),
-    *("reason", "failures", "since", "last_ok"),
-)
-NOTIFIED_KEYS = ("state", "severity", "burn", "groups")
 
 
 def _iso(at: datetime | None) -> str | None:
@@ -60,46 +56,30 @@ def _when(raw: str | None) -> datetime | None:
 # --- the pieces ------------------------------------------------------------------------------
 
 
-def fired_json(fired: Fired) -> dict[str, Any]:
+def _flat(value: Any) -> dict[str, Any]:
+    """A dataclass of plain fields (text, numbers, a StrEnum) as JSON: each field by its name,
+    an enum as its word. Read back with ``cls(**raw)``."""
     return {
-        "severity": fired.severity.value,
-        "rule": fired.rule,
-        "factor": fired.factor,
-        "long_burn": fired.long_burn,
-        "short_burn": fired.short_burn,
+        f.name: v.value if isinstance(v, Enum) else v
+        for f in fields(value)
+        for v in [getattr(value, f.name)]
     }
+
+
+def fired_json(fired: Fired) -> dict[str, Any]:
+    return _flat(fired)
 
 
 def fired_from(raw: dict[str, Any]) -> Fired:
-    return Fired(
-        severity=Severity(raw["severity"]),
-        rule=raw["rule"],
-        factor=raw["factor"],
-        long_burn=raw["long_burn"],
-        short_burn=raw["short_burn"],
-    )
+    return Fired(**{**raw, "severity": Severity(raw["severity"])})
 
 
 def suspect_json(suspect: Suspect) -> dict[str, Any]:
-    return {
-        "dimension": suspect.dimension,
-        "value": suspect.value,
-        "bad_share": suspect.bad_share,
-        "traffic_share": suspect.traffic_share,
-        "bad": suspect.bad,
-        "events": suspect.events,
-    }
+    return _flat(suspect)
 
 
 def suspect_from(raw: dict[str, Any]) -> Suspect:
-    return Suspect(
-        dimension=raw["dimension"],
-        value=raw["value"],
-        bad_share=raw["bad_share"],
-        traffic_share=raw["traffic_share"],
-        bad=raw["bad"],
-        events=raw["events"],
-    )
+    return Suspect(**raw)
 
 
 def _alerting_json(g: AlertingGroup) -> dict[str, Any]:
@@ -245,30 +225,8 @@ def measurement_details(measurement: Measurement) -> dict[str, Any]:
         if cost.external_share is not None:
             out["external_share"] = cost.external_share
     if measurement.estimated is not None:
-        out["estimated"] = estimate_json(measurement.estimated)
+        out["estimated"] = _flat(measurement.estimated)
     return out
-
-
-def estimate_json(estimate: SliceEstimate) -> dict[str, Any]:
-    return {
-        "method": estimate.method,
-        "value": estimate.value,
-        "lower": estimate.lower,
-        "upper": estimate.upper,
-        "n": estimate.n,
-        "reason": estimate.reason,
-    }
-
-
-def _estimate_from(raw: dict[str, Any]) -> SliceEstimate:
-    return SliceEstimate(
-        method=raw["method"],
-        value=raw.get("value"),
-        lower=raw.get("lower"),
-        upper=raw.get("upper"),
-        n=raw.get("n", 0),
-        reason=raw.get("reason"),
-    )
 
 
 def measurement_fields(details: dict[str, Any]) -> dict[str, Any]:
@@ -286,7 +244,7 @@ def measurement_fields(details: dict[str, Any]) -> dict[str, Any]:
     return {
         "verdict": Verdict(verdict) if verdict else None,
         "cost": cost,
-        "estimated": _estimate_from(estimated) if estimated else None,
+        "estimated": SliceEstimate(**estimated) if estimated else None,
         "details": {k: v for k, v in details.items() if k not in MEASUREMENT_KEYS},
     }
 

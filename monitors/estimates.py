@@ -98,6 +98,19 @@ def _rows(data_dir: Path, signal: Signal, start: datetime, end: datetime) -> pl.
     return logs.filter(pl.col("status") == "ok").collect()
 
 
+def _columns(signal: Signal, classes: pl.Series) -> np.ndarray:
+    """Each row's class as its column in ``scores`` (-1: not one of the signal's classes)."""
+    index = {c: k for k, c in enumerate(signal.classes)}
+    return np.array([index.get(c, -1) for c in classes])
+
+
+def _counted(signal: Signal, sli: QualitySLI) -> list[int]:
+    """The columns the SLI averages over: its class's, or every class's (macro)."""
+    if sli.cls is None:
+        return list(range(len(signal.classes)))
+    return [signal.classes.index(sli.cls)]
+
+
 def _matrix(rows: pl.DataFrame, signal: Signal) -> np.ndarray | Unavailable:
     """The multiclass probability vectors as an (n, classes) matrix."""
     vectors = rows["scores"]
@@ -144,14 +157,12 @@ def fit(
         matrix = _matrix(joined, signal)
         if isinstance(matrix, Unavailable):
             return matrix
-        index = {c: k for k, c in enumerate(signal.classes)}
-        truth = np.array([index.get(t, -1) for t in joined["truth"]])
-        predicted = np.array([index.get(p, -1) for p in joined["label"]])
+        truth = _columns(signal, joined["truth"])
+        predicted = _columns(signal, joined["label"])
         calibrators = cbpe.fit_calibrators(truth, matrix)
-        classes = range(len(signal.classes)) if sli.cls is None else [index[sli.cls]]
         components = tuple(
             cbpe.error_component(metric, truth == k, predicted == k, of_macro=sli.cls is None)
-            for k in classes
+            for k in _counted(signal, sli)
         )
     elif signal.task == "score":
         score = joined["score"].to_numpy().astype(float)
@@ -209,10 +220,10 @@ def estimate(
         if isinstance(matrix, Unavailable):
             return matrix
         calibrated = cbpe.calibrate(fitted.calibrators, matrix)
-        index = {c: k for k, c in enumerate(signal.classes)}
-        predicted = np.array([index.get(p, -1) for p in rows["label"]])
-        classes = range(len(signal.classes)) if sli.cls is None else [index[sli.cls]]
-        values = [cbpe.estimate(metric, predicted == k, calibrated[:, k]) for k in classes]
+        predicted = _columns(signal, rows["label"])
+        values = [
+            cbpe.estimate(metric, predicted == k, calibrated[:, k]) for k in _counted(signal, sli)
+        ]
         value = float(np.mean(values))
         if sli.cls is None:
             error = cbpe.macro_error(list(fitted.components), len(rows))

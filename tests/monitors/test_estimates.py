@@ -172,8 +172,8 @@ def test_a_monitor_run_stores_each_quality_slice_with_its_estimate(registry, tmp
     assert got.lower <= realized <= got.upper
     labelled = next(m for m in stored if m.start == DAY + timedelta(days=2))
     assert labelled.verdict.judged and labelled.estimated.value is not None  # both, side by side
-    judged = [m for m in store_measurements(data, "review-precision-judged")]
-    assert all(m.estimated is None for m in judged)  # no estimate: none asked
+    judged = store_measurements(data, "review-precision-judged")
+    assert judged and all(m.estimated is None for m in judged)  # no estimate: none asked
 
 
 def store_measurements(data, slo: str):

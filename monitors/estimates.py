@@ -24,12 +24,14 @@ import numpy as np
 import polars as pl
 
 from monitors.logs import scan_labels, scan_logs
+from monitors.partials import BUCKET, RECOMPUTE, write_atomic
 from sigwatch import cbpe
 from sigwatch.kinds import SCORED, AucSLI, QualitySLI
 from sigwatch.model import Signal
 from sigwatch.states import SliceEstimate
 
 MIN_REFERENCE_LABELS = 100  # labelled predictions a calibration needs
+STEP = f"{int(BUCKET.total_seconds())}s"  # the buckets a slice's sums are kept in
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,12 @@ class Fitted:
     labelled: int  # labelled served predictions it was fitted on
     calibrators: tuple[cbpe.Calibrator, ...]
     components: tuple[cbpe.ErrorComponent, ...]
+
+    @property
+    def key(self) -> str:
+        """What tells this calibration from another: its calibrators' steps."""
+        steps = json.dumps([[c.x, c.y] for c in self.calibrators])
+        return hashlib.sha1(steps.encode()).hexdigest()[:16]
 
     def to_json(self) -> dict:
         return {
@@ -173,33 +181,112 @@ def fit(
         per_label = _label_rows(joined)
         if isinstance(per_label, Unavailable):
             return per_label
-        confidence, right = per_label
+        confidence, right, _ = per_label
         calibrators = (cbpe.fit_calibrator(right, confidence),)
         components = (cbpe.error_component("precision", right, np.ones(len(right), bool)),)
     return Fitted(start, end, len(joined), calibrators, components)
 
 
-def _label_rows(rows: pl.DataFrame) -> tuple[np.ndarray, np.ndarray] | Unavailable:
-    """One row per predicted label: its logged confidence and, with ``truth``, whether the
-    true set has it."""
+def _label_rows(rows: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, pl.Series] | Unavailable:
+    """One row per predicted label: its logged confidence, whether the true set has it (with
+    ``truth``; else all False) and its bucket (with ``bucket``; else empty)."""
     if rows["label_scores"].null_count():
         return Unavailable(
             "served predictions without 'label_scores' (the confidence of each predicted "
             "label); CBPE needs them on every row"
         )
-    exploded = rows.select(
-        pl.col("labels"),
-        pl.col("label_scores"),
-        *([pl.col("truth")] if "truth" in rows.columns else []),
-    ).explode(["labels", "label_scores"])
-    exploded = exploded.drop_nulls("labels")
+    kept = [c for c in ("labels", "label_scores", "truth", "bucket") if c in rows.columns]
+    exploded = rows.select(kept).explode(["labels", "label_scores"]).drop_nulls("labels")
     confidence = exploded["label_scores"].to_numpy().astype(float)
-    if "truth" not in exploded.columns:
-        return confidence, np.zeros(len(confidence), bool)
+    buckets = exploded["bucket"] if "bucket" in kept else pl.Series("bucket", [])
+    if "truth" not in kept:
+        return confidence, np.zeros(len(confidence), bool), buckets
     right = exploded.select(
         pl.col("truth").list.contains(pl.col("labels")).fill_null(False)
     ).to_series()
-    return confidence, right.to_numpy()
+    return confidence, right.to_numpy(), buckets
+
+
+def bucket_sums(fitted: Fitted, rows: pl.DataFrame, signal: Signal) -> pl.DataFrame | Unavailable:
+    """What a slice's estimate sums, per 5-minute bucket of ``rows`` (served predictions with
+    ``event_time``): ``rows`` and, by task,
+
+    - multiclass: per class column k, ``predicted_k`` (rows predicted as it), ``tp_k`` (their
+      calibrated probability of it: the expected true positives) and ``expected_k`` (every
+      row's calibrated probability of it: the expected true labels);
+    - entities, multilabel: ``n`` (labels predicted) and ``tp`` (their calibrated confidence);
+    - score: one row per bucket and raw ``score`` (rounded to 4 places, as the quality table
+      keeps score pairs) with its count ``n``: the estimated AUC ranks them.
+    """
+    bucket = rows["event_time"].dt.truncate(STEP).alias("bucket")
+    if signal.task == "multiclass":
+        matrix = _matrix(rows, signal)
+        if isinstance(matrix, Unavailable):
+            return matrix
+        calibrated = cbpe.calibrate(fitted.calibrators, matrix) if len(rows) else matrix
+        predicted = _columns(signal, rows["label"])
+        columns: dict[str, np.ndarray] = {"rows": np.ones(len(rows))}
+        for k in range(len(signal.classes)):
+            mine = predicted == k
+            columns[f"predicted_{k}"] = mine.astype(float)
+            columns[f"tp_{k}"] = np.where(mine, calibrated[:, k], 0.0)
+            columns[f"expected_{k}"] = calibrated[:, k]
+        frame = pl.DataFrame(columns).with_columns(bucket)
+        return frame.group_by("bucket").agg(pl.all().sum()).sort("bucket")
+    if signal.task == "score":
+        frame = rows.select(bucket, pl.col("score").cast(pl.Float64).round(4))
+        return frame.group_by("bucket", "score").agg(n=pl.len()).sort("bucket", "score")
+    per_label = _label_rows(rows.with_columns(bucket))
+    if isinstance(per_label, Unavailable):
+        return per_label
+    confidence, _, buckets = per_label
+    counted = (
+        pl.DataFrame({"bucket": buckets, "n": 1.0, "tp": fitted.calibrators[0](confidence)})
+        .group_by("bucket")
+        .agg(pl.col("n", "tp").sum())
+    )
+    served = rows.select(bucket).group_by("bucket").agg(rows=pl.len().cast(pl.Float64))
+    return served.join(counted, on="bucket", how="left").fill_null(0.0).sort("bucket")
+
+
+def from_sums(
+    fitted: Fitted, signal: Signal, sli: QualitySLI | AucSLI, sums: pl.DataFrame
+) -> Estimated | Unavailable:
+    """The slice's estimate from its buckets' sums (``bucket_sums``)."""
+    metric = _metric(sli)
+    if sums.is_empty():
+        return Unavailable("no served predictions in the slice")
+    if signal.task == "score":
+        histogram = sums.group_by("score").agg(pl.col("n").sum()).sort("score")
+        raw = np.repeat(histogram["score"].to_numpy(), histogram["n"].to_numpy())
+        value = cbpe.estimate_auc(fitted.calibrators[0](raw), raw)
+        rows = len(raw)
+        error = fitted.components[0].error(rows)
+    else:
+        total = sums.drop("bucket").sum().row(0, named=True)
+        rows = int(total["rows"])
+        if signal.task == "multiclass":
+            values = []
+            for k in _counted(signal, sli):
+                tp, predicted, expected = (
+                    total[f"{c}_{k}"] for c in ("tp", "predicted", "expected")
+                )
+                values.append(cbpe.from_counts(metric, tp, predicted - tp, expected - tp))
+            value = float(np.mean(values))
+            if sli.cls is None:
+                error = cbpe.macro_error(list(fitted.components), rows)
+            else:
+                error = fitted.components[0].error(rows)
+        else:
+            labels = total["n"]
+            if not labels:
+                return Unavailable("no predicted labels in the slice")
+            value = float(total["tp"] / labels)
+            error = fitted.components[0].error(int(labels))
+    if math.isnan(value):
+        return Unavailable("the estimate is undefined on this slice")
+    lower, upper = cbpe.band(value, error)
+    return Estimated("cbpe", value, lower, upper, rows)
 
 
 def estimate(
@@ -210,42 +297,61 @@ def estimate(
     start: datetime,
     end: datetime,
 ) -> Estimated | Unavailable:
-    """The SLI of the served predictions of ``[start, end)`` as CBPE expects it."""
+    """The SLI of the served predictions of ``[start, end)`` as CBPE expects it, read from the
+    logs at once (a monitor keeps the sums per bucket: ``slice_sums``)."""
     rows = _rows(data_dir, signal, start, end)
     if rows is None or rows.is_empty():
         return Unavailable("no served predictions in the slice")
-    metric = _metric(sli)
-    if signal.task == "multiclass":
-        matrix = _matrix(rows, signal)
-        if isinstance(matrix, Unavailable):
-            return matrix
-        calibrated = cbpe.calibrate(fitted.calibrators, matrix)
-        predicted = _columns(signal, rows["label"])
-        values = [
-            cbpe.estimate(metric, predicted == k, calibrated[:, k]) for k in _counted(signal, sli)
-        ]
-        value = float(np.mean(values))
-        if sli.cls is None:
-            error = cbpe.macro_error(list(fitted.components), len(rows))
-        else:
-            error = fitted.components[0].error(len(rows))
-    elif signal.task == "score":
-        raw = rows["score"].to_numpy().astype(float)
-        value = cbpe.estimate_auc(fitted.calibrators[0](raw), raw)
-        error = fitted.components[0].error(len(rows))
-    else:
-        per_label = _label_rows(rows)
-        if isinstance(per_label, Unavailable):
-            return per_label
-        confidence, _ = per_label
-        if not len(confidence):
-            return Unavailable("no predicted labels in the slice")
-        value = float(np.mean(fitted.calibrators[0](confidence)))
-        error = fitted.components[0].error(len(confidence))
-    if math.isnan(value):
-        return Unavailable("the estimate is undefined on this slice")
-    lower, upper = cbpe.band(value, error)
-    return Estimated("cbpe", value, lower, upper, len(rows))
+    sums = bucket_sums(fitted, rows, signal)
+    return sums if isinstance(sums, Unavailable) else from_sums(fitted, signal, sli, sums)
+
+
+def slice_sums(
+    fitted: Fitted, data_dir: Path, signal: Signal, start: datetime, end: datetime, at: datetime
+) -> pl.DataFrame | Unavailable:
+    """The ``bucket_sums`` of the slice ``[start, end)`` up to ``at``, kept under
+    ``<data>/partials/cbpe/`` per calibration and slice: each cycle reads the logs of the
+    buckets not summed yet, and again of the last ``RECOMPUTE`` (logs written late), as the
+    partial tables are kept (``monitors.partials``)."""
+    upto = min(end, at)
+    folder = data_dir / "partials" / "cbpe" / f"signal={signal.name}"
+    path = folder / f"sums-{fitted.key}-{start:%Y%m%dT%H%M}-{end:%Y%m%dT%H%M}.parquet"
+    mark = path.with_suffix(".json")
+    kept, until = None, start
+    try:
+        until = datetime.fromisoformat(json.loads(mark.read_text())["until"])
+        kept = pl.read_parquet(path)
+    except (OSError, ValueError, KeyError, pl.exceptions.PolarsError):
+        kept, until = None, start  # not summed yet, or damaged: summed again
+    if kept is not None and until >= upto:
+        return kept.filter(pl.col("bucket") < upto)
+    lo = start if kept is None else max(start, until - RECOMPUTE)
+    rows = _rows(data_dir, signal, lo, upto)
+    fresh = None if rows is None else bucket_sums(fitted, rows, signal)
+    if isinstance(fresh, Unavailable):
+        return fresh
+    parts = [p for p in (kept, fresh) if p is not None and len(p)]
+    if kept is not None and len(kept):
+        parts[0] = kept.filter(pl.col("bucket") < lo)
+    sums = pl.concat(parts, how="vertical_relaxed") if parts else pl.DataFrame()
+    folder.mkdir(parents=True, exist_ok=True)
+    write_atomic(sums, path)
+    tmp = mark.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"until": upto.isoformat()}))
+    tmp.replace(mark)
+    _prune(folder)
+    return sums
+
+
+KEEP_SUMS = 16  # slices' sums kept per signal (a day's current and previous slice of each SLO)
+
+
+def _prune(folder: Path) -> None:
+    """Keep the newest ``KEEP_SUMS`` slices' sums of a signal."""
+    kept = sorted(folder.glob("sums-*.parquet"), key=lambda p: p.stat().st_mtime)
+    for old in kept[:-KEEP_SUMS]:
+        old.unlink(missing_ok=True)
+        old.with_suffix(".json").unlink(missing_ok=True)
 
 
 def fitted(
@@ -299,7 +405,8 @@ def for_slice(
     fit_ = fitted(data_dir, signal, slo.name, slo.sli, ref_start, ref_end, at)
     if isinstance(fit_, Unavailable):
         return SliceEstimate("cbpe", reason=fit_.reason)
-    got = estimate(fit_, data_dir, signal, slo.sli, start, min(end, at))
+    sums = slice_sums(fit_, data_dir, signal, start, end, at)
+    got = sums if isinstance(sums, Unavailable) else from_sums(fit_, signal, slo.sli, sums)
     if isinstance(got, Unavailable):
         return SliceEstimate("cbpe", reason=got.reason)
     return SliceEstimate("cbpe", got.value, got.lower, got.upper, got.n)

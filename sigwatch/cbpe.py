@@ -157,7 +157,12 @@ def expected_counts(predicted: np.ndarray, proba: np.ndarray) -> tuple[float, fl
 
 def estimate(metric: str, predicted: np.ndarray, proba: np.ndarray) -> float:
     """Estimated precision, recall or F1 of one class (0 when its denominator is 0)."""
-    tp, fp, fn = expected_counts(predicted, proba)
+    return from_counts(metric, *expected_counts(predicted, proba))
+
+
+def from_counts(metric: str, tp: float, fp: float, fn: float) -> float:
+    """Precision, recall or F1 from (expected) TP, FP and FN counts (0 when its denominator
+    is 0): a slice's estimate from its buckets' summed counts."""
     if metric == "precision":
         denominator = tp + fp
     elif metric == "recall":

@@ -182,3 +182,97 @@ def store_measurements(data, slo: str):
 
     with Store.open(data / "sigwatch.db", clock=FixedClock(DAY)) as store:
         return store.measurements("content_type", slo)
+
+
+def test_a_slice_is_summed_once_per_bucket_as_the_cycles_go(registry, tmp_path, monkeypatch):
+    """The monitor's path (``slice_sums``: sums per bucket kept between cycles) gives the
+    estimate of the logs read at once; a cycle reads only the buckets not summed yet (and the
+    last few again); a damaged file is summed again."""
+    signal = registry.get("content_type")
+    for k in range(2):
+        write_day(tmp_path, signal, DAY + timedelta(days=k), seed=k)
+    write_day(tmp_path, signal, DAY + timedelta(days=2), seed=7, labelled=0.0)
+    sli = QualitySLI(metric="f1", cls=None, min_labels=50)
+    start = DAY + timedelta(days=2)
+    fitted = estimates.fitted(tmp_path, signal, "q", sli, DAY, start, start)
+    read: list[tuple[datetime, datetime]] = []
+    rows = estimates._rows
+
+    def recorded(data_dir, signal, lo, hi):
+        read.append((lo, hi))
+        return rows(data_dir, signal, lo, hi)
+
+    monkeypatch.setattr(estimates, "_rows", recorded)
+    end = start + timedelta(days=1)
+    for hours in (6, 12, 12, 24):
+        at = start + timedelta(hours=hours)
+        sums = estimates.slice_sums(fitted, tmp_path, signal, start, end, at)
+        got = estimates.from_sums(fitted, signal, sli, sums)
+        logs = rows(tmp_path, signal, start, at)  # read at once, not through the patch
+        whole = estimates.from_sums(
+            fitted, signal, sli, estimates.bucket_sums(fitted, logs, signal)
+        )
+        assert got.n == whole.n == min(3000, hours * 180)  # a row every 20 s
+        assert (got.value, got.lower, got.upper) == pytest.approx(
+            (whole.value, whole.lower, whole.upper), rel=1e-12
+        )  # the same sums, added in another order
+    assert read[0] == (start, start + timedelta(hours=6))
+    # the second cycle reads from 15 minutes before the first one's end; the third nothing
+    lo = start + timedelta(hours=6) - estimates.RECOMPUTE
+    assert read[1] == (lo, start + timedelta(hours=12))
+    assert len(read) == 3  # 6 h, 12 h (once: the second 12 h cycle reads nothing), 24 h
+    [kept] = (tmp_path / "partials" / "cbpe" / "signal=content_type").glob("sums-*.parquet")
+    kept.write_bytes(b"not parquet")
+    again = estimates.slice_sums(fitted, tmp_path, signal, start, end, end)
+    assert estimates.from_sums(fitted, signal, sli, again).value == pytest.approx(got.value)
+
+
+def test_the_estimated_auc_of_a_score_signal_holds_what_the_labels_say(registry, tmp_path):
+    from sklearn.metrics import roc_auc_score
+
+    signal = registry.get("commercial_intent")
+    rng = np.random.default_rng(3)
+
+    def day(k: int, labelled: bool) -> tuple[np.ndarray, np.ndarray]:
+        n = 4000
+        start = DAY + timedelta(days=k)
+        score = rng.beta(2, 3, n)
+        truth = rng.random(n) < score  # calibrated by construction
+        ids = [f"{k}-{i}" for i in range(n)]
+        frame = pl.DataFrame(
+            {
+                "event_time": [start + timedelta(seconds=20 * i) for i in range(n)],
+                "item_id": ids,
+                "status": ["ok"] * n,
+                "score": score.astype(np.float32),
+            }
+        )
+        folder = tmp_path / "predictions" / f"signal={signal.name}" / f"date={start:%Y-%m-%d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        frame.write_parquet(folder / "part-0.parquet")
+        if labelled:
+            folder = tmp_path / "labels" / f"signal={signal.name}"
+            folder.mkdir(parents=True, exist_ok=True)
+            pl.DataFrame(
+                {
+                    "item_id": ids,
+                    "label": np.where(truth, "1", "0").tolist(),
+                    "source": ["human"] * n,
+                    "labeled_at": [start + timedelta(days=1)] * n,
+                }
+            ).write_parquet(folder / f"{k}.parquet")
+        return score, truth
+
+    day(0, True)
+    score, truth = day(1, False)
+    sli = signal.slo("ranking-quality").sli
+    at = DAY + timedelta(days=2)
+    fitted = estimates.fitted(tmp_path, signal, "auc", sli, DAY, at - timedelta(days=1), at)
+    got = estimates.from_sums(
+        fitted,
+        signal,
+        sli,
+        estimates.slice_sums(fitted, tmp_path, signal, at - timedelta(days=1), at, at),
+    )
+    assert got.n == 4000
+    assert got.lower <= roc_auc_score(truth, score) <= got.upper, got

@@ -56,16 +56,19 @@ from alerts.model import (
     Silence,
     alert_key,
 )
-from alerts.render import render_alert, slack_escape
+from alerts.render import render_alert, settled_line, slack_escape
 from sigwatch.model import Budgeting, Registry, group_label
 from sigwatch.states import (
+    EstimateCheck,
     ListedGroup,
     MonitorFailure,
     Notified,
     OutboxKind,
+    Outcome,
     Severity,
     SloState,
     Snapshot,
+    Verdict,
 )
 from sigwatch.store import Failing, SloStatus
 from sigwatch.store.alerts import SUPERSEDED, AlertTables
@@ -147,6 +150,8 @@ class Lifecycle:
                 if not rows:
                     continue
                 at = max(r.at for r in rows)
+                for r in rows:
+                    touched += self._settle(r, at)
                 conditions = {r.slo: (self._condition(r), r) for r in rows}
                 stale = self._stale(signal, rows, at)
                 if stale is not None:
@@ -209,6 +214,8 @@ class Lifecycle:
 
     def _condition(self, status: SloStatus) -> str | None:
         slo = self.registry.get(status.signal).slo(status.slo)
+        if status.verdict_from is not None and status.verdict_from.estimate:
+            return self._estimated_condition(status, slo.alerting.ticket)
         if slo.objective.budgeting is Budgeting.TIMESLICES and status.state in UNKNOWN:
             return HOLD
         if status.grouped and status.grouped.unknown and self._listed_unknown(status):
@@ -218,6 +225,46 @@ class Lifecycle:
         if status.state is SloState.WARNING:
             return TICKET if slo.alerting.ticket else None
         return None
+
+    def _estimated_condition(self, status: SloStatus, tickets: bool) -> str | None:
+        """A status judged by an estimate (its slice has too few labels yet) may open a
+        ticket, never a page, and never resolves an alert: only labels do. With an alert open
+        it updates a ticket an estimate opened while the estimate stays bad, and holds
+        otherwise."""
+        bad = status.state is SloState.WARNING
+        if self._open(status.signal, status.slo, PAGE) is not None:
+            return HOLD
+        ticket = self._open(status.signal, status.slo, TICKET)
+        if ticket is not None:
+            pending = ticket.estimate is not None and ticket.estimate.outcome is None
+            return TICKET if bad and pending else HOLD
+        return TICKET if bad and tickets else None
+
+    def _settle(self, status: SloStatus, at: datetime) -> list[Alert]:
+        """An open ticket an estimate opened, once the labels of the slice it opened on judge
+        it: confirmed when they say bad too (it goes on, now the labels'), withdrawn when
+        they say good (resolved at once: the estimate was wrong). A slice that is no longer
+        measured again (two timeslices after its start) without enough labels leaves it
+        unconfirmed, resolved."""
+        ticket = self._open(status.signal, status.slo, TICKET)
+        check = ticket.estimate if ticket is not None else None
+        if ticket is None or check is None or check.outcome is not None:
+            return []
+        labels = next((x for x in status.labelled if x.start == check.slice), None)
+        timeslice = self.registry.get(status.signal).slo(status.slo).objective.timeslice
+        if labels is not None:
+            bad = labels.verdict is Verdict.BAD
+            outcome = Outcome.CONFIRMED if bad else Outcome.WITHDRAWN
+        elif timeslice is not None and status.at >= check.slice + 2 * timeslice:
+            outcome = Outcome.UNCONFIRMED
+        else:
+            return []
+        ticket = replace(ticket, estimate=replace(check, outcome=outcome, labels=labels))
+        said = settled_line(ticket.estimate)
+        self.records.add_event(ticket.id, at, outcome.value, said)
+        if outcome is Outcome.CONFIRMED:
+            return [self._save(replace(ticket, updated_at=at))]
+        return [self._resolve(self._save(ticket), at, outcome.value)]
 
     def _listed_unknown(self, status: SloStatus) -> bool:
         """Whether an open alert of this grouped timeslice SLO lists a group that cannot be
@@ -320,6 +367,7 @@ class Lifecycle:
                 channel=self.registry.get(signal).oncall,
                 silenced=silenced,
                 inhibited_by=self._inhibitor(signal, slo),
+                estimate=_estimate_check(status),
                 **facts,
             )
             alert = self._save(alert)
@@ -416,11 +464,13 @@ class Lifecycle:
     def _announce(self, alert: Alert, at: datetime) -> int:
         shown = alert.notified
         groups = {group_label(g.group): g for g in alert.groups or ()}
+        outcome = alert.estimate.outcome if alert.estimate is not None else None
         now_view = Notified(
             state=alert.state,
             severity=alert.severity,
             burn=alert.fastest_burn,
             groups=tuple(sorted(groups)) if alert.groups is not None else None,
+            outcome=outcome,
         )
         signal = self.registry.get(alert.signal)
         text, blocks = render_alert(alert, signal, self.policy)
@@ -435,6 +485,9 @@ class Lifecycle:
         changed = _group_changes(shown.groups, groups) if alert.state != RESOLVED else ""
         if alert.state != shown.state:
             reply = _state_change(alert, at)
+        elif outcome is not None and outcome != shown.outcome:
+            assert alert.estimate is not None
+            reply = settled_line(alert.estimate)  # the labels confirm the estimate's alert
         elif changed:
             reply = ""
         elif (
@@ -537,6 +590,7 @@ def _facts(status: SloStatus, slo: str) -> dict:
         ci_high=status.ci_high,
         samples=status.samples,
         fired=tuple(fired),
+        verdict_from=status.verdict_from,
     )
     groups = None
     if status.grouped is not None:  # a grouped SLO: the groups alerting, worst first
@@ -553,6 +607,14 @@ def _facts(status: SloStatus, slo: str) -> dict:
         "last_value": status.value,
         "fired": fired[0].rule if fired else (None if slo == STALE else "slice"),
     }
+
+
+def _estimate_check(status: SloStatus) -> EstimateCheck | None:
+    """What an alert opened on an estimate keeps of it, for its slice's labels to settle."""
+    by, estimated = status.verdict_from, status.estimated
+    if by is None or not by.estimate or estimated is None or status.slice is None:
+        return None
+    return EstimateCheck(by, status.slice, estimated.value, estimated.lower, estimated.upper)
 
 
 def _group_changes(shown: tuple[str, ...] | None, now: dict[str, ListedGroup]) -> str:
@@ -589,6 +651,8 @@ def _state_change(alert: Alert, at: datetime) -> str:
         return f"acknowledged by {slack_escape(alert.acknowledged_by or '?')}"
     if alert.state == RESOLVED:
         after = format_duration(_minutes(at - alert.started_at))
+        if alert.estimate is not None and alert.estimate.outcome is not None:
+            return f"resolved after {after}: {settled_line(alert.estimate)}"
         return (
             f"{alert.resolution} after {after}" if alert.resolution else f"resolved after {after}"
         )

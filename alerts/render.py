@@ -23,7 +23,7 @@ from alerts.model import (
     Policy,
 )
 from sigwatch.model import Signal, group_label
-from sigwatch.states import ListedGroup
+from sigwatch.states import EstimateCheck, ListedGroup, Outcome
 
 ICONS = {
     (PAGE, FIRING): ":red_circle:",
@@ -48,6 +48,9 @@ def render_alert(alert: Alert, signal: Signal, policy: Policy) -> tuple[str, lis
     icon = ICONS.get(alert.state) or ICONS[(alert.severity, FIRING)]
     state = alert.state.upper()
     title = f"{icon} {state} [{alert.severity}] {alert.signal} / {alert.slo}"
+    check = alert.estimate
+    if check is not None and check.outcome is None:
+        title += " (estimated)"  # opened on an estimate: its labels have not landed yet
     seen, failure = alert.seen, alert.failure
     value = _value(alert)
     mention = (
@@ -75,7 +78,11 @@ def render_alert(alert: Alert, signal: Signal, policy: Policy) -> tuple[str, lis
             )
     elif alert.fired == "slice":
         why = " (its whole 95% interval misses)" if seen and seen.ci_low is not None else ""
+        if seen is not None and seen.verdict_from is not None and seen.verdict_from.estimate:
+            why = f" by its {seen.verdict_from} estimate (the whole band misses)"
         fields.append(f"*Slice*\n{_slice(alert.slice)} is bad{why}")
+    if check is not None:
+        fields.append(f"*Estimate*\n{estimate_line(check)}")
     if seen is not None and seen.budget_remaining is not None:
         fields.append(f"*Error budget left*\n{seen.budget_remaining:.0%}")
     fields.append(f"*Owner*\n{signal.owner}")
@@ -179,11 +186,41 @@ def _value(alert: Alert) -> str:
         return seen.state if seen else "no value"
     if seen.target:  # a timeslice SLO: value per slice against a target
         shown = f"{v:.3f}"
-        if seen.ci_low is not None and seen.ci_high is not None:
+        by = seen.verdict_from
+        if by is not None and by.estimate and seen.ci_low is not None:
+            shown += (
+                f" estimated by {by} (band {seen.ci_low:.3f} to {seen.ci_high:.3f}, "
+                f"{seen.samples:,} predictions; too few labels yet)"
+            )
+        elif seen.ci_low is not None and seen.ci_high is not None:
             shown += f" (95% CI {seen.ci_low:.3f} to {seen.ci_high:.3f}, {seen.samples} labels)"
         return f"{shown} vs target {seen.target} ({seen.objective:.0%} of slices)"
     # an occurrence SLO: its value is the share of good events
     return f"{v:.2%} good vs objective {seen.objective:.2%}"
+
+
+def estimate_line(check: EstimateCheck) -> str:
+    """An estimate's alert: what it opened on, and what the labels said once they landed."""
+    opened = (
+        f"opened on {check.method}'s estimate of {_slice(check.slice)}: {check.value:.3f} "
+        f"[{check.lower:.3f}, {check.upper:.3f}]"
+    )
+    return f"{opened}; {settled_line(check) if check.outcome else 'awaiting its labels'}"
+
+
+def settled_line(check: EstimateCheck) -> str:
+    """What the labels said of an estimate's alert: ``confirmed by 212 labels: 0.710 [0.650,
+    0.770]``, ``labels disagree: 0.912 [0.880, 0.930] (212 labels)``, or that they never
+    came."""
+    labels = check.labels
+    if labels is None or labels.value is None:
+        return f"unconfirmed: the labels of {_slice(check.slice)} never reached min_labels"
+    figures = f"{labels.value:.3f}"
+    if labels.ci_low is not None and labels.ci_high is not None:
+        figures += f" [{labels.ci_low:.3f}, {labels.ci_high:.3f}]"
+    if check.outcome is Outcome.CONFIRMED:
+        return f"confirmed by {labels.samples:,} labels: {figures}"
+    return f"labels disagree: {figures} ({labels.samples:,} labels)"
 
 
 def _group(group: ListedGroup) -> str:

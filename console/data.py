@@ -83,6 +83,7 @@ def overview(store: Store, registry: Registry, at: datetime | None = None) -> pl
                     "groups": group_states(s) if slo.grouping is not None else "",
                     "at": s.at if s else None,
                     "stale_since": failing.get(signal.name),
+                    **estimate_columns(s),
                 }
             )
     utc = pl.Datetime("us", "UTC")
@@ -104,6 +105,18 @@ def overview(store: Store, registry: Registry, at: datetime | None = None) -> pl
         )
         .drop("_rank")
     )
+
+
+def estimate_columns(status) -> dict:
+    """What the Overview says of a quality SLO's estimate: ``estimated``, the method whose
+    estimate the value is (the slice has too few labels), and ``no_estimate``, why an SLO
+    that asks for one has none."""
+    estimated = status.estimated if status is not None else None
+    by = status.verdict_from if status is not None else None
+    return {
+        "estimated": by.value if by is not None and by.estimate else None,
+        "no_estimate": estimated.reason if estimated is not None else None,
+    }
 
 
 def group_states(status) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +31,7 @@ from sigwatch.kinds import SCORED, AucSLI, QualitySLI
 from sigwatch.model import Signal
 from sigwatch.states import SliceEstimate
 
+log = logging.getLogger(__name__)
 MIN_REFERENCE_LABELS = 100  # labelled predictions a calibration needs
 STEP = f"{int(BUCKET.total_seconds())}s"  # the buckets a slice's sums are kept in
 
@@ -393,6 +395,26 @@ def for_slice(
     wanted = slo.sli.estimate
     if wanted is None:
         return None
+    try:
+        return _for_slice(data_dir, signal, slo, start, end, at, group)
+    except Exception as exc:  # an estimate that fails never fails the SLO, nor the others
+        log.exception("the estimate of %s/%s failed", signal.name, slo.name)
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        return SliceEstimate(
+            wanted.method, reason=f"the estimate failed: {type(exc).__name__}: {first}"
+        )
+
+
+def _for_slice(
+    data_dir: Path,
+    signal: Signal,
+    slo,
+    start: datetime,
+    end: datetime,
+    at: datetime,
+    group: dict[str, str] | None,
+) -> SliceEstimate:
+    wanted = slo.sli.estimate
     if wanted.method != "cbpe":
         return SliceEstimate(wanted.method, reason="the judge's estimate is not computed yet")
     if group is not None:

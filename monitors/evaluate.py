@@ -26,7 +26,14 @@ from monitors.slis.base import Context, SliValue, keep_artifacts, report_folder
 from monitors.windows import WINDOWS, budget_remaining, burn_rate, fired_rules, label
 from sigwatch.clock import floor_time
 from sigwatch.model import SLO
-from sigwatch.states import Severity, SloState, Verdict
+from sigwatch.states import (
+    LabelledSlice,
+    Severity,
+    SliceEstimate,
+    SloState,
+    Verdict,
+    VerdictFrom,
+)
 from sigwatch.store import Measurement, SloStatus, to_epoch
 
 NO_DATA_AFTER = timedelta(minutes=30)
@@ -174,6 +181,32 @@ def slice_verdict(slo: SLO, value: SliValue) -> Verdict:
     return Verdict.BAD if bad else Verdict.GOOD
 
 
+def estimate_verdict(slo: SLO, estimated: SliceEstimate | None) -> SliceEstimate | None:
+    """The estimate with its slice's verdict by the same rule as the labels' (bad only when
+    the whole band is on the wrong side of the target); as it is without a value."""
+    if estimated is None or estimated.value is None:
+        return estimated
+    probe = SliValue(value=estimated.value, ci_low=estimated.lower, ci_high=estimated.upper)
+    return replace(estimated, verdict=slice_verdict(slo, probe))
+
+
+def judged_by(measurement: Measurement) -> tuple[Verdict, VerdictFrom | None]:
+    """A quality slice's verdict and what gave it: its labels when they judge it, else its
+    estimate's when that does (``VerdictFrom.CBPE`` or ``JUDGE``), else the labels' reason
+    (too few, no data). Other kinds: their verdict, from nothing named."""
+    verdict = verdict_of(measurement)
+    estimated = measurement.estimated
+    if verdict.judged or estimated is None:
+        return verdict, VerdictFrom.LABELS if estimated is not None and verdict.judged else None
+    if estimated.verdict is not None and estimated.verdict.judged:
+        return estimated.verdict, VerdictFrom(estimated.method)
+    return verdict, None
+
+
+def _estimated(by: VerdictFrom | None) -> bool:
+    return by is not None and by.estimate
+
+
 def verdict_of(measurement: Measurement) -> Verdict:
     """The verdict stored with a slice's measurement (a slice measured before verdicts were
     stored counts as not measurable)."""
@@ -204,7 +237,7 @@ def measure_slice(ctx: Context, slo: SLO, start: datetime, at: datetime) -> Meas
         samples=value.samples,
         verdict=verdict,
         cost=value.cost,
-        estimated=value.estimated,
+        estimated=estimate_verdict(slo, value.estimated),
         details={**value.details, "measured_until": min(at, start + timeslice).isoformat()},
         group=ctx.group,
     )
@@ -237,9 +270,23 @@ def timeslice_status(ctx: Context, slo: SLO, at: datetime, evaluated_at: datetim
             sum(v is Verdict.BAD for v in recent) / count
         ) / objective.error_budget
     remaining = 1.0 - (bad / slots) / objective.error_budget
-    judged = next((m for m in (current, previous) if m and verdict_of(m).judged), None)
-    if judged is None:
-        reasons = {verdict_of(m) for m in (current, previous) if m}
+    recent = [m for m in (current, previous) if m]
+    judged = next((m for m in recent if verdict_of(m).judged), None)
+    # A slice without enough labels is judged by its estimate; a bad one warns (a ticket, never
+    # a page: its budget counts only the labels' verdicts), and never hides a bad labelled one.
+    guessed = next((m for m in recent if _estimated(judged_by(m)[1])), None)
+    if (
+        guessed is not None
+        and judged is not None
+        and (verdict_of(judged) is Verdict.BAD or guessed.start < judged.start)
+    ):
+        guessed = None
+    verdict_from = None
+    if guessed is not None:
+        shown, verdict_from = guessed, judged_by(guessed)[1]
+        state = SloState.WARNING if judged_by(guessed)[0] is Verdict.BAD else SloState.OK
+    elif judged is None:
+        reasons = {verdict_of(m) for m in recent}
         state = (
             SloState.INSUFFICIENT_LABELS
             if Verdict.INSUFFICIENT_LABELS in reasons
@@ -251,6 +298,25 @@ def timeslice_status(ctx: Context, slo: SLO, at: datetime, evaluated_at: datetim
         state = SloState.BREACH if remaining <= 0 and slo.alerting.page else SloState.WARNING
     else:
         shown, state = judged, SloState.OK
+    if verdict_from is None and shown.estimated is not None and verdict_of(shown).judged:
+        verdict_from = VerdictFrom.LABELS
+    estimated = shown.estimated
+    value, ci_low, ci_high, samples = shown.value, shown.ci_low, shown.ci_high, shown.samples
+    if _estimated(verdict_from):
+        assert estimated is not None
+        value, ci_low, ci_high, samples = (
+            estimated.value,
+            estimated.lower,
+            estimated.upper,
+            estimated.n,
+        )
+    labelled = ()
+    if getattr(slo.sli, "estimate", None) is not None:  # what settles an estimate's alert
+        labelled = tuple(
+            LabelledSlice(m.start, verdict_of(m), m.value, m.ci_low, m.ci_high, m.samples)
+            for m in recent
+            if verdict_of(m).judged
+        )
     return SloStatus(
         signal=slo.signal,
         slo=slo.name,
@@ -260,15 +326,18 @@ def timeslice_status(ctx: Context, slo: SLO, at: datetime, evaluated_at: datetim
         objective=objective.ratio,
         evaluated_at=evaluated_at,
         window_end=at,
-        value=shown.value,
+        value=value,
         target=str(objective.target),
-        ci_low=shown.ci_low,
-        ci_high=shown.ci_high,
-        samples=shown.samples,
+        ci_low=ci_low,
+        ci_high=ci_high,
+        samples=samples,
         budget_remaining=remaining,
         burn_rates=rates,
         fired=[],
         slice=shown.start,
+        verdict_from=verdict_from,
+        estimated=estimated,
+        labelled=labelled,
         details={
             "verdict": shown.verdict,
             "bad_slices": bad,

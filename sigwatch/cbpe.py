@@ -96,7 +96,10 @@ def needs_calibration(
     truth, scores = np.asarray(truth), np.asarray(scores, dtype=float)
     if np.isnan(scores).any():
         raise ValueError("scores hold NaN: the reference rows must all be scored")
-    if len(np.unique(truth)) == 1:
+    _, counts = np.unique(truth, return_counts=True)
+    if len(counts) == 1 or counts.min() < 2:
+        # one class, or a class of one row: folds cannot be stratified (nannyml raises;
+        # sigwatch keeps the raw scores of that column, as for one class)
         return False
     if roc_auc_score(truth, scores) > 0.999:
         return False

@@ -52,6 +52,18 @@ class Verdict(StrEnum):
         return self in (Verdict.GOOD, Verdict.BAD)
 
 
+class VerdictFrom(StrEnum):
+    """What judged a quality slice: its human labels, or an estimate while they are too few."""
+
+    LABELS = "labels"
+    CBPE = "cbpe"
+    JUDGE = "judge"
+
+    @property
+    def estimate(self) -> bool:
+        return self is not VerdictFrom.LABELS
+
+
 class Severity(StrEnum):
     PAGE = "page"
     TICKET = "ticket"
@@ -192,6 +204,43 @@ class SliceEstimate:
     upper: float | None = None
     n: int = 0
     reason: str | None = None
+    # the slice judged by its band against the target (bad: the whole band on the wrong side)
+    verdict: Verdict | None = None
+
+
+@dataclass(frozen=True)
+class LabelledSlice:
+    """The newest slice of a quality SLO its human labels judge (beside an estimate: what
+    confirms or withdraws an alert that an estimate opened)."""
+
+    start: datetime
+    verdict: Verdict
+    value: float | None
+    ci_low: float | None
+    ci_high: float | None
+    samples: int | None
+
+
+class Outcome(StrEnum):
+    """What the labels said of a slice an alert was opened on by its estimate."""
+
+    CONFIRMED = "confirmed"  # the labels judge it bad too
+    WITHDRAWN = "withdrawn"  # the labels judge it good: the alert resolves at once
+    UNCONFIRMED = "unconfirmed"  # its labels never reached min_labels
+
+
+@dataclass(frozen=True)
+class EstimateCheck:
+    """An alert opened on an estimate: the slice and estimate it opened on and, once that
+    slice's labels land, what they said (``outcome``, ``labels``)."""
+
+    method: VerdictFrom
+    slice: datetime
+    value: float
+    lower: float
+    upper: float
+    outcome: Outcome | None = None
+    labels: LabelledSlice | None = None
 
 
 @dataclass(frozen=True)
@@ -208,6 +257,7 @@ class Snapshot:
     ci_high: float | None = None
     samples: int | None = None
     fired: tuple[Fired, ...] = ()  # page rules first, fastest factor first
+    verdict_from: VerdictFrom | None = None  # a quality SLO's: labels, or an estimate
 
 
 @dataclass(frozen=True)
@@ -241,3 +291,4 @@ class Notified:
     severity: Severity
     burn: float
     groups: tuple[str, ...] | None = None  # the group labels listed (grouped SLOs)
+    outcome: Outcome | None = None  # what the labels said of the estimate it opened on

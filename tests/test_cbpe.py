@@ -129,3 +129,14 @@ def test_the_band_is_three_sampling_errors_clipped_to_the_unit_interval():
     assert cbpe.band(0.5, 0.1) == pytest.approx((0.2, 0.8))
     assert cbpe.band(0.95, 0.05) == pytest.approx((0.8, 1.0))
     assert all(math.isnan(v) for v in cbpe.band(0.5, math.nan))
+
+
+def test_a_class_of_one_row_keeps_its_raw_scores():
+    """Folds cannot be stratified on a class of one row (nannyml raises there): the column is
+    left uncalibrated, as for a single class."""
+    rng = np.random.default_rng(0)
+    scores = rng.random(500)
+    truth = np.zeros(500, int)
+    truth[7] = 1
+    assert cbpe.needs_calibration(truth, scores) is False
+    assert cbpe.fit_calibrator(truth, scores)(np.array([0.2, 0.9])).tolist() == [0.2, 0.9]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,13 +15,16 @@ from sigwatch.clock import FixedClock
 from sigwatch.states import (
     AlertingGroup,
     AlertState,
+    EstimateCheck,
     Fired,
     Gap,
     GapSide,
     GroupSummary,
+    LabelledSlice,
     ListedGroup,
     MonitorFailure,
     Notified,
+    Outcome,
     Severity,
     SliceCost,
     SliceEstimate,
@@ -28,6 +32,7 @@ from sigwatch.states import (
     Snapshot,
     Suspect,
     Verdict,
+    VerdictFrom,
 )
 from sigwatch.store import Measurement, SloStatus, Store, codec
 from sigwatch.store.alerts import Alert
@@ -87,6 +92,22 @@ def test_a_status_is_read_back_as_it_was_written(store_url):
         store.put_status([status])
         [back] = store.status_history(status.signal, status.slo)
     assert back == status
+
+
+def test_a_quality_status_keeps_its_estimate_and_labelled_slices(store_url):
+    """What judged the slice shown, its estimate with its verdict, and the slices the labels
+    judge (what settles an estimate's alert)."""
+    status = replace(
+        grouped_status(),
+        grouped=None,
+        verdict_from=VerdictFrom.CBPE,
+        estimated=SliceEstimate("cbpe", 0.71, 0.65, 0.77, 3000, verdict=Verdict.BAD),
+        labelled=(LabelledSlice(T0 - timedelta(days=1), Verdict.GOOD, 0.9, 0.85, 0.94, 212),),
+    )
+    with Store.open(store_url, clock=FixedClock(T0)) as store:
+        store.put_status([status])
+        [back] = store.status_history(status.signal, status.slo)
+    assert back == status and back.estimated.verdict is Verdict.BAD
 
 
 def test_a_measurement_keeps_its_verdict_cost_and_estimate(store_url):
@@ -165,8 +186,24 @@ def test_an_alert_is_read_back_as_it_was_written(store_url):
         failure=MonitorFailure("LogError: <b>bad</b>", 5, T0 - timedelta(hours=1), None, T0),
         notified=None,
     )
+    estimated = alert(
+        key="content_type/review-precision/ticket",
+        slo="review-precision",
+        severity=Severity.TICKET,
+        seen=replace(alert().seen, verdict_from=VerdictFrom.CBPE),
+        estimate=EstimateCheck(
+            VerdictFrom.CBPE,
+            T0 - timedelta(days=1),
+            0.71,
+            0.65,
+            0.77,
+            Outcome.CONFIRMED,
+            LabelledSlice(T0 - timedelta(days=1), Verdict.BAD, 0.7, 0.64, 0.76, 212),
+        ),
+        notified=Notified(AlertState.FIRING, Severity.TICKET, 0.0, None, Outcome.CONFIRMED),
+    )
     with Store.open(store_url, clock=FixedClock(T0)) as store:
-        written = [store.alerts.save(alert()), store.alerts.save(failing)]
+        written = [store.alerts.save(a) for a in (alert(), failing, estimated)]
         back = [store.alerts.find(str(a.id)) for a in written]
         [notified_state] = query(store, "SELECT notified_state FROM alerts WHERE id = ?", (1,))
     assert back == written

@@ -86,6 +86,7 @@ if kinds:
     shown = shown.filter(pl.col("sli").is_in(kinds))
 
 words = pl.col("state").replace_strict({s.value: s.words for s in SloState})
+shown_value = pl.col("value").map_elements(lambda v: f"{v:.4f}", return_dtype=pl.Utf8)
 lines = spark.group_by("signal", "slo", maintain_order=True).agg(pl.col("value").alias("trend"))
 table = (
     shown.join(lines, on=["signal", "slo"], how="left")
@@ -97,9 +98,13 @@ table = (
         .otherwise(words)
         .alias("state"),
         ("/signal?signal=" + pl.col("signal")).alias("page"),
-        # nothing measured reads as a dash and why, never "None"
-        pl.when(pl.col("value").is_not_null())
-        .then(pl.col("value").map_elements(lambda v: f"{v:.4f}", return_dtype=pl.Utf8))
+        # an estimate says so; nothing measured reads as a dash and why, never "None"
+        pl.when(pl.col("value").is_not_null() & pl.col("estimated").is_not_null())
+        .then(pl.format("{} (estimated, {})", shown_value, pl.col("estimated")))
+        .when(pl.col("value").is_not_null())
+        .then(shown_value)
+        .when(pl.col("no_estimate").is_not_null())
+        .then(pl.format("— {}; no estimate: {}", words, pl.col("no_estimate")))
         .otherwise(pl.lit("— ") + words)
         .alias("value"),
         pl.when(pl.col("target").is_not_null())
@@ -137,7 +142,10 @@ st.dataframe(
         "state": st.column_config.MultiselectColumn("state", options=labels, color=colors),
         "page": st.column_config.LinkColumn("signal", display_text=r"/signal\?signal=(.*)"),
         "value": st.column_config.TextColumn(
-            "value", width=160, help="The latest value; a dash and why when there is none."
+            "value",
+            width=160,
+            help="The latest value; an estimate while a quality slice has too few labels "
+            "(estimated, with its method); a dash and why when there is none.",
         ),
         # green over half the budget left, red under: a full budget does not read as an alarm
         "budget_remaining": st.column_config.ProgressColumn(

@@ -331,6 +331,8 @@ def _status_json(s) -> dict:
         "fired": [f.rule for f in s.fired],
         "window_end": s.window_end.isoformat(),
         "evaluated_at": s.evaluated_at.isoformat(),
+        "verdict_from": s.verdict_from.value if s.verdict_from else None,
+        "estimated": codec.estimate_json(s.estimated) if s.estimated else None,
         **grouped,
     }
 

@@ -30,11 +30,13 @@ from sigwatch.model import OTHER
 from sigwatch.states import (
     Fired,
     GroupSummary,
+    LabelledSlice,
     SliceCost,
     SliceEstimate,
     SloState,
     Suspect,
     Verdict,
+    VerdictFrom,
 )
 from sigwatch.store import codec
 from sigwatch.store.connection import (
@@ -108,6 +110,12 @@ class SloStatus:
     slice: datetime | None = None  # the slice shown (timeslice kinds), or the bad one alerting
     suspects: tuple[Suspect, ...] = ()  # where the bad events come from, when it alerts
     grouped: GroupSummary | None = None  # a grouped SLO's own row: what it says of its groups
+    # A quality SLO's: what judged the slice shown (its labels, or an estimate while they are
+    # too few: then value, ci_low, ci_high and samples are the estimate's) and its estimate.
+    verdict_from: VerdictFrom | None = None
+    estimated: SliceEstimate | None = None
+    # an estimated SLO's recent slices (current, previous) its labels judge
+    labelled: tuple[LabelledSlice, ...] = ()
     details: dict[str, Any] = field(default_factory=dict)  # free-form display extras
     # One group of a grouped SLO (``{"community": "headphones"}``); None for the SLO's own row
     # (the whole signal, or for a grouped SLO its worst group and the count of groups by state).

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sigwatch.states import (
     AlertState,
+    EstimateCheck,
     ListedGroup,
     MonitorFailure,
     Notified,
@@ -58,6 +59,7 @@ class Alert:
     groups: tuple[ListedGroup, ...] | None = None  # a grouped SLO's alert: the groups listed
     inhibited_by: str | None = None  # the key of the signal-level alert it was opened under
     tail: bool = False  # a resolved page whose slow windows still burn at ticket level
+    estimate: EstimateCheck | None = None  # opened on an estimate, before the slice's labels
     failure: MonitorFailure | None = None
     resolved_at: datetime | None = None
     clear_since: datetime | None = None

@@ -19,13 +19,16 @@ from typing import TYPE_CHECKING, Any
 from sigwatch.states import (
     AlertingGroup,
     AlertState,
+    EstimateCheck,
     Fired,
     Gap,
     GapSide,
     GroupSummary,
+    LabelledSlice,
     ListedGroup,
     MonitorFailure,
     Notified,
+    Outcome,
     Severity,
     SliceCost,
     SliceEstimate,
@@ -33,6 +36,7 @@ from sigwatch.states import (
     Snapshot,
     Suspect,
     Verdict,
+    VerdictFrom,
 )
 
 if TYPE_CHECKING:
@@ -40,7 +44,19 @@ if TYPE_CHECKING:
     from sigwatch.store.alerts import Alert
 
 # The keys of the protocol in the details column: read by string only in this module.
-STATUS_KEYS = ("slice", "suspects", "group_by", "groups", "alerting", "worst", "unknown", "gap")
+STATUS_KEYS = (
+    "slice",
+    "suspects",
+    "group_by",
+    "groups",
+    "alerting",
+    "worst",
+    "unknown",
+    "gap",
+    "verdict_from",
+    "estimated",
+    "labelled_slices",
+)
 COST_KEYS = ("cost_usd", "items", "external_cost_usd", "source", "external_share")
 MEASUREMENT_KEYS = ("verdict", "estimated", *COST_KEYS)
 
@@ -183,7 +199,54 @@ def status_details(status: SloStatus) -> dict[str, Any]:
             out["unknown"] = list(summary.unknown)
         if summary.gap is not None:
             out["gap"] = gap_json(summary.gap)
+    if status.verdict_from is not None:
+        out["verdict_from"] = status.verdict_from.value
+    if status.estimated is not None:
+        out["estimated"] = estimate_json(status.estimated)
+    if status.labelled:
+        out["labelled_slices"] = [labelled_json(x) for x in status.labelled]
     return out
+
+
+def labelled_json(labelled: LabelledSlice) -> dict[str, Any]:
+    return {**_flat(labelled), "start": labelled.start.isoformat()}
+
+
+def _labelled_from(raw: dict[str, Any]) -> LabelledSlice:
+    start = datetime.fromisoformat(raw["start"])
+    return LabelledSlice(**{**raw, "start": start, "verdict": Verdict(raw["verdict"])})
+
+
+def estimate_check_json(check: EstimateCheck) -> dict[str, Any]:
+    out = {**_flat(check), "slice": check.slice.isoformat()}
+    out["labels"] = labelled_json(check.labels) if check.labels else None
+    return out
+
+
+def _estimate_check_from(raw: dict[str, Any] | None) -> EstimateCheck | None:
+    if not raw:
+        return None
+    return EstimateCheck(
+        **{
+            **raw,
+            "method": VerdictFrom(raw["method"]),
+            "slice": datetime.fromisoformat(raw["slice"]),
+            "outcome": Outcome(raw["outcome"]) if raw.get("outcome") else None,
+            "labels": _labelled_from(raw["labels"]) if raw.get("labels") else None,
+        }
+    )
+
+
+def estimate_json(estimated: SliceEstimate) -> dict[str, Any]:
+    return _flat(estimated)
+
+
+def estimate_from(raw: dict[str, Any] | None) -> SliceEstimate | None:
+    """A slice's estimate from its JSON (its verdict as a ``Verdict``)."""
+    if not raw:
+        return None
+    verdict = raw.get("verdict")
+    return SliceEstimate(**{**raw, "verdict": Verdict(verdict) if verdict else None})
 
 
 def status_fields(details: dict[str, Any]) -> dict[str, Any]:
@@ -203,6 +266,9 @@ def status_fields(details: dict[str, Any]) -> dict[str, Any]:
         "slice": _when(details.get("slice")),
         "suspects": tuple(suspect_from(s) for s in details.get("suspects", [])),
         "grouped": grouped,
+        "verdict_from": VerdictFrom(details["verdict_from"]) if "verdict_from" in details else None,
+        "estimated": estimate_from(details.get("estimated")),
+        "labelled": tuple(_labelled_from(x) for x in details.get("labelled_slices", [])),
         "details": rest,
     }
 
@@ -225,7 +291,7 @@ def measurement_details(measurement: Measurement) -> dict[str, Any]:
         if cost.external_share is not None:
             out["external_share"] = cost.external_share
     if measurement.estimated is not None:
-        out["estimated"] = _flat(measurement.estimated)
+        out["estimated"] = estimate_json(measurement.estimated)
     return out
 
 
@@ -244,7 +310,7 @@ def measurement_fields(details: dict[str, Any]) -> dict[str, Any]:
     return {
         "verdict": Verdict(verdict) if verdict else None,
         "cost": cost,
-        "estimated": SliceEstimate(**estimated) if estimated else None,
+        "estimated": estimate_from(estimated),
         "details": {k: v for k, v in details.items() if k not in MEASUREMENT_KEYS},
     }
 
@@ -275,6 +341,8 @@ def alert_details(alert: Alert) -> dict[str, Any]:
             at=seen.at.isoformat(),
             fired=[fired_json(f) for f in seen.fired],
         )
+        if seen.verdict_from is not None:
+            out["verdict_from"] = seen.verdict_from.value
     failure = alert.failure
     if failure is not None:
         out.update(
@@ -294,6 +362,8 @@ def alert_details(alert: Alert) -> dict[str, Any]:
         out["inhibited_by"] = alert.inhibited_by
     if alert.tail:
         out["tail"] = True
+    if alert.estimate is not None:
+        out["estimate"] = estimate_check_json(alert.estimate)
     return out
 
 
@@ -312,6 +382,9 @@ def alert_fields(details: dict[str, Any]) -> dict[str, Any]:
             ci_high=details.get("ci_high"),
             samples=details.get("samples"),
             fired=tuple(fired_from(f) for f in details.get("fired", [])),
+            verdict_from=VerdictFrom(details["verdict_from"])
+            if details.get("verdict_from")
+            else None,
         )
     if "failures" in details:
         failure = MonitorFailure(
@@ -330,6 +403,7 @@ def alert_fields(details: dict[str, Any]) -> dict[str, Any]:
         "groups": None if groups is None else tuple(_listed_group_from(g) for g in groups),
         "inhibited_by": details.get("inhibited_by"),
         "tail": bool(details.get("tail")),
+        "estimate": _estimate_check_from(details.get("estimate")),
     }
 
 
@@ -363,6 +437,8 @@ def notified_json(notified: Notified) -> dict[str, Any]:
     }
     if notified.groups is not None:
         out["groups"] = list(notified.groups)
+    if notified.outcome is not None:
+        out["outcome"] = notified.outcome.value
     return out
 
 
@@ -373,4 +449,5 @@ def notified_from(raw: dict[str, Any]) -> Notified:
         severity=Severity(raw["severity"]),
         burn=raw.get("burn") or 0.0,
         groups=None if groups is None else tuple(groups),
+        outcome=Outcome(raw["outcome"]) if raw.get("outcome") else None,
     )

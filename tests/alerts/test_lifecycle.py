@@ -277,3 +277,117 @@ def test_the_store_hands_out_alert_states_severities_and_outbox_words_as_enums(w
     assert item.kind is OutboxKind.POST
     assert item.status in (OutboxStatus.QUEUED, OutboxStatus.RECORDED, OutboxStatus.SENT)
     assert type(item.status) is OutboxStatus
+
+
+# --- alerts an estimate opens (a quality slice before its labels: issue 31) ------------------
+
+DAY = T0.replace(hour=0)  # review-precision's slice (1d) of T0
+
+
+def estimated_step(world, state: str, *, slice_=DAY, labelled=(), by="cbpe", value=0.70):
+    """review-precision judged by its estimate of ``slice_`` (``state``: warning, ok), with
+    ``labelled``: the recent slices its labels judge (``LabelledSlice``)."""
+    from sigwatch.states import SliceEstimate, Verdict, VerdictFrom
+    from tests.alerts.conftest import STEP, status
+
+    at = world.clock.advance(STEP)
+    verdict = Verdict.BAD if state == "warning" else Verdict.GOOD
+    row = status(
+        "review-precision",
+        at,
+        state,
+        sli="precision",
+        value=value,
+        target=">= 0.85",
+        ci_low=value - 0.05,
+        ci_high=value + 0.05,
+        slice=slice_,
+        verdict_from=VerdictFrom(by),
+        estimated=SliceEstimate(by, value, value - 0.05, value + 0.05, 3000, verdict=verdict),
+        labelled=tuple(labelled),
+    )
+    world.store.put_status([row])
+    return world.lifecycle.evaluate([row])
+
+
+def labelled_step(world, state: str, labels, *, value: float):
+    """review-precision judged by the labels of ``labels`` (a ``LabelledSlice``)."""
+    from sigwatch.states import VerdictFrom
+    from tests.alerts.conftest import STEP, status
+
+    at = world.clock.advance(STEP)
+    row = status(
+        "review-precision",
+        at,
+        state,
+        sli="precision",
+        value=value,
+        target=">= 0.85",
+        slice=labels.start,
+        verdict_from=VerdictFrom.LABELS,
+        labelled=(labels,),
+    )
+    world.store.put_status([row])
+    return world.lifecycle.evaluate([row])
+
+
+def labels_of(day, verdict: str, value: float, n: int = 212):
+    from sigwatch.states import LabelledSlice, Verdict
+
+    return LabelledSlice(day, Verdict(verdict), value, value - 0.06, value + 0.06, n)
+
+
+def test_an_estimate_opens_a_ticket_that_its_labels_confirm(world):
+    from sigwatch.states import Outcome
+
+    estimated_step(world, "warning")
+    [alert] = world.records.alerts()
+    assert alert.key.endswith("/ticket") and alert.estimate.outcome is None
+    [(kind, text)] = world.outbox()
+    assert kind == "post" and "review-precision (estimated)" in text
+    assert "estimated by cbpe (band 0.650 to 0.750, 1,000 predictions" in text
+    for _ in range(6):  # the estimate turns good meanwhile: it never resolves the ticket
+        estimated_step(world, "ok", value=0.9)
+    assert world.records.alerts()[0].clear_since is None
+    confirm = labels_of(DAY, "bad", 0.71)
+    labelled_step(world, "warning", confirm, value=0.71)
+    [alert] = world.records.alerts()
+    assert alert.state == "firing" and alert.estimate.outcome is Outcome.CONFIRMED
+    kinds_said = world.outbox()
+    assert [k for k, _ in kinds_said] == ["post", "update", "reply"]
+    assert kinds_said[-1][1] == "confirmed by 212 labels: 0.710 [0.650, 0.770]"
+    assert "(estimated)" not in kinds_said[1][1]  # the post is edited: no longer an estimate
+    for _ in range(4):  # the labels of the next slice say good, for the hold: resolved
+        labelled_step(world, "ok", labels_of(DAY + timedelta(days=1), "good", 0.9), value=0.9)
+    assert world.records.alerts() == []
+
+
+def test_an_estimate_the_labels_disagree_with_is_withdrawn_at_once(world):
+    from sigwatch.states import Outcome
+
+    estimated_step(world, "warning")
+    labelled_step(world, "ok", labels_of(DAY, "good", 0.912), value=0.912)
+    [alert] = world.records.alerts(include_resolved=True)
+    assert alert.state == "resolved" and alert.resolution == "withdrawn"
+    assert alert.estimate.outcome is Outcome.WITHDRAWN
+    kind, text = world.outbox()[-1]
+    assert kind == "reply" and text.startswith("resolved after 5m: labels disagree: 0.912")
+    assert "(212 labels)" in text
+
+
+def test_an_estimate_whose_labels_never_come_is_left_unconfirmed(world):
+    estimated_step(world, "warning")
+    world.clock.advance(timedelta(days=2))
+    estimated_step(world, "ok", slice_=DAY + timedelta(days=2), value=0.9)
+    [alert] = world.records.alerts(include_resolved=True)
+    assert alert.state == "resolved" and alert.resolution == "unconfirmed"
+    assert "never reached min_labels" in world.outbox()[-1][1]
+
+
+def test_an_estimate_never_resolves_or_updates_what_labels_opened(world):
+    labelled_step(world, "warning", labels_of(DAY, "bad", 0.7), value=0.7)
+    for state in ("ok", "warning", "ok", "ok", "ok", "ok"):
+        estimated_step(world, state, slice_=DAY + timedelta(days=1), value=0.9)
+    [alert] = world.records.alerts()
+    assert alert.estimate is None and alert.last_value == 0.7 and alert.clear_since is None
+    assert [k for k, _ in world.outbox()] == ["post"]

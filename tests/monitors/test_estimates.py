@@ -18,12 +18,21 @@ from sigwatch.kinds import QualitySLI
 DAY = datetime(2026, 11, 20, tzinfo=UTC)
 
 
-def write_day(data, signal, day: datetime, seed: int, n: int = 3000, labelled: float = 1.0):
+def write_day(
+    data,
+    signal,
+    day: datetime,
+    seed: int,
+    n: int = 3000,
+    labelled: float = 1.0,
+    alpha: float = 0.5,
+):
     """A day of served multiclass predictions whose truth is drawn from the logged class
-    probabilities (calibrated by construction), and labels for a share of them."""
+    probabilities (calibrated by construction), and labels for a share of them; the smaller
+    ``alpha``, the more confident (and right) the model."""
     rng = np.random.default_rng(seed)
     classes = list(signal.classes)
-    proba = rng.dirichlet(np.full(len(classes), 0.5), size=n).astype(np.float32)
+    proba = rng.dirichlet(np.full(len(classes), alpha), size=n).astype(np.float32)
     proba = proba / proba.sum(axis=1, keepdims=True)
     truth = [classes[rng.choice(len(classes), p=p / p.sum())] for p in proba.astype(float)]
     ids = [f"{day:%m%d}-{i}" for i in range(n)]
@@ -139,19 +148,7 @@ def test_a_monitor_run_stores_each_quality_slice_with_its_estimate(registry, tmp
     from sigwatch.store import Store
     from tests.conftest import ROOT
 
-    text = (ROOT / "slo_definitions" / "content_type.yaml").read_text()
-    asked = "sli: {kind: precision, class: review, min_labels: 50}"
-    assert asked in text
-    definitions = tmp_path / "definitions"
-    definitions.mkdir()
-    (definitions / "content_type.yaml").write_text(
-        text.replace(
-            asked,
-            "sli: {kind: precision, class: review, min_labels: 50,"
-            " estimate: {method: cbpe, reference: {previous: 3d}}}",
-        )
-    )
-    mine = load_registry(definitions)
+    mine = load_registry(ROOT / "slo_definitions")  # estimate: {method: cbpe} on it
     signal = mine.get("content_type")
     data = tmp_path / "data"
     for k in range(3):
@@ -174,6 +171,83 @@ def test_a_monitor_run_stores_each_quality_slice_with_its_estimate(registry, tmp
     assert labelled.verdict.judged and labelled.estimated.value is not None  # both, side by side
     judged = store_measurements(data, "review-precision-judged")
     assert judged and all(m.estimated is None for m in judged)  # no estimate: none asked
+
+
+def run_with_estimate(tmp_path, days: list[dict], target: str = ">= 0.85"):
+    """review-precision (shipped with ``estimate: {method: cbpe}``) with ``target`` over
+    ``days`` (``write_day``'s arguments, from DAY on), run at the end of the last: its status
+    and stored measurements."""
+    from monitors.runner import Monitor
+    from sigwatch.clock import FixedClock
+    from sigwatch.registry import load_registry
+    from sigwatch.store import Store
+    from tests.conftest import ROOT
+
+    text = (ROOT / "slo_definitions" / "content_type.yaml").read_text()
+    asked = 'estimate: {method: cbpe, reference: {previous: 28d}}}\n    target: ">= 0.85"'
+    assert asked in text
+    definitions = tmp_path / "definitions"
+    definitions.mkdir()
+    (definitions / "content_type.yaml").write_text(
+        text.replace(asked, asked.replace(">= 0.85", target))
+    )
+    mine = load_registry(definitions)
+    signal = mine.get("content_type")
+    data = tmp_path / "data"
+    written = [
+        write_day(data, signal, DAY + timedelta(days=k), seed=k, **day)
+        for k, day in enumerate(days)
+    ]
+    at = DAY + timedelta(days=len(days))
+    clock = FixedClock(at)
+    with Store.open(data / "sigwatch.db", clock=clock) as store:
+        (outcome,) = Monitor(mine, data, store, clock).run(at, signals=["content_type"])
+        assert outcome.ok, outcome.error
+        [status] = [s for s in outcome.statuses if s.slo == "review-precision"]
+        stored = store.measurements("content_type", "review-precision")
+    return status, stored, written
+
+
+CONFIDENT, UNSURE = {"alpha": 0.2}, {"alpha": 3.0}  # review precision about 0.70 and 0.38
+
+
+def test_a_slice_without_labels_is_judged_by_its_estimate(tmp_path):
+    """Today's predictions are unsure (precision about 0.38 by the labels that land later):
+    the estimate's whole band is under the target, so the SLO warns, marked as estimated, with
+    the estimate as its value; the budget counts only the labels' verdicts."""
+    from sigwatch.states import SloState, Verdict, VerdictFrom
+
+    days = [CONFIDENT, CONFIDENT, CONFIDENT, {**UNSURE, "labelled": 0.0}]
+    status, stored, written = run_with_estimate(tmp_path, days, target=">= 0.6")
+    today = stored[-1]
+    assert today.verdict is Verdict.INSUFFICIENT_LABELS and today.estimated.verdict is Verdict.BAD
+    assert status.state is SloState.WARNING and status.verdict_from is VerdictFrom.CBPE
+    assert status.slice == today.start and status.value == today.estimated.value
+    assert (status.ci_low, status.ci_high) == (today.estimated.lower, today.estimated.upper)
+    assert status.ci_high < 0.6 and status.budget_remaining == 1.0
+    frame, truth = written[-1]
+    realized = precision_score([t == "review" for t in truth], frame["label"] == "review")
+    assert status.ci_low <= realized <= status.ci_high
+
+
+def test_an_estimate_never_hides_a_bad_labelled_slice(tmp_path):
+    """Yesterday's labels say bad; today's estimate says good: the SLO warns from the labels."""
+    from sigwatch.states import SloState, Verdict, VerdictFrom
+
+    days = [CONFIDENT, CONFIDENT, UNSURE, {**CONFIDENT, "labelled": 0.0}]
+    status, stored, _ = run_with_estimate(tmp_path, days, target=">= 0.6")
+    assert stored[-1].estimated.verdict is Verdict.GOOD
+    assert status.state is SloState.WARNING and status.verdict_from is VerdictFrom.LABELS
+    assert status.slice == stored[-2].start and status.value == stored[-2].value < 0.6
+
+
+def test_a_good_estimate_is_shown_as_the_newest_judged_slice(tmp_path):
+    from sigwatch.states import SloState, VerdictFrom
+
+    days = [CONFIDENT, CONFIDENT, CONFIDENT, {**CONFIDENT, "labelled": 0.0}]
+    status, stored, _ = run_with_estimate(tmp_path, days, target=">= 0.6")
+    assert status.state is SloState.OK and status.verdict_from is VerdictFrom.CBPE
+    assert status.slice == stored[-1].start and status.estimated == stored[-1].estimated
 
 
 def store_measurements(data, slo: str):
@@ -276,3 +350,18 @@ def test_the_estimated_auc_of_a_score_signal_holds_what_the_labels_say(registry,
     )
     assert got.n == 4000
     assert got.lower <= roc_auc_score(truth, score) <= got.upper, got
+
+
+def test_an_estimate_that_fails_says_why_and_the_slo_is_still_measured(tmp_path, monkeypatch):
+    from sigwatch.states import Verdict
+
+    def broken(*args, **kwargs):
+        raise ValueError("a calibration that cannot be made\nsecond line")
+
+    monkeypatch.setattr(estimates, "fit", broken)
+    days = [CONFIDENT, CONFIDENT, {**CONFIDENT, "labelled": 0.0}]
+    status, stored, _ = run_with_estimate(tmp_path, days, target=">= 0.6")
+    assert stored[-2].verdict is Verdict.GOOD and stored[-1].estimated.value is None
+    why = stored[-1].estimated.reason
+    assert why == "the estimate failed: ValueError: a calibration that cannot be made"
+    assert status.estimated.reason == why and status.verdict_from.value == "labels"

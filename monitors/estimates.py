@@ -17,7 +17,7 @@ import hashlib
 import json
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -28,11 +28,14 @@ from monitors.logs import scan_labels, scan_logs
 from monitors.partials import BUCKET, RECOMPUTE, write_atomic
 from sigwatch import cbpe
 from sigwatch.kinds import SCORED, AucSLI, QualitySLI
-from sigwatch.model import Signal
+from sigwatch.model import NONE, Signal
 from sigwatch.states import SliceEstimate
 
 log = logging.getLogger(__name__)
 MIN_REFERENCE_LABELS = 100  # labelled predictions a calibration needs
+FIT_VERSION = 2  # a fit kept by an earlier version (without strata) is fitted again
+STRATA = ("item_kind", "community")  # what the labelled share is kept per
+SEP = "\u241f"
 STEP = f"{int(BUCKET.total_seconds())}s"  # the buckets a slice's sums are kept in
 
 
@@ -53,12 +56,31 @@ class Fitted:
     labelled: int  # labelled served predictions it was fitted on
     calibrators: tuple[cbpe.Calibrator, ...]
     components: tuple[cbpe.ErrorComponent, ...]
+    # The share of the reference's served predictions that got a label, per stratum
+    # (``item_kind`` + SEP + ``community``; ``item_kind`` alone; "" for all): what a slice's
+    # rows are weighted by, so the estimate is of the predictions the labels measure.
+    strata: dict[str, float] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
-        """What tells this calibration from another: its calibrators' steps."""
-        steps = json.dumps([[c.x, c.y] for c in self.calibrators])
+        """What tells this calibration from another: its calibrators' steps and strata."""
+        steps = json.dumps([[[c.x, c.y] for c in self.calibrators], sorted(self.strata.items())])
         return hashlib.sha1(steps.encode()).hexdigest()[:16]
+
+    def weights(self, rows: pl.DataFrame) -> np.ndarray:
+        """Each row's weight: its stratum's labelled share in the reference (a community the
+        reference did not see: its item kind's; a kind it did not see: the overall share)."""
+        if not self.strata:
+            return np.ones(len(rows))
+        overall = self.strata.get("", 1.0)
+        kinds = rows["item_kind"].fill_null(NONE).to_list()
+        places = rows["community"].fill_null(NONE).to_list()
+        return np.array(
+            [
+                self.strata.get(f"{k}{SEP}{c}", self.strata.get(k, overall))
+                for k, c in zip(kinds, places, strict=True)
+            ]
+        )
 
     def to_json(self) -> dict:
         return {
@@ -67,6 +89,7 @@ class Fitted:
             "labelled": self.labelled,
             "calibrators": [{"x": list(c.x), "y": list(c.y)} for c in self.calibrators],
             "components": [[c.std, c.fraction] for c in self.components],
+            "strata": self.strata,
         }
 
     @classmethod
@@ -79,6 +102,7 @@ class Fitted:
                 cbpe.Calibrator(tuple(c["x"]), tuple(c["y"])) for c in raw["calibrators"]
             ),
             components=tuple(cbpe.ErrorComponent(s, f) for s, f in raw["components"]),
+            strata=raw.get("strata", {}),
         )
 
 
@@ -101,7 +125,7 @@ def _rows(data_dir: Path, signal: Signal, start: datetime, end: datetime) -> pl.
     """Served predictions of ``[start, end)`` with what CBPE reads of them."""
     column = SCORED[signal.task]
     prediction = {"multiclass": "label", "score": "score"}.get(signal.task, "labels")
-    columns = list(dict.fromkeys(["item_id", "status", prediction, column]))
+    columns = list(dict.fromkeys(["item_id", "status", *STRATA, prediction, column]))
     logs = scan_logs(data_dir, signal, start, end, columns)
     if logs is None:
         return None
@@ -154,9 +178,9 @@ def fit(
     if rows is None or labels is None:
         return Unavailable("no logs or no labels in the reference window")
     truth_column = "labels" if signal.task in ("multilabel", "entities") else "label"
-    joined = rows.join(
-        labels.select("item_id", pl.col(truth_column).alias("truth")).collect(), on="item_id"
-    )
+    truths = labels.select("item_id", pl.col(truth_column).alias("truth")).collect()
+    joined = rows.join(truths, on="item_id")
+    strata = _strata(rows.join(truths, on="item_id", how="left"))
     if len(joined) < MIN_REFERENCE_LABELS:
         return Unavailable(
             f"the reference window has {len(joined):,} labelled predictions; CBPE needs "
@@ -183,72 +207,117 @@ def fit(
         per_label = _label_rows(joined)
         if isinstance(per_label, Unavailable):
             return per_label
-        confidence, right, _ = per_label
+        confidence, right, _, _ = per_label
         calibrators = (cbpe.fit_calibrator(right, confidence),)
         components = (cbpe.error_component("precision", right, np.ones(len(right), bool)),)
-    return Fitted(start, end, len(joined), calibrators, components)
+    return Fitted(start, end, len(joined), calibrators, components, strata)
 
 
-def _label_rows(rows: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, pl.Series] | Unavailable:
+def _strata(rows: pl.DataFrame) -> dict[str, float]:
+    """The labelled share of ``rows`` (served predictions, ``truth`` null where unlabelled)
+    per item kind and community, per item kind, and overall."""
+    rows = rows.with_columns(pl.col(list(STRATA)).fill_null(NONE))
+    labelled = pl.col("truth").is_not_null().mean().alias("share")
+    found = {"": float(rows.select(labelled).item())}
+    for kind, share in rows.group_by("item_kind").agg(labelled).iter_rows():
+        found[kind] = share
+    for kind, place, share in rows.group_by(*STRATA).agg(labelled).iter_rows():
+        found[f"{kind}{SEP}{place}"] = share
+    return found
+
+
+def _label_rows(
+    rows: pl.DataFrame,
+) -> tuple[np.ndarray, np.ndarray, pl.Series, np.ndarray] | Unavailable:
     """One row per predicted label: its logged confidence, whether the true set has it (with
-    ``truth``; else all False) and its bucket (with ``bucket``; else empty)."""
+    ``truth``; else all False), its bucket (with ``bucket``; else empty) and its prediction's
+    weight (with ``_weight``; else 1)."""
     if rows["label_scores"].null_count():
         return Unavailable(
             "served predictions without 'label_scores' (the confidence of each predicted "
             "label); CBPE needs them on every row"
         )
-    kept = [c for c in ("labels", "label_scores", "truth", "bucket") if c in rows.columns]
+    extra = ("truth", "bucket", "_weight")
+    kept = ["labels", "label_scores", *(c for c in extra if c in rows.columns)]
     exploded = rows.select(kept).explode(["labels", "label_scores"]).drop_nulls("labels")
     confidence = exploded["label_scores"].to_numpy().astype(float)
     buckets = exploded["bucket"] if "bucket" in kept else pl.Series("bucket", [])
+    weights = exploded["_weight"].to_numpy() if "_weight" in kept else np.ones(len(confidence))
     if "truth" not in kept:
-        return confidence, np.zeros(len(confidence), bool), buckets
+        return confidence, np.zeros(len(confidence), bool), buckets, weights
     right = exploded.select(
         pl.col("truth").list.contains(pl.col("labels")).fill_null(False)
     ).to_series()
-    return confidence, right.to_numpy(), buckets
+    return confidence, right.to_numpy(), buckets, weights
 
 
 def bucket_sums(fitted: Fitted, rows: pl.DataFrame, signal: Signal) -> pl.DataFrame | Unavailable:
     """What a slice's estimate sums, per 5-minute bucket of ``rows`` (served predictions with
-    ``event_time``): ``rows`` and, by task,
+    ``event_time``), each row weighted by its stratum's labelled share (``Fitted.weights``):
+    ``rows`` (a count), ``w`` and ``w2`` (the weights and their squares: the effective sample
+    size of the sampling error) and, by task,
 
     - multiclass: per class column k, ``predicted_k`` (rows predicted as it), ``tp_k`` (their
       calibrated probability of it: the expected true positives) and ``expected_k`` (every
       row's calibrated probability of it: the expected true labels);
-    - entities, multilabel: ``n`` (labels predicted) and ``tp`` (their calibrated confidence);
+    - entities, multilabel: ``w`` and ``w2`` are the predicted labels' (a label weighs what its
+      prediction does) and ``tp`` their weighted calibrated confidence;
     - score: one row per bucket and raw ``score`` (rounded to 4 places, as the quality table
-      keeps score pairs) with its count ``n``: the estimated AUC ranks them.
+      keeps score pairs): the estimated AUC ranks them.
     """
     bucket = rows["event_time"].dt.truncate(STEP).alias("bucket")
+    weight = fitted.weights(rows)
     if signal.task == "multiclass":
         matrix = _matrix(rows, signal)
         if isinstance(matrix, Unavailable):
             return matrix
         calibrated = cbpe.calibrate(fitted.calibrators, matrix) if len(rows) else matrix
         predicted = _columns(signal, rows["label"])
-        columns: dict[str, np.ndarray] = {"rows": np.ones(len(rows))}
+        columns: dict[str, np.ndarray] = {"rows": np.ones(len(rows)), "w": weight, "w2": weight**2}
         for k in range(len(signal.classes)):
             mine = predicted == k
-            columns[f"predicted_{k}"] = mine.astype(float)
-            columns[f"tp_{k}"] = np.where(mine, calibrated[:, k], 0.0)
-            columns[f"expected_{k}"] = calibrated[:, k]
+            columns[f"predicted_{k}"] = weight * mine
+            columns[f"tp_{k}"] = weight * np.where(mine, calibrated[:, k], 0.0)
+            columns[f"expected_{k}"] = weight * calibrated[:, k]
         frame = pl.DataFrame(columns).with_columns(bucket)
         return frame.group_by("bucket").agg(pl.all().sum()).sort("bucket")
     if signal.task == "score":
-        frame = rows.select(bucket, pl.col("score").cast(pl.Float64).round(4))
-        return frame.group_by("bucket", "score").agg(n=pl.len()).sort("bucket", "score")
-    per_label = _label_rows(rows.with_columns(bucket))
+        frame = pl.DataFrame(
+            {
+                "bucket": bucket,
+                "score": rows["score"].cast(pl.Float64).round(4),
+                "w": weight,
+                "w2": weight**2,
+            }
+        )
+        return (
+            frame.group_by("bucket", "score")
+            .agg(rows=pl.len().cast(pl.Float64), w=pl.col("w").sum(), w2=pl.col("w2").sum())
+            .sort("bucket", "score")
+        )
+    per_label = _label_rows(rows.with_columns(bucket, _weight=pl.Series(weight)))
     if isinstance(per_label, Unavailable):
         return per_label
-    confidence, _, buckets = per_label
+    confidence, _, buckets, weights = per_label
     counted = (
-        pl.DataFrame({"bucket": buckets, "n": 1.0, "tp": fitted.calibrators[0](confidence)})
+        pl.DataFrame(
+            {
+                "bucket": buckets,
+                "w": weights,
+                "w2": weights**2,
+                "tp": weights * fitted.calibrators[0](confidence),
+            }
+        )
         .group_by("bucket")
-        .agg(pl.col("n", "tp").sum())
+        .agg(pl.col("w", "w2", "tp").sum())
     )
     served = rows.select(bucket).group_by("bucket").agg(rows=pl.len().cast(pl.Float64))
     return served.join(counted, on="bucket", how="left").fill_null(0.0).sort("bucket")
+
+
+def _effective(w: float, w2: float) -> float:
+    """Kish's effective sample size of weights summing to ``w`` (squares: ``w2``)."""
+    return w * w / w2 if w2 > 0 else 0.0
 
 
 def from_sums(
@@ -259,14 +328,22 @@ def from_sums(
     if sums.is_empty():
         return Unavailable("no served predictions in the slice")
     if signal.task == "score":
-        histogram = sums.group_by("score").agg(pl.col("n").sum()).sort("score")
-        raw = np.repeat(histogram["score"].to_numpy(), histogram["n"].to_numpy())
-        value = cbpe.estimate_auc(fitted.calibrators[0](raw), raw)
-        rows = len(raw)
-        error = fitted.components[0].error(rows)
+        histogram = sums.group_by("score").agg(pl.col("rows", "w", "w2").sum()).sort("score")
+        raw = histogram["score"].to_numpy()
+        weights = histogram["w"].to_numpy()
+        rows = int(histogram["rows"].sum())
+        effective = _effective(float(weights.sum()), float(histogram["w2"].sum()))
+        if not effective:
+            return Unavailable("no served predictions like those the labels measure")
+        value = cbpe.estimate_auc(fitted.calibrators[0](raw), raw, weights / weights.mean())
+        error = fitted.components[0].error(effective)
     else:
         total = sums.drop("bucket").sum().row(0, named=True)
         rows = int(total["rows"])
+        effective = _effective(total["w"], total["w2"])
+        if not total["w"]:
+            what = "predicted labels" if signal.task != "multiclass" else "served predictions"
+            return Unavailable(f"no {what} like those the labels measure in the slice")
         if signal.task == "multiclass":
             values = []
             for k in _counted(signal, sli):
@@ -276,15 +353,12 @@ def from_sums(
                 values.append(cbpe.from_counts(metric, tp, predicted - tp, expected - tp))
             value = float(np.mean(values))
             if sli.cls is None:
-                error = cbpe.macro_error(list(fitted.components), rows)
+                error = cbpe.macro_error(list(fitted.components), effective)
             else:
-                error = fitted.components[0].error(rows)
+                error = fitted.components[0].error(effective)
         else:
-            labels = total["n"]
-            if not labels:
-                return Unavailable("no predicted labels in the slice")
-            value = float(total["tp"] / labels)
-            error = fitted.components[0].error(int(labels))
+            value = float(total["tp"] / total["w"])
+            error = fitted.components[0].error(effective)
     if math.isnan(value):
         return Unavailable("the estimate is undefined on this slice")
     lower, upper = cbpe.band(value, error)
@@ -367,7 +441,8 @@ def fitted(
 ) -> Fitted | Unavailable:
     """The CBPE fit of ``[start, end)``, kept under ``<data>/partials/cbpe/``: computed once
     per reference window (a fit that cannot be made is not kept: labels may still land)."""
-    key = hashlib.sha1(f"{start.isoformat()}|{end.isoformat()}|{sli!r}".encode()).hexdigest()[:16]
+    key = hashlib.sha1(f"{FIT_VERSION}|{start.isoformat()}|{end.isoformat()}|{sli!r}".encode())
+    key = key.hexdigest()[:16]
     path = data_dir / "partials" / "cbpe" / f"signal={signal.name}" / f"{slo_name}-{key}.json"
     if path.exists():
         return Fitted.from_json(json.loads(path.read_text()))

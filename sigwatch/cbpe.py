@@ -177,14 +177,19 @@ def from_counts(metric: str, tp: float, fp: float, fn: float) -> float:
     return tp / denominator if denominator else 0.0
 
 
-def estimate_auc(calibrated: np.ndarray, raw: np.ndarray) -> float:
+def estimate_auc(
+    calibrated: np.ndarray, raw: np.ndarray, weights: np.ndarray | None = None
+) -> float:
     """Estimated ROC AUC of a score signal: the curve the calibrated probabilities expect when
-    the rows are ranked by the raw score."""
+    the rows are ranked by the raw score. ``weights`` (one per row, about 1 on average; all 1
+    by default, as nannyml) count a row that many times: a row per distinct score with its
+    count, or rows weighted towards the population the labels measure."""
     order = np.argsort(np.asarray(raw, dtype=float), kind="quicksort")[::-1]
     expected = np.asarray(calibrated, dtype=float)[order]
+    counted = np.ones(len(expected)) if weights is None else np.asarray(weights, float)[order]
     with np.errstate(divide="ignore", invalid="ignore"):
-        tps = np.cumsum(expected)
-        fps = 1 + np.arange(len(expected)) - tps
+        tps = np.cumsum(expected * counted)
+        fps = np.cumsum(counted) - tps
         tps = np.round(np.r_[0, tps], 5)
         fps = np.round(np.r_[0, fps], 5)
         return float(auc(fps / fps[-1], tps / tps[-1]))
@@ -201,7 +206,7 @@ class ErrorComponent:
     std: float
     fraction: float
 
-    def error(self, rows: int) -> float:
+    def error(self, rows: float) -> float:
         if rows <= 0 or self.fraction <= 0 or math.isnan(self.std):
             return math.nan
         return self.std / math.sqrt(rows * self.fraction)
@@ -236,7 +241,7 @@ def error_component(
     return ErrorComponent(float(np.std(values)), float(fraction))
 
 
-def macro_error(components: list[ErrorComponent], rows: int) -> float:
+def macro_error(components: list[ErrorComponent], rows: float) -> float:
     """A macro average's sampling error: √(Σ variance_k / (rows · fraction_k)) / classes."""
     variances = [c.std**2 / (rows * c.fraction) for c in components]
     return math.sqrt(sum(variances)) / len(variances)

@@ -26,6 +26,7 @@ def write_day(
     n: int = 3000,
     labelled: float = 1.0,
     alpha: float = 0.5,
+    kind: str = "post",
 ):
     """A day of served multiclass predictions whose truth is drawn from the logged class
     probabilities (calibrated by construction), and labels for a share of them; the smaller
@@ -35,12 +36,12 @@ def write_day(
     proba = rng.dirichlet(np.full(len(classes), alpha), size=n).astype(np.float32)
     proba = proba / proba.sum(axis=1, keepdims=True)
     truth = [classes[rng.choice(len(classes), p=p / p.sum())] for p in proba.astype(float)]
-    ids = [f"{day:%m%d}-{i}" for i in range(n)]
+    ids = [f"{kind}-{day:%m%d}-{i}" for i in range(n)]
     frame = pl.DataFrame(
         {
             "event_time": [day + timedelta(seconds=20 * i) for i in range(n)],
             "item_id": ids,
-            "item_kind": ["post"] * n,
+            "item_kind": [kind] * n,
             "community": ["laptops"] * n,
             "language": ["en"] * n,
             "text_len": [100] * n,
@@ -63,7 +64,7 @@ def write_day(
     )
     folder = data / "predictions" / f"signal={signal.name}" / f"date={day:%Y-%m-%d}"
     folder.mkdir(parents=True, exist_ok=True)
-    frame.write_parquet(folder / "part-0.parquet")
+    frame.write_parquet(folder / f"part-{kind}.parquet")
     keep = rng.random(n) < labelled
     if not keep.any():
         return frame, truth
@@ -78,7 +79,7 @@ def write_day(
     )
     folder = data / "labels" / f"signal={signal.name}"
     folder.mkdir(parents=True, exist_ok=True)
-    labels.write_parquet(folder / f"{day:%Y%m%d}.parquet")
+    labels.write_parquet(folder / f"{day:%Y%m%d}-{kind}.parquet")
     return frame, truth
 
 
@@ -317,6 +318,8 @@ def test_the_estimated_auc_of_a_score_signal_holds_what_the_labels_say(registry,
             {
                 "event_time": [start + timedelta(seconds=20 * i) for i in range(n)],
                 "item_id": ids,
+                "item_kind": ["post"] * n,
+                "community": ["laptops"] * n,
                 "status": ["ok"] * n,
                 "score": score.astype(np.float32),
             }
@@ -365,3 +368,27 @@ def test_an_estimate_that_fails_says_why_and_the_slo_is_still_measured(tmp_path,
     why = stored[-1].estimated.reason
     assert why == "the estimate failed: ValueError: a calibration that cannot be made"
     assert status.estimated.reason == why and status.verdict_from.value == "labels"
+
+
+def test_the_estimate_is_of_the_predictions_the_labels_measure(registry, tmp_path):
+    """Only comments get labels (posts never do), and the model is sure of comments and
+    unsure of posts: the estimate weighs each prediction by its kind's labelled share in the
+    reference, so it predicts what the labels will say (comments), not the whole traffic."""
+    signal = registry.get("content_type")
+    for k in range(3):
+        day = DAY + timedelta(days=k)
+        write_day(tmp_path, signal, day, seed=k, alpha=0.2, kind="comment", labelled=0.3)
+        write_day(tmp_path, signal, day, seed=10 + k, alpha=3.0, kind="post", labelled=0.0)
+    today = DAY + timedelta(days=3)
+    comments, truth = write_day(tmp_path, signal, today, seed=9, alpha=0.2, kind="comment")
+    write_day(tmp_path, signal, today, seed=19, alpha=3.0, kind="post", labelled=0.0)
+    sli = QualitySLI(metric="precision", cls="review", min_labels=50)
+    fitted = estimates.fitted(tmp_path, signal, "q", sli, DAY, today, today)
+    assert fitted.strata["post"] == 0.0 and fitted.strata["comment"] == pytest.approx(0.3, abs=0.02)
+    got = estimates.estimate(fitted, tmp_path, signal, sli, today, today + timedelta(days=1))
+    realized = precision_score([t == "review" for t in truth], comments["label"] == "review")
+    assert got.n == 6000 and got.lower <= realized <= got.upper, (got, realized)
+    unweighted = estimates.estimate(
+        replace(fitted, strata={}), tmp_path, signal, sli, today, today + timedelta(days=1)
+    )
+    assert not unweighted.lower <= realized <= unweighted.upper  # the whole traffic's

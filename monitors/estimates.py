@@ -361,6 +361,8 @@ def from_sums(
             error = fitted.components[0].error(effective)
     if math.isnan(value):
         return Unavailable("the estimate is undefined on this slice")
+    if math.isnan(error):
+        return Unavailable("the estimate's sampling error is undefined on this slice")
     lower, upper = cbpe.band(value, error)
     return Estimated("cbpe", value, lower, upper, rows)
 
@@ -473,7 +475,8 @@ def for_slice(
     try:
         return _for_slice(data_dir, signal, slo, start, end, at, group)
     except Exception as exc:  # an estimate that fails never fails the SLO, nor the others
-        log.exception("the estimate of %s/%s failed", signal.name, slo.name)
+        log.warning("the estimate of %s/%s failed: %r", signal.name, slo.name, exc)
+        log.debug("the estimate's failure", exc_info=True)
         first = str(exc).splitlines()[0] if str(exc) else ""
         return SliceEstimate(
             wanted.method, reason=f"the estimate failed: {type(exc).__name__}: {first}"

@@ -242,9 +242,13 @@ def error_component(
 
 
 def macro_error(components: list[ErrorComponent], rows: float) -> float:
-    """A macro average's sampling error: √(Σ variance_k / (rows · fraction_k)) / classes."""
-    variances = [c.std**2 / (rows * c.fraction) for c in components]
-    return math.sqrt(sum(variances)) / len(variances)
+    """A macro average's sampling error: √(Σ variance_k / (rows · fraction_k)) / classes; a
+    class the reference never had (fraction 0) adds no variance it could measure; NaN
+    without rows."""
+    if rows <= 0:
+        return math.nan
+    variances = [c.std**2 / (rows * c.fraction) for c in components if c.fraction > 0]
+    return math.sqrt(sum(variances)) / len(components)
 
 
 def auc_component(truth: np.ndarray, scores: np.ndarray) -> ErrorComponent:

@@ -34,6 +34,7 @@ COMMANDS = (
     "judge",
     "distill",
     "prune",
+    "slices",
     "store",
     "report",
 )

@@ -12,6 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from monitors.audit import audit, slice_rows
 from sigwatch.cli import (
     AtOption,
     DataOption,
@@ -228,7 +229,16 @@ def status(
                 for shown in [row, *store.group_statuses(row.signal, row.slo, row.at)]
             ]
     if as_json:
-        shown = [{**_status_json(s), "monitor": _monitor_json(failing[s.signal])} for s in rows]
+        with runtime.open_store() as store:
+            audits = _audits(runtime, store, rows, _utc(at) if at else None)
+        shown = [
+            {
+                **_status_json(s),
+                "audit": audits.get((s.signal, s.slo)) if s.group is None else None,
+                "monitor": _monitor_json(failing[s.signal]),
+            }
+            for s in rows
+        ]
         print(json.dumps(shown, indent=2))
         return
     for name, broken in failing.items():
@@ -296,6 +306,24 @@ def _budget_cell(s) -> str:
     return f"[bold red]{shown} spent" if s.budget_exhausted else shown
 
 
+def _audits(runtime, store, rows, at: datetime | None) -> dict[tuple[str, str], dict]:
+    """The audit of each estimated SLO's estimates over its window (``monitors.audit``), by
+    (signal, SLO); none when the definitions cannot be read (the states still print)."""
+    try:
+        registry = runtime.registry
+    except Exception:  # a broken definitions folder: `sigwatch validate` says why
+        return {}
+    found = {}
+    for s in rows:
+        if s.group is not None or s.signal not in registry.names:
+            continue
+        slo = next((x for x in registry.get(s.signal).slos if x.name == s.slo), None)
+        if slo is None or getattr(slo.sli, "estimate", None) is None:
+            continue
+        found[(s.signal, s.slo)] = audit(slice_rows(store, slo, at or s.at)).to_json()
+    return found
+
+
 def _monitor_json(failing) -> dict:
     """A signal's monitor in ``status --json``: ``ok``, or ``failing`` since its first failed
     run of those in a row, with their count and the latest error."""
@@ -335,6 +363,97 @@ def _status_json(s) -> dict:
         "estimated": codec.estimate_json(s.estimated) if s.estimated else None,
         **grouped,
     }
+
+
+@app.command()
+def slices(
+    signal: Annotated[str, typer.Option("--signal", "-s", help="The signal.")],
+    slo: Annotated[str, typer.Option("--slo", help="A timeslice SLO of the signal.")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON (a stable interface).")
+    ] = False,
+    at: Annotated[
+        datetime | None,
+        _time_option("The window ending at this time, UTC \\[default: now]."),
+    ] = None,
+    data: DataOption = None,
+    definitions: DefinitionsOption = None,
+) -> None:
+    """One row per timeslice of the SLO's window: its labels' value and interval, its
+    estimate and band (``estimate:``), its verdict and what gave it, and whether the band held
+    the labels' value; then the audit of the estimates (docs/estimates.md).
+
+    The JSON form is an object with ``slices`` (a list, oldest first) and ``audit``; its
+    fields are documented in the README."""
+    runtime = _runtime(data, definitions, at)
+    registry = runtime.registry
+    if signal not in registry.names:
+        err.print(f"unknown signal {signal!r}; allowed: {', '.join(registry.names)}")
+        raise typer.Exit(code=2)
+    spec = registry.get(signal)
+    names = [s.name for s in spec.slos if s.objective.timeslice is not None]
+    if slo not in names:
+        err.print(f"{signal} has no timeslice SLO {slo!r}; allowed: {', '.join(names)}")
+        raise typer.Exit(code=2)
+    if not runtime.store_exists():
+        err.print(f"no store at {runtime.store_url}: run `sigwatch monitor` first")
+        raise typer.Exit(code=1)
+    when = _utc(at) if at else runtime.clock.now()
+    with runtime.open_store() as store:
+        rows = slice_rows(store, spec.slo(slo), when)
+    checked = audit(rows)
+    if as_json:
+        print(
+            json.dumps(
+                {"slices": [r.to_json() for r in rows], "audit": checked.to_json()}, indent=2
+            )
+        )
+        return
+    if not rows:
+        out.print(
+            f"no slices of {signal}/{slo} measured in its window ending {when:%Y-%m-%d %H:%M} UTC"
+        )
+        return
+    table = Table(title=f"{signal} / {slo}: slices")
+    for column in (
+        "start",
+        "labels",
+        "realized (95% CI)",
+        "estimated (band)",
+        "verdict",
+        "from",
+        "band held",
+    ):
+        table.add_column(column)
+    for r in rows:
+        e = r.estimated
+        table.add_row(
+            f"{r.start:%Y-%m-%d %H:%M}",
+            "" if r.labels is None else f"{r.labels:,}",
+            ""
+            if r.realized is None
+            else _interval(r.realized.value, r.realized.lower, r.realized.upper),
+            (escape(e.reason or "") if e is not None and e.value is None else "")
+            if e is None or e.value is None
+            else f"{_interval(e.value, e.lower, e.upper)} {e.method}",
+            str(r.verdict).replace("_", " "),
+            str(r.verdict_from or ""),
+            {True: "yes", False: "[bold red]no", None: ""}[r.band_held],
+        )
+    out.print(table)
+    if checked.audited:
+        out.print(
+            f"audit: the band held on {checked.held} of {checked.audited} slices "
+            f"({checked.share:.0%}), mean absolute error {checked.mae:.3f}"
+        )
+    if checked.warning:
+        out.print(f"[bold yellow]warning:[/] {checked.warning}")
+
+
+def _interval(value: float, lower: float | None, upper: float | None) -> str:
+    if lower is None or upper is None:
+        return f"{value:.3f}"
+    return f"{value:.3f} [{lower:.3f}, {upper:.3f}]"
 
 
 @app.command()

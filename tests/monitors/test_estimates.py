@@ -392,3 +392,45 @@ def test_the_estimate_is_of_the_predictions_the_labels_measure(registry, tmp_pat
         replace(fitted, strata={}), tmp_path, signal, sli, today, today + timedelta(days=1)
     )
     assert not unweighted.lower <= realized <= unweighted.upper  # the whole traffic's
+
+
+def test_sigwatch_slices_and_status_show_each_slice_and_the_audit(tmp_path):
+    """`sigwatch slices --json`: a row per slice of the window with its labels' value, its
+    estimate, its verdict and what gave it, and whether the band held; `status --json` and
+    `slices` carry the audit. Then the table, and the errors that name what is allowed."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from sigwatch.cli import app
+
+    days = [CONFIDENT, CONFIDENT, CONFIDENT, {**UNSURE, "labelled": 0.0}]
+    _, stored, _ = run_with_estimate(tmp_path, days, target=">= 0.6")
+    at = (DAY + timedelta(days=4)).isoformat()
+    common = ["--data", str(tmp_path / "data"), "--definitions", str(tmp_path / "definitions")]
+    runner = CliRunner()
+    args = ["slices", "--signal", "content_type", "--slo", "review-precision", "--at", at]
+    got = runner.invoke(app, [*args, "--json", *common])
+    assert got.exit_code == 0, got.output
+    shown = json.loads(got.output)
+    rows = {r["start"][:10]: r for r in shown["slices"]}
+    today = rows["2026-11-23"]
+    assert today["realized"] is None and today["verdict"] == "bad"
+    assert today["verdict_from"] == "cbpe" and today["band_held"] is None
+    assert today["estimated"]["value"] == pytest.approx(stored[-1].estimated.value)
+    labelled = rows["2026-11-22"]
+    assert labelled["verdict_from"] == "labels" and labelled["realized"]["value"] > 0.6
+    assert isinstance(labelled["band_held"], bool) and labelled["labels"] > 50
+    audited = [r for r in shown["slices"] if r["band_held"] is not None]
+    assert shown["audit"]["audited"] == len(audited) >= 1
+    assert shown["audit"]["held"] == sum(r["band_held"] for r in audited)
+    got = runner.invoke(app, ["status", "--json", "--at", at, *common[:2]])
+    assert got.exit_code == 0, got.output
+    [row] = [r for r in json.loads(got.output) if r["slo"] == "review-precision"]
+    assert row["verdict_from"] == "cbpe" and row["state"] == "warning"
+    assert row["estimated"]["verdict"] == "bad" and row["audit"] == shown["audit"]
+    table = runner.invoke(app, [*args, *common])
+    assert "2026-11-23" in table.output and "cbpe" in table.output
+    assert "audit: the band held on" in table.output
+    wrong = runner.invoke(app, [*args[:-4], "--slo", "coverage", *common])
+    assert wrong.exit_code == 2 and "no timeslice SLO 'coverage'" in wrong.output

@@ -1,0 +1,129 @@
+"""Estimates held to account: each past quality slice with both an estimate and a value from
+its labels, and whether the labels' value fell inside the estimate's band (docs/estimates.md).
+
+``slice_rows`` gives one row per timeslice of an SLO's window, as ``sigwatch slices`` prints
+it; ``audit`` sums them per SLO: the share of bands that held, the mean absolute error, and a
+warning when fewer than ``HOLD_SHARE`` held (the estimate no longer explains quality: a
+concept shift the model's confidence cannot see). ``status --json``, the signal page and the
+weekly review show it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from monitors.evaluate import judged_by, verdict_of
+from sigwatch.model import SLO
+from sigwatch.states import SliceEstimate, Verdict, VerdictFrom
+from sigwatch.store import Measurement, Store
+
+HOLD_SHARE = 0.8  # fewer bands than this holding the labels' value: the estimate is not trusted
+MIN_AUDITED = 5  # slices with both before a share says anything
+
+
+@dataclass(frozen=True)
+class Realized:
+    """A slice's value from its labels, with its 95% interval."""
+
+    value: float
+    lower: float | None
+    upper: float | None
+
+
+@dataclass(frozen=True)
+class SliceRow:
+    """One timeslice of a quality SLO: its labels' value (``realized``, when they judge it),
+    its estimate, its verdict and what gave it, and whether the band held the labels' value
+    (None unless both are there)."""
+
+    start: datetime
+    end: datetime
+    labels: int | None
+    realized: Realized | None
+    estimated: SliceEstimate | None
+    verdict: Verdict
+    verdict_from: VerdictFrom | None
+    band_held: bool | None
+
+    def to_json(self) -> dict:
+        e = self.estimated
+        return {
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "labels": self.labels,
+            "realized": None
+            if self.realized is None
+            else {
+                "value": self.realized.value,
+                "lower": self.realized.lower,
+                "upper": self.realized.upper,
+            },
+            "estimated": None
+            if e is None or e.value is None
+            else {"method": e.method, "value": e.value, "lower": e.lower, "upper": e.upper},
+            "verdict": self.verdict.value,
+            "verdict_from": self.verdict_from.value if self.verdict_from else None,
+            "band_held": self.band_held,
+        }
+
+
+@dataclass(frozen=True)
+class Audit:
+    """An SLO's estimates over its window against its labels: ``audited`` slices with both,
+    ``held`` of them inside the band, ``share`` and ``mae`` (None without any), and
+    ``warning`` when the share is under ``HOLD_SHARE`` over at least ``MIN_AUDITED``."""
+
+    audited: int
+    held: int
+    share: float | None
+    mae: float | None
+    warning: str | None
+
+    def to_json(self) -> dict:
+        return {
+            "audited": self.audited,
+            "held": self.held,
+            "share": self.share,
+            "mae": self.mae,
+            "warning": self.warning,
+        }
+
+
+def slice_row(m: Measurement) -> SliceRow:
+    verdict, by = judged_by(m)
+    realized = None
+    if verdict_of(m).judged and m.value is not None:
+        realized = Realized(m.value, m.ci_low, m.ci_high)
+    e = m.estimated
+    held = None
+    if realized is not None and e is not None and e.value is not None:
+        held = e.lower <= realized.value <= e.upper
+    return SliceRow(m.start, m.end, m.samples, realized, e, verdict, by, held)
+
+
+def slice_rows(store: Store, slo: SLO, at: datetime) -> list[SliceRow]:
+    """The SLO's timeslices of its window ending at ``at``, oldest first."""
+    start = at - slo.objective.window
+    found = store.measurements(slo.signal, slo.name, start, None)
+    return [slice_row(m) for m in found if m.start < at]
+
+
+def audit(rows: list[SliceRow]) -> Audit:
+    both = [r for r in rows if r.band_held is not None]
+    if not both:
+        return Audit(0, 0, None, None, None)
+    held = sum(r.band_held for r in both)
+    share = held / len(both)
+    mae = sum(
+        abs(r.estimated.value - r.realized.value)  # type: ignore[union-attr,operator]
+        for r in both
+    ) / len(both)
+    warning = None
+    if len(both) >= MIN_AUDITED and share < HOLD_SHARE:
+        warning = (
+            f"the estimate's band held the labels' value on {held} of {len(both)} slices "
+            f"({share:.0%} < {HOLD_SHARE:.0%}): it no longer explains quality — a shift the "
+            "model's confidence does not see; trust the labels and the judge, not this estimate"
+        )
+    return Audit(len(both), held, share, mae, warning)

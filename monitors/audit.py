@@ -1,5 +1,6 @@
 """Estimates held to account: each past quality slice with both an estimate and a value from
-its labels, and whether the labels' value fell inside the estimate's band (docs/estimates.md).
+its labels, and whether the labels' value fell inside the estimate's band, widened by the
+labels' own sampling error (``band_holds``; docs/estimates.md).
 
 ``slice_rows`` gives one row per timeslice of an SLO's window, as ``sigwatch slices`` prints
 it; ``audit`` sums them per SLO: the share of bands that held, the mean absolute error, and a
@@ -10,12 +11,14 @@ weekly review show it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 
 from monitors.evaluate import judged_by, verdict_of
 from sigwatch.model import SLO
 from sigwatch.states import SliceEstimate, Verdict, VerdictFrom
+from sigwatch.stats import Z_95
 from sigwatch.store import Measurement, Store
 
 HOLD_SHARE = 0.8  # fewer bands than this holding the labels' value: the estimate is not trusted
@@ -98,8 +101,24 @@ def slice_row(m: Measurement) -> SliceRow:
     e = m.estimated
     held = None
     if realized is not None and e is not None and e.value is not None:
-        held = e.lower <= realized.value <= e.upper
+        held = band_holds(realized, e)
     return SliceRow(m.start, m.end, m.samples, realized, e, verdict, by, held)
+
+
+def band_holds(realized: Realized, estimated: SliceEstimate) -> bool:
+    """Whether the labels' value is inside the estimate's band widened by the labels' own
+    sampling error: within 3 joint standard errors of the estimate. The band (±3 sampling
+    errors) is of the slice's every prediction; the labels' value is measured on a sample of
+    them (NannyML's realized performance uses every row), so it scatters by its own 95%
+    interval too — without it a right estimate would miss a hundred labels' value on most
+    days."""
+    assert estimated.value is not None and estimated.lower is not None
+    assert estimated.upper is not None
+    band = max(estimated.value - estimated.lower, estimated.upper - estimated.value) / 3
+    labels = 0.0
+    if realized.lower is not None and realized.upper is not None:
+        labels = (realized.upper - realized.lower) / (2 * Z_95)
+    return abs(realized.value - estimated.value) <= 3 * math.hypot(band, labels)
 
 
 def slice_rows(store: Store, slo: SLO, at: datetime) -> list[SliceRow]:

@@ -33,7 +33,7 @@ from sigwatch.states import SliceEstimate
 
 log = logging.getLogger(__name__)
 MIN_REFERENCE_LABELS = 100  # labelled predictions a calibration needs
-FIT_VERSION = 2  # a fit kept by an earlier version (without strata) is fitted again
+FIT_VERSION = 3  # a fit kept by an earlier version (without strata, entity class) is refitted
 STRATA = ("item_kind", "community")  # what the labelled share is kept per
 SEP = "\u241f"
 STEP = f"{int(BUCKET.total_seconds())}s"  # the buckets a slice's sums are kept in
@@ -60,11 +60,19 @@ class Fitted:
     # (``item_kind`` + SEP + ``community``; ``item_kind`` alone; "" for all): what a slice's
     # rows are weighted by, so the estimate is of the predictions the labels measure.
     strata: dict[str, float] = field(default_factory=dict)
+    # an entity signal's SLI class: only its predicted labels (``brand:...``) are estimated
+    entity_class: str | None = None
 
     @property
     def key(self) -> str:
         """What tells this calibration from another: its calibrators' steps and strata."""
-        steps = json.dumps([[[c.x, c.y] for c in self.calibrators], sorted(self.strata.items())])
+        steps = json.dumps(
+            [
+                [[c.x, c.y] for c in self.calibrators],
+                sorted(self.strata.items()),
+                self.entity_class,
+            ]
+        )
         return hashlib.sha1(steps.encode()).hexdigest()[:16]
 
     def weights(self, rows: pl.DataFrame) -> np.ndarray:
@@ -90,6 +98,7 @@ class Fitted:
             "calibrators": [{"x": list(c.x), "y": list(c.y)} for c in self.calibrators],
             "components": [[c.std, c.fraction] for c in self.components],
             "strata": self.strata,
+            "entity_class": self.entity_class,
         }
 
     @classmethod
@@ -103,6 +112,7 @@ class Fitted:
             ),
             components=tuple(cbpe.ErrorComponent(s, f) for s, f in raw["components"]),
             strata=raw.get("strata", {}),
+            entity_class=raw.get("entity_class"),
         )
 
 
@@ -204,13 +214,14 @@ def fit(
         calibrators = (cbpe.fit_calibrator(truth, score),)
         components = (cbpe.auc_component(truth, score),)
     else:  # entities, multilabel: the precision of the predicted labels
-        per_label = _label_rows(joined)
+        per_label = _label_rows(joined, sli.cls)
         if isinstance(per_label, Unavailable):
             return per_label
         confidence, right, _, _ = per_label
         calibrators = (cbpe.fit_calibrator(right, confidence),)
         components = (cbpe.error_component("precision", right, np.ones(len(right), bool)),)
-    return Fitted(start, end, len(joined), calibrators, components, strata)
+    entity_class = sli.cls if signal.task in ("multilabel", "entities") else None
+    return Fitted(start, end, len(joined), calibrators, components, strata, entity_class)
 
 
 def _strata(rows: pl.DataFrame) -> dict[str, float]:
@@ -227,11 +238,12 @@ def _strata(rows: pl.DataFrame) -> dict[str, float]:
 
 
 def _label_rows(
-    rows: pl.DataFrame,
+    rows: pl.DataFrame, entity_class: str | None = None
 ) -> tuple[np.ndarray, np.ndarray, pl.Series, np.ndarray] | Unavailable:
-    """One row per predicted label: its logged confidence, whether the true set has it (with
-    ``truth``; else all False), its bucket (with ``bucket``; else empty) and its prediction's
-    weight (with ``_weight``; else 1)."""
+    """One row per predicted label (of ``entity_class`` only, ``brand:...``, when given): its
+    logged confidence, whether the true set has it (with ``truth``; else all False), its
+    bucket (with ``bucket``; else empty) and its prediction's weight (with ``_weight``; else
+    1)."""
     if rows["label_scores"].null_count():
         return Unavailable(
             "served predictions without 'label_scores' (the confidence of each predicted "
@@ -240,6 +252,8 @@ def _label_rows(
     extra = ("truth", "bucket", "_weight")
     kept = ["labels", "label_scores", *(c for c in extra if c in rows.columns)]
     exploded = rows.select(kept).explode(["labels", "label_scores"]).drop_nulls("labels")
+    if entity_class is not None:
+        exploded = exploded.filter(pl.col("labels").str.starts_with(f"{entity_class}:"))
     confidence = exploded["label_scores"].to_numpy().astype(float)
     buckets = exploded["bucket"] if "bucket" in kept else pl.Series("bucket", [])
     weights = exploded["_weight"].to_numpy() if "_weight" in kept else np.ones(len(confidence))
@@ -295,7 +309,9 @@ def bucket_sums(fitted: Fitted, rows: pl.DataFrame, signal: Signal) -> pl.DataFr
             .agg(rows=pl.len().cast(pl.Float64), w=pl.col("w").sum(), w2=pl.col("w2").sum())
             .sort("bucket", "score")
         )
-    per_label = _label_rows(rows.with_columns(bucket, _weight=pl.Series(weight)))
+    per_label = _label_rows(
+        rows.with_columns(bucket, _weight=pl.Series(weight)), fitted.entity_class
+    )
     if isinstance(per_label, Unavailable):
         return per_label
     confidence, _, buckets, weights = per_label

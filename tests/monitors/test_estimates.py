@@ -434,3 +434,54 @@ def test_sigwatch_slices_and_status_show_each_slice_and_the_audit(tmp_path):
     assert "audit: the band held on" in table.output
     wrong = runner.invoke(app, [*args[:-4], "--slo", "coverage", *common])
     assert wrong.exit_code == 2 and "no timeslice SLO 'coverage'" in wrong.output
+
+
+def test_an_entity_signals_class_precision_counts_only_that_class(registry, tmp_path):
+    """brand-precision of product_entities: the predictions also name products, which the
+    raters never label; only the ``brand:`` labels are calibrated and estimated."""
+    signal = registry.get("product_entities")
+    rng = np.random.default_rng(5)
+
+    def day(k: int, labelled: bool) -> float:
+        n, start = 3000, DAY + timedelta(days=k)
+        confidence = rng.choice([0.45, 0.8, 0.9], n)
+        right = rng.random(n) < confidence  # the brand's confidence is calibrated
+        ids = [f"{k}-{i}" for i in range(n)]
+        frame = pl.DataFrame(
+            {
+                "event_time": [start + timedelta(seconds=20 * i) for i in range(n)],
+                "item_id": ids,
+                "item_kind": ["post"] * n,
+                "community": ["audio"] * n,
+                "status": ["ok"] * n,
+                "labels": [[f"brand:B{i}", f"product:P{i}"] for i in range(n)],
+                "label_scores": [[float(c), 0.6] for c in confidence],
+            },
+            schema_overrides={"label_scores": pl.List(pl.Float32)},
+        )
+        folder = tmp_path / "predictions" / f"signal={signal.name}" / f"date={start:%Y-%m-%d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        frame.write_parquet(folder / "part-0.parquet")
+        if labelled:
+            folder = tmp_path / "labels" / f"signal={signal.name}"
+            folder.mkdir(parents=True, exist_ok=True)
+            pl.DataFrame(
+                {
+                    "item_id": ids,
+                    "labels": [
+                        [f"brand:B{i}"] if r else ["brand:Other"] for i, r in enumerate(right)
+                    ],
+                    "source": ["human"] * n,
+                    "labeled_at": [start + timedelta(days=1)] * n,
+                }
+            ).write_parquet(folder / f"{k}.parquet")
+        return float(right.mean())
+
+    day(0, True)
+    realized = day(1, False)
+    sli = signal.slo("brand-precision").sli
+    today = DAY + timedelta(days=1)
+    fitted = estimates.fitted(tmp_path, signal, "brand", sli, DAY, today, today)
+    assert fitted.entity_class == "brand"
+    got = estimates.estimate(fitted, tmp_path, signal, sli, today, today + timedelta(days=1))
+    assert got.lower <= realized <= got.upper, (got, realized)

@@ -232,12 +232,17 @@ class Lifecycle:
         it updates a ticket an estimate opened while the estimate stays bad, and holds
         otherwise."""
         bad = status.state is SloState.WARNING
-        if self._open(status.signal, status.slo, PAGE) is not None:
-            return HOLD
+        page = self._open(status.signal, status.slo, PAGE)
         ticket = self._open(status.signal, status.slo, TICKET)
-        if ticket is not None:
-            pending = ticket.estimate is not None and ticket.estimate.outcome is None
-            return TICKET if bad and pending else HOLD
+        if ticket is not None and ticket.estimate is not None and ticket.estimate.outcome is None:
+            return TICKET if bad else HOLD  # pending: its slice's labels settle it
+        if page is not None or ticket is not None:
+            # Opened (or confirmed) by labels: the labels of the recent slices say whether it
+            # goes on (a bad one: held as it is) or clears (a good one: counts to the hold).
+            newest = max(status.labelled, key=lambda x: x.start, default=None)
+            if newest is None or newest.verdict is Verdict.BAD:
+                return HOLD
+            return None
         return TICKET if bad and tickets else None
 
     def _settle(self, status: SloStatus, at: datetime) -> list[Alert]:

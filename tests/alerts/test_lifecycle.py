@@ -391,3 +391,15 @@ def test_an_estimate_never_resolves_or_updates_what_labels_opened(world):
     [alert] = world.records.alerts()
     assert alert.estimate is None and alert.last_value == 0.7 and alert.clear_since is None
     assert [k for k, _ in world.outbox()] == ["post"]
+
+
+def test_what_labels_opened_resolves_when_labels_say_good_beside_an_estimate(world):
+    """Today is judged by its estimate, yesterday by its labels: the labels' good verdict
+    clears a ticket labels opened (the estimate's verdict plays no part)."""
+    labelled_step(world, "warning", labels_of(DAY, "bad", 0.7), value=0.7)
+    yesterday_good = labels_of(DAY, "good", 0.9)
+    for _ in range(4):  # for the hold (15 minutes)
+        estimated_step(world, "warning", slice_=DAY + timedelta(days=1), labelled=[yesterday_good])
+    assert world.records.alerts() == []
+    [alert] = world.records.alerts(include_resolved=True)
+    assert alert.resolution is None and alert.estimate is None

@@ -201,6 +201,9 @@ def occurrence(
     )
 
 
+ESTIMATE_COLOR = "#1f6fb4"  # an estimate (CBPE, the judge) beside the labels' points
+
+
 @unchecked
 def slices(
     history: pl.DataFrame,
@@ -222,9 +225,23 @@ def slices(
     judged = frame.filter(pl.col("value").is_not_null()).with_columns(
         pl.coalesce("ci_high", "value").alias("top")  # the sample count sits above the bar
     )
-    lows = [v for v in [*judged["value"], *judged["ci_low"].drop_nulls(), target] if v is not None]
+    estimated = (
+        frame.filter(pl.col("est_value").is_not_null()).with_columns(
+            (pl.col("t") + timeslice * 0.72).alias("beside")  # right of the labels' point
+        )
+        if "est_value" in frame.columns
+        else frame.clear()
+    )
+    bands = [*estimated["est_lower"], *estimated["est_upper"]] if len(estimated) else []
+    lows = [
+        v
+        for v in [*judged["value"], *judged["ci_low"].drop_nulls(), *bands, target]
+        if v is not None
+    ]
     highs = [
-        v for v in [*judged["value"], *judged["ci_high"].drop_nulls(), target] if v is not None
+        v
+        for v in [*judged["value"], *judged["ci_high"].drop_nulls(), *bands, target]
+        if v is not None
     ]
     lo, hi = (min(lows), max(highs)) if lows else (0.0, 1.0)
     if judged.is_empty():  # nothing judged in the range: a scale that shows the target's place
@@ -273,6 +290,29 @@ def slices(
                     text=alt.Text("samples:Q"),
                 )
             )
+    if not estimated.is_empty():
+        # the estimate's band (±3 sampling errors) and value beside each slice's labels' value
+        beside = alt.X("beside:T", title=None, scale=_time(start, end), axis=_time_axis(start, end))
+        scale = alt.Scale(domain=domain, nice=False)
+        est_tips = [
+            alt.Tooltip("t:T", title="slice", format="%Y-%m-%d %H:%M"),
+            alt.Tooltip("est_method:N", title="estimated by"),
+            alt.Tooltip("est_value:Q", title="estimate", format=".3f"),
+            alt.Tooltip("est_lower:Q", title="band low", format=".3f"),
+            alt.Tooltip("est_upper:Q", title="band high", format=".3f"),
+            alt.Tooltip("est_verdict:N", title="its verdict"),
+        ]
+        chart = alt.Chart(estimated).encode(x=beside, tooltip=est_tips)
+        layers.append(
+            chart.mark_rule(strokeWidth=7, opacity=0.35, color=ESTIMATE_COLOR).encode(
+                y=alt.Y("est_lower:Q", scale=scale, title=title), y2="est_upper:Q"
+            )
+        )
+        layers.append(
+            chart.mark_point(shape="diamond", size=45, color=ESTIMATE_COLOR).encode(
+                y=alt.Y("est_value:Q", scale=scale, title=title)
+            )
+        )
     unjudged = frame.filter(pl.col("value").is_null()).with_columns(pl.lit(floor).alias("value"))
     if not unjudged.is_empty():
         layers.append(

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import polars as pl
 
+from monitors.audit import audit, slice_rows
 from monitors.history import group_counts, occurrence_counts
 from sigwatch.clock import floor_time
 from sigwatch.model import Budgeting, Registry, group_label
@@ -199,9 +200,11 @@ def sli_history(
             pl.lit(None, pl.Float64).alias("ci_high"),
             pl.col("total").cast(pl.Int64).alias("samples"),
             pl.lit(None, pl.Utf8).alias("verdict"),
+            *[pl.lit(None, dtype).alias(name) for name, dtype in ESTIMATE_COLUMNS.items()],
         )
     out = []
     for b in store.history.slices(signal, slo, start, end, int(step.total_seconds())):
+        e = b.estimated if b.estimated is not None and b.estimated.value is not None else None
         out.append(
             {
                 "t": b.t,
@@ -210,6 +213,11 @@ def sli_history(
                 "ci_high": b.ci_high,
                 "samples": b.samples,
                 "verdict": b.verdict,
+                "est_value": e.value if e else None,
+                "est_lower": e.lower if e else None,
+                "est_upper": e.upper if e else None,
+                "est_method": e.method if e else None,
+                "est_verdict": e.verdict if e else None,
             }
         )
     return pl.DataFrame(
@@ -221,8 +229,24 @@ def sli_history(
             "ci_high": pl.Float64,
             "samples": pl.Int64,
             "verdict": pl.Utf8,
+            **ESTIMATE_COLUMNS,
         },
     )
+
+
+# a quality slice's estimate beside its labels' value (``estimate:``), null without one
+ESTIMATE_COLUMNS = {
+    "est_value": pl.Float64,
+    "est_lower": pl.Float64,
+    "est_upper": pl.Float64,
+    "est_method": pl.Utf8,
+    "est_verdict": pl.Utf8,
+}
+
+
+def estimate_audit(store: Store, registry: Registry, signal: str, slo: str, at: datetime):
+    """The audit of an SLO's estimates over its window ending ``at`` (``monitors.audit``)."""
+    return audit(slice_rows(store, registry.get(signal).slo(slo), at))
 
 
 GROUPS_SCHEMA = {

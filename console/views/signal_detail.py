@@ -182,7 +182,16 @@ for slo in signal.slos:
             if status.ci_low is not None:
                 shown += f" [{status.ci_low:.3f}, {status.ci_high:.3f}]"
             label = "value (worst group)" if slo.grouping is not None else "value"
-            value.metric(label, shown, help=f"{status.samples} samples")
+            helped = f"{status.samples} samples"
+            by = status.verdict_from
+            if by is not None and by.estimate:  # the slice's labels are too few yet
+                label = f"value (estimated, {by})"
+                helped = (
+                    f"The {by} estimate of the slice starting {status.slice:%Y-%m-%d %H:%M} UTC "
+                    f"from {status.samples:,} predictions, with its band (±3 sampling errors): "
+                    "its labels are fewer than min_labels yet."
+                )
+            value.metric(label, shown, help=helped)
         if status is not None and status.budget_remaining is not None:
             budget.metric(
                 "budget left",
@@ -243,6 +252,21 @@ for slo in signal.slos:
                 counted,
             )
         common.draw(build, "slo", chosen, slo.name, start, at, step, common.fingerprint(mine))
+        if getattr(slo.sli, "estimate", None) is not None:
+            checked = common.get(data.estimate_audit, chosen, slo.name, at)
+            said = (
+                f"Blue: the {slo.sli.estimate.method} estimate of each slice with its band "
+                "(±3 sampling errors), beside its labels' value."
+            )
+            if checked.audited:
+                said += (
+                    f" Over the window the band held the labels' value on {checked.held} of "
+                    f"{checked.audited} slices ({checked.share:.0%}); mean absolute error "
+                    f"{checked.mae:.3f}."
+                )
+            st.caption(said)
+            if checked.warning:
+                st.warning(f"**Estimates not to be trusted now:** {checked.warning}")
         if status is not None and status.burn_rates:
             burns = {k: v for k, v in status.burn_rates.items() if v is not None}
             st.caption("burn rates: " + ", ".join(f"{k} {v:.1f}x" for k, v in burns.items()))

@@ -315,6 +315,11 @@ def measurement_fields(details: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def judged_in(details: dict[str, Any]) -> tuple[Verdict | None, SliceEstimate | None]:
+    """The verdict and the estimate of a measurement's details column (a chart reads them)."""
+    return verdict_in(details), estimate_from(details.get("estimated"))
+
+
 def verdict_in(details: dict[str, Any]) -> Verdict | None:
     """The verdict of a measurement's details column (a rollup reads only that)."""
     verdict = details.get("verdict")

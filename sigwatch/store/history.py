@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sigwatch.states import Verdict
+from sigwatch.states import SliceEstimate, Verdict
 from sigwatch.store import codec, from_epoch, to_epoch
 
 if TYPE_CHECKING:
@@ -30,6 +30,7 @@ class SliceBucket:
     ci_high: float | None
     samples: int | None
     verdict: Verdict | None
+    estimated: SliceEstimate | None = None  # one slice's estimate (``estimate:``)
 
 
 class HistoryQueries:
@@ -78,7 +79,7 @@ class HistoryQueries:
                 low,
                 high,
                 samples,
-                codec.verdict_in(json.loads(details)) if details else None,
+                *codec.judged_in(json.loads(details) if details else {}),
             )
             for t, good, total, value, low, high, samples, details in rows
         ]

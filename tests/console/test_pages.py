@@ -146,6 +146,11 @@ def test_signal_page_shows_each_slo_quality_drift_runs_and_definition(console_en
         [heading] = [h for h in subheaders if h.startswith(f"{name} · ")]
         assert heading.endswith(common.BUDGET_SPENT_MD) == status.budget_exhausted, heading
     assert any(c.value.startswith("Reference: ") for c in at.caption)  # the drift reference
+    # review-precision's estimates are drawn beside its labels' values, with their audit
+    assert any(c.value.startswith("Blue: the cbpe estimate of each slice") for c in at.caption)
+    estimated = [s for s in latest.values() if s.verdict_from and s.verdict_from.estimate]
+    marked = [m for m in at.metric if m.label.startswith("value (estimated, cbpe)")]
+    assert len(marked) == len(estimated)
     [per_class] = [d.value for d in at.dataframe if "metric" in d.value.columns]
     assert set(per_class["metric"]) == {"precision", "recall"}
     assert (per_class["ci_low"] <= per_class["value"]).all()

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from monitors.audit import Audit, audit, slice_rows
 from monitors.history import occurrence_counts
 from sigwatch.model import Budgeting, Registry
 from sigwatch.states import OutboxKind, OutboxStatus, Verdict
@@ -139,12 +140,24 @@ class Cost:
 
 
 @dataclass(frozen=True)
+class EstimateWeek:
+    """An estimated quality SLO's week: its estimates against the labels that landed
+    (``monitors.audit`` over the week's slices)."""
+
+    signal: str
+    slo: str
+    method: str
+    audit: Audit
+
+
+@dataclass(frozen=True)
 class WeeklyReview:
     start: datetime
     slos: list[SloWeek]
     incidents: list[Incident]
     costs: list[Cost]
     signals: list[str] = field(default_factory=list)
+    estimates: list[EstimateWeek] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -214,6 +227,26 @@ class WeeklyReview:
                 lines.append(f"| {i.key} | {i.started_at:%a %H:%M} | {detect} | {resolve} |")
         else:
             lines.append("None.")
+        if self.estimates:
+            lines += [
+                "",
+                "## Estimates against the labels",
+                "",
+                "Each quality slice's estimate (made before its labels) against the labels' "
+                "value once they landed: held when inside the band widened by the labels' own "
+                "sampling error.",
+                "",
+                "| signal | SLO | method | slices with both | band held | mean abs. error |",
+                "| --- | --- | --- | ---: | ---: | ---: |",
+            ]
+            for e in self.estimates:
+                a = e.audit
+                held = "-" if a.share is None else f"{a.held} ({a.share:.0%})"
+                mae = "-" if a.mae is None else f"{a.mae:.3f}"
+                flag = " **under 80%**" if a.warning else ""
+                lines.append(
+                    f"| {e.signal} | {e.slo} | {e.method} | {a.audited} | {held}{flag} | {mae} |"
+                )
         lines += ["", "## Cost", "", "| signal | spend | cost per 1k |", "| --- | ---: | ---: |"]
         for c in self.costs:
             per_1k = "-" if c.cost_per_1k is None else f"${c.cost_per_1k:.4f}"
@@ -225,7 +258,14 @@ class WeeklyReview:
         worst = "\n".join(
             f"{k}. {s.line().replace('**', '*')}" for k, s in enumerate(self.worst(), 1)
         )
-        return f"*{self.title()}*\n{self.headline()}.\n*Worst three*\n{worst or 'none measured'}"
+        summary = f"*{self.title()}*\n{self.headline()}.\n*Worst three*\n{worst or 'none measured'}"
+        untrusted = [f"{e.signal}/{e.slo}" for e in self.estimates if e.audit.warning]
+        if untrusted:
+            summary += (
+                "\n*Estimates that missed the labels* (under 80% of bands held): "
+                + ", ".join(untrusted)
+            )
+        return summary
 
     # --- the chart set ----------------------------------------------------------------
 
@@ -378,7 +418,7 @@ def build_review(store, registry: Registry, data_dir: Path, start: datetime) -> 
     per_slo: dict[tuple[str, str], int] = {}
     for i in incidents:
         per_slo[(i.signal, i.slo)] = per_slo.get((i.signal, i.slo), 0) + 1
-    slos, costs = [], []
+    slos, costs, estimates = [], [], []
     for signal in registry:
         occurrences = [s for s in signal.slos if s.objective.budgeting is Budgeting.OCCURRENCES]
         counts = occurrence_counts(data_dir, signal, occurrences, start, end, DAY)
@@ -412,7 +452,12 @@ def build_review(store, registry: Registry, data_dir: Path, start: datetime) -> 
         cost = _cost(store, signal, start, end)
         if cost is not None:
             costs.append(cost)
-    return WeeklyReview(start, slos, incidents, costs, list(registry.names))
+        for slo in signal.slos:
+            wanted = getattr(slo.sli, "estimate", None)
+            if wanted is not None and slo.grouping is None:
+                week = [r for r in slice_rows(store, slo, end) if r.start >= start]
+                estimates.append(EstimateWeek(signal.name, slo.name, wanted.method, audit(week)))
+    return WeeklyReview(start, slos, incidents, costs, list(registry.names), estimates)
 
 
 def _incidents(store, registry: Registry, start: datetime, end: datetime) -> list[Incident]:

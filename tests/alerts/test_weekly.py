@@ -24,6 +24,7 @@ from alerts.weekly import (
     posted_this_week,
     publish,
 )
+from monitors.audit import audit, slice_rows
 from sigwatch.clock import FixedClock
 from sigwatch.settings import Settings
 from sigwatch.store import Store
@@ -95,6 +96,21 @@ def test_the_review_agrees_with_the_trends_page_and_the_alerts(data, registry):
     assert "## Worst three" in markdown and worst[0].name.split(" / ")[1] in markdown
     assert {c.signal for c in review.costs} == set(registry.names)
     assert all(c.spend > 0 and c.cost_per_1k > 0 for c in review.costs)
+    # every estimated quality SLO's week of estimates against the labels, as `slices` says it
+    estimated = {
+        (signal.name, slo.name)
+        for signal in registry
+        for slo in signal.slos
+        if getattr(slo.sli, "estimate", None) is not None and slo.grouping is None
+    }
+    assert {(e.signal, e.slo) for e in review.estimates} == estimated
+    assert "## Estimates against the labels" in markdown
+    with Store.open(data / "sigwatch.db", clock=FixedClock(END)) as store:
+        for e in review.estimates:
+            slo = registry.get(e.signal).slo(e.slo)
+            week = [r for r in slice_rows(store, slo, WEEK + timedelta(days=7)) if r.start >= WEEK]
+            assert e.audit == audit(week)
+    assert any(e.audit.audited for e in review.estimates)
 
 
 def test_the_png_is_the_size_its_charts_ask_for(data, registry, tmp_path):

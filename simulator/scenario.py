@@ -1,9 +1,10 @@
 """Incidents injected into simulated traffic, on a known schedule.
 
 Every incident has a signal, a kind, a window ``[start, end)`` and parameters. Its kind says
-which SLIs it should push out of ``ok`` (``BREAKS``); ``manifest()`` turns that into the SLO
-names of ``incidents.json``. Everything outside these windows is healthy traffic, so an alert
-that no incident explains is a false alarm.
+which SLIs it should push out of ``ok`` (``BREAKS``), and which SLIs' estimates it may move
+without breaking them (``ESTIMATE_SEES``); ``manifest()`` turns those into the SLO names of
+``incidents.json`` (``slos``, ``estimated``). Everything outside these windows is healthy
+traffic, so an alert that no incident explains is a false alarm.
 
 Three kinds are confined to one slice of a signal's traffic (``where``): a coverage drop in one
 community, a canary model version that is slow, a quality drop in one community. Each is
@@ -59,6 +60,10 @@ BREAKS: dict[str, tuple[str, ...]] = {
     "canary_latency": ("latency",),
     "slice_quality_regression": ("precision", "recall", "f1"),
 }
+# kind -> the SLI kinds whose estimate (``estimate: {method: cbpe}``) it may move without
+# breaking them: the drifted inputs make the model less sure, which CBPE reads as lower quality
+# until the slice's labels withdraw (or confirm) the estimated ticket
+ESTIMATE_SEES: dict[str, tuple[str, ...]] = {"input_drift": ("precision", "recall", "f1", "auc")}
 SLICED = ("slice_coverage_drop", "canary_latency", "slice_quality_regression")  # need ``where``
 # kind -> parameter -> (default, low, high)
 PARAMS: dict[str, dict[str, tuple[Any, float, float]]] = {
@@ -111,6 +116,18 @@ class Incident:
                 not self.where
                 or (slo.grouping is not None and set(self.where) <= set(slo.grouping.by))
             )
+        ]
+
+    def estimated(self, signal: Signal) -> list[str]:
+        """The SLOs of ``signal`` whose estimate this incident may move (``ESTIMATE_SEES``):
+        an estimated ticket there is explained by it, and the labels settle it."""
+        return [
+            slo.name
+            for slo in signal.slos
+            if slo.sli.kind in ESTIMATE_SEES.get(self.kind, ())
+            and getattr(slo.sli, "estimate", None) is not None
+            and slo.grouping is None
+            and slo.name not in self.slos(signal)
         ]
 
 
@@ -339,6 +356,7 @@ def manifest(incidents: list[Incident], registry: Registry) -> list[dict]:
                 "end": incident.end.isoformat(),
                 "slo": slos[0] if slos else None,
                 "slos": slos,
+                "estimated": incident.estimated(registry.get(incident.signal)),
                 "params": {name: incident.param(name) for name in PARAMS[incident.kind]},
                 "model_version": incident.where.get("model_version")
                 or BAD_VERSION.get(incident.kind),

@@ -126,7 +126,7 @@ def test_what_cannot_be_estimated_says_why(registry, tmp_path):
     sli = QualitySLI(metric="precision", cls="review", min_labels=50)
     end = DAY + timedelta(days=1)
     too_few = estimates.fit(tmp_path, signal, sli, DAY, DAY + timedelta(minutes=10), end)
-    assert "30 labelled predictions; CBPE needs 100" in too_few.reason
+    assert "30 labelled predictions; CBPE needs 500" in too_few.reason
     path = tmp_path / "predictions" / "signal=content_type" / f"date={DAY:%Y-%m-%d}"
     frame.drop("scores").write_parquet(path / "part-0.parquet")  # an older writer
     missing = estimates.fit(tmp_path, signal, sli, DAY, end, end)

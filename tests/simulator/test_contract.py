@@ -152,6 +152,8 @@ def test_manifest_lists_each_incident_with_the_slos_it_breaks(simulated, registr
                 assert column in signal.slo(name).grouping.by, (incident, name)
         assert incident["slo"] == incident["slos"][0]
         assert {s.name for s in signal.slos} >= set(incident["slos"])
+        for name in incident["estimated"]:  # an estimate it may move, not an SLO it breaks
+            assert signal.slo(name).sli.estimate is not None and name not in incident["slos"]
         assert manifest["start"] <= incident["start"] < incident["end"] <= manifest["end"]
 
 

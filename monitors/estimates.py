@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -32,11 +33,12 @@ from sigwatch.model import NONE, Signal
 from sigwatch.states import SliceEstimate
 
 log = logging.getLogger(__name__)
+Spans = tuple[tuple[datetime, datetime], ...]  # [start, end) spans of time
 # Labelled predictions (an entity signal's: labelled labels of the class) a calibration needs.
 # Its band does not count the calibration's own error: with 150 labels the demo's first days
 # were estimated 0.10 off.
 MIN_REFERENCE_LABELS = 500
-FIT_VERSION = 3  # a fit kept by an earlier version (without strata, entity class) is refitted
+FIT_VERSION = 4  # a fit kept by an earlier version is fitted again
 STRATA = ("item_kind", "community")  # what the labelled share is kept per
 SEP = "\u241f"
 STEP = f"{int(BUCKET.total_seconds())}s"  # the buckets a slice's sums are kept in
@@ -179,8 +181,10 @@ def fit(
     start: datetime,
     end: datetime,
     known_at: datetime,
+    excluded: Spans = (),
 ) -> Fitted | Unavailable:
-    """CBPE fitted on the served predictions of ``[start, end)`` labelled by ``known_at``."""
+    """CBPE fitted on the served predictions of ``[start, end)`` labelled by ``known_at``,
+    leaving out those of the ``excluded`` spans."""
     if signal.task in ("multilabel", "entities") and _metric(sli) != "precision":
         return Unavailable(
             f"{_metric(sli)} of a {signal.task} signal is not estimable without labels: its "
@@ -190,6 +194,8 @@ def fit(
     labels = scan_labels(data_dir, signal, known_at)
     if rows is None or labels is None:
         return Unavailable("no logs or no labels in the reference window")
+    for lo, hi in excluded:
+        rows = rows.filter(~pl.col("event_time").is_between(lo, hi, closed="left"))
     truth_column = "labels" if signal.task in ("multilabel", "entities") else "label"
     truths = labels.select("item_id", pl.col(truth_column).alias("truth")).collect()
     joined = rows.join(truths, on="item_id")
@@ -465,15 +471,18 @@ def fitted(
     start: datetime,
     end: datetime,
     known_at: datetime,
+    excluded: Spans = (),
 ) -> Fitted | Unavailable:
-    """The CBPE fit of ``[start, end)``, kept under ``<data>/partials/cbpe/``: computed once
-    per reference window (a fit that cannot be made is not kept: labels may still land)."""
-    key = hashlib.sha1(f"{FIT_VERSION}|{start.isoformat()}|{end.isoformat()}|{sli!r}".encode())
-    key = key.hexdigest()[:16]
+    """The CBPE fit of ``[start, end)`` without the ``excluded`` spans, kept under
+    ``<data>/partials/cbpe/``: computed once per reference window and spans left out (a fit
+    that cannot be made is not kept: labels may still land)."""
+    spans = [[lo.isoformat(), hi.isoformat()] for lo, hi in excluded]
+    said = f"{FIT_VERSION}|{start.isoformat()}|{end.isoformat()}|{sli!r}|{spans}"
+    key = hashlib.sha1(said.encode()).hexdigest()[:16]
     path = data_dir / "partials" / "cbpe" / f"signal={signal.name}" / f"{slo_name}-{key}.json"
     if path.exists():
         return Fitted.from_json(json.loads(path.read_text()))
-    found = fit(data_dir, signal, sli, start, end, known_at)
+    found = fit(data_dir, signal, sli, start, end, known_at, excluded)
     if isinstance(found, Fitted):
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
@@ -490,15 +499,18 @@ def for_slice(
     end: datetime,
     at: datetime,
     group: dict[str, str] | None = None,
+    bad_slices: Callable[[datetime, datetime], Spans] = lambda lo, hi: (),
 ) -> SliceEstimate | None:
     """The estimate the SLO's ``estimate:`` asks for, of the slice ``[start, end)`` as known at
     ``at`` (None when it asks for none): CBPE fitted on the reference window the SLO names
-    (``previous``: the span before the slice), or why there is no estimate."""
+    (``previous``: the span before the slice, without the slices its labels judged bad:
+    ``bad_slices(start, end)``, so an incident's labels do not become the next days' normal),
+    or why there is no estimate."""
     wanted = slo.sli.estimate
     if wanted is None:
         return None
     try:
-        return _for_slice(data_dir, signal, slo, start, end, at, group)
+        return _for_slice(data_dir, signal, slo, start, end, at, group, bad_slices)
     except Exception as exc:  # an estimate that fails never fails the SLO, nor the others
         log.warning("the estimate of %s/%s failed: %r", signal.name, slo.name, exc)
         log.debug("the estimate's failure", exc_info=True)
@@ -516,6 +528,7 @@ def _for_slice(
     end: datetime,
     at: datetime,
     group: dict[str, str] | None,
+    bad_slices: Callable[[datetime, datetime], Spans],
 ) -> SliceEstimate:
     wanted = slo.sli.estimate
     if wanted.method != "cbpe":
@@ -523,11 +536,13 @@ def _for_slice(
     if group is not None:
         return SliceEstimate("cbpe", reason="a group's estimate is not computed yet")
     reference = wanted.reference
+    excluded: Spans = ()
     if reference.previous is not None:
         ref_start, ref_end = start - reference.previous, start
-    else:
+        excluded = bad_slices(ref_start, ref_end)
+    else:  # a span the team named as normal: taken whole
         ref_start, ref_end = reference.start, reference.end
-    fit_ = fitted(data_dir, signal, slo.name, slo.sli, ref_start, ref_end, at)
+    fit_ = fitted(data_dir, signal, slo.name, slo.sli, ref_start, ref_end, at, excluded)
     if isinstance(fit_, Unavailable):
         return SliceEstimate("cbpe", reason=fit_.reason)
     sums = slice_sums(fit_, data_dir, signal, start, end, at)

@@ -9,7 +9,6 @@ from datetime import datetime
 
 import numpy as np
 
-from monitors import estimates
 from monitors.slis import quality
 from monitors.slis.base import Context, SliValue
 from sigwatch.kinds import AucSLI
@@ -21,8 +20,8 @@ class Auc(quality.Labelled):
     sli = AucSLI
 
     def measure(self, ctx: Context, slo, start: datetime, end: datetime, at: datetime) -> SliValue:
-        estimated = estimates.for_slice(ctx.data_dir, ctx.signal, slo, start, end, at, ctx.group)
-        return replace(self._realized(ctx, slo, start, end, at), estimated=estimated)
+        realized = self._realized(ctx, slo, start, end, at)
+        return replace(realized, estimated=quality.estimated(ctx, slo, start, end, at))
 
     def _realized(
         self, ctx: Context, slo, start: datetime, end: datetime, at: datetime

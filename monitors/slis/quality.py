@@ -64,6 +64,17 @@ def payload(signal, rows: pl.DataFrame) -> dict:
     }
 
 
+def estimated(ctx: Context, slo, start: datetime, end: datetime, at: datetime):
+    """The slice's estimate (``estimate:``; None without one), its rolling reference leaving
+    out the slices the SLO's labels judged bad."""
+
+    def bad_slices(lo: datetime, hi: datetime) -> tuple[tuple[datetime, datetime], ...]:
+        found = ctx.measurements(slo.name, lo, hi)
+        return tuple((m.start, m.end) for m in found if m.verdict is Verdict.BAD)
+
+    return estimates.for_slice(ctx.data_dir, ctx.signal, slo, start, end, at, ctx.group, bad_slices)
+
+
 class Labelled(TimesliceCalculation):
     """A kind judged against human labels: a group's volume is its labelled predictions."""
 
@@ -101,7 +112,7 @@ class Quality(Labelled):
         return replace(
             measured,
             details={**measured.details, "report": class_report(ctx.signal, payload)},
-            estimated=estimates.for_slice(ctx.data_dir, ctx.signal, slo, start, end, at, ctx.group),
+            estimated=estimated(ctx, slo, start, end, at),
         )
 
 

@@ -4,6 +4,8 @@ from the labels the slice gets later; what cannot be estimated says why."""
 
 from __future__ import annotations
 
+import json
+import shutil
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -485,3 +487,33 @@ def test_an_entity_signals_class_precision_counts_only_that_class(registry, tmp_
     assert fitted.entity_class == "brand"
     got = estimates.estimate(fitted, tmp_path, signal, sli, today, today + timedelta(days=1))
     assert got.lower <= realized <= got.upper, (got, realized)
+
+
+def test_a_rolling_reference_leaves_out_the_slices_the_labels_judged_bad(tmp_path):
+    """Day 1 is an incident (the model unsure, its labels judge the slice bad): the fits of
+    the days after it calibrate on the healthy days only, so the incident's labels do not
+    become the next days' normal."""
+    from monitors.runner import Monitor
+    from sigwatch.clock import FixedClock
+    from sigwatch.registry import load_registry
+    from sigwatch.states import Verdict
+    from sigwatch.store import Store
+
+    days = [CONFIDENT, UNSURE, CONFIDENT, CONFIDENT, {**CONFIDENT, "labelled": 0.0}]
+    run_with_estimate(tmp_path, days, target=">= 0.6")  # writes the days and the definitions
+    data, end = tmp_path / "data", DAY + timedelta(days=len(days))
+    (data / "sigwatch.db").unlink()
+    shutil.rmtree(data / "partials")
+    mine = load_registry(tmp_path / "definitions")
+    with Store.open(data / "sigwatch.db", clock=FixedClock(end)) as store:
+        Monitor(mine, data, store, FixedClock(end)).backfill(
+            DAY, end, signals=["content_type"], slice_step=timedelta(days=1)
+        )
+        stored = {m.start: m for m in store.measurements("content_type", "review-precision")}
+    assert stored[DAY + timedelta(days=1)].verdict is Verdict.BAD
+    kept = tmp_path / "data" / "partials" / "cbpe" / "signal=content_type"
+    fits = [json.loads(p.read_text()) for p in kept.glob("review-precision-*.json")]
+    last = next(f for f in fits if f["end"] == (end - timedelta(days=1)).isoformat())
+    assert last["labelled"] == 3 * 3000  # days 0, 2 and 3: not the incident's day 1
+    today = stored[end - timedelta(days=1)].estimated
+    assert today.verdict is Verdict.GOOD and today.value > 0.6

@@ -111,13 +111,17 @@ def band_holds(realized: Realized, estimated: SliceEstimate) -> bool:
     errors) is of the slice's every prediction; the labels' value is measured on a sample of
     them (NannyML's realized performance uses every row), so it scatters by its own 95%
     interval too — without it a right estimate would miss a hundred labels' value on most
-    days."""
+    days. Each spread is taken on the side facing the other (a clipped band, a Wilson
+    interval near 1 are lopsided)."""
     assert estimated.value is not None and estimated.lower is not None
     assert estimated.upper is not None
-    band = max(estimated.value - estimated.lower, estimated.upper - estimated.value) / 3
+    below = estimated.value < realized.value  # each spread on the side facing the other
+    band = (estimated.upper - estimated.value if below else estimated.value - estimated.lower) / 3
     labels = 0.0
     if realized.lower is not None and realized.upper is not None:
-        labels = (realized.upper - realized.lower) / (2 * Z_95)
+        # a Wilson interval near 0 or 1 is lopsided: its side towards the estimate counts
+        labels = realized.value - realized.lower if below else realized.upper - realized.value
+        labels /= Z_95
     return abs(realized.value - estimated.value) <= 3 * math.hypot(band, labels)
 
 

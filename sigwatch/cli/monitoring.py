@@ -415,16 +415,10 @@ def slices(
         )
         return
     table = Table(title=f"{signal} / {slo}: slices")
-    for column in (
-        "start",
-        "labels",
-        "realized (95% CI)",
-        "estimated (band)",
-        "verdict",
-        "from",
-        "band held",
-    ):
+    table.add_column("start", no_wrap=True)
+    for column in ("labels", "realized (95% CI)", "estimated (band)", "verdict", "from"):
         table.add_column(column)
+    table.add_column("band held", no_wrap=True)
     for r in rows:
         e = r.estimated
         table.add_row(

@@ -257,3 +257,30 @@ def test_each_slice_incident_is_one_slack_message(demo, registry, tmp_path):
             assert message["text"].startswith(":white_check_mark: RESOLVED"), message["text"]
         finally:
             slack.stop()
+
+
+def test_cbpe_bands_hold_the_labels_value_on_the_healthy_days(demo, registry):
+    """The simulator as an oracle of the estimates: on every day without an incident on its
+    signal, each estimated SLO's CBPE band holds the value its labels give later (the audit's
+    rule), on at least 90% of the days with both."""
+    from monitors.audit import audit, slice_rows
+
+    result, _, data = demo
+    with Store.open(data / "sigwatch.db", clock=FixedClock(END)) as store:
+        for signal in registry:
+            spans = [
+                (datetime.fromisoformat(i["start"]), datetime.fromisoformat(i["end"]))
+                for i in result.incidents
+                if i["signal"] == signal.name
+            ]
+            for slo in signal.slos:
+                if getattr(slo.sli, "estimate", None) is None or slo.grouping is not None:
+                    continue
+                healthy = [
+                    r
+                    for r in slice_rows(store, slo, END)
+                    if not any(r.start < end and r.end > start for start, end in spans)
+                ]
+                checked = audit(healthy)
+                assert checked.audited >= 5, (slo.name, checked)
+                assert checked.share >= 0.9, (signal.name, slo.name, checked)

@@ -245,6 +245,23 @@ def measure_slice(ctx: Context, slo: SLO, start: datetime, at: datetime) -> Meas
     return measurement
 
 
+def stored_span(signal, at: datetime) -> tuple[datetime, datetime]:
+    """The span of stored slices the timeslice SLOs of ``signal`` read at ``at`` (the runner
+    reads them in one query): each one's window and slice, and the rolling reference of an
+    estimate (whose bad slices it leaves out) of its previous slice."""
+    lo, hi = at, at
+    for slo in signal.slos:
+        timeslice = slo.objective.timeslice
+        if timeslice is None:
+            continue
+        lo = min(lo, at - slo.objective.window - timeslice)
+        hi = max(hi, at + timeslice)
+        wanted = getattr(slo.sli, "estimate", None)
+        if wanted is not None and wanted.reference.previous is not None:
+            lo = min(lo, floor_time(at, timeslice) - 2 * timeslice - wanted.reference.previous)
+    return lo, hi
+
+
 def timeslice_status(ctx: Context, slo: SLO, at: datetime, evaluated_at: datetime) -> SloStatus:
     objective = slo.objective
     timeslice = objective.timeslice

@@ -22,6 +22,7 @@ from monitors.engine import Engine, Partials, PolarsEngine, label_fingerprint, l
 from monitors.evaluate import (
     occurrence_series,
     occurrence_status,
+    stored_span,
     timeslice_status,
 )
 from monitors.groups import evaluate_grouped
@@ -164,9 +165,9 @@ class Monitor:
         evaluated_at = self.clock.now()
         sliced = [s for s in ctx.signal.slos if s.objective.timeslice is not None]
         if sliced:  # every slice the timeslice SLOs read, in one query
-            widest = max(s.objective.window + s.objective.timeslice for s in sliced)
-            step = max(s.objective.timeslice for s in sliced)
-            ctx.read_measurements(slice_times[0] - widest, slice_times[-1] + step)
+            first, _ = stored_span(ctx.signal, slice_times[0])
+            _, last_end = stored_span(ctx.signal, slice_times[-1])
+            ctx.read_measurements(first, last_end)
         last: list[SloStatus] = []
         batch: list[SloStatus] = []
 

@@ -280,7 +280,7 @@ def status(
             name,
             s.sli,
             _state_cell(s),
-            "" if s.value is None else f"{s.value:.4g}",
+            _value_cell(s),
             ci,
             "" if s.samples is None else f"{s.samples:,}",
             _budget_cell(s),
@@ -288,6 +288,14 @@ def status(
             f"{s.at:%Y-%m-%d %H:%M}",
         )
     out.print(table)
+
+
+def _value_cell(s) -> str:
+    """The value; an estimate (the slice's labels are too few yet) says so and by what."""
+    if s.value is None:
+        return ""
+    by = s.verdict_from
+    return f"{s.value:.4g} (est. {by})" if by is not None and by.estimate else f"{s.value:.4g}"
 
 
 def _state_cell(s) -> str:

@@ -431,6 +431,12 @@ def test_sigwatch_slices_and_status_show_each_slice_and_the_audit(tmp_path):
     [row] = [r for r in json.loads(got.output) if r["slo"] == "review-precision"]
     assert row["verdict_from"] == "cbpe" and row["state"] == "warning"
     assert row["estimated"]["verdict"] == "bad" and row["audit"] == shown["audit"]
+    plain = runner.invoke(
+        app,
+        ["status", "--at", at, "--signal", "content_type", *common[:2]],
+        env={"COLUMNS": "250"},
+    )
+    assert "(est. cbpe)" in plain.output  # the table marks the estimated value too
     table = runner.invoke(app, [*args, *common])
     assert "2026-11-23" in table.output and "cbpe" in table.output
     assert "audit: the band held on" in table.output

@@ -82,7 +82,12 @@ def test_registry_json_is_the_spec_of_every_signal():
     assert content_type["file"] == str(DEFINITIONS / "content_type.yaml")
     assert content_type["signal"]["oncall"] == "#acu-oncall"
     precision = next(s for s in content_type["slos"] if s["name"] == "review-precision")
-    assert precision["sli"] == {"kind": "precision", "class": "review", "min_labels": 50}
+    assert precision["sli"] == {
+        "kind": "precision",
+        "class": "review",
+        "min_labels": 50,
+        "estimate": {"method": "cbpe", "reference": {"previous": "28d"}},
+    }
     assert precision["target"] == ">= 0.85" and precision["timeslice"] == "1d"
 
 

@@ -42,7 +42,12 @@ def test_content_type_maps_to_the_model_with_timedeltas_and_targets():
     assert latency.sli == k.LatencySLI(threshold_ms=150)
 
     precision = signal.slo("review-precision")
-    assert precision.sli == k.QualitySLI(metric="precision", cls="review", min_labels=50)
+    assert precision.sli == k.QualitySLI(
+        metric="precision",
+        cls="review",
+        min_labels=50,
+        estimate=k.Estimate("cbpe", k.DriftReference(previous=timedelta(days=28))),
+    )
     assert precision.objective.budgeting is m.Budgeting.TIMESLICES
     assert precision.objective.target == Target(">=", 0.85)
     assert precision.objective.timeslice == timedelta(days=1)

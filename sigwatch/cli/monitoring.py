@@ -12,7 +12,6 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from monitors.audit import audit, slice_rows
 from sigwatch.cli import (
     AtOption,
     DataOption,
@@ -317,6 +316,8 @@ def _budget_cell(s) -> str:
 def _audits(runtime, store, rows, at: datetime | None) -> dict[tuple[str, str], dict]:
     """The audit of each estimated SLO's estimates over its window (``monitors.audit``), by
     (signal, SLO); none when the definitions cannot be read (the states still print)."""
+    from monitors.audit import audit, slice_rows  # Polars: loaded by the command that needs it
+
     try:
         registry = runtime.registry
     except Exception:  # a broken definitions folder: `sigwatch validate` says why
@@ -406,6 +407,8 @@ def slices(
     if not runtime.store_exists():
         err.print(f"no store at {runtime.store_url}: run `sigwatch monitor` first")
         raise typer.Exit(code=1)
+    from monitors.audit import audit, slice_rows  # Polars: loaded by the command that needs it
+
     when = _utc(at) if at else runtime.clock.now()
     with runtime.open_store() as store:
         rows = slice_rows(store, spec.slo(slo), when)

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -63,8 +64,11 @@ def test_demo_brings_everything_up_and_ctrl_c_stops_it(corpus_cache, tmp_path):
             assert r.status == 200
         metrics = ""
         while "sigwatch_slo_state" not in metrics and time.monotonic() < deadline:
-            with urllib.request.urlopen(f"http://127.0.0.1:{serve}/metrics") as r:
-                metrics = r.read().decode()
+            try:  # serve answers once its first evaluation is done: it may come up after
+                with urllib.request.urlopen(f"http://127.0.0.1:{serve}/metrics") as r:
+                    metrics = r.read().decode()
+            except urllib.error.URLError:
+                assert demo.poll() is None, log.read_text()
             time.sleep(1)
         assert 'sigwatch_slo_state{signal="content_type"' in metrics
         with urllib.request.urlopen(f"http://127.0.0.1:{live}/metrics") as r:

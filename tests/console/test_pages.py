@@ -76,11 +76,16 @@ def test_overview_counts_states_lists_open_alerts_and_warns_when_stale(console_e
 
     quiet = [rank(v) for v, n in zip(grid["state"], grid["open_alerts"], strict=True) if n == 0]
     assert quiet == sorted(quiet)
-    # a value is a number, or a dash and why there is none: never "None"
-    unknown = grid[~grid["value"].str.match(r"^\d\.\d{4}$")]
+    # a value is a number, an estimate marked as such, or a dash and why there is none:
+    # never "None"
     assert not grid["value"].isna().any()
+    estimated = grid[grid["value"].str.match(r"^\d\.\d{4} \(estimated, cbpe\)$")]
+    estimated_now = [s for s in latest if s.verdict_from and s.verdict_from.estimate]
+    assert len(estimated) == len(estimated_now) > 0
+    unknown = grid[~grid["value"].str.match(r"^\d\.\d{4}( \(estimated, cbpe\))?$")]
     assert len(unknown) and all(
         v == f"— {state.split(' · ')[0]}"
+        or v.startswith(f"— {state.split(' · ')[0]}; no estimate: ")
         for v, state in zip(unknown["value"], unknown["state"], strict=True)
     ), unknown[["value", "state"]]
     assert "Monitors look stale" in shown_text(at)  # evaluated at the data's end, an hour ago

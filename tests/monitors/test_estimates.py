@@ -20,6 +20,22 @@ from sigwatch.kinds import QualitySLI
 DAY = datetime(2026, 11, 20, tzinfo=UTC)
 
 
+def write_files(data, signal, day: datetime, name: str, logs: pl.DataFrame, labels=None):
+    """A part of ``day``'s logs of ``signal`` and, when given, human labels (columns
+    ``item_id`` and ``label`` or ``labels``), labelled the day after, under ``name``."""
+    folder = data / "predictions" / f"signal={signal.name}" / f"date={day:%Y-%m-%d}"
+    folder.mkdir(parents=True, exist_ok=True)
+    logs.write_parquet(folder / f"part-{name}.parquet")
+    if labels is None:
+        return
+    labels = labels.with_columns(
+        source=pl.lit("human"), labeled_at=pl.lit(day + timedelta(days=1), pl.Datetime("us", "UTC"))
+    )
+    folder = data / "labels" / f"signal={signal.name}"
+    folder.mkdir(parents=True, exist_ok=True)
+    labels.write_parquet(folder / f"{day:%Y%m%d}-{name}.parquet")
+
+
 def write_day(
     data,
     signal,
@@ -64,24 +80,15 @@ def write_day(
             "scores": pl.List(pl.Float32),
         },
     )
-    folder = data / "predictions" / f"signal={signal.name}" / f"date={day:%Y-%m-%d}"
-    folder.mkdir(parents=True, exist_ok=True)
-    frame.write_parquet(folder / f"part-{kind}.parquet")
     keep = rng.random(n) < labelled
-    if not keep.any():
-        return frame, truth
     labels = pl.DataFrame(
         {
             "item_id": [i for i, k in zip(ids, keep, strict=True) if k],
             "label": [t for t, k in zip(truth, keep, strict=True) if k],
-            "source": ["human"] * int(keep.sum()),
-            "labeled_at": [day + timedelta(days=1)] * int(keep.sum()),
         },
-        schema_overrides={"labeled_at": pl.Datetime("us", "UTC")},
+        schema={"item_id": pl.Utf8, "label": pl.Utf8},
     )
-    folder = data / "labels" / f"signal={signal.name}"
-    folder.mkdir(parents=True, exist_ok=True)
-    labels.write_parquet(folder / f"{day:%Y%m%d}-{kind}.parquet")
+    write_files(data, signal, day, kind, frame, labels if keep.any() else None)
     return frame, truth
 
 
@@ -130,7 +137,7 @@ def test_what_cannot_be_estimated_says_why(registry, tmp_path):
     too_few = estimates.fit(tmp_path, signal, sli, DAY, DAY + timedelta(minutes=10), end)
     assert "30 labelled predictions; CBPE needs 500" in too_few.reason
     path = tmp_path / "predictions" / "signal=content_type" / f"date={DAY:%Y-%m-%d}"
-    frame.drop("scores").write_parquet(path / "part-0.parquet")  # an older writer
+    frame.drop("scores").write_parquet(path / "part-post.parquet")  # an older writer
     missing = estimates.fit(tmp_path, signal, sli, DAY, end, end)
     assert "have no 'scores'" in missing.reason
     entities = registry.get("product_entities")
@@ -326,20 +333,8 @@ def test_the_estimated_auc_of_a_score_signal_holds_what_the_labels_say(registry,
                 "score": score.astype(np.float32),
             }
         )
-        folder = tmp_path / "predictions" / f"signal={signal.name}" / f"date={start:%Y-%m-%d}"
-        folder.mkdir(parents=True, exist_ok=True)
-        frame.write_parquet(folder / "part-0.parquet")
-        if labelled:
-            folder = tmp_path / "labels" / f"signal={signal.name}"
-            folder.mkdir(parents=True, exist_ok=True)
-            pl.DataFrame(
-                {
-                    "item_id": ids,
-                    "label": np.where(truth, "1", "0").tolist(),
-                    "source": ["human"] * n,
-                    "labeled_at": [start + timedelta(days=1)] * n,
-                }
-            ).write_parquet(folder / f"{k}.parquet")
+        labels = pl.DataFrame({"item_id": ids, "label": np.where(truth, "1", "0").tolist()})
+        write_files(tmp_path, signal, start, "0", frame, labels if labelled else None)
         return score, truth
 
     day(0, True)
@@ -467,22 +462,9 @@ def test_an_entity_signals_class_precision_counts_only_that_class(registry, tmp_
             },
             schema_overrides={"label_scores": pl.List(pl.Float32)},
         )
-        folder = tmp_path / "predictions" / f"signal={signal.name}" / f"date={start:%Y-%m-%d}"
-        folder.mkdir(parents=True, exist_ok=True)
-        frame.write_parquet(folder / "part-0.parquet")
-        if labelled:
-            folder = tmp_path / "labels" / f"signal={signal.name}"
-            folder.mkdir(parents=True, exist_ok=True)
-            pl.DataFrame(
-                {
-                    "item_id": ids,
-                    "labels": [
-                        [f"brand:B{i}"] if r else ["brand:Other"] for i, r in enumerate(right)
-                    ],
-                    "source": ["human"] * n,
-                    "labeled_at": [start + timedelta(days=1)] * n,
-                }
-            ).write_parquet(folder / f"{k}.parquet")
+        truths = [[f"brand:B{i}"] if r else ["brand:Other"] for i, r in enumerate(right)]
+        labels = pl.DataFrame({"item_id": ids, "labels": truths})
+        write_files(tmp_path, signal, start, "0", frame, labels if labelled else None)
         return float(right.mean())
 
     day(0, True)

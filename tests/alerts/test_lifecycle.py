@@ -284,51 +284,51 @@ def test_the_store_hands_out_alert_states_severities_and_outbox_words_as_enums(w
 DAY = T0.replace(hour=0)  # review-precision's slice (1d) of T0
 
 
+def quality_step(world, state: str, value: float, **judged):
+    """Evaluate review-precision once, 5 minutes on, as ``state`` with ``value`` and what
+    ``judged`` says of its slice (``slice``, ``verdict_from``, ``estimated``, ``labelled``)."""
+    from tests.alerts.conftest import STEP, status
+
+    at = world.clock.advance(STEP)
+    row = status(
+        "review-precision", at, state, sli="precision", value=value, target=">= 0.85", **judged
+    )
+    world.store.put_status([row])
+    return world.lifecycle.evaluate([row])
+
+
 def estimated_step(world, state: str, *, slice_=DAY, labelled=(), by="cbpe", value=0.70):
     """review-precision judged by its estimate of ``slice_`` (``state``: warning, ok), with
     ``labelled``: the recent slices its labels judge (``LabelledSlice``)."""
     from sigwatch.states import SliceEstimate, Verdict, VerdictFrom
-    from tests.alerts.conftest import STEP, status
 
-    at = world.clock.advance(STEP)
     verdict = Verdict.BAD if state == "warning" else Verdict.GOOD
-    row = status(
-        "review-precision",
-        at,
+    band = (value - 0.05, value + 0.05)
+    return quality_step(
+        world,
         state,
-        sli="precision",
-        value=value,
-        target=">= 0.85",
-        ci_low=value - 0.05,
-        ci_high=value + 0.05,
+        value,
+        ci_low=band[0],
+        ci_high=band[1],
         slice=slice_,
         verdict_from=VerdictFrom(by),
-        estimated=SliceEstimate(by, value, value - 0.05, value + 0.05, 3000, verdict=verdict),
+        estimated=SliceEstimate(by, value, *band, 3000, verdict=verdict),
         labelled=tuple(labelled),
     )
-    world.store.put_status([row])
-    return world.lifecycle.evaluate([row])
 
 
 def labelled_step(world, state: str, labels, *, value: float):
     """review-precision judged by the labels of ``labels`` (a ``LabelledSlice``)."""
     from sigwatch.states import VerdictFrom
-    from tests.alerts.conftest import STEP, status
 
-    at = world.clock.advance(STEP)
-    row = status(
-        "review-precision",
-        at,
+    return quality_step(
+        world,
         state,
-        sli="precision",
-        value=value,
-        target=">= 0.85",
+        value,
         slice=labels.start,
         verdict_from=VerdictFrom.LABELS,
         labelled=(labels,),
     )
-    world.store.put_status([row])
-    return world.lifecycle.evaluate([row])
 
 
 def labels_of(day, verdict: str, value: float, n: int = 212):

@@ -51,3 +51,33 @@ def recall_case(seed: int, items: int, gold: int, share: float, recall: float, a
         return np.column_stack([(predicted & truth).astype(float), truth.astype(float)])
 
     return pairs(of_class)[labelled], pairs(judged)[labelled], pairs(judged)[~labelled]
+
+
+WEIGHTED_CASES = (
+    # seed, items judged, gold among them, judge agreement
+    (7, 1200, 120, 0.85),
+    (8, 600, 50, 0.75),
+)
+# the strata of a day's predictions of one class (confidence bands): items served, precision
+STRATA = ((6000, 0.95), (2500, 0.75), (900, 0.45))
+
+
+def weighted_case(seed: int, judged: int, gold: int, agreement: float):
+    """The judge's stratified sample of a day (an equal share per stratum, each item weighing
+    its stratum's served items over its sampled ones), people labelling a random ``gold`` of
+    it: ``(y, yhat, yhat_unlabeled, w, w_unlabeled)``."""
+    rng = np.random.RandomState(seed)
+    share = judged // len(STRATA)
+    truth = np.concatenate([rng.uniform(size=share) < p for _, p in STRATA]).astype(float)
+    weight = np.concatenate([np.full(share, served / share) for served, _ in STRATA])
+    agrees = rng.uniform(size=len(truth)) < agreement
+    judge = np.where(agrees, truth, 1 - truth)
+    labelled = np.zeros(len(truth), bool)
+    labelled[rng.permutation(len(truth))[:gold]] = True
+    return (
+        truth[labelled],
+        judge[labelled],
+        judge[~labelled],
+        weight[labelled],
+        weight[~labelled],
+    )

@@ -49,6 +49,23 @@ def main() -> None:
                 np.squeeze(ppi_mean_pointestimate(y, yhat, unlabeled, lam=lam))
             )
         cases.append(row)
+    weighted = []
+    for spec in ppi_data.WEIGHTED_CASES:
+        y, yhat, unlabeled, w, w_unlabeled = ppi_data.weighted_case(*spec)
+        row = {"case": list(spec)}
+        for name, lam in (("ppi", 1), ("ppi++", None)):
+            low, high = ppi_mean_ci(
+                y, yhat, unlabeled, alpha=0.05, lam=lam, w=w, w_unlabeled=w_unlabeled
+            )
+            row[name] = [float(np.squeeze(low)), float(np.squeeze(high))]
+            row[f"{name}@value"] = float(
+                np.squeeze(
+                    ppi_mean_pointestimate(
+                        y, yhat, unlabeled, lam=lam, w=w, w_unlabeled=w_unlabeled
+                    )
+                )
+            )
+        weighted.append(row)
     ratios = []
     for spec in ppi_data.RATIO_CASES:
         y, yhat, unlabeled = ppi_data.recall_case(*spec)
@@ -74,6 +91,7 @@ def main() -> None:
     golden = {
         "ppi-python": version("ppi-python"),
         "cases": cases,
+        "weighted": weighted,
         "ratios": ratios,
         "label_shift": shifts,
     }

@@ -37,14 +37,33 @@ class PpiEstimate:
     unlabeled: int  # items only the judge labelled
 
 
-def tuned_lambda(y: np.ndarray, yhat: np.ndarray, yhat_unlabeled: np.ndarray) -> float:
-    """PPI++'s λ for a mean: the covariance of gold and judge labels over the variance of the
-    judge's labels on every item, scaled by 2(1 + n/N) for its two sources, clipped to [0, 1]."""
+def _weights(w: np.ndarray | None, n: int) -> np.ndarray:
+    """Sample weights scaled to a mean of 1 (ones without them), as ppi-python scales them."""
+    if w is None:
+        return np.ones(n)
+    w = np.asarray(w, dtype=float)
+    if len(w) != n or not np.all(w > 0):
+        raise ValueError(f"{len(w)} weights for {n} items; each must be positive")
+    return w / w.sum() * n
+
+
+def tuned_lambda(
+    y: np.ndarray,
+    yhat: np.ndarray,
+    yhat_unlabeled: np.ndarray,
+    w: np.ndarray | None = None,
+    w_unlabeled: np.ndarray | None = None,
+) -> float:
+    """PPI++'s λ for a mean: the covariance of gold and judge labels (weighted, centred on the
+    PPI estimate) over the variance of the judge's labels on every item, scaled by 2(1 + n/N)
+    for its two sources, clipped to [0, 1]."""
     y, yhat, unlabeled = (np.asarray(a, dtype=float) for a in (y, yhat, yhat_unlabeled))
     n, big_n = len(y), len(unlabeled)
-    centred_y, centred_hat = y - y.mean(), yhat - yhat.mean()
-    covariance = 2 * float(centred_y @ centred_hat) / n
-    variance = float(np.var(np.concatenate([yhat, unlabeled]), ddof=1))
+    w, w_unlabeled = _weights(w, n), _weights(w_unlabeled, big_n)
+    centre = float((w_unlabeled * unlabeled).mean() + (w * (y - yhat)).mean())
+    gold, judged = w * (y - centre), w * (yhat - centre)
+    covariance = 2 * float((gold - gold.mean()) @ (judged - judged.mean())) / n
+    variance = float(np.var(np.concatenate([judged, w_unlabeled * (unlabeled - centre)]), ddof=1))
     if variance == 0:
         return 0.0  # the judge says the same of every item: it carries nothing
     return float(np.clip(covariance / (2 * (1 + n / big_n) * variance), 0.0, 1.0))
@@ -57,21 +76,25 @@ def ppi_mean(
     *,
     lam: float | None = 1.0,
     alpha: float = 0.05,
+    w: np.ndarray | None = None,
+    w_unlabeled: np.ndarray | None = None,
 ) -> PpiEstimate:
     """The prediction-powered mean and its two-sided ``1 - alpha`` interval (``lam`` None:
-    PPI++'s tuned λ)."""
+    PPI++'s tuned λ). ``w`` and ``w_unlabeled`` weigh the gold and the judge-only items (a
+    stratified sample's weights), each scaled to a mean of 1 as ppi-python does."""
     y, yhat, unlabeled = (np.asarray(a, dtype=float) for a in (y, yhat, yhat_unlabeled))
     if len(y) != len(yhat):
         raise ValueError(f"{len(y)} gold labels but {len(yhat)} judge labels on them")
     if not len(y) or not len(unlabeled):
         raise ValueError("PPI needs gold-labelled items and items only the judge labelled")
+    w, w_unlabeled = _weights(w, len(y)), _weights(w_unlabeled, len(unlabeled))
     if lam is None:
-        lam = tuned_lambda(y, yhat, unlabeled)
-    rectifier = y - lam * yhat
-    value = float(lam * unlabeled.mean() + rectifier.mean())
+        lam = tuned_lambda(y, yhat, unlabeled, w, w_unlabeled)
+    imputed = w_unlabeled * lam * unlabeled
+    rectifier = w * (y - lam * yhat)
+    value = float(imputed.mean() + rectifier.mean())
     spread = math.sqrt(
-        float(np.std(lam * unlabeled)) ** 2 / len(unlabeled)
-        + float(np.std(rectifier)) ** 2 / len(y)
+        float(np.std(imputed)) ** 2 / len(unlabeled) + float(np.std(rectifier)) ** 2 / len(y)
     )
     half = float(norm.ppf(1 - alpha / 2)) * spread
     return PpiEstimate(value, value - half, value + half, float(lam), len(y), len(unlabeled))

@@ -1,5 +1,6 @@
 """sigwatch's PPI and PPI++ intervals equal ppi-python's ``ppi_mean_ci`` (λ = 1 and λ tuned) to
-1e-9 on seeded cases, from a judge nearly as good as people to one barely better than a coin.
+1e-9 on seeded cases, from a judge nearly as good as people to one barely better than a coin,
+and on a stratified sample with its weights.
 The golden file is ppi-python's own output (``make peer``; peer/ppi_reference.py)."""
 
 from __future__ import annotations
@@ -28,6 +29,19 @@ def test_ppi_intervals_equal_ppi_pythons(row):
             assert got.value == pytest.approx(row[f"{name}@value"], abs=1e-9)
 
 
+@pytest.mark.parametrize("row", GOLDEN["weighted"], ids=lambda r: f"case{r['case'][0]}")
+def test_weighted_ppi_equals_ppi_pythons_on_a_stratified_sample(row):
+    """The judge's daily sample is stratified: each item weighs its stratum's served items over
+    its sampled ones, in the estimate, in λ and in the interval, as ppi-python weighs them."""
+    y, yhat, unlabeled, w, w_unlabeled = ppi_data.weighted_case(*row["case"])
+    for name, lam in (("ppi", 1.0), ("ppi++", None)):
+        got = ppi_mean(y, yhat, unlabeled, lam=lam, w=w, w_unlabeled=w_unlabeled)
+        assert [got.lower, got.upper] == pytest.approx(row[name], abs=1e-9)
+        assert got.value == pytest.approx(row[f"{name}@value"], abs=1e-9)
+    unweighted = ppi_mean(y, yhat, unlabeled, lam=None)
+    assert abs(unweighted.value - got.value) > 0.02  # the weights matter here
+
+
 def test_a_judge_like_a_coin_gets_no_weight_and_a_good_one_narrows_the_interval():
     y, yhat, unlabeled = ppi_data.case(4, 3000, 40, 0.50, 0.55)
     assert tuned_lambda(y, yhat, unlabeled) < 0.3
@@ -46,6 +60,8 @@ def test_ppi_refuses_what_it_cannot_estimate():
     with pytest.raises(ValueError, match="needs gold-labelled items"):
         ppi_mean(np.ones(3), np.ones(3), np.array([]))
     assert tuned_lambda(np.array([1.0, 0.0]), np.ones(2), np.ones(4)) == 0.0
+    with pytest.raises(ValueError, match="2 weights for 3 items"):
+        ppi_mean(np.ones(3), np.ones(3), np.ones(5), w=np.ones(2))
 
 
 @pytest.mark.parametrize("row", GOLDEN["ratios"], ids=lambda r: f"case{r['case'][0]}")

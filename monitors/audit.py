@@ -64,7 +64,13 @@ class SliceRow:
             },
             "estimated": None
             if e is None or e.value is None
-            else {"method": e.method, "value": e.value, "lower": e.lower, "upper": e.upper},
+            else {
+                "method": e.method,
+                "value": e.value,
+                "lower": e.lower,
+                "upper": e.upper,
+                "how": e.how,
+            },
             "verdict": self.verdict.value,
             "verdict_from": self.verdict_from.value if self.verdict_from else None,
             "band_held": self.band_held,

@@ -506,17 +506,24 @@ def for_slice(
     (``previous``: the span before the slice, without the slices its labels judged bad:
     ``bad_slices(start, end)``, so an incident's labels do not become the next days' normal),
     or why there is no estimate."""
-    wanted = slo.sli.estimate
-    if wanted is None:
+    if slo.sli.estimate is None:
         return None
+    return guarded(
+        signal, slo, lambda: _for_slice(data_dir, signal, slo, start, end, at, group, bad_slices)
+    )
+
+
+def guarded(signal: Signal, slo, make: Callable[[], SliceEstimate]) -> SliceEstimate:
+    """``make()``, or the estimate's failure as its reason: an estimate that fails never fails
+    the SLO, nor the others."""
     try:
-        return _for_slice(data_dir, signal, slo, start, end, at, group, bad_slices)
-    except Exception as exc:  # an estimate that fails never fails the SLO, nor the others
+        return make()
+    except Exception as exc:
         log.warning("the estimate of %s/%s failed: %r", signal.name, slo.name, exc)
         log.debug("the estimate's failure", exc_info=True)
         first = str(exc).splitlines()[0] if str(exc) else ""
         return SliceEstimate(
-            wanted.method, reason=f"the estimate failed: {type(exc).__name__}: {first}"
+            slo.sli.estimate.method, reason=f"the estimate failed: {type(exc).__name__}: {first}"
         )
 
 
@@ -531,8 +538,6 @@ def _for_slice(
     bad_slices: Callable[[datetime, datetime], Spans],
 ) -> SliceEstimate:
     wanted = slo.sli.estimate
-    if wanted.method != "cbpe":
-        return SliceEstimate(wanted.method, reason="the judge's estimate is not computed yet")
     if group is not None:
         return SliceEstimate("cbpe", reason="a group's estimate is not computed yet")
     reference = wanted.reference

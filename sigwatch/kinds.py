@@ -269,6 +269,12 @@ class EstimateSpec(StrictSpec):
                     f"method: judge needs a judge rubric, and signal {signal.name!r} has none; "
                     "allowed: cbpe (or add 'judge:' to the signal)",
                 )
+            if cls is None:
+                yield (
+                    (*loc, "method"),
+                    f"method: judge estimates one class's {metric} (the judge labels one class "
+                    "per post); allowed: a class, or method: cbpe for a macro average",
+                )
             return
         if signal is not None and signal.task not in SCORED:
             yield (

@@ -191,6 +191,9 @@ for slo in signal.slos:
                     f"from {status.samples:,} predictions, with its band (±3 sampling errors): "
                     "its labels are fewer than min_labels yet."
                 )
+                how = status.estimated.how if status.estimated is not None else None
+                if how:  # the judge's: PPI++ or Rogan-Gladen, and from what
+                    helped += f" Made by {how}."
             value.metric(label, shown, help=helped)
         if status is not None and status.budget_remaining is not None:
             budget.metric(

@@ -187,11 +187,11 @@ class JudgeTables:
     ) -> pl.DataFrame:
         """The daily judge sample's labels of predictions served in ``[start, end)`` and
         labelled by ``at`` by this judge model and prompt version: ``label``, ``weight``,
-        ``predicted`` and the prediction's dimension columns (``NONE`` for rows labelled
-        before they were kept)."""
+        ``predicted``, the prediction's dimension columns (``NONE`` for rows labelled before
+        they were kept) and ``item_id``."""
         import polars as pl
 
-        columns = ["label", "weight", "predicted", *DIMENSIONS]
+        columns = ["label", "weight", "predicted", *DIMENSIONS, "item_id"]
         rows = self._conn.execute(
             f"SELECT {', '.join(columns)} FROM judge_labels WHERE signal = ?"
             " AND purpose = ? AND model = ? AND prompt_version = ?"

@@ -6,12 +6,10 @@ weighted sample, with an interval wider than the uncorrected one."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
-import shutil
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import polars as pl
 import pytest
@@ -28,36 +26,9 @@ from sigwatch.clock import FixedClock
 from sigwatch.stats import wilson_interval
 from sigwatch.store import Store, to_epoch
 from sigwatch.store.judge import CalibrationRow
-from tests.conftest import SCENARIO_END
 from tests.evaluation.chat_server import ChatServer
+from tests.evaluation.conftest import CLASSES, DAY, END
 from tests.sql import query
-
-END = datetime.fromisoformat(SCENARIO_END)
-DAY = END - timedelta(days=1)
-CLASSES = ["review", "recommendation_request", "comparison", "question", "other"]
-
-
-def hashed(post: str) -> str:
-    """A judge with opinions: a stable class per post, 70% of posts 'review'."""
-    k = int(hashlib.sha256(post.encode()).hexdigest(), 16) % 10
-    return "review" if k < 7 else CLASSES[1 + k % 4]
-
-
-@pytest.fixture
-def day_data(default_scenario, tmp_path):
-    """One day of content_type's predictions and post texts, copied into a fresh data folder."""
-    result, _ = default_scenario
-    for kind in ("predictions", "content"):
-        src = result.data_dir / kind / "signal=content_type" / f"date={DAY:%Y-%m-%d}"
-        shutil.copytree(src, tmp_path / kind / "signal=content_type" / src.name)
-    return tmp_path
-
-
-@pytest.fixture
-def server():
-    s = ChatServer(hashed)
-    yield s
-    s.stop()
 
 
 def _client(server, **kw) -> JudgeClient:

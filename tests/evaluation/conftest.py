@@ -1,0 +1,40 @@
+"""One day of the default scenario for the judge's tests, and a local chat-completions server
+whose judge has opinions of its own."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from datetime import datetime, timedelta
+
+import pytest
+
+from tests.conftest import SCENARIO_END
+from tests.evaluation.chat_server import ChatServer
+
+END = datetime.fromisoformat(SCENARIO_END)
+DAY = END - timedelta(days=1)
+CLASSES = ["review", "recommendation_request", "comparison", "question", "other"]
+
+
+def hashed(post: str) -> str:
+    """A judge with opinions: a stable class per post, 70% of posts 'review'."""
+    k = int(hashlib.sha256(post.encode()).hexdigest(), 16) % 10
+    return "review" if k < 7 else CLASSES[1 + k % 4]
+
+
+@pytest.fixture
+def day_data(default_scenario, tmp_path):
+    """One day of content_type's predictions and post texts, copied into a fresh data folder."""
+    result, _ = default_scenario
+    for kind in ("predictions", "content"):
+        src = result.data_dir / kind / "signal=content_type" / f"date={DAY:%Y-%m-%d}"
+        shutil.copytree(src, tmp_path / kind / "signal=content_type" / src.name)
+    return tmp_path
+
+
+@pytest.fixture
+def server():
+    s = ChatServer(hashed)
+    yield s
+    s.stop()

@@ -4,7 +4,8 @@ labels' own sampling error (``band_holds``; docs/estimates.md).
 
 ``slice_rows`` gives one row per timeslice of an SLO's window, as ``sigwatch slices`` prints
 it; ``audit`` sums them per SLO: the share of bands that held, the mean absolute error, and a
-warning when fewer than ``HOLD_SHARE`` held (the estimate no longer explains quality: a
+warning when fewer than ``HOLD_SHARE`` held over the window or over its latest ``RECENT``
+slices with both (the estimate no longer explains quality: a
 concept shift the model's confidence cannot see). ``status --json``, the signal page and the
 weekly review show it.
 """
@@ -23,6 +24,9 @@ from sigwatch.store import Measurement, Store
 
 HOLD_SHARE = 0.8  # fewer bands than this holding the labels' value: the estimate is not trusted
 MIN_AUDITED = 5  # slices with both before a share says anything
+# The latest slices with both, audited on their own as well: a shift that began days ago is a
+# small share of a 28-day window (2 of 12 slices) but most of the last week's.
+RECENT = 7
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,8 @@ class Audit:
     share: float | None
     mae: float | None
     warning: str | None
+    recent: int = 0  # the latest slices with both (up to RECENT) ...
+    recent_held: int = 0  # ... and those whose band held
 
     def to_json(self) -> dict:
         return {
@@ -95,6 +101,8 @@ class Audit:
             "held": self.held,
             "share": self.share,
             "mae": self.mae,
+            "recent": self.recent,
+            "recent_held": self.recent_held,
             "warning": self.warning,
         }
 
@@ -148,11 +156,19 @@ def audit(rows: list[SliceRow]) -> Audit:
         abs(r.estimated.value - r.realized.value)  # type: ignore[union-attr,operator]
         for r in both
     ) / len(both)
+    recent = both[-RECENT:]
+    recent_held = sum(r.band_held for r in recent)
     warning = None
     if len(both) >= MIN_AUDITED and share < HOLD_SHARE:
-        warning = (
-            f"the estimate's band held the labels' value on {held} of {len(both)} slices "
-            f"({share:.0%} < {HOLD_SHARE:.0%}): it no longer explains quality — a shift the "
-            "model's confidence does not see; trust the labels and the judge, not this estimate"
-        )
-    return Audit(len(both), held, share, mae, warning)
+        warning = _warning(held, len(both), "slices")
+    elif len(recent) >= MIN_AUDITED and recent_held / len(recent) < HOLD_SHARE:
+        warning = _warning(recent_held, len(recent), "latest slices")
+    return Audit(len(both), held, share, mae, warning, len(recent), recent_held)
+
+
+def _warning(held: int, audited: int, which: str) -> str:
+    return (
+        f"the estimate's band held the labels' value on {held} of the {audited} {which} "
+        f"({held / audited:.0%} < {HOLD_SHARE:.0%}): it no longer explains quality — a shift "
+        "the model's confidence does not see; trust the labels and the judge, not this estimate"
+    )

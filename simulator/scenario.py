@@ -1,10 +1,13 @@
 """Incidents injected into simulated traffic, on a known schedule.
 
 Every incident has a signal, a kind, a window ``[start, end)`` and parameters. Its kind says
-which SLIs it should push out of ``ok`` (``BREAKS``), and which SLIs' estimates it may move
-without breaking them (``ESTIMATE_SEES``); ``manifest()`` turns those into the SLO names of
-``incidents.json`` (``slos``, ``estimated``). Everything outside these windows is healthy
-traffic, so an alert that no incident explains is a false alarm.
+which SLIs it should push out of ``ok`` (``BREAKS``), which SLIs' estimates it may move
+without breaking them (``ESTIMATE_SEES``) and which estimators should see a quality drop before
+the labels land (``SEEN_BY``: a regressed model is unsure of its wrong answers, which CBPE
+reads; a concept shift is confidently wrong, which only the judge and the audit see);
+``manifest()`` turns those into ``incidents.json`` (``slos``, ``estimated``, ``seen_by``).
+Everything outside these windows is healthy traffic, so an alert that no incident explains is
+a false alarm.
 
 Three kinds are confined to one slice of a signal's traffic (``where``): a coverage drop in one
 community, a canary model version that is slow, a quality drop in one community. Each is
@@ -35,6 +38,11 @@ A YAML scenario file lists incidents explicitly::
         miss: negative     # the model misses this class there (default: any class, wrongly)
         start: 2d
         duration: 2d
+      - signal: sentiment
+        kind: concept_shift
+        miss: negative     # 70% of negatives read as the next class, as surely as before
+        start: 4d
+        duration: 2d
 """
 
 from __future__ import annotations
@@ -59,6 +67,17 @@ BREAKS: dict[str, tuple[str, ...]] = {
     "slice_coverage_drop": ("coverage",),
     "canary_latency": ("latency",),
     "slice_quality_regression": ("precision", "recall", "f1"),
+    "concept_shift": ("precision", "recall", "f1"),
+}
+# kind -> the estimators that should see its quality drop before the labels land. A regressed
+# model is unsure of its wrong answers (its confidence falls), which CBPE reads from the logs;
+# a concept shift leaves the model as sure as ever (the world changed, not the model), which
+# only labels can show: the LLM judge's the next day, people's later — and the audit, as the
+# estimate's bands stop holding the labels' values.
+SEEN_BY: dict[str, tuple[str, ...]] = {
+    "quality_regression": ("cbpe", "judge"),
+    "slice_quality_regression": ("judge",),
+    "concept_shift": ("judge",),
 }
 # kind -> the SLI kinds whose estimate (``estimate: {method: cbpe}``) it may move without
 # breaking them: the drifted inputs make the model less sure, which CBPE reads as lower quality
@@ -76,7 +95,9 @@ PARAMS: dict[str, dict[str, tuple[Any, float, float]]] = {
     "slice_coverage_drop": {"abstain_share": (0.7, 0.0, 1.0)},
     "canary_latency": {"factor": (2.5, 1.0, 100.0), "canary_share": (0.1, 0.0, 1.0)},
     "slice_quality_regression": {"corrupt_share": (0.6, 0.0, 1.0)},
+    "concept_shift": {"share": (0.7, 0.0, 1.0)},
 }
+MISSES = ("slice_quality_regression", "concept_shift")  # kinds that may name the class missed
 # The slice each sliced kind is confined to may be any of these columns; a canary is a version.
 WHERE = {
     "slice_coverage_drop": ("community", "language", "item_kind"),
@@ -97,7 +118,7 @@ class Incident:
     end: datetime
     params: dict[str, float] = field(default_factory=dict)
     where: dict[str, str] = field(default_factory=dict)  # the slice it is confined to
-    miss: str | None = None  # a slice quality regression: the class the model misses
+    miss: str | None = None  # a quality regression or concept shift: the class misread
 
     def param(self, name: str) -> float:
         return self.params.get(name, PARAMS[self.kind][name][0])
@@ -184,7 +205,7 @@ def default_scenario(start: datetime, days: int, registry: Registry) -> list[Inc
             "sentiment",
             "canary_latency",
             {"model_version": CANARY_VERSION},
-            at(0.7) + timedelta(hours=6),
+            at(0.45),  # the night before sentiment's coverage drop, 12 hours apart
             timedelta(hours=8),
         ),
         # movies holds about a quarter of sentiment's negatives: the model misses 60% of them
@@ -193,12 +214,19 @@ def default_scenario(start: datetime, days: int, registry: Registry) -> list[Inc
         ("sentiment", "slice_quality_regression", {"community": "movies"}, at(0.2), 2 * day),
     ]
     known = set(registry.names)
-    missed = {"slice_quality_regression": "negative"}
-    return [Incident(s, k, t, t + d) for s, k, t, d in plan if s in known] + [
-        Incident(s, k, t, t + d, where=dict(w), miss=missed.get(k))
-        for s, k, w, t, d in sliced
-        if s in known
-    ]
+    missed = {"slice_quality_regression": "negative", "concept_shift": "negative"}
+    # a concept shift: 70% of sentiment's negative posts read as neutral, as surely as before
+    # (the model's confidence does not move: only labels see it)
+    shift = ("sentiment", "concept_shift", at(0.6), 2 * day)
+    return (
+        [Incident(s, k, t, t + d) for s, k, t, d in plan if s in known]
+        + [Incident(s, k, t, t + d, miss=missed[k]) for s, k, t, d in [shift] if s in known]
+        + [
+            Incident(s, k, t, t + d, where=dict(w), miss=missed.get(k))
+            for s, k, w, t, d in sliced
+            if s in known
+        ]
+    )
 
 
 def load_scenario(path: Path, start: datetime, end: datetime, registry: Registry) -> list[Incident]:
@@ -281,12 +309,19 @@ def load_scenario(path: Path, start: datetime, end: datetime, registry: Registry
                 )
         where = _where(item.get("where"), kind, (*loc, "where"), problem)
         miss = item.get("miss")
+        if kind == "concept_shift" and miss is None and signal in registry.names:
+            classes = ", ".join(registry.get(signal).classes or ("(a multiclass signal's)",))
+            problem(
+                loc,
+                f"a concept_shift names the class the model misreads; allowed: miss: "
+                f"one of {classes}",
+            )
         if miss is not None and signal in registry.names:
             classes = registry.get(signal).classes
-            if kind != "slice_quality_regression" or registry.get(signal).task != "multiclass":
+            if kind not in MISSES or registry.get(signal).task != "multiclass":
                 problem(
                     (*loc, "miss"),
-                    "miss is for a slice_quality_regression of a multiclass signal; allowed: "
+                    f"miss is for a {' or '.join(MISSES)} of a multiclass signal; allowed: "
                     "remove it",
                 )
             elif miss not in classes:
@@ -357,6 +392,7 @@ def manifest(incidents: list[Incident], registry: Registry) -> list[dict]:
                 "slo": slos[0] if slos else None,
                 "slos": slos,
                 "estimated": incident.estimated(registry.get(incident.signal)),
+                "seen_by": list(SEEN_BY.get(incident.kind, ())),
                 "params": {name: incident.param(name) for name in PARAMS[incident.kind]},
                 "model_version": incident.where.get("model_version")
                 or BAD_VERSION.get(incident.kind),

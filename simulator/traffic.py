@@ -225,6 +225,15 @@ class Replay:
                 version[hit] = BAD_VERSION["quality_regression"]
                 bad = hit & (rng.random(n) < incident.param("corrupt_share"))
                 self._corrupt(rng, bad, label_col, score, labels_idx)
+                if self.signal.task == "multiclass":  # unsure of its wrong answers
+                    low = self.signal.serving_threshold
+                    score[bad] = rng.uniform(low, low + 0.25 * (1 - low), int(bad.sum()))
+            elif incident.kind == "concept_shift":  # as sure as ever, and wrong
+                missed = (
+                    hit & (label_col == incident.miss) & (rng.random(n) < incident.param("share"))
+                )
+                k = list(self.classes).index(incident.miss)
+                label_col[missed] = self.classes[(k + 1) % len(self.classes)]
             elif incident.kind == "outage":
                 status[hit] = "error"
                 external[hit] = False

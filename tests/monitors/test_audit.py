@@ -56,7 +56,21 @@ def test_the_audit_warns_when_fewer_than_80_percent_of_bands_held():
     checked = audit(rows)
     assert (checked.audited, checked.held) == (6, 3) and checked.share == 0.5 < HOLD_SHARE
     assert checked.mae == pytest.approx((3 * 0.01 + 3 * 0.10) / 6)
-    assert "held the labels' value on 3 of 6 slices (50% < 80%)" in checked.warning
+    assert "held the labels' value on 3 of the 6 slices (50% < 80%)" in checked.warning
+
+
+def test_a_shift_in_the_latest_slices_warns_before_it_fills_the_window():
+    """A concept shift two slices long in a window of twelve: 10 of 12 bands held (83%), but
+    only 5 of the latest 7 (71%) — the audit warns from the latest slices."""
+    missed = {8, 9}
+    rows = [slice_row(measured(k, 0.90, 0.80 if k in missed else 0.91)) for k in range(12)]
+    checked = audit(rows)
+    assert (checked.held, checked.audited) == (10, 12) and checked.share > HOLD_SHARE
+    assert (checked.recent_held, checked.recent) == (5, 7)
+    assert "held the labels' value on 5 of the 7 latest slices (71% < 80%)" in checked.warning
+    assert checked.to_json()["recent"] == 7
+    healed = audit(rows + [slice_row(measured(k, 0.90, 0.91)) for k in range(12, 16)])
+    assert healed.recent_held == 6 and healed.warning is None  # 6 of the 7 latest, 14 of 16
 
 
 def test_too_few_audited_slices_say_nothing_yet():

@@ -142,6 +142,7 @@ def test_manifest_lists_each_incident_with_the_slos_it_breaks(simulated, registr
         "slice_coverage_drop",
         "canary_latency",
         "slice_quality_regression",
+        "concept_shift",
     }
     for incident in manifest["incidents"]:
         signal = registry.get(incident["signal"])
@@ -154,6 +155,7 @@ def test_manifest_lists_each_incident_with_the_slos_it_breaks(simulated, registr
         assert {s.name for s in signal.slos} >= set(incident["slos"])
         for name in incident["estimated"]:  # an estimate it may move, not an SLO it breaks
             assert signal.slo(name).sli.estimate is not None and name not in incident["slos"]
+        assert set(incident["seen_by"]) <= {"cbpe", "judge"}
         assert manifest["start"] <= incident["start"] < incident["end"] <= manifest["end"]
 
 

@@ -14,8 +14,14 @@ from tests.simulator.conftest import END, RATE
 
 
 def window(data, signal, incident=None):
-    frame = pl.scan_parquet(
-        data / "predictions" / f"signal={signal}" / "**" / "*.parquet", hive_partitioning=True
+    """A signal's logs (``data``: a folder, or logs already read), or those inside and
+    outside an incident's window."""
+    frame = (
+        data
+        if isinstance(data, pl.LazyFrame)
+        else pl.scan_parquet(
+            data / "predictions" / f"signal={signal}" / "**" / "*.parquet", hive_partitioning=True
+        )
     )
     if incident is None:
         return frame
@@ -92,6 +98,37 @@ def test_quality_regression_breaks_precision_against_labels(simulated):
     assert precision(inside) < 0.75
     assert precision(outside) > 0.85
     assert share(outside, pl.col("model_version") == incident["model_version"]) == 0.0
+    # the regressed model is unsure of its wrong answers: what CBPE reads from the logs
+    wrong = inside.join(labels, on="item_id").filter(pl.col("truth") != pl.col("label"))
+    right = outside.join(labels, on="item_id").filter(pl.col("truth") == pl.col("label"))
+    assert share(wrong, pl.col("score")) < share(right, pl.col("score")) - 0.25
+    assert incident["seen_by"] == ["cbpe", "judge"]
+
+
+def test_a_concept_shift_is_confidently_wrong(simulated):
+    """70% of sentiment's negatives read as neutral inside the window, and the model is as
+    sure of them as of its right answers: CBPE cannot see it, labels can."""
+    data, result = simulated
+    incident = incident_of(result, "concept_shift")
+    signal = incident["signal"]
+    labels = pl.scan_parquet(data / "labels" / f"signal={signal}" / "*.parquet").select(
+        "item_id", pl.col("label").alias("truth")
+    )
+    inside, outside = window(data, signal, incident)
+    outside = outside.filter(pl.col("community") != "movies")  # its slice incident's community
+    inside = inside.filter(pl.col("community") != "movies")
+    negatives = pl.col("truth") == incident["miss"]
+
+    def recall(frame):
+        return share(
+            frame.join(labels, on="item_id").filter(negatives), pl.col("label") == "negative"
+        )
+
+    assert recall(inside) < recall(outside) - 0.3
+    misread = inside.join(labels, on="item_id").filter(negatives & (pl.col("label") == "neutral"))
+    right = outside.join(labels, on="item_id").filter(pl.col("truth") == pl.col("label"))
+    assert abs(share(misread, pl.col("score")) - share(right, pl.col("score"))) < 0.1
+    assert incident["seen_by"] == ["judge"] and incident["estimated"] == []
 
 
 def test_outage_fails_every_call_of_its_signal_and_nothing_else(simulated, registry):
@@ -158,7 +195,7 @@ def test_the_default_scenario_fits_any_week_or_more_in_whole_days(registry, days
     end = END.replace(hour=end_hour, minute=20 if end_hour else 0)
     start = end - timedelta(days=days)
     incidents = default_scenario(start, days, registry)
-    assert len(incidents) == 9  # six signal-wide kinds, three confined to a slice
+    assert len(incidents) == 10  # seven signal-wide kinds, three confined to a slice
     assert len({i.signal for i in incidents}) == 5
     for incident in incidents:
         assert start <= incident.start < incident.end <= end
@@ -176,6 +213,7 @@ def test_the_default_scenario_fits_any_week_or_more_in_whole_days(registry, days
             "input_drift",
             "quality_regression",
             "slice_quality_regression",
+            "concept_shift",
         ):
             # judged per UTC day: the incident covers whole days
             assert (incident.start.hour, incident.start.minute) == (0, 0)
@@ -222,6 +260,8 @@ def test_a_slice_quality_regression_breaks_recall_in_its_community_only(simulate
         "item_id", pl.col("label").alias("truth")
     )
     inside, outside = window(data, signal, incident)
+    shift = incident_of(result, "concept_shift")  # the signal's other quality incident
+    _, outside = window(outside, signal, shift)
 
     def recall(frame):
         negatives = frame.join(labels, on="item_id").filter(pl.col("truth") == "negative")

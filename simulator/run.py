@@ -127,7 +127,7 @@ def simulate(
                     texts.mkdir(parents=True, exist_ok=True)
                     replay.content(frame, idx).write_parquet(texts / "part-0.parquet")
                 acc.add(signal.name, frame)
-                label_frames.append(replay.labels(frame, idx, end, label_rate))
+                label_frames.append(replay.labels(frame, idx, end, label_rate, incidents=incidents))
                 result.rows[signal.name] = result.rows.get(signal.name, 0) + len(frame)
                 done += 1
                 if progress:

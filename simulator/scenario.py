@@ -40,7 +40,7 @@ A YAML scenario file lists incidents explicitly::
         duration: 2d
       - signal: sentiment
         kind: concept_shift
-        miss: negative     # 70% of negatives read as the next class, as surely as before
+        miss: negative     # 90% of what it reads as the next class means negative now
         start: 4d
         duration: 2d
 """
@@ -95,7 +95,7 @@ PARAMS: dict[str, dict[str, tuple[Any, float, float]]] = {
     "slice_coverage_drop": {"abstain_share": (0.7, 0.0, 1.0)},
     "canary_latency": {"factor": (2.5, 1.0, 100.0), "canary_share": (0.1, 0.0, 1.0)},
     "slice_quality_regression": {"corrupt_share": (0.6, 0.0, 1.0)},
-    "concept_shift": {"share": (0.7, 0.0, 1.0)},
+    "concept_shift": {"share": (0.9, 0.0, 1.0)},
 }
 MISSES = ("slice_quality_regression", "concept_shift")  # kinds that may name the class missed
 # The slice each sliced kind is confined to may be any of these columns; a canary is a version.
@@ -205,7 +205,7 @@ def default_scenario(start: datetime, days: int, registry: Registry) -> list[Inc
             "sentiment",
             "canary_latency",
             {"model_version": CANARY_VERSION},
-            at(0.45),  # the night before sentiment's coverage drop, 12 hours apart
+            at(0.7) + timedelta(hours=6),
             timedelta(hours=8),
         ),
         # movies holds about a quarter of sentiment's negatives: the model misses 60% of them
@@ -214,13 +214,16 @@ def default_scenario(start: datetime, days: int, registry: Registry) -> list[Inc
         ("sentiment", "slice_quality_regression", {"community": "movies"}, at(0.2), 2 * day),
     ]
     known = set(registry.names)
-    missed = {"slice_quality_regression": "negative", "concept_shift": "negative"}
-    # a concept shift: 70% of sentiment's negative posts read as neutral, as surely as before
-    # (the model's confidence does not move: only labels see it)
-    shift = ("sentiment", "concept_shift", at(0.6), 2 * day)
+    missed = {"slice_quality_regression": "negative"}
+    # a concept shift: half the posts the model reads as reviews are something else now (a new
+    # kind of sponsored post, "other"); it reads them as before, as surely as before: only
+    # labels (and the judge) see it. Its SLOs are not those of the days it shares.
+    shift = Incident(
+        "content_type", "concept_shift", at(0.2), at(0.2) + 2 * day, {"share": 0.5}, miss="other"
+    )
     return (
         [Incident(s, k, t, t + d) for s, k, t, d in plan if s in known]
-        + [Incident(s, k, t, t + d, miss=missed[k]) for s, k, t, d in [shift] if s in known]
+        + ([shift] if shift.signal in known else [])
         + [
             Incident(s, k, t, t + d, where=dict(w), miss=missed.get(k))
             for s, k, w, t, d in sliced

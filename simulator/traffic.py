@@ -101,12 +101,20 @@ TRUTH_COLUMN = {
 
 
 def _consistent(
-    vectors: np.ndarray, label: np.ndarray, score: np.ndarray, classes: np.ndarray
+    vectors: np.ndarray,
+    label: np.ndarray,
+    score: np.ndarray,
+    classes: np.ndarray,
+    even: np.ndarray | None = None,
 ) -> np.ndarray:
     """The class probability vectors as logged: the logged label's class holds the logged
     confidence (an incident may have changed either), the other classes share the rest in the
-    proportions the model gave them. A healthy row keeps the model's vector as it was."""
+    proportions the model gave them — evenly on the rows ``even`` marks (an unsure model: no
+    other class above the one it says). A healthy row keeps the model's vector as it was."""
     out = vectors.copy()
+    if even is not None and even.any():
+        vectors = vectors.copy()
+        vectors[even] = 1.0
     index = {c: k for k, c in enumerate(classes)}
     column = np.array([index.get(c, -1) if c is not None else -1 for c in label])
     rows = np.flatnonzero(column >= 0)
@@ -184,6 +192,7 @@ class Replay:
         latency[external] = rng.lognormal(np.log(s.external_median_ms), 0.35, int(external.sum()))
         version = np.full(n, self.signal.model.version, dtype=object)
         label_col = self.corpus[f"{self.signal.name}__label"].to_numpy()[idx].astype(object)
+        unsure = np.zeros(n, dtype=bool)  # rows whose other classes share the rest evenly
         labels_idx = idx.copy()  # rows of the corpus whose `labels` a row carries
         # Languages are assigned here, not detected: the corpus is English (see the README).
         slice_rng = self.rng(start, salt=2)  # its own stream: other draws stay as they were
@@ -225,15 +234,13 @@ class Replay:
                 version[hit] = BAD_VERSION["quality_regression"]
                 bad = hit & (rng.random(n) < incident.param("corrupt_share"))
                 self._corrupt(rng, bad, label_col, score, labels_idx)
-                if self.signal.task == "multiclass":  # unsure of its wrong answers
+                if self.signal.task == "multiclass":  # its confidence collapsed: all of it
+                    unsure_rows = hit & (status == "ok")
                     low = self.signal.serving_threshold
-                    score[bad] = rng.uniform(low, low + 0.25 * (1 - low), int(bad.sum()))
-            elif incident.kind == "concept_shift":  # as sure as ever, and wrong
-                missed = (
-                    hit & (label_col == incident.miss) & (rng.random(n) < incident.param("share"))
-                )
-                k = list(self.classes).index(incident.miss)
-                label_col[missed] = self.classes[(k + 1) % len(self.classes)]
+                    score[unsure_rows] = rng.uniform(
+                        low, low + 0.05 * (1 - low), int(unsure_rows.sum())
+                    )
+                    unsure |= unsure_rows
             elif incident.kind == "outage":
                 status[hit] = "error"
                 external[hit] = False
@@ -257,6 +264,7 @@ class Replay:
             external,
             failed,
             language,
+            unsure,
         )
         return frame, idx
 
@@ -310,13 +318,16 @@ class Replay:
         external,
         failed,
         language,
+        unsure,
     ) -> pl.DataFrame:
         n = len(times)
         corpus = self.corpus
         labels = corpus[f"{self.signal.name}__labels"].gather(labels_idx)
         label_scores = corpus[f"{self.signal.name}__label_scores"].gather(labels_idx)
         vectors = (
-            pl.Series(_consistent(self.vectors[idx], label_col, score, self.classes).tolist())
+            pl.Series(
+                _consistent(self.vectors[idx], label_col, score, self.classes, unsure).tolist()
+            )
             if self.vectors is not None
             else pl.Series([None] * n, dtype=pl.List(pl.Float64))
         )
@@ -362,6 +373,22 @@ class Replay:
             .cast(LOG_SCHEMA)
         )
 
+    def shifted_truth(
+        self, frame: pl.DataFrame, truth: pl.Series, incidents: tuple | list
+    ) -> pl.Series:
+        """The truth of ``frame``'s items: the corpus's, except inside a concept shift, where
+        ``share`` of the posts the model reads as the class after ``miss`` mean ``miss`` (a new
+        idiom): the model reads them as before, as surely as before, and is wrong."""
+        shifts = [
+            i for i in incidents if i.signal == self.signal.name and i.kind == "concept_shift"
+        ]
+        if not shifts or self.signal.task != "multiclass" or frame.is_empty():
+            return truth
+        values = truth.cast(pl.Utf8).to_numpy().astype(object)
+        for incident in shifts:
+            values[_shift_rows(self, frame, incident)] = incident.miss
+        return pl.Series(values.tolist(), dtype=pl.Utf8)
+
     def content(self, frame: pl.DataFrame, idx: np.ndarray) -> pl.DataFrame:
         """The posts' text by item id, as the platform's content store would give it to the
         LLM judge (``<data>/content/``); written only for signals with a judge rubric."""
@@ -377,18 +404,20 @@ class Replay:
         until: datetime,
         label_rate: float,
         rater_noise: float = 0.04,
+        incidents: tuple[Incident, ...] | list[Incident] = (),
     ) -> pl.DataFrame:
         """Human labels for a sample of ``frame``'s items whose text has ground truth.
 
         Labels arrive 1 h to a few days after the event (log-normal, median ~20 h); those that
         would arrive after ``until`` are not written. Raters disagree with the truth at
-        ``rater_noise``.
+        ``rater_noise``. Inside a ``concept_shift`` of ``incidents`` the truth itself moves
+        (``shifted_truth``).
         """
         if self.truth is None or frame.is_empty():
             return pl.DataFrame(schema=LABEL_SCHEMA)
         rng = self.rng(frame["event_time"][0], salt=1)
         n = len(frame)
-        truth = self.corpus[self.truth].gather(idx)
+        truth = self.shifted_truth(frame, self.corpus[self.truth].gather(idx), incidents)
         picked = (~truth.is_null().to_numpy()) & (rng.random(n) < label_rate)
         delay_h = np.maximum(1.0, rng.lognormal(np.log(20.0), 0.8, n))
         labeled_at = frame["event_time"].to_numpy() + (delay_h * 3.6e9).astype("timedelta64[us]")
@@ -425,6 +454,18 @@ class Replay:
                 ),
             }
         ).cast(LABEL_SCHEMA)
+
+
+def _shift_rows(replay: Replay, frame: pl.DataFrame, incident: Incident) -> np.ndarray:
+    """The rows of ``frame`` whose truth a concept shift moves: ``share`` of those (inside
+    its window) the model reads as the class after ``miss``, drawn from a stream of their own."""
+    k = list(replay.classes).index(incident.miss)
+    after = replay.classes[(k + 1) % len(replay.classes)]
+    times = frame["event_time"].to_numpy()
+    rng = replay.rng(frame["event_time"][0], salt=3)
+    drawn = rng.random(len(frame)) < incident.param("share")
+    read_as = (frame["label"] == after).fill_null(False).to_numpy()
+    return _active(times, incident) & read_as & drawn
 
 
 def _active(times: np.ndarray, incident: Incident) -> np.ndarray:

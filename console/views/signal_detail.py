@@ -264,8 +264,8 @@ for slo in signal.slos:
             if checked.audited:
                 said += (
                     f" Over the window the band held the labels' value on {checked.held} of "
-                    f"{checked.audited} slices ({checked.share:.0%}); mean absolute error "
-                    f"{checked.mae:.3f}."
+                    f"{checked.audited} slices ({checked.share:.0%}), on {checked.recent_held} "
+                    f"of the latest {checked.recent}; mean absolute error {checked.mae:.3f}."
                 )
             st.caption(said)
             if checked.warning:

@@ -5,6 +5,7 @@ to an incident, each alert ends soon after its incident, and nothing fires at th
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import polars as pl
@@ -72,9 +73,9 @@ def test_each_alert_ends_soon_after_its_incident(demo, registry):
         end = datetime.fromisoformat(incident["end"])
         slo = registry.get(alert.signal).slo(alert.slo)
         late = alert.resolved_at - end
-        if alert.estimate is not None:
-            # an estimated ticket ends when its slice's labels settle it: withdrawn, or
-            # unconfirmed two slices on (the labels confirm none here: nothing broke)
+        if alert.estimate is not None and alert.estimate.outcome is not Outcome.CONFIRMED:
+            # an estimated ticket the labels do not confirm ends when they settle it: withdrawn,
+            # or unconfirmed two slices on (one they confirm goes on as the labels')
             assert alert.estimate.outcome in (Outcome.WITHDRAWN, Outcome.UNCONFIRMED), alert.key
             settled = alert.estimate.slice + 2 * slo.objective.timeslice
             assert alert.resolved_at <= settled + STEP, (alert.key, alert.resolved_at)
@@ -284,3 +285,158 @@ def test_cbpe_bands_hold_the_labels_value_on_the_healthy_days(demo, registry):
                 checked = audit(healthy)
                 assert checked.audited >= 5, (slo.name, checked)
                 assert checked.share >= 0.9, (signal.name, slo.name, checked)
+
+
+def test_cbpe_sees_the_unsure_rc_model_and_not_the_concept_shift(demo, registry):
+    """CBPE reads the model's confidence: the rc model's collapsed confidence moves its estimate
+    below every healthy day's on both days of that incident, while the confidently wrong days
+    of the concept shift are estimated as any healthy day."""
+    from monitors.audit import slice_rows
+
+    result, _, data = demo
+    with Store.open(data / "sigwatch.db", clock=FixedClock(END)) as store:
+        for kind in ("quality_regression", "concept_shift"):
+            [incident] = [i for i in result.incidents if i["kind"] == kind]
+            signal = registry.get(incident["signal"])
+            start, end = (datetime.fromisoformat(incident[k]) for k in ("start", "end"))
+            for name in incident["slos"]:
+                slo = signal.slo(name)
+                if getattr(slo.sli, "estimate", None) is None:
+                    continue
+                rows = [
+                    r
+                    for r in slice_rows(store, slo, END)
+                    if r.estimated is not None and r.estimated.value is not None
+                ]
+                inside = [r.estimated.value for r in rows if start <= r.start < end]
+                healthy = [r.estimated for r in rows if not _quality_day(r, result, signal)]
+                assert len(inside) == 2 and healthy, (name, rows)
+                if "cbpe" in incident["seen_by"]:  # under every healthy day's estimate
+                    assert max(inside) < min(e.value for e in healthy), (name, inside, healthy)
+                else:  # inside every healthy day's band
+                    assert min(inside) > min(e.lower for e in healthy), (name, inside, healthy)
+
+
+def _quality_day(row, result, signal) -> bool:
+    """Whether the slice is a day of one of the signal's quality incidents."""
+    return any(
+        i["signal"] == signal.name
+        and i["seen_by"]
+        and datetime.fromisoformat(i["start"]) <= row.start < datetime.fromisoformat(i["end"])
+        for i in result.incidents
+    )
+
+
+def test_a_concept_shift_is_missed_by_cbpe_and_flagged_by_its_audit(demo, registry):
+    """Confidently wrong: no estimate of the shifted days is bad (CBPE opens nothing), the
+    labels alert, and the audit of the latest slices warns that the estimate no longer explains
+    quality."""
+    from monitors.audit import audit, slice_rows
+
+    result, alerts, data = demo
+    [incident] = [i for i in result.incidents if i["kind"] == "concept_shift"]
+    signal = registry.get(incident["signal"])
+    start, end = (datetime.fromisoformat(incident[k]) for k in ("start", "end"))
+    estimated = [name for name in incident["slos"] if signal.slo(name).sli.estimate is not None]
+    assert estimated and incident["seen_by"] == ["judge"]
+    with Store.open(data / "sigwatch.db", clock=FixedClock(END)) as store:
+        for name in estimated:
+            rows = slice_rows(store, signal.slo(name), END)
+            shifted = [r for r in rows if start <= r.start < end]
+            assert shifted and all(r.band_held is False for r in shifted), (name, shifted)
+            assert not [a for a in alerts if a.slo == name and a.estimate is not None]
+            assert [a for a in alerts if a.slo == name], name  # the labels' alert
+            assert audit(rows).warning is not None, (name, audit(rows))
+
+
+def test_the_judges_estimate_sees_the_concept_shift_that_cbpe_misses(
+    demo, registry, corpus_cache, tmp_path
+):
+    """The first day of the concept shift, judged through a local chat-completions server by a
+    judge that reads each post's meaning (the simulator's truth, shift included) right 85% of
+    the time: its PPI++ estimate of review precision, rectified by the people's labels of that
+    day, is under the target and holds the labels' value, where CBPE's band stood above it.
+    The judge labels the day's items that people can label (those with a ground truth), so
+    both estimate one thing."""
+    import hashlib
+    import json
+    import shutil
+
+    from evaluation.daily import judge_day
+    from evaluation.judge import JudgeClient
+    from monitors import judge_estimates
+    from monitors.audit import band_holds, slice_rows
+    from monitors.slis.base import Context
+    from sigwatch.kinds import Estimate
+    from sigwatch.store import to_epoch
+    from sigwatch.store.judge import CalibrationRow
+    from simulator.corpus import load_corpus
+    from simulator.run import plan_incidents
+    from simulator.traffic import TRUTH_COLUMN, Replay
+    from tests.evaluation.chat_server import ChatServer
+    from tests.sql import query
+
+    result, _, data = demo
+    [incident] = [i for i in result.incidents if i["kind"] == "concept_shift"]
+    signal = registry.get(incident["signal"])
+    day = datetime.fromisoformat(incident["start"])
+    slo = signal.slo(incident["slo"])
+    # the day's comments as the simulator drew them, and what each post means that day
+    incidents = plan_incidents(None, result.start, END, 14, registry)
+    corpus = load_corpus(registry, corpus_cache)
+    frame, idx = Replay(corpus, signal, 1).span(day, day + timedelta(days=1), 20_000, incidents)
+    truth = Replay(corpus, signal, 1).shifted_truth(
+        frame, corpus[TRUTH_COLUMN[signal.name]].gather(idx), incidents
+    )
+    meaning = dict(zip(corpus["text"].gather(idx).to_list(), truth.to_list(), strict=True))
+    knowable = frame.filter(truth.is_not_null().to_numpy())["item_id"]
+    classes = list(signal.classes)
+
+    def reader(post: str) -> str:
+        right = meaning.get(post) or "other"
+        if int(hashlib.sha256(post.encode()).hexdigest(), 16) % 100 < 85:
+            return right
+        return classes[(classes.index(right) + 1) % len(classes)]
+
+    judged = tmp_path / "data"
+    dated = f"signal={signal.name}/date={day:%Y-%m-%d}"
+    logs = pl.read_parquet(data / "predictions" / dated)
+    (judged / "predictions" / dated).mkdir(parents=True)
+    logs.filter(pl.col("item_id").is_in(knowable.implode())).write_parquet(
+        judged / "predictions" / dated / "part-0.parquet"
+    )
+    shutil.copytree(data / "content" / dated, judged / "content" / dated)
+    shutil.copytree(data / "labels", judged / "labels")
+    shutil.copy(data / "sigwatch.db", tmp_path / "judged.db")
+    server = ChatServer(reader)
+    try:
+        with Store.open(tmp_path / "judged.db", clock=FixedClock(END)) as store:
+            client = JudgeClient(server.url, "sim-judge", timeout=5, retries=1)
+            judge_day(store, client, signal, judged, day, calls=6000, dollars=50.0, seed=5)
+            [(version,)] = query(store, "SELECT DISTINCT prompt_version FROM judge_labels")
+            rates = {"cls": "review", "tp": 85, "fn": 15, "tn": 170, "fp": 30}
+            store.judge.put_calibration(
+                CalibrationRow(
+                    signal.name,
+                    "sim-judge",
+                    version,
+                    to_epoch(day),
+                    300,
+                    0,
+                    0.7,
+                    json.dumps({"review": rates}),
+                    0.0,
+                )
+            )
+            by_judge = replace(slo, sli=replace(slo.sli, estimate=Estimate("judge")))
+            got = judge_estimates.for_slice(
+                Context(judged, store, signal), by_judge, day, day + timedelta(days=1), END
+            )
+            [row] = [r for r in slice_rows(store, slo, END) if r.start == day]
+    finally:
+        server.stop()
+    target = slo.objective.target
+    assert got.how.startswith("ppi++"), got
+    assert target.violated_by(got.lower, got.upper), got  # the judge: a bad slice
+    assert not target.violated_by(row.estimated.lower, row.estimated.upper)  # CBPE: not
+    assert not target.holds(row.realized.value) and band_holds(row.realized, got), row.realized

@@ -207,7 +207,7 @@ class SliceEstimate:
     # the slice judged by its band against the target (bad: the whole band on the wrong side)
     verdict: Verdict | None = None
     # how the judge's estimate was made: PPI++ from people's labels of the same items, or
-    # Rogan-Gladen from the judge's error on the gold set (monitors.judge_estimates)
+    # Rogan-Gladen from the judge's error on the gold set (monitors.slis.judge_estimates)
     how: str | None = None
 
 

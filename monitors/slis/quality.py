@@ -22,8 +22,9 @@ from datetime import datetime
 import numpy as np
 import polars as pl
 
-from monitors import estimates, judge_estimates
+from monitors import estimates
 from monitors.partials import known_at
+from monitors.slis import judge_estimates
 from monitors.slis.base import Context, SliValue, TimesliceCalculation
 from sigwatch.calibration import CalibrationError, weighted_share
 from sigwatch.kinds import JudgedQualitySLI, QualitySLI
@@ -66,7 +67,7 @@ def payload(signal, rows: pl.DataFrame) -> dict:
 
 def estimated(ctx: Context, slo, start: datetime, end: datetime, at: datetime):
     """The slice's estimate (``estimate:``; None without one): the judge's
-    (``monitors.judge_estimates``), or CBPE's with its rolling reference leaving out the slices
+    (``monitors.slis.judge_estimates``), or CBPE's with its rolling reference leaving out the slices
     the SLO's labels judged bad."""
     if slo.sli.estimate is not None and slo.sli.estimate.method == judge_estimates.METHOD:
         return estimates.guarded(

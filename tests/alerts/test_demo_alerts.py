@@ -364,8 +364,8 @@ def test_the_judges_estimate_sees_the_concept_shift_that_cbpe_misses(
 
     from evaluation.daily import judge_day
     from evaluation.judge import JudgeClient
-    from monitors import judge_estimates
     from monitors.audit import band_holds, slice_rows
+    from monitors.slis import judge_estimates
     from monitors.slis.base import Context
     from sigwatch.kinds import Estimate
     from sigwatch.store import to_epoch

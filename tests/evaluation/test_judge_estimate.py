@@ -17,7 +17,7 @@ import pytest
 
 from evaluation.daily import judge_day, served, texts
 from evaluation.judge import JudgeClient
-from monitors import judge_estimates
+from monitors.slis import judge_estimates
 from monitors.slis.base import Context
 from sigwatch.calibration import ClassRates, weighted_share
 from sigwatch.clock import FixedClock

@@ -359,7 +359,6 @@ def test_the_judges_estimate_sees_the_concept_shift_that_cbpe_misses(
     The judge labels the day's items that people can label (those with a ground truth), so
     both estimate one thing."""
     import hashlib
-    import json
     import shutil
 
     from evaluation.daily import judge_day
@@ -368,13 +367,11 @@ def test_the_judges_estimate_sees_the_concept_shift_that_cbpe_misses(
     from monitors.slis import judge_estimates
     from monitors.slis.base import Context
     from sigwatch.kinds import Estimate
-    from sigwatch.store import to_epoch
-    from sigwatch.store.judge import CalibrationRow
     from simulator.corpus import load_corpus
     from simulator.run import plan_incidents
     from simulator.traffic import TRUTH_COLUMN, Replay
     from tests.evaluation.chat_server import ChatServer
-    from tests.sql import query
+    from tests.evaluation.conftest import calibrate
 
     result, _, data = demo
     [incident] = [i for i in result.incidents if i["kind"] == "concept_shift"]
@@ -413,21 +410,8 @@ def test_the_judges_estimate_sees_the_concept_shift_that_cbpe_misses(
         with Store.open(tmp_path / "judged.db", clock=FixedClock(END)) as store:
             client = JudgeClient(server.url, "sim-judge", timeout=5, retries=1)
             judge_day(store, client, signal, judged, day, calls=6000, dollars=50.0, seed=5)
-            [(version,)] = query(store, "SELECT DISTINCT prompt_version FROM judge_labels")
             rates = {"cls": "review", "tp": 85, "fn": 15, "tn": 170, "fp": 30}
-            store.judge.put_calibration(
-                CalibrationRow(
-                    signal.name,
-                    "sim-judge",
-                    version,
-                    to_epoch(day),
-                    300,
-                    0,
-                    0.7,
-                    json.dumps({"review": rates}),
-                    0.0,
-                )
-            )
+            calibrate(store, signal.name, "sim-judge", day, rates)
             by_judge = replace(slo, sli=replace(slo.sli, estimate=Estimate("judge")))
             got = judge_estimates.for_slice(
                 Context(judged, store, signal), by_judge, day, day + timedelta(days=1), END

@@ -4,11 +4,14 @@ whose judge has opinions of its own."""
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 from datetime import datetime, timedelta
 
 import pytest
 
+from sigwatch.store import to_epoch
+from sigwatch.store.judge import CalibrationRow
 from tests.conftest import SCENARIO_END
 from tests.evaluation.chat_server import ChatServer
 
@@ -38,3 +41,15 @@ def server():
     s = ChatServer(hashed)
     yield s
     s.stop()
+
+
+def calibrate(store, signal: str, model: str, at: datetime, rates: dict) -> None:
+    """A calibration of the judge ``model`` (the prompt version its stored labels carry) as of
+    ``at``, with one class's confusion counts ``rates`` (``cls``, ``tp``, ``fn``, ``tn``,
+    ``fp``)."""
+    from tests.sql import query
+
+    [(version,)] = query(store, "SELECT DISTINCT prompt_version FROM judge_labels")
+    per_class = json.dumps({rates["cls"]: rates})
+    row = CalibrationRow(signal, model, version, to_epoch(at), 300, 0, 0.7, per_class, 0.0)
+    store.judge.put_calibration(row)

@@ -7,7 +7,6 @@ Rogan-Gladen from the gold set's rates where they did not; each says which it us
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import replace
 from datetime import timedelta
 
@@ -23,10 +22,9 @@ from sigwatch.calibration import ClassRates, weighted_share
 from sigwatch.clock import FixedClock
 from sigwatch.kinds import Estimate
 from sigwatch.ppi import ppi_mean
-from sigwatch.store import Store, to_epoch
-from sigwatch.store.judge import CalibrationRow
+from sigwatch.store import Store
 from tests.evaluation.chat_server import ChatServer
-from tests.evaluation.conftest import CLASSES, DAY, END
+from tests.evaluation.conftest import CLASSES, DAY, END, calibrate
 from tests.sql import query
 
 
@@ -66,21 +64,8 @@ def judged_day(store_url, registry, day_data):
                 dollars=5.0,
                 seed=11,
             )
-            [(version,)] = query(store, "SELECT DISTINCT prompt_version FROM judge_labels")
             rates = {"cls": "review", "tp": 170, "fn": 30, "tn": 85, "fp": 15}
-            store.judge.put_calibration(
-                CalibrationRow(
-                    signal.name,
-                    "fake-judge",
-                    version,
-                    to_epoch(DAY),
-                    300,
-                    0,
-                    0.7,
-                    json.dumps({"review": rates}),
-                    0.0,
-                )
-            )
+            calibrate(store, signal.name, "fake-judge", DAY, rates)
     finally:
         server.stop()
     frame = served(day_data, signal, DAY, END)

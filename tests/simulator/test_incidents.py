@@ -31,6 +31,13 @@ def window(data, signal, incident=None):
     return frame.filter(inside), frame.filter(~inside)
 
 
+def truths(data, signal):
+    """The signal's human labels: ``item_id`` and its ``truth``."""
+    return pl.scan_parquet(data / "labels" / f"signal={signal}" / "*.parquet").select(
+        "item_id", pl.col("label").alias("truth")
+    )
+
+
 def incident_of(result, kind):
     return next(i for i in result.incidents if i["kind"] == kind)
 
@@ -85,9 +92,7 @@ def test_quality_regression_breaks_precision_against_labels(simulated):
     data, result = simulated
     incident = incident_of(result, "quality_regression")
     signal = incident["signal"]
-    labels = pl.scan_parquet(data / "labels" / f"signal={signal}" / "*.parquet").select(
-        "item_id", pl.col("label").alias("truth")
-    )
+    labels = truths(data, signal)
     inside, outside = window(data, signal, incident)
     _, outside = window(outside, signal, incident_of(result, "concept_shift"))  # its other one
     review = pl.col("label") == "review"
@@ -116,9 +121,7 @@ def test_a_concept_shift_is_confidently_wrong(simulated):
     data, result = simulated
     incident = incident_of(result, "concept_shift")
     signal = incident["signal"]
-    labels = pl.scan_parquet(data / "labels" / f"signal={signal}" / "*.parquet").select(
-        "item_id", pl.col("label").alias("truth")
-    )
+    labels = truths(data, signal)
     inside, outside = window(data, signal, incident)
     _, outside = window(outside, signal, incident_of(result, "quality_regression"))
     served = pl.col("status") == "ok"
@@ -266,9 +269,7 @@ def test_a_slice_quality_regression_breaks_recall_in_its_community_only(simulate
     incident = incident_of(result, "slice_quality_regression")
     signal = incident["signal"]
     [(column, value)] = incident["where"].items()
-    labels = pl.scan_parquet(data / "labels" / f"signal={signal}" / "*.parquet").select(
-        "item_id", pl.col("label").alias("truth")
-    )
+    labels = truths(data, signal)
     inside, outside = window(data, signal, incident)
     shift = incident_of(result, "concept_shift")  # the signal's other quality incident
     _, outside = window(outside, signal, shift)

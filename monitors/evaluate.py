@@ -257,8 +257,9 @@ def stored_span(signal, at: datetime) -> tuple[datetime, datetime]:
         lo = min(lo, at - slo.objective.window - timeslice)
         hi = max(hi, at + timeslice)
         wanted = getattr(slo.sli, "estimate", None)
-        if wanted is not None and wanted.reference.previous is not None:
-            lo = min(lo, floor_time(at, timeslice) - 2 * timeslice - wanted.reference.previous)
+        reference = wanted and wanted.reference  # CBPE's; the judge's estimate has none
+        if reference is not None and reference.previous is not None:
+            lo = min(lo, floor_time(at, timeslice) - 2 * timeslice - reference.previous)
     return lo, hi
 
 

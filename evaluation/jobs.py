@@ -6,6 +6,8 @@ still run; no judge configured or installed is logged once a day, not raised."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from evaluation.calibrate import calibrate, gold_items
@@ -13,7 +15,7 @@ from evaluation.daily import DayRun, judge_day, yesterday
 from evaluation.judge import Rubric
 from evaluation.local import LocalJudgeError, open_judge
 from monitors.scheduler import DAILY_RETRY_S, with_store
-from sigwatch.clock import Clock
+from sigwatch.clock import Clock, FixedClock, floor_time
 from sigwatch.runtime import Runtime
 from sigwatch.settings import Settings
 from sigwatch.store import Store
@@ -48,6 +50,55 @@ def judge_yesterday(
                 log.exception("judge run of %s on %s failed", signal.name, start.date())
                 results[signal.name] = f"{type(exc).__name__}: {exc}"
     return results
+
+
+JOB_TIME = timedelta(hours=2)  # the daily run judges yesterday at 02:00 UTC
+
+
+def backfill(
+    registry,
+    data_dir: Path,
+    store: Store,
+    clock: FixedClock,
+    client,
+    start: datetime,
+    end: datetime,
+    *,
+    calls: int,
+    dollars: float,
+    seed: int = 0,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> list[DayRun]:
+    """The daily run over past days, as ``sigwatch serve`` would have run it: a judge model or
+    prompt version not seen before calibrated at ``start``, then each UTC day from ``start``
+    judged at 02:00 the next day when that is before ``end``, its labels stamped then
+    (``clock`` is ``store``'s, moved to each run's time), so a monitor backfill sees a day's
+    labels only from when they existed. A day judged before is reused (``judge_day``
+    resumes), so a second backfill costs no calls."""
+    signals = [s for s in registry if s.judge is not None]
+    first = floor_time(start, timedelta(days=1))
+    days = []
+    while first + timedelta(days=len(days) + 1) + JOB_TIME <= end:
+        days.append(first + timedelta(days=len(days)))
+    runs: list[DayRun] = []
+    total, done = len(signals) * (len(days) + 1), 0
+    for signal in signals:
+        clock.set(start)
+        _calibrate_if_new(store, client, signal)
+        done += 1
+        if progress:
+            progress(f"{signal.name}: calibration", done, total)
+        for day in days:
+            clock.set(day + timedelta(days=1) + JOB_TIME)
+            runs.append(
+                judge_day(
+                    store, client, signal, data_dir, day, calls=calls, dollars=dollars, seed=seed
+                )
+            )
+            done += 1
+            if progress:
+                progress(f"{signal.name}: {day:%Y-%m-%d}", done, total)
+    return runs
 
 
 def _calibrate_if_new(store: Store, client, signal) -> None:

@@ -84,12 +84,15 @@ def simulate(
     label_rate: float = 0.05,
     metrics_step: timedelta = STEP,
     cache_dir: Path | None = None,
+    judged: bool = False,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> SimulationResult:
     """Simulate ``days`` of traffic ending at ``end`` (floored to 5 minutes) into ``data_dir``.
 
     The scored corpus is cached in ``cache_dir`` (default ``<data_dir>/cache``), which is kept
-    across runs; everything else the run writes replaces the previous run's output.
+    across runs; everything else the run writes replaces the previous run's output. ``judged``:
+    the simulated judge will label the history (``sigwatch demo``), so ``incidents.json``
+    expects the judge-based SLOs to break too.
     """
     if days < 1:
         raise SimulationError(f"--days must be at least 1, got {days}")
@@ -108,7 +111,7 @@ def simulate(
     )
     thresholds = [slo.sli.threshold_ms for slo in registry.slos if isinstance(slo.sli, LatencySLI)]
     acc = MetricsAccumulator(start, end, metrics_step, latency_buckets(thresholds))
-    result = SimulationResult(data_dir, start, end, incidents=manifest(incidents, registry))
+    result = SimulationResult(data_dir, start, end, incidents=manifest(incidents, registry, judged))
     tmp = Path(tempfile.mkdtemp(prefix=".simulate-", dir=data_dir))
     try:
         days_list = _days(start, end)
@@ -125,7 +128,7 @@ def simulate(
                 if signal.judge is not None:
                     texts = tmp / "content" / f"signal={signal.name}" / f"date={day_start:%Y-%m-%d}"
                     texts.mkdir(parents=True, exist_ok=True)
-                    replay.content(frame, idx).write_parquet(texts / "part-0.parquet")
+                    replay.content(frame, idx, incidents).write_parquet(texts / "part-0.parquet")
                 acc.add(signal.name, frame)
                 label_frames.append(replay.labels(frame, idx, end, label_rate, incidents=incidents))
                 result.rows[signal.name] = result.rows.get(signal.name, 0) + len(frame)
@@ -146,6 +149,7 @@ def simulate(
                     "end": end.isoformat(),
                     "seed": seed,
                     "rate_per_day": rate,
+                    "judged": judged,
                     "incidents": result.incidents,
                 },
                 indent=2,

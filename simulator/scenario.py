@@ -123,23 +123,23 @@ class Incident:
     def param(self, name: str) -> float:
         return self.params.get(name, PARAMS[self.kind][name][0])
 
-    def slos(self, signal: Signal) -> list[str]:
-        """The SLOs of ``signal`` this incident should push out of ``ok`` (not judge-based
-        ones: the simulator writes human labels only, the LLM judge labels nothing here). A
-        slice incident breaks only the SLOs grouped by its slice's column: it is diluted below
-        every signal-level threshold."""
+    def slos(self, signal: Signal, judged: bool = False) -> list[str]:
+        """The SLOs of ``signal`` this incident should push out of ``ok``; judge-based ones
+        only when ``judged`` (the simulated judge labels the history, as in ``sigwatch demo``;
+        the simulator itself writes human labels only). A slice incident breaks only the SLOs
+        grouped by its slice's column: it is diluted below every signal-level threshold."""
         return [
             slo.name
             for slo in signal.slos
             if slo.sli.kind in BREAKS[self.kind]
-            and getattr(slo.sli, "labels", "") != "judge"
+            and (judged or getattr(slo.sli, "labels", "") != "judge")
             and (
                 not self.where
                 or (slo.grouping is not None and set(self.where) <= set(slo.grouping.by))
             )
         ]
 
-    def estimated(self, signal: Signal) -> list[str]:
+    def estimated(self, signal: Signal, judged: bool = False) -> list[str]:
         """The SLOs of ``signal`` whose estimate this incident may move (``ESTIMATE_SEES``):
         an estimated ticket there is explained by it, and the labels settle it."""
         return [
@@ -148,7 +148,7 @@ class Incident:
             if slo.sli.kind in ESTIMATE_SEES.get(self.kind, ())
             and getattr(slo.sli, "estimate", None) is not None
             and slo.grouping is None
-            and slo.name not in self.slos(signal)
+            and slo.name not in self.slos(signal, judged)
         ]
 
 
@@ -381,11 +381,12 @@ def _when(value, start: datetime, loc: tuple, problem) -> datetime | None:
     return None
 
 
-def manifest(incidents: list[Incident], registry: Registry) -> list[dict]:
-    """``incidents.json``: each incident with the SLOs it should break."""
+def manifest(incidents: list[Incident], registry: Registry, judged: bool = False) -> list[dict]:
+    """``incidents.json``: each incident with the SLOs it should break (judge-based ones too
+    when the simulated judge labels the history: ``judged``)."""
     out = []
     for incident in sorted(incidents, key=lambda i: (i.start, i.signal)):
-        slos = incident.slos(registry.get(incident.signal))
+        slos = incident.slos(registry.get(incident.signal), judged)
         out.append(
             {
                 "signal": incident.signal,
@@ -394,7 +395,7 @@ def manifest(incidents: list[Incident], registry: Registry) -> list[dict]:
                 "end": incident.end.isoformat(),
                 "slo": slos[0] if slos else None,
                 "slos": slos,
-                "estimated": incident.estimated(registry.get(incident.signal)),
+                "estimated": incident.estimated(registry.get(incident.signal), judged),
                 "seen_by": list(SEEN_BY.get(incident.kind, ())),
                 "params": {name: incident.param(name) for name in PARAMS[incident.kind]},
                 "model_version": incident.where.get("model_version")

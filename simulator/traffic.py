@@ -17,6 +17,7 @@ import polars as pl
 
 from sigwatch.model import Signal
 from simulator.corpus import GOLD_COMMUNITIES
+from simulator.judge import idiom
 from simulator.scenario import BAD_VERSION, DRIFT_COMMUNITY, Incident
 
 STEP = timedelta(minutes=5)
@@ -389,11 +390,30 @@ class Replay:
             values[_shift_rows(self, frame, incident)] = incident.miss
         return pl.Series(values.tolist(), dtype=pl.Utf8)
 
-    def content(self, frame: pl.DataFrame, idx: np.ndarray) -> pl.DataFrame:
+    def content(
+        self, frame: pl.DataFrame, idx: np.ndarray, incidents: tuple | list = ()
+    ) -> pl.DataFrame:
         """The posts' text by item id, as the platform's content store would give it to the
-        LLM judge (``<data>/content/``); written only for signals with a judge rubric."""
+        LLM judge (``<data>/content/``); written only for signals with a judge rubric.
+
+        Only the posts whose meaning the simulator knows (those with a truth) are in it, so its
+        judge (``simulator.judge``) is never asked what nobody knows; the judge counts the
+        others as "no text". A post a concept shift re-means carries the shift's new words
+        (``simulator.judge.idiom``), which the served model's scores were computed without."""
+        text = self.corpus["text"].gather(idx)
+        if self.truth is None:
+            return pl.DataFrame(schema=CONTENT_SCHEMA)
+        truth = self.shifted_truth(frame, self.corpus[self.truth].gather(idx), incidents)
+        for incident in incidents:
+            if incident.signal != self.signal.name or incident.kind != "concept_shift":
+                continue
+            moved = pl.Series(_shift_rows(self, frame, incident))
+            text = pl.select(
+                pl.when(moved).then(text + idiom(self.signal.name, incident.miss)).otherwise(text)
+            ).to_series()
+        known = truth.is_not_null()
         return pl.DataFrame(
-            {"item_id": frame["item_id"], "text": self.corpus["text"].gather(idx)},
+            {"item_id": frame["item_id"].filter(known), "text": text.filter(known)},
             schema=CONTENT_SCHEMA,
         )
 

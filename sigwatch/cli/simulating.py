@@ -51,6 +51,14 @@ def simulate(
             "in near real time and serve /metrics until Ctrl-C.",
         ),
     ] = False,
+    judged: Annotated[
+        bool,
+        typer.Option(
+            "--judged",
+            help="The simulated LLM judge will label this history (sigwatch demo does): "
+            "incidents.json then expects the judge-based SLOs to break too.",
+        ),
+    ] = False,
     interval: Annotated[float, typer.Option(min=0.5, help="Live: seconds between appends.")] = 10,
     host: Annotated[
         str, typer.Option(help="Live: address of the /metrics endpoint.")
@@ -104,6 +112,7 @@ def simulate(
                 rate=rate,
                 scenario=scenario,
                 label_rate=label_rate,
+                judged=judged,
                 progress=report,
             )
         except ScenarioError as exc:

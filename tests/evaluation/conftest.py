@@ -8,6 +8,7 @@ import json
 import shutil
 from datetime import datetime, timedelta
 
+import polars as pl
 import pytest
 
 from sigwatch.store import to_epoch
@@ -28,11 +29,17 @@ def hashed(post: str) -> str:
 
 @pytest.fixture
 def day_data(default_scenario, tmp_path):
-    """One day of content_type's predictions and post texts, copied into a fresh data folder."""
+    """One day of content_type's predictions and post texts, copied into a fresh data folder:
+    the predictions of the posts whose text the content store holds (the simulator's holds only
+    the posts it knows the meaning of), so every sampled post can be judged."""
     result, _ = default_scenario
-    for kind in ("predictions", "content"):
-        src = result.data_dir / kind / "signal=content_type" / f"date={DAY:%Y-%m-%d}"
-        shutil.copytree(src, tmp_path / kind / "signal=content_type" / src.name)
+    dated = f"signal=content_type/date={DAY:%Y-%m-%d}"
+    shutil.copytree(result.data_dir / "content" / dated, tmp_path / "content" / dated)
+    texts = pl.read_parquet(tmp_path / "content" / dated)["item_id"]
+    (tmp_path / "predictions" / dated).mkdir(parents=True)
+    pl.read_parquet(result.data_dir / "predictions" / dated).filter(
+        pl.col("item_id").is_in(texts.implode())
+    ).write_parquet(tmp_path / "predictions" / dated / "part-0.parquet")
     return tmp_path
 
 

@@ -149,11 +149,13 @@ def demo(
     data: DataOption = None,
     definitions: DefinitionsOption = None,
 ) -> None:
-    """Simulate history with incidents (first run only), backfill the monitors, then run the
-    scheduler, the live simulator and the console together. Ctrl-C stops all of them."""
+    """Simulate history with incidents (first run only), have the simulated LLM judge label
+    each day's sample, backfill the monitors, then run the scheduler, the live simulator and
+    the console together. Ctrl-C stops all of them."""
     from sigwatch.store import Store
+    from simulator.judge import MODEL
 
-    _load(definitions)  # refuse to start on a broken registry, with its problems listed
+    registry = _load(definitions)  # refuse a broken registry, with its problems listed
     settings = Settings.from_env()
     folder = (data or settings.data_dir).resolve()
     env = {
@@ -171,29 +173,59 @@ def demo(
     stamp = f"{now:%Y-%m-%dT%H:%M:%S%z}"
     if not (folder / "predictions").exists():
         out.print(
-            f"[bold]1/3[/bold] simulating {days} days of traffic with incidents into "
+            f"[bold]1/4[/bold] simulating {days} days of traffic with incidents into "
             f"{folder} (the first run scores a corpus with the real models)"
         )
         _step(
-            [*me, "simulate", *where, "--days", str(days), "--rate", str(rate), "--end", stamp], env
+            [
+                *me,
+                "simulate",
+                *where,
+                "--days",
+                str(days),
+                "--rate",
+                str(rate),
+                "--end",
+                stamp,
+                "--judged",
+            ],
+            env,
         )
     else:
         out.print(
-            f"[bold]1/3[/bold] {folder} already holds simulated traffic (delete it to start over)"
+            f"[bold]1/4[/bold] {folder} already holds simulated traffic (delete it to start over)"
         )
-    with Store.open(Settings.from_env().store(folder), clock=clock) as store:
-        latest = store.history.data_time()
+    judge = _simulated_judge(registry, folder)
+    env.update(
+        SIGWATCH_JUDGE_URL=judge.url,
+        SIGWATCH_JUDGE_MODEL=MODEL,
+        SIGWATCH_JUDGE_DAILY_CALLS=str(DEMO_JUDGE_CALLS),
+    )
+    try:
+        _judge_history(registry, folder, judge.url, now, days)
+        with Store.open(Settings.from_env().store(folder), clock=clock) as store:
+            latest = store.history.data_time()
+        _backfill_and_run(
+            me, where, env, now, latest, days, rate, (console_port, serve_port, live_port)
+        )
+    finally:
+        judge.stop()
+
+
+def _backfill_and_run(me, where, env, now, latest, days, rate, ports) -> None:
+    stamp = f"{now:%Y-%m-%dT%H:%M:%S%z}"
+    console_port, serve_port, live_port = ports
     behind = timedelta(days=days)
     if latest is not None:
         behind = min(behind, now - latest)
     if behind > timedelta(minutes=10):
         hours = max(1, int(behind.total_seconds() // 3600) + 1)
-        out.print(f"[bold]2/3[/bold] backfilling the monitors over the last {hours}h")
+        out.print(f"[bold]3/4[/bold] backfilling the monitors over the last {hours}h")
         span = ["--backfill", f"{hours}h", "--slice-step", "3h", "--at", stamp]
         _step([*me, "monitor", *where, *span], env)
     else:
-        out.print("[bold]2/3[/bold] the monitors are up to date")
-    out.print("[bold]3/3[/bold] starting the scheduler, the live simulator and the console")
+        out.print("[bold]3/4[/bold] the monitors are up to date")
+    out.print("[bold]4/4[/bold] starting the scheduler, the live simulator and the console")
     serve = [*me, "serve", *where, "--port", str(serve_port)]
     live = [*me, "simulate", "--live", *where, "--rate", str(rate), "--port", str(live_port)]
     with processes.stop_signals():
@@ -206,6 +238,74 @@ def demo(
     code = _supervise(children, url)
     out.print("demo stopped")
     raise typer.Exit(code)
+
+
+DEMO_JUDGE_CALLS = 1000  # a day's judge budget in the demo (the default 200 leaves too few
+# judged reviews for review-precision-judged's min_labels of 30)
+
+
+def _simulated_judge(registry, folder: Path):
+    """The demo's LLM judge (``simulator.judge``): a local chat-completions server that reads
+    the simulated posts as the simulator means them. Started before the history is judged and
+    stopped when the demo stops; ``serve``'s daily judge run uses it too."""
+    from simulator.corpus import load_corpus
+    from simulator.judge import SimulatedJudge
+
+    return SimulatedJudge(registry, load_corpus(registry, folder / "cache"))
+
+
+def _judge_history(registry, folder: Path, url: str, now, days: int) -> None:
+    """Each simulated day judged as ``serve``'s 02:00 run would have (labels stamped then),
+    so the backfill's judge-based SLOs and estimates see them only from when they existed."""
+    import json
+    from datetime import datetime
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress
+
+    from evaluation.jobs import backfill
+    from evaluation.judge import JudgeClient
+    from sigwatch.clock import FixedClock
+    from sigwatch.store import Store
+    from simulator.judge import MODEL
+
+    manifest = folder / "incidents.json"
+    start = (
+        datetime.fromisoformat(json.loads(manifest.read_text())["start"])
+        if manifest.exists()
+        else now - timedelta(days=days)
+    )
+    out.print(
+        "[bold]2/4[/bold] the simulated LLM judge labels each day's sample "
+        f"({DEMO_JUDGE_CALLS} calls a day; days judged before are reused)"
+    )
+    clock = FixedClock(start)
+    client = JudgeClient(url, MODEL, timeout=10, retries=1)
+    with (
+        Store.open(Settings.from_env().store(folder), clock=clock) as store,
+        Progress(
+            "{task.description}", BarColumn(), MofNCompleteColumn(), console=err, transient=True
+        ) as bar,
+    ):
+        task = bar.add_task("judging", total=None)
+
+        def advance(what: str, done: int, total: int) -> None:
+            bar.update(task, description=f"judging {what}", completed=done, total=total)
+
+        runs = backfill(
+            registry,
+            folder,
+            store,
+            clock,
+            client,
+            start,
+            now,
+            calls=DEMO_JUDGE_CALLS,
+            dollars=1e9,
+            progress=advance,
+        )
+    client.close()
+    judged = sum(r.judged for r in runs)
+    out.print(f"    {len(runs)} signal-days judged: {judged:,} new labels")
 
 
 def _step(args: list[str], env: dict) -> None:

@@ -26,6 +26,12 @@ JUDGE_BASED = (
     "on the gold set (Rogan-Gladen); the interval includes that error"
 )
 
+# what an estimate's band is, by its method (sigwatch.cbpe, monitors/slis/judge_estimates.py)
+BAND = {
+    "cbpe": "±3 sampling errors",
+    "judge": "PPI++: ±3 standard errors; Rogan-Gladen: the widest corner of its 95% intervals",
+}
+
 
 def reference_note(span: list[str], left_out: list[list[str]]) -> str:
     """Which days a drift slice was compared with: the span, less the slices left out."""
@@ -188,8 +194,8 @@ for slo in signal.slos:
                 label = f"value (estimated, {by})"
                 helped = (
                     f"The {by} estimate of the slice starting {status.slice:%Y-%m-%d %H:%M} UTC "
-                    f"from {status.samples:,} predictions, with its band (±3 sampling errors): "
-                    "its labels are fewer than min_labels yet."
+                    f"from {status.samples:,} predictions, with its band "
+                    f"({BAND.get(by, 'its band')}): its labels are fewer than min_labels yet."
                 )
                 how = status.estimated.how if status.estimated is not None else None
                 if how:  # the judge's: PPI++ or Rogan-Gladen, and from what
@@ -259,7 +265,7 @@ for slo in signal.slos:
             checked = common.get(data.estimate_audit, chosen, slo.name, at)
             said = (
                 f"Blue: the {slo.sli.estimate.method} estimate of each slice with its band "
-                "(±3 sampling errors), beside its labels' value."
+                f"({BAND.get(slo.sli.estimate.method, 'its band')}), beside its labels' value."
             )
             if checked.audited:
                 said += (

@@ -86,14 +86,13 @@ class Fitted:
         if not self.strata:
             return np.ones(len(rows))
         overall = self.strata.get("", 1.0)
-        kinds = rows["item_kind"].fill_null(NONE).to_list()
-        places = rows["community"].fill_null(NONE).to_list()
-        return np.array(
-            [
-                self.strata.get(f"{k}{SEP}{c}", self.strata.get(k, overall))
-                for k, c in zip(kinds, places, strict=True)
-            ]
-        )
+        by_pair = {k: v for k, v in self.strata.items() if SEP in k}
+        by_kind = {k: v for k, v in self.strata.items() if k and SEP not in k}
+        kinds = rows["item_kind"].fill_null(NONE)
+        pairs = kinds + SEP + rows["community"].fill_null(NONE)
+        share = pairs.replace_strict(by_pair, default=None, return_dtype=pl.Float64)
+        of_kind = kinds.replace_strict(by_kind, default=None, return_dtype=pl.Float64)
+        return share.fill_null(of_kind).fill_null(overall).to_numpy().astype(float)
 
     def to_json(self) -> dict:
         return {
@@ -168,10 +167,11 @@ def _matrix(rows: pl.DataFrame, signal: Signal) -> np.ndarray | Unavailable:
             f"{vectors.null_count():,} served predictions have no 'scores' (the class "
             "probabilities); CBPE needs them on every row"
         )
-    matrix = np.array(vectors.to_list(), dtype=float)
-    if matrix.ndim != 2 or matrix.shape[1] != len(signal.classes):
-        return Unavailable(f"'scores' must hold {len(signal.classes)} probabilities a row")
-    return matrix
+    width = len(signal.classes)
+    lengths = vectors.list.len()
+    if len(vectors) and (lengths.min() != width or lengths.max() != width):
+        return Unavailable(f"'scores' must hold {width} probabilities a row")
+    return vectors.list.to_array(width).to_numpy().astype(float).reshape(len(vectors), width)
 
 
 def fit(

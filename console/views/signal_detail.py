@@ -201,6 +201,12 @@ for slo in signal.slos:
                 if how:  # the judge's: PPI++ or Rogan-Gladen, and from what
                     helped += f" Made by {how}."
             value.metric(label, shown, help=helped)
+        elif status is not None:  # nothing measured: a dash and why, never "None"
+            why = status.state.words
+            reason = status.estimated.reason if status.estimated is not None else None
+            if reason:
+                why += f"; no estimate: {reason}"
+            value.metric("value", "—", help=why)
         if status is not None and status.budget_remaining is not None:
             budget.metric(
                 "budget left",

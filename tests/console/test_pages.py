@@ -37,7 +37,7 @@ def shown_text(at: AppTest) -> str:
     return "\n".join(str(p) for p in parts)
 
 
-def test_overview_counts_states_lists_open_alerts_and_warns_when_stale(console_env):
+def test_overview_counts_states_lists_open_alerts_and_warns_when_stale(console_env, registry):
     at = page("overview")
     assert not at.exception
     with Store.open(Settings.from_env().store(console_env), clock=FixedClock(END)) as store:
@@ -55,7 +55,7 @@ def test_overview_counts_states_lists_open_alerts_and_warns_when_stale(console_e
     alerts_table = at.dataframe[0].value
     assert set(alerts_table["key"]) == open_keys
     grid = at.dataframe[1].value
-    assert len(grid) == 34
+    assert len(grid) == len(registry.slos)
     grid["state"] = [labels[0] for labels in grid["state"]]  # a coloured label each
     # a spent budget shows on its row whatever the state, and ranks after alerting states
     marked = grid[grid["state"].str.endswith("budget spent")]
@@ -156,6 +156,11 @@ def test_signal_page_shows_each_slo_quality_drift_runs_and_definition(console_en
     estimated = [s for s in latest.values() if s.verdict_from and s.verdict_from.estimate]
     marked = [m for m in at.metric if m.label.startswith("value (estimated, cbpe)")]
     assert len(marked) == len(estimated)
+    # every evaluated SLO has a value box: a number, or a dash that says why there is none
+    values = [m for m in at.metric if m.label.startswith("value")]
+    assert len(values) == len(latest)
+    said = sorted(m.help.split(";")[0] for m in values if m.value == "—")
+    assert said == sorted(s.state.words for s in latest.values() if s.value is None)
     [per_class] = [d.value for d in at.dataframe if "metric" in d.value.columns]
     assert set(per_class["metric"]) == {"precision", "recall"}
     assert (per_class["ci_low"] <= per_class["value"]).all()

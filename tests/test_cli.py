@@ -57,10 +57,11 @@ def test_only_working_commands_are_registered():
     assert set(typer.main.get_command(app).commands) == set(COMMANDS)
 
 
-def test_registry_table_lists_every_signal_and_slo():
+def test_registry_table_lists_every_signal_and_slo(registry):
     result = runner.invoke(app, ["registry", "-d", str(DEFINITIONS)], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
-    assert "5 signals, 34 SLOs" in result.output
+    assert len(registry.slos) > 30
+    assert f"5 signals, {len(registry.slos)} SLOs" in result.output
     for name in ("content_type", "sentiment", "product_entities", "product_category"):
         assert name in result.output
     assert "review-precision" in result.output

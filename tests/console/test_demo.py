@@ -3,7 +3,9 @@ backfill, start the scheduler, the live simulator and the console, then Ctrl-C s
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -78,8 +80,13 @@ def test_demo_brings_everything_up_and_ctrl_c_stops_it(corpus_cache, tmp_path):
         code = demo.wait(timeout=60)
     text = log.read_text()
     assert code == 0, text
-    assert "demo stopped" in text and "1/3 simulating 7 days" in text
+    assert "demo stopped" in text and "1/4 simulating 7 days" in text
     assert (data / "sigwatch.db").exists() and (data / "incidents.json").exists()
+    # the simulated judge labelled the history, each day at the 02:00 run that would have
+    assert "2/4 the simulated LLM judge labels each day's sample" in text
+    judged = re.search(r"(\d+) signal-days judged: ([\d,]+) new labels", text)
+    assert judged and int(judged[1]) >= 2 * 5 and int(judged[2].replace(",", "")) > 0, text
+    assert json.loads((data / "incidents.json").read_text())["judged"] is True
     for port in (console, serve, live):  # every child is gone: nothing listens any more
         with pytest.raises(ConnectionRefusedError):
             socket.create_connection(("127.0.0.1", port), timeout=2).close()

@@ -58,8 +58,13 @@ def mode() -> str:
     return ANONYMOUS if said == ANONYMOUS else LOCAL
 
 
+ROLE_SOURCES = ("SIGWATCH_ROLES", "SIGWATCH_ADMINS", "SIGWATCH_ONCALL")
+
+
 @st.cache_resource(ttl=60, show_spinner=False)
-def _roles() -> Roles:
+def _roles(sources: tuple[str, ...]) -> Roles:
+    """The roles, read again a minute after an edit of the file, and at once when the
+    variables that say where they come from change (``sources``: their values, the key)."""
     return Roles.from_env()
 
 
@@ -67,7 +72,8 @@ def viewer() -> Viewer:
     """Who is looking (pages call it); ``gate`` has already stopped anyone who may not."""
     current = mode()
     if current == SIGNIN:
-        return Viewer(_roles().person(identity(st.user)), current)
+        sources = tuple(os.environ.get(name, "") for name in ROLE_SOURCES)
+        return Viewer(_roles(sources).person(identity(st.user)), current)
     who = getpass.getuser()
     return Viewer(Person(who, Role.ADMIN), current)
 

@@ -18,6 +18,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from sigwatch.clock import FixedClock
+from sigwatch.settings import Settings
 from sigwatch.store import Store
 from tests.conftest import ROOT
 from tests.console.conftest import END, console_args, serving
@@ -257,7 +258,12 @@ def test_on_call_for_one_team_acts_on_its_signals_only(roles_env):
     assert not at.exception
     assert not [s for s in at.selectbox if s.label == "Alert"]
     notes = [c.value for c in at.caption]
-    assert any("on call for acu-entities: you acknowledge and silence" in n for n in notes)
+    with Store.open(Settings.from_env().store(roles_env), clock=FixedClock(END)) as store:
+        shown = [(a.key, a.state) for a in store.alerts.open_alerts()]
+    assert any("on call for acu-entities: you acknowledge and silence" in n for n in notes), (
+        notes,
+        shown,
+    )
     signal = next(s for s in at.selectbox if s.label == "Signal")
     assert signal.options == ["product_category", "product_entities"]  # no "(any)"
     assert [t.label for t in at.text_input] == ["Reason", "For"]  # no name to type

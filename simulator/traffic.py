@@ -400,9 +400,9 @@ class Replay:
         judge (``simulator.judge``) is never asked what nobody knows; the judge counts the
         others as "no text". A post a concept shift re-means carries the shift's new words
         (``simulator.judge.idiom``), which the served model's scores were computed without."""
-        text = self.corpus["text"].gather(idx)
         if self.truth is None:
             return pl.DataFrame(schema=CONTENT_SCHEMA)
+        text = self.corpus["text"].gather(idx)
         truth = self.shifted_truth(frame, self.corpus[self.truth].gather(idx), incidents)
         for incident in incidents:
             if incident.signal != self.signal.name or incident.kind != "concept_shift":

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
@@ -281,6 +282,7 @@ def _judge_history(registry, folder: Path, url: str, now, days: int) -> None:
     clock = FixedClock(start)
     client = JudgeClient(url, MODEL, timeout=10, retries=1)
     with (
+        closing(client),
         Store.open(Settings.from_env().store(folder), clock=clock) as store,
         Progress(
             "{task.description}", BarColumn(), MofNCompleteColumn(), console=err, transient=True
@@ -303,7 +305,6 @@ def _judge_history(registry, folder: Path, url: str, now, days: int) -> None:
             dollars=1e9,
             progress=advance,
         )
-    client.close()
     judged = sum(r.judged for r in runs)
     out.print(f"    {len(runs)} signal-days judged: {judged:,} new labels")
 

@@ -26,12 +26,13 @@ such row (``label_scores`` only score what was predicted), so only precision is 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import optimize
 from sklearn.isotonic import IsotonicRegression
-from sklearn.metrics import auc, roc_auc_score
-from sklearn.model_selection import StratifiedShuffleSplit
+from sklearn.metrics import auc
 
 SAMPLING_ERROR_RANGE = 3  # the band: ±3 sampling errors
 METRICS = ("precision", "recall", "f1")
@@ -60,8 +61,39 @@ class Calibrator:
 
     @classmethod
     def fit(cls, scores: np.ndarray, truth: np.ndarray) -> Calibrator:
-        iso = IsotonicRegression(out_of_bounds="clip", increasing=True).fit(scores, truth)
-        return cls(tuple(map(float, iso.X_thresholds_)), tuple(map(float, iso.y_thresholds_)))
+        scores = np.asarray(scores, dtype=float)
+        truth = np.asarray(truth, dtype=float)
+        order = np.lexsort((truth, scores))
+        return cls._of_sorted(scores[order], truth[order])
+
+    @classmethod
+    def _of_sorted(cls, scores: np.ndarray, truth: np.ndarray) -> Calibrator:
+        """The isotonic fit of rows sorted by score, then truth (float64 both): the steps
+        ``sklearn.isotonic.IsotonicRegression(out_of_bounds="clip")`` keeps, without its
+        validation and sort on every fold (tests/test_cbpe.py holds the two equal)."""
+        x, y = _isotonic_sorted(scores, truth)
+        return cls(tuple(x.tolist()), tuple(y.tolist()))
+
+
+# sklearn's _make_unique takes scores closer than this to the first of a run as one value
+_RESOLUTION = float(np.finfo(np.float64).resolution)
+
+
+def _isotonic_sorted(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """IsotonicRegression's thresholds of sorted rows: a tie's targets averaged (each row
+    weighing 1), scipy's pool-adjacent-violators on them, and the steps inside a flat run
+    dropped, as ``IsotonicRegression._build_y`` does."""
+    steps = np.diff(x)
+    if ((steps > 0) & (steps < _RESOLUTION)).any():  # a run of near-ties: sklearn's own walk
+        fitted = IsotonicRegression(out_of_bounds="clip", increasing=True).fit(x, y)
+        return fitted.X_thresholds_, fitted.y_thresholds_
+    starts = np.flatnonzero(np.r_[True, steps > 0])
+    counts = np.diff(np.r_[starts, len(x)]).astype(float)
+    means = np.add.reduceat(y, starts) / counts
+    pooled = optimize.isotonic_regression(means, weights=counts, increasing=True).x
+    keep = np.ones(len(pooled), dtype=bool)
+    keep[1:-1] = (pooled[1:-1] != pooled[:-2]) | (pooled[1:-1] != pooled[2:])
+    return x[starts][keep], pooled[keep]
 
 
 def _bin_edges(length: int, bins: int) -> list[tuple[int, int]]:
@@ -89,11 +121,66 @@ def expected_calibration_error(truth: np.ndarray, scores: np.ndarray, bins: int 
     return total
 
 
+def _approximate_mode(counts: np.ndarray, draws: int, rng: np.random.RandomState) -> np.ndarray:
+    """How many of ``draws`` each class gets: its floored share, the rest to the largest
+    remainders, ties broken by ``rng`` (sklearn's ``_approximate_mode``, draw for draw)."""
+    continuous = counts / counts.sum() * draws
+    floored = np.floor(continuous)
+    missing = int(draws - floored.sum())
+    if missing > 0:
+        remainder = continuous - floored
+        for value in np.sort(np.unique(remainder))[::-1]:
+            (tied,) = np.where(remainder == value)
+            now = min(len(tied), missing)
+            floored[rng.choice(tied, size=now, replace=False)] += 1
+            missing -= now
+            if missing == 0:
+                break
+    return floored.astype(int)
+
+
+def stratified_splits(
+    truth: np.ndarray, splits: int, test_share: float, seed: int
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The train and test rows of ``StratifiedShuffleSplit(splits, test_size=test_share,
+    random_state=seed)``, the same indices in the same order (tests/test_cbpe.py compares
+    them): the same draws from the same generator, on arrays instead of Python lists."""
+    rows = len(truth)
+    tested = math.ceil(test_share * rows)
+    trained = rows - tested
+    _, inverse, counts = np.unique(truth, return_inverse=True, return_counts=True)
+    members = np.split(np.argsort(inverse, kind="stable"), np.cumsum(counts)[:-1])
+    rng = np.random.RandomState(seed)
+    for _ in range(splits):
+        train_n = _approximate_mode(counts, trained, rng)
+        test_n = _approximate_mode(counts - train_n, tested, rng)
+        train, test = [], []
+        for k, count in enumerate(counts):
+            shuffled = members[k].take(rng.permutation(count), mode="clip")
+            train.append(shuffled[: train_n[k]])
+            test.append(shuffled[train_n[k] : train_n[k] + test_n[k]])
+        yield rng.permutation(np.concatenate(train)), rng.permutation(np.concatenate(test))
+
+
+def _separates(truth: np.ndarray, sorted_scores: np.ndarray, sorted_truth: np.ndarray) -> bool:
+    """Whether the scores' ROC AUC exceeds 0.999 (Mann-Whitney on the sorted rows, ties at
+    their mean rank: what ``roc_auc_score`` gives, to rounding)."""
+    positives = float(truth.sum())
+    negatives = len(truth) - positives
+    starts = np.flatnonzero(np.r_[True, np.diff(sorted_scores) != 0])
+    ends = np.r_[starts[1:], len(sorted_scores)]
+    mean_rank = np.repeat((starts + ends + 1) / 2, ends - starts)
+    ranked = float(mean_rank[sorted_truth == 1].sum())
+    return (ranked - positives * (positives + 1) / 2) / (positives * negatives) > 0.999
+
+
 def needs_calibration(
     truth: np.ndarray, scores: np.ndarray, bins: int = 10, splits: int = 10
 ) -> bool:
-    """Whether isotonic calibration lowers the ECE of the pooled held-out folds."""
-    truth, scores = np.asarray(truth), np.asarray(scores, dtype=float)
+    """Whether isotonic calibration lowers the ECE of the pooled held-out folds. The rows are
+    sorted once; each fold's training rows, taken in that order, are already sorted for its
+    isotonic fit."""
+    truth, scores = np.asarray(truth).astype(float), np.asarray(scores, dtype=float)
     if np.isnan(scores).any():
         raise ValueError("scores hold NaN: the reference rows must all be scored")
     _, counts = np.unique(truth, return_counts=True)
@@ -101,12 +188,17 @@ def needs_calibration(
         # one class, or a class of one row: folds cannot be stratified (nannyml raises;
         # sigwatch keeps the raw scores of that column, as for one class)
         return False
-    if roc_auc_score(truth, scores) > 0.999:
+    order = np.lexsort((truth, scores))
+    sorted_scores, sorted_truth = scores[order], truth[order]
+    if _separates(truth, sorted_scores, sorted_truth):
         return False
-    folds = StratifiedShuffleSplit(n_splits=splits, test_size=0.1, random_state=42)
+    position = np.empty(len(order), dtype=np.intp)
+    position[order] = np.arange(len(order))
     kept_truth, raw, calibrated = [], [], []
-    for train, test in folds.split(scores, truth):
-        calibrator = Calibrator.fit(scores[train], truth[train])
+    for train, test in stratified_splits(truth, splits, 0.1, seed=42):
+        in_train = np.zeros(len(order), dtype=bool)
+        in_train[position[train]] = True
+        calibrator = Calibrator._of_sorted(sorted_scores[in_train], sorted_truth[in_train])
         kept_truth.append(truth[test])
         raw.append(scores[test])
         calibrated.append(calibrator(scores[test]))

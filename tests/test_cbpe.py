@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import f1_score, precision_score, recall_score, roc_auc_score
+from sklearn.model_selection import StratifiedShuffleSplit
 
 from sigwatch import cbpe
 
@@ -32,6 +33,67 @@ def test_the_calibrator_predicts_as_sklearns_isotonic_regression():
         cbpe.Calibrator.fit(scores, truth)(probe), reference.predict(probe), atol=1e-12
     )
     assert cbpe.Calibrator()(probe).tolist() == probe.tolist()  # the identity
+
+
+def reference_rows(seed: int):
+    """Seeded reference rows of the shapes a log holds: continuous scores, scores rounded to
+    two places (many ties), float32 scores, a rare positive class, and a small window; scores
+    calibrated already (every third seed: isotonic seldom helps) or not."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(40, 20_000)) if seed % 5 else 60
+    scores = rng.beta(2, 2, n)
+    if seed % 4 == 1:
+        scores = scores.round(2)
+    if seed % 4 == 2:
+        scores = scores.astype(np.float32).astype(float)
+    power = 1.0 if seed % 3 == 0 else rng.uniform(0.3, 3)
+    truth = (rng.uniform(size=n) < scores**power).astype(int)
+    if seed % 4 == 3:
+        truth = (rng.uniform(size=n) < 0.03).astype(int)
+        truth[:2] = 1  # two at least: folds can be stratified
+    return truth, scores
+
+
+def sklearn_needs_calibration(truth, scores) -> bool:
+    """The decision made with scikit-learn's own splitter, isotonic fit and AUC."""
+    if roc_auc_score(truth, scores) > 0.999:
+        return False
+    folds = StratifiedShuffleSplit(n_splits=10, test_size=0.1, random_state=42)
+    kept, raw, calibrated = [], [], []
+    for train, test in folds.split(scores, truth):
+        fitted = IsotonicRegression(out_of_bounds="clip").fit(scores[train], truth[train])
+        kept.append(truth[test])
+        raw.append(scores[test])
+        calibrated.append(fitted.predict(scores[test]))
+    truth = np.concatenate(kept)
+    before = cbpe.expected_calibration_error(truth, np.concatenate(raw))
+    return before > cbpe.expected_calibration_error(truth, np.concatenate(calibrated))
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_folds_the_fit_and_the_decision_are_sklearns_exactly(seed):
+    truth, scores = reference_rows(seed)
+    folds = StratifiedShuffleSplit(n_splits=10, test_size=0.1, random_state=42)
+    ours = cbpe.stratified_splits(truth, 10, 0.1, seed=42)
+    theirs = folds.split(scores, truth)
+    for (train, test), (their_train, their_test) in zip(ours, theirs, strict=True):
+        assert np.array_equal(train, their_train)
+        assert np.array_equal(test, their_test)  # the same rows, in the same order
+    fitted = IsotonicRegression(out_of_bounds="clip").fit(scores, truth)
+    calibrator = cbpe.Calibrator.fit(scores, truth)
+    assert np.array_equal(calibrator.x, fitted.X_thresholds_)
+    assert np.array_equal(calibrator.y, fitted.y_thresholds_)
+    assert cbpe.needs_calibration(truth, scores) == sklearn_needs_calibration(truth, scores)
+
+
+def test_near_tied_scores_are_pooled_as_sklearn_pools_them():
+    # steps below float64's resolution: sklearn takes a run of them as one value
+    scores = np.r_[np.linspace(0.1, 0.9, 200), 1e-17 * np.arange(1, 6)]
+    truth = (np.arange(205) % 3 == 0).astype(int)
+    fitted = IsotonicRegression(out_of_bounds="clip").fit(scores, truth)
+    calibrator = cbpe.Calibrator.fit(scores, truth)
+    assert np.array_equal(calibrator.x, fitted.X_thresholds_)
+    assert np.array_equal(calibrator.y, fitted.y_thresholds_)
 
 
 def test_the_ece_is_the_weighted_gap_of_equal_count_bins():

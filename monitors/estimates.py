@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -463,6 +464,22 @@ def _prune(folder: Path) -> None:
         old.with_suffix(".json").unlink(missing_ok=True)
 
 
+@dataclass(frozen=True)
+class Reference:
+    """The window a slice's CBPE is fitted on, less the spans left out of it."""
+
+    start: datetime
+    end: datetime
+    excluded: Spans = ()
+
+
+def _fit_path(data_dir: Path, signal: Signal, slo_name: str, sli, ref: Reference) -> Path:
+    spans = [[lo.isoformat(), hi.isoformat()] for lo, hi in ref.excluded]
+    said = f"{FIT_VERSION}|{ref.start.isoformat()}|{ref.end.isoformat()}|{sli!r}|{spans}"
+    key = hashlib.sha1(said.encode()).hexdigest()[:16]
+    return data_dir / "partials" / "cbpe" / f"signal={signal.name}" / f"{slo_name}-{key}.json"
+
+
 def fitted(
     data_dir: Path,
     signal: Signal,
@@ -476,10 +493,7 @@ def fitted(
     """The CBPE fit of ``[start, end)`` without the ``excluded`` spans, kept under
     ``<data>/partials/cbpe/``: computed once per reference window and spans left out (a fit
     that cannot be made is not kept: labels may still land)."""
-    spans = [[lo.isoformat(), hi.isoformat()] for lo, hi in excluded]
-    said = f"{FIT_VERSION}|{start.isoformat()}|{end.isoformat()}|{sli!r}|{spans}"
-    key = hashlib.sha1(said.encode()).hexdigest()[:16]
-    path = data_dir / "partials" / "cbpe" / f"signal={signal.name}" / f"{slo_name}-{key}.json"
+    path = _fit_path(data_dir, signal, slo_name, sli, Reference(start, end, tuple(excluded)))
     if path.exists():
         return Fitted.from_json(json.loads(path.read_text()))
     found = fit(data_dir, signal, sli, start, end, known_at, excluded)
@@ -489,6 +503,84 @@ def fitted(
         tmp.write_text(json.dumps(found.to_json()))
         tmp.replace(path)
     return found
+
+
+def reference(slo, start: datetime, bad_slices: Callable[[datetime, datetime], Spans]) -> Reference:
+    """The reference of the slice starting at ``start``: ``previous`` is the span before it
+    without the slices its labels judged bad (``bad_slices``, so an incident's labels do not
+    become the next days' normal); a span the team named as normal is taken whole."""
+    named = slo.sli.estimate.reference
+    if named.previous is not None:
+        lo = start - named.previous
+        return Reference(lo, start, bad_slices(lo, start))
+    return Reference(named.start, named.end)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """What ``calibrate`` did for one slice of a CBPE SLO: its reference and the fit
+    (``Fitted``, or why none: ``Unavailable``); ``kept``: the fit was there already."""
+
+    signal: str
+    slo: str
+    slice_start: datetime
+    reference: Reference
+    result: Fitted | Unavailable
+    kept: bool
+    seconds: float
+    failed: bool = False  # an error, not a want of labels
+
+    @property
+    def reason(self) -> str | None:
+        """Why there is no fit (None: there is one)."""
+        return self.result.reason if isinstance(self.result, Unavailable) else None
+
+    def to_json(self) -> dict:
+        fitted_ = self.result if isinstance(self.result, Fitted) else None
+        excluded = self.reference.excluded
+        return {
+            "signal": self.signal,
+            "slo": self.slo,
+            "slice_start": self.slice_start.isoformat(),
+            "reference": {
+                "start": self.reference.start.isoformat(),
+                "end": self.reference.end.isoformat(),
+                "excluded": [[lo.isoformat(), hi.isoformat()] for lo, hi in excluded],
+            },
+            "fitted": fitted_ is not None,
+            "kept": self.kept,
+            "labelled": fitted_.labelled if fitted_ else None,
+            "calibrated": sum(not c.identity for c in fitted_.calibrators) if fitted_ else None,
+            "calibrators": len(fitted_.calibrators) if fitted_ else None,
+            "reason": self.reason,
+            "failed": self.failed,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def calibrate(
+    data_dir: Path,
+    signal: Signal,
+    slo,
+    start: datetime,
+    at: datetime,
+    bad_slices: Callable[[datetime, datetime], Spans] = lambda lo, hi: (),
+) -> Calibration:
+    """Fit (or find kept) the CBPE of the slice starting at ``start`` as known at ``at``: what
+    the daily job does ahead of the cycles (``sigwatch calibrate``), so that a cycle only
+    reads it."""
+    started = time.perf_counter()
+    ref = reference(slo, start, bad_slices)
+    kept = _fit_path(data_dir, signal, slo.name, slo.sli, ref)
+    was_kept, failed = kept.exists(), False
+    try:
+        result = fitted(data_dir, signal, slo.name, slo.sli, ref.start, ref.end, at, ref.excluded)
+    except Exception as exc:  # one SLO's failure is its own, never the others'
+        log.warning("calibrating %s/%s failed: %r", signal.name, slo.name, exc)
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        result, failed = Unavailable(f"the fit failed: {type(exc).__name__}: {first}"), True
+    seconds = time.perf_counter() - started
+    return Calibration(signal.name, slo.name, start, ref, result, was_kept, seconds, failed)
 
 
 def for_slice(
@@ -537,17 +629,10 @@ def _for_slice(
     group: dict[str, str] | None,
     bad_slices: Callable[[datetime, datetime], Spans],
 ) -> SliceEstimate:
-    wanted = slo.sli.estimate
     if group is not None:
         return SliceEstimate("cbpe", reason="a group's estimate is not computed yet")
-    reference = wanted.reference
-    excluded: Spans = ()
-    if reference.previous is not None:
-        ref_start, ref_end = start - reference.previous, start
-        excluded = bad_slices(ref_start, ref_end)
-    else:  # a span the team named as normal: taken whole
-        ref_start, ref_end = reference.start, reference.end
-    fit_ = fitted(data_dir, signal, slo.name, slo.sli, ref_start, ref_end, at, excluded)
+    ref = reference(slo, start, bad_slices)
+    fit_ = fitted(data_dir, signal, slo.name, slo.sli, ref.start, ref.end, at, ref.excluded)
     if isinstance(fit_, Unavailable):
         return SliceEstimate("cbpe", reason=fit_.reason)
     sums = slice_sums(fit_, data_dir, signal, start, end, at)

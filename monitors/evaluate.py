@@ -263,13 +263,21 @@ def stored_span(signal, at: datetime) -> tuple[datetime, datetime]:
     return lo, hi
 
 
+def slice_starts(slo: SLO, at: datetime) -> tuple[datetime, datetime]:
+    """The starts of the current slice at ``at`` (at a boundary: the slice just done) and of
+    the one before: the two a cycle measures."""
+    timeslice = slo.objective.timeslice
+    assert timeslice is not None
+    floor = floor_time(at, timeslice)
+    current = floor if at > floor else at - timeslice
+    return current, current - timeslice
+
+
 def timeslice_status(ctx: Context, slo: SLO, at: datetime, evaluated_at: datetime) -> SloStatus:
     objective = slo.objective
     timeslice = objective.timeslice
     assert timeslice is not None
-    floor = floor_time(at, timeslice)
-    current_start = floor if at > floor else at - timeslice  # at a boundary: the slice just done
-    previous_start = current_start - timeslice
+    current_start, previous_start = slice_starts(slo, at)
     current = measure_slice(ctx, slo, current_start, at)
     stored = ctx.measurements(slo.name, previous_start, current_start)
     current_judged = verdict_of(current).judged

@@ -19,9 +19,11 @@ from pathlib import Path
 import polars as pl
 
 from monitors.engine import Engine, Partials, PolarsEngine, label_fingerprint, label_versions
+from monitors.estimates import Calibration, Reference, Unavailable
 from monitors.evaluate import (
     occurrence_series,
     occurrence_status,
+    slice_starts,
     stored_span,
     timeslice_status,
 )
@@ -46,7 +48,7 @@ from monitors.suspects import explainable, suspects
 from monitors.windows import RULES
 from sigwatch.clock import Clock, floor_time
 from sigwatch.model import Budgeting, Registry, Signal
-from sigwatch.states import SloState
+from sigwatch.states import SloState, VerdictFrom
 from sigwatch.store import Measurement, Run, SloStatus, Store
 from sigwatch.store.connection import StoreUnavailable
 
@@ -133,6 +135,47 @@ class Monitor:
         return Context(
             self.data_dir, self.store, signal, self.seed, self.reports_dir, self.tables, compact
         )
+
+    # --- the estimates' calibrations ---------------------------------------------------------
+
+    def calibrate(
+        self, at: datetime | None = None, signals: Iterable[str] | None = None
+    ) -> list[Calibration]:
+        """Fit CBPE for the slices the cycles at ``at`` estimate (each CBPE SLO's current and
+        previous slice), or find the fits kept: the daily job runs it after midnight, so the
+        cycles only read them. A signal that fails says why in its rows; the others go on."""
+        at = floor_time(at or self.clock.now(), BUCKET)
+        chosen = [self.registry.get(n) for n in signals] if signals else list(self.registry)
+        done: list[Calibration] = []
+        for signal in chosen:
+            wanted = [
+                s
+                for s in signal.slos
+                if s.objective.timeslice is not None
+                and getattr(s.sli, "estimate", None) is not None
+                and s.sli.estimate.method == VerdictFrom.CBPE.value
+            ]
+            if not wanted:
+                continue
+            ctx = self.context(signal)
+            done.extend(
+                self._calibrated(ctx, slo, start, at)
+                for slo in wanted
+                for start in sorted(slice_starts(slo, at))
+            )
+        return done
+
+    @staticmethod
+    def _calibrated(ctx: Context, slo, start: datetime, at: datetime) -> Calibration:
+        from monitors.slis import quality
+
+        try:
+            return quality.calibrate(ctx, slo, start, at)
+        except Exception as exc:  # the store, say: this SLO's row says so
+            reason = Unavailable(f"the calibration failed: {type(exc).__name__}: {exc}")
+            return Calibration(
+                ctx.signal.name, slo.name, start, Reference(start, start), reason, False, 0, True
+            )
 
     # --- one evaluation time ----------------------------------------------------------------
 

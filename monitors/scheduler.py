@@ -258,6 +258,36 @@ def prune_job(data_dir: str, definitions: str, clock: Clock) -> None:
     with_store(runtime, "the daily prune", work, within=DAILY_RETRY_S)
 
 
+def calibrate_job(data_dir: str, definitions: str, clock: Clock) -> None:
+    """The daily calibration (and one at start): CBPE fitted for the slices the cycles
+    estimate, so that a cycle only reads its fits (``Monitor.calibrate``)."""
+    runtime = Runtime.composed(data=data_dir, definitions=definitions, clock=clock)
+    runtime.refresh()
+
+    def work(store: Store) -> None:
+        monitor = Monitor(runtime.registry, runtime.data_dir, store, clock)
+        done = monitor.calibrate(clock.now())
+        fitted = [c for c in done if not c.kept and c.reason is None]
+        for c in done:
+            if c.reason is not None:
+                log.log(
+                    logging.WARNING if c.failed else logging.INFO,
+                    "no CBPE fit for %s/%s's slice of %s: %s",
+                    c.signal,
+                    c.slo,
+                    f"{c.slice_start:%Y-%m-%d %H:%M}",
+                    c.reason,
+                )
+        log.info(
+            "calibrated %d CBPE fits in %.1f s (%d kept already)",
+            len(fitted),
+            sum(c.seconds for c in done),
+            sum(c.kept for c in done),
+        )
+
+    with_store(runtime, "the daily calibration", work, within=DAILY_RETRY_S)
+
+
 @dataclass(frozen=True)
 class ExtraJob:
     """A job beside the per-signal ones: ``func(data_dir=..., definitions=..., clock=...)`` on

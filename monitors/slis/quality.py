@@ -74,11 +74,25 @@ def estimated(ctx: Context, slo, start: datetime, end: datetime, at: datetime):
             ctx.signal, slo, lambda: judge_estimates.for_slice(ctx, slo, start, end, at)
         )
 
-    def bad_slices(lo: datetime, hi: datetime) -> tuple[tuple[datetime, datetime], ...]:
+    return estimates.for_slice(
+        ctx.data_dir, ctx.signal, slo, start, end, at, ctx.group, _bad_slices(ctx, slo)
+    )
+
+
+def _bad_slices(ctx: Context, slo):
+    """The slices of ``[lo, hi)`` the SLO's labels judged bad, stored or measured since."""
+
+    def bad(lo: datetime, hi: datetime) -> tuple[tuple[datetime, datetime], ...]:
         found = ctx.measurements(slo.name, lo, hi)
         return tuple((m.start, m.end) for m in found if m.verdict is Verdict.BAD)
 
-    return estimates.for_slice(ctx.data_dir, ctx.signal, slo, start, end, at, ctx.group, bad_slices)
+    return bad
+
+
+def calibrate(ctx: Context, slo, start: datetime, at: datetime) -> estimates.Calibration:
+    """CBPE's fit for the slice starting at ``start``, on the reference its rolling window
+    leaves after the bad slices known at ``at`` (what ``estimated`` reads)."""
+    return estimates.calibrate(ctx.data_dir, ctx.signal, slo, start, at, _bad_slices(ctx, slo))
 
 
 class Labelled(TimesliceCalculation):

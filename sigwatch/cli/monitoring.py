@@ -1,5 +1,6 @@
-"""``sigwatch monitor``, ``status`` and ``prune``: evaluate the signals now or over a span,
-read what they said, keep the store's size in check."""
+"""``sigwatch monitor``, ``status``, ``slices``, ``calibrate`` and ``prune``: evaluate the
+signals now or over a span, read what they said, fit the estimates ahead of the cycles, keep
+the store's size in check."""
 
 from __future__ import annotations
 
@@ -75,12 +76,8 @@ def monitor(
     from monitors.sources import serving_source
     from sigwatch.units import parse_duration
 
-    runtime = _runtime(data, definitions, at)
+    runtime = _signals_runtime(data, definitions, at, signal)
     reg = runtime.registry
-    unknown = sorted(set(signal or ()) - set(reg.names))
-    if unknown:
-        err.print(f"[red]unknown signal(s): {', '.join(unknown)}; known: {', '.join(reg.names)}")
-        raise typer.Exit(code=2)
     try:
         span = parse_duration(backfill) if backfill else None
         step = parse_duration(slice_step)
@@ -130,6 +127,18 @@ def monitor(
     out.print(delivered)
     if failed:
         raise typer.Exit(code=1)
+
+
+def _signals_runtime(data, definitions, at, signals: list[str] | None):
+    """The runtime, the ``--signal`` names checked against its registry (exit 2 naming the
+    known ones)."""
+    runtime = _runtime(data, definitions, at)
+    names = runtime.registry.names
+    unknown = sorted(set(signals or ()) - set(names))
+    if unknown:
+        err.print(f"[red]unknown signal(s): {', '.join(unknown)}; known: {', '.join(names)}")
+        raise typer.Exit(code=2)
+    return runtime
 
 
 def _engine(settings, choice: str | None):
@@ -453,6 +462,68 @@ def slices(
         )
     if checked.warning:
         out.print(f"[bold yellow]warning:[/] {checked.warning}")
+
+
+@app.command()
+def calibrate(
+    at: Annotated[
+        datetime | None,
+        _time_option("Fit for the slices the cycles at this time estimate, UTC \\[default: now]."),
+    ] = None,
+    signal: Annotated[
+        list[str] | None, typer.Option("--signal", "-s", help="Only these signals (repeatable).")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON (a stable interface).")
+    ] = False,
+    data: DataOption = None,
+    definitions: DefinitionsOption = None,
+) -> None:
+    """Fit CBPE's calibrators for the slices the monitor estimates now (each CBPE SLO's
+    current and previous slice), or show the fits already kept: `sigwatch serve` runs it
+    daily after midnight and at start, so the 5-minute cycles only read them; run it from
+    cron before `sigwatch monitor` otherwise (a cycle fits what is missing itself).
+
+    A row per SLO and slice: the reference window and the slices left out of it, the labelled
+    predictions fitted on, the classes isotonic calibration was kept for, or why there is no
+    fit (too few labels: not an error). Exits 1 if a fit failed."""
+    from monitors.runner import Monitor
+
+    runtime = _signals_runtime(data, definitions, at, signal)
+    reg = runtime.registry
+    when = runtime.clock.now()
+    with runtime.open_store() as store:
+        done = Monitor(reg, runtime.data_dir, store, runtime.clock).calibrate(when, signal)
+    failed = any(c.failed for c in done)
+    if as_json:
+        print(json.dumps([c.to_json() for c in done], indent=2))
+    elif not done:
+        out.print("no SLO asks for a CBPE estimate (estimate: {method: cbpe})")
+    else:
+        table = Table(title=f"CBPE calibrations for the slices at {when:%Y-%m-%d %H:%M} UTC")
+        for column in ("signal", "slo", "slice", "reference", "labelled", "calibrated", "fit"):
+            table.add_column(column)
+        for c in done:
+            row = c.to_json()
+            ref = c.reference
+            left_out = f", {len(ref.excluded)} bad left out" if ref.excluded else ""
+            if row["fitted"]:
+                fit = f"kept ({c.seconds:.2f} s)" if c.kept else f"fitted in {c.seconds:.2f} s"
+                counts = (f"{row['labelled']:,}", f"{row['calibrated']} of {row['calibrators']}")
+            else:
+                style = "bold red" if c.failed else "yellow"
+                fit, counts = f"[{style}]{escape(row['reason'])}", ("", "")
+            table.add_row(
+                c.signal,
+                c.slo,
+                f"{c.slice_start:%Y-%m-%d %H:%M}",
+                f"{ref.start:%Y-%m-%d} .. {ref.end:%Y-%m-%d}{left_out}",
+                *counts,
+                fit,
+            )
+        out.print(table)
+    if failed:
+        raise typer.Exit(code=1)
 
 
 def _interval(value: float, lower: float | None, upper: float | None) -> str:

@@ -41,8 +41,9 @@ def serve(
     updated and sent (Slack with SIGWATCH_SLACK_TOKEN or a webhook, else the outbox). The
     outbox is retried every minute; the daily digest goes out at SIGWATCH_DIGEST_AT (default
     09:00 UTC), the weekly SLO review of the week before at SIGWATCH_WEEKLY_AT (default Monday
-    09:00 UTC); what is older than SIGWATCH_RETENTION is pruned at 03:30 UTC. Ctrl-C stops
-    cleanly.
+    09:00 UTC); what is older than SIGWATCH_RETENTION is pruned at 03:30 UTC. CBPE's calibrators
+    are fitted at start and after midnight (`sigwatch calibrate`), so the cycles only read them.
+    Ctrl-C stops cleanly.
 
     With SIGWATCH_SLACK_SIGNING_SECRET, alert messages carry Acknowledge and Silence 1h buttons
     and serve answers their clicks on --actions-port at /slack/actions (the Slack app's
@@ -54,7 +55,7 @@ def serve(
     alert and Slack post happens once, by whichever scheduler gets to it first.
     """
     from alerts.jobs import digest_job, flush_job, weekly_job
-    from monitors.scheduler import ExtraJob, prune_job
+    from monitors.scheduler import ExtraJob, calibrate_job, prune_job
     from sigwatch.store.connection import POSTGRES
 
     runtime = _runtime(data, definitions)
@@ -66,6 +67,13 @@ def serve(
         ExtraJob("alerts:digest", digest_job, "cron", digest),
         ExtraJob("report:weekly", weekly_job, "cron", weekly),
         ExtraJob("store:prune", prune_job, "cron", {"hour": 3, "minute": 30}),
+        # after midnight (a new day's slices) and at start: the cycles then only read the fits
+        ExtraJob(
+            "estimates:calibrate",
+            calibrate_job,
+            "cron",
+            {"hour": 0, "minute": 0, "second": 5, "next_run_time": runtime.clock.now()},
+        ),
     )
     from evaluation.local import available
 

@@ -183,38 +183,51 @@ def test_a_monitor_run_stores_each_quality_slice_with_its_estimate(registry, tmp
     assert judged and all(m.estimated is None for m in judged)  # no estimate: none asked
 
 
-def run_with_estimate(tmp_path, days: list[dict], target: str = ">= 0.85"):
-    """review-precision (shipped with ``estimate: {method: cbpe}``) with ``target`` over
-    ``days`` (``write_day``'s arguments, from DAY on), run at the end of the last: its status
-    and stored measurements."""
-    from monitors.runner import Monitor
-    from sigwatch.clock import FixedClock
+def estimate_definitions(tmp_path, target: str = ">= 0.85"):
+    """The shipped content_type.yaml with review-precision's target set to ``target``, under
+    ``<tmp>/definitions``: its registry."""
     from sigwatch.registry import load_registry
-    from sigwatch.store import Store
     from tests.conftest import ROOT
 
     text = (ROOT / "slo_definitions" / "content_type.yaml").read_text()
     asked = 'estimate: {method: cbpe, reference: {previous: 28d}}}\n    target: ">= 0.85"'
     assert asked in text
     definitions = tmp_path / "definitions"
-    definitions.mkdir()
+    definitions.mkdir(exist_ok=True)
     (definitions / "content_type.yaml").write_text(
         text.replace(asked, asked.replace(">= 0.85", target))
     )
-    mine = load_registry(definitions)
-    signal = mine.get("content_type")
+    return load_registry(definitions)
+
+
+def run_at(tmp_path, registry, at: datetime):
+    """One content_type cycle at ``at`` over ``<tmp>/data``: review-precision's status and
+    stored measurements."""
+    from monitors.runner import Monitor
+    from sigwatch.clock import FixedClock
+    from sigwatch.store import Store
+
     data = tmp_path / "data"
-    written = [
-        write_day(data, signal, DAY + timedelta(days=k), seed=k, **day)
-        for k, day in enumerate(days)
-    ]
-    at = DAY + timedelta(days=len(days))
     clock = FixedClock(at)
     with Store.open(data / "sigwatch.db", clock=clock) as store:
-        (outcome,) = Monitor(mine, data, store, clock).run(at, signals=["content_type"])
+        (outcome,) = Monitor(registry, data, store, clock).run(at, signals=["content_type"])
         assert outcome.ok, outcome.error
         [status] = [s for s in outcome.statuses if s.slo == "review-precision"]
         stored = store.measurements("content_type", "review-precision")
+    return status, stored
+
+
+def run_with_estimate(tmp_path, days: list[dict], target: str = ">= 0.85"):
+    """review-precision (shipped with ``estimate: {method: cbpe}``) with ``target`` over
+    ``days`` (``write_day``'s arguments, from DAY on), run at the end of the last: its status
+    and stored measurements."""
+    mine = estimate_definitions(tmp_path, target)
+    signal = mine.get("content_type")
+    written = [
+        write_day(tmp_path / "data", signal, DAY + timedelta(days=k), seed=k, **day)
+        for k, day in enumerate(days)
+    ]
+    status, stored = run_at(tmp_path, mine, DAY + timedelta(days=len(days)))
     return status, stored, written
 
 
@@ -505,3 +518,87 @@ def test_a_rolling_reference_leaves_out_the_slices_the_labels_judged_bad(tmp_pat
     assert last["labelled"] == 3 * 3000  # days 0, 2 and 3: not the incident's day 1
     today = stored[end - timedelta(days=1)].estimated
     assert today.verdict is Verdict.GOOD and today.value > 0.6
+
+
+def test_calibrate_fits_ahead_so_that_the_cycle_only_reads(tmp_path, monkeypatch):
+    """`sigwatch calibrate` fits review-precision's CBPE for the current and previous slice
+    (the JSON says on what), a second call finds them kept, and the cycle after it fits
+    nothing itself yet estimates the day; the daily job does the same. Then the errors."""
+    from typer.testing import CliRunner
+
+    from monitors.scheduler import calibrate_job
+    from sigwatch.cli import app
+    from sigwatch.clock import FixedClock
+
+    mine = estimate_definitions(tmp_path)
+    signal = mine.get("content_type")
+    data, definitions = tmp_path / "data", tmp_path / "definitions"
+    for k, day in enumerate([CONFIDENT, CONFIDENT, CONFIDENT, {**UNSURE, "labelled": 0.0}]):
+        write_day(data, signal, DAY + timedelta(days=k), seed=k, **day)
+    at = DAY + timedelta(days=4, hours=6)
+    common = ["--data", str(data), "--definitions", str(definitions), "--at", at.isoformat()]
+    runner = CliRunner()
+    got = runner.invoke(app, ["calibrate", "--json", "--signal", "content_type", *common])
+    assert got.exit_code == 0, got.output
+    rows = [r for r in json.loads(got.output) if r["slo"] == "review-precision"]
+    assert [r["slice_start"][:10] for r in rows] == ["2026-11-23", "2026-11-24"]
+    today = rows[1]
+    assert today["fitted"] and not today["kept"] and today["reason"] is None
+    assert today["reference"]["start"][:10] == "2026-10-27"  # previous: 28d
+    assert today["labelled"] == 4 * 3000 - 3000  # the three labelled days
+    assert 0 <= today["calibrated"] <= today["calibrators"] == 5
+    again = runner.invoke(app, ["calibrate", "--json", "--signal", "content_type", *common])
+    assert all(r["kept"] for r in json.loads(again.output) if r["fitted"])
+
+    fits = []
+    real_fit = estimates.fit
+    monkeypatch.setattr(estimates, "fit", lambda *a, **k: fits.append(a) or real_fit(*a, **k))
+    status, _ = run_at(tmp_path, mine, at)
+    assert fits == []  # the cycle read the fits calibrate made
+    assert status.verdict_from == "cbpe" and status.estimated.value is not None
+
+    shutil.rmtree(data / "partials" / "cbpe")
+    calibrate_job(str(data), str(definitions), FixedClock(at))  # serve's daily job
+    kept = list((data / "partials" / "cbpe" / "signal=content_type").glob("review-precision-*"))
+    assert len(kept) == 2 and fits  # the job fitted both slices' references
+
+    table = runner.invoke(app, ["calibrate", *common], env={"COLUMNS": "250"})
+    assert table.exit_code == 0 and "review-precision" in table.output
+    assert "2026-10-27 .. 2026-11-24" in table.output and "kept" in table.output
+    wrong = runner.invoke(app, ["calibrate", "--signal", "nope", *common])
+    assert wrong.exit_code == 2 and "unknown signal(s): nope" in wrong.output
+
+
+def test_a_fit_that_fails_is_its_own_row_and_the_others_go_on(tmp_path, monkeypatch):
+    """content_type's fit raises: its rows say so (escaped in the table) and the command exits
+    1; sentiment's calibration is still made (here: it says it has no logs, not an error)."""
+    from typer.testing import CliRunner
+
+    from sigwatch.cli import app
+    from tests.conftest import ROOT
+
+    mine = estimate_definitions(tmp_path)
+    for k in range(2):
+        write_day(tmp_path / "data", mine.get("content_type"), DAY + timedelta(days=k), seed=k)
+    shutil.copy(ROOT / "slo_definitions" / "sentiment.yaml", tmp_path / "definitions")
+    real_fit = estimates.fit
+
+    def broken(data_dir, signal, sli, *args, **kwargs):
+        if signal.name == "content_type":
+            raise OSError("disk [bold]gone[/bold]")
+        return real_fit(data_dir, signal, sli, *args, **kwargs)
+
+    monkeypatch.setattr(estimates, "fit", broken)
+    at = (DAY + timedelta(days=2)).isoformat()
+    common = ["--data", str(tmp_path / "data"), "--definitions", str(tmp_path / "definitions")]
+    got = CliRunner().invoke(app, ["calibrate", "--json", "--at", at, *common])
+    assert got.exit_code == 1
+    rows = json.loads(got.output)
+    failed = [r for r in rows if r["failed"]]
+    assert {r["signal"] for r in failed} == {"content_type"}
+    assert failed[0]["reason"] == "the fit failed: OSError: disk [bold]gone[/bold]"
+    others = [r for r in rows if r["signal"] == "sentiment"]
+    assert len(others) == 4 and not any(r["failed"] or r["fitted"] for r in others)
+    assert others[0]["reason"] == "no logs or no labels in the reference window"
+    table = CliRunner().invoke(app, ["calibrate", "--at", at, *common], env={"COLUMNS": "250"})
+    assert table.exit_code == 1 and "disk [bold]gone[/bold]" in table.output  # escaped

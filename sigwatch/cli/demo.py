@@ -263,12 +263,6 @@ def _judge_history(registry, folder: Path, url: str, now, days: int) -> None:
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress
 
-    from evaluation.jobs import backfill
-    from evaluation.judge import JudgeClient
-    from sigwatch.clock import FixedClock
-    from sigwatch.store import Store
-    from simulator.judge import MODEL
-
     manifest = folder / "incidents.json"
     start = (
         datetime.fromisoformat(json.loads(manifest.read_text())["start"])
@@ -279,34 +273,48 @@ def _judge_history(registry, folder: Path, url: str, now, days: int) -> None:
         "[bold]2/4[/bold] the simulated LLM judge labels each day's sample "
         f"({DEMO_JUDGE_CALLS} calls a day; days judged before are reused)"
     )
-    clock = FixedClock(start)
-    client = JudgeClient(url, MODEL, timeout=10, retries=1)
-    with (
-        closing(client),
-        Store.open(Settings.from_env().store(folder), clock=clock) as store,
-        Progress(
-            "{task.description}", BarColumn(), MofNCompleteColumn(), console=err, transient=True
-        ) as bar,
-    ):
+    with Progress(
+        "{task.description}", BarColumn(), MofNCompleteColumn(), console=err, transient=True
+    ) as bar:
         task = bar.add_task("judging", total=None)
 
         def advance(what: str, done: int, total: int) -> None:
             bar.update(task, description=f"judging {what}", completed=done, total=total)
 
-        runs = backfill(
+        store = Settings.from_env().store(folder)
+        runs = judge_days(registry, folder, store, url, start, now, advance)
+    judged = sum(r.judged for r in runs)
+    out.print(f"    {len(runs)} signal-days judged: {judged:,} new labels")
+
+
+def judge_days(registry, folder: Path, store_at, url: str, start, end, progress=None) -> list:
+    """The demo's judge history: every day of ``[start, end)`` judged by the judge at ``url``
+    (the simulated one's model) with the demo's daily budget, each as of 02:00 the day after
+    (``evaluation.jobs.backfill``); the days' runs. The demo's tests judge their history with
+    it too."""
+    from evaluation.jobs import backfill
+    from evaluation.judge import JudgeClient
+    from sigwatch.clock import FixedClock
+    from sigwatch.store import Store
+    from simulator.judge import MODEL
+
+    clock = FixedClock(start)
+    with (
+        closing(JudgeClient(url, MODEL, timeout=10, retries=1)) as client,
+        Store.open(store_at, clock=clock) as store,
+    ):
+        return backfill(
             registry,
             folder,
             store,
             clock,
             client,
             start,
-            now,
+            end,
             calls=DEMO_JUDGE_CALLS,
             dollars=1e9,
-            progress=advance,
+            progress=progress,
         )
-    judged = sum(r.judged for r in runs)
-    out.print(f"    {len(runs)} signal-days judged: {judged:,} new labels")
 
 
 def _step(args: list[str], env: dict) -> None:

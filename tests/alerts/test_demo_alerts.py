@@ -55,30 +55,14 @@ def demo(registry, corpus_cache, tmp_path_factory):
 
 def _judge_history(registry, data, corpus_cache, start) -> None:
     """As ``sigwatch demo`` does: the simulated judge labels each day's sample at 02:00."""
-    from evaluation.jobs import backfill
-    from evaluation.judge import JudgeClient
-    from sigwatch.cli.demo import DEMO_JUDGE_CALLS
+    from sigwatch.cli.demo import judge_days
     from simulator.corpus import load_corpus
-    from simulator.judge import MODEL, SimulatedJudge
+    from simulator.judge import SimulatedJudge
 
     judge = SimulatedJudge(registry, load_corpus(registry, corpus_cache))
-    client = JudgeClient(judge.url, MODEL, timeout=10, retries=1)
-    clock = FixedClock(start)
     try:
-        with Store.open(data / "sigwatch.db", clock=clock) as store:
-            runs = backfill(
-                registry,
-                data,
-                store,
-                clock,
-                client,
-                start,
-                END,
-                calls=DEMO_JUDGE_CALLS,
-                dollars=1e9,
-            )
+        runs = judge_days(registry, data, data / "sigwatch.db", judge.url, start, END)
     finally:
-        client.close()
         judge.stop()
     assert runs and all(r.errors == 0 and r.judged > 0 for r in runs), runs
 

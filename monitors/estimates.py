@@ -427,12 +427,8 @@ def slice_sums(
     folder = data_dir / "partials" / "cbpe" / f"signal={signal.name}"
     path = folder / f"sums-{fitted.key}-{start:%Y%m%dT%H%M}-{end:%Y%m%dT%H%M}.parquet"
     mark = path.with_suffix(".json")
-    kept, until = None, start
-    try:
-        until = datetime.fromisoformat(json.loads(mark.read_text())["until"])
-        kept = pl.read_parquet(path)
-    except (OSError, ValueError, KeyError, pl.exceptions.PolarsError):
-        kept, until = None, start  # not summed yet, or damaged: summed again
+    kept, until = _read_sums(path, mark)
+    until = until or start
     if kept is not None and until >= upto:
         return kept.filter(pl.col("bucket") < upto)
     lo = start if kept is None else max(start, until - RECOMPUTE)
@@ -449,8 +445,55 @@ def slice_sums(
     tmp = mark.with_suffix(".tmp")
     tmp.write_text(json.dumps({"until": upto.isoformat()}))
     tmp.replace(mark)
+    _remember(_SUMS, mark, (upto, sums))
     _prune(folder)
     return sums
+
+
+# What this process read or wrote last, per file, with the file's mtime then: a long-running
+# ``serve`` reads a slice's sums and a fit once, not every 5 minutes, and again only when
+# another process (a second scheduler on the same folder) wrote them since.
+_SUMS: dict[Path, tuple[int, tuple[datetime, pl.DataFrame]]] = {}
+_FITS: dict[Path, tuple[int, Fitted]] = {}
+_REMEMBERED = 64  # files per cache
+
+
+def _remember(cache: dict, path: Path, value) -> None:
+    try:
+        cache[path] = (path.stat().st_mtime_ns, value)
+    except OSError:
+        cache.pop(path, None)
+        return
+    while len(cache) > _REMEMBERED:
+        cache.pop(next(iter(cache)))
+
+
+def _recalled(cache: dict, path: Path):
+    """The value kept for ``path`` if the file has not changed since (else None)."""
+    found = cache.get(path)
+    if found is None:
+        return None
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError:
+        mtime = None
+    return found[1] if mtime == found[0] else None
+
+
+def _read_sums(path: Path, mark: Path) -> tuple[pl.DataFrame | None, datetime | None]:
+    """A slice's kept sums and the time they run to (None, None: not summed yet, or
+    damaged: summed again)."""
+    remembered = _recalled(_SUMS, mark)
+    if remembered is not None:
+        until, kept = remembered
+        return kept, until
+    try:
+        until = datetime.fromisoformat(json.loads(mark.read_text())["until"])
+        kept = pl.read_parquet(path)
+    except (OSError, ValueError, KeyError, pl.exceptions.PolarsError):
+        return None, None
+    _remember(_SUMS, mark, (until, kept))
+    return kept, until
 
 
 KEEP_SUMS = 16  # slices' sums kept per signal (a day's current and previous slice of each SLO)
@@ -494,14 +537,20 @@ def fitted(
     ``<data>/partials/cbpe/``: computed once per reference window and spans left out (a fit
     that cannot be made is not kept: labels may still land)."""
     path = _fit_path(data_dir, signal, slo_name, sli, Reference(start, end, tuple(excluded)))
+    remembered = _recalled(_FITS, path)
+    if remembered is not None:
+        return remembered
     if path.exists():
-        return Fitted.from_json(json.loads(path.read_text()))
+        found = Fitted.from_json(json.loads(path.read_text()))
+        _remember(_FITS, path, found)
+        return found
     found = fit(data_dir, signal, sli, start, end, known_at, excluded)
     if isinstance(found, Fitted):
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(found.to_json()))
         tmp.replace(path)
+        _remember(_FITS, path, found)
     return found
 
 

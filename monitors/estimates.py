@@ -136,11 +136,15 @@ def _metric(sli: QualitySLI | AucSLI) -> str:
     return "roc_auc" if isinstance(sli, AucSLI) else sli.metric
 
 
-def _rows(data_dir: Path, signal: Signal, start: datetime, end: datetime) -> pl.DataFrame | None:
-    """Served predictions of ``[start, end)`` with what CBPE reads of them."""
+def _rows(
+    data_dir: Path, signal: Signal, start: datetime, end: datetime, ids: bool = False
+) -> pl.DataFrame | None:
+    """Served predictions of ``[start, end)`` with what CBPE reads of them (and ``item_id``
+    with ``ids``: a fit joins them to their labels, a slice's sums need no id)."""
     column = SCORED[signal.task]
     prediction = {"multiclass": "label", "score": "score"}.get(signal.task, "labels")
-    columns = list(dict.fromkeys(["item_id", "status", *STRATA, prediction, column]))
+    named = ["item_id"] if ids else []
+    columns = list(dict.fromkeys([*named, "status", *STRATA, prediction, column]))
     logs = scan_logs(data_dir, signal, start, end, columns)
     if logs is None:
         return None
@@ -150,7 +154,8 @@ def _rows(data_dir: Path, signal: Signal, start: datetime, end: datetime) -> pl.
 def _columns(signal: Signal, classes: pl.Series) -> np.ndarray:
     """Each row's class as its column in ``scores`` (-1: not one of the signal's classes)."""
     index = {c: k for k, c in enumerate(signal.classes)}
-    return np.array([index.get(c, -1) for c in classes])
+    found = classes.replace_strict(index, default=-1, return_dtype=pl.Int64)
+    return found.fill_null(-1).to_numpy()
 
 
 def _counted(signal: Signal, sli: QualitySLI) -> list[int]:
@@ -191,7 +196,7 @@ def fit(
             f"{_metric(sli)} of a {signal.task} signal is not estimable without labels: its "
             "logs score only the labels it predicted, not those it missed"
         )
-    rows = _rows(data_dir, signal, start, end)
+    rows = _rows(data_dir, signal, start, end, ids=True)
     labels = scan_labels(data_dir, signal, known_at)
     if rows is None or labels is None:
         return Unavailable("no logs or no labels in the reference window")

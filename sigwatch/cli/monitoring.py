@@ -508,7 +508,7 @@ def calibrate(
             ref = c.reference
             left_out = f", {len(ref.excluded)} bad left out" if ref.excluded else ""
             if row["fitted"]:
-                fit = f"kept ({c.seconds:.2f} s)" if c.kept else f"fitted in {c.seconds:.2f} s"
+                fit = "kept" if c.kept else f"fitted in {c.seconds:.2f} s"
                 counts = (f"{row['labelled']:,}", f"{row['calibrated']} of {row['calibrators']}")
             else:
                 style = "bold red" if c.failed else "yellow"
@@ -517,13 +517,20 @@ def calibrate(
                 c.signal,
                 c.slo,
                 f"{c.slice_start:%Y-%m-%d %H:%M}",
-                f"{ref.start:%Y-%m-%d} .. {ref.end:%Y-%m-%d}{left_out}",
+                escape(f"[{_when(ref.start)}, {_when(ref.end)}){left_out}"),
                 *counts,
                 fit,
             )
         out.print(table)
     if failed:
         raise typer.Exit(code=1)
+
+
+def _when(moment: datetime) -> str:
+    """A day at midnight as its date, any other moment with its time."""
+    return (
+        f"{moment:%Y-%m-%d}" if moment.time() == datetime.min.time() else f"{moment:%Y-%m-%d %H:%M}"
+    )
 
 
 def _interval(value: float, lower: float | None, upper: float | None) -> str:

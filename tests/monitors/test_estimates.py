@@ -564,7 +564,7 @@ def test_calibrate_fits_ahead_so_that_the_cycle_only_reads(tmp_path, monkeypatch
 
     table = runner.invoke(app, ["calibrate", *common], env={"COLUMNS": "250"})
     assert table.exit_code == 0 and "review-precision" in table.output
-    assert "2026-10-27 .. 2026-11-24" in table.output and "kept" in table.output
+    assert "[2026-10-27, 2026-11-24)" in table.output and "kept" in table.output
     wrong = runner.invoke(app, ["calibrate", "--signal", "nope", *common])
     assert wrong.exit_code == 2 and "unknown signal(s): nope" in wrong.output
 

@@ -35,6 +35,7 @@ COMMANDS = (
     "distill",
     "prune",
     "slices",
+    "calibrate",
     "store",
     "report",
 )

@@ -158,7 +158,8 @@ def _serve(runtime: Runtime, extra, judging: bool, addresses, *, shared: bool) -
             f" {slack}; digest daily {settings.digest_at[0]:02d}:"
             f"{settings.digest_at[1]:02d} UTC to {settings.digest_channel}; weekly review "
             f"{settings.weekly_at[0]} {settings.weekly_at[1]:02d}:{settings.weekly_at[2]:02d}"
-            " UTC" + ("; judge daily 02:00 UTC" if judging else "")
+            " UTC; CBPE calibrated at start and 00:00 UTC"
+            + ("; judge daily 02:00 UTC" if judging else "")
         )
         where = "shared with any other scheduler on it" if shared else "this scheduler's alone"
         if buttons is not None:

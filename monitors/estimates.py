@@ -624,17 +624,22 @@ def calibrate(
     the daily job does ahead of the cycles (``sigwatch calibrate``), so that a cycle only
     reads it."""
     started = time.perf_counter()
-    ref = reference(slo, start, bad_slices)
-    kept = _fit_path(data_dir, signal, slo.name, slo.sli, ref)
-    was_kept, failed = kept.exists(), False
-    try:
+    ref, was_kept, failed = Reference(start, start), False, False
+    try:  # the stored bad slices, the logs, the fit: one SLO's failure is its own
+        ref = reference(slo, start, bad_slices)
+        was_kept = _fit_path(data_dir, signal, slo.name, slo.sli, ref).exists()
         result = fitted(data_dir, signal, slo.name, slo.sli, ref.start, ref.end, at, ref.excluded)
-    except Exception as exc:  # one SLO's failure is its own, never the others'
+    except Exception as exc:
         log.warning("calibrating %s/%s failed: %r", signal.name, slo.name, exc)
-        first = str(exc).splitlines()[0] if str(exc) else ""
-        result, failed = Unavailable(f"the fit failed: {type(exc).__name__}: {first}"), True
+        result, failed = Unavailable(failure("the fit", exc)), True
     seconds = time.perf_counter() - started
     return Calibration(signal.name, slo.name, start, ref, result, was_kept, seconds, failed)
+
+
+def failure(what: str, exc: Exception) -> str:
+    """``what`` failed, the exception's type and the first line of its message."""
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{what} failed: {type(exc).__name__}: {first}"
 
 
 def for_slice(
@@ -667,10 +672,7 @@ def guarded(signal: Signal, slo, make: Callable[[], SliceEstimate]) -> SliceEsti
     except Exception as exc:
         log.warning("the estimate of %s/%s failed: %r", signal.name, slo.name, exc)
         log.debug("the estimate's failure", exc_info=True)
-        first = str(exc).splitlines()[0] if str(exc) else ""
-        return SliceEstimate(
-            slo.sli.estimate.method, reason=f"the estimate failed: {type(exc).__name__}: {first}"
-        )
+        return SliceEstimate(slo.sli.estimate.method, reason=failure("the estimate", exc))
 
 
 def _for_slice(

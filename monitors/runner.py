@@ -19,7 +19,7 @@ from pathlib import Path
 import polars as pl
 
 from monitors.engine import Engine, Partials, PolarsEngine, label_fingerprint, label_versions
-from monitors.estimates import Calibration, Reference, Unavailable
+from monitors.estimates import Calibration
 from monitors.evaluate import (
     occurrence_series,
     occurrence_status,
@@ -144,6 +144,8 @@ class Monitor:
         """Fit CBPE for the slices the cycles at ``at`` estimate (each CBPE SLO's current and
         previous slice), or find the fits kept: the daily job runs it after midnight, so the
         cycles only read them. A signal that fails says why in its rows; the others go on."""
+        from monitors.slis import quality
+
         at = floor_time(at or self.clock.now(), BUCKET)
         chosen = [self.registry.get(n) for n in signals] if signals else list(self.registry)
         done: list[Calibration] = []
@@ -159,23 +161,11 @@ class Monitor:
                 continue
             ctx = self.context(signal)
             done.extend(
-                self._calibrated(ctx, slo, start, at)
+                quality.calibrate(ctx, slo, start, at)
                 for slo in wanted
                 for start in sorted(slice_starts(slo, at))
             )
         return done
-
-    @staticmethod
-    def _calibrated(ctx: Context, slo, start: datetime, at: datetime) -> Calibration:
-        from monitors.slis import quality
-
-        try:
-            return quality.calibrate(ctx, slo, start, at)
-        except Exception as exc:  # the store, say: this SLO's row says so
-            reason = Unavailable(f"the calibration failed: {type(exc).__name__}: {exc}")
-            return Calibration(
-                ctx.signal.name, slo.name, start, Reference(start, start), reason, False, 0, True
-            )
 
     # --- one evaluation time ----------------------------------------------------------------
 

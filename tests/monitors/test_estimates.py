@@ -585,7 +585,7 @@ def test_a_fit_that_fails_is_its_own_row_and_the_others_go_on(tmp_path, monkeypa
 
     def broken(data_dir, signal, sli, *args, **kwargs):
         if signal.name == "content_type":
-            raise OSError("disk [bold]gone[/bold]")
+            raise OSError(f"disk [bold]gone[/bold] {HOSTILE}\nits second line")
         return real_fit(data_dir, signal, sli, *args, **kwargs)
 
     monkeypatch.setattr(estimates, "fit", broken)
@@ -596,9 +596,29 @@ def test_a_fit_that_fails_is_its_own_row_and_the_others_go_on(tmp_path, monkeypa
     rows = json.loads(got.output)
     failed = [r for r in rows if r["failed"]]
     assert {r["signal"] for r in failed} == {"content_type"}
-    assert failed[0]["reason"] == "the fit failed: OSError: disk [bold]gone[/bold]"
+    assert failed[0]["reason"] == f"the fit failed: OSError: disk [bold]gone[/bold] {HOSTILE}"
     others = [r for r in rows if r["signal"] == "sentiment"]
     assert len(others) == 4 and not any(r["failed"] or r["fitted"] for r in others)
     assert others[0]["reason"] == "no logs or no labels in the reference window"
     table = CliRunner().invoke(app, ["calibrate", "--at", at, *common], env={"COLUMNS": "250"})
     assert table.exit_code == 1 and "disk [bold]gone[/bold]" in table.output  # escaped
+    assert HOSTILE in table.output
+
+
+HOSTILE = "</script><b>x</b> <!channel>"
+
+
+def test_a_reference_that_cannot_be_read_is_a_failed_calibration(tmp_path):
+    """The store answering nothing while the bad slices are read: a failed row, first line."""
+    mine = estimate_definitions(tmp_path)
+    signal = mine.get("content_type")
+
+    def unreachable(lo, hi):
+        raise ConnectionError(f"store {HOSTILE}\nsecond line")
+
+    at = DAY + timedelta(hours=1)
+    got = estimates.calibrate(
+        tmp_path, signal, signal.slo("review-precision"), DAY, at, unreachable
+    )
+    assert got.failed and got.reason == f"the fit failed: ConnectionError: store {HOSTILE}"
+    assert got.reference == estimates.Reference(DAY, DAY) and not got.kept

@@ -22,10 +22,9 @@
 
 Each measurement runs in its own process for its own peak RSS (VmHWM); a cycle's process
 imports Evidently and every SLI kind's module before the clock starts, as ``sigwatch serve``
-does once. The simulated logs
-are kept under ``<data>/bench/`` and reused while the simulator and the definitions are
-unchanged (a stamp of their sources); what the monitors write is removed before each
-measurement.
+does once. The simulated logs are kept under ``<data>/bench/`` and reused while the simulator
+and the definitions are unchanged (a stamp of their sources); what the monitors write is
+removed before each measurement.
 """
 
 from __future__ import annotations
